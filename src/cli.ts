@@ -1,0 +1,107 @@
+#!/usr/bin/env node
+/**
+ * The `toolcage` command: argv → one runtime call → an exit status (0 success, 1 the tool
+ * failed, 2 usage). Telemetry is pushed when the OTEL_* variables ask for it, and flushed
+ * before exit so a one-shot run loses no data point.
+ */
+import { readFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { parseCommandLine, USAGE, UsageError, type Command } from './cli/args.js';
+import { isToolExecutionError } from './errors/tool-execution-error.js';
+import { createToolRuntime } from './runtime/runtime.js';
+import { detectCapabilities } from './sandbox/detect.js';
+import { renderDoctor } from './sandbox/doctor.js';
+import { setupTelemetry, telemetryFromEnv } from './telemetry/index.js';
+
+type RunCommand = Extract<Command, { command: 'run' }>;
+
+async function run(command: RunCommand): Promise<number> {
+  const telemetryOptions = telemetryFromEnv();
+  const telemetry = telemetryOptions === undefined ? undefined : await setupTelemetry(telemetryOptions);
+  const file = resolve(command.file);
+  const runtime = createToolRuntime({
+    rootDir: dirname(file),
+    toolRoots: [dirname(file)],
+    sandbox: command.sandbox,
+    concurrency: 1,
+    defaults: { timeoutMs: command.timeoutMs, permissions: command.permissions, limits: command.limits },
+    ...(telemetry === undefined ? {} : { meterProvider: telemetry.meterProvider, tracerProvider: telemetry.tracerProvider }),
+  });
+  const started = performance.now();
+  try {
+    const result = await runtime.executeToolWithTimeout({
+      toolPath: file,
+      ...(command.exportName === undefined ? {} : { exportName: command.exportName }),
+      input: command.input,
+      config: command.config,
+      env: command.env,
+      ...(command.json ? {} : { onLog: (_stream: string, line: string) => process.stderr.write(`${line}\n`) }),
+    });
+    if (command.json) {
+      const { output, durationMs, exitCode, outputBytes, enforcement } = result;
+      writeJson({ ok: true, output, durationMs, exitCode, outputBytes, enforcement });
+    } else {
+      process.stdout.write(typeof result.output === 'string' ? `${result.output}\n` : `${JSON.stringify(result.output, null, 2)}\n`);
+    }
+    return 0;
+  } catch (error) {
+    if (!isToolExecutionError(error)) throw error;
+    if (command.json) {
+      writeJson({ ok: false, error: error.toJSON(), durationMs: error.durationMs || Math.round(performance.now() - started) });
+    } else {
+      process.stderr.write(`toolcage: ${error.kind}: ${error.message}\n`);
+    }
+    return 1;
+  } finally {
+    await runtime.close();
+    await telemetry?.shutdown();
+  }
+}
+
+function writeJson(value: unknown): void {
+  process.stdout.write(`${JSON.stringify(value)}\n`);
+}
+
+function version(): string {
+  const manifest = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
+  return manifest.version;
+}
+
+async function main(argv: readonly string[]): Promise<number> {
+  let command: Command;
+  try {
+    command = parseCommandLine(argv);
+  } catch (error) {
+    if (!(error instanceof UsageError)) throw error;
+    if (error.json) writeJson({ ok: false, error: { kind: 'invalid_request', message: `usage: ${error.message}` } });
+    process.stderr.write(`toolcage: ${error.message}\n\n${USAGE}\n`);
+    return 2;
+  }
+  switch (command.command) {
+    case 'help':
+      process.stdout.write(`${USAGE}\n`);
+      return 0;
+    case 'version':
+      process.stdout.write(`${version()}\n`);
+      return 0;
+    case 'doctor': {
+      const capabilities = await detectCapabilities();
+      process.stdout.write(command.json ? `${JSON.stringify(capabilities)}\n` : `${renderDoctor(capabilities)}\n`);
+      return 0;
+    }
+    case 'run':
+      return run(command);
+    default:
+      return command satisfies never;
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (error: unknown) => {
+    process.stderr.write(`toolcage: internal error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    process.exitCode = 1;
+  },
+);

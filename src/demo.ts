@@ -1,0 +1,56 @@
+/**
+ * `npm start`: runs a handful of real tools through toolcage and prints what happened to each.
+ * Sandboxed with bubblewrap when the machine has it; otherwise it says so and runs unsandboxed.
+ */
+import { fileURLToPath } from 'node:url';
+import { createToolRuntime } from './runtime/runtime.js';
+import { isToolExecutionError } from './errors/tool-execution-error.js';
+import { detectCapabilities } from './sandbox/detect.js';
+import type { ExecuteRequest } from './runtime/options.js';
+
+const fixtures = fileURLToPath(new URL('../tools-fixtures/', import.meta.url));
+
+const DEMO: readonly { readonly title: string; readonly request: ExecuteRequest }[] = [
+  { title: 'returns its input', request: { toolPath: 'ok-async.ts', input: { city: 'Lyon' } } },
+  { title: 'prints junk on stdout, then returns', request: { toolPath: 'stdout-junk.ts' } },
+  { title: 'throws an error', request: { toolPath: 'throws.ts' } },
+  { title: 'never returns (deadline 500 ms)', request: { toolPath: 'forever.ts', timeoutMs: 500 } },
+  { title: 'ignores SIGTERM (deadline 500 ms)', request: { toolPath: 'ignores-sigterm.ts', timeoutMs: 500 } },
+  { title: 'exits with code 3', request: { toolPath: 'crash-exit.ts' } },
+  { title: 'returns 50 MB (cap 1 MB)', request: { toolPath: 'huge-output.ts', limits: { maxOutputBytes: 1_000_000 } } },
+  { title: 'reads a host secret it was not given', request: { toolPath: 'env-reader.ts', input: { names: ['SECRET_TOKEN', 'HOME'] } } },
+  { title: 'reads /etc/passwd (not granted)', request: { toolPath: 'sandbox-read-outside.ts', input: { path: '/etc/passwd' } } },
+  { title: 'allocates 2 GB (memoryMb 256)', request: { toolPath: 'sandbox-alloc-2gb.ts', limits: { memoryMb: 256 } } },
+];
+
+async function main(): Promise<void> {
+  const capabilities = await detectCapabilities();
+  const sandboxed = capabilities.bwrap.usable;
+  if (!sandboxed) {
+    process.stdout.write(
+      'bubblewrap is not usable here, so this demo runs UNSANDBOXED (sandbox: none).\n' +
+        'Install it to see the sandbox at work: apt-get install bubblewrap\n\n',
+    );
+  }
+  process.env['SECRET_TOKEN'] ??= 'demo-secret-the-tool-must-not-see';
+  const runtime = createToolRuntime({ rootDir: fixtures, sandbox: sandboxed ? 'bwrap' : 'none', concurrency: 4 });
+  const rows: string[][] = [['tool', 'what it does', 'outcome', 'kind', 'ms', 'output bytes', 'detail']];
+  for (const { title, request } of DEMO) {
+    try {
+      const result = await runtime.executeToolWithTimeout(request);
+      rows.push([request.toolPath ?? '', title, 'success', '', String(result.durationMs), String(result.outputBytes), JSON.stringify(result.output).slice(0, 60)]);
+    } catch (error) {
+      if (!isToolExecutionError(error)) throw error;
+      rows.push([request.toolPath ?? '', title, 'error', error.kind, String(error.durationMs), '', error.message.slice(0, 90)]);
+    }
+  }
+  await runtime.close();
+  const widths = rows[0]!.map((_, column) => Math.max(...rows.map((row) => row[column]!.length)));
+  for (const [index, row] of rows.entries()) {
+    process.stdout.write(`${row.map((cell, column) => cell.padEnd(widths[column]!)).join('  ')}\n`);
+    if (index === 0) process.stdout.write(`${widths.map((width) => '-'.repeat(width)).join('  ')}\n`);
+  }
+  process.stdout.write(`\nsandbox: ${sandboxed ? 'bubblewrap' : 'none'}; see \`toolcage doctor\` for what this machine enforces.\n`);
+}
+
+await main();

@@ -1,0 +1,28 @@
+/**
+ * toolcage: run untrusted TypeScript/JavaScript tools in sandboxed, single-use Bun processes
+ * under deadlines and resource limits, with classified errors and OpenTelemetry.
+ */
+export { createToolRuntime } from './runtime/runtime.js';
+export type { ToolRuntime } from './runtime/runtime.js';
+export { executeToolWithTimeout, closeDefaultRuntime } from './runtime/default-runtime.js';
+export type {
+  ExecuteRequest,
+  ExecuteResult,
+  ToolDefinition,
+  ToolRuntimeOptions,
+} from './runtime/options.js';
+export { ErrorKind, ERROR_KINDS } from './errors/kinds.js';
+export { ToolExecutionError, isToolExecutionError } from './errors/tool-execution-error.js';
+export type {
+  CapturedLogs,
+  LimitName,
+  ToolThrownError,
+} from './errors/tool-execution-error.js';
+export type {
+  Enforcement,
+  Limits,
+  Permissions,
+  SandboxMode,
+} from './sandbox/types.js';
+export { setupTelemetry } from './telemetry/index.js';
+export type { TelemetryHandle, TelemetrySetupOptions } from './telemetry/index.js';

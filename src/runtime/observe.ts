@@ -1,0 +1,81 @@
+import type { MeterProvider, TracerProvider } from '@opentelemetry/api';
+import { ToolMetrics, type Outcome } from '../metrics.js';
+import { startExecutionSpan, type ExecutionSpanAttributes } from '../tracing.js';
+import { ErrorKind } from '../errors/kinds.js';
+import type { ToolExecutionError } from '../errors/tool-execution-error.js';
+import type { ProcessEnd } from './spawn.js';
+
+/** How an execution ended, for the metrics. */
+export interface EndFacts {
+  readonly durationMs: number;
+  /** The process's exit; undefined when no process ran. */
+  readonly exit: ProcessEnd | undefined;
+  readonly outputBytes: number;
+}
+
+/** The telemetry of one execution, started at dispatch. */
+export interface ObservedExecution {
+  readonly traceparent: string | undefined;
+  succeed(facts: EndFacts & { readonly exitCode: number }): void;
+  fail(error: ToolExecutionError, facts: EndFacts): void;
+}
+
+/** Connects executions to toolcage's metrics and span; a no-op when telemetry is off. */
+export interface ExecutionObserver {
+  start(attributes: ExecutionSpanAttributes): ObservedExecution;
+  /** A request refused before it was dispatched (invalid_request, tool_not_found). */
+  rejected(error: ToolExecutionError): void;
+}
+
+const SILENT: ObservedExecution = { traceparent: undefined, succeed: () => {}, fail: () => {} };
+
+/** The observer of a runtime. */
+export function createObserver(options: {
+  readonly enabled: boolean;
+  readonly meterProvider: MeterProvider | undefined;
+  readonly tracerProvider: TracerProvider | undefined;
+}): ExecutionObserver {
+  if (!options.enabled) return { start: () => SILENT, rejected: () => {} };
+  const metrics = new ToolMetrics(options.meterProvider === undefined ? {} : { meterProvider: options.meterProvider });
+  const spanOptions = options.tracerProvider === undefined ? {} : { tracerProvider: options.tracerProvider };
+  return {
+    start(attributes) {
+      const span = startExecutionSpan(attributes, spanOptions);
+      return {
+        traceparent: span.traceparent,
+        succeed(facts) {
+          span.succeed({ exitCode: facts.exitCode, outputBytes: facts.outputBytes });
+          metrics.recordExecution({
+            toolId: attributes.toolId,
+            outcome: 'success',
+            durationMs: facts.durationMs,
+            outputBytes: facts.outputBytes,
+            ...exitOf(facts.exit),
+          });
+        },
+        fail(error, facts) {
+          span.fail(error);
+          const outcome: Outcome = error.kind === ErrorKind.Timeout ? 'timeout' : 'error';
+          metrics.recordExecution({
+            toolId: attributes.toolId,
+            outcome,
+            durationMs: facts.durationMs,
+            outputBytes: facts.outputBytes,
+            errorKind: error.kind,
+            ...exitOf(facts.exit),
+          });
+        },
+      };
+    },
+    rejected(error) {
+      metrics.recordError(error.toolId, error.kind);
+    },
+  };
+}
+
+function exitOf(exit: ProcessEnd | undefined) {
+  if (exit === undefined) return {};
+  if (exit.signal !== null) return { exit: { status: 'signal' as const, signal: exit.signal } };
+  if (exit.code !== null) return { exit: { status: 'exit' as const, code: exit.code } };
+  return {};
+}

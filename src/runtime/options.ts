@@ -1,0 +1,221 @@
+import { isAbsolute, resolve } from 'node:path';
+import type { MeterProvider, TracerProvider } from '@opentelemetry/api';
+import type { Enforcement, Limits, Permissions, SandboxMode } from '../sandbox/types.js';
+import type { CapturedLogs } from '../errors/tool-execution-error.js';
+
+/** A tool in the registry. */
+export interface ToolDefinition {
+  /** Module path, relative to `rootDir` or absolute inside `toolRoots`. */
+  readonly path: string;
+  /** Export to call. @default 'default' */
+  readonly export?: string;
+  /** Deadline of this tool's executions, ms. @default the runtime's `defaults.timeoutMs` */
+  readonly timeoutMs?: number;
+  /** What this tool may touch; calls can only narrow it. @default the runtime's `defaults.permissions` */
+  readonly permissions?: Permissions;
+  /** Limits of this tool; calls can only lower them. @default the runtime's `defaults.limits` */
+  readonly limits?: Limits;
+}
+
+/** Options of {@link createToolRuntime}. All optional. */
+export interface ToolRuntimeOptions {
+  /** Registered tools by id. @default {} */
+  readonly tools?: Readonly<Record<string, ToolDefinition>>;
+  /** Defaults for every tool. */
+  readonly defaults?: {
+    /** @default 60000 */
+    readonly timeoutMs?: number;
+    readonly permissions?: Permissions;
+    readonly limits?: Limits;
+  };
+  /** Executions running at once. @default 8 */
+  readonly concurrency?: number;
+  /** Executions waiting for a slot; one more is rejected at once (`resource_limit`, limit `queue`). @default 1024 */
+  readonly maxQueued?: number;
+  /** Processes started ahead of demand, per sandbox profile. @default 0 */
+  readonly prewarm?: number;
+  /** Idle prewarmed processes are retired after this long, ms. @default 30000 */
+  readonly prewarmIdleMs?: number;
+  /** `auto` (bubblewrap, refuse when missing), `bwrap`, or `none` (unsandboxed, explicit). @default 'auto' */
+  readonly sandbox?: SandboxMode;
+  /** Base directory of relative tool paths. @default process.cwd() */
+  readonly rootDir?: string;
+  /** Directories ad-hoc and registered tool paths must lie in. @default [rootDir] */
+  readonly toolRoots?: readonly string[];
+  /** Allow `toolPath` requests (tools outside the registry, inside `toolRoots`). @default true */
+  readonly allowAdHocTools?: boolean;
+  /** SIGTERM this long before SIGKILL at a deadline or cancel, ms (the tool's `context.signal` aborts first). @default 0 */
+  readonly killGraceMs?: number;
+  /** Bun binary. @default `TOOLCAGE_BUN`, else the binary of the npm package `bun` */
+  readonly bunPath?: string;
+  /** Record metrics and spans. @default true */
+  readonly telemetry?: boolean;
+  /** Meter provider for toolcage's metrics. @default the global one, looked up at record time */
+  readonly meterProvider?: MeterProvider;
+  /** Tracer provider for the `runtime.execute_tool` span. @default the global one */
+  readonly tracerProvider?: TracerProvider;
+}
+
+/** One execution request. */
+export interface ExecuteRequest {
+  /** A registered tool id. Exactly one of `toolId` and `toolPath`. */
+  readonly toolId?: string;
+  /** An ad-hoc tool module path (inside `toolRoots`). */
+  readonly toolPath?: string;
+  /** Export of an ad-hoc tool. @default 'default' */
+  readonly exportName?: string;
+  /** The tool's input: any JSON value. @default null */
+  readonly input?: unknown;
+  /** The tool's configuration: JSON. @default {} */
+  readonly config?: unknown;
+  /** Extra variables for this call (validated; never `LD_*`, `NODE_OPTIONS`, …). @default {} */
+  readonly env?: Readonly<Record<string, string>>;
+  /** Deadline for this call, ms from the call; capped by the tool's. */
+  readonly timeoutMs?: number;
+  /** Narrows (never widens) the tool's permissions. */
+  readonly permissions?: Permissions;
+  /** Lowers (never raises) the tool's limits. */
+  readonly limits?: Limits;
+  /** Cancels a queued or running execution. */
+  readonly signal?: AbortSignal;
+  /** Receives every log line as it is printed. */
+  readonly onLog?: (stream: 'stdout' | 'stderr', line: string) => void;
+}
+
+/** A successful execution. */
+export interface ExecuteResult<T = unknown> {
+  readonly output: T;
+  readonly durationMs: number;
+  readonly exitCode: number;
+  readonly outputBytes: number;
+  readonly logs: CapturedLogs;
+  readonly enforcement: Enforcement;
+  readonly executionId: string;
+}
+
+/** Options with every default filled in. */
+export interface NormalizedOptions {
+  readonly tools: ReadonlyMap<string, ToolDefinition>;
+  readonly defaultTimeoutMs: number;
+  readonly defaultPermissions: Permissions;
+  readonly defaultLimits: Limits;
+  readonly concurrency: number;
+  readonly maxQueued: number;
+  readonly prewarm: number;
+  readonly prewarmIdleMs: number;
+  readonly sandbox: SandboxMode;
+  readonly rootDir: string;
+  readonly toolRoots: readonly string[];
+  readonly allowAdHocTools: boolean;
+  readonly killGraceMs: number;
+  readonly bunPath: string | undefined;
+  readonly telemetry: boolean;
+  readonly meterProvider: MeterProvider | undefined;
+  readonly tracerProvider: TracerProvider | undefined;
+}
+
+/** Throws a TypeError worded like execa's when `value` is not a positive integer. */
+export function expectPositiveInteger(name: string, value: unknown, allowZero = false): void {
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < (allowZero ? 0 : 1)) {
+    throw new TypeError(
+      `Expected \`${name}\` to be a ${allowZero ? 'non-negative' : 'positive'} integer, got \`${describe(value)}\` (${typeof value})`,
+    );
+  }
+}
+
+/** Throws a TypeError unless `value` is one of `allowed`. */
+export function expectOneOf<T extends string>(name: string, value: unknown, allowed: readonly T[]): asserts value is T {
+  if (!allowed.includes(value as T)) {
+    throw new TypeError(`Expected \`${name}\` to be one of ${allowed.map((a) => `'${a}'`).join(', ')}, got \`${describe(value)}\` (${typeof value})`);
+  }
+}
+
+/** Throws a TypeError unless `value` is of `type`. */
+export function expectType(name: string, value: unknown, type: 'string' | 'boolean' | 'function' | 'object'): void {
+  const ok = type === 'object' ? typeof value === 'object' && value !== null && !Array.isArray(value) : typeof value === type;
+  if (!ok) throw new TypeError(`Expected \`${name}\` to be ${type === 'object' ? 'an object' : `a ${type}`}, got \`${describe(value)}\` (${value === null ? 'null' : typeof value})`);
+}
+
+function describe(value: unknown): string {
+  try {
+    const text = typeof value === 'string' ? value : (JSON.stringify(value) ?? String(value));
+    return text.length > 60 ? `${text.slice(0, 57)}...` : text;
+  } catch {
+    return String(value);
+  }
+}
+
+/** Fills defaults and validates types (TypeError on misuse, before anything starts). */
+export function normalizeOptions(options: ToolRuntimeOptions = {}): NormalizedOptions {
+  expectType('options', options, 'object');
+  const tools = new Map<string, ToolDefinition>();
+  if (options.tools !== undefined) {
+    expectType('tools', options.tools, 'object');
+    for (const [id, definition] of Object.entries(options.tools)) {
+      expectType(`tools.${id}`, definition, 'object');
+      expectType(`tools.${id}.path`, definition.path, 'string');
+      if (definition.export !== undefined) expectType(`tools.${id}.export`, definition.export, 'string');
+      if (definition.timeoutMs !== undefined) expectPositiveInteger(`tools.${id}.timeoutMs`, definition.timeoutMs);
+      tools.set(id, definition);
+    }
+  }
+  const defaults = options.defaults ?? {};
+  const timeoutMs = defaults.timeoutMs ?? 60_000;
+  expectPositiveInteger('defaults.timeoutMs', timeoutMs);
+  const concurrency = options.concurrency ?? 8;
+  expectPositiveInteger('concurrency', concurrency);
+  const maxQueued = options.maxQueued ?? 1024;
+  expectPositiveInteger('maxQueued', maxQueued, true);
+  const prewarm = options.prewarm ?? 0;
+  expectPositiveInteger('prewarm', prewarm, true);
+  const prewarmIdleMs = options.prewarmIdleMs ?? 30_000;
+  expectPositiveInteger('prewarmIdleMs', prewarmIdleMs);
+  const sandbox = options.sandbox ?? 'auto';
+  expectOneOf('sandbox', sandbox, ['auto', 'bwrap', 'none'] as const);
+  const killGraceMs = options.killGraceMs ?? 0;
+  expectPositiveInteger('killGraceMs', killGraceMs, true);
+  if (options.rootDir !== undefined) expectType('rootDir', options.rootDir, 'string');
+  const rootDir = resolve(options.rootDir ?? process.cwd());
+  const toolRoots = (options.toolRoots ?? [rootDir]).map((root, index) => {
+    expectType(`toolRoots[${index}]`, root, 'string');
+    return isAbsolute(root) ? resolve(root) : resolve(rootDir, root);
+  });
+  if (options.bunPath !== undefined) expectType('bunPath', options.bunPath, 'string');
+  if (options.telemetry !== undefined) expectType('telemetry', options.telemetry, 'boolean');
+  if (options.allowAdHocTools !== undefined) expectType('allowAdHocTools', options.allowAdHocTools, 'boolean');
+  return {
+    tools,
+    defaultTimeoutMs: timeoutMs,
+    defaultPermissions: defaults.permissions ?? {},
+    defaultLimits: defaults.limits ?? {},
+    concurrency,
+    maxQueued,
+    prewarm,
+    prewarmIdleMs,
+    sandbox,
+    rootDir,
+    toolRoots,
+    allowAdHocTools: options.allowAdHocTools ?? true,
+    killGraceMs,
+    bunPath: options.bunPath,
+    telemetry: options.telemetry ?? true,
+    meterProvider: options.meterProvider,
+    tracerProvider: options.tracerProvider,
+  };
+}
+
+/** Validates the types of a request (TypeError on misuse). Values are checked later (`invalid_request`). */
+export function validateRequestTypes(request: ExecuteRequest): void {
+  expectType('request', request, 'object');
+  if (request.toolId !== undefined) expectType('toolId', request.toolId, 'string');
+  if (request.toolPath !== undefined) expectType('toolPath', request.toolPath, 'string');
+  if (request.exportName !== undefined) expectType('exportName', request.exportName, 'string');
+  if (request.timeoutMs !== undefined) expectPositiveInteger('timeoutMs', request.timeoutMs);
+  if (request.env !== undefined) expectType('env', request.env, 'object');
+  if (request.permissions !== undefined) expectType('permissions', request.permissions, 'object');
+  if (request.limits !== undefined) expectType('limits', request.limits, 'object');
+  if (request.onLog !== undefined) expectType('onLog', request.onLog, 'function');
+  if (request.signal !== undefined && !(request.signal instanceof AbortSignal)) {
+    throw new TypeError(`Expected \`signal\` to be an AbortSignal, got \`${describe(request.signal)}\` (${typeof request.signal})`);
+  }
+}

@@ -1,0 +1,155 @@
+import { classify, type EndReason, type Verdict } from '../errors/classify.js';
+import type { CapturedLogs } from '../errors/tool-execution-error.js';
+import type { LaunchPlan, LimitReport } from '../sandbox/types.js';
+import { killProcessGroup } from './kill-tree.js';
+import { LogCapture } from './log-capture.js';
+import { ResultChannel } from './result-channel.js';
+import type { ProcessEnd, SpawnedProcess } from './spawn.js';
+import { RESULT_FRAME_BYTES, type WorkerMessage, type WorkerRequest } from './worker/protocol.js';
+
+/** What one process run produced, for classification and telemetry. */
+export interface ProcessOutcome {
+  readonly verdict: Verdict;
+  readonly end: ProcessEnd;
+  readonly outputBytes: number;
+  readonly logs: CapturedLogs;
+}
+
+export interface RunProcessOptions {
+  readonly toolId: string;
+  readonly request: WorkerRequest;
+  readonly timeoutMs: number;
+  readonly maxOutputBytes: number;
+  readonly maxLogBytes: number;
+  readonly killGraceMs: number;
+  /** Aborted with the EndReason as `reason` when toolcage decides to end the run. */
+  readonly signal: AbortSignal;
+  readonly onLog: ((stream: 'stdout' | 'stderr', line: string) => void) | undefined;
+  /** Explains a tool error through the sandbox (denied operation, limit hit). */
+  readonly explain: (message: WorkerMessage | 'invalid' | undefined, end: ProcessEnd, report: LimitReport) => {
+    denied: string | undefined;
+    limitHit: Observation['limitHit'];
+    limitDetail: string | undefined;
+  };
+}
+
+type Observation = Parameters<typeof classify>[0];
+
+// After the tool's own process has exited, how long its stdio may stay open (held by a
+// grandchild the kill could not reach) before toolcage closes its ends.
+const STDIO_DRAIN_MS = 200;
+
+/**
+ * Drives one spawned process to its end: sends the request, captures logs and the result with
+ * bounded memory, kills the whole tree when the signal aborts (deadline, cancel, close, output
+ * cap), waits until nothing of it is left, and classifies what happened.
+ */
+export async function runProcess(child: SpawnedProcess, plan: LaunchPlan, options: RunProcessOptions): Promise<ProcessOutcome> {
+  const { signal } = options;
+  let reason: EndReason | undefined;
+  let graceTimer: NodeJS.Timeout | undefined;
+
+  const killEverything = (): void => {
+    killProcessGroup(child.pid, 'SIGKILL');
+    plan.killAll();
+  };
+  const onAbort = (): void => {
+    reason ??= signal.reason as EndReason;
+    // The tool's context.signal aborts first; then the tree is killed (after the grace period).
+    child.stdin.write('abort\n');
+    if (options.killGraceMs > 0) {
+      killProcessGroup(child.pid, 'SIGTERM');
+      graceTimer = setTimeout(killEverything, options.killGraceMs);
+    } else {
+      killEverything();
+    }
+  };
+
+  const stdout = new LogCapture(options.maxLogBytes, lineSink(options.onLog, 'stdout'));
+  const stderr = new LogCapture(options.maxLogBytes, lineSink(options.onLog, 'stderr'));
+  child.stdout.on('data', (chunk: Buffer) => stdout.push(chunk));
+  child.stderr.on('data', (chunk: Buffer) => stderr.push(chunk));
+  const channel = new ResultChannel(child.result, options.maxOutputBytes, () => {
+    reason ??= 'output_limit';
+    killEverything();
+  });
+
+  try {
+    if (signal.aborted) onAbort();
+    else signal.addEventListener('abort', onAbort, { once: true });
+    child.stdin.write(`${JSON.stringify(options.request)}\n`);
+
+    const end = await child.exited;
+    // Whatever the tool left running (grandchildren, a sandbox still tearing down) goes now.
+    killEverything();
+    await Promise.race([Promise.all([child.closed, channel.done]), delay(STDIO_DRAIN_MS)]);
+    for (const stream of [child.stdout, child.stderr, child.result]) stream.destroy();
+    child.stdin.destroy();
+    await child.closed;
+    stdout.end();
+    stderr.end();
+
+    const report = await plan.inspect();
+    const message = parseMessage(channel.text());
+    const hints = options.explain(message, end, report);
+    const verdict = classify({
+      toolId: options.toolId,
+      reason,
+      timeoutMs: options.timeoutMs,
+      maxOutputBytes: options.maxOutputBytes,
+      resultBytes: channel.bytes,
+      spawnError: child.spawnError(),
+      exitCode: end.code,
+      signal: end.signal,
+      message,
+      stderrTail: stderr.text().slice(-4096),
+      memoryExceeded: report.memoryExceeded,
+      processesExceeded: report.processesExceeded,
+      denied: hints.denied,
+      limitHit: hints.limitHit,
+      limitDetail: hints.limitDetail,
+    });
+    const outputBytes = verdict.ok ? channel.bytes - RESULT_FRAME_BYTES : channel.bytes;
+    return { verdict, end, outputBytes, logs: logsOf(stdout, stderr) };
+  } finally {
+    signal.removeEventListener('abort', onAbort);
+    if (graceTimer !== undefined) clearTimeout(graceTimer);
+  }
+}
+
+function parseMessage(text: string | undefined): WorkerMessage | 'invalid' | undefined {
+  if (text === undefined) return undefined;
+  try {
+    const value = JSON.parse(text) as unknown;
+    if (typeof value === 'object' && value !== null && 'type' in value) {
+      const type = (value as { type: unknown }).type;
+      if (type === 'result' && 'output' in value) return value as WorkerMessage;
+      if (type === 'error' && 'phase' in value && 'error' in value) return value as WorkerMessage;
+    }
+    return 'invalid';
+  } catch {
+    return 'invalid';
+  }
+}
+
+function logsOf(stdout: LogCapture, stderr: LogCapture): CapturedLogs {
+  return { stdout: stdout.text(), stderr: stderr.text(), truncated: stdout.truncated || stderr.truncated };
+}
+
+function lineSink(
+  onLog: RunProcessOptions['onLog'],
+  stream: 'stdout' | 'stderr',
+): ((line: string) => void) | undefined {
+  if (onLog === undefined) return undefined;
+  return (line) => {
+    try {
+      onLog(stream, line);
+    } catch {
+      // A throwing log callback must not break the execution it observes.
+    }
+  };
+}
+
+function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms).unref());
+}

@@ -1,0 +1,130 @@
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { ErrorKind } from '../errors/kinds.js';
+import { ToolExecutionError } from '../errors/tool-execution-error.js';
+import { createSandbox } from './dev-sandbox.js';
+import { bunVersion, resolveBunBinary } from './bun-binary.js';
+import { effectiveLimits, effectivePermissions } from './effective.js';
+import { execute, type ExecutionEnvironment } from './execution.js';
+import { createObserver } from './observe.js';
+import { normalizeOptions, validateRequestTypes, type ExecuteRequest, type ExecuteResult, type ToolRuntimeOptions } from './options.js';
+import { ProcessPool } from './pool.js';
+import { SlotQueue } from './queue.js';
+import { resolveTool } from './resolve-tool.js';
+
+/** A runtime: a registry of tools, a bounded queue, a process pool and the sandbox. */
+export interface ToolRuntime {
+  /**
+   * Runs one tool in a fresh, sandboxed Bun process under a deadline. Rejects with a
+   * {@link ToolExecutionError} whose `kind` says why; throws `TypeError` synchronously when an
+   * option has the wrong type.
+   */
+  executeToolWithTimeout<T = unknown>(request: ExecuteRequest): Promise<ExecuteResult<T>>;
+  /** Executions running and waiting right now. */
+  readonly stats: { readonly running: number; readonly queued: number; readonly idleProcesses: number };
+  /** Kills everything still running (`cancelled`), rejects the queue, drains the pool. Idempotent. */
+  close(): Promise<void>;
+}
+
+// The worker runs as TypeScript from src/ (tests) and as JavaScript from dist/ (the package).
+function workerEntry(): string {
+  const url = new URL(`./worker/main${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url);
+  return fileURLToPath(url);
+}
+
+function bunfigPath(): string {
+  // src/runtime/runtime.ts and dist/runtime/runtime.js are both two levels below the package root.
+  return fileURLToPath(new URL('../../bunfig.toml', import.meta.url));
+}
+
+/** Creates a runtime. Options are validated at once (TypeError on misuse). */
+export function createToolRuntime(options: ToolRuntimeOptions = {}): ToolRuntime {
+  const normalized = normalizeOptions(options);
+  const bunPath = normalized.bunPath ?? resolveBunBinary();
+  const worker = workerEntry();
+  const bunfig = bunfigPath();
+  if (!existsSync(worker) || !existsSync(bunfig)) {
+    throw new Error(`toolcage is incomplete: missing ${existsSync(worker) ? bunfig : worker}`);
+  }
+  const sandbox = createSandbox();
+  const pool = new ProcessPool({
+    sandbox,
+    mode: normalized.sandbox,
+    bunPath,
+    // --no-install: never fetch a package; --no-env-file: never read the tool's .env; the
+    // project's bunfig is passed explicitly so nothing is read from the tool's directory.
+    bunArgs: ['--no-install', '--no-env-file', `--config=${bunfig}`, worker],
+    runtimeFiles: [worker, bunfig, fileURLToPath(new URL('./worker/', import.meta.url))],
+    prewarm: normalized.prewarm,
+    idleMs: normalized.prewarmIdleMs,
+    maxProfiles: Math.max(8, normalized.tools.size),
+  });
+  const closing = new AbortController();
+  const queue = new SlotQueue(normalized.concurrency, normalized.maxQueued);
+  const running = new Set<Promise<unknown>>();
+  const environment: ExecutionEnvironment = {
+    options: normalized,
+    sandbox,
+    queue,
+    pool,
+    closing: closing.signal,
+    observer: createObserver({
+      enabled: normalized.telemetry,
+      meterProvider: normalized.meterProvider,
+      tracerProvider: normalized.tracerProvider,
+    }),
+    get bunVersion() {
+      return bunVersion(bunPath);
+    },
+  };
+
+  // Registered tools are warmed ahead of their first request, with their own profile.
+  if (normalized.prewarm > 0) {
+    for (const id of normalized.tools.keys()) {
+      try {
+        const tool = resolveTool({ toolId: id }, normalized);
+        pool.warm({
+          toolPath: tool.path,
+          permissions: effectivePermissions(normalized, tool, {}),
+          limits: effectiveLimits(normalized, tool, {}),
+        });
+      } catch {
+        // A tool that cannot be resolved now fails clearly when it is called.
+      }
+    }
+  }
+
+  let closed: Promise<void> | undefined;
+  return {
+    executeToolWithTimeout<T>(request: ExecuteRequest): Promise<ExecuteResult<T>> {
+      validateRequestTypes(request);
+      if (closing.signal.aborted) {
+        return Promise.reject(
+          new ToolExecutionError({
+            kind: ErrorKind.Cancelled,
+            toolId: request.toolId ?? request.toolPath ?? '(none)',
+            message: 'The runtime is closed',
+          }),
+        );
+      }
+      const promise = execute(environment, request) as Promise<ExecuteResult<T>>;
+      running.add(promise);
+      const forget = (): void => {
+        running.delete(promise);
+      };
+      promise.then(forget, forget);
+      return promise;
+    },
+    get stats() {
+      return { running: queue.active, queued: queue.queued, idleProcesses: pool.idleCount };
+    },
+    close(): Promise<void> {
+      closed ??= (async () => {
+        closing.abort();
+        await Promise.allSettled([...running]);
+        await pool.close();
+      })();
+      return closed;
+    },
+  };
+}

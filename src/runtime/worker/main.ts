@@ -1,0 +1,175 @@
+/**
+ * The Bun-side entry of one execution. Runs inside Bun (never in Node), single-use:
+ * reads one request line on stdin, imports the tool, calls its export, writes exactly one
+ * JSON message on fd 3, and exits. Control lines after the request (`abort`) abort
+ * `context.signal`.
+ *
+ * Self-contained on purpose (no imports from the rest of toolcage): it is the first thing
+ * Bun loads, and every module it pulls in is start-up time of every execution.
+ *
+ * It never touches `process.stdout`/`process.stdin`: Bun initialises those lazily and the
+ * first access costs ~14 ms (measured on Bun 1.4), more than the rest of the worker.
+ */
+import { writeSync } from 'node:fs';
+import type { WorkerMessage, WorkerRequest, SerializedError } from './protocol.js';
+
+const RESULT_FD = 3;
+
+// Writes the one result message on fd 3. Blocking writes: fd 3 is a socket the manager reads
+// as a stream, so a large result flows without being buffered twice here.
+function send(message: WorkerMessage | string): void {
+  const bytes = Buffer.from(typeof message === 'string' ? message : JSON.stringify(message));
+  let offset = 0;
+  while (offset < bytes.length) offset += writeSync(RESULT_FD, bytes, offset);
+}
+
+// Turns anything thrown into a plain object, walking the `cause` chain (bounded) so the
+// manager can see a sandbox error (EACCES, ECONNREFUSED…) the tool wrapped in its own.
+function serializeError(value: unknown, depth = 0): SerializedError {
+  if (typeof value !== 'object' || value === null) {
+    return { name: 'Error', message: String(value) };
+  }
+  const error = value as Record<string, unknown>;
+  const out: SerializedError = {
+    name: typeof error['name'] === 'string' ? error['name'] : 'Error',
+    message: typeof error['message'] === 'string' ? error['message'] : String(value),
+  };
+  if (typeof error['stack'] === 'string') out.stack = error['stack'];
+  if (typeof error['code'] === 'string' || typeof error['code'] === 'number') {
+    out.code = String(error['code']);
+  }
+  if (typeof error['syscall'] === 'string') out.syscall = error['syscall'];
+  if (typeof error['path'] === 'string') out.path = error['path'];
+  if (typeof error['errno'] === 'number') out.errno = error['errno'];
+  if (error['cause'] !== undefined && depth < 5) out.cause = serializeError(error['cause'], depth + 1);
+  return out;
+}
+
+// Reads stdin as lines; the first is the request, later ones are control messages.
+async function* stdinLines(): AsyncGenerator<string> {
+  const reader = Bun.stdin.stream().getReader();
+  const decoder = new TextDecoder();
+  let pending = '';
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    pending += decoder.decode(value, { stream: true });
+    let newline = pending.indexOf('\n');
+    while (newline !== -1) {
+      yield pending.slice(0, newline);
+      pending = pending.slice(newline + 1);
+      newline = pending.indexOf('\n');
+    }
+  }
+  if (pending.length > 0) yield pending;
+}
+
+// Picks the function to call: the named export, or a Compozy-style object of tools keyed by id.
+function pickExport(
+  module: Record<string, unknown>,
+  request: WorkerRequest,
+): ((input: unknown, context: unknown) => unknown) | string {
+  const exported = module[request.exportName];
+  if (typeof exported === 'function') return exported as (input: unknown, context: unknown) => unknown;
+  if (typeof exported === 'object' && exported !== null) {
+    const entry = (exported as Record<string, unknown>)[request.toolId];
+    if (typeof entry === 'function') return entry as (input: unknown, context: unknown) => unknown;
+    return `export \`${request.exportName}\` is an object without a function for tool \`${request.toolId}\``;
+  }
+  // `--export weather` on a Compozy entry: the tool is a key of the default export.
+  const entries = module['default'];
+  if (exported === undefined && typeof entries === 'object' && entries !== null) {
+    const entry = (entries as Record<string, unknown>)[request.exportName];
+    if (typeof entry === 'function') return entry as (input: unknown, context: unknown) => unknown;
+  }
+  if (exported === undefined) return `export \`${request.exportName}\` is missing`;
+  return `export \`${request.exportName}\` is not a function (${typeof exported})`;
+}
+
+function makeLogger(toolId: string) {
+  // console.error goes to fd 2, which the manager captures as a log stream.
+  const write =
+    (level: string) =>
+    (...args: unknown[]): void => {
+      console.error(`[${level}] ${toolId}:`, ...args);
+    };
+  return { debug: write('debug'), info: write('info'), warn: write('warn'), error: write('error') };
+}
+
+async function main(): Promise<void> {
+  const lines = stdinLines();
+  const first = await lines.next();
+  if (first.done === true) {
+    send({ type: 'error', phase: 'protocol', error: { name: 'Error', message: 'no request on stdin' } });
+    return;
+  }
+  const request = JSON.parse(first.value) as WorkerRequest;
+  const controller = new AbortController();
+
+  // Control lines arrive while the tool runs; the loop ends when the manager closes stdin.
+  void (async () => {
+    for await (const line of lines) {
+      if (line === 'abort') controller.abort(new Error('The execution was aborted (deadline or cancel)'));
+    }
+  })();
+  // With a kill grace period the manager sends SIGTERM first: turn it into an abort so the tool
+  // gets its chance to stop; SIGKILL follows at the end of the grace period either way.
+  process.on('SIGTERM', () => controller.abort(new Error('The execution was terminated')));
+
+  for (const [name, value] of Object.entries(request.env)) process.env[name] = value;
+
+  let module: Record<string, unknown>;
+  try {
+    module = (await import(request.toolPath)) as Record<string, unknown>;
+  } catch (error) {
+    send({ type: 'error', phase: 'load', error: serializeError(error) });
+    return;
+  }
+  const fn = pickExport(module, request);
+  if (typeof fn === 'string') {
+    send({ type: 'error', phase: 'export', error: { name: 'Error', message: fn } });
+    return;
+  }
+
+  const context = {
+    config: request.config,
+    signal: controller.signal,
+    toolId: request.toolId,
+    executionId: request.executionId,
+    logger: makeLogger(request.toolId),
+  };
+  let output: unknown;
+  try {
+    output = await fn(request.input, context);
+  } catch (error) {
+    send({ type: 'error', phase: 'call', error: serializeError(error) });
+    return;
+  }
+
+  let json: string | undefined;
+  try {
+    // A tool that returns nothing (`undefined`) yields `null`, like a JSON-RPC void result.
+    json = output === undefined ? 'null' : JSON.stringify(output);
+  } catch (error) {
+    send({ type: 'error', phase: 'output', error: serializeError(error) });
+    return;
+  }
+  if (json === undefined) {
+    send({
+      type: 'error',
+      phase: 'output',
+      error: { name: 'TypeError', message: `the result is not JSON-serialisable (${typeof output})` },
+    });
+    return;
+  }
+  // Assembled by hand so a large result is serialised once.
+  send(`{"type":"result","output":${json}}`);
+}
+
+try {
+  await main();
+} catch (error) {
+  send({ type: 'error', phase: 'protocol', error: serializeError(error) });
+}
+// Exit at once: timers or sockets the tool left open must not keep the process alive.
+process.exit(0);

@@ -1,0 +1,50 @@
+/**
+ * The messages between the manager (Node) and the worker (Bun). Types only: the worker
+ * imports nothing at run time.
+ *
+ * stdin  : one JSON line (WorkerRequest), then control lines (`abort`).
+ * fd 3   : exactly one JSON document (WorkerMessage), then EOF.
+ * stdout/stderr : the tool's logs, never the result.
+ */
+
+/** The request the worker reads from stdin. */
+export interface WorkerRequest {
+  readonly executionId: string;
+  readonly toolId: string;
+  /** Absolute path (or file URL) of the tool module. */
+  readonly toolPath: string;
+  readonly exportName: string;
+  /**
+   * The tool's variables. The process starts with an empty environment (a prewarmed one before
+   * its request existed); the worker sets these before it imports the tool.
+   */
+  readonly env: Readonly<Record<string, string>>;
+  readonly input: unknown;
+  readonly config: unknown;
+}
+
+/** An error as it crosses the process boundary. */
+export interface SerializedError {
+  name: string;
+  message: string;
+  stack?: string;
+  code?: string;
+  syscall?: string;
+  path?: string;
+  errno?: number;
+  cause?: SerializedError;
+}
+
+/** Where a worker-side failure happened. */
+export type WorkerPhase = 'load' | 'export' | 'call' | 'output' | 'protocol';
+
+/** The one message the worker writes on fd 3. */
+export type WorkerMessage =
+  | { readonly type: 'result'; readonly output: unknown }
+  | { readonly type: 'error'; readonly phase: WorkerPhase; readonly error: SerializedError };
+
+/**
+ * Bytes of the frame around a result's JSON: `{"type":"result","output":` + `}`. The worker
+ * writes this frame literally (it imports nothing at run time); keep the two in step.
+ */
+export const RESULT_FRAME_BYTES = '{"type":"result","output":}'.length;

@@ -1,0 +1,133 @@
+/**
+ * The permission and limit model, and the contract between the runtime and the sandbox.
+ * Only src/sandbox/ knows how these are enforced (bubblewrap, cgroups, rlimits).
+ */
+
+/** What a tool may touch. Every field optional; see DESIGN.md "Sandbox and permissions". */
+export interface Permissions {
+  /** Paths readable besides the tool's own directory and what Bun needs. @default [] */
+  readonly read?: readonly string[];
+  /** Writable paths. @default [] (a private temporary directory is always writable, removed after) */
+  readonly write?: readonly string[];
+  /** Network access. `false` = a network namespace with loopback only. @default false */
+  readonly net?: boolean;
+  /** Host variables passed through by name. @default [] (the environment is cleared) */
+  readonly env?: readonly string[];
+  /** May the tool start subprocesses. @default false */
+  readonly run?: boolean;
+}
+
+/** Permissions with every field filled and paths absolute and normalised. */
+export interface ResolvedPermissions {
+  readonly read: readonly string[];
+  readonly write: readonly string[];
+  readonly net: boolean;
+  readonly env: readonly string[];
+  readonly run: boolean;
+}
+
+/** Resource limits. Every field optional. */
+export interface Limits {
+  /** Memory limit of the whole sandbox (cgroup), MiB. @default 512 */
+  readonly memoryMb?: number;
+  /** CPU seconds (RLIMIT_CPU). @default undefined (no CPU limit; the deadline bounds wall time) */
+  readonly cpuSeconds?: number;
+  /** Processes and threads in the sandbox (cgroup pids). @default 256 */
+  readonly maxProcesses?: number;
+  /** Largest file the tool may write (RLIMIT_FSIZE), MiB. @default 64 */
+  readonly maxFileSizeMb?: number;
+  /** Largest result, bytes of JSON on the result channel. @default 10485760 (10 MiB) */
+  readonly maxOutputBytes?: number;
+  /** Log bytes kept per execution (stdout + stderr, the tail is kept). @default 1048576 (1 MiB) */
+  readonly maxLogBytes?: number;
+}
+
+/** Limits with every field filled (`cpuSeconds` may stay unset). */
+export interface ResolvedLimits {
+  readonly memoryMb: number;
+  readonly cpuSeconds: number | undefined;
+  readonly maxProcesses: number;
+  readonly maxFileSizeMb: number;
+  readonly maxOutputBytes: number;
+  readonly maxLogBytes: number;
+}
+
+/** `auto`: bubblewrap when the machine has it, else refuse; `bwrap`: require it; `none`: run unsandboxed (explicit). */
+export type SandboxMode = 'auto' | 'bwrap' | 'none';
+
+/** What was really applied to one execution; reported on every result and span. */
+export interface Enforcement {
+  /** `bwrap` or `none` (unsandboxed, chosen explicitly by the caller). */
+  readonly sandbox: 'bwrap' | 'none';
+  /** Namespaces the tool ran in (e.g. `mount`, `pid`, `ipc`, `uts`, `net`, `user`). */
+  readonly namespaces: readonly string[];
+  /** Filesystem view: `restricted` (read-only binds of what was granted) or `host`. */
+  readonly filesystem: 'restricted' | 'host';
+  /** Network: `isolated` (loopback only) or `host`. */
+  readonly network: 'isolated' | 'host';
+  /** Environment: `cleared` (only what was given) — always, sandbox or not. */
+  readonly environment: 'cleared';
+  /** Subprocesses: `denied` (enforced), `allowed`. */
+  readonly subprocesses: 'denied' | 'allowed';
+  /** Memory limit mechanism and value. */
+  readonly memory: { readonly mechanism: 'cgroup-v1' | 'cgroup-v2' | 'none'; readonly limitMb?: number };
+  /** Process count mechanism and value. */
+  readonly processes: { readonly mechanism: 'cgroup-v1' | 'cgroup-v2' | 'none'; readonly limit?: number };
+  /** CPU seconds mechanism and value. */
+  readonly cpu: { readonly mechanism: 'rlimit' | 'none'; readonly seconds?: number };
+  /** File size mechanism and value. */
+  readonly fileSize: { readonly mechanism: 'rlimit' | 'none'; readonly limitMb?: number };
+  /** Process-tree kill: `pid-namespace` (+ cgroup) or `process-group`. */
+  readonly kill: 'pid-namespace' | 'process-group';
+}
+
+/** What the runtime asks the sandbox to launch. Everything already validated and resolved. */
+export interface LaunchRequest {
+  readonly executionId: string;
+  /** Absolute path of the Bun binary. */
+  readonly bunPath: string;
+  /** Arguments for Bun (flags, then the worker entry). Paths in them are host paths. */
+  readonly bunArgs: readonly string[];
+  /** Absolute real path of the tool module. Its directory is readable. */
+  readonly toolPath: string;
+  /** Absolute paths of files/dirs the worker itself needs read-only (worker entry, bunfig). */
+  readonly runtimeFiles: readonly string[];
+  /** The complete environment of the tool process (already filtered; nothing else is inherited). */
+  readonly env: Readonly<Record<string, string>>;
+  readonly permissions: ResolvedPermissions;
+  readonly limits: ResolvedLimits;
+  readonly mode: SandboxMode;
+}
+
+/** What the sandbox observed of the limits after the process ended. */
+export interface LimitReport {
+  /** The memory cgroup recorded an OOM kill (or hit its limit). */
+  readonly memoryExceeded: boolean;
+  /** The pids cgroup refused a fork. */
+  readonly processesExceeded: boolean;
+}
+
+/** A prepared launch: the exact command to spawn, and what to do around it. */
+export interface LaunchPlan {
+  /** Executable and arguments to spawn (no shell). */
+  readonly file: string;
+  readonly args: readonly string[];
+  /** The spawned process's environment. */
+  readonly env: Readonly<Record<string, string>>;
+  readonly cwd: string;
+  readonly enforcement: Enforcement;
+  /** Extra fds to pass (index = child fd number, from 4 on), e.g. a seccomp program. */
+  readonly extraFds?: readonly number[];
+  /** Kills every process of this execution that the sandbox can reach (cgroup members, namespace). Idempotent. */
+  killAll(): void;
+  /** After exit: what the limits saw. */
+  inspect(): Promise<LimitReport>;
+  /** Removes everything the plan created (temp dir, cgroups, fds). Idempotent; never throws. */
+  dispose(): Promise<void>;
+}
+
+/** The sandbox as the runtime sees it. */
+export interface Sandbox {
+  /** Prepares one launch; rejects with a ToolExecutionError of kind `spawn_failed` when it cannot enforce what was asked. */
+  prepare(request: LaunchRequest): Promise<LaunchPlan>;
+}

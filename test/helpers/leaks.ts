@@ -1,0 +1,125 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+/**
+ * What an execution may leave behind, read from the system itself: processes of tools (by
+ * command line, so setsid'd grandchildren reparented away from us count too), zombies among our
+ * children, toolcage temp dirs, per-execution cgroups, and this process's open descriptors.
+ */
+export interface Leftovers {
+  readonly processes: string[];
+  readonly zombies: number[];
+  readonly tempDirs: string[];
+  readonly cgroups: string[];
+  readonly fds: number;
+}
+
+// Command-line fragments only toolcage's tool processes (and the fixtures' grandchildren) have.
+const MARKERS = ['/runtime/worker/main.', 'tools-fixtures/', 'sleep 4242', 'toolcage-fixture-marker'];
+
+function readProc(pid: string, file: string): string | undefined {
+  try {
+    return readFileSync(`/proc/${pid}/${file}`, 'utf8');
+  } catch {
+    return undefined;
+  }
+}
+
+export function toolProcesses(): string[] {
+  const found: string[] = [];
+  for (const pid of readdirSync('/proc')) {
+    if (!/^\d+$/.test(pid) || Number(pid) === process.pid) continue;
+    const cmdline = readProc(pid, 'cmdline')?.replaceAll('\0', ' ').trim();
+    if (cmdline === undefined || cmdline === '') continue;
+    if (MARKERS.some((marker) => cmdline.includes(marker))) found.push(`${pid}: ${cmdline.slice(0, 200)}`);
+  }
+  return found;
+}
+
+export function zombieChildren(): number[] {
+  const zombies: number[] = [];
+  for (const pid of readdirSync('/proc')) {
+    if (!/^\d+$/.test(pid)) continue;
+    const stat = readProc(pid, 'stat');
+    if (stat === undefined) continue;
+    // Fields after the command (which may contain spaces) start after the last ')'.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    if (fields[0] === 'Z' && Number(fields[1]) === process.pid) zombies.push(Number(pid));
+  }
+  return zombies;
+}
+
+export function toolcageTempDirs(root = tmpdir()): string[] {
+  try {
+    return readdirSync(root)
+      .filter((name) => name.startsWith('toolcage-'))
+      .map((name) => join(root, name));
+  } catch {
+    return [];
+  }
+}
+
+export function toolcageCgroups(): string[] {
+  const found: string[] = [];
+  let controllers: string[] = [];
+  try {
+    controllers = readdirSync('/sys/fs/cgroup');
+  } catch {
+    return found;
+  }
+  for (const controller of ['', ...controllers]) {
+    const base = join('/sys/fs/cgroup', controller, 'toolcage');
+    let entries: string[] = [];
+    try {
+      entries = readdirSync(base, { withFileTypes: true })
+        .filter((entry) => entry.isDirectory())
+        .map((entry) => entry.name);
+    } catch {
+      continue;
+    }
+    for (const runtimeDir of entries) {
+      try {
+        for (const execution of readdirSync(join(base, runtimeDir), { withFileTypes: true })) {
+          if (execution.isDirectory()) found.push(join(base, runtimeDir, execution.name));
+        }
+      } catch {
+        // gone meanwhile
+      }
+    }
+  }
+  return found;
+}
+
+export function openFds(): number {
+  return readdirSync('/proc/self/fd').length;
+}
+
+export function leftovers(): Leftovers {
+  return {
+    processes: toolProcesses(),
+    zombies: zombieChildren(),
+    tempDirs: toolcageTempDirs(),
+    cgroups: toolcageCgroups(),
+    fds: openFds(),
+  };
+}
+
+/**
+ * Waits (bounded) until nothing is left beyond `baseline`'s descriptors; returns what remains.
+ * The kernel reaps a killed sandbox asynchronously, so a few ms of grace are normal.
+ */
+export async function settledLeftovers(baselineFds: number, waitMs = 2_000): Promise<Leftovers> {
+  const until = Date.now() + waitMs;
+  for (;;) {
+    const now = leftovers();
+    const clean =
+      now.processes.length === 0 &&
+      now.zombies.length === 0 &&
+      now.tempDirs.length === 0 &&
+      now.cgroups.length === 0 &&
+      now.fds <= baselineFds;
+    if (clean || Date.now() > until) return now;
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+}

@@ -1,0 +1,6 @@
+// Returns a circular structure.
+export default function circular() {
+  const value: Record<string, unknown> = {};
+  value.self = value;
+  return value;
+}

@@ -1,0 +1,2 @@
+// Its default export is not a function.
+export default 42;

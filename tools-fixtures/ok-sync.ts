@@ -1,0 +1,4 @@
+// Returns its input, synchronously.
+export default function okSync(input: unknown) {
+  return { echo: input };
+}

@@ -1,0 +1,5 @@
+// Rejects with a non-Error value.
+export default async function rejects() {
+  await Promise.resolve();
+  throw 'a plain string';
+}

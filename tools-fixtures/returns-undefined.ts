@@ -1,0 +1,2 @@
+// Returns nothing: the result is null.
+export default function returnsUndefined() {}
