@@ -51,9 +51,13 @@ export function checkPathText(path: string): string | undefined {
     if (segment.startsWith('.') && segment !== '.') {
       return `the tool path \`${printable(path)}\` has a segment starting with a dot (\`${segment}\`)`;
     }
-    const scripts = scriptsOf(segment);
-    if (scripts.size > 1) {
-      return `the tool path segment \`${printable(segment)}\` mixes scripts (${[...scripts].join(', ')}): a look-alike name`;
+    // Per word: "погода.ts" is a Cyrillic name with a Latin extension; "echо" (Cyrillic о) is a
+    // look-alike of "echo".
+    for (const word of segment.split(/[^\p{L}\p{M}]+/u)) {
+      const scripts = scriptsOf(word);
+      if (scripts.size > 1) {
+        return `the tool path word \`${printable(word)}\` mixes scripts (${[...scripts].join(', ')}): a look-alike name`;
+      }
     }
   }
   return undefined;
