@@ -95,7 +95,9 @@ export function parseCommandLine(argv: readonly string[]): Command {
   const input = inputText === undefined ? null : parseJson('--input', inputText, fail);
   const config = values.config === undefined ? {} : parseJson('--config', values.config, fail);
   const sandbox = values.sandbox ?? 'auto';
-  if (sandbox !== 'auto' && sandbox !== 'bwrap' && sandbox !== 'none') fail(`--sandbox must be auto, bwrap or none, got \`${sandbox}\``);
+  if (sandbox !== 'auto' && sandbox !== 'bwrap' && sandbox !== 'none') {
+    return fail(`--sandbox must be auto, bwrap or none, got \`${sandbox}\``);
+  }
   const env: Record<string, string> = {};
   for (const pair of values.env ?? []) {
     const eq = pair.indexOf('=');

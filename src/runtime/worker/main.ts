@@ -13,6 +13,10 @@
 import { writeSync } from 'node:fs';
 import type { WorkerMessage, WorkerRequest, SerializedError } from './protocol.js';
 
+// The one Bun API the worker uses; declared here so the package needs no Bun type definitions
+// (they clash with Node's, which the rest of toolcage is written against).
+declare const Bun: { readonly stdin: { stream(): ReadableStream<Uint8Array> } };
+
 const RESULT_FD = 3;
 
 // Writes the one result message on fd 3. Blocking writes: fd 3 is a socket the manager reads

@@ -1,0 +1,92 @@
+import { execFile } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, test } from 'vitest';
+import { FIXTURES, TEST_SANDBOX } from './helpers/runtime.js';
+
+// The CLI as users run it: the built bin (npm test builds first, see "pretest").
+const CLI = fileURLToPath(new URL('../dist/cli.js', import.meta.url));
+
+interface CliRun {
+  readonly code: number;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+function cli(args: readonly string[], env: NodeJS.ProcessEnv = {}): Promise<CliRun> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [CLI, ...args], { env: { ...process.env, ...env }, maxBuffer: 64 << 20 }, (error, stdout, stderr) => {
+      const code = error === null ? 0 : typeof error.code === 'number' ? error.code : -1;
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+const fixture = (name: string): string => `${FIXTURES}${name}`;
+const sandbox = ['--sandbox', TEST_SANDBOX];
+
+describe('toolcage run --json', () => {
+  test('success prints exactly one JSON object and exits 0', async () => {
+    const run = await cli(['run', fixture('ok-sync.ts'), '--input', '{"a":1}', '--json', ...sandbox]);
+    expect(run.code).toBe(0);
+    const lines = run.stdout.trim().split('\n');
+    expect(lines).toHaveLength(1);
+    const body = JSON.parse(lines[0]!) as Record<string, unknown>;
+    expect(body).toMatchObject({ ok: true, output: { echo: { a: 1 } }, exitCode: 0, outputBytes: 20 });
+    expect(Object.keys(body).sort()).toEqual(['durationMs', 'enforcement', 'exitCode', 'ok', 'output', 'outputBytes']);
+  });
+
+  test.each([
+    ['throws.ts', [], 'tool_error'],
+    ['forever.ts', ['--timeout-ms', '300'], 'timeout'],
+    ['crash-exit.ts', [], 'crashed'],
+    ['huge-output.ts', ['--max-output-bytes', '1000000'], 'output_limit'],
+    ['junk-fd3.ts', [], 'invalid_output'],
+    ['no-default.ts', [], 'tool_not_found'],
+    ['missing.ts', [], 'tool_not_found'],
+  ])('%s fails with exit 1 and kind', async (file, extra, kind) => {
+    const run = await cli(['run', fixture(file), ...extra, '--json', ...sandbox]);
+    expect(run.code).toBe(1);
+    const body = JSON.parse(run.stdout) as { ok: boolean; error: { kind: string; message: string }; durationMs: number };
+    expect(body.ok).toBe(false);
+    expect(body.error.kind).toBe(kind);
+    expect(typeof body.durationMs).toBe('number');
+  });
+
+  test('a junk-printing tool still returns its value', async () => {
+    const run = await cli(['run', fixture('stdout-junk.ts'), '--json', ...sandbox]);
+    expect(run.code).toBe(0);
+    expect(JSON.parse(run.stdout)).toMatchObject({ ok: true, output: { value: 42 } });
+  });
+
+  test('a host secret does not reach the tool', async () => {
+    const run = await cli(['run', fixture('env-reader.ts'), '--input', '{"names":["SECRET_TOKEN"]}', '--json', ...sandbox], { SECRET_TOKEN: 'leak-me' });
+    expect(JSON.parse(run.stdout)).toMatchObject({ ok: true, output: { seen: { SECRET_TOKEN: null } } });
+  });
+});
+
+describe('toolcage run (human)', () => {
+  test('prints the output, and on failure one line naming the kind', async () => {
+    const ok = await cli(['run', fixture('unicode.ts'), '--input', '{"text":"héllo"}', ...sandbox]);
+    expect(ok.code).toBe(0);
+    expect(JSON.parse(ok.stdout)).toEqual({ text: 'héllo', length: 5 });
+    const failed = await cli(['run', fixture('throws.ts'), ...sandbox]);
+    expect(failed.code).toBe(1);
+    expect(failed.stderr.trim().split('\n').at(-1)).toMatch(/^toolcage: tool_error: Tool `throws` threw: Error: the weather service said no$/);
+  });
+});
+
+describe('usage errors exit 2', () => {
+  test.each([
+    [['run']],
+    [['run', 'a.ts', 'b.ts']],
+    [['run', 'a.ts', '--input', '{bad']],
+    [['run', 'a.ts', '--timeout-ms', '-5']],
+    [['run', 'a.ts', '--sandbox', 'docker']],
+    [['run', 'a.ts', '--allow-everything']],
+    [['frobnicate']],
+  ])('%j', async (args) => {
+    const run = await cli(args);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain('Usage:');
+  });
+});

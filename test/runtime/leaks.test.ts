@@ -1,0 +1,40 @@
+import { describe, expect, test } from 'vitest';
+import { ErrorKind } from '../../src/errors/kinds.js';
+import { openFds, settledLeftovers } from '../helpers/leaks.js';
+import { fixtureRuntime } from '../helpers/runtime.js';
+
+describe('nothing outlives an execution', () => {
+  test('200 executions mixing successes, throws, timeouts, crashes and grandchildren leave nothing behind', async () => {
+    const baselineFds = openFds();
+    const runtime = fixtureRuntime({ concurrency: 8 });
+    const plan = [
+      { request: { toolPath: 'ok-sync.ts' }, kind: 'success' },
+      { request: { toolPath: 'throws.ts' }, kind: ErrorKind.ToolError },
+      { request: { toolPath: 'forever.ts', timeoutMs: 150 }, kind: ErrorKind.Timeout },
+      { request: { toolPath: 'ignores-sigterm.ts', timeoutMs: 150 }, kind: ErrorKind.Timeout },
+      { request: { toolPath: 'crash-exit.ts' }, kind: ErrorKind.Crashed },
+      { request: { toolPath: 'crash-signal.ts' }, kind: ErrorKind.Crashed },
+      { request: { toolPath: 'grandchild.ts', timeoutMs: 300, permissions: { run: true } }, kind: ErrorKind.Timeout },
+      { request: { toolPath: 'noisy-logs.ts', input: { lines: 200 } }, kind: 'success' },
+    ] as const;
+    const runs = Array.from({ length: 200 }, (_, index) => plan[index % plan.length]!);
+    const outcomes = await Promise.all(
+      runs.map(async ({ request, kind }) => {
+        try {
+          await runtime.executeToolWithTimeout(request);
+          return ['success', kind];
+        } catch (error) {
+          return [(error as { kind: string }).kind, kind];
+        }
+      }),
+    );
+    for (const [got, expected] of outcomes) expect(got).toBe(expected);
+    await runtime.close();
+    const left = await settledLeftovers(baselineFds + 2, 5_000);
+    expect(left.processes).toEqual([]);
+    expect(left.zombies).toEqual([]);
+    expect(left.tempDirs).toEqual([]);
+    expect(left.cgroups).toEqual([]);
+    expect(left.fds).toBeLessThanOrEqual(baselineFds + 2);
+  }, 180_000);
+});
