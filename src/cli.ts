@@ -17,15 +17,22 @@ type RunCommand = Extract<Command, { command: 'run' }>;
 
 async function run(command: RunCommand): Promise<number> {
   const telemetryOptions = telemetryFromEnv();
-  const telemetry = telemetryOptions === undefined ? undefined : await setupTelemetry(telemetryOptions);
+  const telemetry =
+    telemetryOptions === undefined ? undefined : await setupTelemetry(telemetryOptions);
   const file = resolve(command.file);
   const runtime = createToolRuntime({
     rootDir: dirname(file),
     toolRoots: [dirname(file)],
     sandbox: command.sandbox,
     concurrency: 1,
-    defaults: { timeoutMs: command.timeoutMs, permissions: command.permissions, limits: command.limits },
-    ...(telemetry === undefined ? {} : { meterProvider: telemetry.meterProvider, tracerProvider: telemetry.tracerProvider }),
+    defaults: {
+      timeoutMs: command.timeoutMs,
+      permissions: command.permissions,
+      limits: command.limits,
+    },
+    ...(telemetry === undefined
+      ? {}
+      : { meterProvider: telemetry.meterProvider, tracerProvider: telemetry.tracerProvider }),
   });
   const started = performance.now();
   try {
@@ -35,19 +42,29 @@ async function run(command: RunCommand): Promise<number> {
       input: command.input,
       config: command.config,
       env: command.env,
-      ...(command.json ? {} : { onLog: (_stream: string, line: string) => process.stderr.write(`${line}\n`) }),
+      ...(command.json
+        ? {}
+        : { onLog: (_stream: string, line: string) => process.stderr.write(`${line}\n`) }),
     });
     if (command.json) {
       const { output, durationMs, exitCode, outputBytes, enforcement } = result;
       writeJson({ ok: true, output, durationMs, exitCode, outputBytes, enforcement });
     } else {
-      process.stdout.write(typeof result.output === 'string' ? `${result.output}\n` : `${JSON.stringify(result.output, null, 2)}\n`);
+      process.stdout.write(
+        typeof result.output === 'string'
+          ? `${result.output}\n`
+          : `${JSON.stringify(result.output, null, 2)}\n`,
+      );
     }
     return 0;
   } catch (error) {
     if (!isToolExecutionError(error)) throw error;
     if (command.json) {
-      writeJson({ ok: false, error: error.toJSON(), durationMs: error.durationMs || Math.round(performance.now() - started) });
+      writeJson({
+        ok: false,
+        error: error.toJSON(),
+        durationMs: error.durationMs || Math.round(performance.now() - started),
+      });
     } else {
       process.stderr.write(`toolcage: ${error.kind}: ${error.message}\n`);
     }
@@ -63,7 +80,9 @@ function writeJson(value: unknown): void {
 }
 
 function version(): string {
-  const manifest = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
+  const manifest = JSON.parse(
+    readFileSync(new URL('../package.json', import.meta.url), 'utf8'),
+  ) as { version: string };
   return manifest.version;
 }
 
@@ -73,7 +92,11 @@ async function main(argv: readonly string[]): Promise<number> {
     command = parseCommandLine(argv);
   } catch (error) {
     if (!(error instanceof UsageError)) throw error;
-    if (error.json) writeJson({ ok: false, error: { kind: 'invalid_request', message: `usage: ${error.message}` } });
+    if (error.json)
+      writeJson({
+        ok: false,
+        error: { kind: 'invalid_request', message: `usage: ${error.message}` },
+      });
     process.stderr.write(`toolcage: ${error.message}\n\n${USAGE}\n`);
     return 2;
   }
@@ -86,7 +109,9 @@ async function main(argv: readonly string[]): Promise<number> {
       return 0;
     case 'doctor': {
       const capabilities = await detectCapabilities();
-      process.stdout.write(command.json ? `${JSON.stringify(capabilities)}\n` : `${renderDoctor(capabilities)}\n`);
+      process.stdout.write(
+        command.json ? `${JSON.stringify(capabilities)}\n` : `${renderDoctor(capabilities)}\n`,
+      );
       return 0;
     }
     case 'run':
@@ -101,7 +126,9 @@ main(process.argv.slice(2)).then(
     process.exitCode = code;
   },
   (error: unknown) => {
-    process.stderr.write(`toolcage: internal error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    process.stderr.write(
+      `toolcage: internal error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+    );
     process.exitCode = 1;
   },
 );

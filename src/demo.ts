@@ -15,12 +15,27 @@ const DEMO: readonly { readonly title: string; readonly request: ExecuteRequest 
   { title: 'prints junk on stdout, then returns', request: { toolPath: 'stdout-junk.ts' } },
   { title: 'throws an error', request: { toolPath: 'throws.ts' } },
   { title: 'never returns (deadline 500 ms)', request: { toolPath: 'forever.ts', timeoutMs: 500 } },
-  { title: 'ignores SIGTERM (deadline 500 ms)', request: { toolPath: 'ignores-sigterm.ts', timeoutMs: 500 } },
+  {
+    title: 'ignores SIGTERM (deadline 500 ms)',
+    request: { toolPath: 'ignores-sigterm.ts', timeoutMs: 500 },
+  },
   { title: 'exits with code 3', request: { toolPath: 'crash-exit.ts' } },
-  { title: 'returns 50 MB (cap 1 MB)', request: { toolPath: 'huge-output.ts', limits: { maxOutputBytes: 1_000_000 } } },
-  { title: 'reads a host secret it was not given', request: { toolPath: 'env-reader.ts', input: { names: ['SECRET_TOKEN', 'HOME'] } } },
-  { title: 'reads /etc/passwd (not granted)', request: { toolPath: 'sandbox-read-outside.ts', input: { path: '/etc/passwd' } } },
-  { title: 'allocates 2 GB (memoryMb 256)', request: { toolPath: 'sandbox-alloc-2gb.ts', limits: { memoryMb: 256 } } },
+  {
+    title: 'returns 50 MB (cap 1 MB)',
+    request: { toolPath: 'huge-output.ts', limits: { maxOutputBytes: 1_000_000 } },
+  },
+  {
+    title: 'reads a host secret it was not given',
+    request: { toolPath: 'env-reader.ts', input: { names: ['SECRET_TOKEN', 'HOME'] } },
+  },
+  {
+    title: 'reads /etc/passwd (not granted)',
+    request: { toolPath: 'sandbox-read-outside.ts', input: { path: '/etc/passwd' } },
+  },
+  {
+    title: 'allocates 2 GB (memoryMb 256)',
+    request: { toolPath: 'sandbox-alloc-2gb.ts', limits: { memoryMb: 256 } },
+  },
 ];
 
 async function main(): Promise<void> {
@@ -33,24 +48,49 @@ async function main(): Promise<void> {
     );
   }
   process.env['SECRET_TOKEN'] ??= 'demo-secret-the-tool-must-not-see';
-  const runtime = createToolRuntime({ rootDir: fixtures, sandbox: sandboxed ? 'bwrap' : 'none', concurrency: 4 });
-  const rows: string[][] = [['tool', 'what it does', 'outcome', 'kind', 'ms', 'output bytes', 'detail']];
+  const runtime = createToolRuntime({
+    rootDir: fixtures,
+    sandbox: sandboxed ? 'bwrap' : 'none',
+    concurrency: 4,
+  });
+  const rows: string[][] = [
+    ['tool', 'what it does', 'outcome', 'kind', 'ms', 'output bytes', 'detail'],
+  ];
   for (const { title, request } of DEMO) {
     try {
       const result = await runtime.executeToolWithTimeout(request);
-      rows.push([request.toolPath ?? '', title, 'success', '', String(result.durationMs), String(result.outputBytes), JSON.stringify(result.output).slice(0, 60)]);
+      rows.push([
+        request.toolPath ?? '',
+        title,
+        'success',
+        '',
+        String(result.durationMs),
+        String(result.outputBytes),
+        JSON.stringify(result.output).slice(0, 60),
+      ]);
     } catch (error) {
       if (!isToolExecutionError(error)) throw error;
-      rows.push([request.toolPath ?? '', title, 'error', error.kind, String(error.durationMs), '', error.message.slice(0, 90)]);
+      rows.push([
+        request.toolPath ?? '',
+        title,
+        'error',
+        error.kind,
+        String(error.durationMs),
+        '',
+        error.message.slice(0, 90),
+      ]);
     }
   }
   await runtime.close();
   const widths = rows[0]!.map((_, column) => Math.max(...rows.map((row) => row[column]!.length)));
   for (const [index, row] of rows.entries()) {
     process.stdout.write(`${row.map((cell, column) => cell.padEnd(widths[column]!)).join('  ')}\n`);
-    if (index === 0) process.stdout.write(`${widths.map((width) => '-'.repeat(width)).join('  ')}\n`);
+    if (index === 0)
+      process.stdout.write(`${widths.map((width) => '-'.repeat(width)).join('  ')}\n`);
   }
-  process.stdout.write(`\nsandbox: ${sandboxed ? 'bubblewrap' : 'none'}; see \`toolcage doctor\` for what this machine enforces.\n`);
+  process.stdout.write(
+    `\nsandbox: ${sandboxed ? 'bubblewrap' : 'none'}; see \`toolcage doctor\` for what this machine enforces.\n`,
+  );
 }
 
 await main();

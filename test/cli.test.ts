@@ -14,10 +14,15 @@ interface CliRun {
 
 function cli(args: readonly string[], env: NodeJS.ProcessEnv = {}): Promise<CliRun> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [CLI, ...args], { env: { ...process.env, ...env }, maxBuffer: 64 << 20 }, (error, stdout, stderr) => {
-      const code = error === null ? 0 : typeof error.code === 'number' ? error.code : -1;
-      resolve({ code, stdout, stderr });
-    });
+    execFile(
+      process.execPath,
+      [CLI, ...args],
+      { env: { ...process.env, ...env }, maxBuffer: 64 << 20 },
+      (error, stdout, stderr) => {
+        const code = error === null ? 0 : typeof error.code === 'number' ? error.code : -1;
+        resolve({ code, stdout, stderr });
+      },
+    );
   });
 }
 
@@ -26,13 +31,32 @@ const sandbox = ['--sandbox', TEST_SANDBOX];
 
 describe('toolcage run --json', () => {
   test('success prints exactly one JSON object and exits 0', async () => {
-    const run = await cli(['run', fixture('ok-sync.ts'), '--input', '{"a":1}', '--json', ...sandbox]);
+    const run = await cli([
+      'run',
+      fixture('ok-sync.ts'),
+      '--input',
+      '{"a":1}',
+      '--json',
+      ...sandbox,
+    ]);
     expect(run.code).toBe(0);
     const lines = run.stdout.trim().split('\n');
     expect(lines).toHaveLength(1);
     const body = JSON.parse(lines[0]!) as Record<string, unknown>;
-    expect(body).toMatchObject({ ok: true, output: { echo: { a: 1 } }, exitCode: 0, outputBytes: 20 });
-    expect(Object.keys(body).sort()).toEqual(['durationMs', 'enforcement', 'exitCode', 'ok', 'output', 'outputBytes']);
+    expect(body).toMatchObject({
+      ok: true,
+      output: { echo: { a: 1 } },
+      exitCode: 0,
+      outputBytes: 20,
+    });
+    expect(Object.keys(body).sort()).toEqual([
+      'durationMs',
+      'enforcement',
+      'exitCode',
+      'ok',
+      'output',
+      'outputBytes',
+    ]);
   });
 
   test.each([
@@ -46,7 +70,11 @@ describe('toolcage run --json', () => {
   ])('%s fails with exit 1 and kind', async (file, extra, kind) => {
     const run = await cli(['run', fixture(file), ...extra, '--json', ...sandbox]);
     expect(run.code).toBe(1);
-    const body = JSON.parse(run.stdout) as { ok: boolean; error: { kind: string; message: string }; durationMs: number };
+    const body = JSON.parse(run.stdout) as {
+      ok: boolean;
+      error: { kind: string; message: string };
+      durationMs: number;
+    };
     expect(body.ok).toBe(false);
     expect(body.error.kind).toBe(kind);
     expect(typeof body.durationMs).toBe('number');
@@ -59,8 +87,21 @@ describe('toolcage run --json', () => {
   });
 
   test('a host secret does not reach the tool', async () => {
-    const run = await cli(['run', fixture('env-reader.ts'), '--input', '{"names":["SECRET_TOKEN"]}', '--json', ...sandbox], { SECRET_TOKEN: 'leak-me' });
-    expect(JSON.parse(run.stdout)).toMatchObject({ ok: true, output: { seen: { SECRET_TOKEN: null } } });
+    const run = await cli(
+      [
+        'run',
+        fixture('env-reader.ts'),
+        '--input',
+        '{"names":["SECRET_TOKEN"]}',
+        '--json',
+        ...sandbox,
+      ],
+      { SECRET_TOKEN: 'leak-me' },
+    );
+    expect(JSON.parse(run.stdout)).toMatchObject({
+      ok: true,
+      output: { seen: { SECRET_TOKEN: null } },
+    });
   });
 });
 
@@ -71,7 +112,9 @@ describe('toolcage run (human)', () => {
     expect(JSON.parse(ok.stdout)).toEqual({ text: 'héllo', length: 5 });
     const failed = await cli(['run', fixture('throws.ts'), ...sandbox]);
     expect(failed.code).toBe(1);
-    expect(failed.stderr.trim().split('\n').at(-1)).toMatch(/^toolcage: tool_error: Tool `throws` threw: Error: the weather service said no$/);
+    expect(failed.stderr.trim().split('\n').at(-1)).toMatch(
+      /^toolcage: tool_error: Tool `throws` threw: Error: the weather service said no$/,
+    );
   });
 });
 

@@ -68,30 +68,48 @@ const RUN_OPTIONS = {
 export function parseCommandLine(argv: readonly string[]): Command {
   const json = argv.includes('--json');
   const [command, ...rest] = argv;
-  if (command === undefined || command === '--help' || command === '-h' || command === 'help') return { command: 'help' };
+  if (command === undefined || command === '--help' || command === '-h' || command === 'help')
+    return { command: 'help' };
   if (command === '--version' || command === '-v') return { command: 'version' };
   if (command === 'doctor') {
     const unknown = rest.filter((arg) => arg !== '--json');
-    if (unknown.length > 0) throw new UsageError(`doctor takes no arguments but --json, got \`${unknown.join(' ')}\``, json);
+    if (unknown.length > 0)
+      throw new UsageError(
+        `doctor takes no arguments but --json, got \`${unknown.join(' ')}\``,
+        json,
+      );
     return { command: 'doctor', json };
   }
-  if (command !== 'run') throw new UsageError(`unknown command \`${command}\` (expected run or doctor)`, json);
+  if (command !== 'run')
+    throw new UsageError(`unknown command \`${command}\` (expected run or doctor)`, json);
 
   let parsed;
   try {
-    parsed = parseArgs({ args: [...rest], options: RUN_OPTIONS, allowPositionals: true, strict: true });
+    parsed = parseArgs({
+      args: [...rest],
+      options: RUN_OPTIONS,
+      allowPositionals: true,
+      strict: true,
+    });
   } catch (error) {
     throw new UsageError((error as Error).message, json);
   }
   const { values, positionals } = parsed;
   if (positionals.length !== 1) {
-    throw new UsageError(positionals.length === 0 ? 'missing <tool-file>' : `expected one <tool-file>, got ${positionals.join(' ')}`, json);
+    throw new UsageError(
+      positionals.length === 0
+        ? 'missing <tool-file>'
+        : `expected one <tool-file>, got ${positionals.join(' ')}`,
+      json,
+    );
   }
   const fail = (message: string): never => {
     throw new UsageError(message, json);
   };
-  if (values.input !== undefined && values['input-file'] !== undefined) fail('give --input or --input-file, not both');
-  const inputText = values['input-file'] !== undefined ? readInputFile(values['input-file'], fail) : values.input;
+  if (values.input !== undefined && values['input-file'] !== undefined)
+    fail('give --input or --input-file, not both');
+  const inputText =
+    values['input-file'] !== undefined ? readInputFile(values['input-file'], fail) : values.input;
   const input = inputText === undefined ? null : parseJson('--input', inputText, fail);
   const config = values.config === undefined ? {} : parseJson('--config', values.config, fail);
   const sandbox = values.sandbox ?? 'auto';
@@ -107,10 +125,12 @@ export function parseCommandLine(argv: readonly string[]): Command {
   const integer = (flag: keyof typeof values): number | undefined => {
     const text = values[flag];
     if (text === undefined) return undefined;
-    if (typeof text !== 'string' || !/^[1-9][0-9]*$/.test(text)) fail(`--${flag} expects a positive integer, got \`${String(text)}\``);
+    if (typeof text !== 'string' || !/^[1-9][0-9]*$/.test(text))
+      fail(`--${flag} expects a positive integer, got \`${String(text)}\``);
     return Number(text);
   };
-  const list = (items: readonly string[] | undefined): string[] => (items ?? []).flatMap((item) => item.split(',')).filter((item) => item !== '');
+  const list = (items: readonly string[] | undefined): string[] =>
+    (items ?? []).flatMap((item) => item.split(',')).filter((item) => item !== '');
   const limits: Record<string, number> = {};
   const limitFlags = [
     ['memory-mb', 'memoryMb'],
@@ -138,7 +158,7 @@ export function parseCommandLine(argv: readonly string[]): Command {
       env: list(values['allow-env']),
       run: values['allow-run'] ?? false,
     },
-    limits: limits as Limits,
+    limits: limits,
     sandbox,
     json: values.json ?? false,
   };

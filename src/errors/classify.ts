@@ -1,4 +1,8 @@
-import { RESULT_FRAME_BYTES, type SerializedError, type WorkerMessage } from '../runtime/worker/protocol.js';
+import {
+  RESULT_FRAME_BYTES,
+  type SerializedError,
+  type WorkerMessage,
+} from '../runtime/worker/protocol.js';
 import { ErrorKind } from './kinds.js';
 import type { LimitName, ToolThrownError } from './tool-execution-error.js';
 
@@ -85,11 +89,20 @@ export function classify(o: Observation): Verdict {
     return { ok: true, output: message.output };
   }
   if (o.memoryExceeded) {
-    return { ok: false, kind: ErrorKind.OutOfMemory, limit: 'memory', message: `${tool} ran out of memory${detail(o)}` };
+    return {
+      ok: false,
+      kind: ErrorKind.OutOfMemory,
+      limit: 'memory',
+      message: `${tool} ran out of memory${detail(o)}`,
+    };
   }
-  if (message !== undefined && message !== 'invalid') return fromWorkerError(o, message.phase, message.error);
+  if (message !== undefined && message !== 'invalid')
+    return fromWorkerError(o, message.phase, message.error);
   if (message === 'invalid') {
-    return fail(ErrorKind.InvalidOutput, `${tool} wrote something on the result channel that is not a result message`);
+    return fail(
+      ErrorKind.InvalidOutput,
+      `${tool} wrote something on the result channel that is not a result message`,
+    );
   }
   return fromExit(o);
 }
@@ -102,9 +115,15 @@ function fromWorkerError(o: Observation, phase: string, error: SerializedError):
     case 'export':
       return fail(ErrorKind.ToolNotFound, `${tool}: ${error.message}`);
     case 'output':
-      return fail(ErrorKind.InvalidOutput, `${tool} returned a result that is not JSON: ${error.message}`);
+      return fail(
+        ErrorKind.InvalidOutput,
+        `${tool} returned a result that is not JSON: ${error.message}`,
+      );
     case 'protocol':
-      return fail(ErrorKind.Internal, `${tool}: the worker could not read its request: ${error.message}`);
+      return fail(
+        ErrorKind.Internal,
+        `${tool}: the worker could not read its request: ${error.message}`,
+      );
     case 'load':
     case 'call':
       break;
@@ -112,32 +131,68 @@ function fromWorkerError(o: Observation, phase: string, error: SerializedError):
       return fail(ErrorKind.Internal, `${tool}: the worker reported an unknown phase \`${phase}\``);
   }
   if (chainMatches(error, (e) => OUT_OF_MEMORY.test(`${e.name}: ${e.message}`))) {
-    return { ok: false, kind: ErrorKind.OutOfMemory, limit: 'memory', message: `${tool} ran out of memory: ${error.message}`, toolError };
+    return {
+      ok: false,
+      kind: ErrorKind.OutOfMemory,
+      limit: 'memory',
+      message: `${tool} ran out of memory: ${error.message}`,
+      toolError,
+    };
   }
   if (o.denied !== undefined) {
-    return { ok: false, kind: ErrorKind.PermissionDenied, message: `${tool} was denied ${o.denied} by the sandbox`, toolError };
+    return {
+      ok: false,
+      kind: ErrorKind.PermissionDenied,
+      message: `${tool} was denied ${o.denied} by the sandbox`,
+      toolError,
+    };
   }
   if (o.limitHit !== undefined || o.processesExceeded) {
     const limit = o.limitHit ?? 'processes';
-    return { ok: false, kind: ErrorKind.ResourceLimit, limit, message: `${tool} hit the ${limitLabel(limit)} limit${o.limitDetail === undefined ? '' : ` (${o.limitDetail})`}: ${error.message}`, toolError };
+    return {
+      ok: false,
+      kind: ErrorKind.ResourceLimit,
+      limit,
+      message: `${tool} hit the ${limitLabel(limit)} limit${o.limitDetail === undefined ? '' : ` (${o.limitDetail})`}: ${error.message}`,
+      toolError,
+    };
   }
   const verb = phase === 'load' ? 'failed to load' : 'threw';
-  return { ok: false, kind: ErrorKind.ToolError, message: `${tool} ${verb}: ${error.name}: ${error.message}`, toolError };
+  return {
+    ok: false,
+    kind: ErrorKind.ToolError,
+    message: `${tool} ${verb}: ${error.name}: ${error.message}`,
+    toolError,
+  };
 }
 
 // No message at all: explain the exit.
 function fromExit(o: Observation): Verdict {
   const tool = `Tool \`${o.toolId}\``;
-  const how = o.signal !== null ? `was killed by ${o.signal}` : `exited with code ${String(o.exitCode)}`;
+  const how =
+    o.signal !== null ? `was killed by ${o.signal}` : `exited with code ${String(o.exitCode)}`;
   if (o.exitCode !== null && o.exitCode !== 0 && BWRAP_FAILURE.test(o.stderrTail)) {
-    return fail(ErrorKind.SpawnFailed, `${tool} could not be started: the sandbox failed: ${firstLine(o.stderrTail, BWRAP_FAILURE)}`);
+    return fail(
+      ErrorKind.SpawnFailed,
+      `${tool} could not be started: the sandbox failed: ${firstLine(o.stderrTail, BWRAP_FAILURE)}`,
+    );
   }
   if (OUT_OF_MEMORY.test(o.stderrTail)) {
-    return { ok: false, kind: ErrorKind.OutOfMemory, limit: 'memory', message: `${tool} ran out of memory and ${how}` };
+    return {
+      ok: false,
+      kind: ErrorKind.OutOfMemory,
+      limit: 'memory',
+      message: `${tool} ran out of memory and ${how}`,
+    };
   }
   if (o.limitHit !== undefined || o.processesExceeded) {
     const limit = o.limitHit ?? 'processes';
-    return { ok: false, kind: ErrorKind.ResourceLimit, limit, message: `${tool} hit the ${limitLabel(limit)} limit${o.limitDetail === undefined ? '' : ` (${o.limitDetail})`} and ${how}` };
+    return {
+      ok: false,
+      kind: ErrorKind.ResourceLimit,
+      limit,
+      message: `${tool} hit the ${limitLabel(limit)} limit${o.limitDetail === undefined ? '' : ` (${o.limitDetail})`} and ${how}`,
+    };
   }
   if (o.exitCode === 0) {
     return fail(ErrorKind.InvalidOutput, `${tool} exited without writing a result`);
@@ -159,7 +214,8 @@ function thrown(error: SerializedError): ToolThrownError {
 }
 
 function chainMatches(error: SerializedError, test: (e: SerializedError) => boolean): boolean {
-  for (let e: SerializedError | undefined = error; e !== undefined; e = e.cause) if (test(e)) return true;
+  for (let e: SerializedError | undefined = error; e !== undefined; e = e.cause)
+    if (test(e)) return true;
   return false;
 }
 

@@ -19,13 +19,7 @@ export interface CapturedLogs {
 
 /** Which limit a `resource_limit` (or `out_of_memory`/`output_limit`) error hit. */
 export type LimitName =
-  | 'memory'
-  | 'cpu'
-  | 'processes'
-  | 'file_size'
-  | 'open_files'
-  | 'output'
-  | 'queue';
+  'memory' | 'cpu' | 'processes' | 'file_size' | 'open_files' | 'output' | 'queue';
 
 export interface ToolExecutionErrorOptions {
   readonly kind: ErrorKind;
@@ -88,5 +82,9 @@ export class ToolExecutionError extends Error {
 
 /** True for a {@link ToolExecutionError} from any copy of this package. */
 export function isToolExecutionError(value: unknown): value is ToolExecutionError {
-  return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[BRAND] === true;
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    (value as Record<symbol, unknown>)[BRAND] === true
+  );
 }

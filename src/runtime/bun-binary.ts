@@ -13,7 +13,9 @@ export function resolveBunBinary(env: NodeJS.ProcessEnv = process.env): string {
   if (override !== undefined && override !== '') return override;
   const require = createRequire(import.meta.url);
   const manifestPath = require.resolve('bun/package.json');
-  const manifest = JSON.parse(readFileSync(manifestPath, 'utf8')) as { bin?: Record<string, string> };
+  const manifest = JSON.parse(readFileSync(manifestPath, 'utf8')) as {
+    bin?: Record<string, string>;
+  };
   // The package's postinstall replaces bin/bun.exe with the platform binary; before that it is
   // a placeholder, so fall back to the platform package it copies from.
   const candidates = [
@@ -34,7 +36,10 @@ export function resolveBunBinary(env: NodeJS.ProcessEnv = process.env): string {
 
 function platformPackages(): string[] {
   const arch = process.arch === 'arm64' ? 'aarch64' : 'x64';
-  return [`@oven/bun-${process.platform}-${arch}`, `@oven/bun-${process.platform}-${arch}-baseline`];
+  return [
+    `@oven/bun-${process.platform}-${arch}`,
+    `@oven/bun-${process.platform}-${arch}-baseline`,
+  ];
 }
 
 function isExecutableBinary(path: string): boolean {
@@ -61,7 +66,11 @@ export function bunVersion(bunPath: string): string {
   let version = versions.get(bunPath);
   if (version === undefined) {
     try {
-      version = execFileSync(bunPath, ['--version'], { encoding: 'utf8', env: {}, timeout: 10_000 }).trim();
+      version = execFileSync(bunPath, ['--version'], {
+        encoding: 'utf8',
+        env: {},
+        timeout: 10_000,
+      }).trim();
     } catch {
       version = 'unknown';
     }

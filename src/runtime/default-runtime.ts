@@ -8,7 +8,9 @@ let defaultRuntime: ToolRuntime | undefined;
  * `auto`, ad-hoc tools relative to the current directory). Engines with a registry should
  * create their own runtime with {@link createToolRuntime}.
  */
-export function executeToolWithTimeout<T = unknown>(request: ExecuteRequest): Promise<ExecuteResult<T>> {
+export function executeToolWithTimeout<T = unknown>(
+  request: ExecuteRequest,
+): Promise<ExecuteResult<T>> {
   defaultRuntime ??= createToolRuntime();
   return defaultRuntime.executeToolWithTimeout<T>(request);
 }

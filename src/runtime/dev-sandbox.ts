@@ -14,13 +14,24 @@ export function createSandbox(): Sandbox {
         env: { TMPDIR: dir, HOME: dir },
         cwd: dir,
         enforcement: {
-          sandbox: 'none', namespaces: [], filesystem: 'host', network: 'host', environment: 'cleared',
-          subprocesses: 'allowed', memory: { mechanism: 'none' }, processes: { mechanism: 'none' },
-          cpu: { mechanism: 'none' }, fileSize: { mechanism: 'none' }, kill: 'process-group',
+          sandbox: 'none',
+          namespaces: [],
+          filesystem: 'host',
+          network: 'host',
+          environment: 'cleared',
+          subprocesses: 'allowed',
+          memory: { mechanism: 'none' },
+          processes: { mechanism: 'none' },
+          cpu: { mechanism: 'none' },
+          fileSize: { mechanism: 'none' },
+          kill: 'process-group',
         },
         killAll() {},
         inspect: () => Promise.resolve({ memoryExceeded: false, processesExceeded: false }),
-        dispose() { rmSync(dir, { recursive: true, force: true }); return Promise.resolve(); },
+        dispose() {
+          rmSync(dir, { recursive: true, force: true });
+          return Promise.resolve();
+        },
       });
     },
   };

@@ -11,7 +11,12 @@ import { resolveTool, type ResolvedTool } from './resolve-tool.js';
 import { runProcess } from './run-process.js';
 import { findNonJson } from './validate-json.js';
 import type { WorkerRequest } from './worker/protocol.js';
-import { effectiveLimits, effectivePermissions, explainFailure, permissionFlags } from './effective.js';
+import {
+  effectiveLimits,
+  effectivePermissions,
+  explainFailure,
+  permissionFlags,
+} from './effective.js';
 import type { Launched, ProcessPool } from './pool.js';
 
 /** What every execution of one runtime shares. */
@@ -42,7 +47,10 @@ interface Prepared {
  * fresh process, classify, record telemetry. The deadline runs from the call, so time spent
  * queued counts. Every timer and listener hangs on one AbortController, aborted in `finally`.
  */
-export async function execute(env: ExecutionEnvironment, request: ExecuteRequest): Promise<ExecuteResult> {
+export async function execute(
+  env: ExecutionEnvironment,
+  request: ExecuteRequest,
+): Promise<ExecuteResult> {
   const startedAt = performance.now();
   const executionId = randomUUID();
   const elapsed = (): number => Math.round(performance.now() - startedAt);
@@ -82,9 +90,21 @@ export async function execute(env: ExecutionEnvironment, request: ExecuteRequest
     try {
       release = await env.queue.acquire(controller.signal);
     } catch (error) {
-      throw queueFailure(error, tool.toolId, controller.signal.reason as EndReason | undefined, timeoutMs);
+      throw queueFailure(
+        error,
+        tool.toolId,
+        controller.signal.reason as EndReason | undefined,
+        timeoutMs,
+      );
     }
-    const outcome = await runOnce(env, prepared, executionId, controller.signal, request.onLog, span.traceparent);
+    const outcome = await runOnce(
+      env,
+      prepared,
+      executionId,
+      controller.signal,
+      request.onLog,
+      span.traceparent,
+    );
     const durationMs = elapsed();
     if (!outcome.verdict.ok) {
       const verdict = outcome.verdict;
@@ -112,7 +132,12 @@ export async function execute(env: ExecutionEnvironment, request: ExecuteRequest
       enforcement: outcome.enforcement,
       executionId,
     };
-    span.succeed({ durationMs, exit: outcome.end, outputBytes: outcome.outputBytes, exitCode: result.exitCode });
+    span.succeed({
+      durationMs,
+      exit: outcome.end,
+      outputBytes: outcome.outputBytes,
+      exitCode: result.exitCode,
+    });
     return result;
   } catch (error) {
     if (isToolExecutionError(error) && error.executionId === executionId) throw error;
@@ -134,7 +159,11 @@ function prepare(env: ExecutionEnvironment, request: ExecuteRequest): Prepared {
   const { options } = env;
   const tool = resolveTool(request, options);
   const invalid = (message: string): ToolExecutionError =>
-    new ToolExecutionError({ kind: ErrorKind.InvalidRequest, toolId: tool.toolId, message: `Invalid request for tool \`${tool.toolId}\`: ${message}` });
+    new ToolExecutionError({
+      kind: ErrorKind.InvalidRequest,
+      toolId: tool.toolId,
+      message: `Invalid request for tool \`${tool.toolId}\`: ${message}`,
+    });
   const toolTimeout = tool.definition?.timeoutMs ?? options.defaultTimeoutMs;
   const timeoutMs = Math.min(request.timeoutMs ?? toolTimeout, toolTimeout);
   const input = request.input === undefined ? null : request.input;
@@ -160,7 +189,8 @@ async function runOnce(
   traceparent: string | undefined,
 ) {
   const { tool } = prepared;
-  const toolEnv = traceparent === undefined ? prepared.env : { ...prepared.env, TRACEPARENT: traceparent };
+  const toolEnv =
+    traceparent === undefined ? prepared.env : { ...prepared.env, TRACEPARENT: traceparent };
   let launched: Launched;
   try {
     launched = await env.pool.launch({
@@ -191,7 +221,8 @@ async function runOnce(
       killGraceMs: env.options.killGraceMs,
       signal,
       onLog,
-      explain: (message, end, report) => explainFailure(message, end, report, prepared.permissions, plan.enforcement),
+      explain: (message, end, report) =>
+        explainFailure(message, end, report, prepared.permissions, plan.enforcement),
     });
     return { ...outcome, enforcement: plan.enforcement };
   } finally {
@@ -199,7 +230,12 @@ async function runOnce(
   }
 }
 
-function queueFailure(error: unknown, toolId: string, reason: EndReason | undefined, timeoutMs: number): ToolExecutionError {
+function queueFailure(
+  error: unknown,
+  toolId: string,
+  reason: EndReason | undefined,
+  timeoutMs: number,
+): ToolExecutionError {
   if (error instanceof QueueRejection && error.reason === 'full') {
     return new ToolExecutionError({
       kind: ErrorKind.ResourceLimit,
@@ -210,23 +246,43 @@ function queueFailure(error: unknown, toolId: string, reason: EndReason | undefi
   }
   switch (reason) {
     case 'timeout':
-      return new ToolExecutionError({ kind: ErrorKind.Timeout, toolId, message: `Tool \`${toolId}\` timed out after ${timeoutMs} ms while waiting for a free slot` });
+      return new ToolExecutionError({
+        kind: ErrorKind.Timeout,
+        toolId,
+        message: `Tool \`${toolId}\` timed out after ${timeoutMs} ms while waiting for a free slot`,
+      });
     case 'cancelled':
-      return new ToolExecutionError({ kind: ErrorKind.Cancelled, toolId, message: `Tool \`${toolId}\` was cancelled by the caller before it started` });
+      return new ToolExecutionError({
+        kind: ErrorKind.Cancelled,
+        toolId,
+        message: `Tool \`${toolId}\` was cancelled by the caller before it started`,
+      });
     case 'closed':
-      return new ToolExecutionError({ kind: ErrorKind.Cancelled, toolId, message: `Tool \`${toolId}\` was cancelled: the runtime was closed` });
+      return new ToolExecutionError({
+        kind: ErrorKind.Cancelled,
+        toolId,
+        message: `Tool \`${toolId}\` was cancelled: the runtime was closed`,
+      });
     default:
       return asToolError(error, toolId, undefined);
   }
 }
 
-function asToolError(error: unknown, toolId: string, executionId: string | undefined, kind: ErrorKind = ErrorKind.Internal): ToolExecutionError {
+function asToolError(
+  error: unknown,
+  toolId: string,
+  executionId: string | undefined,
+  kind: ErrorKind = ErrorKind.Internal,
+): ToolExecutionError {
   if (isToolExecutionError(error)) return error;
   const message = error instanceof Error ? error.message : String(error);
   return new ToolExecutionError({
     kind,
     toolId,
-    message: kind === ErrorKind.SpawnFailed ? `Tool \`${toolId}\` could not be started: ${message}` : `Tool \`${toolId}\`: internal error: ${message}`,
+    message:
+      kind === ErrorKind.SpawnFailed
+        ? `Tool \`${toolId}\` could not be started: ${message}`
+        : `Tool \`${toolId}\`: internal error: ${message}`,
     cause: error,
     ...(executionId === undefined ? {} : { executionId }),
   });

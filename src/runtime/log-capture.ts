@@ -44,7 +44,8 @@ export class LogCapture {
   #keepTail(chunk: Buffer): void {
     if (chunk.length >= this.#maxBytes) {
       this.#truncated ||= this.#bytes > 0 || chunk.length > this.#maxBytes;
-      this.#chunks = this.#maxBytes > 0 ? [Buffer.from(chunk.subarray(chunk.length - this.#maxBytes))] : [];
+      this.#chunks =
+        this.#maxBytes > 0 ? [Buffer.from(chunk.subarray(chunk.length - this.#maxBytes))] : [];
       this.#bytes = this.#maxBytes;
       return;
     }

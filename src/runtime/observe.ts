@@ -36,8 +36,11 @@ export function createObserver(options: {
   readonly tracerProvider: TracerProvider | undefined;
 }): ExecutionObserver {
   if (!options.enabled) return { start: () => SILENT, rejected: () => {} };
-  const metrics = new ToolMetrics(options.meterProvider === undefined ? {} : { meterProvider: options.meterProvider });
-  const spanOptions = options.tracerProvider === undefined ? {} : { tracerProvider: options.tracerProvider };
+  const metrics = new ToolMetrics(
+    options.meterProvider === undefined ? {} : { meterProvider: options.meterProvider },
+  );
+  const spanOptions =
+    options.tracerProvider === undefined ? {} : { tracerProvider: options.tracerProvider };
   return {
     start(attributes) {
       const span = startExecutionSpan(attributes, spanOptions);

@@ -124,16 +124,32 @@ export function expectPositiveInteger(name: string, value: unknown, allowZero = 
 }
 
 /** Throws a TypeError unless `value` is one of `allowed`. */
-export function expectOneOf<T extends string>(name: string, value: unknown, allowed: readonly T[]): asserts value is T {
+export function expectOneOf<T extends string>(
+  name: string,
+  value: unknown,
+  allowed: readonly T[],
+): asserts value is T {
   if (!allowed.includes(value as T)) {
-    throw new TypeError(`Expected \`${name}\` to be one of ${allowed.map((a) => `'${a}'`).join(', ')}, got \`${describe(value)}\` (${typeof value})`);
+    throw new TypeError(
+      `Expected \`${name}\` to be one of ${allowed.map((a) => `'${a}'`).join(', ')}, got \`${describe(value)}\` (${typeof value})`,
+    );
   }
 }
 
 /** Throws a TypeError unless `value` is of `type`. */
-export function expectType(name: string, value: unknown, type: 'string' | 'boolean' | 'function' | 'object'): void {
-  const ok = type === 'object' ? typeof value === 'object' && value !== null && !Array.isArray(value) : typeof value === type;
-  if (!ok) throw new TypeError(`Expected \`${name}\` to be ${type === 'object' ? 'an object' : `a ${type}`}, got \`${describe(value)}\` (${value === null ? 'null' : typeof value})`);
+export function expectType(
+  name: string,
+  value: unknown,
+  type: 'string' | 'boolean' | 'function' | 'object',
+): void {
+  const ok =
+    type === 'object'
+      ? typeof value === 'object' && value !== null && !Array.isArray(value)
+      : typeof value === type;
+  if (!ok)
+    throw new TypeError(
+      `Expected \`${name}\` to be ${type === 'object' ? 'an object' : `a ${type}`}, got \`${describe(value)}\` (${value === null ? 'null' : typeof value})`,
+    );
 }
 
 function describe(value: unknown): string {
@@ -154,8 +170,10 @@ export function normalizeOptions(options: ToolRuntimeOptions = {}): NormalizedOp
     for (const [id, definition] of Object.entries(options.tools)) {
       expectType(`tools.${id}`, definition, 'object');
       expectType(`tools.${id}.path`, definition.path, 'string');
-      if (definition.export !== undefined) expectType(`tools.${id}.export`, definition.export, 'string');
-      if (definition.timeoutMs !== undefined) expectPositiveInteger(`tools.${id}.timeoutMs`, definition.timeoutMs);
+      if (definition.export !== undefined)
+        expectType(`tools.${id}.export`, definition.export, 'string');
+      if (definition.timeoutMs !== undefined)
+        expectPositiveInteger(`tools.${id}.timeoutMs`, definition.timeoutMs);
       tools.set(id, definition);
     }
   }
@@ -182,7 +200,8 @@ export function normalizeOptions(options: ToolRuntimeOptions = {}): NormalizedOp
   });
   if (options.bunPath !== undefined) expectType('bunPath', options.bunPath, 'string');
   if (options.telemetry !== undefined) expectType('telemetry', options.telemetry, 'boolean');
-  if (options.allowAdHocTools !== undefined) expectType('allowAdHocTools', options.allowAdHocTools, 'boolean');
+  if (options.allowAdHocTools !== undefined)
+    expectType('allowAdHocTools', options.allowAdHocTools, 'boolean');
   return {
     tools,
     defaultTimeoutMs: timeoutMs,
@@ -216,6 +235,8 @@ export function validateRequestTypes(request: ExecuteRequest): void {
   if (request.limits !== undefined) expectType('limits', request.limits, 'object');
   if (request.onLog !== undefined) expectType('onLog', request.onLog, 'function');
   if (request.signal !== undefined && !(request.signal instanceof AbortSignal)) {
-    throw new TypeError(`Expected \`signal\` to be an AbortSignal, got \`${describe(request.signal)}\` (${typeof request.signal})`);
+    throw new TypeError(
+      `Expected \`signal\` to be an AbortSignal, got \`${describe(request.signal)}\` (${typeof request.signal})`,
+    );
   }
 }

@@ -1,6 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { dirname } from 'node:path';
-import type { LaunchPlan, ResolvedLimits, ResolvedPermissions, Sandbox, SandboxMode } from '../sandbox/types.js';
+import type {
+  LaunchPlan,
+  ResolvedLimits,
+  ResolvedPermissions,
+  Sandbox,
+  SandboxMode,
+} from '../sandbox/types.js';
 import { killProcessGroup } from './kill-tree.js';
 import { spawnPlan, type SpawnedProcess } from './spawn.js';
 

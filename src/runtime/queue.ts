@@ -15,7 +15,7 @@ export class QueueRejection extends Error {
 
 interface Waiter {
   readonly grant: () => void;
-  readonly fail: (error: unknown) => void;
+  readonly fail: (error: Error) => void;
 }
 
 export class SlotQueue {
@@ -39,7 +39,8 @@ export class SlotQueue {
 
   /** Resolves with a release function once a slot is free. */
   acquire(signal: AbortSignal): Promise<() => void> {
-    if (signal.aborted) return Promise.reject(new QueueRejection('aborted', 'aborted before start'));
+    if (signal.aborted)
+      return Promise.reject(new QueueRejection('aborted', 'aborted before start'));
     if (this.#active < this.#concurrency) {
       this.#active++;
       return Promise.resolve(this.#releaser());
@@ -74,7 +75,7 @@ export class SlotQueue {
   }
 
   /** Rejects every waiter (runtime closing). */
-  rejectAll(error: unknown): void {
+  rejectAll(error: Error): void {
     for (const waiter of this.#waiters.splice(0)) waiter.fail(error);
   }
 

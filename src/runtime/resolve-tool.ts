@@ -19,9 +19,14 @@ const EXPORT_NAME = /^[A-Za-z_$][A-Za-z0-9_$]{0,127}$/;
 
 /** Finds and checks the tool of a request; throws `invalid_request` or `tool_not_found`. */
 export function resolveTool(request: ExecuteRequest, options: NormalizedOptions): ResolvedTool {
-  const label = request.toolId ?? (request.toolPath === undefined ? '(none)' : adHocId(request.toolPath));
+  const label =
+    request.toolId ?? (request.toolPath === undefined ? '(none)' : adHocId(request.toolPath));
   const invalid = (message: string): ToolExecutionError =>
-    new ToolExecutionError({ kind: ErrorKind.InvalidRequest, toolId: label, message: `Invalid request for tool \`${printable(label)}\`: ${message}` });
+    new ToolExecutionError({
+      kind: ErrorKind.InvalidRequest,
+      toolId: label,
+      message: `Invalid request for tool \`${printable(label)}\`: ${message}`,
+    });
 
   if ((request.toolId === undefined) === (request.toolPath === undefined)) {
     throw invalid('give exactly one of `toolId` and `toolPath`');
@@ -42,13 +47,16 @@ export function resolveTool(request: ExecuteRequest, options: NormalizedOptions)
     }
     pathText = definition.path;
     exportName = definition.export ?? 'default';
-    if (request.exportName !== undefined) throw invalid('`exportName` applies to `toolPath` requests only');
+    if (request.exportName !== undefined)
+      throw invalid('`exportName` applies to `toolPath` requests only');
   } else {
-    if (!options.allowAdHocTools) throw invalid('ad-hoc tools (`toolPath`) are disabled in this runtime');
+    if (!options.allowAdHocTools)
+      throw invalid('ad-hoc tools (`toolPath`) are disabled in this runtime');
     pathText = request.toolPath!;
     exportName = request.exportName ?? 'default';
   }
-  if (!EXPORT_NAME.test(exportName)) throw invalid(`the export name \`${printable(exportName)}\` is not an identifier`);
+  if (!EXPORT_NAME.test(exportName))
+    throw invalid(`the export name \`${printable(exportName)}\` is not an identifier`);
   const problem = checkPathText(pathText);
   if (problem !== undefined) throw invalid(problem);
   const inside = resolveInsideRoots(pathText, options.rootDir, options.toolRoots);
@@ -66,8 +74,13 @@ export function resolveTool(request: ExecuteRequest, options: NormalizedOptions)
     });
   }
   // A symlink must not lead out of the roots.
-  const realInside = resolveInsideRoots(real, options.rootDir, options.toolRoots.map((root) => safeRealpath(root)));
-  if ('reason' in realInside) throw invalid(`the tool path resolves (through a link) outside the allowed roots`);
+  const realInside = resolveInsideRoots(
+    real,
+    options.rootDir,
+    options.toolRoots.map((root) => safeRealpath(root)),
+  );
+  if ('reason' in realInside)
+    throw invalid(`the tool path resolves (through a link) outside the allowed roots`);
   return { toolId: label, path: real, exportName, definition };
 }
 

@@ -46,6 +46,8 @@ export class ResultChannel {
 
   /** The received text, or undefined when nothing came. */
   text(): string | undefined {
-    return this.#bytes === 0 || this.#overflowed ? undefined : Buffer.concat(this.#chunks).toString('utf8');
+    return this.#bytes === 0 || this.#overflowed
+      ? undefined
+      : Buffer.concat(this.#chunks).toString('utf8');
   }
 }

@@ -26,7 +26,11 @@ export interface RunProcessOptions {
   readonly signal: AbortSignal;
   readonly onLog: ((stream: 'stdout' | 'stderr', line: string) => void) | undefined;
   /** Explains a tool error through the sandbox (denied operation, limit hit). */
-  readonly explain: (message: WorkerMessage | 'invalid' | undefined, end: ProcessEnd, report: LimitReport) => {
+  readonly explain: (
+    message: WorkerMessage | 'invalid' | undefined,
+    end: ProcessEnd,
+    report: LimitReport,
+  ) => {
     denied: string | undefined;
     limitHit: Observation['limitHit'];
     limitDetail: string | undefined;
@@ -44,7 +48,11 @@ const STDIO_DRAIN_MS = 200;
  * bounded memory, kills the whole tree when the signal aborts (deadline, cancel, close, output
  * cap), waits until nothing of it is left, and classifies what happened.
  */
-export async function runProcess(child: SpawnedProcess, plan: LaunchPlan, options: RunProcessOptions): Promise<ProcessOutcome> {
+export async function runProcess(
+  child: SpawnedProcess,
+  plan: LaunchPlan,
+  options: RunProcessOptions,
+): Promise<ProcessOutcome> {
   const { signal } = options;
   let reason: EndReason | undefined;
   let graceTimer: NodeJS.Timeout | undefined;
@@ -122,7 +130,7 @@ function parseMessage(text: string | undefined): WorkerMessage | 'invalid' | und
   try {
     const value = JSON.parse(text) as unknown;
     if (typeof value === 'object' && value !== null && 'type' in value) {
-      const type = (value as { type: unknown }).type;
+      const type = (value).type;
       if (type === 'result' && 'output' in value) return value as WorkerMessage;
       if (type === 'error' && 'phase' in value && 'error' in value) return value as WorkerMessage;
     }
@@ -133,7 +141,11 @@ function parseMessage(text: string | undefined): WorkerMessage | 'invalid' | und
 }
 
 function logsOf(stdout: LogCapture, stderr: LogCapture): CapturedLogs {
-  return { stdout: stdout.text(), stderr: stderr.text(), truncated: stdout.truncated || stderr.truncated };
+  return {
+    stdout: stdout.text(),
+    stderr: stderr.text(),
+    truncated: stdout.truncated || stderr.truncated,
+  };
 }
 
 function lineSink(

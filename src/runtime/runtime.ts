@@ -7,7 +7,13 @@ import { bunVersion, resolveBunBinary } from './bun-binary.js';
 import { effectiveLimits, effectivePermissions } from './effective.js';
 import { execute, type ExecutionEnvironment } from './execution.js';
 import { createObserver } from './observe.js';
-import { normalizeOptions, validateRequestTypes, type ExecuteRequest, type ExecuteResult, type ToolRuntimeOptions } from './options.js';
+import {
+  normalizeOptions,
+  validateRequestTypes,
+  type ExecuteRequest,
+  type ExecuteResult,
+  type ToolRuntimeOptions,
+} from './options.js';
 import { ProcessPool } from './pool.js';
 import { SlotQueue } from './queue.js';
 import { resolveTool } from './resolve-tool.js';
@@ -21,14 +27,21 @@ export interface ToolRuntime {
    */
   executeToolWithTimeout<T = unknown>(request: ExecuteRequest): Promise<ExecuteResult<T>>;
   /** Executions running and waiting right now. */
-  readonly stats: { readonly running: number; readonly queued: number; readonly idleProcesses: number };
+  readonly stats: {
+    readonly running: number;
+    readonly queued: number;
+    readonly idleProcesses: number;
+  };
   /** Kills everything still running (`cancelled`), rejects the queue, drains the pool. Idempotent. */
   close(): Promise<void>;
 }
 
 // The worker runs as TypeScript from src/ (tests) and as JavaScript from dist/ (the package).
 function workerEntry(): string {
-  const url = new URL(`./worker/main${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url);
+  const url = new URL(
+    `./worker/main${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`,
+    import.meta.url,
+  );
   return fileURLToPath(url);
 }
 

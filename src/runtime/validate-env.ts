@@ -22,11 +22,20 @@ const BLOCKED_EXACT = new Set([
   'TRACEPARENT',
   'TRACESTATE',
 ]);
-const BLOCKED_PREFIXES = ['LD_', 'DYLD_', 'BUN_CONFIG_', 'BUN_JSC_', 'JSC_', 'MALLOC_', 'TOOLCAGE_'];
+const BLOCKED_PREFIXES = [
+  'LD_',
+  'DYLD_',
+  'BUN_CONFIG_',
+  'BUN_JSC_',
+  'JSC_',
+  'MALLOC_',
+  'TOOLCAGE_',
+];
 
 /** Returns why a variable name is refused, or undefined. */
 export function checkEnvName(name: string): string | undefined {
-  if (!NAME.test(name)) return `the variable name \`${JSON.stringify(name).slice(1, -1)}\` must match ${String(NAME)}`;
+  if (!NAME.test(name))
+    return `the variable name \`${JSON.stringify(name).slice(1, -1)}\` must match ${String(NAME)}`;
   if (BLOCKED_EXACT.has(name) || BLOCKED_PREFIXES.some((prefix) => name.startsWith(prefix))) {
     return `the variable \`${name}\` is blocked (it changes how the runtime or loader behaves)`;
   }
@@ -35,8 +44,10 @@ export function checkEnvName(name: string): string | undefined {
 
 /** Returns why a variable value is refused, or undefined. */
 export function checkEnvValue(name: string, value: unknown): string | undefined {
-  if (typeof value !== 'string') return `the variable \`${name}\` must be a string, got ${typeof value}`;
+  if (typeof value !== 'string')
+    return `the variable \`${name}\` must be a string, got ${typeof value}`;
   if (/[\0\r\n]/.test(value)) return `the value of \`${name}\` contains NUL, CR or LF`;
-  if (value.length > MAX_VALUE_LENGTH) return `the value of \`${name}\` is longer than ${MAX_VALUE_LENGTH} characters`;
+  if (value.length > MAX_VALUE_LENGTH)
+    return `the value of \`${name}\` is longer than ${MAX_VALUE_LENGTH} characters`;
   return undefined;
 }

@@ -3,13 +3,19 @@
  * passed, not a silently lossy copy (a Map that became `{}`, a NaN that became `null`).
  * Returns a description of the first offending place, or undefined when the value is JSON.
  */
-export function findNonJson(value: unknown, path = '$', seen = new Set<object>()): string | undefined {
+export function findNonJson(
+  value: unknown,
+  path = '$',
+  seen = new Set<object>(),
+): string | undefined {
   switch (typeof value) {
     case 'string':
     case 'boolean':
       return undefined;
     case 'number':
-      return Number.isFinite(value) ? undefined : `${path} is ${String(value)} (not a finite number)`;
+      return Number.isFinite(value)
+        ? undefined
+        : `${path} is ${String(value)} (not a finite number)`;
     case 'undefined':
       return `${path} is undefined`;
     case 'bigint':

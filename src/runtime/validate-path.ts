@@ -24,7 +24,9 @@ const SCRIPTED_LETTER = /\p{L}/gu;
 // The scripts whose letters look like Latin ones; mixing them in one name is how look-alike
 // names ("tооls" with Cyrillic o) are made.
 const SCRIPTS = ['Latin', 'Cyrillic', 'Greek', 'Armenian', 'Cherokee', 'Coptic'] as const;
-const SCRIPT_TESTS = SCRIPTS.map((script) => [script, new RegExp(`\\p{Script=${script}}`, 'u')] as const);
+const SCRIPT_TESTS = SCRIPTS.map(
+  (script) => [script, new RegExp(`\\p{Script=${script}}`, 'u')] as const,
+);
 
 // Names the scripts of the letters in one path segment.
 function scriptsOf(segment: string): Set<string> {
@@ -40,8 +42,10 @@ function scriptsOf(segment: string): Set<string> {
 export function checkPathText(path: string): string | undefined {
   if (path.length === 0) return 'the tool path is empty';
   if (path.includes('\0')) return 'the tool path contains a NUL character';
-  if (CONTROL.test(path)) return `the tool path \`${printable(path)}\` contains a control or invisible character`;
-  if (path.normalize('NFC') !== path) return `the tool path \`${printable(path)}\` is not in Unicode NFC form`;
+  if (CONTROL.test(path))
+    return `the tool path \`${printable(path)}\` contains a control or invisible character`;
+  if (path.normalize('NFC') !== path)
+    return `the tool path \`${printable(path)}\` is not in Unicode NFC form`;
   // NFKC folds full-width and other compatibility forms onto ASCII: "ｔｏｏｌ.ts" is refused.
   if (path.normalize('NFKC') !== path) {
     return `the tool path \`${printable(path)}\` contains compatibility characters (full-width or look-alike forms)`;
@@ -79,7 +83,9 @@ export function resolveInsideRoots(
       return { path: absolute };
     }
   }
-  return { reason: `the tool path \`${printable(path)}\` is outside the allowed roots (${roots.join(', ')})` };
+  return {
+    reason: `the tool path \`${printable(path)}\` is outside the allowed roots (${roots.join(', ')})`,
+  };
 }
 
 /** Escapes control characters so a message never carries them raw. */

@@ -16,7 +16,12 @@ export interface Leftovers {
 }
 
 // Command-line fragments only toolcage's tool processes (and the fixtures' grandchildren) have.
-const MARKERS = ['/runtime/worker/main.', 'tools-fixtures/', 'sleep 4242', 'toolcage-fixture-marker'];
+const MARKERS = [
+  '/runtime/worker/main.',
+  'tools-fixtures/',
+  'sleep 4242',
+  'toolcage-fixture-marker',
+];
 
 function readProc(pid: string, file: string): string | undefined {
   try {
@@ -32,7 +37,8 @@ export function toolProcesses(): string[] {
     if (!/^\d+$/.test(pid) || Number(pid) === process.pid) continue;
     const cmdline = readProc(pid, 'cmdline')?.replaceAll('\0', ' ').trim();
     if (cmdline === undefined || cmdline === '') continue;
-    if (MARKERS.some((marker) => cmdline.includes(marker))) found.push(`${pid}: ${cmdline.slice(0, 200)}`);
+    if (MARKERS.some((marker) => cmdline.includes(marker)))
+      found.push(`${pid}: ${cmdline.slice(0, 200)}`);
   }
   return found;
 }

@@ -14,7 +14,12 @@ export const TEST_SANDBOX = (process.env['TOOLCAGE_TEST_SANDBOX'] ?? 'auto') as 
 
 /** A runtime over the fixtures, telemetry off unless given. */
 export function fixtureRuntime(options: ToolRuntimeOptions = {}): ToolRuntime {
-  return createToolRuntime({ rootDir: FIXTURES, sandbox: TEST_SANDBOX, telemetry: false, ...options });
+  return createToolRuntime({
+    rootDir: FIXTURES,
+    sandbox: TEST_SANDBOX,
+    telemetry: false,
+    ...options,
+  });
 }
 
 /** The rejection of a promise that must reject (fails the test when it resolves). */

@@ -25,7 +25,10 @@ afterEach(async () => {
 
 describe('successful tools', () => {
   test('a sync tool returns its value', async () => {
-    const result = await runtime.executeToolWithTimeout({ toolPath: 'ok-sync.ts', input: { a: [1, 'b', null] } });
+    const result = await runtime.executeToolWithTimeout({
+      toolPath: 'ok-sync.ts',
+      input: { a: [1, 'b', null] },
+    });
     expect(result.output).toEqual({ echo: { a: [1, 'b', null] } });
     expect(result.exitCode).toBe(0);
     expect(result.outputBytes).toBe(JSON.stringify({ echo: { a: [1, 'b', null] } }).length);
@@ -33,19 +36,29 @@ describe('successful tools', () => {
   });
 
   test('an async tool sees its config and id', async () => {
-    const result = await runtime.executeToolWithTimeout({ toolPath: 'ok-async.ts', input: 7, config: { unit: 'C' } });
+    const result = await runtime.executeToolWithTimeout({
+      toolPath: 'ok-async.ts',
+      input: 7,
+      config: { unit: 'C' },
+    });
     expect(result.output).toEqual({ input: 7, config: { unit: 'C' }, toolId: 'ok-async' });
   });
 
   test('unicode crosses the boundary intact', async () => {
     const text = 'héllo 世界 🧪 e\u0301 \u2028';
-    const result = await runtime.executeToolWithTimeout({ toolPath: 'unicode.ts', input: { text } });
+    const result = await runtime.executeToolWithTimeout({
+      toolPath: 'unicode.ts',
+      input: { text },
+    });
     expect(result.output).toEqual({ text, length: [...text].length });
   });
 
   test('junk on stdout is a log, never the result', async () => {
     const lines: string[] = [];
-    const result = await runtime.executeToolWithTimeout({ toolPath: 'stdout-junk.ts', onLog: (stream, line) => lines.push(`${stream}:${line}`) });
+    const result = await runtime.executeToolWithTimeout({
+      toolPath: 'stdout-junk.ts',
+      onLog: (stream, line) => lines.push(`${stream}:${line}`),
+    });
     expect(result.output).toEqual({ value: 42 });
     expect(result.logs.stdout).toContain('"forged"');
     expect(result.logs.stdout).toContain('written with Bun.write');
@@ -53,7 +66,10 @@ describe('successful tools', () => {
   });
 
   test('a large allowed output arrives whole', async () => {
-    const result = await runtime.executeToolWithTimeout({ toolPath: 'large-output.ts', input: { bytes: 2_000_000 } });
+    const result = await runtime.executeToolWithTimeout({
+      toolPath: 'large-output.ts',
+      input: { bytes: 2_000_000 },
+    });
     expect(result.output).toHaveLength(2_000_000);
     expect(result.outputBytes).toBe(2_000_002);
   });
@@ -80,15 +96,26 @@ describe('successful tools', () => {
   });
 
   test('a Compozy-style entry serves the tool named by --export', async () => {
-    const result = await runtime.executeToolWithTimeout({ toolPath: 'compozy-entry.ts', exportName: 'weather', input: { city: 'Oslo' } });
+    const result = await runtime.executeToolWithTimeout({
+      toolPath: 'compozy-entry.ts',
+      exportName: 'weather',
+      input: { city: 'Oslo' },
+    });
     expect(result.output).toEqual({ city: 'Oslo', forecast: 'sunny' });
   });
 
   test('a registered Compozy tool is picked by its id', async () => {
-    const registry = fixtureRuntime({ tools: { weather: { path: 'compozy-entry.ts' }, time: { path: 'compozy-entry.ts' } } });
+    const registry = fixtureRuntime({
+      tools: { weather: { path: 'compozy-entry.ts' }, time: { path: 'compozy-entry.ts' } },
+    });
     try {
-      expect((await registry.executeToolWithTimeout({ toolId: 'weather' })).output).toEqual({ city: 'Paris', forecast: 'sunny' });
-      expect((await registry.executeToolWithTimeout({ toolId: 'time' })).output).toEqual({ iso: '1970-01-01T00:00:00.000Z' });
+      expect((await registry.executeToolWithTimeout({ toolId: 'weather' })).output).toEqual({
+        city: 'Paris',
+        forecast: 'sunny',
+      });
+      expect((await registry.executeToolWithTimeout({ toolId: 'time' })).output).toEqual({
+        iso: '1970-01-01T00:00:00.000Z',
+      });
     } finally {
       await registry.close();
     }
@@ -104,7 +131,9 @@ describe('the environment is not inherited', () => {
         input: { names: ['SECRET_TOKEN', 'API_BASE', 'PATH', 'NODE_OPTIONS'] },
         env: { API_BASE: 'https://example.invalid' },
       });
-      expect(result.output).toMatchObject({ seen: { SECRET_TOKEN: null, API_BASE: 'https://example.invalid', NODE_OPTIONS: null } });
+      expect(result.output).toMatchObject({
+        seen: { SECRET_TOKEN: null, API_BASE: 'https://example.invalid', NODE_OPTIONS: null },
+      });
     } finally {
       delete process.env['SECRET_TOKEN'];
     }
@@ -143,7 +172,11 @@ describe('failures are classified', () => {
     ['forever.ts', ErrorKind.Timeout, { timeoutMs: 300 }],
     ['spin.ts', ErrorKind.Timeout, { timeoutMs: 300 }],
     ['huge-output.ts', ErrorKind.OutputLimit, { limits: { maxOutputBytes: 1_000_000 } }],
-    ['large-output.ts', ErrorKind.OutputLimit, { input: { bytes: 1001 }, limits: { maxOutputBytes: 1000 } }],
+    [
+      'large-output.ts',
+      ErrorKind.OutputLimit,
+      { input: { bytes: 1001 }, limits: { maxOutputBytes: 1000 } },
+    ],
   ] as const)('%s → %s', async (toolPath, kind, extra) => {
     const error = await rejectionOf(runtime.executeToolWithTimeout({ toolPath, ...extra }));
     expect(isToolExecutionError(error)).toBe(true);
@@ -153,7 +186,11 @@ describe('failures are classified', () => {
 
   test('the thrown error crosses the boundary with its name, message, stack and code', async () => {
     const error = await rejectionOf(runtime.executeToolWithTimeout({ toolPath: 'throws.ts' }));
-    expect(error['toolError']).toMatchObject({ name: 'Error', message: 'the weather service said no', code: 'E_WEATHER' });
+    expect(error['toolError']).toMatchObject({
+      name: 'Error',
+      message: 'the weather service said no',
+      code: 'E_WEATHER',
+    });
     expect((error['toolError'] as { stack: string }).stack).toContain('throws.ts');
   });
 
@@ -164,7 +201,11 @@ describe('failures are classified', () => {
   });
 
   test('an output exactly at the cap passes', async () => {
-    const result = await runtime.executeToolWithTimeout({ toolPath: 'large-output.ts', input: { bytes: 998 }, limits: { maxOutputBytes: 1000 } });
+    const result = await runtime.executeToolWithTimeout({
+      toolPath: 'large-output.ts',
+      input: { bytes: 998 },
+      limits: { maxOutputBytes: 1000 },
+    });
     expect(result.outputBytes).toBe(1000);
   });
 });
@@ -205,7 +246,11 @@ describe('invalid requests are refused before anything starts', () => {
     expect(() => runtime.executeToolWithTimeout({ toolPath: 'ok-sync.ts', timeoutMs: -1 })).toThrow(
       'Expected `timeoutMs` to be a positive integer, got `-1` (number)',
     );
-    expect(() => runtime.executeToolWithTimeout({ toolPath: 42 as unknown as string })).toThrow(TypeError);
-    expect(() => fixtureRuntime({ concurrency: 0 })).toThrow('Expected `concurrency` to be a positive integer, got `0` (number)');
+    expect(() => runtime.executeToolWithTimeout({ toolPath: 42 as unknown as string })).toThrow(
+      TypeError,
+    );
+    expect(() => fixtureRuntime({ concurrency: 0 })).toThrow(
+      'Expected `concurrency` to be a positive integer, got `0` (number)',
+    );
   });
 });

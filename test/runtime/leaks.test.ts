@@ -14,7 +14,10 @@ describe('nothing outlives an execution', () => {
       { request: { toolPath: 'ignores-sigterm.ts', timeoutMs: 150 }, kind: ErrorKind.Timeout },
       { request: { toolPath: 'crash-exit.ts' }, kind: ErrorKind.Crashed },
       { request: { toolPath: 'crash-signal.ts' }, kind: ErrorKind.Crashed },
-      { request: { toolPath: 'grandchild.ts', timeoutMs: 300, permissions: { run: true } }, kind: ErrorKind.Timeout },
+      {
+        request: { toolPath: 'grandchild.ts', timeoutMs: 300, permissions: { run: true } },
+        kind: ErrorKind.Timeout,
+      },
       { request: { toolPath: 'noisy-logs.ts', input: { lines: 200 } }, kind: 'success' },
     ] as const;
     const runs = Array.from({ length: 200 }, (_, index) => plan[index % plan.length]!);

@@ -16,7 +16,10 @@ afterEach(async () => {
 });
 
 // Resolves once a log line containing `text` has been streamed (the fixture is ready).
-function waitForLine(text: string): { onLog: (stream: string, line: string) => void; ready: Promise<void> } {
+function waitForLine(text: string): {
+  onLog: (stream: string, line: string) => void;
+  ready: Promise<void>;
+} {
   let resolveReady!: () => void;
   const ready = new Promise<void>((resolve) => (resolveReady = resolve));
   return { onLog: (_stream, line) => line.includes(text) && resolveReady(), ready };
@@ -27,7 +30,9 @@ describe('deadlines', () => {
     const runtime = fixtureRuntime({ killGraceMs: 100 });
     try {
       const started = performance.now();
-      const error = await rejectionOf(runtime.executeToolWithTimeout({ toolPath: 'ignores-sigterm.ts', timeoutMs: 300 }));
+      const error = await rejectionOf(
+        runtime.executeToolWithTimeout({ toolPath: 'ignores-sigterm.ts', timeoutMs: 300 }),
+      );
       const elapsed = performance.now() - started;
       expect(error['kind']).toBe(ErrorKind.Timeout);
       expect(error['message']).toBe('Tool `ignores-sigterm` timed out after 300 ms');
@@ -42,7 +47,9 @@ describe('deadlines', () => {
   test('context.signal aborts at the deadline before the kill', async () => {
     const runtime = fixtureRuntime({ killGraceMs: 500 });
     try {
-      const error = await rejectionOf(runtime.executeToolWithTimeout({ toolPath: 'abort-aware.ts', timeoutMs: 300 }));
+      const error = await rejectionOf(
+        runtime.executeToolWithTimeout({ toolPath: 'abort-aware.ts', timeoutMs: 300 }),
+      );
       expect(error['kind']).toBe(ErrorKind.Timeout);
       expect((error['logs'] as { stderr: string }).stderr).toContain('saw abort');
     } finally {
@@ -53,7 +60,9 @@ describe('deadlines', () => {
   test('the per-call timeout is capped by the tool’s own', async () => {
     const runtime = fixtureRuntime({ tools: { slow: { path: 'forever.ts', timeoutMs: 200 } } });
     try {
-      const error = await rejectionOf(runtime.executeToolWithTimeout({ toolId: 'slow', timeoutMs: 60_000 }));
+      const error = await rejectionOf(
+        runtime.executeToolWithTimeout({ toolId: 'slow', timeoutMs: 60_000 }),
+      );
       expect(error['kind']).toBe(ErrorKind.Timeout);
       expect(error['message']).toContain('200 ms');
     } finally {
@@ -68,7 +77,13 @@ describe('cancellation', () => {
     try {
       const controller = new AbortController();
       const { onLog, ready } = waitForLine('ready');
-      const pending = rejectionOf(runtime.executeToolWithTimeout({ toolPath: 'forever.ts', signal: controller.signal, onLog }));
+      const pending = rejectionOf(
+        runtime.executeToolWithTimeout({
+          toolPath: 'forever.ts',
+          signal: controller.signal,
+          onLog,
+        }),
+      );
       await ready;
       controller.abort();
       const error = await pending;
@@ -81,7 +96,9 @@ describe('cancellation', () => {
   test('an already aborted signal never starts the tool', async () => {
     const runtime = fixtureRuntime();
     try {
-      const error = await rejectionOf(runtime.executeToolWithTimeout({ toolPath: 'ok-sync.ts', signal: AbortSignal.abort() }));
+      const error = await rejectionOf(
+        runtime.executeToolWithTimeout({ toolPath: 'ok-sync.ts', signal: AbortSignal.abort() }),
+      );
       expect(error['kind']).toBe(ErrorKind.Cancelled);
     } finally {
       await runtime.close();
@@ -107,11 +124,15 @@ describe('the bounded queue', () => {
     const runtime = fixtureRuntime({ concurrency: 1, maxQueued: 1 });
     try {
       const { onLog, ready } = waitForLine('ready');
-      const running = rejectionOf(runtime.executeToolWithTimeout({ toolPath: 'forever.ts', timeoutMs: 2_000, onLog }));
+      const running = rejectionOf(
+        runtime.executeToolWithTimeout({ toolPath: 'forever.ts', timeoutMs: 2_000, onLog }),
+      );
       const queued = runtime.executeToolWithTimeout({ toolPath: 'ok-sync.ts', timeoutMs: 10_000 });
       await ready;
       const started = performance.now();
-      const rejected = await rejectionOf(runtime.executeToolWithTimeout({ toolPath: 'ok-sync.ts' }));
+      const rejected = await rejectionOf(
+        runtime.executeToolWithTimeout({ toolPath: 'ok-sync.ts' }),
+      );
       expect(performance.now() - started).toBeLessThan(100);
       expect(rejected['kind']).toBe(ErrorKind.ResourceLimit);
       expect(rejected['limit']).toBe('queue');
@@ -127,10 +148,14 @@ describe('the bounded queue', () => {
     const runtime = fixtureRuntime({ concurrency: 1 });
     try {
       const { onLog, ready } = waitForLine('ready');
-      const running = rejectionOf(runtime.executeToolWithTimeout({ toolPath: 'forever.ts', timeoutMs: 1_500, onLog }));
+      const running = rejectionOf(
+        runtime.executeToolWithTimeout({ toolPath: 'forever.ts', timeoutMs: 1_500, onLog }),
+      );
       await ready;
       const started = performance.now();
-      const queued = await rejectionOf(runtime.executeToolWithTimeout({ toolPath: 'ok-sync.ts', timeoutMs: 200 }));
+      const queued = await rejectionOf(
+        runtime.executeToolWithTimeout({ toolPath: 'ok-sync.ts', timeoutMs: 200 }),
+      );
       expect(queued['kind']).toBe(ErrorKind.Timeout);
       expect(queued['message']).toContain('waiting for a free slot');
       expect(performance.now() - started).toBeLessThan(1_000);
@@ -150,9 +175,17 @@ describe('bounded memory', () => {
       let peakExternal = 0;
       const sampler = setInterval(() => {
         const now = process.memoryUsage();
-        peakExternal = Math.max(peakExternal, now.arrayBuffers + now.heapUsed - before.arrayBuffers - before.heapUsed);
+        peakExternal = Math.max(
+          peakExternal,
+          now.arrayBuffers + now.heapUsed - before.arrayBuffers - before.heapUsed,
+        );
       }, 2);
-      const error = await rejectionOf(runtime.executeToolWithTimeout({ toolPath: 'huge-output.ts', limits: { maxOutputBytes: 1_000_000 } }));
+      const error = await rejectionOf(
+        runtime.executeToolWithTimeout({
+          toolPath: 'huge-output.ts',
+          limits: { maxOutputBytes: 1_000_000 },
+        }),
+      );
       clearInterval(sampler);
       expect(error['kind']).toBe(ErrorKind.OutputLimit);
       // The cap is 1 MB; what is buffered is bounded by it (plus stream chunks), far from 50 MB.

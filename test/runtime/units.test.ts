@@ -100,9 +100,15 @@ describe('validation', () => {
   });
 
   test('paths must stay inside the roots', () => {
-    expect(resolveInsideRoots('a/b.ts', '/srv/tools', ['/srv/tools'])).toEqual({ path: '/srv/tools/a/b.ts' });
-    expect(resolveInsideRoots('/srv/tools-evil/x.ts', '/srv/tools', ['/srv/tools'])).toHaveProperty('reason');
-    expect(resolveInsideRoots('/etc/passwd', '/srv/tools', ['/srv/tools'])).toHaveProperty('reason');
+    expect(resolveInsideRoots('a/b.ts', '/srv/tools', ['/srv/tools'])).toEqual({
+      path: '/srv/tools/a/b.ts',
+    });
+    expect(resolveInsideRoots('/srv/tools-evil/x.ts', '/srv/tools', ['/srv/tools'])).toHaveProperty(
+      'reason',
+    );
+    expect(resolveInsideRoots('/etc/passwd', '/srv/tools', ['/srv/tools'])).toHaveProperty(
+      'reason',
+    );
   });
 
   test('tool ids and env names', () => {
@@ -110,7 +116,15 @@ describe('validation', () => {
     expect(checkToolId('fetch/weather')).toContain('must match');
     expect(checkToolId('wеather')).toContain('must match');
     expect(checkEnvName('API_BASE')).toBeUndefined();
-    for (const blocked of ['LD_PRELOAD', 'LD_LIBRARY_PATH', 'NODE_OPTIONS', 'BUN_OPTIONS', 'DYLD_INSERT_LIBRARIES', 'BUN_JSC_useJIT', 'GLIBC_TUNABLES']) {
+    for (const blocked of [
+      'LD_PRELOAD',
+      'LD_LIBRARY_PATH',
+      'NODE_OPTIONS',
+      'BUN_OPTIONS',
+      'DYLD_INSERT_LIBRARIES',
+      'BUN_JSC_useJIT',
+      'GLIBC_TUNABLES',
+    ]) {
       expect(checkEnvName(blocked.toUpperCase())).toContain('blocked');
     }
     expect(checkEnvValue('A', 'x\0y')).toContain('NUL');

@@ -36,7 +36,7 @@ function serializeError(value: unknown, depth = 0): SerializedError {
   const error = value as Record<string, unknown>;
   const out: SerializedError = {
     name: typeof error['name'] === 'string' ? error['name'] : 'Error',
-    message: typeof error['message'] === 'string' ? error['message'] : String(value),
+    message: typeof error['message'] === 'string' ? error['message'] : describeThrown(value),
   };
   if (typeof error['stack'] === 'string') out.stack = error['stack'];
   if (typeof error['code'] === 'string' || typeof error['code'] === 'number') {
@@ -45,8 +45,18 @@ function serializeError(value: unknown, depth = 0): SerializedError {
   if (typeof error['syscall'] === 'string') out.syscall = error['syscall'];
   if (typeof error['path'] === 'string') out.path = error['path'];
   if (typeof error['errno'] === 'number') out.errno = error['errno'];
-  if (error['cause'] !== undefined && depth < 5) out.cause = serializeError(error['cause'], depth + 1);
+  if (error['cause'] !== undefined && depth < 5)
+    out.cause = serializeError(error['cause'], depth + 1);
   return out;
+}
+
+// A thrown non-Error object, described without "[object Object]".
+function describeThrown(value: object): string {
+  try {
+    return JSON.stringify(value) ?? Object.prototype.toString.call(value);
+  } catch {
+    return Object.prototype.toString.call(value);
+  }
 }
 
 // Reads stdin as lines; the first is the request, later ones are control messages.
@@ -74,7 +84,8 @@ function pickExport(
   request: WorkerRequest,
 ): ((input: unknown, context: unknown) => unknown) | string {
   const exported = module[request.exportName];
-  if (typeof exported === 'function') return exported as (input: unknown, context: unknown) => unknown;
+  if (typeof exported === 'function')
+    return exported as (input: unknown, context: unknown) => unknown;
   if (typeof exported === 'object' && exported !== null) {
     const entry = (exported as Record<string, unknown>)[request.toolId];
     if (typeof entry === 'function') return entry as (input: unknown, context: unknown) => unknown;
@@ -104,7 +115,11 @@ async function main(): Promise<void> {
   const lines = stdinLines();
   const first = await lines.next();
   if (first.done === true) {
-    send({ type: 'error', phase: 'protocol', error: { name: 'Error', message: 'no request on stdin' } });
+    send({
+      type: 'error',
+      phase: 'protocol',
+      error: { name: 'Error', message: 'no request on stdin' },
+    });
     return;
   }
   const request = JSON.parse(first.value) as WorkerRequest;
@@ -113,7 +128,8 @@ async function main(): Promise<void> {
   // Control lines arrive while the tool runs; the loop ends when the manager closes stdin.
   void (async () => {
     for await (const line of lines) {
-      if (line === 'abort') controller.abort(new Error('The execution was aborted (deadline or cancel)'));
+      if (line === 'abort')
+        controller.abort(new Error('The execution was aborted (deadline or cancel)'));
     }
   })();
   // With a kill grace period the manager sends SIGTERM first: turn it into an abort so the tool
@@ -162,7 +178,10 @@ async function main(): Promise<void> {
     send({
       type: 'error',
       phase: 'output',
-      error: { name: 'TypeError', message: `the result is not JSON-serialisable (${typeof output})` },
+      error: {
+        name: 'TypeError',
+        message: `the result is not JSON-serialisable (${typeof output})`,
+      },
     });
     return;
   }
