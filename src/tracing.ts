@@ -1,8 +1,123 @@
-// STUB written by the lead so the runtime runs before the telemetry work lands: overwrite freely.
-import type { TracerProvider } from '@opentelemetry/api';
+/**
+ * The `runtime.execute_tool` span around one execution. Uses only `@opentelemetry/api`.
+ */
+import {
+  context,
+  isSpanContextValid,
+  SpanKind,
+  SpanStatusCode,
+  trace,
+  type SpanContext,
+  type TracerProvider,
+} from '@opentelemetry/api';
 import type { ToolExecutionError } from './errors/tool-execution-error.js';
-export interface ExecutionSpanAttributes { toolId: string; timeoutMs: number; bunVersion: string; permissions: readonly string[] }
-export interface ExecutionSpan { readonly traceparent: string | undefined; succeed(r: { exitCode: number; outputBytes: number }): void; fail(error: ToolExecutionError): void }
-export function startExecutionSpan(_attrs: ExecutionSpanAttributes, _options?: { tracerProvider?: TracerProvider }): ExecutionSpan {
-  return { traceparent: undefined, succeed() {}, fail() {} };
+import {
+  EXECUTE_TOOL_SPAN,
+  GEN_AI_OPERATION_EXECUTE_TOOL,
+  INSTRUMENTATION_SCOPE,
+  SpanAttributes,
+} from './telemetry/names.js';
+
+/** What is known about an execution when it starts. */
+export interface ExecutionSpanAttributes {
+  /** Registry id or file base name (low-cardinality). */
+  readonly toolId: string;
+  readonly timeoutMs: number;
+  readonly bunVersion: string;
+  /** The effective permissions as flags (`--allow-net`, …). */
+  readonly permissions: readonly string[];
+}
+
+/** A started execution span; ends exactly once, on the first `succeed` or `fail`. */
+export interface ExecutionSpan {
+  /** W3C `traceparent` of this span for the tool process; undefined when nothing records. */
+  readonly traceparent: string | undefined;
+  succeed(result: { readonly exitCode: number; readonly outputBytes: number }): void;
+  fail(error: ToolExecutionError): void;
+}
+
+/** Options of {@link startExecutionSpan}. */
+export interface ExecutionSpanOptions {
+  /** @default the global tracer provider */
+  readonly tracerProvider?: TracerProvider;
+}
+
+/**
+ * Starts `runtime.execute_tool` (tracer `toolcage`) as a child of the caller's active context.
+ */
+export function startExecutionSpan(
+  attributes: ExecutionSpanAttributes,
+  options: ExecutionSpanOptions = {},
+): ExecutionSpan {
+  const tracer = (options.tracerProvider ?? trace.getTracerProvider()).getTracer(
+    INSTRUMENTATION_SCOPE,
+  );
+  const parent = context.active();
+  const span = tracer.startSpan(
+    EXECUTE_TOOL_SPAN,
+    {
+      kind: SpanKind.INTERNAL,
+      attributes: {
+        [SpanAttributes.toolId]: attributes.toolId,
+        [SpanAttributes.timeoutMs]: Math.round(attributes.timeoutMs),
+        [SpanAttributes.bunVersion]: attributes.bunVersion,
+        [SpanAttributes.permissions]: [...attributes.permissions],
+        [SpanAttributes.genAiOperationName]: GEN_AI_OPERATION_EXECUTE_TOOL,
+        [SpanAttributes.genAiToolName]: attributes.toolId,
+      },
+    },
+    parent,
+  );
+  const traceparent = traceparentOf(span.spanContext(), trace.getSpanContext(parent));
+  let ended = false;
+
+  return {
+    traceparent,
+    succeed(result) {
+      if (ended) return;
+      ended = true;
+      try {
+        span.setAttributes({
+          [SpanAttributes.exitCode]: result.exitCode,
+          [SpanAttributes.outputBytes]: result.outputBytes,
+          [SpanAttributes.processExitCode]: result.exitCode,
+        });
+      } finally {
+        span.end();
+      }
+    },
+    fail(error) {
+      if (ended) return;
+      ended = true;
+      try {
+        span.setAttributes({
+          [SpanAttributes.errorKind]: error.kind,
+          [SpanAttributes.errorType]: error.kind,
+        });
+        if (error.exitCode !== undefined) {
+          span.setAttribute(SpanAttributes.processExitCode, error.exitCode);
+        }
+        span.recordException(error);
+        span.setStatus({ code: SpanStatusCode.ERROR, message: error.message });
+      } finally {
+        span.end();
+      }
+    },
+  };
+}
+
+/**
+ * The W3C trace-context header value of a span, formatted from its span context (the library
+ * cannot rely on a global propagator being registered). Undefined when the span is not a new
+ * span of a recording SDK: the no-op tracer returns the parent's context (or the invalid one),
+ * and handing the parent's id to the tool would make its spans siblings of ours.
+ */
+function traceparentOf(
+  spanContext: SpanContext,
+  parent: SpanContext | undefined,
+): string | undefined {
+  if (!isSpanContextValid(spanContext)) return undefined;
+  if (parent !== undefined && parent.spanId === spanContext.spanId) return undefined;
+  const flags = (spanContext.traceFlags & 0xff).toString(16).padStart(2, '0');
+  return `00-${spanContext.traceId}-${spanContext.spanId}-${flags}`;
 }

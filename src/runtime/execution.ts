@@ -54,7 +54,10 @@ export async function execute(
   const startedAt = performance.now();
   const executionId = randomUUID();
   const elapsed = (): number => Math.round(performance.now() - startedAt);
-  const label = request.toolId ?? request.toolPath ?? '(none)';
+  // Refusals are labelled with a registered id or `(rejected)`: never a raw path or an id an
+  // agent made up, which would leak into metric labels and make their cardinality unbounded.
+  const label =
+    request.toolId !== undefined && env.options.tools.has(request.toolId) ? request.toolId : '(rejected)';
 
   let prepared: Prepared;
   try {
@@ -62,7 +65,7 @@ export async function execute(
   } catch (error) {
     const failure = asToolError(error, label, executionId);
     failure.durationMs = elapsed();
-    env.observer.rejected(failure);
+    env.observer.rejected(label, failure);
     throw failure;
   }
   const { tool, timeoutMs } = prepared;

@@ -24,7 +24,7 @@ export interface ObservedExecution {
 export interface ExecutionObserver {
   start(attributes: ExecutionSpanAttributes): ObservedExecution;
   /** A request refused before it was dispatched (invalid_request, tool_not_found). */
-  rejected(error: ToolExecutionError): void;
+  rejected(label: string, error: ToolExecutionError): void;
 }
 
 const SILENT: ObservedExecution = { traceparent: undefined, succeed: () => {}, fail: () => {} };
@@ -70,8 +70,8 @@ export function createObserver(options: {
         },
       };
     },
-    rejected(error) {
-      metrics.recordError(error.toolId, error.kind);
+    rejected(label, error) {
+      metrics.recordError(label, error.kind);
     },
   };
 }

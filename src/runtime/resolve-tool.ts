@@ -84,7 +84,7 @@ export function resolveTool(request: ExecuteRequest, options: NormalizedOptions)
   return { toolId: label, path: real, exportName, definition };
 }
 
-// The telemetry label of an ad-hoc tool: its file's base name without extension.
+// The telemetry label of an ad-hoc tool: its file's base name without extension (or `adhoc`).
 function adHocId(path: string): string {
   const name = basename(path, extname(path));
   return checkToolId(name) === undefined ? name : 'adhoc';

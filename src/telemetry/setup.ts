@@ -1,0 +1,196 @@
+/**
+ * SDK wiring for applications and the CLI: OTLP/HTTP push of metrics and traces, an optional
+ * Prometheus scrape endpoint, global registration, and a shutdown that flushes. The library
+ * itself (metrics.ts, tracing.ts) never touches the SDK.
+ */
+import { context, metrics, propagation, ProxyTracerProvider, trace } from '@opentelemetry/api';
+import {
+  CompositePropagator,
+  W3CBaggagePropagator,
+  W3CTraceContextPropagator,
+} from '@opentelemetry/core';
+import { OTLPMetricExporter } from '@opentelemetry/exporter-metrics-otlp-http';
+import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
+import {
+  defaultResource,
+  detectResources,
+  envDetector,
+  resourceFromAttributes,
+  type Resource,
+} from '@opentelemetry/resources';
+import {
+  MeterProvider,
+  PeriodicExportingMetricReader,
+  type IMetricReader,
+} from '@opentelemetry/sdk-metrics';
+import {
+  BasicTracerProvider,
+  BatchSpanProcessor,
+  type SpanProcessor,
+} from '@opentelemetry/sdk-trace-base';
+import { AsyncLocalStorageContextManager } from './context-manager.js';
+import { resolveOtlp, type ResolvedOtlp } from './env.js';
+import { ExportFailureReporter, guardMetricExporter, guardSpanExporter } from './export-guard.js';
+import type { TelemetryHandle, TelemetrySetupOptions } from './options.js';
+import { startPrometheusEndpoint, type PrometheusEndpoint } from './prometheus-endpoint.js';
+
+const DEFAULT_SERVICE_NAME = 'toolcage';
+// Bounds on what a slow or dead collector can make us hold: spans waiting (then dropped),
+// and requests in flight per exporter.
+const MAX_QUEUED_SPANS = 2048;
+const MAX_SPANS_PER_EXPORT = 512;
+const SPAN_EXPORT_DELAY_MS = 1_000;
+const MAX_CONCURRENT_EXPORTS = 2;
+
+/**
+ * Wires the OpenTelemetry SDK for toolcage and registers it globally (meter and tracer
+ * providers, W3C propagator, an AsyncLocalStorage context manager). A global that is already
+ * registered is left alone (the API refuses a second registration); pass
+ * `handle.meterProvider`/`handle.tracerProvider` to `createToolRuntime` to be independent of that.
+ *
+ * A collector that is down or slow never hurts an execution: recording never waits on export,
+ * each export (retries included) is bounded by `otlp.timeoutMs`, the span queue is bounded, and
+ * an outage gives one warning, not one per export.
+ */
+export async function setupTelemetry(
+  options: TelemetrySetupOptions = {},
+): Promise<TelemetryHandle> {
+  const reporter = new ExportFailureReporter(options.onWarning ?? defaultWarn);
+  const otlp = resolveOtlp(options.otlp);
+  const prometheus =
+    options.prometheus === undefined || options.prometheus === false
+      ? undefined
+      : await startPrometheusEndpoint(options.prometheus);
+
+  const resource = buildResource(options.serviceName);
+  const meterProvider = new MeterProvider({
+    resource,
+    readers: metricReaders(otlp, reporter, prometheus),
+  });
+  const tracerProvider = new BasicTracerProvider({
+    resource,
+    spanProcessors: spanProcessors(otlp, reporter),
+  });
+  const unregister = registerGlobals(meterProvider, tracerProvider);
+
+  const forceFlush = async (): Promise<void> => {
+    // Failures are already counted by the reporter; a flush never breaks its caller.
+    await Promise.allSettled([meterProvider.forceFlush(), tracerProvider.forceFlush()]);
+  };
+  let shutdown: Promise<void> | undefined;
+  return {
+    meterProvider,
+    tracerProvider,
+    ...(prometheus === undefined ? {} : { prometheusUrl: prometheus.url }),
+    get exportFailures() {
+      return reporter.failures;
+    },
+    forceFlush,
+    shutdown() {
+      shutdown ??= (async () => {
+        // Providers' shutdown flushes first (a one-shot CLI run must not lose its data points).
+        await Promise.allSettled([
+          prometheus?.close(),
+          meterProvider.shutdown(),
+          tracerProvider.shutdown(),
+        ]);
+        unregister();
+      })();
+      return shutdown;
+    },
+  };
+}
+
+// service.name: the option, else OTEL_SERVICE_NAME / OTEL_RESOURCE_ATTRIBUTES, else 'toolcage'.
+function buildResource(serviceName: string | undefined): Resource {
+  let resource = defaultResource()
+    .merge(resourceFromAttributes({ 'service.name': DEFAULT_SERVICE_NAME }))
+    .merge(detectResources({ detectors: [envDetector] }));
+  if (serviceName !== undefined) {
+    resource = resource.merge(resourceFromAttributes({ 'service.name': serviceName }));
+  }
+  return resource;
+}
+
+function metricReaders(
+  otlp: ResolvedOtlp | undefined,
+  reporter: ExportFailureReporter,
+  prometheus: PrometheusEndpoint | undefined,
+): IMetricReader[] {
+  const readers: IMetricReader[] = [];
+  if (otlp?.metrics !== undefined) {
+    const exporter = new OTLPMetricExporter({
+      url: otlp.metrics.url,
+      headers: otlp.metrics.headers,
+      timeoutMillis: otlp.timeoutMs,
+      concurrencyLimit: MAX_CONCURRENT_EXPORTS,
+    });
+    readers.push(
+      new PeriodicExportingMetricReader({
+        exporter: guardMetricExporter(exporter, reporter, otlp.metrics.url),
+        exportIntervalMillis: otlp.intervalMs,
+        // The reader's own bound must leave the exporter its full budget, and may not exceed the interval.
+        exportTimeoutMillis: Math.min(otlp.timeoutMs + 1_000, otlp.intervalMs),
+      }),
+    );
+  }
+  if (prometheus !== undefined) readers.push(prometheus.reader);
+  return readers;
+}
+
+function spanProcessors(
+  otlp: ResolvedOtlp | undefined,
+  reporter: ExportFailureReporter,
+): SpanProcessor[] {
+  if (otlp?.traces === undefined) return [];
+  const exporter = new OTLPTraceExporter({
+    url: otlp.traces.url,
+    headers: otlp.traces.headers,
+    timeoutMillis: otlp.timeoutMs,
+    concurrencyLimit: MAX_CONCURRENT_EXPORTS,
+  });
+  return [
+    new BatchSpanProcessor(guardSpanExporter(exporter, reporter, otlp.traces.url), {
+      maxQueueSize: MAX_QUEUED_SPANS,
+      maxExportBatchSize: MAX_SPANS_PER_EXPORT,
+      scheduledDelayMillis: SPAN_EXPORT_DELAY_MS,
+      exportTimeoutMillis: otlp.timeoutMs + 1_000,
+    }),
+  ];
+}
+
+// Registers what is not registered yet; returns the undo of exactly that.
+function registerGlobals(
+  meterProvider: MeterProvider,
+  tracerProvider: BasicTracerProvider,
+): () => void {
+  const undo: (() => void)[] = [];
+  // Each undo checks that the global is still ours: someone may have replaced it meanwhile.
+  if (metrics.setGlobalMeterProvider(meterProvider)) {
+    undo.push(() => {
+      if (metrics.getMeterProvider() === meterProvider) metrics.disable();
+    });
+  }
+  if (trace.setGlobalTracerProvider(tracerProvider)) {
+    undo.push(() => {
+      const global = trace.getTracerProvider();
+      if (global instanceof ProxyTracerProvider && global.getDelegate() === tracerProvider) {
+        trace.disable();
+      }
+    });
+  }
+  const propagator = new CompositePropagator({
+    propagators: [new W3CTraceContextPropagator(), new W3CBaggagePropagator()],
+  });
+  if (propagation.setGlobalPropagator(propagator)) undo.push(() => propagation.disable());
+  if (context.setGlobalContextManager(new AsyncLocalStorageContextManager())) {
+    undo.push(() => context.disable());
+  }
+  return () => {
+    for (const step of undo) step();
+  };
+}
+
+function defaultWarn(message: string): void {
+  process.emitWarning(message, 'TelemetryWarning');
+}
