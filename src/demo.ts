@@ -40,7 +40,7 @@ const DEMO: readonly { readonly title: string; readonly request: ExecuteRequest 
 
 async function main(): Promise<void> {
   const capabilities = await detectCapabilities();
-  const sandboxed = capabilities.bwrap.usable;
+  const sandboxed = capabilities.bwrap.works;
   if (!sandboxed) {
     process.stdout.write(
       'bubblewrap is not usable here, so this demo runs UNSANDBOXED (sandbox: none).\n' +

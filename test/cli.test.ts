@@ -47,7 +47,7 @@ describe('toolcage run --json', () => {
       ok: true,
       output: { echo: { a: 1 } },
       exitCode: 0,
-      outputBytes: 20,
+      outputBytes: JSON.stringify({ echo: { a: 1 } }).length,
     });
     expect(Object.keys(body).sort()).toEqual([
       'durationMs',

@@ -44,7 +44,9 @@ export type Verdict =
     };
 
 const OUT_OF_MEMORY = /RangeError: Out of memory|JavaScript heap out of memory|Out of memory/;
-const BWRAP_FAILURE = /^bwrap: /m;
+// bwrap's own set-up errors, and the launch prologue's (src/sandbox/launch-command.ts), which
+// exits 125 with this prefix when it cannot join the cgroup or set an rlimit.
+const BWRAP_FAILURE = /^(bwrap: |toolcage-sandbox: )/m;
 
 /**
  * Decides the outcome of one run from what was observed. Pure: toolcage's own recorded reason

@@ -1,4 +1,8 @@
-// TEMPORARY adapter: replaced by the sandbox's permission model.
+import { dirname } from 'node:path';
+import type { LimitName } from '../errors/tool-execution-error.js';
+import { explainFailure as explainThroughSandbox } from '../sandbox/classify-hints.js';
+import { resolveLimits } from '../sandbox/limits.js';
+import { resolvePermissions } from '../sandbox/permissions.js';
 import type {
   Enforcement,
   LimitReport,
@@ -9,54 +13,58 @@ import type { ExecuteRequest, NormalizedOptions } from './options.js';
 import type { ResolvedTool } from './resolve-tool.js';
 import type { ProcessEnd } from './spawn.js';
 import type { WorkerMessage } from './worker/protocol.js';
-import type { LimitName } from '../errors/tool-execution-error.js';
 
+/**
+ * The permissions and limits one call runs with: runtime defaults, overridden by the tool's
+ * definition, narrowed (never widened) by the call. Throws `invalid_request` on widening.
+ */
 export function effectivePermissions(
   options: NormalizedOptions,
   tool: ResolvedTool,
   request: Pick<ExecuteRequest, 'permissions'>,
 ): ResolvedPermissions {
-  const p = {
-    ...options.defaultPermissions,
-    ...tool.definition?.permissions,
-    ...request.permissions,
-  };
-  return {
-    read: p.read ?? [],
-    write: p.write ?? [],
-    net: p.net ?? false,
-    env: p.env ?? [],
-    run: p.run ?? false,
-  };
+  return resolvePermissions(
+    tool.definition?.permissions,
+    options.defaultPermissions,
+    request.permissions,
+    {
+      baseDir: options.rootDir,
+      toolId: tool.toolId,
+    },
+  );
 }
+
+/** Limits: defaults, the tool's, then the call's (which can only lower them). */
 export function effectiveLimits(
   options: NormalizedOptions,
   tool: ResolvedTool,
   request: Pick<ExecuteRequest, 'limits'>,
 ): ResolvedLimits {
-  const l = { ...options.defaultLimits, ...tool.definition?.limits, ...request.limits };
-  return {
-    memoryMb: l.memoryMb ?? 512,
-    cpuSeconds: l.cpuSeconds,
-    maxProcesses: l.maxProcesses ?? 256,
-    maxFileSizeMb: l.maxFileSizeMb ?? 64,
-    maxOutputBytes: l.maxOutputBytes ?? 10 * 1024 * 1024,
-    maxLogBytes: l.maxLogBytes ?? 1024 * 1024,
-  };
+  return resolveLimits(tool.definition?.limits, options.defaultLimits, request.limits);
 }
-export function permissionFlags(p: ResolvedPermissions): string[] {
-  return [...p.read.map((r) => `--allow-read=${r}`), ...(p.net ? ['--allow-net'] : [])];
-}
+
+/** What the sandbox can tell about a failure: a denied operation, or the limit that was hit. */
 export function explainFailure(
-  _m: WorkerMessage | 'invalid' | undefined,
-  _e: ProcessEnd,
-  _r: LimitReport,
-  _p: ResolvedPermissions,
-  _en: Enforcement,
+  message: WorkerMessage | 'invalid' | undefined,
+  end: ProcessEnd,
+  report: LimitReport,
+  permissions: ResolvedPermissions,
+  limits: ResolvedLimits,
+  enforcement: Enforcement,
+  visible: readonly string[],
 ): {
   denied: string | undefined;
   limitHit: LimitName | undefined;
   limitDetail: string | undefined;
 } {
-  return { denied: undefined, limitHit: undefined, limitDetail: undefined };
+  return explainThroughSandbox(message, end, report, permissions, enforcement, { visible, limits });
+}
+
+/** The directory a tool can always read besides its grants (for "ENOENT outside the view"). */
+export function toolVisibleRoots(
+  toolPath: string,
+  runtimeFiles: readonly string[],
+  bunPath: string,
+): string[] {
+  return [dirname(toolPath), bunPath, ...runtimeFiles];
 }

@@ -1,3 +1,4 @@
+import { dirname } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { ErrorKind } from '../errors/kinds.js';
 import { isToolExecutionError, ToolExecutionError } from '../errors/tool-execution-error.js';
@@ -11,12 +12,8 @@ import { resolveTool, type ResolvedTool } from './resolve-tool.js';
 import { runProcess } from './run-process.js';
 import { findNonJson } from './validate-json.js';
 import type { WorkerRequest } from './worker/protocol.js';
-import {
-  effectiveLimits,
-  effectivePermissions,
-  explainFailure,
-  permissionFlags,
-} from './effective.js';
+import { effectiveLimits, effectivePermissions, explainFailure } from './effective.js';
+import { permissionsToFlags } from '../sandbox/flags.js';
 import type { Launched, ProcessPool } from './pool.js';
 
 /** What every execution of one runtime shares. */
@@ -29,6 +26,8 @@ export interface ExecutionEnvironment {
   /** Aborts when the runtime closes. */
   readonly closing: AbortSignal;
   readonly bunVersion: string;
+  /** Paths every tool can read besides its grants: Bun and the worker's files. */
+  readonly runtimeFiles: readonly string[];
 }
 
 /** Everything checked and resolved about a request before it waits for a slot. */
@@ -57,7 +56,9 @@ export async function execute(
   // Refusals are labelled with a registered id or `(rejected)`: never a raw path or an id an
   // agent made up, which would leak into metric labels and make their cardinality unbounded.
   const label =
-    request.toolId !== undefined && env.options.tools.has(request.toolId) ? request.toolId : '(rejected)';
+    request.toolId !== undefined && env.options.tools.has(request.toolId)
+      ? request.toolId
+      : '(rejected)';
 
   let prepared: Prepared;
   try {
@@ -73,7 +74,7 @@ export async function execute(
     toolId: tool.toolId,
     timeoutMs,
     bunVersion: env.bunVersion,
-    permissions: permissionFlags(prepared.permissions),
+    permissions: permissionsToFlags(prepared.permissions),
   });
 
   const controller = new AbortController();
@@ -200,6 +201,7 @@ async function runOnce(
       toolPath: tool.path,
       permissions: prepared.permissions,
       limits: prepared.limits,
+      preload: tool.definition?.preload === true,
     });
   } catch (error) {
     throw asToolError(error, tool.toolId, executionId, ErrorKind.SpawnFailed);
@@ -225,7 +227,15 @@ async function runOnce(
       signal,
       onLog,
       explain: (message, end, report) =>
-        explainFailure(message, end, report, prepared.permissions, plan.enforcement),
+        explainFailure(
+          message,
+          end,
+          report,
+          prepared.permissions,
+          prepared.limits,
+          plan.enforcement,
+          [dirname(tool.path), ...env.runtimeFiles],
+        ),
     });
     return { ...outcome, enforcement: plan.enforcement };
   } finally {

@@ -1,5 +1,7 @@
 import { isAbsolute, resolve } from 'node:path';
 import type { MeterProvider, TracerProvider } from '@opentelemetry/api';
+import { validateLimits } from '../sandbox/limits.js';
+import { validatePermissions } from '../sandbox/permissions.js';
 import type { Enforcement, Limits, Permissions, SandboxMode } from '../sandbox/types.js';
 import type { CapturedLogs } from '../errors/tool-execution-error.js';
 
@@ -15,6 +17,15 @@ export interface ToolDefinition {
   readonly permissions?: Permissions;
   /** Limits of this tool; calls can only lower them. @default the runtime's `defaults.limits` */
   readonly limits?: Limits;
+  /**
+   * With `prewarm`, import the module in the prewarmed process ahead of its request (≈ 1 ms less
+   * per call for a small tool, more for a large one). The module's top level then runs before
+   * the request exists: without the call's `env` (the process environment is still empty) and
+   * even for a process that is retired unused. Safe for tools whose top level only defines
+   * things; leave it off for a tool that reads the environment or does I/O when imported.
+   * The process is still single-use. @default false
+   */
+  readonly preload?: boolean;
 }
 
 /** Options of {@link createToolRuntime}. All optional. */
@@ -174,10 +185,18 @@ export function normalizeOptions(options: ToolRuntimeOptions = {}): NormalizedOp
         expectType(`tools.${id}.export`, definition.export, 'string');
       if (definition.timeoutMs !== undefined)
         expectPositiveInteger(`tools.${id}.timeoutMs`, definition.timeoutMs);
+      if (definition.preload !== undefined)
+        expectType(`tools.${id}.preload`, definition.preload, 'boolean');
+      if (definition.permissions !== undefined)
+        validatePermissions(definition.permissions, `tools.${id}.permissions`);
+      if (definition.limits !== undefined) validateLimits(definition.limits, `tools.${id}.limits`);
       tools.set(id, definition);
     }
   }
   const defaults = options.defaults ?? {};
+  if (defaults.permissions !== undefined)
+    validatePermissions(defaults.permissions, 'defaults.permissions');
+  if (defaults.limits !== undefined) validateLimits(defaults.limits, 'defaults.limits');
   const timeoutMs = defaults.timeoutMs ?? 60_000;
   expectPositiveInteger('defaults.timeoutMs', timeoutMs);
   const concurrency = options.concurrency ?? 8;
@@ -231,8 +250,8 @@ export function validateRequestTypes(request: ExecuteRequest): void {
   if (request.exportName !== undefined) expectType('exportName', request.exportName, 'string');
   if (request.timeoutMs !== undefined) expectPositiveInteger('timeoutMs', request.timeoutMs);
   if (request.env !== undefined) expectType('env', request.env, 'object');
-  if (request.permissions !== undefined) expectType('permissions', request.permissions, 'object');
-  if (request.limits !== undefined) expectType('limits', request.limits, 'object');
+  if (request.permissions !== undefined) validatePermissions(request.permissions, 'permissions');
+  if (request.limits !== undefined) validateLimits(request.limits, 'limits');
   if (request.onLog !== undefined) expectType('onLog', request.onLog, 'function');
   if (request.signal !== undefined && !(request.signal instanceof AbortSignal)) {
     throw new TypeError(

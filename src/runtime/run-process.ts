@@ -1,3 +1,4 @@
+import { signalOfExitCode } from '../sandbox/classify-hints.js';
 import { classify, type EndReason, type Verdict } from '../errors/classify.js';
 import type { CapturedLogs } from '../errors/tool-execution-error.js';
 import type { LaunchPlan, LimitReport } from '../sandbox/types.js';
@@ -63,15 +64,20 @@ export async function runProcess(
   };
   const onAbort = (): void => {
     reason ??= signal.reason as EndReason;
-    // The tool's context.signal aborts first; then the tree is killed (after the grace period).
+    // The tool's context.signal aborts first (the `abort` line); then the tree is killed, after
+    // the grace period with a SIGTERM to the tool's own processes at its start.
     child.stdin.write('abort\n');
     if (options.killGraceMs > 0) {
-      killProcessGroup(child.pid, 'SIGTERM');
+      plan.terminate();
+      // Unsandboxed, the tool leads its own process group. Under bwrap the group is bwrap's,
+      // and a SIGTERM there ends the sandbox at once: plan.terminate() reaches the tool instead.
+      if (plan.enforcement.kill === 'process-group') killProcessGroup(child.pid, 'SIGTERM');
       graceTimer = setTimeout(killEverything, options.killGraceMs);
     } else {
       killEverything();
     }
   };
+
 
   const stdout = new LogCapture(options.maxLogBytes, lineSink(options.onLog, 'stdout'));
   const stderr = new LogCapture(options.maxLogBytes, lineSink(options.onLog, 'stderr'));
@@ -87,7 +93,7 @@ export async function runProcess(
     else signal.addEventListener('abort', onAbort, { once: true });
     child.stdin.write(`${JSON.stringify(options.request)}\n`);
 
-    const end = await child.exited;
+    const end = normalizeEnd(await child.exited, plan);
     // Whatever the tool left running (grandchildren, a sandbox still tearing down) goes now.
     killEverything();
     await Promise.race([Promise.all([child.closed, channel.done]), delay(STDIO_DRAIN_MS)]);
@@ -125,12 +131,20 @@ export async function runProcess(
   }
 }
 
+// Under bwrap the tool's Bun is a child of bwrap's init, which reports a death by signal N as
+// exit code 128 + N; read it back as the signal, as a shell would.
+function normalizeEnd(end: ProcessEnd, plan: LaunchPlan): ProcessEnd {
+  if (plan.enforcement.sandbox !== 'bwrap' || end.signal !== null) return end;
+  const signal = signalOfExitCode(end.code);
+  return signal === undefined ? end : { code: null, signal: signal as NodeJS.Signals };
+}
+
 function parseMessage(text: string | undefined): WorkerMessage | 'invalid' | undefined {
   if (text === undefined) return undefined;
   try {
     const value = JSON.parse(text) as unknown;
     if (typeof value === 'object' && value !== null && 'type' in value) {
-      const type = (value).type;
+      const type = value.type;
       if (type === 'result' && 'output' in value) return value as WorkerMessage;
       if (type === 'error' && 'phase' in value && 'error' in value) return value as WorkerMessage;
     }

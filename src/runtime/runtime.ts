@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { ErrorKind } from '../errors/kinds.js';
 import { ToolExecutionError } from '../errors/tool-execution-error.js';
-import { createSandbox } from './dev-sandbox.js';
+import { createSandbox, settleSandboxCleanup } from '../sandbox/sandbox.js';
 import { bunVersion, resolveBunBinary } from './bun-binary.js';
 import { effectiveLimits, effectivePermissions } from './effective.js';
 import { execute, type ExecutionEnvironment } from './execution.js';
@@ -60,6 +60,7 @@ export function createToolRuntime(options: ToolRuntimeOptions = {}): ToolRuntime
     throw new Error(`toolcage is incomplete: missing ${existsSync(worker) ? bunfig : worker}`);
   }
   const sandbox = createSandbox();
+  const runtimeFiles = [worker, bunfig, fileURLToPath(new URL('./worker/', import.meta.url))];
   const pool = new ProcessPool({
     sandbox,
     mode: normalized.sandbox,
@@ -67,7 +68,7 @@ export function createToolRuntime(options: ToolRuntimeOptions = {}): ToolRuntime
     // --no-install: never fetch a package; --no-env-file: never read the tool's .env; the
     // project's bunfig is passed explicitly so nothing is read from the tool's directory.
     bunArgs: ['--no-install', '--no-env-file', `--config=${bunfig}`, worker],
-    runtimeFiles: [worker, bunfig, fileURLToPath(new URL('./worker/', import.meta.url))],
+    runtimeFiles,
     prewarm: normalized.prewarm,
     idleMs: normalized.prewarmIdleMs,
     maxProfiles: Math.max(8, normalized.tools.size),
@@ -89,6 +90,7 @@ export function createToolRuntime(options: ToolRuntimeOptions = {}): ToolRuntime
     get bunVersion() {
       return bunVersion(bunPath);
     },
+    runtimeFiles: [bunPath, ...runtimeFiles],
   };
 
   // Registered tools are warmed ahead of their first request, with their own profile.
@@ -100,6 +102,7 @@ export function createToolRuntime(options: ToolRuntimeOptions = {}): ToolRuntime
           toolPath: tool.path,
           permissions: effectivePermissions(normalized, tool, {}),
           limits: effectiveLimits(normalized, tool, {}),
+          preload: tool.definition?.preload === true,
         });
       } catch {
         // A tool that cannot be resolved now fails clearly when it is called.
@@ -136,6 +139,8 @@ export function createToolRuntime(options: ToolRuntimeOptions = {}): ToolRuntime
         closing.abort();
         await Promise.allSettled([...running]);
         await pool.close();
+        // Empty cgroups of killed sandboxes are removed in the background; wait for them.
+        await settleSandboxCleanup();
       })();
       return closed;
     },

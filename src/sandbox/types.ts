@@ -70,9 +70,15 @@ export interface Enforcement {
   /** Subprocesses: `denied` (enforced), `allowed`. */
   readonly subprocesses: 'denied' | 'allowed';
   /** Memory limit mechanism and value. */
-  readonly memory: { readonly mechanism: 'cgroup-v1' | 'cgroup-v2' | 'none'; readonly limitMb?: number };
+  readonly memory: {
+    readonly mechanism: 'cgroup-v1' | 'cgroup-v2' | 'none';
+    readonly limitMb?: number;
+  };
   /** Process count mechanism and value. */
-  readonly processes: { readonly mechanism: 'cgroup-v1' | 'cgroup-v2' | 'none'; readonly limit?: number };
+  readonly processes: {
+    readonly mechanism: 'cgroup-v1' | 'cgroup-v2' | 'none';
+    readonly limit?: number;
+  };
   /** CPU seconds mechanism and value. */
   readonly cpu: { readonly mechanism: 'rlimit' | 'none'; readonly seconds?: number };
   /** File size mechanism and value. */
@@ -118,6 +124,11 @@ export interface LaunchPlan {
   readonly enforcement: Enforcement;
   /** Extra fds to pass (index = child fd number, from 4 on), e.g. a seccomp program. */
   readonly extraFds?: readonly number[];
+  /**
+   * Asks the tool to stop: SIGTERM to the tool's own processes (cgroup members that are not the
+   * sandbox's bwrap), at the start of a kill grace period. A no-op without a cgroup.
+   */
+  terminate(): void;
   /** Kills every process of this execution that the sandbox can reach (cgroup members, namespace). Idempotent. */
   killAll(): void;
   /** After exit: what the limits saw. */

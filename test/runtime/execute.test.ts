@@ -139,17 +139,31 @@ describe('the environment is not inherited', () => {
     }
   });
 
-  test('a host variable passes only when permissions.env names it', async () => {
+  test('a host variable passes only when permissions.env names it, and a call cannot widen that', async () => {
     process.env['SHARED_REGION'] = 'eu-west';
+    process.env['OTHER_SECRET'] = 'no';
+    const granting = fixtureRuntime({ defaults: { permissions: { env: ['SHARED_REGION'] } } });
     try {
-      const result = await runtime.executeToolWithTimeout({
+      const result = await granting.executeToolWithTimeout({
         toolPath: 'env-reader.ts',
-        input: { names: ['SHARED_REGION'] },
-        permissions: { env: ['SHARED_REGION'] },
+        input: { names: ['SHARED_REGION', 'OTHER_SECRET'] },
       });
-      expect(result.output).toMatchObject({ seen: { SHARED_REGION: 'eu-west' } });
+      expect(result.output).toMatchObject({
+        seen: { SHARED_REGION: 'eu-west', OTHER_SECRET: null },
+      });
+      const widened = await rejectionOf(
+        granting.executeToolWithTimeout({
+          toolPath: 'env-reader.ts',
+          input: { names: ['OTHER_SECRET'] },
+          permissions: { env: ['OTHER_SECRET'] },
+        }),
+      );
+      expect(widened['kind']).toBe(ErrorKind.InvalidRequest);
+      expect(widened['message']).toContain('OTHER_SECRET is not granted');
     } finally {
+      await granting.close();
       delete process.env['SHARED_REGION'];
+      delete process.env['OTHER_SECRET'];
     }
   });
 });

@@ -6,7 +6,10 @@ import { fixtureRuntime } from '../helpers/runtime.js';
 describe('nothing outlives an execution', () => {
   test('200 executions mixing successes, throws, timeouts, crashes and grandchildren leave nothing behind', async () => {
     const baselineFds = openFds();
-    const runtime = fixtureRuntime({ concurrency: 8 });
+    const runtime = fixtureRuntime({
+      concurrency: 8,
+      tools: { grandchild: { path: 'grandchild.ts', permissions: { run: true } } },
+    });
     const plan = [
       { request: { toolPath: 'ok-sync.ts' }, kind: 'success' },
       { request: { toolPath: 'throws.ts' }, kind: ErrorKind.ToolError },
@@ -15,7 +18,7 @@ describe('nothing outlives an execution', () => {
       { request: { toolPath: 'crash-exit.ts' }, kind: ErrorKind.Crashed },
       { request: { toolPath: 'crash-signal.ts' }, kind: ErrorKind.Crashed },
       {
-        request: { toolPath: 'grandchild.ts', timeoutMs: 300, permissions: { run: true } },
+        request: { toolId: 'grandchild', timeoutMs: 300 },
         kind: ErrorKind.Timeout,
       },
       { request: { toolPath: 'noisy-logs.ts', input: { lines: 200 } }, kind: 'success' },

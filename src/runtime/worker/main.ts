@@ -7,6 +7,10 @@
  * Self-contained on purpose (no imports from the rest of toolcage): it is the first thing
  * Bun loads, and every module it pulls in is start-up time of every execution.
  *
+ * A prewarmed process of a tool registered with `preload` gets `--toolcage-preload=<tool path>`
+ * after the entry and imports that module at once, before its request (and its env) arrives;
+ * the request then uses it when it names the same path.
+ *
  * It never touches `process.stdout`/`process.stdin`: Bun initialises those lazily and the
  * first access costs ~14 ms (measured on Bun 1.4), more than the rest of the worker.
  */
@@ -18,6 +22,17 @@ import type { WorkerMessage, WorkerRequest, SerializedError } from './protocol.j
 declare const Bun: { readonly stdin: { stream(): ReadableStream<Uint8Array> } };
 
 const RESULT_FD = 3;
+const PRELOAD_ARG = '--toolcage-preload='; // kept in step with pool.ts
+
+// The module imported ahead of the request, when asked to. A rejection is kept for the request
+// (a `load` error then), never left unhandled.
+const preloadPath =
+  process.argv[2]?.startsWith(PRELOAD_ARG) === true
+    ? process.argv[2].slice(PRELOAD_ARG.length)
+    : undefined;
+const preloaded =
+  preloadPath === undefined ? undefined : (import(preloadPath) as Promise<Record<string, unknown>>);
+preloaded?.catch(() => {});
 
 // Writes the one result message on fd 3. Blocking writes: fd 3 is a socket the manager reads
 // as a stream, so a large result flows without being buffered twice here.
@@ -140,7 +155,10 @@ async function main(): Promise<void> {
 
   let module: Record<string, unknown>;
   try {
-    module = (await import(request.toolPath)) as Record<string, unknown>;
+    module =
+      preloaded !== undefined && preloadPath === request.toolPath
+        ? await preloaded
+        : ((await import(request.toolPath)) as Record<string, unknown>);
   } catch (error) {
     send({ type: 'error', phase: 'load', error: serializeError(error) });
     return;

@@ -1,0 +1,185 @@
+/**
+ * The bubblewrap command line of one execution. Pure: everything it needs about the machine
+ * (which libraries Bun loads, how `/bin` and `/lib` are laid out) comes in as a {@link SystemView}.
+ *
+ * The view starts empty (bwrap's root is a fresh tmpfs) and gets, read-only unless said:
+ * the Bun binary and its shared libraries, the tool's directory, the worker's files, the granted
+ * `read` paths, the granted `write` paths (read-write), a fresh `/proc` (own PID namespace) and
+ * `/dev`, and a private host temp dir as `/tmp` (read-write, also `HOME` and the working dir).
+ * Host paths keep their path inside, so the tool path needs no translation.
+ *
+ * No shell, no `/usr/bin`, no `/etc` unless `run` is granted: then `/usr`, the `/bin`-style
+ * entries of the root and a short list of `/etc` files come in (never all of `/etc`: it holds
+ * `shadow`, and the tool's user maps to host root, the owner of that file).
+ */
+import { dirname } from 'node:path';
+import type { ResolvedPermissions } from './types.js';
+
+/** What of the host the sandbox shows, found once by detection. */
+export interface SystemView {
+  /** Shared libraries the Bun binary loads, as the loader names them (`/lib64/ld-linux-x86-64.so.2`, …). */
+  readonly libraries: readonly string[];
+  /** Root entries shown when `run` is granted: `/usr` bound, `/bin` → `usr/bin` recreated as a link. */
+  readonly runRoot: readonly RootEntry[];
+  /** `/etc` files shown when `run` is granted (those that exist). */
+  readonly runEtc: readonly string[];
+  /** `/etc` files for name resolution, shown when `net` is granted. */
+  readonly netEtc: readonly string[];
+}
+
+/** A top-level host path: a directory to bind, or a symlink to recreate. */
+export type RootEntry =
+  | { readonly kind: 'dir'; readonly path: string }
+  | { readonly kind: 'symlink'; readonly path: string; readonly target: string };
+
+/** Everything one bwrap command line is made of. */
+export interface BwrapInput {
+  readonly bunPath: string;
+  readonly bunArgs: readonly string[];
+  /** Directory of the tool module (read-only). */
+  readonly toolDir: string;
+  /** Worker entry, bunfig, … (read-only). */
+  readonly runtimeFiles: readonly string[];
+  readonly permissions: ResolvedPermissions;
+  /** The tool's variables; `TMPDIR`, `HOME` (and `PATH` with `run`) are set here. */
+  readonly env: Readonly<Record<string, string>>;
+  /** Host directory shown as `/tmp`. */
+  readonly tmpDir: string;
+  readonly system: SystemView;
+  /** Run as uid/gid 65534 in a user namespace (and forbid nested ones). */
+  readonly userNamespace: boolean;
+  /** Child fd carrying the seccomp program, if any. */
+  readonly seccompFd: number | undefined;
+}
+
+/** Where the private temp dir appears inside; also HOME and the working directory. */
+export const SANDBOX_TMP = '/tmp';
+/** PATH inside the sandbox when `run` is granted. */
+export const SANDBOX_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+const NOBODY = '65534';
+
+type Mount =
+  | {
+      readonly op: '--ro-bind' | '--ro-bind-try' | '--bind' | '--bind-try';
+      readonly src: string;
+      readonly dest: string;
+    }
+  | { readonly op: '--symlink'; readonly target: string; readonly dest: string }
+  | { readonly op: '--proc' | '--dev'; readonly dest: string };
+
+/** The namespaces a command line from {@link buildBwrapArgs} creates (for `enforcement`). */
+export function bwrapNamespaces(
+  input: Pick<BwrapInput, 'permissions' | 'userNamespace'>,
+): string[] {
+  return [
+    'mount',
+    'pid',
+    'ipc',
+    'uts',
+    ...(input.permissions.net ? [] : ['net']),
+    ...(input.userNamespace ? ['user'] : []),
+  ];
+}
+
+/** The arguments after `bwrap`, ending with `-- <bun> <bunArgs…>`. */
+export function buildBwrapArgs(input: BwrapInput): string[] {
+  const { permissions } = input;
+  const args: string[] = [
+    '--unshare-pid',
+    '--unshare-ipc',
+    '--unshare-uts',
+    '--hostname',
+    'toolcage',
+  ];
+  if (!permissions.net) args.push('--unshare-net');
+  if (input.userNamespace) {
+    // Inside, the tool is "nobody"; outside it stays our uid without capabilities. Nested user
+    // namespaces (a way to regain capabilities over the sandbox's own mounts) are refused.
+    args.push('--unshare-user', '--uid', NOBODY, '--gid', NOBODY, '--disable-userns');
+  }
+  // --die-with-parent: killing bwrap (the runtime kills its process group) kills the namespace's
+  // init, and the kernel then kills every process of the PID namespace, setsid'd ones included.
+  // --new-session: no way back to a controlling terminal (TIOCSTI, CVE-2017-5226).
+  args.push('--die-with-parent', '--new-session', '--cap-drop', 'ALL');
+
+  for (const mount of orderMounts(mounts(input))) {
+    switch (mount.op) {
+      case '--symlink':
+        args.push('--symlink', mount.target, mount.dest);
+        break;
+      case '--proc':
+      case '--dev':
+        args.push(mount.op, mount.dest);
+        break;
+      default:
+        args.push(mount.op, mount.src, mount.dest);
+    }
+  }
+  args.push('--chdir', SANDBOX_TMP, '--clearenv');
+  for (const [name, value] of Object.entries(sandboxEnv(input))) args.push('--setenv', name, value);
+  if (input.seccompFd !== undefined) args.push('--seccomp', String(input.seccompFd));
+  args.push('--', input.bunPath, ...input.bunArgs);
+  return args;
+}
+
+/** The tool's environment inside: its own variables, then toolcage's (which win). */
+export function sandboxEnv(input: Pick<BwrapInput, 'env' | 'permissions'>): Record<string, string> {
+  return {
+    ...input.env,
+    TMPDIR: SANDBOX_TMP,
+    HOME: SANDBOX_TMP,
+    ...(input.permissions.run ? { PATH: SANDBOX_PATH } : {}),
+  };
+}
+
+function mounts(input: BwrapInput): Mount[] {
+  const { permissions, system } = input;
+  const list: Mount[] = [];
+  if (permissions.run) {
+    for (const entry of system.runRoot) {
+      if (entry.kind === 'symlink')
+        list.push({ op: '--symlink', target: entry.target, dest: entry.path });
+      else list.push({ op: '--ro-bind', src: entry.path, dest: entry.path });
+    }
+    for (const file of system.runEtc) list.push({ op: '--ro-bind-try', src: file, dest: file });
+  } else {
+    // Bun is dynamically linked (libc, libm, libpthread, libdl and the loader): only those.
+    for (const library of system.libraries)
+      list.push({ op: '--ro-bind', src: library, dest: library });
+  }
+  if (permissions.net) {
+    for (const file of system.netEtc) list.push({ op: '--ro-bind-try', src: file, dest: file });
+  }
+  list.push({ op: '--ro-bind', src: input.bunPath, dest: input.bunPath });
+  list.push({ op: '--ro-bind', src: input.toolDir, dest: input.toolDir });
+  for (const file of input.runtimeFiles) list.push({ op: '--ro-bind', src: file, dest: file });
+  // Before the grants: a granted path under /tmp (or /tmp itself) is the host's, as granted.
+  list.push({ op: '--bind', src: input.tmpDir, dest: SANDBOX_TMP });
+  // A granted path that does not exist is skipped (-try): the tool sees ENOENT, as on the host.
+  const writable = new Set(permissions.write);
+  for (const path of permissions.read) {
+    if (!writable.has(path)) list.push({ op: '--ro-bind-try', src: path, dest: path });
+  }
+  for (const path of permissions.write) list.push({ op: '--bind-try', src: path, dest: path });
+  list.push({ op: '--proc', dest: '/proc' });
+  list.push({ op: '--dev', dest: '/dev' });
+  return list;
+}
+
+/**
+ * Mounts apply in order and a later one covers an earlier one at or above its path: so parents
+ * go first (`/` granted for read comes before `/proc`, `/tmp` before a granted `/tmp/out`), and
+ * at equal depth the order of {@link mounts} holds (writes after reads of the same depth).
+ */
+function orderMounts(list: Mount[]): Mount[] {
+  return list
+    .map((mount, index) => ({ mount, index, depth: depth(mount.dest) }))
+    .sort((a, b) => a.depth - b.depth || a.index - b.index)
+    .map(({ mount }) => mount);
+}
+
+function depth(path: string): number {
+  let count = 0;
+  for (let p = path; p !== dirname(p); p = dirname(p)) count++;
+  return count;
+}

@@ -1,0 +1,362 @@
+/**
+ * Per-execution cgroups: the memory limit (and OOM detection), the process limit, and a kill
+ * that reaches every process of an execution. Layout, under each controller hierarchy:
+ *
+ *   <hierarchy>/toolcage/<runtime pid>/<executionId>
+ *
+ * The `<runtime pid>` directory is created once per process and removed at exit; one left by a
+ * runtime that died is removed by {@link sweepStaleCgroupsIn}. Both cgroup v1 (this machine: one
+ * hierarchy per controller) and v2 (one unified hierarchy, controllers delegated down through
+ * `cgroup.subtree_control`) are written here; the layout comes from detection.
+ */
+import {
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  readdirSync,
+  rmdirSync,
+  writeFileSync,
+} from 'node:fs';
+import { join } from 'node:path';
+import type { LimitReport } from './types.js';
+
+/** Where the controllers are, as detected. */
+export type CgroupLayout =
+  | {
+      readonly version: 'v1';
+      /** Hierarchy of the memory controller (`/sys/fs/cgroup/memory`), if usable. */
+      readonly memory: string | undefined;
+      /** Hierarchy of the pids controller (`/sys/fs/cgroup/pids`), if usable. */
+      readonly pids: string | undefined;
+    }
+  | {
+      readonly version: 'v2';
+      /** The unified hierarchy (`/sys/fs/cgroup`). */
+      readonly root: string;
+      readonly memory: boolean;
+      readonly pids: boolean;
+    };
+
+/** What one execution's cgroups limit. */
+export interface CgroupLimits {
+  readonly memoryBytes: number | undefined;
+  readonly maxProcesses: number | undefined;
+}
+
+const PARENT = 'toolcage';
+// rmdir fails with EBUSY for a few ms after the last member was reaped (measured: 0 to 6 ms on
+// Linux 6.18, cgroup v1): poll quickly first, then back off; give up after ~2 s.
+const RETRY_DELAYS_MS = [0, 1, 1, 1, 2, 2, 2, 5, 5, 10, 10, 20, 50, 100, 200, 300, 500, 800];
+const createdRuntimeDirs = new Set<string>();
+const pending = new Set<Promise<void>>();
+
+/** Settles when every cgroup handed to background removal ({@link ExecutionCgroups.release}) is gone. */
+export async function pendingCgroupRemovals(): Promise<void> {
+  while (pending.size > 0) await Promise.allSettled([...pending]);
+}
+
+/** One execution's cgroups (one per hierarchy on v1, one on v2). */
+export class ExecutionCgroups {
+  readonly #layout: CgroupLayout;
+  readonly #memoryDir: string | undefined;
+  readonly #pidsDir: string | undefined;
+  #destroyed = false;
+  #removal: Promise<void> | undefined;
+
+  private constructor(
+    layout: CgroupLayout,
+    memoryDir: string | undefined,
+    pidsDir: string | undefined,
+  ) {
+    this.#layout = layout;
+    this.#memoryDir = memoryDir;
+    this.#pidsDir = pidsDir;
+  }
+
+  /**
+   * Creates the cgroups of one execution and writes its limits. Throws (the caller turns it
+   * into `spawn_failed`) when a hierarchy cannot be written; nothing is left behind then.
+   */
+  static create(layout: CgroupLayout, executionId: string, limits: CgroupLimits): ExecutionCgroups {
+    const memoryDir = limits.memoryBytes === undefined ? undefined : hierarchy(layout, 'memory');
+    const pidsDir = limits.maxProcesses === undefined ? undefined : hierarchy(layout, 'pids');
+    const dirs = [...new Set([memoryDir, pidsDir].filter((d) => d !== undefined))].map((h) =>
+      join(runtimeDir(layout, h), executionId),
+    );
+    const created = new ExecutionCgroups(
+      layout,
+      memoryDir === undefined ? undefined : join(runtimeDir(layout, memoryDir), executionId),
+      pidsDir === undefined ? undefined : join(runtimeDir(layout, pidsDir), executionId),
+    );
+    try {
+      for (const dir of dirs) mkdirSync(dir);
+      created.#writeLimits(limits);
+    } catch (error) {
+      for (const dir of dirs) tryRmdir(dir);
+      throw error;
+    }
+    return created;
+  }
+
+  /** The `cgroup.procs` files a process writes its pid to, to join every cgroup of the execution. */
+  get procsFiles(): string[] {
+    return this.#dirs().map((dir) => join(dir, 'cgroup.procs'));
+  }
+
+  /** The mechanism name for `enforcement`. */
+  get mechanism(): 'cgroup-v1' | 'cgroup-v2' {
+    return this.#layout.version === 'v1' ? 'cgroup-v1' : 'cgroup-v2';
+  }
+
+  /** SIGKILLs every member now (a few passes, no waiting). Never throws. */
+  kill(): void {
+    if (this.#destroyed) return;
+    if (this.#layout.version === 'v2') {
+      // cgroup.kill (Linux 5.14) kills every member atomically, forks in flight included.
+      const dir = this.#dirs()[0];
+      if (dir !== undefined && tryWrite(join(dir, 'cgroup.kill'), '1')) return;
+    }
+    for (let pass = 0; pass < 3; pass++) if (killMembers(this.#dirs()) === 0) return;
+  }
+
+  /**
+   * Sends `signal` to every member for which `skip` is false (the grace-period SIGTERM goes to
+   * the tool's processes, not to the bwrap processes around them). Never throws.
+   */
+  signal(signal: NodeJS.Signals, skip: (pid: number) => boolean): void {
+    if (this.#destroyed) return;
+    signalMembers(this.#dirs(), signal, skip);
+  }
+
+  /** What the limits saw (read after the process ended, before {@link destroy}). */
+  inspect(): LimitReport {
+    const memory = this.#memoryDir;
+    const pids = this.#pidsDir;
+    let memoryExceeded = false;
+    if (memory !== undefined) {
+      if (this.#layout.version === 'v1') {
+        // `oom_kill N` in memory.oom_control (Linux 4.13+); older kernels only have failcnt,
+        // which also counts reclaim at the limit, so it is the fallback, not the rule.
+        const ooms = field(readOr(join(memory, 'memory.oom_control')), 'oom_kill');
+        memoryExceeded =
+          ooms === undefined ? Number(readOr(join(memory, 'memory.failcnt')) || 0) > 0 : ooms > 0;
+      } else {
+        const events = readOr(join(memory, 'memory.events'));
+        memoryExceeded =
+          (field(events, 'oom_kill') ?? 0) > 0 || (field(events, 'oom_group_kill') ?? 0) > 0;
+      }
+    }
+    const processesExceeded =
+      pids === undefined ? false : (field(readOr(join(pids, 'pids.events')), 'max') ?? 0) > 0;
+    return { memoryExceeded, processesExceeded };
+  }
+
+  /**
+   * Kills every member until none is left, then removes the cgroups. rmdir fails with EBUSY
+   * while killed tasks are still exiting, so both loop briefly. Idempotent; never throws.
+   */
+  destroy(): Promise<void> {
+    this.#removal ??= this.#remove();
+    return this.#removal;
+  }
+
+  /**
+   * Like {@link destroy}, without making the caller wait for tasks that are already killed to
+   * finish exiting: returns once the cgroups are gone or their removal is under way in the
+   * background (see {@link pendingCgroupRemovals}).
+   *
+   * Why: bwrap's monitor exits as soon as the namespace's init reports Bun's exit status, while
+   * that init is still exiting, so rmdir is EBUSY for 0–2 ms on an idle machine and 10 ms and
+   * more under load (measured, Linux 6.18). A bare `bwrap … bun` does not wait for it either.
+   */
+  release(): void {
+    const removal = this.destroy();
+    if (this.#destroyed) return;
+    pending.add(removal);
+    void removal.finally(() => pending.delete(removal));
+  }
+
+  async #remove(): Promise<void> {
+    const dirs = this.#dirs();
+    for (const delay of RETRY_DELAYS_MS) {
+      killMembers(dirs);
+      if (dirs.every((dir) => tryRmdir(dir))) break;
+      await sleep(delay);
+    }
+    this.#destroyed = true;
+  }
+
+  #dirs(): string[] {
+    return [...new Set([this.#memoryDir, this.#pidsDir].filter((d) => d !== undefined))];
+  }
+
+  #writeLimits(limits: CgroupLimits): void {
+    const memory = this.#memoryDir;
+    if (memory !== undefined && limits.memoryBytes !== undefined) {
+      const bytes = String(limits.memoryBytes);
+      if (this.#layout.version === 'v1') {
+        writeFileSync(join(memory, 'memory.limit_in_bytes'), bytes);
+        // memory+swap must be ≥ memory, so it is set after; equal values mean no swap at all.
+        const memsw = join(memory, 'memory.memsw.limit_in_bytes');
+        if (existsSync(memsw)) writeFileSync(memsw, bytes);
+      } else {
+        writeFileSync(join(memory, 'memory.max'), bytes);
+        const swap = join(memory, 'memory.swap.max');
+        if (existsSync(swap)) writeFileSync(swap, '0');
+        // One OOM kill takes the whole sandbox, not just the largest process.
+        const group = join(memory, 'memory.oom.group');
+        if (existsSync(group)) writeFileSync(group, '1');
+      }
+    }
+    if (this.#pidsDir !== undefined && limits.maxProcesses !== undefined) {
+      writeFileSync(join(this.#pidsDir, 'pids.max'), String(limits.maxProcesses));
+    }
+  }
+}
+
+/**
+ * Removes the cgroups of runtimes that are gone: `toolcage/<pid>` directories whose pid no
+ * longer runs (members are killed first). Assumes runtimes sharing the cgroup filesystem share
+ * this PID namespace. Returns the directories removed; never throws.
+ */
+export function sweepStaleCgroupsIn(layout: CgroupLayout): string[] {
+  const removed: string[] = [];
+  for (const hierarchyDir of hierarchies(layout)) {
+    const parent = join(hierarchyDir, PARENT);
+    for (const name of listDirs(parent)) {
+      if (!/^\d+$/.test(name) || isAlive(Number(name))) continue;
+      const runtime = join(parent, name);
+      for (const execution of listDirs(runtime)) {
+        const dir = join(runtime, execution);
+        killMembers([dir]);
+        if (tryRmdir(dir)) removed.push(dir);
+      }
+      if (tryRmdir(runtime)) removed.push(runtime);
+    }
+  }
+  return removed;
+}
+
+/** `toolcage/<pid>` of this process in a hierarchy, created (once) with its delegation. */
+function runtimeDir(layout: CgroupLayout, hierarchyDir: string): string {
+  const parent = join(hierarchyDir, PARENT);
+  const dir = join(parent, String(process.pid));
+  if (createdRuntimeDirs.has(dir)) return dir;
+  mkdirSync(dir, { recursive: true });
+  if (layout.version === 'v2') {
+    // v2 hands a controller to children only when every ancestor enables it in subtree_control.
+    const enable = [layout.memory ? '+memory' : '', layout.pids ? '+pids' : '']
+      .filter(Boolean)
+      .join(' ');
+    for (const dirToEnable of [hierarchyDir, parent, dir]) {
+      writeFileSync(join(dirToEnable, 'cgroup.subtree_control'), enable);
+    }
+  }
+  createdRuntimeDirs.add(dir);
+  if (createdRuntimeDirs.size === 1) {
+    // Empty by then (every execution removes its own): rmdir at exit, best effort.
+    process.once('exit', () => {
+      for (const created of createdRuntimeDirs) tryRmdir(created);
+    });
+  }
+  return dir;
+}
+
+function hierarchy(layout: CgroupLayout, controller: 'memory' | 'pids'): string {
+  const dir =
+    layout.version === 'v1' ? layout[controller] : layout[controller] ? layout.root : undefined;
+  if (dir === undefined) throw new Error(`the ${controller} cgroup controller is not available`);
+  return dir;
+}
+
+function hierarchies(layout: CgroupLayout): string[] {
+  if (layout.version === 'v2') return [layout.root];
+  return [...new Set([layout.memory, layout.pids].filter((d) => d !== undefined))];
+}
+
+// SIGKILLs the members of `dirs`; returns how many it found.
+function killMembers(dirs: readonly string[]): number {
+  return signalMembers(dirs, 'SIGKILL', () => false);
+}
+
+// Signals the members of `dirs` (but those `skip` names); returns how many it found.
+function signalMembers(
+  dirs: readonly string[],
+  signal: NodeJS.Signals,
+  skip: (pid: number) => boolean,
+): number {
+  let found = 0;
+  for (const dir of dirs) {
+    for (const line of readOr(join(dir, 'cgroup.procs')).split('\n')) {
+      const pid = Number(line);
+      // 0: a member of another PID namespace, invisible from ours.
+      if (!Number.isSafeInteger(pid) || pid <= 0) continue;
+      found++;
+      if (skip(pid)) continue;
+      try {
+        process.kill(pid, signal);
+      } catch {
+        // ESRCH: it exited meanwhile.
+      }
+    }
+  }
+  return found;
+}
+
+function field(text: string, name: string): number | undefined {
+  for (const line of text.split('\n')) {
+    const [key, value] = line.trim().split(/\s+/);
+    if (key === name && value !== undefined) return Number(value);
+  }
+  return undefined;
+}
+
+function readOr(path: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch {
+    return '';
+  }
+}
+
+function tryWrite(path: string, text: string): boolean {
+  try {
+    writeFileSync(path, text);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+// True when the directory is gone (removed now, or already).
+function tryRmdir(dir: string): boolean {
+  try {
+    rmdirSync(dir);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'ENOENT';
+  }
+}
+
+function listDirs(dir: string): string[] {
+  try {
+    return readdirSync(dir, { withFileTypes: true })
+      .filter((entry) => entry.isDirectory())
+      .map((entry) => entry.name);
+  } catch {
+    return [];
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}

@@ -1,0 +1,253 @@
+/**
+ * What the sandbox can tell about a failed tool: whether its error is the sandbox saying no
+ * (and to what: "read of /etc/passwd", "connect to 127.0.0.1:8080", "spawn of sh"), and which
+ * rlimit a kill or an error points to. Pure; `src/errors/classify.ts` decides the kind with it.
+ */
+import type { LimitName } from '../errors/tool-execution-error.js';
+import { isInside } from './permissions.js';
+import type { Enforcement, LimitReport, ResolvedPermissions } from './types.js';
+
+/** One error of the tool's serialised chain (the error, then each `cause`). */
+export interface ErrorLink {
+  readonly name: string;
+  readonly message: string;
+  readonly code?: string;
+  readonly syscall?: string;
+  readonly path?: string;
+  readonly cause?: ErrorLink;
+}
+
+/** Paths always visible inside the sandbox besides the granted ones (the private temp dir). */
+const ALWAYS_VISIBLE = ['/tmp', '/proc', '/dev'];
+/** Visible when `run` is granted (see bwrap-args.ts). */
+const RUN_VISIBLE = ['/usr', '/bin', '/sbin', '/lib', '/lib64', '/lib32', '/libx32'];
+
+const DENIED = new Set(['EACCES', 'EPERM', 'EROFS']);
+// Codes of Node's net/dns and of Bun's fetch when the network namespace has only loopback.
+const NETWORK = new Set([
+  'ECONNREFUSED',
+  'ENETUNREACH',
+  'EHOSTUNREACH',
+  'EAI_AGAIN',
+  'EAI_NONAME',
+  'ENOTFOUND',
+  'ConnectionRefused',
+  'FailedToOpenSocket',
+  'DNSException',
+]);
+const WRITE_SYSCALLS =
+  /^(write|mkdir|mkdtemp|rmdir|rm|unlink|rename|copyfile|cp|symlink|link|chmod|chown|utime|futime|truncate|ftruncate|appendfile|writefile)/i;
+
+/** Where the tool's view of the filesystem ends (for ENOENT outside it). */
+export interface ViewHint {
+  /** Extra visible roots: the tool's directory, the Bun binary, the worker's files. */
+  readonly visible?: readonly string[];
+}
+
+/**
+ * The operation the sandbox denied, or undefined when the error is the tool's own. Only a
+ * sandboxed run is ever "denied": without the sandbox an EACCES is the host's answer.
+ */
+export function deniedOperation(
+  error: ErrorLink | undefined,
+  permissions: ResolvedPermissions,
+  sandboxed: boolean,
+  view: ViewHint = {},
+): string | undefined {
+  if (!sandboxed || error === undefined) return undefined;
+  for (const link of chain(error)) {
+    const code = link.code ?? '';
+    const spawn = spawnTarget(link);
+    if (spawn !== undefined) {
+      if (!permissions.run && (DENIED.has(code) || code === 'ENOENT')) return `spawn of ${spawn}`;
+      continue;
+    }
+    if (!permissions.net && (NETWORK.has(code) || /Unable to connect/i.test(link.message))) {
+      return `connect to ${networkTarget(link)}`;
+    }
+    if (DENIED.has(code)) {
+      const path = link.path ?? pathInMessage(link.message);
+      if (link.syscall === 'connect' || link.syscall === 'bind' || link.syscall === 'listen') {
+        return `${link.syscall} ${networkTarget(link)}`;
+      }
+      if (path === undefined) return `${link.syscall ?? 'an operation'} (${code})`;
+      const write = code === 'EROFS' || WRITE_SYSCALLS.test(link.syscall ?? '');
+      return `${write ? 'write' : 'read'} of ${path}`;
+    }
+    if (code === 'ENOENT') {
+      const path = link.path ?? pathInMessage(link.message);
+      if (path !== undefined && path.startsWith('/') && !isVisible(path, permissions, view)) {
+        return `${WRITE_SYSCALLS.test(link.syscall ?? '') ? 'write' : 'read'} of ${path}`;
+      }
+    }
+  }
+  return undefined;
+}
+
+/** Which rlimit a run hit, from how it ended and what it threw. */
+export interface LimitHint {
+  readonly limit: LimitName;
+  readonly detail: string;
+}
+
+/**
+ * The limit a kill or an error points to: SIGXCPU → `cpu`, SIGXFSZ or EFBIG → `file_size`,
+ * EMFILE/ENFILE → `open_files`, EAGAIN on a fork while the pids cgroup refused one →
+ * `processes`. Under bwrap a signal death of Bun reaches us as exit code 128 + signal (bwrap's
+ * init reports it so), which is read back here.
+ */
+export function limitHint(end: {
+  readonly exitCode: number | null;
+  readonly signal: string | null;
+  readonly error: ErrorLink | undefined;
+  readonly report: LimitReport;
+  readonly limits?: { readonly cpuSeconds?: number | undefined; readonly maxFileSizeMb?: number };
+}): LimitHint | undefined {
+  const signal = end.signal ?? signalOfExitCode(end.exitCode);
+  const cpu = end.limits?.cpuSeconds;
+  const fsize = end.limits?.maxFileSizeMb;
+  if (signal === 'SIGXCPU') {
+    return { limit: 'cpu', detail: cpu === undefined ? 'SIGXCPU' : `${cpu} CPU seconds` };
+  }
+  const codes = end.error === undefined ? [] : chain(end.error).map((l) => l.code ?? '');
+  if (signal === 'SIGXFSZ' || codes.includes('EFBIG')) {
+    return {
+      limit: 'file_size',
+      detail: fsize === undefined ? 'RLIMIT_FSIZE' : `${fsize} MiB per file`,
+    };
+  }
+  if (codes.includes('EMFILE') || codes.includes('ENFILE')) {
+    return { limit: 'open_files', detail: 'too many open files' };
+  }
+  if (end.report.processesExceeded && end.error !== undefined) {
+    const forkFailed = chain(end.error).some(
+      (l) => (l.code === 'EAGAIN' || l.code === 'EPERM') && spawnTarget(l) !== undefined,
+    );
+    if (forkFailed) return { limit: 'processes', detail: 'the process limit refused a fork' };
+  }
+  return undefined;
+}
+
+/** SIGXCPU for 152 and so on: how bwrap's init reports a child killed by a signal. */
+export function signalOfExitCode(code: number | null): string | undefined {
+  if (code === null || code <= 128 || code > 128 + 64) return undefined;
+  return SIGNALS[code - 128];
+}
+
+// Linux signal numbers (x86_64 and arm64 agree on these).
+const SIGNALS: Readonly<Record<number, string>> = {
+  1: 'SIGHUP',
+  2: 'SIGINT',
+  3: 'SIGQUIT',
+  4: 'SIGILL',
+  5: 'SIGTRAP',
+  6: 'SIGABRT',
+  7: 'SIGBUS',
+  8: 'SIGFPE',
+  9: 'SIGKILL',
+  11: 'SIGSEGV',
+  13: 'SIGPIPE',
+  14: 'SIGALRM',
+  15: 'SIGTERM',
+  24: 'SIGXCPU',
+  25: 'SIGXFSZ',
+  31: 'SIGSYS',
+};
+
+/**
+ * The runtime's explain hook in one call: the denied operation and the limit hint, from the
+ * worker's message, how the process ended, the cgroup report, the permissions and enforcement.
+ */
+export function explainFailure(
+  message: { readonly type: string; readonly error?: ErrorLink } | 'invalid' | undefined,
+  end: { readonly code: number | null; readonly signal: string | null },
+  report: LimitReport,
+  permissions: ResolvedPermissions,
+  enforcement: Enforcement,
+  context: ViewHint & { readonly limits?: Parameters<typeof limitHint>[0]['limits'] } = {},
+): {
+  denied: string | undefined;
+  limitHit: LimitName | undefined;
+  limitDetail: string | undefined;
+} {
+  const error = typeof message === 'object' && message.type === 'error' ? message.error : undefined;
+  const sandboxed = enforcement.sandbox === 'bwrap';
+  const hint = limitHint({
+    exitCode: end.code,
+    signal: end.signal,
+    error,
+    report,
+    ...(context.limits === undefined ? {} : { limits: context.limits }),
+  });
+  return {
+    denied:
+      hint === undefined ? deniedOperation(error, permissions, sandboxed, context) : undefined,
+    limitHit: hint?.limit,
+    limitDetail: hint?.detail,
+  };
+}
+
+function chain(error: ErrorLink): ErrorLink[] {
+  const links: ErrorLink[] = [];
+  for (let e: ErrorLink | undefined = error; e !== undefined && links.length < 10; e = e.cause) {
+    links.push(e);
+  }
+  return links;
+}
+
+// The command of a failed spawn, when this error is one: Node's `spawn sh` / `spawnSync sh`
+// syscalls, Bun's `posix_spawn '…'` and "Executable not found in $PATH: "sh"".
+function spawnTarget(link: ErrorLink): string | undefined {
+  const syscall = link.syscall ?? '';
+  const fromSyscall = /^(?:spawn|spawnSync|posix_spawn|execve?|fork|vfork)\b\s*(.*)$/.exec(syscall);
+  if (fromSyscall !== undefined && fromSyscall !== null) {
+    return basenameOf(link.path ?? (fromSyscall[1] || quoted(link.message) || 'a process'));
+  }
+  const notFound = /Executable not found in \$PATH: "([^"]+)"/.exec(link.message);
+  if (notFound?.[1] !== undefined) return basenameOf(notFound[1]);
+  const posix = /(?:posix_spawn|spawn(?:Sync)?|execve?)\s+'?([^'\s,]+)'?/.exec(link.message);
+  if (posix?.[1] !== undefined && /EPERM|EACCES|ENOENT|EAGAIN/.test(link.message)) {
+    return basenameOf(posix[1]);
+  }
+  return undefined;
+}
+
+function networkTarget(link: ErrorLink): string {
+  const address = /(\d{1,3}(?:\.\d{1,3}){3}:\d+|\[[0-9a-f:]+\]:\d+)/i.exec(link.message);
+  if (address?.[1] !== undefined) return address[1];
+  const candidate = link.path ?? /(https?:\/\/[^\s'"]+)/.exec(link.message)?.[1];
+  if (candidate !== undefined) {
+    try {
+      const url = new URL(candidate);
+      return url.port === '' ? url.hostname : `${url.hostname}:${url.port}`;
+    } catch {
+      return candidate;
+    }
+  }
+  const host = /(?:getaddrinfo|querya+|lookup)\s+\S+\s+(\S+)/i.exec(link.message)?.[1];
+  return host ?? 'the network';
+}
+
+function isVisible(path: string, permissions: ResolvedPermissions, view: ViewHint): boolean {
+  const roots = [
+    ...ALWAYS_VISIBLE,
+    ...permissions.read,
+    ...permissions.write,
+    ...(permissions.run ? RUN_VISIBLE : []),
+    ...(view.visible ?? []),
+  ];
+  return roots.some((root) => isInside(path, root));
+}
+
+function pathInMessage(message: string): string | undefined {
+  return /'(\/[^']*)'/.exec(message)?.[1];
+}
+
+function quoted(message: string): string | undefined {
+  return /['"]([^'"]+)['"]/.exec(message)?.[1];
+}
+
+function basenameOf(command: string): string {
+  const trimmed = command.trim();
+  return trimmed.includes('/') ? trimmed.slice(trimmed.lastIndexOf('/') + 1) : trimmed;
+}

@@ -1,0 +1,148 @@
+/**
+ * `toolcage doctor`: what this machine offers for enforcement, as a table a person can act on.
+ */
+import { readFileSync } from 'node:fs';
+import type { SandboxCapabilities } from './detect.js';
+
+/** One row of the report. */
+export interface DoctorRow {
+  readonly component: string;
+  readonly status: 'ok' | 'missing' | 'warn';
+  readonly detail: string;
+  /** What to do about it (empty when nothing). */
+  readonly fix: string;
+}
+
+/** The rows of the report, for a caller that wants them as data. */
+export function doctorRows(caps: SandboxCapabilities, mounts = readMounts()): DoctorRow[] {
+  const rows: DoctorRow[] = [];
+  const row = (
+    component: string,
+    ok: boolean,
+    detail: string,
+    fix: string,
+    warnOnly = false,
+  ): void => {
+    rows.push({
+      component,
+      status: ok ? 'ok' : warnOnly ? 'warn' : 'missing',
+      detail,
+      fix: ok ? '' : fix,
+    });
+  };
+  row(
+    'platform',
+    caps.platform === 'linux',
+    caps.platform,
+    "the sandbox needs Linux; elsewhere only `sandbox: 'none'` runs",
+  );
+  row(
+    'bubblewrap',
+    caps.bwrap.path !== undefined,
+    caps.bwrap.path === undefined
+      ? caps.bwrap.detail
+      : `${caps.bwrap.path} ${caps.bwrap.version ?? ''}`.trim(),
+    'apt-get install bubblewrap (Fedora: dnf install bubblewrap)',
+  );
+  if (caps.bwrap.path !== undefined) {
+    row(
+      'bubblewrap sandbox',
+      caps.bwrap.works,
+      caps.bwrap.works ? 'a trivial sandbox starts' : caps.bwrap.detail,
+      'allow user namespaces (sysctl kernel.unprivileged_userns_clone=1, user.max_user_namespaces>0; on Ubuntu 24.04 an AppArmor profile for bwrap), or run as root',
+    );
+  }
+  row(
+    'user namespaces',
+    caps.userNamespaces.available,
+    caps.userNamespaces.detail,
+    'sysctl -w user.max_user_namespaces=10000 (optional as root: the tool then runs as root without capabilities)',
+    caps.uid === 0,
+  );
+  row(
+    'memory cgroup',
+    caps.cgroup.memory,
+    caps.cgroup.detail,
+    caps.cgroup.version === 'v2'
+      ? 'enable the memory controller for a subtree writable by this user (systemd: Delegate=yes), or run as root'
+      : 'mount the memory controller (cgroup v1) or cgroup v2, writable by this user (run as root)',
+  );
+  row(
+    'pids cgroup',
+    caps.cgroup.pids,
+    caps.cgroup.pids ? 'process limit available' : caps.cgroup.detail,
+    'enable the pids controller as for memory',
+  );
+  if (caps.cgroup.available) {
+    const favored = /\bfavordynmods\b/.test(mounts);
+    row(
+      'cgroup migration',
+      favored,
+      favored
+        ? 'favordynmods set'
+        : 'favordynmods not set: joining a cgroup may wait for an RCU grace period (~10 ms measured on Linux 6.18)',
+      caps.cgroup.version === 'v2'
+        ? 'mount -o remount,favordynmods /sys/fs/cgroup (Linux ≥ 6.0)'
+        : 'mount -o remount,favordynmods /sys/fs/cgroup/unified (Linux ≥ 6.0; the setting is global)',
+      true,
+    );
+  }
+  row(
+    'shell',
+    caps.shell.available,
+    caps.shell.detail,
+    'install dash or bash as /bin/sh (it applies cgroups and rlimits before exec)',
+  );
+  row(
+    'seccomp',
+    caps.seccomp.available,
+    caps.seccomp.detail,
+    'subprocess denial needs x86_64 or arm64',
+  );
+  row(
+    'prlimit',
+    caps.prlimit.available,
+    caps.prlimit.detail,
+    'apt-get install util-linux (optional)',
+    true,
+  );
+  return rows;
+}
+
+/** The report as an aligned text table, with a verdict line at the end. */
+export function renderDoctor(caps: SandboxCapabilities, mounts = readMounts()): string {
+  const rows = doctorRows(caps, mounts);
+  const header = ['component', 'status', 'detail', 'how to fix'];
+  const cells = rows.map((r) => [r.component, r.status, r.detail, r.fix]);
+  const widths = header.map((h, i) =>
+    Math.min(i === 2 ? 70 : 60, Math.max(h.length, ...cells.map((c) => (c[i] ?? '').length))),
+  );
+  const line = (values: readonly string[]): string =>
+    values
+      .map((v, i) => (i === values.length - 1 ? v : v.padEnd(widths[i] ?? 0)))
+      .join('  ')
+      .trimEnd();
+  const missing = rows.filter((r) => r.status === 'missing').map((r) => r.component);
+  const verdict =
+    missing.length === 0
+      ? 'Sandboxed execution (sandbox: auto/bwrap) is fully enforced on this machine.'
+      : `Sandboxed execution is refused (spawn_failed) until fixed: ${missing.join(', ')}. \`sandbox: 'none'\` still runs, unsandboxed.`;
+  return [
+    line(header),
+    line(widths.map((w) => '-'.repeat(w))),
+    ...cells.map(line),
+    '',
+    verdict,
+  ].join('\n');
+}
+
+function readMounts(): string {
+  try {
+    return readFileSync('/proc/mounts', 'utf8')
+      .split('\n')
+      .filter((l) => /\bcgroup2?\b/.test(l))
+      .join('\n');
+  } catch {
+    return '';
+  }
+}

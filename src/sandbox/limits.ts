@@ -1,0 +1,89 @@
+/**
+ * Resource limits: validation (TypeError on misuse) and resolution. A call may only lower the
+ * limits of its tool; a higher value is capped, like a call's `timeoutMs`.
+ */
+import { describe } from './permissions.js';
+import type { Limits, ResolvedLimits } from './types.js';
+
+const MIB = 1024 * 1024;
+
+/** The limits of DESIGN.md when nothing is configured. */
+export const DEFAULT_LIMITS: ResolvedLimits = Object.freeze({
+  memoryMb: 512,
+  cpuSeconds: undefined,
+  maxProcesses: 256,
+  maxFileSizeMb: 64,
+  maxOutputBytes: 10 * MIB,
+  maxLogBytes: MIB,
+});
+
+const KEYS = [
+  'memoryMb',
+  'cpuSeconds',
+  'maxProcesses',
+  'maxFileSizeMb',
+  'maxOutputBytes',
+  'maxLogBytes',
+] as const satisfies readonly (keyof Limits)[];
+
+/**
+ * Throws a TypeError worded like "Expected `limits.memoryMb` to be a positive integer, got `-1`
+ * (number)" when `value` is not a {@link Limits} object. Unknown keys are errors.
+ */
+export function validateLimits(value: unknown, name = 'limits'): asserts value is Limits {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new TypeError(`Expected \`${name}\` to be an object, got ${describe(value)}`);
+  }
+  const record = value as Record<string, unknown>;
+  for (const key of Object.keys(record)) {
+    if (!(KEYS as readonly string[]).includes(key)) {
+      throw new TypeError(
+        `Expected \`${name}\` to have only the keys ${KEYS.map((k) => `\`${k}\``).join(', ')}, got \`${key}\``,
+      );
+    }
+  }
+  for (const key of KEYS) {
+    const limit = record[key];
+    if (limit === undefined) continue;
+    if (typeof limit !== 'number' || !Number.isSafeInteger(limit) || limit < 1) {
+      throw new TypeError(
+        `Expected \`${name}.${key}\` to be a positive integer, got ${describe(limit)}`,
+      );
+    }
+  }
+}
+
+/**
+ * The limits one call runs with: the runtime `defaults` overridden field by field by the tool's,
+ * then lowered (never raised) by the call's. Unset fields take {@link DEFAULT_LIMITS};
+ * `cpuSeconds` stays unset (no CPU limit) unless someone sets it.
+ */
+export function resolveLimits(tool?: Limits, defaults?: Limits, call?: Limits): ResolvedLimits {
+  if (defaults !== undefined) validateLimits(defaults, 'defaults.limits');
+  if (tool !== undefined) validateLimits(tool, 'tool limits');
+  if (call !== undefined) validateLimits(call, 'limits');
+  const pick = <K extends keyof Limits>(key: K): Limits[K] | undefined =>
+    tool?.[key] ?? defaults?.[key];
+  const base: ResolvedLimits = {
+    memoryMb: pick('memoryMb') ?? DEFAULT_LIMITS.memoryMb,
+    cpuSeconds: pick('cpuSeconds') ?? DEFAULT_LIMITS.cpuSeconds,
+    maxProcesses: pick('maxProcesses') ?? DEFAULT_LIMITS.maxProcesses,
+    maxFileSizeMb: pick('maxFileSizeMb') ?? DEFAULT_LIMITS.maxFileSizeMb,
+    maxOutputBytes: pick('maxOutputBytes') ?? DEFAULT_LIMITS.maxOutputBytes,
+    maxLogBytes: pick('maxLogBytes') ?? DEFAULT_LIMITS.maxLogBytes,
+  };
+  if (call === undefined) return base;
+  return {
+    memoryMb: lower(base.memoryMb, call.memoryMb),
+    cpuSeconds:
+      base.cpuSeconds === undefined ? call.cpuSeconds : lower(base.cpuSeconds, call.cpuSeconds),
+    maxProcesses: lower(base.maxProcesses, call.maxProcesses),
+    maxFileSizeMb: lower(base.maxFileSizeMb, call.maxFileSizeMb),
+    maxOutputBytes: lower(base.maxOutputBytes, call.maxOutputBytes),
+    maxLogBytes: lower(base.maxLogBytes, call.maxLogBytes),
+  };
+}
+
+function lower(base: number, requested: number | undefined): number {
+  return requested === undefined ? base : Math.min(base, requested);
+}

@@ -1,0 +1,347 @@
+/**
+ * The sandbox as the runtime sees it: `prepare()` turns one launch request into the exact
+ * command to spawn (bwrap inside a shell prologue that joins the execution's cgroups and sets
+ * its rlimits), with a private temp dir and a seccomp program, and refuses (`spawn_failed`)
+ * what it cannot enforce. Mode `none` runs Bun directly, but still with the private temp dir,
+ * a cleared environment, and the cgroups and rlimits when the machine has them.
+ */
+import { randomUUID } from 'node:crypto';
+import {
+  closeSync,
+  mkdtempSync,
+  openSync,
+  readdirSync,
+  readlinkSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
+import { basename, dirname, extname, join } from 'node:path';
+import { ErrorKind } from '../errors/kinds.js';
+import { ToolExecutionError } from '../errors/tool-execution-error.js';
+import { buildBwrapArgs, bwrapNamespaces, SANDBOX_PATH } from './bwrap-args.js';
+import { ExecutionCgroups, pendingCgroupRemovals, sweepStaleCgroupsIn } from './cgroup.js';
+import { detectCapabilities, type SandboxCapabilities } from './detect.js';
+import { buildLaunchCommand } from './launch-command.js';
+import { removeTree } from './remove-tree.js';
+import { buildSeccompProgram } from './seccomp.js';
+import { systemView } from './system-view.js';
+import type { Enforcement, LaunchPlan, LaunchRequest, LimitReport, Sandbox } from './types.js';
+
+/** Where a sandbox keeps its per-execution state (tests point these at fakes). */
+export interface SandboxOptions {
+  /** The cgroup filesystem. @default '/sys/fs/cgroup' */
+  readonly cgroupRoot?: string;
+  /** Where per-execution temp dirs (`toolcage-*`) are made. @default os.tmpdir() */
+  readonly tmpRoot?: string;
+  /**
+   * Run the tool as uid 65534 in a user namespace (and forbid nested ones) when bwrap can.
+   * @default true
+   */
+  readonly userNamespace?: boolean;
+}
+
+// The seccomp program is child fd 4: the runtime spawns [stdin, stdout, stderr, result, ...extraFds].
+const SECCOMP_CHILD_FD = 4;
+const MIB = 1024 * 1024;
+const NO_LIMITS: LimitReport = { memoryExceeded: false, processesExceeded: false };
+
+/** Creates the bubblewrap/cgroup sandbox. Detection runs once, at the first `prepare()`. */
+export function createSandbox(options: SandboxOptions = {}): Sandbox {
+  const tmpRoot = options.tmpRoot ?? tmpdir();
+  let swept = false;
+  return {
+    async prepare(request) {
+      const caps = await detectCapabilities(
+        options.cgroupRoot === undefined ? {} : { cgroupRoot: options.cgroupRoot },
+      );
+      if (!swept && caps.cgroup.layout !== undefined) {
+        swept = true;
+        sweepStaleCgroupsIn(caps.cgroup.layout);
+      }
+      const userNamespace = (options.userNamespace ?? true) && caps.userNamespaces.available;
+      return prepareLaunch(request, caps, tmpRoot, userNamespace);
+    },
+  };
+}
+
+/** Removes cgroups left by runtimes that died (see `sweepStaleCgroupsIn`). Returns what it removed. */
+export async function sweepStaleCgroups(options: { cgroupRoot?: string } = {}): Promise<string[]> {
+  const caps = await detectCapabilities(
+    options.cgroupRoot === undefined ? {} : { cgroupRoot: options.cgroupRoot },
+  );
+  return caps.cgroup.layout === undefined ? [] : sweepStaleCgroupsIn(caps.cgroup.layout);
+}
+
+/**
+ * Settles when the cgroups of every disposed plan are removed (dispose() does not wait for
+ * killed tasks to finish exiting). `runtime.close()` awaits it; never rejects.
+ */
+export function settleSandboxCleanup(): Promise<void> {
+  return pendingCgroupRemovals();
+}
+
+async function prepareLaunch(
+  request: LaunchRequest,
+  caps: SandboxCapabilities,
+  tmpRoot: string,
+  userNamespace: boolean,
+): Promise<LaunchPlan> {
+  const sandboxed = request.mode !== 'none';
+  const { limits, permissions } = request;
+  const refuse = (what: string): never => {
+    const toolId = basename(request.toolPath, extname(request.toolPath));
+    throw new ToolExecutionError({
+      kind: ErrorKind.SpawnFailed,
+      toolId,
+      executionId: request.executionId,
+      message: `Tool \`${toolId}\` could not be started: the sandbox cannot enforce ${what}`,
+    });
+  };
+  if (sandboxed) {
+    if (caps.bwrap.path === undefined) {
+      refuse(
+        "its permissions: bubblewrap (bwrap) is not installed (`apt-get install bubblewrap`), or choose `sandbox: 'none'` explicitly",
+      );
+    }
+    if (!caps.bwrap.works)
+      refuse(`its permissions: bubblewrap does not work here: ${caps.bwrap.detail}`);
+    if (!permissions.run && caps.seccomp.arch === undefined) {
+      refuse(`\`run: false\`: ${caps.seccomp.detail}`);
+    }
+    if (!caps.cgroup.memory) {
+      refuse(
+        `\`limits.memoryMb\` (${limits.memoryMb}): no writable memory cgroup controller (${caps.cgroup.detail}); run as root or delegate a cgroup v2 subtree`,
+      );
+    }
+    if (!caps.cgroup.pids) {
+      refuse(
+        `\`limits.maxProcesses\` (${limits.maxProcesses}): no writable pids cgroup controller (${caps.cgroup.detail})`,
+      );
+    }
+  }
+  const layout = caps.cgroup.layout;
+  const shell = caps.shell.path;
+  const useCgroups = layout !== undefined && shell !== undefined;
+  if (sandboxed && shell === undefined) refuse('its limits: /bin/sh is missing');
+
+  // The private temp dir is the execution's own dir (mkdtemp makes it 0700).
+  const root = mkdtempSync(join(tmpRoot, 'toolcage-'));
+  const privateTmp = root;
+  let cgroups: ExecutionCgroups | undefined;
+  let seccompFd: number | undefined;
+  try {
+    if (useCgroups) {
+      cgroups = ExecutionCgroups.create(layout, request.executionId, {
+        memoryBytes: caps.cgroup.memory ? limits.memoryMb * MIB : undefined,
+        maxProcesses: caps.cgroup.pids ? limits.maxProcesses : undefined,
+      });
+    }
+    let file: string;
+    let args: string[];
+    let env: Record<string, string>;
+    let cwd: string;
+    if (sandboxed) {
+      if (!permissions.run || caps.seccomp.arch !== undefined) {
+        // A fresh open per launch: bwrap reads the fd to its end, so an fd shared between two
+        // launches would hand the second one an empty program.
+        seccompFd = openSync(seccompProgramFile(tmpRoot, caps, permissions.run), 'r');
+      }
+      file = caps.bwrap.path!;
+      args = buildBwrapArgs({
+        bunPath: request.bunPath,
+        bunArgs: request.bunArgs,
+        toolDir: dirname(request.toolPath),
+        runtimeFiles: request.runtimeFiles,
+        permissions,
+        env: request.env,
+        tmpDir: privateTmp,
+        system: await systemView(request.bunPath),
+        userNamespace,
+        seccompFd: seccompFd === undefined ? undefined : SECCOMP_CHILD_FD,
+      });
+      // bwrap gets the tool's variables through --setenv; its own environment stays empty so
+      // that /proc/1/environ (bwrap is the namespace's init) shows nothing of the host.
+      env = {};
+      // Not the temp dir: the shell exports PWD, and bwrap's environment shows in /proc/1/environ.
+      cwd = '/';
+    } else {
+      file = request.bunPath;
+      args = [...request.bunArgs];
+      env = {
+        ...request.env,
+        TMPDIR: privateTmp,
+        HOME: privateTmp,
+        ...(permissions.run ? { PATH: SANDBOX_PATH } : {}),
+      };
+      cwd = privateTmp;
+    }
+    const command =
+      shell === undefined
+        ? { file, args }
+        : buildLaunchCommand({
+            shell,
+            cgroupProcs: cgroups?.procsFiles ?? [],
+            cpuSeconds: limits.cpuSeconds,
+            fileSizeBytes: limits.maxFileSizeMb * MIB,
+            file,
+            args,
+          });
+    return plan({
+      command,
+      env,
+      cwd,
+      root,
+      privateTmp,
+      cgroups,
+      seccompFd,
+      enforcement: enforcement(request, caps, cgroups, userNamespace, shell !== undefined),
+    });
+  } catch (error) {
+    cgroups?.kill();
+    await cgroups?.destroy();
+    if (seccompFd !== undefined) closeSync(seccompFd);
+    await removeTree(root);
+    if (error instanceof ToolExecutionError) throw error;
+    const toolId = basename(request.toolPath, extname(request.toolPath));
+    throw new ToolExecutionError({
+      kind: ErrorKind.SpawnFailed,
+      toolId,
+      executionId: request.executionId,
+      message: `Tool \`${toolId}\` could not be started: sandbox setup failed: ${error instanceof Error ? error.message : String(error)}`,
+      cause: error,
+    });
+  }
+}
+
+// bwrap's own processes (outside and as the namespace's init): a SIGTERM to either ends the
+// whole sandbox at once (--die-with-parent), which would cut the tool's grace period short.
+function isBwrapProcess(pid: number): boolean {
+  try {
+    return basename(readlinkSync(`/proc/${pid}/exe`)) === 'bwrap';
+  } catch {
+    return true; // Gone, or not ours to read: do not signal it.
+  }
+}
+
+function plan(parts: {
+  command: { file: string; args: string[] };
+  env: Record<string, string>;
+  cwd: string;
+  root: string;
+  privateTmp: string;
+  cgroups: ExecutionCgroups | undefined;
+  seccompFd: number | undefined;
+  enforcement: Enforcement;
+}): LaunchPlan {
+  const { cgroups } = parts;
+  let disposed: Promise<void> | undefined;
+  return {
+    file: parts.command.file,
+    args: parts.command.args,
+    env: parts.env,
+    cwd: parts.cwd,
+    enforcement: parts.enforcement,
+    ...(parts.seccompFd === undefined ? {} : { extraFds: [parts.seccompFd] }),
+    terminate() {
+      if (disposed === undefined) cgroups?.signal('SIGTERM', isBwrapProcess);
+    },
+    killAll() {
+      if (disposed === undefined) cgroups?.kill();
+    },
+    inspect() {
+      return Promise.resolve(cgroups?.inspect() ?? NO_LIMITS);
+    },
+    dispose() {
+      disposed ??= (async () => {
+        if (parts.seccompFd !== undefined) {
+          try {
+            closeSync(parts.seccompFd);
+          } catch {
+            // Already closed.
+          }
+        }
+        // Kills what is left now; the cgroup dirs go as soon as the kernel lets them (see
+        // ExecutionCgroups.release) — the runtime's close() awaits settleSandboxCleanup().
+        cgroups?.kill();
+        cgroups?.release();
+        await removeTree(parts.root, isSmall(parts.privateTmp));
+      })();
+      return disposed;
+    },
+  };
+}
+
+function enforcement(
+  request: LaunchRequest,
+  caps: SandboxCapabilities,
+  cgroups: ExecutionCgroups | undefined,
+  userNamespace: boolean,
+  rlimits: boolean,
+): Enforcement {
+  const { limits, permissions } = request;
+  const sandboxed = request.mode !== 'none';
+  const mechanism = cgroups?.mechanism ?? 'none';
+  return {
+    sandbox: sandboxed ? 'bwrap' : 'none',
+    namespaces: sandboxed ? bwrapNamespaces({ permissions, userNamespace }) : [],
+    filesystem: sandboxed ? 'restricted' : 'host',
+    network: sandboxed && !permissions.net ? 'isolated' : 'host',
+    environment: 'cleared',
+    subprocesses: sandboxed && !permissions.run ? 'denied' : 'allowed',
+    memory:
+      cgroups !== undefined && caps.cgroup.memory
+        ? { mechanism, limitMb: limits.memoryMb }
+        : { mechanism: 'none' },
+    processes:
+      cgroups !== undefined && caps.cgroup.pids
+        ? { mechanism, limit: limits.maxProcesses }
+        : { mechanism: 'none' },
+    cpu:
+      rlimits && limits.cpuSeconds !== undefined
+        ? { mechanism: 'rlimit', seconds: limits.cpuSeconds }
+        : { mechanism: 'none' },
+    fileSize: rlimits
+      ? { mechanism: 'rlimit', limitMb: limits.maxFileSizeMb }
+      : { mechanism: 'none' },
+    kill: sandboxed ? 'pid-namespace' : 'process-group',
+  };
+}
+
+// The tool left (almost) nothing in its temp dir: it can go synchronously.
+function isSmall(dir: string): boolean {
+  try {
+    return readdirSync(dir).length <= 8;
+  } catch {
+    return true;
+  }
+}
+
+const programFds = new Map<string, number>();
+
+/**
+ * A path that opens the seccomp program. Each program is written once per process to a file
+ * that is unlinked at once while an fd keeps it: opening `/proc/self/fd/<fd>` then gives every
+ * launch its own offset (~0.02 ms), nothing is written per launch, and nothing is left on disk
+ * even when the process is killed (a named file was: vitest's workers never run 'exit' hooks).
+ */
+function seccompProgramFile(
+  tmpRoot: string,
+  caps: SandboxCapabilities,
+  allowProcesses: boolean,
+): string {
+  const arch = caps.seccomp.arch!;
+  const key = `${arch}:${allowProcesses}`;
+  let fd = programFds.get(key);
+  if (fd === undefined) {
+    const file = join(tmpRoot, `.toolcage-seccomp-${process.pid}-${randomUUID()}.bpf`);
+    writeFileSync(file, buildSeccompProgram({ arch, allowProcesses }), { mode: 0o600 });
+    try {
+      fd = openSync(file, 'r');
+    } finally {
+      rmSync(file, { force: true });
+    }
+    programFds.set(key, fd);
+  }
+  return `/proc/self/fd/${fd}`;
+}

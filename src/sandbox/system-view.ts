@@ -1,0 +1,116 @@
+/**
+ * Finds what of the host a sandbox shows: the shared libraries of the Bun binary, and the
+ * root layout and `/etc` files used when `run` or `net` is granted. Found once per Bun binary.
+ */
+import { execFile } from 'node:child_process';
+import { existsSync, lstatSync, readlinkSync } from 'node:fs';
+import { promisify } from 'node:util';
+import type { RootEntry, SystemView } from './bwrap-args.js';
+
+const execFileAsync = promisify(execFile);
+
+// Root entries a command needs when subprocesses are allowed; Debian's merged /usr makes most
+// of them symlinks into /usr, which are recreated as symlinks (not binds).
+const RUN_ROOT = ['/usr', '/bin', '/sbin', '/lib', '/lib32', '/lib64', '/libx32'];
+
+// /etc files commands commonly need (users and groups by name, the loader cache, time zone,
+// Debian's alternatives symlinks, certificates). Never /etc as a whole: it holds `shadow`.
+const RUN_ETC = [
+  '/etc/passwd',
+  '/etc/group',
+  '/etc/nsswitch.conf',
+  '/etc/ld.so.cache',
+  '/etc/ld.so.conf',
+  '/etc/ld.so.conf.d',
+  '/etc/localtime',
+  '/etc/timezone',
+  '/etc/alternatives',
+  '/etc/ssl',
+  '/etc/ca-certificates',
+  '/etc/os-release',
+  '/etc/debian_version',
+  '/etc/mime.types',
+];
+
+// Name resolution, when the network is granted (resolv.conf may be a symlink into /run: bwrap
+// follows a source symlink, so the file itself is bound at /etc/resolv.conf).
+const NET_ETC = [
+  '/etc/resolv.conf',
+  '/etc/hosts',
+  '/etc/host.conf',
+  '/etc/gai.conf',
+  '/etc/nsswitch.conf',
+  '/etc/services',
+  '/etc/protocols',
+  '/etc/ssl',
+  '/etc/ca-certificates',
+];
+
+// When the libraries cannot be listed (no ldd), bind the usual library directories whole.
+const FALLBACK_LIBRARY_DIRS = ['/lib', '/lib64', '/usr/lib', '/usr/lib64'];
+
+const views = new Map<string, Promise<SystemView>>();
+
+/** The system view for a Bun binary (cached per path). */
+export function systemView(bunPath: string): Promise<SystemView> {
+  let view = views.get(bunPath);
+  if (view === undefined) {
+    view = findSystemView(bunPath);
+    views.set(bunPath, view);
+  }
+  return view;
+}
+
+async function findSystemView(bunPath: string): Promise<SystemView> {
+  let libraries: string[];
+  try {
+    const { stdout } = await execFileAsync('ldd', [bunPath], { env: {}, timeout: 10_000 });
+    libraries = parseLdd(stdout);
+    // Without /etc/ld.so.cache the loader searches only its default directories; with it, a
+    // library ldd found through /etc/ld.so.conf.d is found inside as well.
+    if (libraries.length > 0 && existsSync('/etc/ld.so.cache')) libraries.push('/etc/ld.so.cache');
+  } catch (error) {
+    // ldd exits 1 for a static binary ("not a dynamic executable"): it needs no library.
+    const { stdout, stderr } = error as { stdout?: unknown; stderr?: unknown };
+    const output = `${typeof stdout === 'string' ? stdout : ''}${typeof stderr === 'string' ? stderr : ''}`;
+    libraries = /not a dynamic executable|statically linked/.test(output)
+      ? []
+      : FALLBACK_LIBRARY_DIRS.filter((dir) => existsSync(dir));
+  }
+  return {
+    libraries,
+    runRoot: rootEntries(RUN_ROOT),
+    runEtc: RUN_ETC.filter((file) => existsSync(file)),
+    netEtc: NET_ETC.filter((file) => existsSync(file)),
+  };
+}
+
+/**
+ * The files a binary loads, from `ldd` output: `libc.so.6 => /lib/x86_64-linux-gnu/libc.so.6
+ * (0x…)` lines and the loader line `/lib64/ld-linux-x86-64.so.2 (0x…)`. The vDSO has no file.
+ */
+export function parseLdd(output: string): string[] {
+  const files = new Set<string>();
+  for (const line of output.split('\n')) {
+    const arrow = /=>\s*(\/\S+)/.exec(line);
+    const direct = /^\s*(\/\S+)\s+\(0x/.exec(line);
+    const file = arrow?.[1] ?? direct?.[1];
+    if (file !== undefined) files.add(file);
+  }
+  return [...files];
+}
+
+function rootEntries(paths: readonly string[]): RootEntry[] {
+  const entries: RootEntry[] = [];
+  for (const path of paths) {
+    try {
+      const stat = lstatSync(path);
+      if (stat.isSymbolicLink())
+        entries.push({ kind: 'symlink', path, target: readlinkSync(path) });
+      else if (stat.isDirectory()) entries.push({ kind: 'dir', path });
+    } catch {
+      // Not on this machine.
+    }
+  }
+  return entries;
+}

@@ -1,0 +1,177 @@
+import { describe, expect, test } from 'vitest';
+import { buildBwrapArgs, bwrapNamespaces, type BwrapInput } from '../../src/sandbox/bwrap-args.js';
+import { buildLaunchCommand, quote } from '../../src/sandbox/launch-command.js';
+import { resolvePermissions } from '../../src/sandbox/permissions.js';
+import type { Permissions } from '../../src/sandbox/types.js';
+
+const system = {
+  libraries: ['/lib64/ld-linux-x86-64.so.2', '/lib/x86_64-linux-gnu/libc.so.6'],
+  runRoot: [
+    { kind: 'dir', path: '/usr' },
+    { kind: 'symlink', path: '/bin', target: 'usr/bin' },
+  ],
+  runEtc: ['/etc/passwd'],
+  netEtc: ['/etc/resolv.conf'],
+} as const;
+
+function input(permissions: Permissions = {}, extra: Partial<BwrapInput> = {}): BwrapInput {
+  return {
+    bunPath: '/opt/bun/bun',
+    bunArgs: ['--no-install', '/rt/worker.ts'],
+    toolDir: '/tools',
+    runtimeFiles: ['/rt/worker.ts'],
+    permissions: resolvePermissions(permissions),
+    env: { API: 'x' },
+    tmpDir: '/host/tmp/toolcage-1/tmp',
+    system,
+    userNamespace: true,
+    seccompFd: 4,
+    ...extra,
+  };
+}
+
+// Every "op src dest" triple of a command line, as strings.
+function mounts(args: readonly string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const op = args[i]!;
+    if (/^--(ro-)?bind(-try)?$/.test(op) || op === '--symlink')
+      out.push(`${op} ${args[i + 1]} ${args[i + 2]}`);
+    if (op === '--proc' || op === '--dev') out.push(`${op} ${args[i + 1]}`);
+  }
+  return out;
+}
+
+describe('buildBwrapArgs', () => {
+  test('default: every namespace, nothing of the system but Bun and its libraries', () => {
+    const args = buildBwrapArgs(input());
+    for (const flag of [
+      '--unshare-pid',
+      '--unshare-ipc',
+      '--unshare-uts',
+      '--unshare-net',
+      '--unshare-user',
+      '--disable-userns',
+      '--die-with-parent',
+      '--new-session',
+      '--clearenv',
+    ])
+      expect(args).toContain(flag);
+    expect(args.join(' ')).toContain('--cap-drop ALL');
+    expect(args.join(' ')).toContain('--uid 65534 --gid 65534');
+    const m = mounts(args);
+    expect(m).toContain('--ro-bind /opt/bun/bun /opt/bun/bun');
+    expect(m).toContain(
+      '--ro-bind /lib/x86_64-linux-gnu/libc.so.6 /lib/x86_64-linux-gnu/libc.so.6',
+    );
+    expect(m).toContain('--ro-bind /tools /tools');
+    expect(m).toContain('--bind /host/tmp/toolcage-1/tmp /tmp');
+    expect(m).toContain('--proc /proc');
+    expect(m).toContain('--dev /dev');
+    expect(m.join('\n')).not.toMatch(/ \/(usr|bin|etc)\b/);
+    expect(args.slice(-4)).toEqual(['--', '/opt/bun/bun', '--no-install', '/rt/worker.ts']);
+    expect(args.join(' ')).toContain('--seccomp 4');
+  });
+
+  test('environment: cleared, then the tool’s variables and toolcage’s', () => {
+    const args = buildBwrapArgs(input()).join(' ');
+    expect(args).toContain('--clearenv --setenv API x --setenv TMPDIR /tmp --setenv HOME /tmp');
+    expect(args).not.toContain('PATH');
+    expect(buildBwrapArgs(input({ run: true })).join(' ')).toContain(
+      '--setenv PATH /usr/local/sbin',
+    );
+  });
+
+  test.each([
+    ['net', { net: true }, ['--ro-bind-try /etc/resolv.conf /etc/resolv.conf'], ['--unshare-net']],
+    [
+      'run',
+      { run: true },
+      ['--ro-bind /usr /usr', '--symlink usr/bin /bin', '--ro-bind-try /etc/passwd /etc/passwd'],
+      ['/lib/x86_64-linux-gnu/libc.so.6'],
+    ],
+    ['read', { read: ['/data'] }, ['--ro-bind-try /data /data'], []],
+    ['write', { write: ['/out'] }, ['--bind-try /out /out'], []],
+  ] as const)('%s grant', (_name, permissions, present, absent) => {
+    const args = buildBwrapArgs(input(permissions));
+    for (const mount of present) expect(mounts(args)).toContain(mount);
+    for (const text of absent) expect(args.join(' ')).not.toContain(text);
+  });
+
+  test('parents are mounted before children: a granted / does not cover /proc, /tmp or /dev', () => {
+    const m = mounts(buildBwrapArgs(input({ read: ['/'], write: ['/tmp/out'] })));
+    expect(m[0]).toBe('--ro-bind-try / /');
+    expect(m.indexOf('--bind /host/tmp/toolcage-1/tmp /tmp')).toBeLessThan(
+      m.indexOf('--bind-try /tmp/out /tmp/out'),
+    );
+    expect(m.indexOf('--ro-bind-try / /')).toBeLessThan(m.indexOf('--proc /proc'));
+  });
+
+  test('a path granted for read and write is bound read-write only', () => {
+    const m = mounts(buildBwrapArgs(input({ read: ['/x'], write: ['/x'] })));
+    expect(m).toContain('--bind-try /x /x');
+    expect(m).not.toContain('--ro-bind-try /x /x');
+  });
+
+  test('without a user namespace or seccomp', () => {
+    const args = buildBwrapArgs(input({}, { userNamespace: false, seccompFd: undefined })).join(
+      ' ',
+    );
+    expect(args).not.toContain('--unshare-user');
+    expect(args).not.toContain('--seccomp');
+  });
+
+  test('bwrapNamespaces', () => {
+    expect(bwrapNamespaces({ permissions: resolvePermissions(), userNamespace: true })).toEqual([
+      'mount',
+      'pid',
+      'ipc',
+      'uts',
+      'net',
+      'user',
+    ]);
+    expect(
+      bwrapNamespaces({ permissions: resolvePermissions({ net: true }), userNamespace: false }),
+    ).toEqual(['mount', 'pid', 'ipc', 'uts']);
+  });
+});
+
+describe('buildLaunchCommand', () => {
+  const command = { shell: '/bin/sh', file: '/usr/bin/bwrap', args: ['--x', "it's"] };
+
+  test('nothing to apply: the command itself, no shell', () => {
+    expect(
+      buildLaunchCommand({
+        ...command,
+        cgroupProcs: [],
+        cpuSeconds: undefined,
+        fileSizeBytes: undefined,
+      }),
+    ).toEqual({
+      file: '/usr/bin/bwrap',
+      args: ['--x', "it's"],
+    });
+  });
+
+  test('cgroups and rlimits: a sh prologue that execs the command with its arguments untouched', () => {
+    const { file, args } = buildLaunchCommand({
+      ...command,
+      cgroupProcs: ['/cg/memory/a/cgroup.procs', '/cg/pids/a/cgroup.procs'],
+      cpuSeconds: 2,
+      fileSizeBytes: 10 * 1024 * 1024,
+    });
+    expect(file).toBe('/bin/sh');
+    expect(args[0]).toBe('-c');
+    expect(args.slice(2)).toEqual(['/usr/bin/bwrap', '--x', "it's"]);
+    const script = args[1]!;
+    expect(script).toContain("echo $$ > '/cg/memory/a/cgroup.procs' || fail");
+    expect(script).toContain("echo $$ > '/cg/pids/a/cgroup.procs' || fail");
+    expect(script).toContain('ulimit -S -t 2 && ulimit -H -t 3');
+    expect(script).toContain('ulimit -f 20480');
+    expect(script.trim().endsWith('exec "$0" "$@"')).toBe(true);
+  });
+
+  test('quote', () => {
+    expect(quote("a'b")).toBe(`'a'\\''b'`);
+  });
+});

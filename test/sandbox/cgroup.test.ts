@@ -1,0 +1,165 @@
+/**
+ * cgroup file contents against a fake cgroup filesystem in a temp dir (v1 and v2), and the
+ * detection of both layouts. The real kernel side is covered by escape.test.ts.
+ */
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, test } from 'vitest';
+import { ExecutionCgroups, sweepStaleCgroupsIn } from '../../src/sandbox/cgroup.js';
+import { detectCgroups } from '../../src/sandbox/detect.js';
+
+let root = '';
+afterEach(() => rmSync(root, { recursive: true, force: true }));
+
+function fakeV1(): string {
+  root = mkdtempSync(join(tmpdir(), 'sbx-cgroup-'));
+  mkdirSync(join(root, 'memory'));
+  writeFileSync(join(root, 'memory', 'memory.limit_in_bytes'), '9223372036854771712\n');
+  mkdirSync(join(root, 'pids'));
+  writeFileSync(join(root, 'pids', 'cgroup.procs'), '');
+  return root;
+}
+
+function fakeV2(): string {
+  root = mkdtempSync(join(tmpdir(), 'sbx-cgroup-'));
+  writeFileSync(join(root, 'cgroup.controllers'), 'cpuset cpu io memory pids\n');
+  writeFileSync(join(root, 'cgroup.subtree_control'), '');
+  return root;
+}
+
+// A real cgroupfs creates a new group's files itself; the fake one needs them written first.
+function prepareFiles(dir: string, files: Record<string, string>): void {
+  mkdirSync(dir, { recursive: true });
+  for (const [name, text] of Object.entries(files)) writeFileSync(join(dir, name), text);
+}
+
+describe('detectCgroups', () => {
+  test('v1 controllers', () => {
+    expect(detectCgroups(fakeV1())).toMatchObject({
+      version: 'v1',
+      memory: true,
+      pids: true,
+      layout: { version: 'v1', memory: join(root, 'memory'), pids: join(root, 'pids') },
+    });
+  });
+  test('v2 with memory and pids', () => {
+    expect(detectCgroups(fakeV2())).toMatchObject({
+      version: 'v2',
+      memory: true,
+      pids: true,
+      layout: { version: 'v2', root, memory: true, pids: true },
+    });
+  });
+  test('nothing', () => {
+    root = mkdtempSync(join(tmpdir(), 'sbx-cgroup-'));
+    expect(detectCgroups(root)).toMatchObject({
+      version: 'none',
+      available: false,
+      layout: undefined,
+    });
+  });
+});
+
+describe('ExecutionCgroups on v1', () => {
+  test('creates one group per hierarchy under toolcage/<pid>/<id>, with the limits', () => {
+    fakeV1();
+    const layout = {
+      version: 'v1',
+      memory: join(root, 'memory'),
+      pids: join(root, 'pids'),
+    } as const;
+    const memoryDir = join(root, 'memory', 'toolcage', String(process.pid));
+    const pidsDir = join(root, 'pids', 'toolcage', String(process.pid));
+    mkdirSync(memoryDir, { recursive: true });
+    mkdirSync(pidsDir, { recursive: true });
+    const created = ExecutionCgroups.create(layout, 'exec-1', {
+      memoryBytes: 256 * 1024 * 1024,
+      maxProcesses: 64,
+    });
+    expect(readFileSync(join(memoryDir, 'exec-1', 'memory.limit_in_bytes'), 'utf8')).toBe(
+      String(256 * 1024 * 1024),
+    );
+    expect(readFileSync(join(pidsDir, 'exec-1', 'pids.max'), 'utf8')).toBe('64');
+    expect(created.procsFiles).toEqual([
+      join(memoryDir, 'exec-1', 'cgroup.procs'),
+      join(pidsDir, 'exec-1', 'cgroup.procs'),
+    ]);
+    expect(created.mechanism).toBe('cgroup-v1');
+  });
+
+  test('reads OOM kills and refused forks', () => {
+    fakeV1();
+    const layout = {
+      version: 'v1',
+      memory: join(root, 'memory'),
+      pids: join(root, 'pids'),
+    } as const;
+    const group = ExecutionCgroups.create(layout, 'exec-2', {
+      memoryBytes: 1 << 20,
+      maxProcesses: 8,
+    });
+    const memoryDir = join(root, 'memory', 'toolcage', String(process.pid), 'exec-2');
+    const pidsDir = join(root, 'pids', 'toolcage', String(process.pid), 'exec-2');
+    expect(group.inspect()).toEqual({ memoryExceeded: false, processesExceeded: false });
+    prepareFiles(memoryDir, {
+      'memory.oom_control': 'oom_kill_disable 0\nunder_oom 0\noom_kill 1\n',
+    });
+    prepareFiles(pidsDir, { 'pids.events': 'max 3\n' });
+    expect(group.inspect()).toEqual({ memoryExceeded: true, processesExceeded: true });
+  });
+
+  test('a missing controller is an error, and nothing is left', () => {
+    fakeV1();
+    const layout = { version: 'v1', memory: undefined, pids: join(root, 'pids') } as const;
+    expect(() =>
+      ExecutionCgroups.create(layout, 'exec-3', { memoryBytes: 1, maxProcesses: 1 }),
+    ).toThrow('the memory cgroup controller is not available');
+  });
+});
+
+describe('ExecutionCgroups on v2', () => {
+  test('one group, delegation through subtree_control, memory.max, swap 0, oom.group, pids.max', () => {
+    fakeV2();
+    const layout = { version: 'v2', root, memory: true, pids: true } as const;
+    const runtimeDir = join(root, 'toolcage', String(process.pid));
+    const group = ExecutionCgroups.create(layout, 'exec-4', {
+      memoryBytes: 512 * 1024 * 1024,
+      maxProcesses: 100,
+    });
+    const dir = join(runtimeDir, 'exec-4');
+    expect(readFileSync(join(dir, 'memory.max'), 'utf8')).toBe(String(512 * 1024 * 1024));
+    expect(readFileSync(join(dir, 'pids.max'), 'utf8')).toBe('100');
+    for (const parent of [root, join(root, 'toolcage'), runtimeDir]) {
+      expect(readFileSync(join(parent, 'cgroup.subtree_control'), 'utf8')).toBe('+memory +pids');
+    }
+    expect(group.procsFiles).toEqual([join(dir, 'cgroup.procs')]);
+    expect(group.mechanism).toBe('cgroup-v2');
+    writeFileSync(join(dir, 'memory.events'), 'low 0\nhigh 0\nmax 4\noom 1\noom_kill 1\n');
+    writeFileSync(join(dir, 'pids.events'), 'max 0\n');
+    expect(group.inspect()).toEqual({ memoryExceeded: true, processesExceeded: false });
+    group.kill();
+    expect(readFileSync(join(dir, 'cgroup.kill'), 'utf8')).toBe('1');
+  });
+});
+
+describe('sweepStaleCgroupsIn', () => {
+  test('removes the groups of runtimes that are gone, keeps live ones', () => {
+    fakeV1();
+    const layout = {
+      version: 'v1',
+      memory: join(root, 'memory'),
+      pids: join(root, 'pids'),
+    } as const;
+    const dead = join(root, 'memory', 'toolcage', '999999999', 'exec-old');
+    const live = join(root, 'memory', 'toolcage', String(process.pid), 'exec-live');
+    mkdirSync(dead, { recursive: true });
+    mkdirSync(live, { recursive: true });
+    expect(sweepStaleCgroupsIn(layout)).toEqual([
+      dead,
+      join(root, 'memory', 'toolcage', '999999999'),
+    ]);
+    expect(existsSync(dead)).toBe(false);
+    expect(existsSync(live)).toBe(true);
+  });
+});

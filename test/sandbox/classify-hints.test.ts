@@ -1,0 +1,168 @@
+import { describe, expect, test } from 'vitest';
+import {
+  deniedOperation,
+  limitHint,
+  signalOfExitCode,
+  type ErrorLink,
+} from '../../src/sandbox/classify-hints.js';
+import { resolvePermissions } from '../../src/sandbox/permissions.js';
+
+const none = resolvePermissions();
+const e = (link: Partial<ErrorLink>): ErrorLink => ({ name: 'Error', message: '', ...link });
+
+describe('deniedOperation', () => {
+  test.each([
+    [
+      'EACCES on open',
+      e({ code: 'EACCES', syscall: 'open', path: '/data/x' }),
+      none,
+      'read of /data/x',
+    ],
+    [
+      'EROFS on open',
+      e({ code: 'EROFS', syscall: 'open', path: '/tools/out' }),
+      none,
+      'write of /tools/out',
+    ],
+    ['EPERM on mkdir', e({ code: 'EPERM', syscall: 'mkdir', path: '/x' }), none, 'write of /x'],
+    [
+      'ENOENT outside the view',
+      e({ code: 'ENOENT', syscall: 'open', path: '/etc/passwd' }),
+      none,
+      'read of /etc/passwd',
+    ],
+    [
+      'ENOENT in a message only',
+      e({ code: 'ENOENT', message: "ENOENT: no such file or directory, open '/etc/shadow'" }),
+      none,
+      'read of /etc/shadow',
+    ],
+    [
+      'ECONNREFUSED',
+      e({ code: 'ECONNREFUSED', message: 'connect ECONNREFUSED 127.0.0.1:8080' }),
+      none,
+      'connect to 127.0.0.1:8080',
+    ],
+    [
+      'Bun fetch',
+      e({
+        code: 'ConnectionRefused',
+        message: 'Unable to connect. Is the computer able to access the url?',
+        path: 'http://127.0.0.1:9/',
+      }),
+      none,
+      'connect to 127.0.0.1:9',
+    ],
+    [
+      'DNS',
+      e({ code: 'ENOTFOUND', message: 'getaddrinfo ENOTFOUND example.com' }),
+      none,
+      'connect to example.com',
+    ],
+    [
+      'ENETUNREACH',
+      e({ code: 'ENETUNREACH', message: 'connect ENETUNREACH 1.1.1.1:443' }),
+      none,
+      'connect to 1.1.1.1:443',
+    ],
+    [
+      'Bun.spawn not found',
+      e({ code: 'ENOENT', message: 'Executable not found in $PATH: "sh"' }),
+      none,
+      'spawn of sh',
+    ],
+    [
+      'node spawnSync',
+      e({ code: 'ENOENT', syscall: 'spawnSync sh', path: 'sh' }),
+      none,
+      'spawn of sh',
+    ],
+    [
+      'posix_spawn EPERM',
+      e({ code: 'EPERM', message: "EPERM: operation not permitted, posix_spawn '/opt/bun/bun'" }),
+      none,
+      'spawn of bun',
+    ],
+    [
+      'in a cause',
+      e({ message: 'wrapped', cause: e({ code: 'EACCES', syscall: 'open', path: '/secret' }) }),
+      none,
+      'read of /secret',
+    ],
+  ])('%s', (_name, error, permissions, expected) => {
+    expect(deniedOperation(error, permissions, true)).toBe(expected);
+  });
+
+  test.each([
+    ['not sandboxed', e({ code: 'EACCES', path: '/x' }), none, false],
+    ['no error', undefined, none, true],
+    [
+      'ENOENT inside a granted path',
+      e({ code: 'ENOENT', path: '/data/missing' }),
+      resolvePermissions({ read: ['/data'] }),
+      true,
+    ],
+    ['ENOENT in the private /tmp', e({ code: 'ENOENT', path: '/tmp/missing' }), none, true],
+    ['ENOENT relative', e({ code: 'ENOENT', path: 'missing.json' }), none, true],
+    [
+      'a refused connection with net granted',
+      e({ code: 'ECONNREFUSED', message: 'connect ECONNREFUSED 127.0.0.1:1' }),
+      resolvePermissions({ net: true }),
+      true,
+    ],
+    [
+      'a missing command with run granted',
+      e({ code: 'ENOENT', syscall: 'spawnSync nope', path: 'nope' }),
+      resolvePermissions({ run: true }),
+      true,
+    ],
+    ['a plain tool error', e({ name: 'TypeError', message: 'x is not a function' }), none, true],
+  ])('not denied: %s', (_name, error, permissions, sandboxed) => {
+    expect(deniedOperation(error, permissions, sandboxed)).toBeUndefined();
+  });
+
+  test('visible roots given by the runtime (the tool dir) make ENOENT a tool error', () => {
+    const error = e({ code: 'ENOENT', path: '/tools/missing.json' });
+    expect(deniedOperation(error, none, true, { visible: ['/tools'] })).toBeUndefined();
+  });
+});
+
+describe('limitHint', () => {
+  const report = { memoryExceeded: false, processesExceeded: false };
+  test.each([
+    ['SIGXCPU', { signal: 'SIGXCPU', exitCode: null }, 'cpu'],
+    ['bwrap exit 152 (128 + SIGXCPU)', { signal: null, exitCode: 152 }, 'cpu'],
+    ['SIGXFSZ', { signal: 'SIGXFSZ', exitCode: null }, 'file_size'],
+    ['bwrap exit 153', { signal: null, exitCode: 153 }, 'file_size'],
+    ['EFBIG', { signal: null, exitCode: 0, error: e({ code: 'EFBIG' }) }, 'file_size'],
+    ['EMFILE', { signal: null, exitCode: 0, error: e({ code: 'EMFILE' }) }, 'open_files'],
+  ] as const)('%s', (_name, end, limit) => {
+    expect(limitHint({ error: undefined, report, ...end })?.limit).toBe(limit);
+  });
+
+  test('EAGAIN on a fork only counts as the process limit when the cgroup refused one', () => {
+    const error = e({ code: 'EAGAIN', syscall: 'spawn sh' });
+    expect(limitHint({ signal: null, exitCode: 0, error, report })).toBeUndefined();
+    expect(
+      limitHint({
+        signal: null,
+        exitCode: 0,
+        error,
+        report: { ...report, processesExceeded: true },
+      })?.limit,
+    ).toBe('processes');
+  });
+
+  test('a plain crash is no limit', () => {
+    expect(
+      limitHint({ signal: 'SIGSEGV', exitCode: null, error: undefined, report }),
+    ).toBeUndefined();
+    expect(limitHint({ signal: null, exitCode: 1, error: undefined, report })).toBeUndefined();
+  });
+
+  test('signalOfExitCode', () => {
+    expect(signalOfExitCode(137)).toBe('SIGKILL');
+    expect(signalOfExitCode(1)).toBeUndefined();
+    expect(signalOfExitCode(null)).toBeUndefined();
+  });
+});

@@ -1,0 +1,90 @@
+import { describe, expect, test } from 'vitest';
+import { detectCapabilities, type SandboxCapabilities } from '../../src/sandbox/detect.js';
+import { doctorRows, renderDoctor } from '../../src/sandbox/doctor.js';
+import { parseLdd } from '../../src/sandbox/system-view.js';
+
+const healthy: SandboxCapabilities = {
+  platform: 'linux',
+  uid: 0,
+  bwrap: {
+    available: true,
+    works: true,
+    path: '/usr/bin/bwrap',
+    version: '0.8.0',
+    detail: '/usr/bin/bwrap 0.8.0',
+  },
+  userNamespaces: { available: true, detail: 'bwrap --unshare-user works' },
+  cgroup: {
+    available: true,
+    version: 'v1',
+    memory: true,
+    pids: true,
+    cpu: true,
+    layout: { version: 'v1', memory: '/sys/fs/cgroup/memory', pids: '/sys/fs/cgroup/pids' },
+    detail: 'cgroup v1 at /sys/fs/cgroup, writable: memory, pids, cpu',
+  },
+  shell: { available: true, path: '/bin/sh', detail: '/bin/sh' },
+  prlimit: { available: true, path: '/usr/bin/prlimit', detail: '/usr/bin/prlimit' },
+  seccomp: { available: true, arch: 'x64', detail: 'classic BPF filter for x64' },
+};
+
+describe('renderDoctor', () => {
+  test('a healthy machine', () => {
+    const text = renderDoctor(
+      healthy,
+      'cgroup2 /sys/fs/cgroup/unified cgroup2 rw,favordynmods 0 0',
+    );
+    expect(text).toMatch(/^component\s+status\s+detail\s+how to fix/);
+    expect(text).toMatch(/bubblewrap\s+ok\s+\/usr\/bin\/bwrap 0\.8\.0/);
+    expect(text).toContain('fully enforced');
+  });
+
+  test('no bubblewrap: says how to install it and that sandboxed runs are refused', () => {
+    const caps: SandboxCapabilities = {
+      ...healthy,
+      bwrap: {
+        available: false,
+        works: false,
+        path: undefined,
+        version: undefined,
+        detail: 'bwrap not found on PATH',
+      },
+    };
+    const text = renderDoctor(caps, '');
+    expect(text).toMatch(
+      /bubblewrap\s+missing\s+bwrap not found on PATH\s+apt-get install bubblewrap/,
+    );
+    expect(text).toContain('refused (spawn_failed) until fixed: bubblewrap');
+  });
+
+  test('favordynmods missing is a warning, not a refusal', () => {
+    const row = doctorRows(healthy, 'cgroup /sys/fs/cgroup/pids cgroup rw,pids 0 0').find(
+      (r) => r.component === 'cgroup migration',
+    );
+    expect(row).toMatchObject({ status: 'warn' });
+    expect(row?.fix).toContain('favordynmods');
+  });
+});
+
+describe('detection on this machine', () => {
+  test('finds what it finds, consistently and once', async () => {
+    const first = await detectCapabilities();
+    expect(await detectCapabilities()).toBe(first);
+    expect(first.platform).toBe(process.platform);
+    if (first.bwrap.path !== undefined) expect(first.bwrap.version).toMatch(/^\d+\.\d+/);
+  });
+});
+
+test('parseLdd', () => {
+  const output = [
+    '\tlinux-vdso.so.1 (0x00007ffd)',
+    '\tlibc.so.6 => /lib/x86_64-linux-gnu/libc.so.6 (0x00007f)',
+    '\t/lib64/ld-linux-x86-64.so.2 (0x00007f)',
+    '\tlibm.so.6 => /lib/x86_64-linux-gnu/libm.so.6 (0x00007f)',
+  ].join('\n');
+  expect(parseLdd(output)).toEqual([
+    '/lib/x86_64-linux-gnu/libc.so.6',
+    '/lib64/ld-linux-x86-64.so.2',
+    '/lib/x86_64-linux-gnu/libm.so.6',
+  ]);
+});
