@@ -115,6 +115,11 @@ export function buildBwrapArgs(input: BwrapInput): string[] {
         args.push(mount.op, mount.src, mount.dest);
     }
   }
+  // bwrap builds the view on a fresh tmpfs root, writable by default: without this, a write to
+  // /etc/x or to a mount point's parent "succeeds" into that throwaway tmpfs (observed), which
+  // misleads the tool and spends sandbox memory. Read-only, it fails with EROFS
+  // (permission_denied); the granted and private writable binds are mounts of their own.
+  args.push('--remount-ro', '/');
   args.push('--chdir', SANDBOX_TMP, '--clearenv');
   for (const [name, value] of Object.entries(sandboxEnv(input))) args.push('--setenv', name, value);
   if (input.seccompFd !== undefined) args.push('--seccomp', String(input.seccompFd));

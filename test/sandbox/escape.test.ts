@@ -88,6 +88,22 @@ describe.skipIf(!available.ok)('sandbox escapes (bwrap, cgroups, seccomp)', () =
     expect(existsSync(target)).toBe(false);
   });
 
+  test.each([
+    '/etc/toolcage-escape-probe.txt',
+    '/toolcage-escape-probe.txt',
+    '/usr/toolcage-probe',
+  ])(
+    'writing into the sandbox’s own root (%s) fails instead of landing in a throwaway tmpfs',
+    async (target) => {
+      const run = await runFixture('sandbox-write-outside.ts', { input: { path: target } });
+      expect(failure(run).kind).toBe(ErrorKind.PermissionDenied);
+      // Where the parent is not in the view at all (/usr without `run`) the kernel says ENOENT
+      // for an open(O_CREAT), which cannot be told from a read: the message says "of <path>".
+      expect(failure(run).message).toContain(` of ${target}`);
+      expect(existsSync(target)).toBe(false);
+    },
+  );
+
   test('a loopback server of the host sees no connection without `net`', async () => {
     const run = await runFixture('sandbox-connect-loopback.ts', { input: { port } });
     const verdict = failure(run);
