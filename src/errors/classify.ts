@@ -56,7 +56,10 @@ export function classify(o: Observation): Verdict {
   const tool = `Tool \`${o.toolId}\``;
   switch (o.reason) {
     case 'timeout':
-      return fail(ErrorKind.Timeout, `${tool} timed out after ${o.timeoutMs} ms`);
+      return fail(
+        ErrorKind.Timeout,
+        `${tool} timed out after ${o.timeoutMs} ms${o.processesExceeded ? ' (its process limit had refused forks)' : ''}`,
+      );
     case 'cancelled':
       return fail(ErrorKind.Cancelled, `${tool} was cancelled by the caller`);
     case 'closed':
