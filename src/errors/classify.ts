@@ -152,16 +152,8 @@ function fromWorkerError(o: Observation, phase: string, error: SerializedError):
       toolError,
     };
   }
-  if (o.limitHit !== undefined || o.processesExceeded) {
-    const limit = o.limitHit ?? 'processes';
-    return {
-      ok: false,
-      kind: ErrorKind.ResourceLimit,
-      limit,
-      message: `${tool} hit the ${limitLabel(limit)} limit${o.limitDetail === undefined ? '' : ` (${o.limitDetail})`}: ${error.message}`,
-      toolError,
-    };
-  }
+  const limitVerdict = limitHit(o, `: ${error.message}`);
+  if (limitVerdict !== undefined) return { ...limitVerdict, toolError };
   const verb = phase === 'load' ? 'failed to load' : 'threw';
   return {
     ok: false,
@@ -190,19 +182,25 @@ function fromExit(o: Observation): Verdict {
       message: `${tool} ran out of memory and ${how}`,
     };
   }
-  if (o.limitHit !== undefined || o.processesExceeded) {
-    const limit = o.limitHit ?? 'processes';
-    return {
-      ok: false,
-      kind: ErrorKind.ResourceLimit,
-      limit,
-      message: `${tool} hit the ${limitLabel(limit)} limit${o.limitDetail === undefined ? '' : ` (${o.limitDetail})`} and ${how}`,
-    };
-  }
+  const limitVerdict = limitHit(o, ` and ${how}`);
+  if (limitVerdict !== undefined) return limitVerdict;
   if (o.exitCode === 0) {
     return fail(ErrorKind.InvalidOutput, `${tool} exited without writing a result`);
   }
   return fail(ErrorKind.Crashed, `${tool} crashed: it ${how} without a result${detail(o)}`);
+}
+
+// A resource limit (rlimit hint, or the pids cgroup refusing forks), or undefined.
+function limitHit(o: Observation, tail: string): Extract<Verdict, { ok: false }> | undefined {
+  if (o.limitHit === undefined && !o.processesExceeded) return undefined;
+  const limit = o.limitHit ?? 'processes';
+  const detail = o.limitDetail === undefined ? '' : ` (${o.limitDetail})`;
+  return {
+    ok: false,
+    kind: ErrorKind.ResourceLimit,
+    limit,
+    message: `Tool \`${o.toolId}\` hit the ${limitLabel(limit)} limit${detail}${tail}`,
+  };
 }
 
 function fail(kind: ErrorKind, message: string): Verdict {
