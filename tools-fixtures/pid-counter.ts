@@ -1,7 +1,9 @@
-// Returns the pid of its process and how many times this module has been called in it.
+// Returns its process's pid, an id drawn when its module was loaded (unique per process, even
+// where pids repeat across PID namespaces), and how many times it has been called there.
+const instance = crypto.randomUUID();
 let calls = 0;
 
 export default function pidCounter() {
   calls++;
-  return { pid: process.pid, calls };
+  return { pid: process.pid, instance, calls };
 }

@@ -78,7 +78,6 @@ export async function runProcess(
     }
   };
 
-
   const stdout = new LogCapture(options.maxLogBytes, lineSink(options.onLog, 'stdout'));
   const stderr = new LogCapture(options.maxLogBytes, lineSink(options.onLog, 'stderr'));
   child.stdout.on('data', (chunk: Buffer) => stdout.push(chunk));

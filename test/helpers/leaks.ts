@@ -1,3 +1,4 @@
+import { expect } from 'vitest';
 import { readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -128,4 +129,17 @@ export async function settledLeftovers(baselineFds: number, waitMs = 2_000): Pro
     if (clean || Date.now() > until) return now;
     await new Promise((resolve) => setTimeout(resolve, 25));
   }
+}
+
+/**
+ * Asserts that nothing of any execution is left: no tool process, zombie, toolcage temp dir or
+ * cgroup, and no more open descriptors than `baselineFds` (+ the sandbox's 2 long-lived ones).
+ */
+export async function expectNothingLeft(baselineFds: number, waitMs?: number): Promise<void> {
+  const left = await settledLeftovers(baselineFds + 2, waitMs);
+  expect(left.processes).toEqual([]);
+  expect(left.zombies).toEqual([]);
+  expect(left.tempDirs).toEqual([]);
+  expect(left.cgroups).toEqual([]);
+  expect(left.fds).toBeLessThanOrEqual(baselineFds + 2);
 }

@@ -2,7 +2,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
 import { ErrorKind } from '../../src/errors/kinds.js';
 import { isToolExecutionError } from '../../src/errors/tool-execution-error.js';
 import type { ToolRuntime } from '../../src/runtime/runtime.js';
-import { openFds, settledLeftovers } from '../helpers/leaks.js';
+import { expectNothingLeft, openFds } from '../helpers/leaks.js';
 import { fixtureRuntime, rejectionOf } from '../helpers/runtime.js';
 
 let runtime: ToolRuntime;
@@ -16,11 +16,7 @@ afterAll(async () => {
   await runtime.close();
 });
 afterEach(async () => {
-  const left = await settledLeftovers(baselineFds + 2);
-  expect(left.processes).toEqual([]);
-  expect(left.zombies).toEqual([]);
-  expect(left.tempDirs).toEqual([]);
-  expect(left.cgroups).toEqual([]);
+  await expectNothingLeft(baselineFds);
 });
 
 describe('successful tools', () => {

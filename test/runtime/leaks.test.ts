@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'vitest';
 import { ErrorKind } from '../../src/errors/kinds.js';
-import { openFds, settledLeftovers } from '../helpers/leaks.js';
+import { expectNothingLeft, openFds } from '../helpers/leaks.js';
 import { fixtureRuntime } from '../helpers/runtime.js';
 
 describe('nothing outlives an execution', () => {
@@ -36,11 +36,6 @@ describe('nothing outlives an execution', () => {
     );
     for (const [got, expected] of outcomes) expect(got).toBe(expected);
     await runtime.close();
-    const left = await settledLeftovers(baselineFds + 2, 5_000);
-    expect(left.processes).toEqual([]);
-    expect(left.zombies).toEqual([]);
-    expect(left.tempDirs).toEqual([]);
-    expect(left.cgroups).toEqual([]);
-    expect(left.fds).toBeLessThanOrEqual(baselineFds + 2);
+    await expectNothingLeft(baselineFds, 5_000);
   }, 180_000);
 });

@@ -1,0 +1,56 @@
+import { runBare } from '../bare.js';
+import { BARE_BUN, BARE_REQUEST, benchRuntime, trivial, type Row } from '../setup.js';
+import { interleave, median } from '../stats.js';
+
+const LEVELS = [1, 2, 4, 8, 16] as const;
+const ROUNDS = 30;
+
+/** Executions per second at each concurrency, toolcage (sandbox none) vs bare `bun` at the same. */
+export async function throughputRows(): Promise<Row[]> {
+  const rows: Row[] = [];
+  for (const concurrency of LEVELS) {
+    const jobs = Math.max(8, 2 * concurrency);
+    const runtime = benchRuntime({ concurrency });
+    try {
+      // Every job is submitted at once: toolcage's own queue bounds the concurrency; the bare
+      // baseline gets an equally simple bounded runner.
+      const { a, b } = await interleave(
+        ROUNDS,
+        2,
+        () => rate(jobs, () => Promise.all(Array.from({ length: jobs }, () => trivial(runtime)))),
+        () => rate(jobs, () => bounded(jobs, concurrency, () => runBare(BARE_BUN, BARE_REQUEST))),
+      );
+      const ratio = median(a) / median(b);
+      const target = concurrency === 2 ? 0.9 : undefined;
+      rows.push({
+        figure: `throughput, concurrency ${concurrency} vs bare`,
+        measured: `${median(a).toFixed(1)}/s`,
+        baseline: `${median(b).toFixed(1)}/s`,
+        value: `${ratio.toFixed(3)}×`,
+        target: target === undefined ? '(report)' : `≥ ${target.toFixed(2)}×`,
+        pass: target === undefined ? undefined : ratio >= target,
+      });
+    } finally {
+      await runtime.close();
+    }
+  }
+  return rows;
+}
+
+async function rate(jobs: number, run: () => Promise<unknown>): Promise<number> {
+  const started = performance.now();
+  await run();
+  return (jobs * 1000) / (performance.now() - started);
+}
+
+// Runs `total` jobs, at most `limit` at once.
+async function bounded(total: number, limit: number, job: () => Promise<void>): Promise<void> {
+  let next = 0;
+  const lane = async (): Promise<void> => {
+    while (next < total) {
+      next++;
+      await job();
+    }
+  };
+  await Promise.all(Array.from({ length: limit }, lane));
+}

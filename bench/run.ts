@@ -1,0 +1,116 @@
+/**
+ * toolcage's benchmarks (`npm run bench`): every figure is a ratio against a baseline measured
+ * in the same run, interleaved (A, B, A, B…), median of ≥ 30 runs. Prints one table and writes
+ * bench/RESULTS.md. Choose cases with `BENCH_ONLY=latency,throughput,…` (default: all).
+ */
+import { writeFileSync } from 'node:fs';
+import { format } from 'prettier';
+import { fileURLToPath } from 'node:url';
+import { deadlineRows } from './cases/deadline.js';
+import { latencyRows } from './cases/latency.js';
+import { memoryRows } from './cases/memory.js';
+import { telemetryRows } from './cases/telemetry.js';
+import { throughputRows } from './cases/throughput.js';
+import { describeMachine } from './machine.js';
+import { isBwrap, loadSandbox } from './sandbox-plan.js';
+import { BUN, type Row } from './setup.js';
+import { markdownTable, textTable } from './table.js';
+
+const CASES: Record<string, () => Promise<Row[]>> = {
+  latency: latencyRows,
+  throughput: throughputRows,
+  deadline: async () => [
+    ...(await deadlineRows('none')),
+    ...((await sandboxLanded()) ? await deadlineRows('bwrap') : []),
+  ],
+  telemetry: telemetryRows,
+  memory: memoryRows,
+};
+
+// Whether bubblewrap is usable here (the sandboxed deadline rows need it).
+async function sandboxLanded(): Promise<boolean> {
+  const plan = await loadSandbox()
+    .prepare({
+      executionId: 'bench-probe',
+      bunPath: BUN,
+      bunArgs: [],
+      toolPath: fileURLToPath(new URL('../tools-fixtures/ok-sync.ts', import.meta.url)),
+      runtimeFiles: [BUN],
+      env: {},
+      permissions: { read: [], write: [], net: false, env: [], run: false },
+      limits: {
+        memoryMb: 512,
+        cpuSeconds: undefined,
+        maxProcesses: 256,
+        maxFileSizeMb: 64,
+        maxOutputBytes: 1024,
+        maxLogBytes: 1024,
+      },
+      mode: 'auto',
+    })
+    .catch(() => undefined);
+  if (plan === undefined) return false;
+  try {
+    return isBwrap(plan);
+  } finally {
+    await plan.dispose();
+  }
+}
+
+const only = process.env['BENCH_ONLY']?.split(',').filter(Boolean) ?? Object.keys(CASES);
+const rows: Row[] = [];
+const started = performance.now();
+for (const name of only) {
+  const run = CASES[name];
+  if (run === undefined)
+    throw new Error(`unknown bench case \`${name}\` (have: ${Object.keys(CASES).join(', ')})`);
+  const caseStarted = performance.now();
+  process.stderr.write(`bench: ${name}…\n`);
+  rows.push(...(await run()));
+  process.stderr.write(
+    `bench: ${name} took ${((performance.now() - caseStarted) / 1000).toFixed(0)} s\n`,
+  );
+}
+const seconds = (performance.now() - started) / 1000;
+
+const machine = describeMachine(BUN);
+const table = textTable(rows);
+console.log(table);
+const missed = rows.filter((row) => row.pass === false).length;
+console.log(
+  `\n${missed === 0 ? 'all measured targets PASS' : `${missed} target(s) MISS`} (${seconds.toFixed(0)} s)`,
+);
+
+if (only.length === Object.keys(CASES).length) {
+  const results = [
+    '# toolcage bench results',
+    '',
+    'Written by `npm run bench` (bench/run.ts). Every figure is measured against a baseline in the',
+    'same run, interleaved (A, B, A, B…), median of ≥ 30 runs; deadline figures are p50/p99 over',
+    'the deadline itself.',
+    '',
+    ...Object.entries(machine).map(([key, value]) => `- ${key}: ${value}`),
+    `- duration: ${seconds.toFixed(0)} s`,
+    '',
+    markdownTable(rows),
+    '',
+    '## How the figures are taken',
+    '',
+    '- The runtime measured is the built package (dist/), the way users run it; the bare',
+    '  baseline is `bench/bare-worker.ts` (read the request on stdin, import the tool, write the',
+    '  result on fd 3, exit), spawned from the same Node process with the same pipes.',
+    "- Sandboxed: the bare `bwrap … bun` runs the bwrap command of the sandbox's own LaunchPlan",
+    '  for the same tool (a fresh plan per run, prepared outside the timing), with the bare script',
+    "  in place of the worker; toolcage's wrapper around bwrap (cgroups, rlimits) is its own cost.",
+    '- Prewarmed: each call is made once the pool has refilled and its process has booted.',
+    '- Deadline: `tools-fixtures/spin.ts` with a 200 ms deadline, sequential; processes are',
+    '  polled in /proc every ms. A zombie reparented to PID 1 counts as gone (see bench/cases/deadline.ts).',
+    '- Memory: RSS after a full GC (`--expose-gc`), after 200 and after 10,000 more executions.',
+    '',
+  ].join('\n');
+  // Formatted as the repository's `prettier --check` expects it.
+  writeFileSync(
+    new URL('./RESULTS.md', import.meta.url),
+    await format(results, { parser: 'markdown' }),
+  );
+}

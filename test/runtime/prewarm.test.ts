@@ -1,0 +1,370 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { afterEach, beforeAll, describe, expect, test } from 'vitest';
+import { ProcessPool, type LaunchSpec } from '../../src/runtime/pool.js';
+import type {
+  Enforcement,
+  LaunchPlan,
+  LaunchRequest,
+  ResolvedLimits,
+  Sandbox,
+} from '../../src/sandbox/types.js';
+import { openFds, settledLeftovers } from '../helpers/leaks.js';
+import { ErrorKind } from '../../src/errors/kinds.js';
+import { FIXTURES, fixtureRuntime, rejectionOf } from '../helpers/runtime.js';
+
+let baselineFds: number;
+beforeAll(() => {
+  baselineFds = openFds();
+});
+afterEach(async () => {
+  const left = await settledLeftovers(baselineFds + 2);
+  expect(left.processes).toEqual([]);
+  expect(left.zombies).toEqual([]);
+  expect(left.tempDirs).toEqual([]);
+  expect(left.cgroups).toEqual([]);
+});
+
+// Pids of this process's tool workers alive right now (Bun, and bwrap around it).
+function workerPids(): Set<number> {
+  const pids = new Set<number>();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      if (!readFileSync(`/proc/${entry}/cmdline`, 'utf8').includes('/runtime/worker/main.'))
+        continue;
+      let current = Number(entry);
+      for (let depth = 0; depth < 8 && current > 1; depth++) {
+        const stat = readFileSync(`/proc/${current}/stat`, 'utf8');
+        current = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+        if (current === process.pid) pids.add(Number(entry));
+      }
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return pids;
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function until(check: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
+interface PidCount {
+  readonly pid: number;
+  readonly instance: string;
+  readonly calls: number;
+}
+
+describe('prewarmed processes (runtime)', () => {
+  test('a prewarmed process serves exactly one execution: no two calls share a process', async () => {
+    const runtime = fixtureRuntime({ prewarm: 2, tools: { counter: { path: 'pid-counter.ts' } } });
+    try {
+      await until(() => runtime.stats.idleProcesses === 2, 'the pool to fill');
+      const results: PidCount[] = [];
+      for (let i = 0; i < 6; i++) {
+        await until(() => runtime.stats.idleProcesses === 2, 'a refill');
+        const before = workerPids();
+        const call = runtime.executeToolWithTimeout<PidCount>({ toolId: 'counter' });
+        // Taken from the pool as the call starts (the refill waits until this process is gone).
+        await new Promise((resolve) => setImmediate(resolve));
+        expect(runtime.stats.idleProcesses).toBe(1);
+        const result = await call;
+        // Unsandboxed, the tool's pid is a host pid: it was running before the call.
+        if (result.enforcement.sandbox === 'none') expect(before.has(result.output.pid)).toBe(true);
+        results.push(result.output);
+      }
+      const concurrent = await Promise.all(
+        Array.from({ length: 6 }, () =>
+          runtime.executeToolWithTimeout<PidCount>({ toolId: 'counter' }),
+        ),
+      );
+      results.push(...concurrent.map((result) => result.output));
+      expect(results.every((result) => result.calls === 1)).toBe(true);
+      expect(new Set(results.map((result) => result.instance)).size).toBe(results.length);
+    } finally {
+      await runtime.close();
+    }
+  });
+
+  test('the environment travels with the request, not with the prewarmed process', async () => {
+    const runtime = fixtureRuntime({ prewarm: 1, tools: { env: { path: 'env-reader.ts' } } });
+    try {
+      await until(() => runtime.stats.idleProcesses === 1, 'the pool to fill');
+      const first = await runtime.executeToolWithTimeout<Record<string, unknown>>({
+        toolId: 'env',
+        input: { names: ['GREETING'] },
+        env: { GREETING: 'one' },
+      });
+      await until(() => runtime.stats.idleProcesses === 1, 'a refill');
+      const second = await runtime.executeToolWithTimeout<Record<string, unknown>>({
+        toolId: 'env',
+        input: { names: ['GREETING'] },
+        env: { GREETING: 'two' },
+      });
+      expect(JSON.stringify(first.output)).toContain('one');
+      expect(JSON.stringify(second.output)).toContain('two');
+      expect(JSON.stringify(second.output)).not.toContain('one');
+    } finally {
+      await runtime.close();
+    }
+  });
+
+  test('idle processes are retired after prewarmIdleMs and nothing of them is left', async () => {
+    const runtime = fixtureRuntime({
+      prewarm: 2,
+      prewarmIdleMs: 300,
+      tools: { counter: { path: 'pid-counter.ts' } },
+    });
+    try {
+      await until(() => runtime.stats.idleProcesses === 2, 'the pool to fill');
+      const warm = workerPids();
+      expect(warm.size).toBeGreaterThanOrEqual(2); // bwrap and Bun, under the sandbox
+      await until(() => runtime.stats.idleProcesses === 0, 'idle retirement', 5_000);
+      await until(
+        () => [...warm].every((pid) => !alive(pid)),
+        'the retired processes to be gone',
+        5_000,
+      );
+      // A call after retirement still works (cold), and the profile is warmed again after it.
+      const result = await runtime.executeToolWithTimeout<PidCount>({ toolId: 'counter' });
+      expect(result.output.calls).toBe(1);
+      await until(() => runtime.stats.idleProcesses === 2, 'the refill after a call');
+    } finally {
+      await runtime.close();
+    }
+  });
+
+  test('a tool registered with preload is imported before its request, without the request’s env', async () => {
+    const runtime = fixtureRuntime({
+      prewarm: 1,
+      tools: {
+        early: { path: 'preload-probe.ts', preload: true },
+        late: { path: 'preload-probe.ts' },
+        broken: { path: 'failed-import.ts', preload: true },
+      },
+    });
+    interface Probe {
+      readonly loadedAt: number;
+      readonly greetingAtLoad: string | null;
+      readonly greetingAtCall: string | null;
+    }
+    try {
+      await until(() => runtime.stats.idleProcesses === 3, 'three profiles to fill');
+      await new Promise((resolve) => setTimeout(resolve, 300)); // time for the imports to run
+      const calledAt = Date.now();
+      const early = await runtime.executeToolWithTimeout<Probe>({
+        toolId: 'early',
+        env: { GREETING: 'hi' },
+      });
+      const late = await runtime.executeToolWithTimeout<Probe>({
+        toolId: 'late',
+        env: { GREETING: 'hi' },
+      });
+      expect(early.output.loadedAt).toBeLessThan(calledAt);
+      expect(early.output).toMatchObject({ greetingAtLoad: null, greetingAtCall: 'hi' });
+      expect(late.output.loadedAt).toBeGreaterThanOrEqual(calledAt);
+      expect(late.output).toMatchObject({ greetingAtLoad: 'hi', greetingAtCall: 'hi' });
+      // A module that fails to load ahead of time fails its call as a load error.
+      const error = await rejectionOf(runtime.executeToolWithTimeout({ toolId: 'broken' }));
+      expect(error['kind']).toBe(ErrorKind.ToolError);
+    } finally {
+      await runtime.close();
+    }
+  });
+
+  test('close() drains the pool: no process, temp dir or cgroup is left', async () => {
+    const runtime = fixtureRuntime({
+      prewarm: 2,
+      tools: {
+        a: { path: 'pid-counter.ts' },
+        b: { path: 'ok-sync.ts' },
+        c: { path: 'pid-counter.ts', limits: { maxOutputBytes: 4096 } },
+      },
+    });
+    await until(() => runtime.stats.idleProcesses === 6, 'three profiles to fill');
+    // A call whose refill is under way while close() runs.
+    await runtime.executeToolWithTimeout({ toolId: 'a' });
+    await runtime.close();
+    expect(runtime.stats.idleProcesses).toBe(0);
+    expect(workerPids().size).toBe(0);
+  });
+});
+
+// A sandbox that launches a shell waiting for one line on stdin (a real process that waits like a
+// prewarmed worker; its marker argument lets the leak check see it) and remembers the request
+// each plan was prepared for.
+function recordingSandbox(): {
+  sandbox: Sandbox;
+  requests: Map<LaunchPlan, LaunchRequest>;
+  disposed: Set<LaunchPlan>;
+} {
+  const requests = new Map<LaunchPlan, LaunchRequest>();
+  const disposed = new Set<LaunchPlan>();
+  const sandbox: Sandbox = {
+    prepare(request) {
+      const plan: LaunchPlan = {
+        file: '/bin/sh',
+        args: ['-c', 'read -r _ || true', 'toolcage-fixture-marker'],
+        env: {},
+        cwd: tmpdir(),
+        enforcement: {} as Enforcement,
+        terminate() {},
+        killAll() {},
+        inspect: () => Promise.resolve({ memoryExceeded: false, processesExceeded: false }),
+        dispose: () => {
+          disposed.add(plan);
+          return Promise.resolve();
+        },
+      };
+      requests.set(plan, request);
+      return Promise.resolve(plan);
+    },
+  };
+  return { sandbox, requests, disposed };
+}
+
+const LIMITS: ResolvedLimits = {
+  memoryMb: 512,
+  cpuSeconds: undefined,
+  maxProcesses: 256,
+  maxFileSizeMb: 64,
+  maxOutputBytes: 1024,
+  maxLogBytes: 1024,
+};
+
+function spec(overrides: Partial<LaunchSpec> = {}): LaunchSpec {
+  return {
+    toolPath: `${FIXTURES}ok-sync.ts`,
+    permissions: { read: [], write: [], net: false, env: [], run: false },
+    limits: LIMITS,
+    ...overrides,
+  };
+}
+
+function pool(
+  sandbox: Sandbox,
+  options: { prewarm?: number; idleMs?: number; maxProfiles?: number } = {},
+): ProcessPool {
+  return new ProcessPool({
+    sandbox,
+    mode: 'none',
+    bunPath: '/bin/sh',
+    bunArgs: [],
+    runtimeFiles: [],
+    prewarm: options.prewarm ?? 2,
+    idleMs: options.idleMs ?? 30_000,
+    maxProfiles: options.maxProfiles ?? 8,
+  });
+}
+
+describe('ProcessPool', () => {
+  test('never hands a process to a request of another profile', async () => {
+    const { sandbox, requests } = recordingSandbox();
+    const processes = pool(sandbox);
+    const narrow = spec();
+    const wide = spec({
+      permissions: { read: ['/data'], write: [], net: true, env: [], run: false },
+    });
+    const lowLimit = spec({ limits: { ...LIMITS, memoryMb: 128 } });
+    const otherTool = spec({ toolPath: `${FIXTURES}pid-counter.ts` });
+    try {
+      for (const profile of [narrow, wide, lowLimit, otherTool]) processes.warm(profile);
+      await until(() => processes.idleCount === 8, 'four profiles to fill');
+      const prepared = requests.size;
+      for (const profile of [wide, narrow, otherTool, lowLimit, narrow, wide]) {
+        const launched = await processes.launch(profile);
+        // Taken from the pool (nothing new prepared on the call's path) and of its own profile.
+        const request = requests.get(launched.plan)!;
+        expect(request.toolPath).toBe(profile.toolPath);
+        expect(request.permissions).toEqual(profile.permissions);
+        expect(request.limits).toEqual(profile.limits);
+        launched.child.stdin.end();
+        await launched.child.closed;
+        await launched.plan.dispose();
+      }
+      expect(requests.size - prepared).toBeLessThanOrEqual(6); // only refills, started after each call
+    } finally {
+      await processes.close();
+    }
+  });
+
+  test('refills in the background once the taken process is gone, bounded by `prewarm`', async () => {
+    const { sandbox, requests } = recordingSandbox();
+    const processes = pool(sandbox, { prewarm: 2 });
+    try {
+      processes.warm(spec());
+      processes.warm(spec()); // warming twice does not start more than `prewarm`
+      await until(() => processes.idleCount === 2, 'the pool to fill');
+      expect(requests.size).toBe(2);
+      const launched = await processes.launch(spec());
+      expect(processes.idleCount).toBe(1);
+      // Not refilled while the taken process still runs.
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      expect(requests.size).toBe(2);
+      launched.child.stdin.end();
+      await launched.child.closed;
+      await launched.plan.dispose();
+      await until(() => processes.idleCount === 2, 'the refill');
+      expect(requests.size).toBe(3);
+    } finally {
+      await processes.close();
+    }
+  });
+
+  test('retires idle processes after idleMs and disposes their plans', async () => {
+    const { sandbox, requests, disposed } = recordingSandbox();
+    const processes = pool(sandbox, { prewarm: 2, idleMs: 150 });
+    try {
+      processes.warm(spec());
+      await until(() => processes.idleCount === 2, 'the pool to fill');
+      await until(() => processes.idleCount === 0, 'retirement', 3_000);
+      await until(() => disposed.size === 2, 'the plans to be disposed', 3_000);
+      expect([...requests.keys()].every((plan) => disposed.has(plan))).toBe(true);
+    } finally {
+      await processes.close();
+    }
+  });
+
+  test('keeps at most maxProfiles profiles warm, least recently refilled first out', async () => {
+    const { sandbox, disposed } = recordingSandbox();
+    const processes = pool(sandbox, { prewarm: 1, maxProfiles: 2 });
+    try {
+      processes.warm(spec({ limits: { ...LIMITS, memoryMb: 100 } }));
+      await until(() => processes.idleCount === 1, 'the first profile');
+      processes.warm(spec({ limits: { ...LIMITS, memoryMb: 200 } }));
+      await until(() => processes.idleCount === 2, 'the second profile');
+      processes.warm(spec({ limits: { ...LIMITS, memoryMb: 300 } }));
+      await until(() => disposed.size === 1, 'the oldest profile to be retired');
+      expect(processes.idleCount).toBe(2);
+    } finally {
+      await processes.close();
+    }
+  });
+
+  test('close() kills and disposes every idle process, and refills under way', async () => {
+    const { sandbox, requests, disposed } = recordingSandbox();
+    const processes = pool(sandbox, { prewarm: 3 });
+    processes.warm(spec());
+    processes.warm(spec({ toolPath: `${FIXTURES}pid-counter.ts` }));
+    await processes.close();
+    expect(processes.idleCount).toBe(0);
+    expect(disposed.size).toBe(requests.size);
+    // Warming a closed pool starts nothing.
+    processes.warm(spec());
+    expect(processes.idleCount).toBe(0);
+  });
+});
