@@ -74,6 +74,7 @@ export function createToolRuntime(options: ToolRuntimeOptions = {}): ToolRuntime
     maxProfiles: Math.max(8, normalized.tools.size),
   });
   const closing = new AbortController();
+  const closeHandlers = new Set<() => void>();
   const queue = new SlotQueue(normalized.concurrency, normalized.maxQueued);
   const running = new Set<Promise<unknown>>();
   const environment: ExecutionEnvironment = {
@@ -82,6 +83,7 @@ export function createToolRuntime(options: ToolRuntimeOptions = {}): ToolRuntime
     queue,
     pool,
     closing: closing.signal,
+    onClose: closeHandlers,
     observer: createObserver({
       enabled: normalized.telemetry,
       meterProvider: normalized.meterProvider,
@@ -137,6 +139,7 @@ export function createToolRuntime(options: ToolRuntimeOptions = {}): ToolRuntime
     close(): Promise<void> {
       closed ??= (async () => {
         closing.abort();
+        for (const handler of [...closeHandlers]) handler();
         await Promise.allSettled([...running]);
         await pool.close();
         // Empty cgroups of killed sandboxes are removed in the background; wait for them.
