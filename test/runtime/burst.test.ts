@@ -1,6 +1,6 @@
 import { afterEach, beforeAll, describe, expect, test } from 'vitest';
 import { ErrorKind } from '../../src/errors/kinds.js';
-import { openFds, settledLeftovers } from '../helpers/leaks.js';
+import { expectNothingLeft, openFds } from '../helpers/leaks.js';
 import { fixtureRuntime } from '../helpers/runtime.js';
 
 let baselineFds: number;
@@ -8,11 +8,7 @@ beforeAll(() => {
   baselineFds = openFds();
 });
 afterEach(async () => {
-  const left = await settledLeftovers(baselineFds + 2, 5_000);
-  expect(left.processes).toEqual([]);
-  expect(left.zombies).toEqual([]);
-  expect(left.tempDirs).toEqual([]);
-  expect(left.cgroups).toEqual([]);
+  await expectNothingLeft(baselineFds, 5_000);
 });
 
 const BURST = 1_000;

@@ -9,7 +9,7 @@ import type {
   ResolvedLimits,
   Sandbox,
 } from '../../src/sandbox/types.js';
-import { openFds, settledLeftovers } from '../helpers/leaks.js';
+import { expectNothingLeft, openFds } from '../helpers/leaks.js';
 import { ErrorKind } from '../../src/errors/kinds.js';
 import { FIXTURES, fixtureRuntime, rejectionOf } from '../helpers/runtime.js';
 
@@ -18,11 +18,7 @@ beforeAll(() => {
   baselineFds = openFds();
 });
 afterEach(async () => {
-  const left = await settledLeftovers(baselineFds + 2);
-  expect(left.processes).toEqual([]);
-  expect(left.zombies).toEqual([]);
-  expect(left.tempDirs).toEqual([]);
-  expect(left.cgroups).toEqual([]);
+  await expectNothingLeft(baselineFds);
 });
 
 // Pids of this process's tool workers alive right now (Bun, and bwrap around it).

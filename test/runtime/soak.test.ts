@@ -3,7 +3,7 @@ import { runInNewContext } from 'node:vm';
 import { describe, expect, test } from 'vitest';
 import { ErrorKind } from '../../src/errors/kinds.js';
 import type { ExecuteRequest } from '../../src/runtime/options.js';
-import { openFds, settledLeftovers } from '../helpers/leaks.js';
+import { expectNothingLeft, openFds } from '../helpers/leaks.js';
 import { fixtureRuntime } from '../helpers/runtime.js';
 
 // A full collection on demand, so heap figures are live data and not garbage not yet collected.
@@ -186,12 +186,7 @@ describe('soak', () => {
     expect(mismatches.slice(0, 20)).toEqual([]);
     expect(closedKinds.filter((kind) => kind !== ErrorKind.Cancelled)).toEqual([]);
 
-    const left = await settledLeftovers(baselineFds + 2, 5_000);
-    expect(left.processes).toEqual([]);
-    expect(left.zombies).toEqual([]);
-    expect(left.tempDirs).toEqual([]);
-    expect(left.cgroups).toEqual([]);
-    expect(left.fds).toBeLessThanOrEqual(baselineFds + 2);
+    await expectNothingLeft(baselineFds, 5_000);
     // Back near where it started: live heap within a few MB, RSS within allocator slack.
     expect(after.heapUsed - before.heapUsed).toBeLessThan(8 * 2 ** 20);
     expect(after.rss - before.rss).toBeLessThan(64 * 2 ** 20);
