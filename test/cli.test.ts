@@ -1,6 +1,8 @@
 import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, test } from 'vitest';
+import { MetricNames } from '../src/telemetry/names.js';
+import { startOtlpReceiver } from './helpers/otlp-receiver.js';
 import { FIXTURES, TEST_SANDBOX } from './helpers/runtime.js';
 
 // The CLI as users run it: the built bin (npm test builds first, see "pretest").
@@ -131,5 +133,43 @@ describe('usage errors exit 2', () => {
     const run = await cli(args);
     expect(run.code).toBe(2);
     expect(run.stderr).toContain('Usage:');
+  });
+});
+
+describe('toolcage run pushes its telemetry when OTEL_EXPORTER_OTLP_ENDPOINT is set', () => {
+  test('a success, a timeout and a throw deliver the five metrics and their spans', async () => {
+    const otlp = await startOtlpReceiver();
+    try {
+      const env = { OTEL_EXPORTER_OTLP_ENDPOINT: otlp.endpoint, OTEL_SERVICE_NAME: 'cli-test' };
+      const runs = [
+        await cli(['run', fixture('ok-sync.ts'), '--json', ...sandbox], env),
+        await cli(['run', fixture('forever.ts'), '--timeout-ms', '300', '--json', ...sandbox], env),
+        await cli(['run', fixture('throws.ts'), '--allow-net', '--json', ...sandbox], env),
+      ];
+      expect(runs.map((run) => run.code)).toEqual([0, 1, 1]);
+      // A one-shot run flushes before it exits: everything is there once the CLI has returned.
+      const names = new Set(otlp.metrics().map((metric) => metric.name));
+      expect([...names].sort()).toEqual(Object.values(MetricNames).sort());
+      const spans = otlp.spans();
+      expect(spans.map((span) => span.name)).toEqual(Array(3).fill('runtime.execute_tool'));
+      const byTool = Object.fromEntries(spans.map((span) => [span.attributes['tool_id'], span]));
+      for (const span of spans) {
+        expect(span.resource['service.name']).toBe('cli-test');
+        expect(typeof span.attributes['bun_version']).toBe('string');
+        expect(Array.isArray(span.attributes['permissions'])).toBe(true);
+      }
+      expect(byTool['ok-sync']?.attributes).toMatchObject({ timeout_ms: 60_000, exit_code: 0 });
+      expect(byTool['forever']?.attributes).toMatchObject({
+        timeout_ms: 300,
+        error_kind: 'timeout',
+      });
+      expect(byTool['throws']?.attributes).toMatchObject({
+        error_kind: 'tool_error',
+        permissions: ['--allow-net'],
+      });
+      expect(byTool['throws']?.status.code).toBe(2);
+    } finally {
+      await otlp.close();
+    }
   });
 });
