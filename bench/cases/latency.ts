@@ -15,7 +15,14 @@ import {
   type Row,
 } from '../setup.js';
 import { interleave, median, timed } from '../stats.js';
-import type { ResolvedLimits, ResolvedPermissions, Sandbox } from '../../src/sandbox/types.js';
+import { DEFAULT_LIMITS } from '../../src/sandbox/limits.js';
+import type {
+  LaunchRequest,
+  ResolvedLimits,
+  ResolvedPermissions,
+  Sandbox,
+  SandboxMode,
+} from '../../src/sandbox/types.js';
 
 const RUNS = 60;
 const WARMUP = 5;
@@ -42,14 +49,22 @@ async function unsandboxed(): Promise<Row> {
 
 // The same profile as toolcage's own launch of the trivial tool: default permissions and limits.
 const PERMISSIONS: ResolvedPermissions = { read: [], write: [], net: false, env: [], run: false };
-const LIMITS: ResolvedLimits = {
-  memoryMb: 512,
-  cpuSeconds: undefined,
-  maxProcesses: 256,
-  maxFileSizeMb: 64,
-  maxOutputBytes: 10 * 1024 * 1024,
-  maxLogBytes: 1024 * 1024,
-};
+const LIMITS: ResolvedLimits = DEFAULT_LIMITS;
+
+// The launch of the bare script under the trivial tool's profile.
+function bareLaunch(executionId: string, mode: SandboxMode): LaunchRequest {
+  return {
+    executionId,
+    bunPath: BUN,
+    bunArgs: BARE_BUN_ARGS,
+    toolPath: TRIVIAL_TOOL,
+    runtimeFiles: [BUN, BARE_SCRIPT, BUNFIG],
+    env: {},
+    permissions: PERMISSIONS,
+    limits: LIMITS,
+    mode,
+  };
+}
 
 /**
  * A bare `bwrap … bun bare-worker.ts`: the sandbox's own plan for the trivial tool, prepared
@@ -58,17 +73,9 @@ const LIMITS: ResolvedLimits = {
  * spawned: toolcage's wrapper around it (joining the cgroups, rlimits) is toolcage's own cost.
  */
 async function bareBwrapRun(sandbox: Sandbox): Promise<number> {
-  const plan = await sandbox.prepare({
-    executionId: `bench-bare-${Math.random().toString(36).slice(2)}`,
-    bunPath: BUN,
-    bunArgs: BARE_BUN_ARGS,
-    toolPath: TRIVIAL_TOOL,
-    runtimeFiles: [BUN, BARE_SCRIPT, BUNFIG],
-    env: {},
-    permissions: PERMISSIONS,
-    limits: LIMITS,
-    mode: 'bwrap',
-  });
+  const plan = await sandbox.prepare(
+    bareLaunch(`bench-bare-${Math.random().toString(36).slice(2)}`, 'bwrap'),
+  );
   try {
     const start = plan.args.findIndex((arg) => /(^|\/)bwrap$/.test(arg));
     const command: BareCommand =
@@ -96,19 +103,7 @@ async function bareBwrapRun(sandbox: Sandbox): Promise<number> {
 async function sandboxed(): Promise<Row> {
   const figure = 'latency, sandboxed vs bare `bwrap … bun`';
   const sandbox = loadSandbox();
-  const probe = await sandbox
-    .prepare({
-      executionId: 'bench-probe',
-      bunPath: BUN,
-      bunArgs: BARE_BUN_ARGS,
-      toolPath: TRIVIAL_TOOL,
-      runtimeFiles: [BUN, BARE_SCRIPT, BUNFIG],
-      env: {},
-      permissions: PERMISSIONS,
-      limits: LIMITS,
-      mode: 'auto',
-    })
-    .catch(() => undefined);
+  const probe = await sandbox.prepare(bareLaunch('bench-probe', 'auto')).catch(() => undefined);
   const available = probe !== undefined && isBwrap(probe);
   await probe?.dispose();
   if (!available) {
