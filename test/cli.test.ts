@@ -152,7 +152,9 @@ describe('toolcage run pushes its telemetry when OTEL_EXPORTER_OTLP_ENDPOINT is 
       expect([...names].sort()).toEqual(Object.values(MetricNames).sort());
       const spans = otlp.spans();
       expect(spans.map((span) => span.name)).toEqual(Array(3).fill('runtime.execute_tool'));
-      const byTool = Object.fromEntries(spans.map((span) => [span.attributes['tool_id'], span]));
+      const byTool = Object.fromEntries(
+        spans.map((span) => [String(span.attributes['tool_id']), span] as const),
+      );
       for (const span of spans) {
         expect(span.resource['service.name']).toBe('cli-test');
         expect(typeof span.attributes['bun_version']).toBe('string');

@@ -1,6 +1,7 @@
 import { fileURLToPath } from 'node:url';
 import { createToolRuntime, type ToolRuntime } from '../../src/runtime/runtime.js';
 import type { ToolRuntimeOptions } from '../../src/runtime/options.js';
+import { detectCapabilities } from '../../src/sandbox/detect.js';
 import type { SandboxMode } from '../../src/sandbox/types.js';
 
 /** The fixtures directory (absolute, with a trailing slash). */
@@ -9,8 +10,22 @@ export const FIXTURES = fileURLToPath(new URL('../../tools-fixtures/', import.me
 /**
  * The sandbox mode of the core tests: `TOOLCAGE_TEST_SANDBOX`, else `auto` (bubblewrap, which CI
  * installs). The core behaves the same in every mode; the sandbox tests cover what differs.
+ * Without a usable bubblewrap they run unsandboxed, loudly — or fail under TOOLCAGE_REQUIRE_ALL=1.
  */
-export const TEST_SANDBOX = (process.env['TOOLCAGE_TEST_SANDBOX'] ?? 'auto') as SandboxMode;
+export const TEST_SANDBOX: SandboxMode = await chooseTestSandbox();
+
+async function chooseTestSandbox(): Promise<SandboxMode> {
+  const chosen = process.env['TOOLCAGE_TEST_SANDBOX'];
+  if (chosen !== undefined) return chosen as SandboxMode;
+  if (process.env['TOOLCAGE_REQUIRE_ALL'] === '1') return 'auto';
+  const capabilities = await detectCapabilities();
+  if (capabilities.bwrap.works) return 'auto';
+  console.warn(
+    `*** bubblewrap is not usable here (${capabilities.bwrap.detail}): the core tests run with ` +
+      "sandbox: 'none' (apt-get install bubblewrap to run them sandboxed). ***",
+  );
+  return 'none';
+}
 
 /** A runtime over the fixtures, telemetry off unless given. */
 export function fixtureRuntime(options: ToolRuntimeOptions = {}): ToolRuntime {
