@@ -168,6 +168,8 @@ describe('failures are classified', () => {
   test.each([
     ['throws.ts', ErrorKind.ToolError, {}],
     ['rejects.ts', ErrorKind.ToolError, {}],
+    ['throws-in-timer.ts', ErrorKind.ToolError, {}],
+    ['unhandled-rejection.ts', ErrorKind.ToolError, {}],
     ['crash-exit.ts', ErrorKind.Crashed, {}],
     ['crash-signal.ts', ErrorKind.Crashed, {}],
     ['exit-zero.ts', ErrorKind.InvalidOutput, {}],

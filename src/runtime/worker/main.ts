@@ -36,7 +36,12 @@ preloaded?.catch(() => {});
 
 // Writes the one result message on fd 3. Blocking writes: fd 3 is a socket the manager reads
 // as a stream, so a large result flows without being buffered twice here.
+let sent = false;
+
 function send(message: WorkerMessage | string): void {
+  // Exactly one message: a late result after an uncaught error (or the reverse) is dropped.
+  if (sent) return;
+  sent = true;
   const bytes = Buffer.from(typeof message === 'string' ? message : JSON.stringify(message));
   let offset = 0;
   while (offset < bytes.length) offset += writeSync(RESULT_FD, bytes, offset);
@@ -150,6 +155,15 @@ async function main(): Promise<void> {
   // With a kill grace period the manager sends SIGTERM first: turn it into an abort so the tool
   // gets its chance to stop; SIGKILL follows at the end of the grace period either way.
   process.on('SIGTERM', () => controller.abort(new Error('The execution was terminated')));
+  // An error thrown in a timer or a rejection nobody handles is the tool failing, as it would
+  // crash a plain Node process. Observed on Bun 1.4.5: while this entry's top-level await is
+  // pending, such an error is only printed and the tool goes on to "succeed".
+  const fail = (error: unknown): void => {
+    send({ type: 'error', phase: 'call', error: serializeError(error) });
+    process.exit(0);
+  };
+  process.on('uncaughtException', fail);
+  process.on('unhandledRejection', fail);
 
   for (const [name, value] of Object.entries(request.env)) process.env[name] = value;
 
