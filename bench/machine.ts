@@ -1,4 +1,5 @@
 import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { cpus, release, totalmem } from 'node:os';
 
 /** Where and with what the bench ran, for RESULTS.md. */
@@ -19,5 +20,18 @@ export function describeMachine(bunPath: string): Record<string, string> {
     node: process.version,
     bun: version(bunPath, ['--version']),
     bwrap: version('bwrap', ['--version']),
+    // On cgroup v1 the first migration after an idle moment may wait for an RCU grace period
+    // (~10 ms, see src/sandbox/launch-command.ts) unless the kernel runs in favordynmods mode.
+    // That mode is switched on by a favordynmods mount and stays on until reboot even when the
+    // flag is removed again, so the mount table below can say "not set" on a fast kernel.
+    'cgroup favordynmods (mount table)': favordynmods(),
   };
+}
+
+function favordynmods(): string {
+  try {
+    return /\bfavordynmods\b/.test(readFileSync('/proc/mounts', 'utf8')) ? 'set' : 'not set';
+  } catch {
+    return 'unknown';
+  }
 }
