@@ -3,6 +3,7 @@
  * in the same run, interleaved (A, B, A, B…), median of ≥ 30 runs. Prints one table and writes
  * bench/RESULTS.md. Choose cases with `BENCH_ONLY=latency,throughput,…` (default: all).
  */
+import { DEFAULT_LIMITS } from '../src/sandbox/limits.js';
 import { writeFileSync } from 'node:fs';
 import { format } from 'prettier';
 import { fileURLToPath } from 'node:url';
@@ -38,14 +39,7 @@ async function sandboxLanded(): Promise<boolean> {
       runtimeFiles: [BUN],
       env: {},
       permissions: { read: [], write: [], net: false, env: [], run: false },
-      limits: {
-        memoryMb: 512,
-        cpuSeconds: undefined,
-        maxProcesses: 256,
-        maxFileSizeMb: 64,
-        maxOutputBytes: 1024,
-        maxLogBytes: 1024,
-      },
+      limits: { ...DEFAULT_LIMITS, maxOutputBytes: 1024, maxLogBytes: 1024 },
       mode: 'auto',
     })
     .catch(() => undefined);

@@ -1,4 +1,3 @@
-import { dirname } from 'node:path';
 import type { LimitName } from '../errors/tool-execution-error.js';
 import { explainFailure as explainThroughSandbox } from '../sandbox/classify-hints.js';
 import { resolveLimits } from '../sandbox/limits.js';
@@ -58,13 +57,4 @@ export function explainFailure(
   limitDetail: string | undefined;
 } {
   return explainThroughSandbox(message, end, report, permissions, enforcement, { visible, limits });
-}
-
-/** The directory a tool can always read besides its grants (for "ENOENT outside the view"). */
-export function toolVisibleRoots(
-  toolPath: string,
-  runtimeFiles: readonly string[],
-  bunPath: string,
-): string[] {
-  return [dirname(toolPath), bunPath, ...runtimeFiles];
 }

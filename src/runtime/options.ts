@@ -1,7 +1,7 @@
 import { isAbsolute, resolve } from 'node:path';
 import type { MeterProvider, TracerProvider } from '@opentelemetry/api';
 import { validateLimits } from '../sandbox/limits.js';
-import { validatePermissions } from '../sandbox/permissions.js';
+import { describe, validatePermissions } from '../sandbox/permissions.js';
 import type { Enforcement, Limits, Permissions, SandboxMode } from '../sandbox/types.js';
 import type { CapturedLogs } from '../errors/tool-execution-error.js';
 
@@ -129,7 +129,7 @@ export interface NormalizedOptions {
 export function expectPositiveInteger(name: string, value: unknown, allowZero = false): void {
   if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < (allowZero ? 0 : 1)) {
     throw new TypeError(
-      `Expected \`${name}\` to be a ${allowZero ? 'non-negative' : 'positive'} integer, got \`${describe(value)}\` (${typeof value})`,
+      `Expected \`${name}\` to be a ${allowZero ? 'non-negative' : 'positive'} integer, got ${describe(value)}`,
     );
   }
 }
@@ -142,7 +142,7 @@ export function expectOneOf<T extends string>(
 ): asserts value is T {
   if (!allowed.includes(value as T)) {
     throw new TypeError(
-      `Expected \`${name}\` to be one of ${allowed.map((a) => `'${a}'`).join(', ')}, got \`${describe(value)}\` (${typeof value})`,
+      `Expected \`${name}\` to be one of ${allowed.map((a) => `'${a}'`).join(', ')}, got ${describe(value)}`,
     );
   }
 }
@@ -159,17 +159,8 @@ export function expectType(
       : typeof value === type;
   if (!ok)
     throw new TypeError(
-      `Expected \`${name}\` to be ${type === 'object' ? 'an object' : `a ${type}`}, got \`${describe(value)}\` (${value === null ? 'null' : typeof value})`,
+      `Expected \`${name}\` to be ${type === 'object' ? 'an object' : `a ${type}`}, got ${describe(value)}`,
     );
-}
-
-function describe(value: unknown): string {
-  try {
-    const text = typeof value === 'string' ? value : (JSON.stringify(value) ?? String(value));
-    return text.length > 60 ? `${text.slice(0, 57)}...` : text;
-  } catch {
-    return String(value);
-  }
 }
 
 /** Fills defaults and validates types (TypeError on misuse, before anything starts). */
@@ -255,7 +246,7 @@ export function validateRequestTypes(request: ExecuteRequest): void {
   if (request.onLog !== undefined) expectType('onLog', request.onLog, 'function');
   if (request.signal !== undefined && !(request.signal instanceof AbortSignal)) {
     throw new TypeError(
-      `Expected \`signal\` to be an AbortSignal, got \`${describe(request.signal)}\` (${typeof request.signal})`,
+      `Expected \`signal\` to be an AbortSignal, got ${describe(request.signal)}`,
     );
   }
 }

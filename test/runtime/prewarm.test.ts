@@ -1,3 +1,4 @@
+import { DEFAULT_LIMITS } from '../../src/sandbox/limits.js';
 import { readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { afterEach, beforeAll, describe, expect, test } from 'vitest';
@@ -233,14 +234,7 @@ function recordingSandbox(): {
   return { sandbox, requests, disposed };
 }
 
-const LIMITS: ResolvedLimits = {
-  memoryMb: 512,
-  cpuSeconds: undefined,
-  maxProcesses: 256,
-  maxFileSizeMb: 64,
-  maxOutputBytes: 1024,
-  maxLogBytes: 1024,
-};
+const LIMITS: ResolvedLimits = { ...DEFAULT_LIMITS, maxOutputBytes: 1024, maxLogBytes: 1024 };
 
 function spec(overrides: Partial<LaunchSpec> = {}): LaunchSpec {
   return {
