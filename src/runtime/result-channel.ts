@@ -1,8 +1,9 @@
 import type { Readable } from 'node:stream';
+import { MAX_ERROR_MESSAGE_BYTES, RESULT_FRAME_BYTES } from './worker/protocol.js';
 
 /**
  * Reads the worker's one message from fd 3 as a stream, holding at most `maxBytes` (+ the
- * frame's own bytes) in memory. Crossing the cap calls `onOverflow` at once, so the manager can
+ * frame's own bytes, and never less than an error message's budget) in memory. Crossing the cap calls `onOverflow` at once, so the manager can
  * kill the process while the rest of an oversized result is still being written.
  */
 export class ResultChannel {
@@ -11,11 +12,8 @@ export class ResultChannel {
   #overflowed = false;
   readonly done: Promise<void>;
 
-  /** Bytes of framing around the output (`{"type":"result","output":` … `}`). */
-  static readonly FRAME_BYTES = 64;
-
   constructor(stream: Readable, maxBytes: number, onOverflow: (bytes: number) => void) {
-    const cap = maxBytes + ResultChannel.FRAME_BYTES;
+    const cap = Math.max(maxBytes + RESULT_FRAME_BYTES, MAX_ERROR_MESSAGE_BYTES);
     this.done = new Promise((resolve) => {
       stream.on('data', (chunk: Buffer) => {
         if (this.#overflowed) return;

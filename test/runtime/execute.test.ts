@@ -169,6 +169,8 @@ describe('failures are classified', () => {
     ['throws.ts', ErrorKind.ToolError, {}],
     ['rejects.ts', ErrorKind.ToolError, {}],
     ['throws-in-timer.ts', ErrorKind.ToolError, {}],
+    ['throws.ts', ErrorKind.ToolError, { limits: { maxOutputBytes: 100 } }],
+    ['throws-huge.ts', ErrorKind.ToolError, { limits: { maxOutputBytes: 100 } }],
     ['unhandled-rejection.ts', ErrorKind.ToolError, {}],
     ['crash-exit.ts', ErrorKind.Crashed, {}],
     ['crash-signal.ts', ErrorKind.Crashed, {}],

@@ -47,25 +47,43 @@ function send(message: WorkerMessage | string): void {
   while (offset < bytes.length) offset += writeSync(RESULT_FD, bytes, offset);
 }
 
+// An error message must fit the result channel whatever the output cap (the manager allows
+// MAX_ERROR_MESSAGE_BYTES, see protocol.ts): each text field is cut, the cause chain is bounded.
+// 6 links × (2 KiB + 4 KiB + 3 × 1 KiB) of characters stays far below it even when JSON escapes
+// every character (6 bytes each).
+const MAX_MESSAGE_CHARS = 2048;
+const MAX_STACK_CHARS = 4096;
+const MAX_FIELD_CHARS = 1024;
+const MAX_CAUSE_DEPTH = 5;
+
+function cut(text: string, max: number): string {
+  return text.length <= max
+    ? text
+    : `${text.slice(0, max)}… (${text.length - max} more characters)`;
+}
+
 // Turns anything thrown into a plain object, walking the `cause` chain (bounded) so the
 // manager can see a sandbox error (EACCES, ECONNREFUSED…) the tool wrapped in its own.
 function serializeError(value: unknown, depth = 0): SerializedError {
   if (typeof value !== 'object' || value === null) {
-    return { name: 'Error', message: String(value) };
+    return { name: 'Error', message: cut(String(value), MAX_MESSAGE_CHARS) };
   }
   const error = value as Record<string, unknown>;
   const out: SerializedError = {
-    name: typeof error['name'] === 'string' ? error['name'] : 'Error',
-    message: typeof error['message'] === 'string' ? error['message'] : describeThrown(value),
+    name: cut(typeof error['name'] === 'string' ? error['name'] : 'Error', MAX_FIELD_CHARS),
+    message: cut(
+      typeof error['message'] === 'string' ? error['message'] : describeThrown(value),
+      MAX_MESSAGE_CHARS,
+    ),
   };
-  if (typeof error['stack'] === 'string') out.stack = error['stack'];
+  if (typeof error['stack'] === 'string') out.stack = cut(error['stack'], MAX_STACK_CHARS);
   if (typeof error['code'] === 'string' || typeof error['code'] === 'number') {
-    out.code = String(error['code']);
+    out.code = cut(String(error['code']), MAX_FIELD_CHARS);
   }
-  if (typeof error['syscall'] === 'string') out.syscall = error['syscall'];
-  if (typeof error['path'] === 'string') out.path = error['path'];
+  if (typeof error['syscall'] === 'string') out.syscall = cut(error['syscall'], MAX_FIELD_CHARS);
+  if (typeof error['path'] === 'string') out.path = cut(error['path'], MAX_FIELD_CHARS);
   if (typeof error['errno'] === 'number') out.errno = error['errno'];
-  if (error['cause'] !== undefined && depth < 5)
+  if (error['cause'] !== undefined && depth < MAX_CAUSE_DEPTH)
     out.cause = serializeError(error['cause'], depth + 1);
   return out;
 }
