@@ -20,10 +20,10 @@ export function describeMachine(bunPath: string): Record<string, string> {
     node: process.version,
     bun: version(bunPath, ['--version']),
     bwrap: version('bwrap', ['--version']),
-    // On cgroup v1 the first migration after an idle moment may wait for an RCU grace period
-    // (~10 ms, see src/sandbox/launch-command.ts) unless the kernel runs in favordynmods mode.
-    // That mode is switched on by a favordynmods mount and stays on until reboot even when the
-    // flag is removed again, so the mount table below can say "not set" on a fast kernel.
+    // A migration through cgroup.procs may wait for an RCU grace period (~10 ms) unless the
+    // kernel runs in favordynmods mode; toolcage avoids it on v1 (see ExecutionCgroups.joinFiles)
+    // but not on v2. The mode is switched on by a favordynmods mount and stays on until reboot
+    // even when the flag is removed again, so the mount table can say "not set" on a fast kernel.
     'cgroup favordynmods (mount table)': favordynmods(),
   };
 }

@@ -73,7 +73,9 @@ export function doctorRows(caps: SandboxCapabilities, mounts = readMounts()): Do
     caps.cgroup.pids ? 'process limit available' : caps.cgroup.detail,
     'enable the pids controller as for memory',
   );
-  if (caps.cgroup.available) {
+  // On v1 a tool process joins its cgroups by thread (`tasks`), which never waits for the
+  // kernel's RCU grace period; v2 has no such path (see ExecutionCgroups.joinFiles).
+  if (caps.cgroup.version === 'v2' && caps.cgroup.available) {
     const favored = /\bfavordynmods\b/.test(mounts);
     row(
       'cgroup migration',
@@ -81,9 +83,7 @@ export function doctorRows(caps: SandboxCapabilities, mounts = readMounts()): Do
       favored
         ? 'favordynmods set'
         : 'favordynmods not set: joining a cgroup may wait for an RCU grace period (~10 ms measured on Linux 6.18)',
-      caps.cgroup.version === 'v2'
-        ? 'mount -o remount,favordynmods /sys/fs/cgroup (Linux ≥ 6.0)'
-        : 'mount -o remount,favordynmods /sys/fs/cgroup/unified (Linux ≥ 6.0; the setting is global)',
+      'mount -o remount,favordynmods /sys/fs/cgroup (Linux ≥ 6.0; the setting is global)',
       true,
     );
   }

@@ -5,7 +5,7 @@
  * Why a shell: the process must be inside its cgroups *before* it can fork (children forked
  * earlier stay outside), and rlimits can only be set on oneself (or by `prlimit --pid` after the
  * fact, which races with the process it limits). Node can do neither for a child. A shell that
- * writes `$$` to `cgroup.procs` and runs the `ulimit` builtin before `exec` does both with no
+ * joins its cgroups and runs the `ulimit` builtin before `exec` does both with no
  * race, for one extra exec of dash. Measured here (Node 20 spawning, Debian 12, Linux 6.18,
  * 2 cores, medians of 60):
  *   /bin/true                                   1.56 ms
@@ -14,10 +14,8 @@
  * `bwrap --block-fd/--info-fd` with the manager moving the child would save the dash exec but
  * needs two more pipes from the runtime and still one exec for the rlimits (`prlimit --pid`;
  * the default file-size limit is always set), so it cannot be faster.
- * Joining a cgroup v1 is cheap (~0.2 ms) while the kernel's cgroup_threadgroup_rwsem is warm,
- * but after ~20 ms without a migration the first one waits for an RCU grace period: 9–10 ms
- * measured, on the path of every execution of an idle runtime. The `favordynmods` cgroup mount
- * option removes that wait (then 1.0–1.2 ms whatever the idle time); `toolcage doctor` says so.
+ * Joining is `echo 0 > <file>`: the shell moves itself (see ExecutionCgroups.joinFiles for why
+ * it is v1's `tasks` file, which keeps the join off the kernel's slow path: ~0.2 ms).
  * RLIMIT_AS is never used: below ~384 MiB Bun cannot even start. Memory is the cgroup's job.
  */
 
@@ -25,8 +23,8 @@
 export interface LaunchCommandInput {
   /** The shell for the prologue (`/bin/sh`). */
   readonly shell: string;
-  /** `cgroup.procs` files the process joins (one per controller hierarchy). */
-  readonly cgroupProcs: readonly string[];
+  /** Files the shell writes `0` (itself) to, to join its cgroups (one per controller hierarchy). */
+  readonly cgroupJoins: readonly string[];
   /** RLIMIT_CPU: SIGXCPU after this many CPU seconds (SIGKILL one second later). */
   readonly cpuSeconds: number | undefined;
   /** RLIMIT_FSIZE in bytes: a larger write raises SIGXFSZ (or fails with EFBIG). */
@@ -44,8 +42,8 @@ export const LAUNCH_FAILURE_PREFIX = 'toolcage-sandbox: ';
 /** The file and arguments to spawn. */
 export function buildLaunchCommand(input: LaunchCommandInput): { file: string; args: string[] } {
   const steps: string[] = [];
-  for (const procs of input.cgroupProcs) {
-    steps.push(`echo $$ > ${quote(procs)} || fail ${quote(`join the cgroup ${procs}`)}`);
+  for (const join of input.cgroupJoins) {
+    steps.push(`echo 0 > ${quote(join)} || fail ${quote(`join the cgroup ${join}`)}`);
   }
   if (input.cpuSeconds !== undefined) {
     // Soft limit first (the hard one may not go below it). Soft < hard so the kernel sends

@@ -181,7 +181,7 @@ async function prepareLaunch(
         ? { file, args }
         : buildLaunchCommand({
             shell,
-            cgroupProcs: cgroups?.procsFiles ?? [],
+            cgroupJoins: cgroups?.joinFiles ?? [],
             cpuSeconds: limits.cpuSeconds,
             fileSizeBytes: limits.maxFileSizeMb * MIB,
             file,

@@ -143,7 +143,7 @@ describe('buildLaunchCommand', () => {
     expect(
       buildLaunchCommand({
         ...command,
-        cgroupProcs: [],
+        cgroupJoins: [],
         cpuSeconds: undefined,
         fileSizeBytes: undefined,
       }),
@@ -156,7 +156,7 @@ describe('buildLaunchCommand', () => {
   test('cgroups and rlimits: a sh prologue that execs the command with its arguments untouched', () => {
     const { file, args } = buildLaunchCommand({
       ...command,
-      cgroupProcs: ['/cg/memory/a/cgroup.procs', '/cg/pids/a/cgroup.procs'],
+      cgroupJoins: ['/cg/memory/a/tasks', '/cg/pids/a/tasks'],
       cpuSeconds: 2,
       fileSizeBytes: 10 * 1024 * 1024,
     });
@@ -164,8 +164,8 @@ describe('buildLaunchCommand', () => {
     expect(args[0]).toBe('-c');
     expect(args.slice(2)).toEqual(['/usr/bin/bwrap', '--x', "it's"]);
     const script = args[1]!;
-    expect(script).toContain("echo $$ > '/cg/memory/a/cgroup.procs' || fail");
-    expect(script).toContain("echo $$ > '/cg/pids/a/cgroup.procs' || fail");
+    expect(script).toContain("echo 0 > '/cg/memory/a/tasks' || fail");
+    expect(script).toContain("echo 0 > '/cg/pids/a/tasks' || fail");
     expect(script).toContain('ulimit -S -t 2 && ulimit -H -t 3');
     expect(script).toContain('ulimit -f 20480');
     expect(script.trim().endsWith('exec "$0" "$@"')).toBe(true);

@@ -81,9 +81,9 @@ describe('ExecutionCgroups on v1', () => {
       String(256 * 1024 * 1024),
     );
     expect(readFileSync(join(pidsDir, 'exec-1', 'pids.max'), 'utf8')).toBe('64');
-    expect(created.procsFiles).toEqual([
-      join(memoryDir, 'exec-1', 'cgroup.procs'),
-      join(pidsDir, 'exec-1', 'cgroup.procs'),
+    expect(created.joinFiles).toEqual([
+      join(memoryDir, 'exec-1', 'tasks'),
+      join(pidsDir, 'exec-1', 'tasks'),
     ]);
     expect(created.mechanism).toBe('cgroup-v1');
   });
@@ -133,7 +133,7 @@ describe('ExecutionCgroups on v2', () => {
     for (const parent of [root, join(root, 'toolcage'), runtimeDir]) {
       expect(readFileSync(join(parent, 'cgroup.subtree_control'), 'utf8')).toBe('+memory +pids');
     }
-    expect(group.procsFiles).toEqual([join(dir, 'cgroup.procs')]);
+    expect(group.joinFiles).toEqual([join(dir, 'cgroup.procs')]);
     expect(group.mechanism).toBe('cgroup-v2');
     writeFileSync(join(dir, 'memory.events'), 'low 0\nhigh 0\nmax 4\noom 1\noom_kill 1\n');
     writeFileSync(join(dir, 'pids.events'), 'max 0\n');

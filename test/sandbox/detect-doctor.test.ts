@@ -57,12 +57,25 @@ describe('renderDoctor', () => {
     expect(text).toContain('refused (spawn_failed) until fixed: bubblewrap');
   });
 
-  test('favordynmods missing is a warning, not a refusal', () => {
-    const row = doctorRows(healthy, 'cgroup /sys/fs/cgroup/pids cgroup rw,pids 0 0').find(
+  test('cgroup v2 without favordynmods is a warning, not a refusal', () => {
+    const v2: SandboxCapabilities = {
+      ...healthy,
+      cgroup: {
+        ...healthy.cgroup,
+        version: 'v2',
+        layout: { version: 'v2', root: '/sys/fs/cgroup', memory: true, pids: true },
+      },
+    };
+    const row = doctorRows(v2, 'cgroup2 /sys/fs/cgroup cgroup2 rw 0 0').find(
       (r) => r.component === 'cgroup migration',
     );
     expect(row).toMatchObject({ status: 'warn' });
     expect(row?.fix).toContain('favordynmods');
+  });
+
+  test('cgroup v1 needs no favordynmods: tools join by thread, off the slow path', () => {
+    const rows = doctorRows(healthy, 'cgroup /sys/fs/cgroup/pids cgroup rw,pids 0 0');
+    expect(rows.find((r) => r.component === 'cgroup migration')).toBeUndefined();
   });
 });
 
