@@ -31,6 +31,8 @@ export interface LaunchSpec {
 
 /** The worker's argument naming the module to import ahead of the request (see worker/main.ts). */
 export const PRELOAD_ARG = '--toolcage-preload=';
+/** The worker's argument saying that a SIGTERM starts a kill grace period (see worker/main.ts). */
+export const GRACE_ARG = '--toolcage-grace';
 
 /** A started process and the plan it runs under. */
 export interface Launched {

@@ -14,7 +14,7 @@ import {
   type ExecuteResult,
   type ToolRuntimeOptions,
 } from './options.js';
-import { ProcessPool } from './pool.js';
+import { GRACE_ARG, ProcessPool } from './pool.js';
 import { SlotQueue } from './queue.js';
 import { resolveTool } from './resolve-tool.js';
 
@@ -67,7 +67,14 @@ export function createToolRuntime(options: ToolRuntimeOptions = {}): ToolRuntime
     bunPath,
     // --no-install: never fetch a package; --no-env-file: never read the tool's .env; the
     // project's bunfig is passed explicitly so nothing is read from the tool's directory.
-    bunArgs: ['--no-install', '--no-env-file', `--config=${bunfig}`, worker],
+    bunArgs: [
+      '--no-install',
+      '--no-env-file',
+      `--config=${bunfig}`,
+      worker,
+      // Only with a grace period does the worker catch SIGTERM (otherwise it ends at once).
+      ...(normalized.killGraceMs > 0 ? [GRACE_ARG] : []),
+    ],
     runtimeFiles,
     prewarm: normalized.prewarm,
     idleMs: normalized.prewarmIdleMs,

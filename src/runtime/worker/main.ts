@@ -11,11 +11,21 @@
  * after the entry and imports that module at once, before its request (and its env) arrives;
  * the request then uses it when it names the same path.
  *
+ * With `--toolcage-grace` (the runtime has a kill grace period) a SIGTERM aborts `context.signal`
+ * instead of ending the process at once.
+ *
  * It never touches `process.stdout`/`process.stdin`: Bun initialises those lazily and the
  * first access costs ~14 ms (measured on Bun 1.4), more than the rest of the worker.
+ *
+ * Why the hot path is top-level code and not a `main()`: Bun (JavaScriptCore) compiles each
+ * function on its first call, and on Bun 1.4.5 the first call of the async `main()` that held
+ * this code took 0.36–0.47 ms before its first statement ran (performance.now() probes around
+ * it), on the path of every execution; the module's top level is compiled with the module.
+ * Everything off the success path (errors, the logger, control lines) stays in functions that
+ * are compiled only when they run.
  */
 import { writeSync } from 'node:fs';
-import type { WorkerMessage, WorkerRequest, SerializedError } from './protocol.js';
+import type { SerializedError, WorkerMessage, WorkerPhase, WorkerRequest } from './protocol.js';
 
 // The one Bun API the worker uses; declared here so the package needs no Bun type definitions
 // (they clash with Node's, which the rest of toolcage is written against).
@@ -23,26 +33,28 @@ declare const Bun: { readonly stdin: { stream(): ReadableStream<Uint8Array> } };
 
 const RESULT_FD = 3;
 const PRELOAD_ARG = '--toolcage-preload='; // kept in step with pool.ts
+const GRACE_ARG = '--toolcage-grace'; // kept in step with pool.ts
 
+const flags = process.argv.slice(2);
 // The module imported ahead of the request, when asked to. A rejection is kept for the request
 // (a `load` error then), never left unhandled.
-const preloadPath =
-  process.argv[2]?.startsWith(PRELOAD_ARG) === true
-    ? process.argv[2].slice(PRELOAD_ARG.length)
-    : undefined;
+const preloadPath = flags.find((flag) => flag.startsWith(PRELOAD_ARG))?.slice(PRELOAD_ARG.length);
 const preloaded =
   preloadPath === undefined ? undefined : (import(preloadPath) as Promise<Record<string, unknown>>);
 preloaded?.catch(() => {});
 
 // Writes the one result message on fd 3. Blocking writes: fd 3 is a socket the manager reads
-// as a stream, so a large result flows without being buffered twice here.
+// as a stream, so a large result flows without being buffered twice here. TextEncoder, not
+// Buffer: Bun sets up `Buffer` on its first use (≈ 0.2 ms measured), TextEncoder is native.
 let sent = false;
 
 function send(message: WorkerMessage | string): void {
   // Exactly one message: a late result after an uncaught error (or the reverse) is dropped.
   if (sent) return;
   sent = true;
-  const bytes = Buffer.from(typeof message === 'string' ? message : JSON.stringify(message));
+  const bytes = new TextEncoder().encode(
+    typeof message === 'string' ? message : JSON.stringify(message),
+  );
   let offset = 0;
   while (offset < bytes.length) offset += writeSync(RESULT_FD, bytes, offset);
 }
@@ -97,25 +109,6 @@ function describeThrown(value: object): string {
   }
 }
 
-// Reads stdin as lines; the first is the request, later ones are control messages.
-async function* stdinLines(): AsyncGenerator<string> {
-  const reader = Bun.stdin.stream().getReader();
-  const decoder = new TextDecoder();
-  let pending = '';
-  for (;;) {
-    const { value, done } = await reader.read();
-    if (done) break;
-    pending += decoder.decode(value, { stream: true });
-    let newline = pending.indexOf('\n');
-    while (newline !== -1) {
-      yield pending.slice(0, newline);
-      pending = pending.slice(newline + 1);
-      newline = pending.indexOf('\n');
-    }
-  }
-  if (pending.length > 0) yield pending;
-}
-
 // Picks the function to call: the named export, or a Compozy-style object of tools keyed by id.
 function pickExport(
   module: Record<string, unknown>,
@@ -149,79 +142,41 @@ function makeLogger(toolId: string) {
   return { debug: write('debug'), info: write('info'), warn: write('warn'), error: write('error') };
 }
 
-async function main(): Promise<void> {
-  const lines = stdinLines();
-  const first = await lines.next();
-  if (first.done === true) {
-    send({
-      type: 'error',
-      phase: 'protocol',
-      error: { name: 'Error', message: 'no request on stdin' },
-    });
-    return;
-  }
-  const request = JSON.parse(first.value) as WorkerRequest;
-  const controller = new AbortController();
+// The tool's failure, as the one message (a timer throw and an unhandled rejection end here too).
+function fail(phase: WorkerPhase, error: unknown): void {
+  send({ type: 'error', phase, error: serializeError(error) });
+}
 
-  // Control lines arrive while the tool runs; the loop ends when the manager closes stdin.
-  void (async () => {
-    for await (const line of lines) {
-      if (line === 'abort')
+// Control lines after the request: `abort` aborts the tool's signal. Ends when stdin closes.
+async function watchControl(
+  reader: ReadableStreamDefaultReader<Uint8Array>,
+  decoder: InstanceType<typeof TextDecoder>,
+  rest: string,
+  controller: AbortController,
+): Promise<void> {
+  let pending = rest;
+  for (;;) {
+    let newline = pending.indexOf('\n');
+    while (newline !== -1) {
+      if (pending.slice(0, newline) === 'abort')
         controller.abort(new Error('The execution was aborted (deadline or cancel)'));
+      pending = pending.slice(newline + 1);
+      newline = pending.indexOf('\n');
     }
-  })();
-  // With a kill grace period the manager sends SIGTERM first: turn it into an abort so the tool
-  // gets its chance to stop; SIGKILL follows at the end of the grace period either way.
-  process.on('SIGTERM', () => controller.abort(new Error('The execution was terminated')));
-  // An error thrown in a timer or a rejection nobody handles is the tool failing, as it would
-  // crash a plain Node process. Observed on Bun 1.4.5: while this entry's top-level await is
-  // pending, such an error is only printed and the tool goes on to "succeed".
-  const fail = (error: unknown): void => {
-    send({ type: 'error', phase: 'call', error: serializeError(error) });
-    process.exit(0);
-  };
-  process.on('uncaughtException', fail);
-  process.on('unhandledRejection', fail);
-
-  for (const [name, value] of Object.entries(request.env)) process.env[name] = value;
-
-  let module: Record<string, unknown>;
-  try {
-    module =
-      preloaded !== undefined && preloadPath === request.toolPath
-        ? await preloaded
-        : ((await import(request.toolPath)) as Record<string, unknown>);
-  } catch (error) {
-    send({ type: 'error', phase: 'load', error: serializeError(error) });
-    return;
+    const { value, done } = await reader.read();
+    if (done) return;
+    pending += decoder.decode(value, { stream: true });
   }
-  const fn = pickExport(module, request);
-  if (typeof fn === 'string') {
-    send({ type: 'error', phase: 'export', error: { name: 'Error', message: fn } });
-    return;
-  }
+}
 
-  const context = {
-    config: request.config,
-    signal: controller.signal,
-    toolId: request.toolId,
-    executionId: request.executionId,
-    logger: makeLogger(request.toolId),
-  };
-  let output: unknown;
-  try {
-    output = await fn(request.input, context);
-  } catch (error) {
-    send({ type: 'error', phase: 'call', error: serializeError(error) });
-    return;
-  }
-
+// The result message of a finished call, or an `output` error when it is not JSON.
+function finish(output: unknown): void {
   let json: string | undefined;
   try {
     // A tool that returns nothing (`undefined`) yields `null`, like a JSON-RPC void result.
     json = output === undefined ? 'null' : JSON.stringify(output);
   } catch (error) {
-    send({ type: 'error', phase: 'output', error: serializeError(error) });
+    fail('output', error);
     return;
   }
   if (json === undefined) {
@@ -239,10 +194,89 @@ async function main(): Promise<void> {
   send(`{"type":"result","output":${json}}`);
 }
 
+// An error thrown in a timer or a rejection nobody handles is the tool failing, as it would
+// crash a plain Node process. Observed on Bun 1.4.5: while this entry's top-level await is
+// pending, such an error is only printed and the tool goes on to "succeed".
+const failAndExit = (error: unknown): void => {
+  fail('call', error);
+  process.exit(0);
+};
+process.on('uncaughtException', failAndExit);
+process.on('unhandledRejection', failAndExit);
+
+const controller = new AbortController();
+// With a kill grace period the manager sends SIGTERM first: turn it into an abort so the tool
+// gets its chance to stop; SIGKILL follows at the end of the grace period either way. Without
+// one, no handler: SIGTERM keeps its default (the process ends), as the manager expects.
+if (flags.includes(GRACE_ARG)) {
+  process.on('SIGTERM', () => controller.abort(new Error('The execution was terminated')));
+}
+
+// The request: the first line on stdin.
+const reader = Bun.stdin.stream().getReader();
+const decoder = new TextDecoder();
+let pending = '';
+let newline = -1;
+while (newline === -1) {
+  const { value, done } = await reader.read();
+  if (done) break;
+  pending += decoder.decode(value, { stream: true });
+  newline = pending.indexOf('\n');
+}
+
 try {
-  await main();
+  if (newline === -1 && pending.length === 0) {
+    send({
+      type: 'error',
+      phase: 'protocol',
+      error: { name: 'Error', message: 'no request on stdin' },
+    });
+  } else {
+    const line = newline === -1 ? pending : pending.slice(0, newline);
+    const request = JSON.parse(line) as WorkerRequest;
+    void watchControl(reader, decoder, newline === -1 ? '' : pending.slice(newline + 1), controller);
+    for (const name in request.env) process.env[name] = request.env[name];
+
+    let module: Record<string, unknown> | undefined;
+    try {
+      module =
+        preloaded !== undefined && preloadPath === request.toolPath
+          ? await preloaded
+          : ((await import(request.toolPath)) as Record<string, unknown>);
+    } catch (error) {
+      fail('load', error);
+    }
+    if (module !== undefined) {
+      const fn = pickExport(module, request);
+      if (typeof fn === 'string') {
+        send({ type: 'error', phase: 'export', error: { name: 'Error', message: fn } });
+      } else {
+        const toolId = request.toolId;
+        let logger: ReturnType<typeof makeLogger> | undefined;
+        const context = {
+          config: request.config,
+          signal: controller.signal,
+          toolId,
+          executionId: request.executionId,
+          // Made on first use: most tools never log.
+          get logger() {
+            return (logger ??= makeLogger(toolId));
+          },
+        };
+        let output: unknown;
+        let threw = false;
+        try {
+          output = await fn(request.input, context);
+        } catch (error) {
+          threw = true;
+          fail('call', error);
+        }
+        if (!threw) finish(output);
+      }
+    }
+  }
 } catch (error) {
-  send({ type: 'error', phase: 'protocol', error: serializeError(error) });
+  fail('protocol', error);
 }
 // Exit at once: timers or sockets the tool left open must not keep the process alive.
 process.exit(0);
