@@ -33,6 +33,38 @@ export function effectivePermissions(
   );
 }
 
+const toolProfiles = new WeakMap<
+  ResolvedTool,
+  { readonly permissions: ResolvedPermissions; readonly limits: ResolvedLimits }
+>();
+
+/**
+ * {@link effectivePermissions} and {@link effectiveLimits} of one call. A call that narrows
+ * nothing gets its tool's own, computed once per resolved tool (ToolResolver hands out the same
+ * object for a registered tool); the results are shared and never mutated.
+ */
+export function effectiveProfile(
+  options: NormalizedOptions,
+  tool: ResolvedTool,
+  request: Pick<ExecuteRequest, 'permissions' | 'limits'>,
+): { readonly permissions: ResolvedPermissions; readonly limits: ResolvedLimits } {
+  if (request.permissions !== undefined || request.limits !== undefined) {
+    return {
+      permissions: effectivePermissions(options, tool, request),
+      limits: effectiveLimits(options, tool, request),
+    };
+  }
+  let profile = toolProfiles.get(tool);
+  if (profile === undefined) {
+    profile = {
+      permissions: effectivePermissions(options, tool, {}),
+      limits: effectiveLimits(options, tool, {}),
+    };
+    toolProfiles.set(tool, profile);
+  }
+  return profile;
+}
+
 /** Limits: defaults, the tool's, then the call's (which can only lower them). */
 export function effectiveLimits(
   options: NormalizedOptions,

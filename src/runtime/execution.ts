@@ -8,17 +8,18 @@ import { buildToolEnv } from './build-env.js';
 import type { ExecutionObserver } from './observe.js';
 import type { ExecuteRequest, ExecuteResult, NormalizedOptions } from './options.js';
 import { QueueRejection, type SlotQueue } from './queue.js';
-import { resolveTool, type ResolvedTool } from './resolve-tool.js';
+import type { ResolvedTool, ToolResolver } from './resolve-tool.js';
 import { runProcess } from './run-process.js';
 import { findNonJson } from './validate-json.js';
 import type { WorkerRequest } from './worker/protocol.js';
-import { effectiveLimits, effectivePermissions, explainFailure } from './effective.js';
+import { effectiveProfile, explainFailure } from './effective.js';
 import { permissionsToFlags } from '../sandbox/flags.js';
 import type { Launched, ProcessPool } from './pool.js';
 
 /** What every execution of one runtime shares. */
 export interface ExecutionEnvironment {
   readonly options: NormalizedOptions;
+  readonly tools: ToolResolver;
   readonly sandbox: Sandbox;
   readonly queue: SlotQueue;
   readonly observer: ExecutionObserver;
@@ -80,7 +81,8 @@ export async function execute(
     toolId: tool.toolId,
     timeoutMs,
     bunVersion: env.bunVersion,
-    permissions: permissionsToFlags(prepared.permissions),
+    // Only a span shows them: not computed for a runtime without telemetry.
+    permissions: env.options.telemetry ? permissionsToFlags(prepared.permissions) : [],
   });
 
   const controller = new AbortController();
@@ -167,7 +169,7 @@ export async function execute(
 // Validation and resolution; throws `invalid_request` / `tool_not_found` before anything starts.
 function prepare(env: ExecutionEnvironment, request: ExecuteRequest): Prepared {
   const { options } = env;
-  const tool = resolveTool(request, options);
+  const tool = env.tools.resolve(request);
   const invalid = (message: string): ToolExecutionError =>
     new ToolExecutionError({
       kind: ErrorKind.InvalidRequest,
@@ -182,8 +184,7 @@ function prepare(env: ExecutionEnvironment, request: ExecuteRequest): Prepared {
   if (inputProblem !== undefined) throw invalid(`the input is not JSON: ${inputProblem}`);
   const configProblem = findNonJson(config, 'config');
   if (configProblem !== undefined) throw invalid(`the config is not JSON: ${configProblem}`);
-  const permissions = effectivePermissions(options, tool, request);
-  const limits = effectiveLimits(options, tool, request);
+  const { permissions, limits } = effectiveProfile(options, tool, request);
   const built = buildToolEnv(request.env, permissions.env, process.env);
   if ('problem' in built) throw invalid(built.problem);
   return { tool, timeoutMs, permissions, limits, env: built.env, input, config };

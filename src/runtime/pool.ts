@@ -98,13 +98,12 @@ export class ProcessPool {
    * at once) to ≈ 4.2 ms (refill after).
    */
   async launch(spec: LaunchSpec): Promise<Launched> {
+    if (this.#options.prewarm === 0) return this.#start(spec, false);
     const key = profileKey(spec);
     const launched = this.#takeIdle(key) ?? (await this.#start(spec, false));
-    if (this.#options.prewarm > 0) {
-      void launched.child.closed.then(() => {
-        setImmediate(() => this.#refill(key, spec));
-      });
-    }
+    void launched.child.closed.then(() => {
+      setImmediate(() => this.#refill(key, spec));
+    });
     return launched;
   }
 

@@ -1,4 +1,4 @@
-import { realpathSync, statSync } from 'node:fs';
+import { lstatSync, realpathSync, statSync } from 'node:fs';
 import { basename, extname } from 'node:path';
 import { ErrorKind } from '../errors/kinds.js';
 import { ToolExecutionError } from '../errors/tool-execution-error.js';
@@ -16,6 +16,43 @@ export interface ResolvedTool {
 }
 
 const EXPORT_NAME = /^[A-Za-z_$][A-Za-z0-9_$]{0,127}$/;
+
+/**
+ * Resolves the tools of one runtime. A registered tool is resolved (checked, real path found)
+ * at its first call and reused while its real path is still a plain file — one `lstat` per call
+ * instead of the checks and two `realpath`s (≈ 0.15 ms of the manager's time per call, measured
+ * with --cpu-prof). A file that is gone, or was replaced by a link, is resolved again, so
+ * `tool_not_found` and the roots check still hold. The same object comes back each time, so
+ * what is derived from it can be cached too (see effective.ts). Ad-hoc paths are resolved per call.
+ */
+export class ToolResolver {
+  readonly #options: NormalizedOptions;
+  readonly #registered = new Map<string, ResolvedTool>();
+
+  constructor(options: NormalizedOptions) {
+    this.#options = options;
+  }
+
+  resolve(request: ExecuteRequest): ResolvedTool {
+    const id = request.toolId;
+    if (id === undefined || request.toolPath !== undefined || request.exportName !== undefined) {
+      return resolveTool(request, this.#options);
+    }
+    const cached = this.#registered.get(id);
+    if (cached !== undefined && isPlainFile(cached.path)) return cached;
+    const tool = resolveTool(request, this.#options);
+    this.#registered.set(id, tool); // Only registered ids get here: resolveTool threw otherwise.
+    return tool;
+  }
+}
+
+function isPlainFile(path: string): boolean {
+  try {
+    return lstatSync(path).isFile();
+  } catch {
+    return false;
+  }
+}
 
 /** Finds and checks the tool of a request; throws `invalid_request` or `tool_not_found`. */
 export function resolveTool(request: ExecuteRequest, options: NormalizedOptions): ResolvedTool {

@@ -40,6 +40,9 @@ export interface RunProcessOptions {
 
 type Observation = Parameters<typeof classify>[0];
 
+const NO_LIMITS: LimitReport = { memoryExceeded: false, processesExceeded: false };
+const NO_HINTS = { denied: undefined, limitHit: undefined, limitDetail: undefined } as const;
+
 // After the tool's own process has exited, how long its stdio may stay open (held by a
 // grandchild the kill could not reach) before toolcage closes its ends.
 const STDIO_DRAIN_MS = 200;
@@ -102,9 +105,16 @@ export async function runProcess(
     stdout.end();
     stderr.end();
 
-    const report = await plan.inspect();
     const message = parseMessage(channel.text());
-    const hints = options.explain(message, end, report);
+    // A result message that toolcage did not end is a success whatever the limits saw (classify
+    // reads no limit then): the cgroup files and the sandbox's hints are read for failures only.
+    const clean =
+      reason === undefined &&
+      message !== undefined &&
+      message !== 'invalid' &&
+      message.type === 'result';
+    const report = clean ? NO_LIMITS : await plan.inspect();
+    const hints = clean ? NO_HINTS : options.explain(message, end, report);
     const verdict = classify({
       toolId: options.toolId,
       reason,

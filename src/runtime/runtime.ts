@@ -4,7 +4,7 @@ import { ErrorKind } from '../errors/kinds.js';
 import { ToolExecutionError } from '../errors/tool-execution-error.js';
 import { createSandbox, settleSandboxCleanup } from '../sandbox/sandbox.js';
 import { bunVersion, resolveBunBinary } from './bun-binary.js';
-import { effectiveLimits, effectivePermissions } from './effective.js';
+import { effectiveProfile } from './effective.js';
 import { execute, type ExecutionEnvironment } from './execution.js';
 import { createObserver } from './observe.js';
 import {
@@ -16,7 +16,7 @@ import {
 } from './options.js';
 import { GRACE_ARG, ProcessPool } from './pool.js';
 import { SlotQueue } from './queue.js';
-import { resolveTool } from './resolve-tool.js';
+import { ToolResolver } from './resolve-tool.js';
 
 /** A runtime: a registry of tools, a bounded queue, a process pool and the sandbox. */
 export interface ToolRuntime {
@@ -84,8 +84,10 @@ export function createToolRuntime(options: ToolRuntimeOptions = {}): ToolRuntime
   const closeHandlers = new Set<() => void>();
   const queue = new SlotQueue(normalized.concurrency, normalized.maxQueued);
   const running = new Set<Promise<unknown>>();
+  const tools = new ToolResolver(normalized);
   const environment: ExecutionEnvironment = {
     options: normalized,
+    tools,
     sandbox,
     queue,
     pool,
@@ -106,11 +108,10 @@ export function createToolRuntime(options: ToolRuntimeOptions = {}): ToolRuntime
   if (normalized.prewarm > 0) {
     for (const id of normalized.tools.keys()) {
       try {
-        const tool = resolveTool({ toolId: id }, normalized);
+        const tool = tools.resolve({ toolId: id });
         pool.warm({
           toolPath: tool.path,
-          permissions: effectivePermissions(normalized, tool, {}),
-          limits: effectiveLimits(normalized, tool, {}),
+          ...effectiveProfile(normalized, tool, {}),
           preload: tool.definition?.preload === true,
         });
       } catch {

@@ -18,6 +18,7 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { join } from 'node:path';
+import { inBackground } from './background.js';
 import type { LimitReport } from './types.js';
 
 /** Where the controllers are, as detected. */
@@ -48,12 +49,6 @@ const PARENT = 'toolcage';
 // Linux 6.18, cgroup v1): poll quickly first, then back off; give up after ~2 s.
 const RETRY_DELAYS_MS = [0, 1, 1, 1, 2, 2, 2, 5, 5, 10, 10, 20, 50, 100, 200, 300, 500, 800];
 const createdRuntimeDirs = new Set<string>();
-const pending = new Set<Promise<void>>();
-
-/** Settles when every cgroup handed to background removal ({@link ExecutionCgroups.release}) is gone. */
-export async function pendingCgroupRemovals(): Promise<void> {
-  while (pending.size > 0) await Promise.allSettled([...pending]);
-}
 
 /** One execution's cgroups (one per hierarchy on v1, one on v2). */
 export class ExecutionCgroups {
@@ -121,15 +116,21 @@ export class ExecutionCgroups {
     return this.#layout.version === 'v1' ? 'cgroup-v1' : 'cgroup-v2';
   }
 
-  /** SIGKILLs every member now (a few passes, no waiting). Never throws. */
+  /**
+   * SIGKILLs every member now (a few passes, no waiting). Never throws. On v1 one hierarchy's
+   * list is enough: a process joins all of them before it can fork (launch-command.ts), so every
+   * hierarchy holds the same members, and each read of `cgroup.procs` is a syscall on the path
+   * of every execution.
+   */
   kill(): void {
     if (this.#destroyed) return;
+    const dirs = this.#dirs().slice(0, 1);
     if (this.#layout.version === 'v2') {
       // cgroup.kill (Linux 5.14) kills every member atomically, forks in flight included.
-      const dir = this.#dirs()[0];
+      const dir = dirs[0];
       if (dir !== undefined && tryWrite(join(dir, 'cgroup.kill'), '1')) return;
     }
-    for (let pass = 0; pass < 3; pass++) if (killMembers(this.#dirs()) === 0) return;
+    for (let pass = 0; pass < 3; pass++) if (killMembers(dirs) === 0) return;
   }
 
   /**
@@ -176,7 +177,7 @@ export class ExecutionCgroups {
   /**
    * Like {@link destroy}, without making the caller wait for tasks that are already killed to
    * finish exiting: returns once the cgroups are gone or their removal is under way in the
-   * background (see {@link pendingCgroupRemovals}).
+   * background (see {@link inBackground}).
    *
    * Why: bwrap's monitor exits as soon as the namespace's init reports Bun's exit status, while
    * that init is still exiting, so rmdir is EBUSY for 0–2 ms on an idle machine and 10 ms and
@@ -185,15 +186,16 @@ export class ExecutionCgroups {
   release(): void {
     const removal = this.destroy();
     if (this.#destroyed) return;
-    pending.add(removal);
-    void removal.finally(() => pending.delete(removal));
+    inBackground(removal);
   }
 
   async #remove(): Promise<void> {
     const dirs = this.#dirs();
+    // rmdir first: it fails (EBUSY) while any member is left, so an empty cgroup costs no read of
+    // its member list; members are killed only when it did fail.
     for (const delay of RETRY_DELAYS_MS) {
-      killMembers(dirs);
       if (dirs.every((dir) => tryRmdir(dir))) break;
+      killMembers(dirs);
       await sleep(delay);
     }
     this.#destroyed = true;

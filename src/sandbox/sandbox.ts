@@ -6,21 +6,14 @@
  * a cleared environment, and the cgroups and rlimits when the machine has them.
  */
 import { randomUUID } from 'node:crypto';
-import {
-  closeSync,
-  mkdtempSync,
-  openSync,
-  readdirSync,
-  readlinkSync,
-  rmSync,
-  writeFileSync,
-} from 'node:fs';
+import { closeSync, mkdtempSync, openSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname, extname, join } from 'node:path';
 import { ErrorKind } from '../errors/kinds.js';
 import { ToolExecutionError } from '../errors/tool-execution-error.js';
 import { buildBwrapArgs, bwrapNamespaces, SANDBOX_PATH } from './bwrap-args.js';
-import { ExecutionCgroups, pendingCgroupRemovals, sweepStaleCgroupsIn } from './cgroup.js';
+import { backgroundCleanupSettled, inBackground } from './background.js';
+import { ExecutionCgroups, sweepStaleCgroupsIn } from './cgroup.js';
 import { detectCapabilities, type SandboxCapabilities } from './detect.js';
 import { buildLaunchCommand } from './launch-command.js';
 import { removeTree } from './remove-tree.js';
@@ -74,11 +67,12 @@ export async function sweepStaleCgroups(options: { cgroupRoot?: string } = {}): 
 }
 
 /**
- * Settles when the cgroups of every disposed plan are removed (dispose() does not wait for
- * killed tasks to finish exiting). `runtime.close()` awaits it; never rejects.
+ * Settles when the cgroups and temp dirs of every disposed plan are removed (dispose() kills
+ * what is left and hands the directories to background removal). `runtime.close()` awaits it;
+ * never rejects.
  */
 export function settleSandboxCleanup(): Promise<void> {
-  return pendingCgroupRemovals();
+  return backgroundCleanupSettled();
 }
 
 async function prepareLaunch(
@@ -192,7 +186,6 @@ async function prepareLaunch(
       env,
       cwd,
       root,
-      privateTmp,
       cgroups,
       seccompFd,
       enforcement: enforcement(request, caps, cgroups, userNamespace, shell !== undefined),
@@ -229,7 +222,6 @@ function plan(parts: {
   env: Record<string, string>;
   cwd: string;
   root: string;
-  privateTmp: string;
   cgroups: ExecutionCgroups | undefined;
   seccompFd: number | undefined;
   enforcement: Enforcement;
@@ -261,11 +253,10 @@ function plan(parts: {
             // Already closed.
           }
         }
-        // Kills what is left now; the cgroup dirs go as soon as the kernel lets them (see
-        // ExecutionCgroups.release) — the runtime's close() awaits settleSandboxCleanup().
-        cgroups?.kill();
+        // The directories go in the background (see background.ts): the cgroups as soon as the
+        // kernel lets them (release() kills what is still in them first), the temp dir too.
         cgroups?.release();
-        await removeTree(parts.root, isSmall(parts.privateTmp));
+        inBackground(removeTree(parts.root));
       })();
       return disposed;
     },
@@ -306,15 +297,6 @@ function enforcement(
       : { mechanism: 'none' },
     kill: sandboxed ? 'pid-namespace' : 'process-group',
   };
-}
-
-// The tool left (almost) nothing in its temp dir: it can go synchronously.
-function isSmall(dir: string): boolean {
-  try {
-    return readdirSync(dir).length <= 8;
-  } catch {
-    return true;
-  }
 }
 
 const programFds = new Map<string, number>();

@@ -17,12 +17,13 @@
  * It never touches `process.stdout`/`process.stdin`: Bun initialises those lazily and the
  * first access costs ~14 ms (measured on Bun 1.4), more than the rest of the worker.
  *
- * Why the hot path is top-level code and not a `main()`: Bun (JavaScriptCore) compiles each
- * function on its first call, and on Bun 1.4.5 the first call of the async `main()` that held
- * this code took 0.36–0.47 ms before its first statement ran (performance.now() probes around
- * it), on the path of every execution; the module's top level is compiled with the module.
- * Everything off the success path (errors, the logger, control lines) stays in functions that
- * are compiled only when they run.
+ * Why the success path is top-level code that calls no function of its own: Bun
+ * (JavaScriptCore) compiles each function on its first call. Measured on Bun 1.4.5 with
+ * performance.now() probes: the first call of the async `main()` that used to hold this code
+ * took 0.36–0.47 ms before its first statement ran, and the first call of any small function
+ * ≈ 0.045 ms — on the path of every execution. The module's top level is compiled with the
+ * module. Everything off the success path (errors, the logger, control lines, Compozy entries)
+ * stays in functions that are compiled only when they run.
  */
 import { writeSync } from 'node:fs';
 import type { SerializedError, WorkerMessage, WorkerPhase, WorkerRequest } from './protocol.js';
@@ -35,28 +36,32 @@ const RESULT_FD = 3;
 const PRELOAD_ARG = '--toolcage-preload='; // kept in step with pool.ts
 const GRACE_ARG = '--toolcage-grace'; // kept in step with pool.ts
 
-const flags = process.argv.slice(2);
+// The flags after the entry (a loop, not `find`: no callback to compile).
+let preloadPath: string | undefined;
+let grace = false;
+for (const flag of process.argv.slice(2)) {
+  if (flag.startsWith(PRELOAD_ARG)) preloadPath = flag.slice(PRELOAD_ARG.length);
+  else if (flag === GRACE_ARG) grace = true;
+}
 // The module imported ahead of the request, when asked to. A rejection is kept for the request
 // (a `load` error then), never left unhandled.
-const preloadPath = flags.find((flag) => flag.startsWith(PRELOAD_ARG))?.slice(PRELOAD_ARG.length);
 const preloaded =
   preloadPath === undefined ? undefined : (import(preloadPath) as Promise<Record<string, unknown>>);
 preloaded?.catch(() => {});
 
-// Writes the one result message on fd 3. Blocking writes: fd 3 is a socket the manager reads
+// The one result message goes on fd 3 with blocking writes: fd 3 is a socket the manager reads
 // as a stream, so a large result flows without being buffered twice here. TextEncoder, not
 // Buffer: Bun sets up `Buffer` on its first use (≈ 0.2 ms measured), TextEncoder is native.
 let sent = false;
+const encoder = new TextEncoder();
 
-function send(message: WorkerMessage | string): void {
-  // Exactly one message: a late result after an uncaught error (or the reverse) is dropped.
+// Writes the one message. Exactly one: a late result after an uncaught error (or the reverse)
+// is dropped. The success path inlines the same lines.
+function send(message: WorkerMessage): void {
   if (sent) return;
   sent = true;
-  const bytes = new TextEncoder().encode(
-    typeof message === 'string' ? message : JSON.stringify(message),
-  );
-  let offset = 0;
-  while (offset < bytes.length) offset += writeSync(RESULT_FD, bytes, offset);
+  const bytes = encoder.encode(JSON.stringify(message));
+  for (let offset = 0; offset < bytes.length;) offset += writeSync(RESULT_FD, bytes, offset);
 }
 
 // An error message must fit the result channel whatever the output cap (the manager allows
@@ -147,51 +152,35 @@ function fail(phase: WorkerPhase, error: unknown): void {
   send({ type: 'error', phase, error: serializeError(error) });
 }
 
-// Control lines after the request: `abort` aborts the tool's signal. Ends when stdin closes.
-async function watchControl(
-  reader: ReadableStreamDefaultReader<Uint8Array>,
-  decoder: InstanceType<typeof TextDecoder>,
-  rest: string,
-  controller: AbortController,
-): Promise<void> {
-  let pending = rest;
-  for (;;) {
-    let newline = pending.indexOf('\n');
-    while (newline !== -1) {
-      if (pending.slice(0, newline) === 'abort')
-        controller.abort(new Error('The execution was aborted (deadline or cancel)'));
-      pending = pending.slice(newline + 1);
-      newline = pending.indexOf('\n');
-    }
-    const { value, done } = await reader.read();
-    if (done) return;
-    pending += decoder.decode(value, { stream: true });
-  }
+// A result that JSON.stringify turns into nothing (a function, a Symbol).
+function notJson(output: unknown): void {
+  send({
+    type: 'error',
+    phase: 'output',
+    error: {
+      name: 'TypeError',
+      message: `the result is not JSON-serialisable (${typeof output})`,
+    },
+  });
 }
 
-// The result message of a finished call, or an `output` error when it is not JSON.
-function finish(output: unknown): void {
-  let json: string | undefined;
-  try {
-    // A tool that returns nothing (`undefined`) yields `null`, like a JSON-RPC void result.
-    json = output === undefined ? 'null' : JSON.stringify(output);
-  } catch (error) {
-    fail('output', error);
-    return;
+// Control lines after the request: `abort` aborts the tool's signal. Runs only when stdin has
+// more to say (the manager writes `abort`, or closes stdin after the process ended).
+function onControl(result: Awaited<ReturnType<typeof reader.read>>): void {
+  if (result.done) return;
+  pending += decoder.decode(result.value, { stream: true });
+  controlLines();
+  void reader.read().then(onControl, () => {});
+}
+
+function controlLines(): void {
+  let at = pending.indexOf('\n');
+  while (at !== -1) {
+    if (pending.slice(0, at) === 'abort')
+      controller.abort(new Error('The execution was aborted (deadline or cancel)'));
+    pending = pending.slice(at + 1);
+    at = pending.indexOf('\n');
   }
-  if (json === undefined) {
-    send({
-      type: 'error',
-      phase: 'output',
-      error: {
-        name: 'TypeError',
-        message: `the result is not JSON-serialisable (${typeof output})`,
-      },
-    });
-    return;
-  }
-  // Assembled by hand so a large result is serialised once.
-  send(`{"type":"result","output":${json}}`);
 }
 
 // An error thrown in a timer or a rejection nobody handles is the tool failing, as it would
@@ -208,7 +197,7 @@ const controller = new AbortController();
 // With a kill grace period the manager sends SIGTERM first: turn it into an abort so the tool
 // gets its chance to stop; SIGKILL follows at the end of the grace period either way. Without
 // one, no handler: SIGTERM keeps its default (the process ends), as the manager expects.
-if (flags.includes(GRACE_ARG)) {
+if (grace) {
   process.on('SIGTERM', () => controller.abort(new Error('The execution was terminated')));
 }
 
@@ -217,9 +206,13 @@ const reader = Bun.stdin.stream().getReader();
 const decoder = new TextDecoder();
 let pending = '';
 let newline = -1;
+let ended = false;
 while (newline === -1) {
   const { value, done } = await reader.read();
-  if (done) break;
+  if (done) {
+    ended = true;
+    break;
+  }
   pending += decoder.decode(value, { stream: true });
   newline = pending.indexOf('\n');
 }
@@ -232,9 +225,12 @@ try {
       error: { name: 'Error', message: 'no request on stdin' },
     });
   } else {
-    const line = newline === -1 ? pending : pending.slice(0, newline);
-    const request = JSON.parse(line) as WorkerRequest;
-    void watchControl(reader, decoder, newline === -1 ? '' : pending.slice(newline + 1), controller);
+    const request = JSON.parse(
+      newline === -1 ? pending : pending.slice(0, newline),
+    ) as WorkerRequest;
+    pending = newline === -1 ? '' : pending.slice(newline + 1);
+    if (pending.length > 0) controlLines();
+    if (!ended) void reader.read().then(onControl, () => {});
     for (const name in request.env) process.env[name] = request.env[name];
 
     let module: Record<string, unknown> | undefined;
@@ -247,7 +243,8 @@ try {
       fail('load', error);
     }
     if (module !== undefined) {
-      const fn = pickExport(module, request);
+      const exported = module[request.exportName];
+      const fn = typeof exported === 'function' ? exported : pickExport(module, request);
       if (typeof fn === 'string') {
         send({ type: 'error', phase: 'export', error: { name: 'Error', message: fn } });
       } else {
@@ -266,12 +263,32 @@ try {
         let output: unknown;
         let threw = false;
         try {
-          output = await fn(request.input, context);
+          output = await (fn as (input: unknown, context: unknown) => unknown)(
+            request.input,
+            context,
+          );
         } catch (error) {
           threw = true;
           fail('call', error);
         }
-        if (!threw) finish(output);
+        if (!threw) {
+          let json: string | undefined;
+          try {
+            // A tool that returns nothing (`undefined`) yields `null`, like a JSON-RPC void result.
+            json = output === undefined ? 'null' : JSON.stringify(output);
+          } catch (error) {
+            fail('output', error);
+          }
+          if (json === undefined) {
+            if (!sent) notJson(output); // Not when stringify threw: that was sent already.
+          } else if (!sent) {
+            // send(), inlined. Assembled by hand so a large result is serialised once.
+            sent = true;
+            const bytes = encoder.encode(`{"type":"result","output":${json}}`);
+            for (let offset = 0; offset < bytes.length;)
+              offset += writeSync(RESULT_FD, bytes, offset);
+          }
+        }
       }
     }
   }
