@@ -245,7 +245,7 @@ function plan(parts: {
       return Promise.resolve(cgroups?.inspect() ?? NO_LIMITS);
     },
     dispose() {
-      disposed ??= (async () => {
+      if (disposed === undefined) {
         if (parts.seccompFd !== undefined) {
           try {
             closeSync(parts.seccompFd);
@@ -254,10 +254,11 @@ function plan(parts: {
           }
         }
         // The directories go in the background (see background.ts): the cgroups as soon as the
-        // kernel lets them (release() kills what is still in them first), the temp dir too.
+        // kernel lets them (release() kills whatever is still in them), the temp dir too.
         cgroups?.release();
         inBackground(removeTree(parts.root));
-      })();
+        disposed = Promise.resolve();
+      }
       return disposed;
     },
   };
