@@ -77,6 +77,9 @@ async function bareBwrapRun(sandbox: Sandbox): Promise<number> {
     bareLaunch(`bench-bare-${Math.random().toString(36).slice(2)}`, 'bwrap'),
   );
   try {
+    // The temp dir and cgroups the bwrap command binds (toolcage makes them while its prologue
+    // starts; the bare run has no prologue, and this is outside the timing).
+    plan.materialize();
     const start = plan.args.findIndex((arg) => /(^|\/)bwrap$/.test(arg));
     const command: BareCommand =
       /(^|\/)bwrap$/.test(plan.file) || start === -1

@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import type { Readable, Writable } from 'node:stream';
 import type { LaunchPlan } from '../sandbox/types.js';
+import { killProcessGroup } from './kill-tree.js';
 
 /** How a process ended. */
 export interface ProcessEnd {
@@ -25,7 +26,8 @@ export interface SpawnedProcess {
 }
 
 /**
- * Spawns a launch plan. The child leads its own process group (`detached`) so the whole group
+ * Spawns a launch plan and materialises it (a failure there is the spawn's error, and the
+ * process is killed). The child leads its own process group (`detached`) so the whole group
  * can be killed; stdio is [request, log, log, result, ...plan.extraFds].
  * This is the only place toolcage starts a process for a tool.
  */
@@ -51,6 +53,20 @@ export function spawnPlan(plan: LaunchPlan): SpawnedProcess {
   });
   // A tool that closes stdin early makes our writes fail with EPIPE: that is not our error.
   child.stdin?.on('error', () => {});
+  // What the process needs only once it runs (temp dir, cgroups) is made now, while it starts;
+  // it waits for the `go` line (see LaunchPlan.materialize).
+  if (child.pid !== undefined) {
+    try {
+      const go = plan.materialize();
+      if (go !== '') child.stdin?.write(go);
+    } catch (error) {
+      spawnError = new Error(
+        `sandbox setup failed: ${error instanceof Error ? error.message : String(error)}`,
+        { cause: error },
+      );
+      killProcessGroup(child.pid, 'SIGKILL');
+    }
+  }
   const result = child.stdio[3] as Readable;
   return {
     pid: child.pid,

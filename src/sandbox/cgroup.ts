@@ -55,6 +55,8 @@ export class ExecutionCgroups {
   readonly #layout: CgroupLayout;
   readonly #memoryDir: string | undefined;
   readonly #pidsDir: string | undefined;
+  readonly #limits: CgroupLimits;
+  #created = false;
   #destroyed = false;
   #removal: Promise<void> | undefined;
 
@@ -62,35 +64,51 @@ export class ExecutionCgroups {
     layout: CgroupLayout,
     memoryDir: string | undefined,
     pidsDir: string | undefined,
+    limits: CgroupLimits,
   ) {
     this.#layout = layout;
     this.#memoryDir = memoryDir;
     this.#pidsDir = pidsDir;
+    this.#limits = limits;
   }
 
   /**
-   * Creates the cgroups of one execution and writes its limits. Throws (the caller turns it
-   * into `spawn_failed`) when a hierarchy cannot be written; nothing is left behind then.
+   * The cgroups of one execution, named but not created yet: {@link materialize} creates them,
+   * so that a launch can do it while its process starts (see LaunchPlan.materialize).
    */
-  static create(layout: CgroupLayout, executionId: string, limits: CgroupLimits): ExecutionCgroups {
+  static plan(layout: CgroupLayout, executionId: string, limits: CgroupLimits): ExecutionCgroups {
     const memoryDir = limits.memoryBytes === undefined ? undefined : hierarchy(layout, 'memory');
     const pidsDir = limits.maxProcesses === undefined ? undefined : hierarchy(layout, 'pids');
-    const dirs = [...new Set([memoryDir, pidsDir].filter((d) => d !== undefined))].map((h) =>
-      join(runtimeDir(layout, h), executionId),
-    );
-    const created = new ExecutionCgroups(
+    return new ExecutionCgroups(
       layout,
       memoryDir === undefined ? undefined : join(runtimeDir(layout, memoryDir), executionId),
       pidsDir === undefined ? undefined : join(runtimeDir(layout, pidsDir), executionId),
+      limits,
     );
+  }
+
+  /** {@link plan} and {@link materialize} at once. */
+  static create(layout: CgroupLayout, executionId: string, limits: CgroupLimits): ExecutionCgroups {
+    const cgroups = ExecutionCgroups.plan(layout, executionId, limits);
+    cgroups.materialize();
+    return cgroups;
+  }
+
+  /**
+   * Creates the cgroups and writes their limits. Throws (the caller turns it into
+   * `spawn_failed`) when a hierarchy cannot be written; nothing is left behind then. Idempotent.
+   */
+  materialize(): void {
+    if (this.#created) return;
+    const dirs = this.#dirs();
     try {
       for (const dir of dirs) mkdirSync(dir);
-      created.#writeLimits(limits);
+      this.#writeLimits(this.#limits);
     } catch (error) {
       for (const dir of dirs) tryRmdir(dir);
       throw error;
     }
-    return created;
+    this.#created = true;
   }
 
   /**

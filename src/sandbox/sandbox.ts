@@ -6,7 +6,7 @@
  * a cleared environment, and the cgroups and rlimits when the machine has them.
  */
 import { randomUUID } from 'node:crypto';
-import { closeSync, mkdtempSync, openSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname, extname, join } from 'node:path';
 import { ErrorKind } from '../errors/kinds.js';
@@ -15,7 +15,7 @@ import { buildBwrapArgs, bwrapNamespaces, SANDBOX_PATH } from './bwrap-args.js';
 import { backgroundCleanupSettled, inBackground } from './background.js';
 import { ExecutionCgroups, sweepStaleCgroupsIn } from './cgroup.js';
 import { detectCapabilities, type SandboxCapabilities } from './detect.js';
-import { buildLaunchCommand } from './launch-command.js';
+import { buildLaunchCommand, LAUNCH_GO } from './launch-command.js';
 import { removeTree } from './remove-tree.js';
 import { buildSeccompProgram } from './seccomp.js';
 import { systemView } from './system-view.js';
@@ -119,18 +119,29 @@ async function prepareLaunch(
   const useCgroups = layout !== undefined && shell !== undefined;
   if (sandboxed && shell === undefined) refuse('its limits: /bin/sh is missing');
 
-  // The private temp dir is the execution's own dir (mkdtemp makes it 0700).
-  const root = mkdtempSync(join(tmpRoot, 'toolcage-'));
+  // The private temp dir is the execution's own dir, made 0700 (and only if it does not exist
+  // yet, so the name cannot be planted). With a prologue to wait for it, it and the cgroups are
+  // created while the process starts (see LaunchPlan.materialize); without one, now.
+  const gate = shell !== undefined;
+  const root = join(tmpRoot, `toolcage-${randomUUID()}`);
   const privateTmp = root;
   let cgroups: ExecutionCgroups | undefined;
   let seccompFd: number | undefined;
+  let materialized = false;
+  const materialize = (): void => {
+    if (materialized) return;
+    mkdirSync(root, { mode: 0o700 });
+    materialized = true;
+    cgroups?.materialize();
+  };
   try {
     if (useCgroups) {
-      cgroups = ExecutionCgroups.create(layout, request.executionId, {
+      cgroups = ExecutionCgroups.plan(layout, request.executionId, {
         memoryBytes: caps.cgroup.memory ? limits.memoryMb * MIB : undefined,
         maxProcesses: caps.cgroup.pids ? limits.maxProcesses : undefined,
       });
     }
+    if (!gate) materialize();
     let file: string;
     let args: string[];
     let env: Record<string, string>;
@@ -168,13 +179,16 @@ async function prepareLaunch(
         HOME: privateTmp,
         ...(permissions.run ? { PATH: SANDBOX_PATH } : {}),
       };
-      cwd = privateTmp;
+      // With the prologue the temp dir may not exist yet when the shell is spawned: it enters it.
+      cwd = gate ? tmpRoot : privateTmp;
     }
     const command =
       shell === undefined
         ? { file, args }
         : buildLaunchCommand({
             shell,
+            gate,
+            ...(sandboxed ? {} : { cwd: privateTmp }),
             cgroupJoins: cgroups?.joinFiles ?? [],
             cpuSeconds: limits.cpuSeconds,
             fileSizeBytes: limits.maxFileSizeMb * MIB,
@@ -188,13 +202,17 @@ async function prepareLaunch(
       root,
       cgroups,
       seccompFd,
+      materialize: () => {
+        materialize();
+        return gate ? LAUNCH_GO : '';
+      },
       enforcement: enforcement(request, caps, cgroups, userNamespace, shell !== undefined),
     });
   } catch (error) {
     cgroups?.kill();
     await cgroups?.destroy();
     if (seccompFd !== undefined) closeSync(seccompFd);
-    await removeTree(root);
+    if (materialized) await removeTree(root);
     if (error instanceof ToolExecutionError) throw error;
     const toolId = basename(request.toolPath, extname(request.toolPath));
     throw new ToolExecutionError({
@@ -224,6 +242,7 @@ function plan(parts: {
   root: string;
   cgroups: ExecutionCgroups | undefined;
   seccompFd: number | undefined;
+  materialize: () => string;
   enforcement: Enforcement;
 }): LaunchPlan {
   const { cgroups } = parts;
@@ -235,6 +254,7 @@ function plan(parts: {
     cwd: parts.cwd,
     enforcement: parts.enforcement,
     ...(parts.seccompFd === undefined ? {} : { extraFds: [parts.seccompFd] }),
+    materialize: parts.materialize,
     terminate() {
       if (disposed === undefined) cgroups?.signal('SIGTERM', isBwrapProcess);
     },

@@ -125,6 +125,14 @@ export interface LaunchPlan {
   /** Extra fds to pass (index = child fd number, from 4 on), e.g. a seccomp program. */
   readonly extraFds?: readonly number[];
   /**
+   * Creates what the process needs only once it runs — its temp dir and its cgroups — and
+   * returns what to write on its stdin before anything else (`go\n`, or nothing): a process
+   * started through the sandbox's prologue waits for that line, so this work overlaps the
+   * process's own start. Call right after spawning. Throws when the sandbox cannot be set up;
+   * the process must then be killed. Idempotent.
+   */
+  materialize(): string;
+  /**
    * Asks the tool to stop: SIGTERM to the tool's own processes (cgroup members that are not the
    * sandbox's bwrap), at the start of a kill grace period. A no-op without a cgroup.
    */

@@ -219,6 +219,7 @@ function recordingSandbox(): {
         env: {},
         cwd: tmpdir(),
         enforcement: {} as Enforcement,
+        materialize: () => '',
         terminate() {},
         killAll() {},
         inspect: () => Promise.resolve({ memoryExceeded: false, processesExceeded: false }),

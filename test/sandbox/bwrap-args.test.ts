@@ -1,6 +1,13 @@
+import { execFileSync, spawnSync } from 'node:child_process';
 import { describe, expect, test } from 'vitest';
 import { buildBwrapArgs, bwrapNamespaces, type BwrapInput } from '../../src/sandbox/bwrap-args.js';
-import { buildLaunchCommand, quote } from '../../src/sandbox/launch-command.js';
+import {
+  buildLaunchCommand,
+  LAUNCH_FAILURE_EXIT,
+  LAUNCH_FAILURE_PREFIX,
+  LAUNCH_GO,
+  quote,
+} from '../../src/sandbox/launch-command.js';
 import { resolvePermissions } from '../../src/sandbox/permissions.js';
 import type { Permissions } from '../../src/sandbox/types.js';
 
@@ -169,6 +176,43 @@ describe('buildLaunchCommand', () => {
     expect(script).toContain('ulimit -S -t 2 && ulimit -H -t 3');
     expect(script).toContain('ulimit -f 20480');
     expect(script.trim().endsWith('exec "$0" "$@"')).toBe(true);
+  });
+
+  test('a gated prologue waits for `go` before it joins anything, and enters its cwd last', () => {
+    const { args } = buildLaunchCommand({
+      ...command,
+      gate: true,
+      cwd: "/tmp/toolcage-it's",
+      cgroupJoins: ['/cg/pids/a/tasks'],
+      cpuSeconds: undefined,
+      fileSizeBytes: 1024,
+    });
+    const lines = args[1]!.split('\n');
+    const gate = lines.findIndex((line) => line.startsWith('read -r go && [ "$go" = go ] ||'));
+    const join = lines.findIndex((line) => line.includes('/cg/pids/a/tasks'));
+    const cd = lines.findIndex((line) => line.startsWith(`cd '/tmp/toolcage-it'\\''s' || fail`));
+    expect(gate).toBeGreaterThan(0);
+    expect(join).toBeGreaterThan(gate);
+    expect(cd).toBeGreaterThan(join);
+    expect(lines.at(-1)).toBe('exec "$0" "$@"');
+  });
+
+  test('the gate really holds: nothing runs until `go`, and the request after it stays on stdin', () => {
+    const { file, args } = buildLaunchCommand({
+      shell: '/bin/sh',
+      file: '/bin/sh',
+      args: ['-c', 'cat'],
+      gate: true,
+      cgroupJoins: [],
+      cpuSeconds: undefined,
+      fileSizeBytes: undefined,
+    });
+    expect(
+      execFileSync(file, args, { input: `${LAUNCH_GO}{"request":1}\nabort\n` }).toString(),
+    ).toBe('{"request":1}\nabort\n');
+    const refused = spawnSync(file, args, { input: 'nope\n' });
+    expect(refused.status).toBe(LAUNCH_FAILURE_EXIT);
+    expect(refused.stderr.toString()).toContain(`${LAUNCH_FAILURE_PREFIX}cannot start`);
   });
 
   test('quote', () => {

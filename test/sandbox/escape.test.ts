@@ -265,6 +265,13 @@ describe.skipIf(!available.ok)('sandbox escapes (bwrap, cgroups, seccomp)', () =
     const env = output(run) as Record<string, string>;
     expect(env['TOOLCAGE_TEST_SECRET']).toBeUndefined();
     expect(env['TMPDIR']).toMatch(/toolcage-/);
+    // Spawned in the temp root (the dir is made while the prologue starts), then entered.
+    const where = output(await runFixture('reports-cwd.ts', { mode: 'none' })) as {
+      cwd: string;
+      tmpdir: string;
+    };
+    expect(where.cwd).toBe(where.tmpdir);
+    expect(where.cwd).toMatch(/\/toolcage-[0-9a-f-]{36}$/);
     expect(run.enforcement).toMatchObject({
       sandbox: 'none',
       filesystem: 'host',
