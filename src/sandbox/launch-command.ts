@@ -53,7 +53,8 @@ export const LAUNCH_FAILURE_PREFIX = 'toolcage-sandbox: ';
 /** The file and arguments to spawn. */
 export function buildLaunchCommand(input: LaunchCommandInput): { file: string; args: string[] } {
   const steps: string[] = [];
-  if (input.gate === true) steps.push(`read -r go && [ "$go" = go ] || fail 'start: toolcage did not say go'`);
+  if (input.gate === true)
+    steps.push(`read -r go && [ "$go" = go ] || fail 'start: toolcage did not say go'`);
   for (const join of input.cgroupJoins) {
     steps.push(`echo 0 > ${quote(join)} || fail ${quote(`join the cgroup ${join}`)}`);
   }
