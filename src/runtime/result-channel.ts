@@ -28,6 +28,7 @@ export class ResultChannel {
         }
         this.#chunks.push(chunk);
       });
+      stream.on('end', () => resolve());
       stream.on('close', () => resolve());
       stream.on('error', () => resolve());
     });
