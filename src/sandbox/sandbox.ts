@@ -261,6 +261,7 @@ function plan(parts: {
     killAll() {
       if (disposed === undefined) cgroups?.kill();
     },
+    killsAll: cgroups !== undefined,
     inspect() {
       return Promise.resolve(cgroups?.inspect() ?? NO_LIMITS);
     },

@@ -139,6 +139,11 @@ export interface LaunchPlan {
   terminate(): void;
   /** Kills every process of this execution that the sandbox can reach (cgroup members, namespace). Idempotent. */
   killAll(): void;
+  /**
+   * True when {@link killAll} reaches every process of the execution (they are all in its
+   * cgroup), so the process-group kill around it adds nothing once the process has exited.
+   */
+  readonly killsAll: boolean;
   /** After exit: what the limits saw. */
   inspect(): Promise<LimitReport>;
   /** Removes everything the plan created (temp dir, cgroups, fds). Idempotent; never throws. */

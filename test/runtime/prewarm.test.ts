@@ -222,6 +222,7 @@ function recordingSandbox(): {
         materialize: () => '',
         terminate() {},
         killAll() {},
+        killsAll: false,
         inspect: () => Promise.resolve({ memoryExceeded: false, processesExceeded: false }),
         dispose: () => {
           disposed.add(plan);

@@ -27,6 +27,7 @@ function failingPlan(): LaunchPlan {
     },
     terminate() {},
     killAll() {},
+    killsAll: false,
     inspect: () => Promise.resolve({ memoryExceeded: false, processesExceeded: false }),
     dispose: () => Promise.resolve(),
   };
