@@ -67,9 +67,9 @@ export async function sweepStaleCgroups(options: { cgroupRoot?: string } = {}): 
 }
 
 /**
- * Settles when the cgroups and temp dirs of every disposed plan are removed (dispose() kills
- * what is left and hands the directories to background removal). `runtime.close()` awaits it;
- * never rejects.
+ * Settles when the cgroups and temp dirs of every disposed plan are removed (dispose() hands
+ * them to background removal, which kills whatever is still in a cgroup). `runtime.close()`
+ * awaits it; never rejects.
  */
 export function settleSandboxCleanup(): Promise<void> {
   return backgroundCleanupSettled();
