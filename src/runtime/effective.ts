@@ -48,18 +48,14 @@ export function effectiveProfile(
   tool: ResolvedTool,
   request: Pick<ExecuteRequest, 'permissions' | 'limits'>,
 ): { readonly permissions: ResolvedPermissions; readonly limits: ResolvedLimits } {
-  if (request.permissions !== undefined || request.limits !== undefined) {
-    return {
-      permissions: effectivePermissions(options, tool, request),
-      limits: effectiveLimits(options, tool, request),
-    };
-  }
+  const resolve = (call: Pick<ExecuteRequest, 'permissions' | 'limits'>) => ({
+    permissions: effectivePermissions(options, tool, call),
+    limits: effectiveLimits(options, tool, call),
+  });
+  if (request.permissions !== undefined || request.limits !== undefined) return resolve(request);
   let profile = toolProfiles.get(tool);
   if (profile === undefined) {
-    profile = {
-      permissions: effectivePermissions(options, tool, {}),
-      limits: effectiveLimits(options, tool, {}),
-    };
+    profile = resolve({});
     toolProfiles.set(tool, profile);
   }
   return profile;

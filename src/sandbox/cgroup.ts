@@ -87,13 +87,6 @@ export class ExecutionCgroups {
     );
   }
 
-  /** {@link plan} and {@link materialize} at once. */
-  static create(layout: CgroupLayout, executionId: string, limits: CgroupLimits): ExecutionCgroups {
-    const cgroups = ExecutionCgroups.plan(layout, executionId, limits);
-    cgroups.materialize();
-    return cgroups;
-  }
-
   /**
    * Creates the cgroups and writes their limits. Throws (the caller turns it into
    * `spawn_failed`) when a hierarchy cannot be written; nothing is left behind then. Idempotent.

@@ -61,6 +61,13 @@ describe('detectCgroups', () => {
   });
 });
 
+// The cgroups of one execution, planned and made at once (the launch makes them while its process starts).
+function planned(...args: Parameters<typeof ExecutionCgroups.plan>): ExecutionCgroups {
+  const cgroups = ExecutionCgroups.plan(...args);
+  cgroups.materialize();
+  return cgroups;
+}
+
 describe('ExecutionCgroups on v1', () => {
   test('creates one group per hierarchy under toolcage/<pid>/<id>, with the limits', () => {
     fakeV1();
@@ -73,7 +80,7 @@ describe('ExecutionCgroups on v1', () => {
     const pidsDir = join(root, 'pids', 'toolcage', String(process.pid));
     mkdirSync(memoryDir, { recursive: true });
     mkdirSync(pidsDir, { recursive: true });
-    const created = ExecutionCgroups.create(layout, 'exec-1', {
+    const created = planned(layout, 'exec-1', {
       memoryBytes: 256 * 1024 * 1024,
       maxProcesses: 64,
     });
@@ -95,7 +102,7 @@ describe('ExecutionCgroups on v1', () => {
       memory: join(root, 'memory'),
       pids: join(root, 'pids'),
     } as const;
-    const group = ExecutionCgroups.create(layout, 'exec-2', {
+    const group = planned(layout, 'exec-2', {
       memoryBytes: 1 << 20,
       maxProcesses: 8,
     });
@@ -112,9 +119,9 @@ describe('ExecutionCgroups on v1', () => {
   test('a missing controller is an error, and nothing is left', () => {
     fakeV1();
     const layout = { version: 'v1', memory: undefined, pids: join(root, 'pids') } as const;
-    expect(() =>
-      ExecutionCgroups.create(layout, 'exec-3', { memoryBytes: 1, maxProcesses: 1 }),
-    ).toThrow('the memory cgroup controller is not available');
+    expect(() => planned(layout, 'exec-3', { memoryBytes: 1, maxProcesses: 1 })).toThrow(
+      'the memory cgroup controller is not available',
+    );
   });
 });
 
@@ -123,7 +130,7 @@ describe('ExecutionCgroups on v2', () => {
     fakeV2();
     const layout = { version: 'v2', root, memory: true, pids: true } as const;
     const runtimeDir = join(root, 'toolcage', String(process.pid));
-    const group = ExecutionCgroups.create(layout, 'exec-4', {
+    const group = planned(layout, 'exec-4', {
       memoryBytes: 512 * 1024 * 1024,
       maxProcesses: 100,
     });

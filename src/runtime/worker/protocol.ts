@@ -51,7 +51,7 @@ export const RESULT_FRAME_BYTES = '{"type":"result","output":}'.length;
 
 /**
  * Bytes the result channel always allows, whatever `limits.maxOutputBytes` says: room for an
- * error message (the worker cuts its fields, see main.ts), so a tool that throws under a small
+ * error message (the worker cuts its fields, see fallback.ts), so a tool that throws under a small
  * output cap is a `tool_error`, not an `output_limit`. A *result* is still held to the cap exactly
  * (classify.ts checks its size).
  */
