@@ -13,8 +13,8 @@ chmodSync(new URL('../dist/cli.js', import.meta.url), 0o755);
 // ≈ 0.45 ms sooner, ≈ 4 % of a trivial tool's cold latency. Every execution starts one worker.
 // Both worker modules: main.js (the entry) and fallback.js (its slow paths, imported by URL at
 // run time, so each is built on its own).
-for (const name of ['main', 'fallback']) {
-  const out = fileURLToPath(new URL(`../dist/runtime/worker/${name}.js`, import.meta.url));
+for (const name of ['worker/main', 'worker/fallback', 'launcher/main']) {
+  const out = fileURLToPath(new URL(`../dist/runtime/${name}.js`, import.meta.url));
   execFileSync(
     resolveBunBinary(),
     [
@@ -22,7 +22,7 @@ for (const name of ['main', 'fallback']) {
       '--target=bun',
       '--format=esm',
       `--outfile=${out}`,
-      fileURLToPath(new URL(`../src/runtime/worker/${name}.ts`, import.meta.url)),
+      fileURLToPath(new URL(`../src/runtime/${name}.ts`, import.meta.url)),
     ],
     { stdio: ['ignore', 'ignore', 'inherit'], env: { PATH: process.env.PATH ?? '' } },
   );

@@ -1,3 +1,4 @@
+import { closeSync, openSync } from 'node:fs';
 import { runBare, type BareCommand } from '../bare.js';
 import { isBwrap, loadSandbox } from '../sandbox-plan.js';
 import {
@@ -80,6 +81,7 @@ async function bareBwrapRun(sandbox: Sandbox): Promise<number> {
     // The temp dir and cgroups the bwrap command binds (toolcage makes them while its prologue
     // starts; the bare run has no prologue, and this is outside the timing).
     plan.materialize();
+    const extraFds = (plan.extraFiles ?? []).map((file) => openSync(file, 'r'));
     const start = plan.args.findIndex((arg) => /(^|\/)bwrap$/.test(arg));
     const command: BareCommand =
       /(^|\/)bwrap$/.test(plan.file) || start === -1
@@ -88,16 +90,20 @@ async function bareBwrapRun(sandbox: Sandbox): Promise<number> {
             args: plan.args,
             env: plan.env,
             cwd: plan.cwd,
-            ...(plan.extraFds === undefined ? {} : { extraFds: plan.extraFds }),
+            extraFds,
           }
         : {
             file: plan.args[start]!,
             args: plan.args.slice(start + 1),
             env: plan.env,
             cwd: plan.cwd,
-            ...(plan.extraFds === undefined ? {} : { extraFds: plan.extraFds }),
+            extraFds,
           };
-    return await timed(() => runBare(command, BARE_REQUEST));
+    try {
+      return await timed(() => runBare(command, BARE_REQUEST));
+    } finally {
+      for (const fd of extraFds) closeSync(fd);
+    }
   } finally {
     await plan.dispose();
   }

@@ -8,6 +8,7 @@ import type {
   SandboxMode,
 } from '../sandbox/types.js';
 import { killProcessGroup } from './kill-tree.js';
+import type { Launcher } from './launcher.js';
 import { spawnPlan, type SpawnedProcess } from './spawn.js';
 
 /**
@@ -52,6 +53,8 @@ export interface PoolOptions {
   readonly idleMs: number;
   /** Profiles kept warm at most (least recently used goes first). */
   readonly maxProfiles: number;
+  /** Starts processes without forking the manager, once it is up (see launcher/main.ts). */
+  readonly launcher?: Launcher;
 }
 
 interface Idle {
@@ -141,7 +144,7 @@ export class ProcessPool {
     });
     let child: SpawnedProcess;
     try {
-      child = spawnPlan(plan);
+      child = await spawnPlan(plan, this.#options.launcher);
     } catch (error) {
       await plan.dispose();
       throw error;

@@ -14,6 +14,7 @@ import {
   type ExecuteResult,
   type ToolRuntimeOptions,
 } from './options.js';
+import { Launcher } from './launcher.js';
 import { GRACE_ARG, ProcessPool } from './pool.js';
 import { SlotQueue } from './queue.js';
 import { ToolResolver } from './resolve-tool.js';
@@ -36,10 +37,11 @@ export interface ToolRuntime {
   close(): Promise<void>;
 }
 
-// The worker runs as TypeScript from src/ (tests) and as JavaScript from dist/ (the package).
-function workerEntry(): string {
+// The worker and the launcher run as TypeScript from src/ (tests) and as JavaScript from dist/
+// (the package).
+function bunEntry(name: 'worker' | 'launcher'): string {
   const url = new URL(
-    `./worker/main${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`,
+    `./${name}/main${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`,
     import.meta.url,
   );
   return fileURLToPath(url);
@@ -54,12 +56,13 @@ function bunfigPath(): string {
 export function createToolRuntime(options: ToolRuntimeOptions = {}): ToolRuntime {
   const normalized = normalizeOptions(options);
   const bunPath = normalized.bunPath ?? resolveBunBinary();
-  const worker = workerEntry();
+  const worker = bunEntry('worker');
   const bunfig = bunfigPath();
   if (!existsSync(worker) || !existsSync(bunfig)) {
     throw new Error(`toolcage is incomplete: missing ${existsSync(worker) ? bunfig : worker}`);
   }
   const sandbox = createSandbox();
+  const launcher = new Launcher(bunPath, bunEntry('launcher'));
   const runtimeFiles = [worker, bunfig, fileURLToPath(new URL('./worker/', import.meta.url))];
   const pool = new ProcessPool({
     sandbox,
@@ -79,6 +82,7 @@ export function createToolRuntime(options: ToolRuntimeOptions = {}): ToolRuntime
     prewarm: normalized.prewarm,
     idleMs: normalized.prewarmIdleMs,
     maxProfiles: Math.max(8, normalized.tools.size),
+    launcher,
   });
   const closing = new AbortController();
   const closeHandlers = new Set<() => void>();
@@ -150,6 +154,7 @@ export function createToolRuntime(options: ToolRuntimeOptions = {}): ToolRuntime
         for (const handler of [...closeHandlers]) handler();
         await Promise.allSettled([...running]);
         await pool.close();
+        await launcher.close();
         // Empty cgroups of killed sandboxes are removed in the background; wait for them.
         await settleSandboxCleanup();
       })();

@@ -1,7 +1,10 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { closeSync, openSync } from 'node:fs';
+import type { Socket } from 'node:net';
 import type { Readable, Writable } from 'node:stream';
 import type { LaunchPlan } from '../sandbox/types.js';
 import { killProcessGroup } from './kill-tree.js';
+import type { Launcher } from './launcher.js';
 
 /** How a process ended. */
 export interface ProcessEnd {
@@ -26,19 +29,55 @@ export interface SpawnedProcess {
 }
 
 /**
- * Spawns a launch plan and materialises it (a failure there is the spawn's error, and the
- * process is killed). The child leads its own process group (`detached`) so the whole group
- * can be killed; stdio is [request, log, log, result, ...plan.extraFds].
+ * Spawns a launch plan — through the launcher when it can take it (see launcher/main.ts), else
+ * directly — and materialises it while the process starts (a failure there is the spawn's
+ * error, and the process is killed). The process leads its own process group, so the whole group
+ * can be killed; stdio is [request, log, log, result, ...plan.extraFiles].
  * This is the only place toolcage starts a process for a tool.
  */
-export function spawnPlan(plan: LaunchPlan): SpawnedProcess {
-  const child: ChildProcess = spawn(plan.file, [...plan.args], {
-    cwd: plan.cwd,
-    env: { ...plan.env },
-    detached: true,
-    stdio: ['pipe', 'pipe', 'pipe', 'pipe', ...(plan.extraFds ?? [])],
-    windowsHide: true,
-  });
+export async function spawnPlan(plan: LaunchPlan, launcher?: Launcher): Promise<SpawnedProcess> {
+  const viaLauncher = launcher?.spawn(plan);
+  if (viaLauncher === undefined) return spawnDirect(plan);
+  // What the process needs once it runs is made while the launcher starts it.
+  let setupError: Error | undefined;
+  let go = '';
+  try {
+    go = plan.materialize();
+  } catch (error) {
+    setupError = setupFailure(error);
+  }
+  const started = await viaLauncher;
+  const [stdin, stdout, stderr, result] = started.stdio;
+  if (setupError !== undefined) killProcessGroup(started.pid, 'SIGKILL');
+  else if (go !== '') stdin.write(go);
+  const closed = Promise.all([started.exited, ...started.stdio.map(closeOf)]).then(() => {});
+  return {
+    pid: started.pid,
+    stdin,
+    stdout,
+    stderr,
+    result,
+    exited: started.exited,
+    closed,
+    spawnError: () => setupError,
+  };
+}
+
+function spawnDirect(plan: LaunchPlan): SpawnedProcess {
+  const extraFds = (plan.extraFiles ?? []).map((file) => openSync(file, 'r'));
+  let child: ChildProcess;
+  try {
+    child = spawn(plan.file, [...plan.args], {
+      cwd: plan.cwd,
+      env: { ...plan.env },
+      detached: true,
+      stdio: ['pipe', 'pipe', 'pipe', 'pipe', ...extraFds],
+      windowsHide: true,
+    });
+  } finally {
+    // The child has its own copies once spawn() has returned.
+    for (const fd of extraFds) closeSync(fd);
+  }
   let spawnError: Error | undefined;
   const exited = new Promise<ProcessEnd>((resolve) => {
     child.once('error', (error) => {
@@ -60,10 +99,7 @@ export function spawnPlan(plan: LaunchPlan): SpawnedProcess {
       const go = plan.materialize();
       if (go !== '') child.stdin?.write(go);
     } catch (error) {
-      spawnError = new Error(
-        `sandbox setup failed: ${error instanceof Error ? error.message : String(error)}`,
-        { cause: error },
-      );
+      spawnError = setupFailure(error);
       killProcessGroup(child.pid, 'SIGKILL');
     }
   }
@@ -78,4 +114,18 @@ export function spawnPlan(plan: LaunchPlan): SpawnedProcess {
     closed,
     spawnError: () => spawnError,
   };
+}
+
+function setupFailure(error: unknown): Error {
+  return new Error(
+    `sandbox setup failed: ${error instanceof Error ? error.message : String(error)}`,
+    { cause: error },
+  );
+}
+
+function closeOf(stream: Socket): Promise<void> {
+  return new Promise((resolve) => {
+    if (stream.closed) resolve();
+    else stream.once('close', () => resolve());
+  });
 }

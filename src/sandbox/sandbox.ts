@@ -6,7 +6,7 @@
  * a cleared environment, and the cgroups and rlimits when the machine has them.
  */
 import { randomUUID } from 'node:crypto';
-import { closeSync, mkdirSync, openSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, openSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname, extname, join } from 'node:path';
 import { ErrorKind } from '../errors/kinds.js';
@@ -34,7 +34,7 @@ export interface SandboxOptions {
   readonly userNamespace?: boolean;
 }
 
-// The seccomp program is child fd 4: the runtime spawns [stdin, stdout, stderr, result, ...extraFds].
+// The seccomp program is child fd 4: the runtime spawns [stdin, stdout, stderr, result, ...extraFiles].
 const SECCOMP_CHILD_FD = 4;
 const MIB = 1024 * 1024;
 const NO_LIMITS: LimitReport = { memoryExceeded: false, processesExceeded: false };
@@ -126,7 +126,7 @@ async function prepareLaunch(
   const root = join(tmpRoot, `toolcage-${randomUUID()}`);
   const privateTmp = root;
   let cgroups: ExecutionCgroups | undefined;
-  let seccompFd: number | undefined;
+  let seccompFile: string | undefined;
   let materialized = false;
   const materialize = (): void => {
     if (materialized) return;
@@ -148,9 +148,7 @@ async function prepareLaunch(
     let cwd: string;
     if (sandboxed) {
       if (!permissions.run || caps.seccomp.arch !== undefined) {
-        // A fresh open per launch: bwrap reads the fd to its end, so an fd shared between two
-        // launches would hand the second one an empty program.
-        seccompFd = openSync(seccompProgramFile(tmpRoot, caps, permissions.run), 'r');
+        seccompFile = seccompProgramFile(tmpRoot, caps, permissions.run);
       }
       file = caps.bwrap.path!;
       args = buildBwrapArgs({
@@ -163,7 +161,7 @@ async function prepareLaunch(
         tmpDir: privateTmp,
         system: await systemView(request.bunPath),
         userNamespace,
-        seccompFd: seccompFd === undefined ? undefined : SECCOMP_CHILD_FD,
+        seccompFd: seccompFile === undefined ? undefined : SECCOMP_CHILD_FD,
       });
       // bwrap gets the tool's variables through --setenv; its own environment stays empty so
       // that /proc/1/environ (bwrap is the namespace's init) shows nothing of the host.
@@ -201,7 +199,7 @@ async function prepareLaunch(
       cwd,
       root,
       cgroups,
-      seccompFd,
+      seccompFile,
       materialize: () => {
         materialize();
         return gate ? LAUNCH_GO : '';
@@ -211,7 +209,6 @@ async function prepareLaunch(
   } catch (error) {
     cgroups?.kill();
     await cgroups?.destroy();
-    if (seccompFd !== undefined) closeSync(seccompFd);
     if (materialized) await removeTree(root);
     if (error instanceof ToolExecutionError) throw error;
     const toolId = basename(request.toolPath, extname(request.toolPath));
@@ -241,7 +238,7 @@ function plan(parts: {
   cwd: string;
   root: string;
   cgroups: ExecutionCgroups | undefined;
-  seccompFd: number | undefined;
+  seccompFile: string | undefined;
   materialize: () => string;
   enforcement: Enforcement;
 }): LaunchPlan {
@@ -253,7 +250,7 @@ function plan(parts: {
     env: parts.env,
     cwd: parts.cwd,
     enforcement: parts.enforcement,
-    ...(parts.seccompFd === undefined ? {} : { extraFds: [parts.seccompFd] }),
+    ...(parts.seccompFile === undefined ? {} : { extraFiles: [parts.seccompFile] }),
     materialize: parts.materialize,
     terminate() {
       if (disposed === undefined) cgroups?.signal('SIGTERM', isBwrapProcess);
@@ -267,13 +264,6 @@ function plan(parts: {
     },
     dispose() {
       if (disposed === undefined) {
-        if (parts.seccompFd !== undefined) {
-          try {
-            closeSync(parts.seccompFd);
-          } catch {
-            // Already closed.
-          }
-        }
         // The directories go in the background (see background.ts): the cgroups as soon as the
         // kernel lets them (release() kills whatever is still in them), the temp dir too.
         cgroups?.release();
@@ -325,9 +315,10 @@ const programFds = new Map<string, number>();
 
 /**
  * A path that opens the seccomp program. Each program is written once per process to a file
- * that is unlinked at once while an fd keeps it: opening `/proc/self/fd/<fd>` then gives every
- * launch its own offset (~0.02 ms), nothing is written per launch, and nothing is left on disk
- * even when the process is killed (a named file was: vitest's workers never run 'exit' hooks).
+ * that is unlinked at once while an fd keeps it: opening `/proc/<manager pid>/fd/<fd>` then gives
+ * every launch its own offset (~0.02 ms), nothing is written per launch, and nothing is left on
+ * disk even when the process is killed (a named file was: vitest's workers never run 'exit'
+ * hooks). The pid, not `self`: the launcher (runtime/launcher/main.ts) opens it too.
  */
 function seccompProgramFile(
   tmpRoot: string,
@@ -347,5 +338,5 @@ function seccompProgramFile(
     }
     programFds.set(key, fd);
   }
-  return `/proc/self/fd/${fd}`;
+  return `/proc/${process.pid}/fd/${fd}`;
 }

@@ -122,8 +122,12 @@ export interface LaunchPlan {
   readonly env: Readonly<Record<string, string>>;
   readonly cwd: string;
   readonly enforcement: Enforcement;
-  /** Extra fds to pass (index = child fd number, from 4 on), e.g. a seccomp program. */
-  readonly extraFds?: readonly number[];
+  /**
+   * Files the process gets open read-only as fds 4, 5, … (a seccomp program for bwrap), opened
+   * afresh for each spawn: bwrap reads the descriptor to its end, so a shared one would give a
+   * second process an empty program.
+   */
+  readonly extraFiles?: readonly string[];
   /**
    * Creates what the process needs only once it runs — its temp dir and its cgroups — and
    * returns what to write on its stdin before anything else (`go\n`, or nothing): a process

@@ -1,15 +1,19 @@
 import { expect } from 'vitest';
 import { readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 
 /**
  * What an execution may leave behind, read from the system itself: processes of tools (by
  * command line, so setsid'd grandchildren reparented away from us count too), zombies among our
  * children, toolcage temp dirs, per-execution cgroups, and this process's open descriptors.
+ * A runtime's launcher (src/runtime/launcher/main.ts) lives as long as the runtime: its process,
+ * socket directory and the four descriptors to it are the runtime's, not an execution's, and
+ * are not counted while it runs; `launchers` lists the running ones, for checks after close().
  */
 export interface Leftovers {
   readonly processes: string[];
+  readonly launchers: string[];
   readonly zombies: number[];
   readonly tempDirs: string[];
   readonly cgroups: string[];
@@ -57,11 +61,40 @@ export function zombieChildren(): number[] {
   return zombies;
 }
 
+const LAUNCHER_MARKER = '/runtime/launcher/main.';
+
+interface LiveLauncher {
+  readonly pid: string;
+  readonly cmdline: string;
+  /** Its socket's directory (its last argument is the socket's path). */
+  readonly dir: string;
+  readonly ppid: number;
+}
+
+function liveLaunchers(): LiveLauncher[] {
+  const found: LiveLauncher[] = [];
+  for (const pid of readdirSync('/proc')) {
+    if (!/^\d+$/.test(pid)) continue;
+    const argv = readProc(pid, 'cmdline')?.split('\0').filter(Boolean);
+    if (argv === undefined || !argv.some((arg) => arg.includes(LAUNCHER_MARKER))) continue;
+    const stat = readProc(pid, 'stat') ?? '';
+    const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+    found.push({ pid, cmdline: argv.join(' '), dir: dirname(argv.at(-1) ?? ''), ppid });
+  }
+  return found;
+}
+
+export function launcherProcesses(): string[] {
+  return liveLaunchers().map((launcher) => `${launcher.pid}: ${launcher.cmdline.slice(0, 200)}`);
+}
+
 export function toolcageTempDirs(root = tmpdir()): string[] {
+  const inUse = new Set(liveLaunchers().map((launcher) => launcher.dir));
   try {
     return readdirSync(root)
       .filter((name) => name.startsWith('toolcage-'))
-      .map((name) => join(root, name));
+      .map((name) => join(root, name))
+      .filter((dir) => !inUse.has(dir));
   } catch {
     return [];
   }
@@ -98,13 +131,20 @@ export function toolcageCgroups(): string[] {
   return found;
 }
 
+/**
+ * This process's open descriptors, less the four of each running launcher it started (the
+ * server socket, and the three socketpairs of the launcher's stdio: libuv makes stdio "pipes"
+ * with socketpair(), so they cannot be told from the tools' own by their /proc links).
+ */
 export function openFds(): number {
-  return readdirSync('/proc/self/fd').length;
+  const ours = liveLaunchers().filter((launcher) => launcher.ppid === process.pid).length;
+  return readdirSync('/proc/self/fd').length - 4 * ours;
 }
 
 export function leftovers(): Leftovers {
   return {
     processes: toolProcesses(),
+    launchers: launcherProcesses(),
     zombies: zombieChildren(),
     tempDirs: toolcageTempDirs(),
     cgroups: toolcageCgroups(),

@@ -35,7 +35,7 @@ function failingPlan(): LaunchPlan {
 
 test('a launch whose sandbox cannot be set up is spawn_failed, and its waiting process is killed', async () => {
   const plan = failingPlan();
-  const outcome = await runProcess(spawnPlan(plan), plan, {
+  const outcome = await runProcess(await spawnPlan(plan), plan, {
     toolId: 'x',
     request: {
       executionId: 'e',

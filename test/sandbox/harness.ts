@@ -62,7 +62,7 @@ export async function runFixture(fixture: string, options: RunOptions = {}): Pro
   const controller = new AbortController();
   const timer = setTimeout(() => controller.abort('timeout'), options.timeoutMs ?? 10_000);
   try {
-    const child = spawnPlan(plan);
+    const child = await spawnPlan(plan);
     const outcome = await runProcess(child, plan, {
       toolId: fixture.replace(/\.ts$/, ''),
       request: {

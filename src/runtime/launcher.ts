@@ -1,0 +1,366 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer, type Server, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { LaunchPlan } from '../sandbox/types.js';
+import { killProcessGroup } from './kill-tree.js';
+import type { ProcessEnd } from './spawn.js';
+
+/** The header every connection of the launcher begins with: `<fd><32 hex digits>\n`. */
+const HEADER_BYTES = 34;
+/** How much of the launcher's stderr is kept to explain its end. */
+const STDERR_TAIL = 2048;
+
+interface Waiting {
+  readonly sockets: (Socket | undefined)[];
+  pid: number | undefined;
+  error: string | undefined;
+  readonly exit: (end: ProcessEnd) => void;
+  readonly exited: Promise<ProcessEnd>;
+  readonly settle: (started: LauncherProcess | Error) => void;
+  readonly timer: NodeJS.Timeout;
+}
+
+/** A process the launcher started: its four connections, its pid, and how it ended. */
+export interface LauncherProcess {
+  readonly stdio: readonly [Socket, Socket, Socket, Socket];
+  readonly pid: number;
+  /** Settles when the launcher has reaped it (or, the launcher gone, once it is killed). */
+  readonly exited: Promise<ProcessEnd>;
+}
+
+type LauncherMessage =
+  | { ready: true }
+  | { t: string; pid: number }
+  | { t: string; error: string }
+  | { t: string; code: number | null; signal: NodeJS.Signals | null };
+
+// How long a request may wait for the launcher's answer (it takes ≈ 0.5 ms) before the launcher
+// is taken for stuck, killed, and the request fails as not started.
+const ANSWER_TIMEOUT_MS = 5_000;
+
+/**
+ * The manager's side of the launcher (see launcher/main.ts for why there is one): starts it,
+ * hands it launch plans and turns what comes back — four connections and the process's pid,
+ * later its exit — into the same SpawnedProcess a direct spawn gives.
+ *
+ * It is an optimisation only. Until the launcher has said it is ready, and after it has failed,
+ * `spawn` returns undefined and the caller spawns directly. If the launcher dies, every
+ * process it started is killed (its group: the launcher was its parent) and ends as killed; a
+ * new launcher is started for later calls.
+ *
+ * It never keeps Node alive by itself: the launcher process, its pipes and the server are
+ * unref'd while nothing is in flight.
+ */
+export class Launcher {
+  readonly #bunPath: string;
+  readonly #entry: string;
+  #state: 'off' | 'starting' | 'ready' | 'closed' = 'off';
+  #failures = 0;
+  // Each start is a generation: what an earlier launcher reports after its end changes nothing.
+  #generation = 0;
+  #dir: string | undefined;
+  #server: Server | undefined;
+  #child: ChildProcess | undefined;
+  #stderr = '';
+  #lines = '';
+  // Requests without their answer or all their connections yet, and started processes not yet
+  // reaped, by token.
+  readonly #waiting = new Map<string, Waiting>();
+  readonly #running = new Map<string, { pid: number; exit: (end: ProcessEnd) => void }>();
+  #ended: Promise<void> = Promise.resolve();
+  #socketPath: string | undefined;
+  // whenReady() callers, told once the launcher is ready or has failed.
+  #readyWaiters: ((ready: boolean) => void)[] = [];
+
+  constructor(bunPath: string, entry: string) {
+    this.#bunPath = bunPath;
+    this.#entry = entry;
+  }
+
+  /**
+   * Starts `plan` through the launcher, or returns undefined when the caller must spawn it
+   * itself (the launcher is not ready yet, or cannot start here).
+   * Rejects when the process could not be started (the launcher's reason, or its end).
+   */
+  spawn(plan: LaunchPlan): Promise<LauncherProcess> | undefined {
+    if (this.#state === 'off') this.#start();
+    if (this.#state !== 'ready') return undefined;
+    const token = randomBytes(16).toString('hex');
+    let exit!: (end: ProcessEnd) => void;
+    const exited = new Promise<ProcessEnd>((resolve) => (exit = resolve));
+    const started = new Promise<LauncherProcess | Error>((settle) => {
+      const timer = setTimeout(() => {
+        this.#fail(`it did not answer within ${ANSWER_TIMEOUT_MS} ms`);
+      }, ANSWER_TIMEOUT_MS);
+      this.#waiting.set(token, {
+        sockets: [undefined, undefined, undefined, undefined],
+        pid: undefined,
+        error: undefined,
+        exit,
+        exited,
+        settle,
+        timer,
+      });
+    });
+    this.#hold();
+    const { file, args, env, cwd, extraFiles = [] } = plan;
+    this.#child!.stdin!.write(
+      `${JSON.stringify({ t: token, file, args, env, cwd, files: extraFiles })}\n`,
+    );
+    return started.then((value) => {
+      if (value instanceof Error) throw value;
+      return value;
+    });
+  }
+
+  /** Starts the launcher if it is not running; true once it is ready, false if it failed. */
+  whenReady(): Promise<boolean> {
+    if (this.#state === 'off') this.#start();
+    if (this.#state === 'ready') return Promise.resolve(true);
+    if (this.#state === 'closed') return Promise.resolve(false);
+    // Someone waits: the start keeps Node alive until it is over.
+    this.#server?.ref();
+    this.#hold();
+    return new Promise((resolve) => this.#readyWaiters.push(resolve));
+  }
+
+  /** The launcher's pid and socket while it runs (for tests and diagnostics). */
+  get running(): { pid: number; socketPath: string } | undefined {
+    const pid = this.#child?.pid;
+    if (this.#state !== 'ready' || pid === undefined || this.#socketPath === undefined)
+      return undefined;
+    return { pid, socketPath: this.#socketPath };
+  }
+
+  #tellReady(ready: boolean): void {
+    const waiters = this.#readyWaiters;
+    this.#readyWaiters = [];
+    this.#server?.unref();
+    this.#release();
+    for (const waiter of waiters) waiter(ready);
+  }
+
+  /** Ends the launcher, once the caller has seen every process it started end. */
+  async close(): Promise<void> {
+    if (this.#state === 'closed') return this.#ended;
+    this.#state = 'closed';
+    const child = this.#child;
+    if (child === undefined) {
+      this.#cleanUp();
+      this.#tellReady(false);
+    } else {
+      this.#hold(); // close() is awaited: its end keeps Node alive until then
+      child.stdin?.end();
+    }
+    await this.#ended;
+  }
+
+  #start(): void {
+    this.#state = 'starting';
+    const generation = ++this.#generation;
+    const fail = (why: string): void => {
+      if (generation === this.#generation) this.#fail(why);
+    };
+    let dir: string;
+    try {
+      dir = mkdtempSync(join(tmpdir(), 'toolcage-launcher-'));
+    } catch {
+      // No private directory for the socket: every process is spawned directly.
+      this.#state = 'closed';
+      this.#tellReady(false);
+      return;
+    }
+    const socketPath = join(dir, 's');
+    const server = createServer((socket) => this.#accept(socket));
+    server.unref();
+    this.#dir = dir;
+    this.#socketPath = socketPath;
+    this.#server = server;
+    // A manager that exits without close() leaves no socket directory behind.
+    process.once('exit', this.#removeDir);
+    server.once('error', (error) => fail(error.message));
+    server.listen(socketPath, () => {
+      if (this.#state !== 'starting') return;
+      // The launcher gets none of the manager's environment: it needs none, and each process
+      // gets its plan's own. The transpiler cache is off for the reason given in pool.ts.
+      const child = spawn(
+        this.#bunPath,
+        ['--no-install', '--no-env-file', this.#entry, socketPath],
+        { env: { BUN_RUNTIME_TRANSPILER_CACHE_PATH: '0' }, stdio: ['pipe', 'pipe', 'pipe'] },
+      );
+      this.#child = child;
+      this.#stderr = '';
+      this.#lines = '';
+      this.#ended = new Promise((resolve) => {
+        child.once('close', () => {
+          fail('it exited');
+          resolve();
+        });
+      });
+      child.once('error', (error) => fail(error.message));
+      child.stdin?.on('error', () => {});
+      child.stdout?.setEncoding('utf8');
+      child.stdout?.on('data', (text: string) => this.#read(text));
+      child.stderr?.setEncoding('utf8');
+      child.stderr?.on('data', (text: string) => {
+        this.#stderr = (this.#stderr + text).slice(-STDERR_TAIL);
+      });
+      this.#release();
+    });
+  }
+
+  // While something is in flight, the launcher keeps Node alive (exit reports are still to
+  // come); otherwise it does not.
+  #hold(): void {
+    this.#child?.ref();
+    for (const stream of this.#pipes()) stream.ref();
+  }
+
+  #release(): void {
+    if (this.#waiting.size > 0 || this.#running.size > 0 || this.#readyWaiters.length > 0) return;
+    // Closing: close() waits for the launcher's end, which must keep Node alive until then.
+    if (this.#state === 'closed' && this.#child !== undefined) return;
+    this.#child?.unref();
+    for (const stream of this.#pipes()) stream.unref();
+  }
+
+  #pipes(): Socket[] {
+    const child = this.#child;
+    if (child === undefined) return [];
+    return [child.stdin, child.stdout, child.stderr].filter(
+      (stream) => stream !== null,
+    ) as unknown[] as Socket[];
+  }
+
+  #read(text: string): void {
+    this.#lines += text;
+    for (let end = this.#lines.indexOf('\n'); end !== -1; end = this.#lines.indexOf('\n')) {
+      const line = this.#lines.slice(0, end);
+      this.#lines = this.#lines.slice(end + 1);
+      let message: LauncherMessage;
+      try {
+        message = JSON.parse(line) as LauncherMessage;
+      } catch {
+        continue;
+      }
+      if ('ready' in message) {
+        if (this.#state === 'starting') this.#state = 'ready';
+        this.#tellReady(this.#state === 'ready');
+      } else if ('code' in message) {
+        const running = this.#running.get(message.t);
+        this.#running.delete(message.t);
+        running?.exit({ code: message.code, signal: message.signal });
+        this.#release();
+      } else {
+        const waiting = this.#waiting.get(message.t);
+        if (waiting === undefined) continue;
+        if ('pid' in message) {
+          waiting.pid = message.pid;
+          // Its exit may be reported before all its connections are accepted.
+          this.#running.set(message.t, { pid: message.pid, exit: waiting.exit });
+        } else {
+          waiting.error = message.error;
+        }
+        this.#complete(message.t, waiting);
+      }
+    }
+  }
+
+  // A connection starts with its header: which descriptor of which request it is.
+  #accept(socket: Socket): void {
+    socket.on('error', () => {});
+    const onReadable = (): void => {
+      const header = socket.read(HEADER_BYTES) as Buffer | null;
+      if (header === null) return;
+      socket.off('readable', onReadable);
+      const text = header.toString('latin1');
+      const fd = Number(text[0]);
+      const token = text.slice(1, HEADER_BYTES - 1);
+      const waiting = this.#waiting.get(token);
+      if (waiting === undefined || !(fd >= 0 && fd < 4) || waiting.sockets[fd] !== undefined) {
+        socket.destroy();
+        return;
+      }
+      waiting.sockets[fd] = socket;
+      this.#complete(token, waiting);
+    };
+    socket.on('readable', onReadable);
+    socket.once('end', () => socket.off('readable', onReadable));
+  }
+
+  // A request is complete with its answer and, once started, all four connections. A failed
+  // request's connections are closed (the launcher closed its ends too).
+  #complete(token: string, waiting: Waiting): void {
+    const [stdin, stdout, stderr, result] = waiting.sockets;
+    if (waiting.error !== undefined) {
+      this.#finish(token, waiting);
+      for (const socket of waiting.sockets) socket?.destroy();
+      waiting.settle(new Error(waiting.error));
+    } else if (
+      waiting.pid !== undefined &&
+      stdin !== undefined &&
+      stdout !== undefined &&
+      stderr !== undefined &&
+      result !== undefined
+    ) {
+      this.#finish(token, waiting);
+      // The tool may write to its stdin (nothing reads it): what it writes is dropped.
+      stdin.resume();
+      waiting.settle({
+        stdio: [stdin, stdout, stderr, result],
+        pid: waiting.pid,
+        exited: waiting.exited,
+      });
+    }
+  }
+
+  #finish(token: string, waiting: Waiting): void {
+    clearTimeout(waiting.timer);
+    this.#waiting.delete(token);
+    this.#release();
+  }
+
+  // The launcher or its socket failed: what waits is told (it fails as not started), what runs
+  // is killed and ends as killed, and a later call starts a new launcher — unless it failed
+  // three times (it cannot start here: no libc.so.6, say), or the launcher was closed.
+  #fail(why: string): void {
+    if (this.#child === undefined && this.#server === undefined) return;
+    this.#generation++;
+    const tail = this.#stderr.trim();
+    const reason = `the toolcage launcher failed: ${why}${tail === '' ? '' : ` (${tail})`}`;
+    this.#failures++;
+    if (this.#state !== 'closed') this.#state = this.#failures >= 3 ? 'closed' : 'off';
+    for (const [token, waiting] of [...this.#waiting]) {
+      this.#finish(token, waiting);
+      for (const socket of waiting.sockets) socket?.destroy();
+      waiting.settle(new Error(reason));
+    }
+    for (const [token, running] of [...this.#running]) {
+      this.#running.delete(token);
+      killProcessGroup(running.pid, 'SIGKILL');
+      running.exit({ code: null, signal: 'SIGKILL' });
+    }
+    const child = this.#child;
+    if (child !== undefined && child.exitCode === null && child.signalCode === null)
+      child.kill('SIGKILL');
+    this.#cleanUp();
+    this.#tellReady(false);
+  }
+
+  #cleanUp(): void {
+    this.#server?.close();
+    this.#server = undefined;
+    this.#child = undefined;
+    this.#socketPath = undefined;
+    this.#removeDir();
+  }
+
+  readonly #removeDir = (): void => {
+    process.off('exit', this.#removeDir);
+    if (this.#dir !== undefined) rmSync(this.#dir, { recursive: true, force: true });
+    this.#dir = undefined;
+  };
+}

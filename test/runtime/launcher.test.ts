@@ -1,0 +1,193 @@
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import type { Readable } from 'node:stream';
+import { fileURLToPath } from 'node:url';
+import { afterEach, beforeAll, describe, expect, test } from 'vitest';
+import { resolveBunBinary } from '../../src/runtime/bun-binary.js';
+import { killProcessGroup } from '../../src/runtime/kill-tree.js';
+import { Launcher } from '../../src/runtime/launcher.js';
+import { spawnPlan, type SpawnedProcess } from '../../src/runtime/spawn.js';
+import type { Enforcement, LaunchPlan } from '../../src/sandbox/types.js';
+import { expectNothingLeft, launcherProcesses, openFds, toolProcesses } from '../helpers/leaks.js';
+import { fixtureRuntime } from '../helpers/runtime.js';
+
+const ENTRY = fileURLToPath(new URL('../../src/runtime/launcher/main.ts', import.meta.url));
+
+let baselineFds: number;
+beforeAll(() => {
+  baselineFds = openFds();
+});
+afterEach(async () => {
+  await expectNothingLeft(baselineFds);
+  expect(launcherProcesses()).toEqual([]);
+});
+
+function shellPlan(script: string, extra: Partial<LaunchPlan> = {}): LaunchPlan {
+  return {
+    file: '/bin/sh',
+    args: ['-c', script],
+    env: {},
+    cwd: '/',
+    enforcement: { kill: 'process-group' } as Enforcement,
+    materialize: () => '',
+    terminate() {},
+    killAll() {},
+    killsAll: false,
+    inspect: () => Promise.resolve({ memoryExceeded: false, processesExceeded: false }),
+    dispose: () => Promise.resolve(),
+    ...extra,
+  };
+}
+
+async function readyLauncher(): Promise<Launcher> {
+  const launcher = new Launcher(resolveBunBinary(), ENTRY);
+  expect(await launcher.whenReady()).toBe(true);
+  return launcher;
+}
+
+// Everything a process writes on fd 3 (the result channel), once it has ended.
+async function resultOf(child: SpawnedProcess): Promise<string> {
+  const chunks: Buffer[] = [];
+  child.result.on('data', (chunk: Buffer) => chunks.push(chunk));
+  child.stdout.resume();
+  child.stderr.resume();
+  await child.closed;
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+function destroyAll(child: SpawnedProcess): void {
+  for (const stream of [child.stdin, child.stdout, child.stderr, child.result])
+    (stream as Readable).destroy();
+}
+
+describe('the launcher', () => {
+  test("starts a process with exactly its plan's environment, directory and files, leading its own group", async () => {
+    const launcher = await readyLauncher();
+    try {
+      const program = join(tmpdir(), `launcher-test-${process.pid}.txt`);
+      writeFileSync(program, 'the program');
+      const child = await spawnPlan(
+        shellPlan(
+          'printf "%s|%s|%s|" "$(env | cut -d= -f1 | sort | tr "\\n" ,)" "$(pwd)" ' +
+            '"$(cut -d" " -f5 /proc/$$/stat) $$" >&3; cat <&4 >&3; read -r line; printf "|%s" "$line" >&3',
+          { env: { FOO: 'bar' }, cwd: tmpdir(), extraFiles: [program] },
+        ),
+        launcher,
+      );
+      child.stdin.write('the request\n');
+      const [names, cwd, group, file, line] = (await resultOf(child)).split('|');
+      // dash adds PWD itself; nothing of the launcher's or the manager's own environment.
+      expect(names!.split(',').filter(Boolean).sort()).toEqual(['FOO', 'PWD']);
+      expect(cwd).toBe(tmpdir());
+      const [pgid, pid] = group!.split(' ');
+      expect(pgid).toBe(pid);
+      expect(Number(pid)).toBe(child.pid);
+      expect(file).toBe('the program');
+      expect(line).toBe('the request');
+      expect(await child.exited).toEqual({ code: 0, signal: null });
+    } finally {
+      await launcher.close();
+    }
+  });
+
+  test('reports exit codes and signals, and a process that cannot start as a spawn error', async () => {
+    const launcher = await readyLauncher();
+    try {
+      const exits = await spawnPlan(shellPlan('exit 7'), launcher);
+      expect(await exits.exited).toEqual({ code: 7, signal: null });
+      destroyAll(exits);
+      const killed = await spawnPlan(shellPlan('kill -9 $$'), launcher);
+      expect(await killed.exited).toEqual({ code: null, signal: 'SIGKILL' });
+      destroyAll(killed);
+      await expect(
+        spawnPlan({ ...shellPlan(''), file: '/nonexistent/bun' }, launcher),
+      ).rejects.toThrow(/ENOENT|no such file/i);
+      await Promise.all([exits.closed, killed.closed]);
+    } finally {
+      await launcher.close();
+    }
+  });
+
+  test('a process sees only its own four descriptors, however many start at once', async () => {
+    const launcher = await readyLauncher();
+    try {
+      const children = await Promise.all(
+        Array.from({ length: 6 }, () => spawnPlan(shellPlan('exec sleep 4242'), launcher)),
+      );
+      // Read from here once each is `sleep` (a shell has fds of its own while it runs a script).
+      for (const child of children) {
+        await expect
+          .poll(() => readFileSync(`/proc/${child.pid}/comm`, 'utf8').trim())
+          .toBe('sleep');
+        // 0–3 and nothing else: nothing of the launcher's, nor another process's sockets.
+        expect(readdirSync(`/proc/${child.pid}/fd`).sort()).toEqual(['0', '1', '2', '3']);
+      }
+      for (const child of children) {
+        killProcessGroup(child.pid, 'SIGKILL');
+        destroyAll(child);
+      }
+      await Promise.all(children.map((child) => child.closed));
+    } finally {
+      await launcher.close();
+    }
+  });
+
+  test('when it dies, what it started is killed and ends as killed, and the next call starts a new one', async () => {
+    const launcher = await readyLauncher();
+    try {
+      const child = await spawnPlan(shellPlan('exec sleep 4242'), launcher);
+      child.stdout.resume();
+      child.stderr.resume();
+      child.result.resume();
+      await expect.poll(() => toolProcesses().length).toBe(1);
+      process.kill(launcher.running!.pid, 'SIGKILL');
+      expect(await child.exited).toEqual({ code: null, signal: 'SIGKILL' });
+      await expect.poll(() => toolProcesses()).toEqual([]);
+      destroyAll(child);
+      await child.closed;
+      // Until a new launcher is up, spawnPlan spawns directly; then through it again.
+      expect(await launcher.whenReady()).toBe(true);
+      const again = await spawnPlan(shellPlan('printf ok >&3'), launcher);
+      expect(await resultOf(again)).toBe('ok');
+    } finally {
+      await launcher.close();
+    }
+  });
+
+  test('drops a connection that does not name a request, and leaves nothing after close()', async () => {
+    const launcher = await readyLauncher();
+    const { socketPath } = launcher.running!;
+    const forged = connect(socketPath);
+    forged.write(`3${'0'.repeat(32)}\n{"type":"result","output":"forged"}`);
+    await new Promise((resolve) => forged.once('close', resolve));
+    const child = await spawnPlan(shellPlan('printf real >&3'), launcher);
+    expect(await resultOf(child)).toBe('real');
+    await launcher.close();
+    expect(existsSync(dirname(socketPath))).toBe(false);
+    expect(launcherProcesses()).toEqual([]);
+  });
+
+  test("a runtime's executions run through its launcher once it is up", async () => {
+    const runtime = fixtureRuntime({ sandbox: 'none' });
+    try {
+      // The first calls spawn directly while the launcher starts; it is up within a few.
+      const parents = new Set<number>();
+      let viaLauncher = false;
+      for (let call = 0; call < 50 && !viaLauncher; call++) {
+        const result = await runtime.executeToolWithTimeout<{ ppid: number }>({
+          toolPath: 'reports-parent.ts',
+        });
+        parents.add(result.output.ppid);
+        const launchers = launcherProcesses().map((line) => Number(line.split(':')[0]));
+        viaLauncher = launchers.includes(result.output.ppid);
+      }
+      expect(viaLauncher).toBe(true);
+      // Only the manager itself (before) and its launcher ever started one.
+      expect([...parents].filter((pid) => pid !== process.pid)).toHaveLength(1);
+    } finally {
+      await runtime.close();
+    }
+  });
+});
