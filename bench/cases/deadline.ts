@@ -76,13 +76,16 @@ export async function deadlineRows(mode: SandboxMode): Promise<Row[]> {
  * get SIGKILL at once), is reparented to PID 1 and stays a zombie until PID 1 reaps it: on this
  * machine PID 1 is the VM's own init (`process_api`), observed to take ≈ 1.8 s. A zombie runs
  * nothing and holds no memory, and toolcage cannot reap a process that is not its child; it is
- * counted as gone here and the fact is reported in RESULTS.md.
+ * counted as gone here and the fact is reported in RESULTS.md. A zombie of the manager or of its
+ * launcher is toolcage's to reap, and counts until it is reaped.
  */
 function running(pid: number): boolean {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     const [state, ppid] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return !(state === 'Z' && Number(ppid) !== process.pid);
+    // Ours to reap: the manager's children and its launcher's (src/runtime/launcher/main.ts).
+    const ours = Number(ppid) === process.pid || descendsFromUs(Number(ppid));
+    return !(state === 'Z' && !ours);
   } catch {
     return false;
   }

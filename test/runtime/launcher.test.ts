@@ -156,12 +156,16 @@ describe('the launcher', () => {
     }
   });
 
-  test('drops a connection that does not name a request, and leaves nothing after close()', async () => {
+  test('drops a connection that does not name a request, or names none, and leaves nothing after close()', async () => {
     const launcher = await readyLauncher();
     const { socketPath } = launcher.running!;
     const forged = connect(socketPath);
     forged.write(`3${'0'.repeat(32)}\n{"type":"result","output":"forged"}`);
     await new Promise((resolve) => forged.once('close', resolve));
+    // One that says nothing is dropped too, after a while.
+    const silent = connect(socketPath);
+    silent.on('error', () => {});
+    await new Promise((resolve) => silent.once('close', resolve));
     const child = await spawnPlan(shellPlan('printf real >&3'), launcher);
     expect(await resultOf(child)).toBe('real');
     await launcher.close();
