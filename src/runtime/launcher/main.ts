@@ -23,10 +23,12 @@
  *
  * Every process is started with `detached` (setsid): it leads its own process group, as with the
  * manager's own spawn, and the manager kills the group by pid. At the end of stdin (the manager
- * closed it, or died) every process still running is killed and the launcher exits.
+ * closed it, or died) every process still running is killed, the socket's directory removed,
+ * and the launcher exits.
  */
 import { dlopen, ptr, read } from 'bun:ffi';
-import { closeSync, openSync, writeSync } from 'node:fs';
+import { closeSync, openSync, rmSync, writeSync } from 'node:fs';
+import { dirname } from 'node:path';
 
 interface Request {
   readonly t: string;
@@ -154,4 +156,7 @@ for (const pid of live.keys()) {
     // Gone already.
   }
 }
+// The socket's directory is the manager's, removed by it on close(); a manager that died
+// (SIGKILL) cannot, so it goes here too.
+rmSync(dirname(socketPath), { recursive: true, force: true });
 process.exit(0);
