@@ -7,6 +7,7 @@ import {
   SpanKind,
   SpanStatusCode,
   trace,
+  type Context,
   type SpanContext,
   type TracerProvider,
 } from '@opentelemetry/api';
@@ -40,6 +41,14 @@ export interface ExecutionSpan {
 export interface ExecutionSpanOptions {
   /** @default the global tracer provider */
   readonly tracerProvider?: TracerProvider;
+  /**
+   * When the execution began, as a `performance.now()` reading, for a span started later than
+   * that; the span then also ends at the `performance.now()` of `succeed`/`fail`, so its duration
+   * is read from one clock. @default now
+   */
+  readonly startTime?: number;
+  /** The context the execution was called in. @default the active one */
+  readonly parent?: Context;
 }
 
 /**
@@ -52,11 +61,13 @@ export function startExecutionSpan(
   const tracer = (options.tracerProvider ?? trace.getTracerProvider()).getTracer(
     INSTRUMENTATION_SCOPE,
   );
-  const parent = context.active();
+  const parent = options.parent ?? context.active();
+  const { startTime } = options;
   const span = tracer.startSpan(
     EXECUTE_TOOL_SPAN,
     {
       kind: SpanKind.INTERNAL,
+      ...(startTime === undefined ? {} : { startTime }),
       attributes: {
         [SpanAttributes.toolId]: attributes.toolId,
         [SpanAttributes.timeoutMs]: Math.round(attributes.timeoutMs),
@@ -70,6 +81,8 @@ export function startExecutionSpan(
   );
   const traceparent = traceparentOf(span.spanContext(), trace.getSpanContext(parent));
   let ended = false;
+  // With a start time given, the SDK would end the span by Date.now() (ms, another clock).
+  const end = (): void => span.end(startTime === undefined ? undefined : performance.now());
 
   return {
     traceparent,
@@ -83,7 +96,7 @@ export function startExecutionSpan(
           [SpanAttributes.processExitCode]: result.exitCode,
         });
       } finally {
-        span.end();
+        end();
       }
     },
     fail(error) {
@@ -100,7 +113,7 @@ export function startExecutionSpan(
         span.recordException(error);
         span.setStatus({ code: SpanStatusCode.ERROR, message: error.message });
       } finally {
-        span.end();
+        end();
       }
     },
   };

@@ -5,7 +5,7 @@ import { isToolExecutionError, ToolExecutionError } from '../errors/tool-executi
 import type { EndReason } from '../errors/classify.js';
 import type { ResolvedLimits, ResolvedPermissions, Sandbox } from '../sandbox/types.js';
 import { buildToolEnv } from './build-env.js';
-import type { ExecutionObserver } from './observe.js';
+import type { ExecutionObserver, ObservedExecution } from './observe.js';
 import type { ExecuteRequest, ExecuteResult, NormalizedOptions } from './options.js';
 import { QueueRejection, type SlotQueue } from './queue.js';
 import type { ResolvedTool, ToolResolver } from './resolve-tool.js';
@@ -115,7 +115,7 @@ export async function execute(
       executionId,
       controller.signal,
       request.onLog,
-      span.traceparent,
+      span,
     );
     const durationMs = elapsed();
     if (!outcome.verdict.ok) {
@@ -197,11 +197,9 @@ async function runOnce(
   executionId: string,
   signal: AbortSignal,
   onLog: ExecuteRequest['onLog'],
-  traceparent: string | undefined,
+  span: ObservedExecution,
 ) {
   const { tool } = prepared;
-  const toolEnv =
-    traceparent === undefined ? prepared.env : { ...prepared.env, TRACEPARENT: traceparent };
   let launched: Launched;
   try {
     launched = await env.pool.launch({
@@ -214,6 +212,10 @@ async function runOnce(
     throw asToolError(error, tool.toolId, executionId, ErrorKind.SpawnFailed);
   }
   const { plan, child } = launched;
+  // Read now, not before the launch: it starts the span (see ObservedExecution).
+  const { traceparent } = span;
+  const toolEnv =
+    traceparent === undefined ? prepared.env : { ...prepared.env, TRACEPARENT: traceparent };
   const request: WorkerRequest = {
     executionId,
     toolId: tool.toolId,

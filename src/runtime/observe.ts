@@ -1,6 +1,10 @@
-import type { MeterProvider, TracerProvider } from '@opentelemetry/api';
+import { context, type MeterProvider, type TracerProvider } from '@opentelemetry/api';
 import { ToolMetrics, type Outcome } from '../metrics.js';
-import { startExecutionSpan, type ExecutionSpanAttributes } from '../tracing.js';
+import {
+  startExecutionSpan,
+  type ExecutionSpan,
+  type ExecutionSpanAttributes,
+} from '../tracing.js';
 import { ErrorKind } from '../errors/kinds.js';
 import type { ToolExecutionError } from '../errors/tool-execution-error.js';
 import type { ProcessEnd } from './spawn.js';
@@ -13,8 +17,15 @@ export interface EndFacts {
   readonly outputBytes: number;
 }
 
-/** The telemetry of one execution, started at dispatch. */
+/**
+ * The telemetry of one execution, from its dispatch. The span itself is started when it is
+ * first needed — `traceparent`, read once the process is launching, or the end — with the
+ * dispatch's time and context: starting a span took ≈ 0.13 ms here (the manager's caches are cold
+ * between executions; ≈ 0.03 ms in a hot loop), and after the launch it overlaps Bun's start
+ * instead of delaying it.
+ */
 export interface ObservedExecution {
+  /** The span's W3C trace context for the tool's TRACEPARENT (starts the span). */
   readonly traceparent: string | undefined;
   succeed(facts: EndFacts & { readonly exitCode: number }): void;
   fail(error: ToolExecutionError, facts: EndFacts): void;
@@ -43,11 +54,15 @@ export function createObserver(options: {
     options.tracerProvider === undefined ? {} : { tracerProvider: options.tracerProvider };
   return {
     start(attributes) {
-      const span = startExecutionSpan(attributes, spanOptions);
+      const timing = { ...spanOptions, startTime: performance.now(), parent: context.active() };
+      let started: ExecutionSpan | undefined;
+      const span = (): ExecutionSpan => (started ??= startExecutionSpan(attributes, timing));
       return {
-        traceparent: span.traceparent,
+        get traceparent() {
+          return span().traceparent;
+        },
         succeed(facts) {
-          span.succeed({ exitCode: facts.exitCode, outputBytes: facts.outputBytes });
+          span().succeed({ exitCode: facts.exitCode, outputBytes: facts.outputBytes });
           metrics.recordExecution({
             toolId: attributes.toolId,
             outcome: 'success',
@@ -57,7 +72,7 @@ export function createObserver(options: {
           });
         },
         fail(error, facts) {
-          span.fail(error);
+          span().fail(error);
           const outcome: Outcome = error.kind === ErrorKind.Timeout ? 'timeout' : 'error';
           metrics.recordExecution({
             toolId: attributes.toolId,

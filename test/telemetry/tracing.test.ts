@@ -1,4 +1,5 @@
 import { context, SpanStatusCode, trace } from '@opentelemetry/api';
+import { hrTimeToMilliseconds } from '@opentelemetry/core';
 import {
   BasicTracerProvider,
   InMemorySpanExporter,
@@ -10,6 +11,7 @@ import { afterEach, describe, expect, test } from 'vitest';
 import { ErrorKind } from '../../src/errors/kinds.js';
 import { ToolExecutionError } from '../../src/errors/tool-execution-error.js';
 import { AsyncLocalStorageContextManager } from '../../src/telemetry/context-manager.js';
+import { createObserver } from '../../src/runtime/observe.js';
 import { startExecutionSpan, type ExecutionSpanAttributes } from '../../src/tracing.js';
 
 const ATTRIBUTES: ExecutionSpanAttributes = {
@@ -133,6 +135,46 @@ describe('startExecutionSpan', () => {
     const parent = spans.find((s) => s.name === 'workflow.step');
     expect(child?.parentSpanContext?.spanId).toBe(parent?.spanContext().spanId);
     expect(child?.spanContext().traceId).toBe(parent?.spanContext().traceId);
+  });
+
+  test("an execution's span, started once its process launches, still covers it from the call, under the caller's span", async () => {
+    context.setGlobalContextManager(new AsyncLocalStorageContextManager());
+    const { exporter, provider } = setup();
+    const observer = createObserver({
+      enabled: true,
+      meterProvider: undefined,
+      tracerProvider: provider,
+    });
+    const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+    const tracer = provider.getTracer('engine');
+    const observed = tracer.startActiveSpan('workflow.step', (parent) => {
+      const execution = observer.start(ATTRIBUTES);
+      parent.end();
+      return execution;
+    });
+    const calledAt = performance.timeOrigin + performance.now();
+    expect(exporter.getFinishedSpans()).toHaveLength(1); // only the caller's, so far
+    await sleep(40);
+    // Read outside the caller's context: the span still takes the one of the call.
+    expect(observed.traceparent).toMatch(TRACEPARENT);
+    await sleep(20);
+    observed.succeed({
+      durationMs: 60,
+      exit: { code: 0, signal: null },
+      outputBytes: 2,
+      exitCode: 0,
+    });
+    const endedAt = performance.timeOrigin + performance.now();
+    const spans = exporter.getFinishedSpans();
+    const child = spans.find((span) => span.name === 'runtime.execute_tool')!;
+    const parent = spans.find((span) => span.name === 'workflow.step')!;
+    expect(child.parentSpanContext?.spanId).toBe(parent.spanContext().spanId);
+    const startMs = hrTimeToMilliseconds(child.startTime);
+    const durationMs = hrTimeToMilliseconds(child.duration);
+    // From the call (before the first sleep) to succeed(), on one clock.
+    expect(startMs).toBeLessThanOrEqual(calledAt + 1);
+    expect(durationMs).toBeGreaterThanOrEqual(59);
+    expect(startMs + durationMs).toBeLessThanOrEqual(endedAt + 1);
   });
 
   test('the global tracer provider is used by default', () => {
