@@ -59,6 +59,7 @@ export class Launcher {
   readonly #bunPath: string;
   readonly #entry: string;
   #state: 'off' | 'starting' | 'ready' | 'closed' = 'off';
+  // Failures since the launcher was last ready.
   #failures = 0;
   // Each start is a generation: what an earlier launcher reports after its end changes nothing.
   #generation = 0;
@@ -251,7 +252,10 @@ export class Launcher {
         continue;
       }
       if ('ready' in message) {
-        if (this.#state === 'starting') this.#state = 'ready';
+        if (this.#state === 'starting') {
+          this.#state = 'ready';
+          this.#failures = 0;
+        }
         this.#tellReady(this.#state === 'ready');
       } else if ('code' in message) {
         const running = this.#running.get(message.t);
@@ -333,7 +337,8 @@ export class Launcher {
 
   // The launcher or its socket failed: what waits is told (it fails as not started), what runs
   // is killed and ends as killed, and a later call starts a new launcher — unless it failed
-  // three times (it cannot start here: no libc.so.6, say), or the launcher was closed.
+  // three times in a row before it was ready (it cannot start here: no libc.so.6, say), or the
+  // launcher was closed.
   #fail(why: string): void {
     if (this.#child === undefined && this.#server === undefined) return;
     this.#generation++;

@@ -173,6 +173,19 @@ describe('the launcher', () => {
     expect(launcherProcesses()).toEqual([]);
   });
 
+  test('one that cannot start leaves every spawn to the manager, and is not retried for ever', async () => {
+    const launcher = new Launcher(resolveBunBinary(), '/nonexistent/launcher.ts');
+    try {
+      for (let attempt = 0; attempt < 3; attempt++) expect(await launcher.whenReady()).toBe(false);
+      expect(await launcher.whenReady()).toBe(false);
+      expect(launcherProcesses()).toEqual([]);
+      const child = await spawnPlan(shellPlan('printf "%s" "$PPID" >&3'), launcher);
+      expect(Number(await resultOf(child))).toBe(process.pid);
+    } finally {
+      await launcher.close();
+    }
+  });
+
   test("a runtime's executions run through its launcher once it is up", async () => {
     const runtime = fixtureRuntime({ sandbox: 'none' });
     try {
