@@ -47,6 +47,16 @@ async function readyLauncher(): Promise<Launcher> {
   return launcher;
 }
 
+// Runs `body` with a launcher that is up, and closes it whatever happens.
+async function withLauncher(body: (launcher: Launcher) => Promise<void>): Promise<void> {
+  const launcher = await readyLauncher();
+  try {
+    await body(launcher);
+  } finally {
+    await launcher.close();
+  }
+}
+
 // Everything a process writes on fd 3 (the result channel), once it has ended.
 async function resultOf(child: SpawnedProcess): Promise<string> {
   const chunks: Buffer[] = [];
@@ -64,8 +74,7 @@ function destroyAll(child: SpawnedProcess): void {
 
 describe('the launcher', () => {
   test("starts a process with exactly its plan's environment, directory and files, leading its own group", async () => {
-    const launcher = await readyLauncher();
-    try {
+    await withLauncher(async (launcher) => {
       const program = join(tmpdir(), `launcher-test-${process.pid}.txt`);
       writeFileSync(program, 'the program');
       const child = await spawnPlan(
@@ -87,14 +96,11 @@ describe('the launcher', () => {
       expect(file).toBe('the program');
       expect(line).toBe('the request');
       expect(await child.exited).toEqual({ code: 0, signal: null });
-    } finally {
-      await launcher.close();
-    }
+    });
   });
 
   test('reports exit codes and signals, and a process that cannot start as a spawn error', async () => {
-    const launcher = await readyLauncher();
-    try {
+    await withLauncher(async (launcher) => {
       const exits = await spawnPlan(shellPlan('exit 7'), launcher);
       expect(await exits.exited).toEqual({ code: 7, signal: null });
       destroyAll(exits);
@@ -105,14 +111,11 @@ describe('the launcher', () => {
         spawnPlan({ ...shellPlan(''), file: '/nonexistent/bun' }, launcher),
       ).rejects.toThrow(/ENOENT|no such file/i);
       await Promise.all([exits.closed, killed.closed]);
-    } finally {
-      await launcher.close();
-    }
+    });
   });
 
   test('a process sees only its own four descriptors, however many start at once', async () => {
-    const launcher = await readyLauncher();
-    try {
+    await withLauncher(async (launcher) => {
       const children = await Promise.all(
         Array.from({ length: 6 }, () => spawnPlan(shellPlan('exec sleep 4242'), launcher)),
       );
@@ -129,14 +132,11 @@ describe('the launcher', () => {
         destroyAll(child);
       }
       await Promise.all(children.map((child) => child.closed));
-    } finally {
-      await launcher.close();
-    }
+    });
   });
 
   test('when it dies, what it started is killed and ends as killed, and the next call starts a new one', async () => {
-    const launcher = await readyLauncher();
-    try {
+    await withLauncher(async (launcher) => {
       const child = await spawnPlan(shellPlan('exec sleep 4242'), launcher);
       child.stdout.resume();
       child.stderr.resume();
@@ -151,9 +151,7 @@ describe('the launcher', () => {
       expect(await launcher.whenReady()).toBe(true);
       const again = await spawnPlan(shellPlan('printf ok >&3'), launcher);
       expect(await resultOf(again)).toBe('ok');
-    } finally {
-      await launcher.close();
-    }
+    });
   });
 
   test('drops a connection that does not name a request, or names none, and leaves nothing after close()', async () => {
