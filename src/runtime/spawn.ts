@@ -38,18 +38,11 @@ export interface SpawnedProcess {
 export async function spawnPlan(plan: LaunchPlan, launcher?: Launcher): Promise<SpawnedProcess> {
   const viaLauncher = launcher?.spawn(plan);
   if (viaLauncher === undefined) return spawnDirect(plan);
-  // What the process needs once it runs is made while the launcher starts it.
-  let setupError: Error | undefined;
-  let go = '';
-  try {
-    go = plan.materialize();
-  } catch (error) {
-    setupError = setupFailure(error);
-  }
+  // Made while the launcher starts the process.
+  const setup = materialize(plan);
   const started = await viaLauncher;
   const [stdin, stdout, stderr, result] = started.stdio;
-  if (setupError !== undefined) killProcessGroup(started.pid, 'SIGKILL');
-  else if (go !== '') stdin.write(go);
+  const setupError = release(setup, started.pid, stdin);
   const closed = Promise.all([started.exited, ...started.stdio.map(closeOf)]).then(() => {});
   return {
     pid: started.pid,
@@ -92,17 +85,7 @@ function spawnDirect(plan: LaunchPlan): SpawnedProcess {
   });
   // A tool that closes stdin early makes our writes fail with EPIPE: that is not our error.
   child.stdin?.on('error', () => {});
-  // What the process needs only once it runs (temp dir, cgroups) is made now, while it starts;
-  // it waits for the `go` line (see LaunchPlan.materialize).
-  if (child.pid !== undefined) {
-    try {
-      const go = plan.materialize();
-      if (go !== '') child.stdin?.write(go);
-    } catch (error) {
-      spawnError = setupFailure(error);
-      killProcessGroup(child.pid, 'SIGKILL');
-    }
-  }
+  if (child.pid !== undefined) spawnError = release(materialize(plan), child.pid, child.stdin!);
   const result = child.stdio[3] as Readable;
   return {
     pid: child.pid,
@@ -116,11 +99,28 @@ function spawnDirect(plan: LaunchPlan): SpawnedProcess {
   };
 }
 
-function setupFailure(error: unknown): Error {
-  return new Error(
-    `sandbox setup failed: ${error instanceof Error ? error.message : String(error)}`,
-    { cause: error },
-  );
+type Setup = { readonly go: string } | { readonly error: Error };
+
+// What the process needs only once it runs (temp dir, cgroups), made while it starts: it waits
+// for the `go` line (see LaunchPlan.materialize).
+function materialize(plan: LaunchPlan): Setup {
+  try {
+    return { go: plan.materialize() };
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    return { error: new Error(`sandbox setup failed: ${message}`, { cause: error }) };
+  }
+}
+
+// Lets the started process go on (its `go` line), or kills it when its setup failed; returns
+// that failure, the spawn's error.
+function release(setup: Setup, pid: number, stdin: Writable): Error | undefined {
+  if ('error' in setup) {
+    killProcessGroup(pid, 'SIGKILL');
+    return setup.error;
+  }
+  if (setup.go !== '') stdin.write(setup.go);
+  return undefined;
 }
 
 function closeOf(stream: Socket): Promise<void> {

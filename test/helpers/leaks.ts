@@ -84,12 +84,12 @@ function liveLaunchers(): LiveLauncher[] {
   return found;
 }
 
-export function launcherProcesses(): string[] {
-  return liveLaunchers().map((launcher) => `${launcher.pid}: ${launcher.cmdline.slice(0, 200)}`);
+export function launcherProcesses(launchers = liveLaunchers()): string[] {
+  return launchers.map((launcher) => `${launcher.pid}: ${launcher.cmdline.slice(0, 200)}`);
 }
 
-export function toolcageTempDirs(root = tmpdir()): string[] {
-  const inUse = new Set(liveLaunchers().map((launcher) => launcher.dir));
+export function toolcageTempDirs(root = tmpdir(), launchers = liveLaunchers()): string[] {
+  const inUse = new Set(launchers.map((launcher) => launcher.dir));
   try {
     return readdirSync(root)
       .filter((name) => name.startsWith('toolcage-'))
@@ -136,19 +136,21 @@ export function toolcageCgroups(): string[] {
  * server socket, and the three socketpairs of the launcher's stdio: libuv makes stdio "pipes"
  * with socketpair(), so they cannot be told from the tools' own by their /proc links).
  */
-export function openFds(): number {
-  const ours = liveLaunchers().filter((launcher) => launcher.ppid === process.pid).length;
+export function openFds(launchers = liveLaunchers()): number {
+  const ours = launchers.filter((launcher) => launcher.ppid === process.pid).length;
   return readdirSync('/proc/self/fd').length - 4 * ours;
 }
 
 export function leftovers(): Leftovers {
+  // One scan of /proc for the launchers serves the three figures that depend on them.
+  const launchers = liveLaunchers();
   return {
     processes: toolProcesses(),
-    launchers: launcherProcesses(),
+    launchers: launcherProcesses(launchers),
     zombies: zombieChildren(),
-    tempDirs: toolcageTempDirs(),
+    tempDirs: toolcageTempDirs(tmpdir(), launchers),
     cgroups: toolcageCgroups(),
-    fds: openFds(),
+    fds: openFds(launchers),
   };
 }
 

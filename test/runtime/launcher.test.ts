@@ -3,17 +3,14 @@ import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import type { Readable } from 'node:stream';
-import { fileURLToPath } from 'node:url';
 import { afterEach, beforeAll, describe, expect, test } from 'vitest';
 import { resolveBunBinary } from '../../src/runtime/bun-binary.js';
 import { killProcessGroup } from '../../src/runtime/kill-tree.js';
 import { Launcher } from '../../src/runtime/launcher.js';
 import { spawnPlan, type SpawnedProcess } from '../../src/runtime/spawn.js';
-import type { Enforcement, LaunchPlan } from '../../src/sandbox/types.js';
 import { expectNothingLeft, launcherProcesses, openFds, toolProcesses } from '../helpers/leaks.js';
+import { readyLauncher, shellPlan } from '../helpers/plans.js';
 import { fixtureRuntime } from '../helpers/runtime.js';
-
-const ENTRY = fileURLToPath(new URL('../../src/runtime/launcher/main.ts', import.meta.url));
 
 let baselineFds: number;
 beforeAll(() => {
@@ -23,29 +20,6 @@ afterEach(async () => {
   await expectNothingLeft(baselineFds);
   expect(launcherProcesses()).toEqual([]);
 });
-
-function shellPlan(script: string, extra: Partial<LaunchPlan> = {}): LaunchPlan {
-  return {
-    file: '/bin/sh',
-    args: ['-c', script],
-    env: {},
-    cwd: '/',
-    enforcement: { kill: 'process-group' } as Enforcement,
-    materialize: () => '',
-    terminate() {},
-    killAll() {},
-    killsAll: false,
-    inspect: () => Promise.resolve({ memoryExceeded: false, processesExceeded: false }),
-    dispose: () => Promise.resolve(),
-    ...extra,
-  };
-}
-
-async function readyLauncher(): Promise<Launcher> {
-  const launcher = new Launcher(resolveBunBinary(), ENTRY);
-  expect(await launcher.whenReady()).toBe(true);
-  return launcher;
-}
 
 // Runs `body` with a launcher that is up, and closes it whatever happens.
 async function withLauncher(body: (launcher: Launcher) => Promise<void>): Promise<void> {

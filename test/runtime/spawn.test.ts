@@ -2,8 +2,10 @@ import { afterEach, beforeAll, expect, test } from 'vitest';
 import { ErrorKind } from '../../src/errors/kinds.js';
 import { runProcess } from '../../src/runtime/run-process.js';
 import { spawnPlan } from '../../src/runtime/spawn.js';
-import type { Enforcement, LaunchPlan } from '../../src/sandbox/types.js';
+import type { Launcher } from '../../src/runtime/launcher.js';
+import type { LaunchPlan } from '../../src/sandbox/types.js';
 import { expectNothingLeft, openFds } from '../helpers/leaks.js';
+import { readyLauncher, shellPlan } from '../helpers/plans.js';
 
 let baselineFds: number;
 beforeAll(() => {
@@ -16,26 +18,29 @@ afterEach(async () => {
 // A plan whose process waits for its `go` (like the sandbox's prologue) and whose
 // materialisation fails, as a cgroup that cannot be created would.
 function failingPlan(): LaunchPlan {
-  return {
-    file: '/bin/sh',
-    args: ['-c', 'read -r go && exec sleep 4242'],
-    env: {},
-    cwd: '/',
-    enforcement: { kill: 'process-group' } as Enforcement,
+  return shellPlan('read -r go && exec sleep 4242', {
     materialize: () => {
       throw new Error('mkdir /sys/fs/cgroup/pids/toolcage/1/x: EACCES');
     },
-    terminate() {},
-    killAll() {},
-    killsAll: false,
-    inspect: () => Promise.resolve({ memoryExceeded: false, processesExceeded: false }),
-    dispose: () => Promise.resolve(),
-  };
+  });
 }
 
-test('a launch whose sandbox cannot be set up is spawn_failed, and its waiting process is killed', async () => {
+// Both ways a process is started: by the manager itself, and through a launcher that is up.
+test.each(['directly', 'through the launcher'] as const)(
+  'a launch whose sandbox cannot be set up is spawn_failed, and its waiting process is killed (%s)',
+  async (how) => {
+    const launcher = how === 'directly' ? undefined : await readyLauncher();
+    try {
+      await expectSetupFailure(launcher);
+    } finally {
+      await launcher?.close();
+    }
+  },
+);
+
+async function expectSetupFailure(launcher: Launcher | undefined): Promise<void> {
   const plan = failingPlan();
-  const outcome = await runProcess(await spawnPlan(plan), plan, {
+  const outcome = await runProcess(await spawnPlan(plan, launcher), plan, {
     toolId: 'x',
     request: {
       executionId: 'e',
@@ -59,4 +64,4 @@ test('a launch whose sandbox cannot be set up is spawn_failed, and its waiting p
     'could not be started: sandbox setup failed: mkdir /sys/fs/cgroup/pids/toolcage/1/x: EACCES',
   );
   expect(outcome.end.signal).toBe('SIGKILL');
-});
+}
