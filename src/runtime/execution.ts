@@ -2,7 +2,7 @@ import { dirname } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { ErrorKind } from '../errors/kinds.js';
 import { isToolExecutionError, ToolExecutionError } from '../errors/tool-execution-error.js';
-import type { EndReason } from '../errors/classify.js';
+import type { EndReason } from './classify.js';
 import type { ResolvedLimits, ResolvedPermissions, Sandbox } from '../sandbox/types.js';
 import { buildToolEnv } from './build-env.js';
 import type { ExecutionObserver, ObservedExecution } from './observe.js';

@@ -1,6 +1,6 @@
 import type { Readable } from 'node:stream';
 import { signalOfExitCode } from '../sandbox/classify-hints.js';
-import { classify, type EndReason, type Verdict } from '../errors/classify.js';
+import { classify, type EndReason, type Verdict } from './classify.js';
 import type { CapturedLogs } from '../errors/tool-execution-error.js';
 import type { LaunchPlan, LimitReport } from '../sandbox/types.js';
 import { killProcessGroup } from './kill-tree.js';

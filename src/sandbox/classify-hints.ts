@@ -1,7 +1,7 @@
 /**
  * What the sandbox can tell about a failed tool: whether its error is the sandbox saying no
  * (and to what: "read of /etc/passwd", "connect to 127.0.0.1:8080", "spawn of sh"), and which
- * rlimit a kill or an error points to. Pure; `src/errors/classify.ts` decides the kind with it.
+ * rlimit a kill or an error points to. Pure; `src/runtime/classify.ts` decides the kind with it.
  */
 import type { LimitName } from '../errors/tool-execution-error.js';
 import { isInside } from './permissions.js';

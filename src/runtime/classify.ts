@@ -1,10 +1,11 @@
-import {
-  RESULT_FRAME_BYTES,
-  type SerializedError,
-  type WorkerMessage,
-} from '../runtime/worker/protocol.js';
-import { ErrorKind } from './kinds.js';
-import type { LimitName, ToolThrownError } from './tool-execution-error.js';
+/**
+ * Classification of a finished process: from everything toolcage observed of one run to its
+ * verdict (success, or an error kind with its message). Beside run-process.ts, which gathers the
+ * observation; the kinds and the error class it names live in src/errors.
+ */
+import { ErrorKind } from '../errors/kinds.js';
+import type { LimitName, ToolThrownError } from '../errors/tool-execution-error.js';
+import { RESULT_FRAME_BYTES, type SerializedError, type WorkerMessage } from './worker/protocol.js';
 
 /** Why toolcage itself ended a run, recorded at the moment it decided (first reason wins). */
 export type EndReason = 'timeout' | 'cancelled' | 'closed' | 'output_limit';

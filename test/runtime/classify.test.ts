@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import { classify, type Observation } from '../../src/errors/classify.js';
+import { classify, type Observation } from '../../src/runtime/classify.js';
 import { ErrorKind } from '../../src/errors/kinds.js';
 import type { WorkerMessage } from '../../src/runtime/worker/protocol.js';
 
