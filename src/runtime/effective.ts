@@ -10,7 +10,7 @@ import type {
 } from '../sandbox/types.js';
 import type { ExecuteRequest, NormalizedOptions } from './options.js';
 import type { ResolvedTool } from './resolve-tool.js';
-import type { ProcessEnd } from './spawn.js';
+import type { ProcessEnd } from './process-end.js';
 import type { WorkerMessage } from './worker/protocol.js';
 
 /**

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { LaunchPlan } from '../sandbox/types.js';
 import { killProcessGroup } from './kill-tree.js';
-import type { ProcessEnd } from './spawn.js';
+import type { ProcessEnd } from './process-end.js';
 
 /** The header every connection of the launcher begins with: `<fd><32 hex digits>\n`. */
 const HEADER_BYTES = 34;

@@ -7,7 +7,7 @@ import {
 } from '../tracing.js';
 import { ErrorKind } from '../errors/kinds.js';
 import type { ToolExecutionError } from '../errors/tool-execution-error.js';
-import type { ProcessEnd } from './spawn.js';
+import type { ProcessEnd } from './process-end.js';
 
 /** How an execution ended, for the metrics. */
 export interface EndFacts {

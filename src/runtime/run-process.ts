@@ -6,7 +6,8 @@ import type { LaunchPlan, LimitReport } from '../sandbox/types.js';
 import { killProcessGroup } from './kill-tree.js';
 import { LogCapture } from './log-capture.js';
 import { ResultChannel } from './result-channel.js';
-import type { ProcessEnd, SpawnedProcess } from './spawn.js';
+import type { ProcessEnd } from './process-end.js';
+import type { SpawnedProcess } from './spawn.js';
 import { RESULT_FRAME_BYTES, type WorkerMessage, type WorkerRequest } from './worker/protocol.js';
 
 /** What one process run produced, for classification and telemetry. */

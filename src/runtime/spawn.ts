@@ -5,12 +5,7 @@ import type { Readable, Writable } from 'node:stream';
 import type { LaunchPlan } from '../sandbox/types.js';
 import { killProcessGroup } from './kill-tree.js';
 import type { Launcher } from './launcher.js';
-
-/** How a process ended. */
-export interface ProcessEnd {
-  readonly code: number | null;
-  readonly signal: NodeJS.Signals | null;
-}
+import type { ProcessEnd } from './process-end.js';
 
 /** A started tool process: its streams, and a promise of how it ended. */
 export interface SpawnedProcess {
