@@ -18,4 +18,11 @@ export default tseslint.config(
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_' }],
     },
   },
+  {
+    // The Bun side is typed by tsconfig.bun.json (Bun's types), which tsconfig.json excludes.
+    files: ['src/runtime/worker/**', 'src/runtime/launcher/**'],
+    languageOptions: {
+      parserOptions: { projectService: false, project: './tsconfig.bun.json' },
+    },
+  },
 );

@@ -1,7 +1,8 @@
-// After tsc: makes the CLI executable (tsc does not keep modes), and rebuilds the Bun-side worker
-// with `bun build --target=bun`.
+// After tsc: makes the CLI executable (tsc does not keep modes), and builds the Bun side (the
+// worker and the launcher) with `bun build --target=bun`. tsc emits none of it (tsconfig.json
+// excludes those directories; tsconfig.bun.json typechecks them against Bun's types).
 import { execFileSync } from 'node:child_process';
-import { chmodSync, rmSync } from 'node:fs';
+import { chmodSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { resolveBunBinary } from '../dist/runtime/bun-binary.js';
 
@@ -26,6 +27,4 @@ for (const name of ['worker/main', 'worker/fallback', 'launcher/main']) {
     ],
     { stdio: ['ignore', 'ignore', 'inherit'], env: { PATH: process.env.PATH ?? '' } },
   );
-  // tsc's map describes the file just replaced.
-  rmSync(`${out}.map`, { force: true });
 }

@@ -40,24 +40,6 @@ interface Request {
   readonly files: readonly string[];
 }
 
-interface Subprocess {
-  readonly pid: number;
-  readonly exited: Promise<number>;
-  readonly exitCode: number | null;
-  readonly signalCode: string | null;
-}
-
-declare const Bun: {
-  readonly stdin: { stream(): ReadableStream<Uint8Array> };
-  spawn(options: {
-    cmd: string[];
-    env: Record<string, string>;
-    cwd: string;
-    stdio: number[];
-    detached: boolean;
-  }): Subprocess;
-};
-
 const AF_UNIX = 1;
 const SOCK_STREAM = 1;
 // Close-on-exec: a process spawned while another's sockets are open here must not inherit them
@@ -102,7 +84,7 @@ function dial(header: string): number {
   return fd;
 }
 
-const live = new Map<number, Subprocess>();
+const live = new Map<number, Bun.Subprocess>();
 
 function reply(message: object): void {
   writeSync(1, `${JSON.stringify(message)}\n`);
@@ -117,7 +99,8 @@ function launch(request: Request): void {
       cmd: [request.file, ...request.args],
       env: request.env,
       cwd: request.cwd,
-      stdio: fds,
+      // At least the four dialled above.
+      stdio: fds as [number, number, number, ...number[]],
       detached: true,
     });
     live.set(child.pid, child);

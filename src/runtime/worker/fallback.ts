@@ -9,6 +9,8 @@
  * of every execution. Loading this module on a failure costs that failure ≈ 0.3 ms.
  */
 import { writeSync } from 'node:fs';
+// The type Bun's types give `Bun.stdin.stream().getReader()` (main.ts's reader).
+import type { ReadableStreamDefaultReader } from 'node:stream/web';
 import type { SerializedError, WorkerMessage, WorkerPhase, WorkerRequest } from './protocol.js';
 
 const RESULT_FD = 3;
@@ -118,7 +120,7 @@ export function pickExport(
  * tool's signal. `pending` is what came after the request line in the same read.
  */
 export async function watchControl(
-  reader: ReadableStreamDefaultReader<Uint8Array>,
+  reader: ReadableStreamDefaultReader<Uint8Array<ArrayBuffer>>,
   pending: string,
   controller: AbortController,
 ): Promise<void> {

@@ -30,10 +30,6 @@ import { writeSync } from 'node:fs';
 import type * as FallbackModule from './fallback.js';
 import type { WorkerPhase, WorkerRequest } from './protocol.js';
 
-// The one Bun API the worker uses; declared here so the package needs no Bun type definitions
-// (they clash with Node's, which the rest of toolcage is written against).
-declare const Bun: { readonly stdin: { stream(): ReadableStream<Uint8Array> } };
-
 type Fallback = typeof FallbackModule;
 type ToolFunction = (input: unknown, context: unknown) => unknown;
 
