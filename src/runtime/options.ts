@@ -1,8 +1,9 @@
 import { isAbsolute, resolve } from 'node:path';
 import type { MeterProvider, TracerProvider } from '@opentelemetry/api';
 import { validateLimits } from '../sandbox/limits.js';
-import { describe, validatePermissions } from '../sandbox/permissions.js';
+import { validatePermissions } from '../sandbox/permissions.js';
 import type { Enforcement, Limits, Permissions, SandboxMode } from '../sandbox/types.js';
+import { describeValue } from '../errors/describe-value.js';
 import type { CapturedLogs } from '../errors/tool-execution-error.js';
 
 /** A tool in the registry. */
@@ -129,7 +130,7 @@ export interface NormalizedOptions {
 export function expectPositiveInteger(name: string, value: unknown, allowZero = false): void {
   if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < (allowZero ? 0 : 1)) {
     throw new TypeError(
-      `Expected \`${name}\` to be a ${allowZero ? 'non-negative' : 'positive'} integer, got ${describe(value)}`,
+      `Expected \`${name}\` to be a ${allowZero ? 'non-negative' : 'positive'} integer, got ${describeValue(value)}`,
     );
   }
 }
@@ -142,7 +143,7 @@ export function expectOneOf<T extends string>(
 ): asserts value is T {
   if (!allowed.includes(value as T)) {
     throw new TypeError(
-      `Expected \`${name}\` to be one of ${allowed.map((a) => `'${a}'`).join(', ')}, got ${describe(value)}`,
+      `Expected \`${name}\` to be one of ${allowed.map((a) => `'${a}'`).join(', ')}, got ${describeValue(value)}`,
     );
   }
 }
@@ -159,7 +160,7 @@ export function expectType(
       : typeof value === type;
   if (!ok)
     throw new TypeError(
-      `Expected \`${name}\` to be ${type === 'object' ? 'an object' : `a ${type}`}, got ${describe(value)}`,
+      `Expected \`${name}\` to be ${type === 'object' ? 'an object' : `a ${type}`}, got ${describeValue(value)}`,
     );
 }
 
@@ -246,7 +247,7 @@ export function validateRequestTypes(request: ExecuteRequest): void {
   if (request.onLog !== undefined) expectType('onLog', request.onLog, 'function');
   if (request.signal !== undefined && !(request.signal instanceof AbortSignal)) {
     throw new TypeError(
-      `Expected \`signal\` to be an AbortSignal, got ${describe(request.signal)}`,
+      `Expected \`signal\` to be an AbortSignal, got ${describeValue(request.signal)}`,
     );
   }
 }

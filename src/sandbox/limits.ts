@@ -2,7 +2,7 @@
  * Resource limits: validation (TypeError on misuse) and resolution. A call may only lower the
  * limits of its tool; a higher value is capped, like a call's `timeoutMs`.
  */
-import { describe } from './permissions.js';
+import { describeValue } from '../errors/describe-value.js';
 import type { Limits, ResolvedLimits } from './types.js';
 
 const MIB = 1024 * 1024;
@@ -32,7 +32,7 @@ const KEYS = [
  */
 export function validateLimits(value: unknown, name = 'limits'): asserts value is Limits {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    throw new TypeError(`Expected \`${name}\` to be an object, got ${describe(value)}`);
+    throw new TypeError(`Expected \`${name}\` to be an object, got ${describeValue(value)}`);
   }
   const record = value as Record<string, unknown>;
   for (const key of Object.keys(record)) {
@@ -47,7 +47,7 @@ export function validateLimits(value: unknown, name = 'limits'): asserts value i
     if (limit === undefined) continue;
     if (typeof limit !== 'number' || !Number.isSafeInteger(limit) || limit < 1) {
       throw new TypeError(
-        `Expected \`${name}.${key}\` to be a positive integer, got ${describe(limit)}`,
+        `Expected \`${name}.${key}\` to be a positive integer, got ${describeValue(limit)}`,
       );
     }
   }

@@ -3,6 +3,7 @@
  * from the runtime defaults, and narrowing by a call (which may never widen them).
  */
 import { isAbsolute, resolve, sep } from 'node:path';
+import { describeValue } from '../errors/describe-value.js';
 import { ErrorKind } from '../errors/kinds.js';
 import { ToolExecutionError } from '../errors/tool-execution-error.js';
 import type { Permissions, ResolvedPermissions } from './types.js';
@@ -159,17 +160,5 @@ function definedFields(permissions: Permissions | undefined): Permissions {
 }
 
 function typeError(name: string, expected: string, value: unknown): TypeError {
-  return new TypeError(`Expected \`${name}\` to be ${expected}, got ${describe(value)}`);
-}
-
-/** "`-1` (number)", like execa and p-queue word it. */
-export function describe(value: unknown): string {
-  let text: string;
-  try {
-    text = typeof value === 'string' ? value : (JSON.stringify(value) ?? String(value));
-  } catch {
-    text = String(value);
-  }
-  if (text.length > 60) text = `${text.slice(0, 57)}...`;
-  return `\`${text}\` (${value === null ? 'null' : Array.isArray(value) ? 'array' : typeof value})`;
+  return new TypeError(`Expected \`${name}\` to be ${expected}, got ${describeValue(value)}`);
 }
