@@ -1,17 +1,8 @@
-import type { LimitName } from '../errors/tool-execution-error.js';
-import { explainFailure as explainThroughSandbox } from '../sandbox/classify-hints.js';
 import { resolveLimits } from '../sandbox/limits.js';
 import { resolvePermissions } from '../sandbox/permissions.js';
-import type {
-  Enforcement,
-  LimitReport,
-  ResolvedLimits,
-  ResolvedPermissions,
-} from '../sandbox/types.js';
+import type { ResolvedLimits, ResolvedPermissions } from '../sandbox/types.js';
 import type { ExecuteRequest, NormalizedOptions } from './options.js';
 import type { ResolvedTool } from './resolve-tool.js';
-import type { ProcessEnd } from './process-end.js';
-import type { WorkerMessage } from './worker/protocol.js';
 
 /**
  * The permissions and limits one call runs with: runtime defaults, overridden by the tool's
@@ -68,21 +59,4 @@ export function effectiveLimits(
   request: Pick<ExecuteRequest, 'limits'>,
 ): ResolvedLimits {
   return resolveLimits(tool.definition?.limits, options.defaultLimits, request.limits);
-}
-
-/** What the sandbox can tell about a failure: a denied operation, or the limit that was hit. */
-export function explainFailure(
-  message: WorkerMessage | 'invalid' | undefined,
-  end: ProcessEnd,
-  report: LimitReport,
-  permissions: ResolvedPermissions,
-  limits: ResolvedLimits,
-  enforcement: Enforcement,
-  visible: readonly string[],
-): {
-  denied: string | undefined;
-  limitHit: LimitName | undefined;
-  limitDetail: string | undefined;
-} {
-  return explainThroughSandbox(message, end, report, permissions, enforcement, { visible, limits });
 }

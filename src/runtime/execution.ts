@@ -12,7 +12,8 @@ import type { ResolvedTool, ToolResolver } from './resolve-tool.js';
 import { runProcess } from './run-process.js';
 import { findNonJson } from './validate-json.js';
 import type { WorkerRequest } from './worker/protocol.js';
-import { effectiveProfile, explainFailure } from './effective.js';
+import { effectiveProfile } from './effective.js';
+import { explainThroughSandbox } from '../sandbox/classify-hints.js';
 import { permissionsToFlags } from '../sandbox/flags.js';
 import type { Launched, ProcessPool } from './pool.js';
 
@@ -97,10 +98,10 @@ export async function execute(
   if (request.signal?.aborted === true) end('cancelled');
   if (env.closing.aborted) end('closed');
 
-  let release: (() => void) | undefined;
+  let releaseSlot: (() => void) | undefined;
   try {
     try {
-      release = await env.queue.acquire(controller.signal);
+      releaseSlot = await env.queue.acquire(controller.signal);
     } catch (error) {
       throw queueFailure(
         error,
@@ -161,7 +162,7 @@ export async function execute(
     clearTimeout(deadline);
     request.signal?.removeEventListener('abort', onCancel);
     env.onClose.delete(onClose);
-    release?.();
+    releaseSlot?.();
     if (!controller.signal.aborted) controller.abort('closed');
   }
 }
@@ -236,15 +237,10 @@ async function runOnce(
       signal,
       onLog,
       explain: (message, end, report) =>
-        explainFailure(
-          message,
-          end,
-          report,
-          prepared.permissions,
-          prepared.limits,
-          plan.enforcement,
-          [dirname(tool.path), ...env.runtimeFiles],
-        ),
+        explainThroughSandbox(message, end, report, prepared.permissions, plan.enforcement, {
+          visible: [dirname(tool.path), ...env.runtimeFiles],
+          limits: prepared.limits,
+        }),
     });
     return { ...outcome, enforcement: plan.enforcement };
   } finally {

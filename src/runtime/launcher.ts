@@ -107,7 +107,7 @@ export class Launcher {
         timer,
       });
     });
-    this.#hold();
+    this.#keepNodeAlive();
     const { file, args, env, cwd, extraFiles = [] } = plan;
     this.#child!.stdin!.write(
       `${JSON.stringify({ t: token, file, args, env, cwd, files: extraFiles })}\n`,
@@ -125,7 +125,7 @@ export class Launcher {
     if (this.#state === 'closed') return Promise.resolve(false);
     // Someone waits: the start keeps Node alive until it is over.
     this.#server?.ref();
-    this.#hold();
+    this.#keepNodeAlive();
     return new Promise((resolve) => this.#readyWaiters.push(resolve));
   }
 
@@ -141,7 +141,7 @@ export class Launcher {
     const waiters = this.#readyWaiters;
     this.#readyWaiters = [];
     this.#server?.unref();
-    this.#release();
+    this.#letNodeExit();
     for (const waiter of waiters) waiter(ready);
   }
 
@@ -155,7 +155,7 @@ export class Launcher {
       this.#cleanUp();
       this.#tellReady(false);
     } else {
-      this.#hold(); // close() is awaited: its end keeps Node alive until then
+      this.#keepNodeAlive(); // close() is awaited: its end keeps Node alive until then
       // One still starting has started nothing: no need to wait for its start (≈ 20 ms) to end it.
       if (starting) child.kill('SIGKILL');
       else child.stdin?.end();
@@ -213,18 +213,18 @@ export class Launcher {
       child.stderr?.on('data', (text: string) => {
         this.#stderr = (this.#stderr + text).slice(-STDERR_TAIL);
       });
-      this.#release();
+      this.#letNodeExit();
     });
   }
 
   // While something is in flight, the launcher keeps Node alive (exit reports are still to
-  // come); otherwise it does not.
-  #hold(): void {
+  // come); otherwise it does not (#letNodeExit).
+  #keepNodeAlive(): void {
     this.#child?.ref();
     for (const stream of this.#pipes()) stream.ref();
   }
 
-  #release(): void {
+  #letNodeExit(): void {
     if (this.#waiting.size > 0 || this.#running.size > 0 || this.#readyWaiters.length > 0) return;
     // Closing: close() waits for the launcher's end, which must keep Node alive until then.
     if (this.#state === 'closed' && this.#child !== undefined) return;
@@ -261,7 +261,7 @@ export class Launcher {
         const running = this.#running.get(message.t);
         this.#running.delete(message.t);
         running?.exit({ code: message.code, signal: message.signal });
-        this.#release();
+        this.#letNodeExit();
       } else {
         const waiting = this.#waiting.get(message.t);
         if (waiting === undefined) continue;
@@ -332,7 +332,7 @@ export class Launcher {
   #finish(token: string, waiting: Waiting): void {
     clearTimeout(waiting.timer);
     this.#waiting.delete(token);
-    this.#release();
+    this.#letNodeExit();
   }
 
   // The launcher or its socket failed: what waits is told (it fails as not started), what runs

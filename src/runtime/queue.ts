@@ -37,13 +37,13 @@ export class SlotQueue {
     return this.#waiters.length;
   }
 
-  /** Resolves with a release function once a slot is free. */
+  /** Resolves once a slot is free, with the function that releases it (idempotent). */
   acquire(signal: AbortSignal): Promise<() => void> {
     if (signal.aborted)
       return Promise.reject(new QueueRejection('aborted', 'aborted before start'));
     if (this.#active < this.#concurrency) {
       this.#active++;
-      return Promise.resolve(this.#releaser());
+      return Promise.resolve(this.#slotReleaser());
     }
     if (this.#waiters.length >= this.#maxQueued) {
       return Promise.reject(
@@ -62,7 +62,7 @@ export class SlotQueue {
       const waiter: Waiter = {
         grant: () => {
           signal.removeEventListener('abort', onAbort);
-          resolve(this.#releaser());
+          resolve(this.#slotReleaser());
         },
         fail: (error) => {
           signal.removeEventListener('abort', onAbort);
@@ -79,7 +79,7 @@ export class SlotQueue {
     for (const waiter of this.#waiters.splice(0)) waiter.fail(error);
   }
 
-  #releaser(): () => void {
+  #slotReleaser(): () => void {
     let released = false;
     return () => {
       if (released) return;

@@ -37,7 +37,7 @@ export async function spawnPlan(plan: LaunchPlan, launcher?: Launcher): Promise<
   const setup = materialize(plan);
   const started = await viaLauncher;
   const [stdin, stdout, stderr, result] = started.stdio;
-  const setupError = release(setup, started.pid, stdin);
+  const setupError = goOrKill(setup, started.pid, stdin);
   const closed = Promise.all([started.exited, ...started.stdio.map(closeOf)]).then(() => {});
   return {
     pid: started.pid,
@@ -80,7 +80,7 @@ function spawnDirect(plan: LaunchPlan): SpawnedProcess {
   });
   // A tool that closes stdin early makes our writes fail with EPIPE: that is not our error.
   child.stdin?.on('error', () => {});
-  if (child.pid !== undefined) spawnError = release(materialize(plan), child.pid, child.stdin!);
+  if (child.pid !== undefined) spawnError = goOrKill(materialize(plan), child.pid, child.stdin!);
   const result = child.stdio[3] as Readable;
   return {
     pid: child.pid,
@@ -109,7 +109,7 @@ function materialize(plan: LaunchPlan): Setup {
 
 // Lets the started process go on (its `go` line), or kills it when its setup failed; returns
 // that failure, the spawn's error.
-function release(setup: Setup, pid: number, stdin: Writable): Error | undefined {
+function goOrKill(setup: Setup, pid: number, stdin: Writable): Error | undefined {
   if ('error' in setup) {
     killProcessGroup(pid, 'SIGKILL');
     return setup.error;

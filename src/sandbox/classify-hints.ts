@@ -155,10 +155,11 @@ const SIGNALS: Readonly<Record<number, string>> = {
 };
 
 /**
- * The runtime's explain hook in one call: the denied operation and the limit hint, from the
- * worker's message, how the process ended, the cgroup report, the permissions and enforcement.
+ * What the sandbox can tell about a failure, in one call (the runtime's explain hook): the denied
+ * operation and the limit hint, from the worker's message, how the process ended, the cgroup
+ * report, the permissions and enforcement.
  */
-export function explainFailure(
+export function explainThroughSandbox(
   message: { readonly type: string; readonly error?: ErrorLink } | 'invalid' | undefined,
   end: { readonly code: number | null; readonly signal: string | null },
   report: LimitReport,

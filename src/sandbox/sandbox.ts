@@ -265,8 +265,8 @@ function plan(parts: {
     dispose() {
       if (disposed === undefined) {
         // The directories go in the background (see background.ts): the cgroups as soon as the
-        // kernel lets them (release() kills whatever is still in them), the temp dir too.
-        cgroups?.release();
+        // kernel lets them (destroyInBackground() kills whatever is still in them), the temp dir too.
+        cgroups?.destroyInBackground();
         inBackground(removeTree(parts.root));
         disposed = Promise.resolve();
       }

@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { resolveBunBinary } from '../../src/runtime/bun-binary.js';
 import { runProcess, type ProcessOutcome } from '../../src/runtime/run-process.js';
 import { spawnPlan } from '../../src/runtime/spawn.js';
-import { explainFailure } from '../../src/sandbox/classify-hints.js';
+import { explainThroughSandbox } from '../../src/sandbox/classify-hints.js';
 import { detectCapabilities } from '../../src/sandbox/detect.js';
 import { resolveLimits } from '../../src/sandbox/limits.js';
 import { resolvePermissions } from '../../src/sandbox/permissions.js';
@@ -81,7 +81,7 @@ export async function runFixture(fixture: string, options: RunOptions = {}): Pro
       signal: controller.signal,
       onLog: options.onLog,
       explain: (message, end, report) =>
-        explainFailure(message, end, report, permissions, plan.enforcement, {
+        explainThroughSandbox(message, end, report, permissions, plan.enforcement, {
           visible: [FIXTURES, BUN, ...RUNTIME_FILES],
           limits,
         }),
