@@ -75,16 +75,77 @@ export function settleSandboxCleanup(): Promise<void> {
   return backgroundCleanupSettled();
 }
 
+// One launch: refuse what cannot be enforced, name the execution's temp dir and cgroups, and
+// build its plan; a failure on the way undoes whatever was made.
 async function prepareLaunch(
   request: LaunchRequest,
   caps: SandboxCapabilities,
   tmpRoot: string,
   userNamespace: boolean,
 ): Promise<LaunchPlan> {
+  if (request.mode !== 'none') refuseWhatCannotBeEnforced(request, caps);
+  let workspace: Workspace | undefined;
+  try {
+    workspace = planWorkspace(
+      join(tmpRoot, `toolcage-${randomUUID()}`),
+      planCgroups(request, caps),
+    );
+    return await buildPlan(request, caps, workspace, tmpRoot, userNamespace);
+  } catch (error) {
+    await workspace?.undo();
+    throw setupFailure(request, error);
+  }
+}
+
+// The command — bwrap around Bun, or Bun alone — inside the prologue that joins the cgroups,
+// sets the rlimits and waits for its temp dir and cgroups to be made (LaunchPlan.materialize).
+async function buildPlan(
+  request: LaunchRequest,
+  caps: SandboxCapabilities,
+  workspace: Workspace,
+  tmpRoot: string,
+  userNamespace: boolean,
+): Promise<LaunchPlan> {
   const sandboxed = request.mode !== 'none';
+  const shell = caps.shell.path;
+  // Without a prologue to wait for them, the temp dir and cgroups are made now.
+  if (shell === undefined) workspace.materialize();
+  const target = sandboxed
+    ? await bwrapTarget(request, caps, tmpRoot, workspace.root, userNamespace)
+    : directTarget(request, workspace.root, shell === undefined ? workspace.root : tmpRoot);
+  const command =
+    shell === undefined
+      ? { file: target.file, args: target.args }
+      : buildLaunchCommand({
+          shell,
+          gate: true,
+          ...(sandboxed ? {} : { cwd: workspace.root }),
+          cgroupJoins: workspace.cgroups?.joinFiles ?? [],
+          cpuSeconds: request.limits.cpuSeconds,
+          fileSizeBytes: request.limits.maxFileSizeMb * MIB,
+          file: target.file,
+          args: target.args,
+        });
+  return plan({
+    command,
+    env: target.env,
+    cwd: target.cwd,
+    workspace,
+    seccompFile: target.seccompFile,
+    materialize: () => {
+      workspace.materialize();
+      return shell === undefined ? '' : LAUNCH_GO;
+    },
+    enforcement: enforcement(request, caps, workspace.cgroups, userNamespace, shell !== undefined),
+  });
+}
+
+// Sandboxed, everything the permissions and limits need must be here: bwrap that works, seccomp
+// (for `run: false`), the memory and pids cgroups, and the shell that applies the limits.
+function refuseWhatCannotBeEnforced(request: LaunchRequest, caps: SandboxCapabilities): void {
   const { limits, permissions } = request;
   const refuse = (what: string): never => {
-    const toolId = basename(request.toolPath, extname(request.toolPath));
+    const toolId = toolIdOf(request);
     throw new ToolExecutionError({
       kind: ErrorKind.SpawnFailed,
       toolId,
@@ -92,134 +153,150 @@ async function prepareLaunch(
       message: `Tool \`${toolId}\` could not be started: the sandbox cannot enforce ${what}`,
     });
   };
-  if (sandboxed) {
-    if (caps.bwrap.path === undefined) {
-      refuse(
-        "its permissions: bubblewrap (bwrap) is not installed (`apt-get install bubblewrap`), or choose `sandbox: 'none'` explicitly",
-      );
-    }
-    if (!caps.bwrap.works)
-      refuse(`its permissions: bubblewrap does not work here: ${caps.bwrap.detail}`);
-    if (!permissions.run && caps.seccomp.arch === undefined) {
-      refuse(`\`run: false\`: ${caps.seccomp.detail}`);
-    }
-    if (!caps.cgroup.memory) {
-      refuse(
-        `\`limits.memoryMb\` (${limits.memoryMb}): no writable memory cgroup controller (${caps.cgroup.detail}); run as root or delegate a cgroup v2 subtree`,
-      );
-    }
-    if (!caps.cgroup.pids) {
-      refuse(
-        `\`limits.maxProcesses\` (${limits.maxProcesses}): no writable pids cgroup controller (${caps.cgroup.detail})`,
-      );
-    }
+  if (caps.bwrap.path === undefined) {
+    refuse(
+      "its permissions: bubblewrap (bwrap) is not installed (`apt-get install bubblewrap`), or choose `sandbox: 'none'` explicitly",
+    );
   }
-  const layout = caps.cgroup.layout;
-  const shell = caps.shell.path;
-  const useCgroups = layout !== undefined && shell !== undefined;
-  if (sandboxed && shell === undefined) refuse('its limits: /bin/sh is missing');
+  if (!caps.bwrap.works)
+    refuse(`its permissions: bubblewrap does not work here: ${caps.bwrap.detail}`);
+  if (!permissions.run && caps.seccomp.arch === undefined) {
+    refuse(`\`run: false\`: ${caps.seccomp.detail}`);
+  }
+  if (!caps.cgroup.memory) {
+    refuse(
+      `\`limits.memoryMb\` (${limits.memoryMb}): no writable memory cgroup controller (${caps.cgroup.detail}); run as root or delegate a cgroup v2 subtree`,
+    );
+  }
+  if (!caps.cgroup.pids) {
+    refuse(
+      `\`limits.maxProcesses\` (${limits.maxProcesses}): no writable pids cgroup controller (${caps.cgroup.detail})`,
+    );
+  }
+  if (caps.shell.path === undefined) refuse('its limits: /bin/sh is missing');
+}
 
-  // The private temp dir is the execution's own dir, made 0700 (and only if it does not exist
-  // yet, so the name cannot be planted). With a prologue to wait for it, it and the cgroups are
-  // created while the process starts (see LaunchPlan.materialize); without one, now.
-  const gate = shell !== undefined;
-  const root = join(tmpRoot, `toolcage-${randomUUID()}`);
-  const privateTmp = root;
-  let cgroups: ExecutionCgroups | undefined;
-  let seccompFile: string | undefined;
+// The execution's cgroups, named (not made yet): only with a cgroup hierarchy and the shell whose
+// prologue joins them.
+function planCgroups(
+  request: LaunchRequest,
+  caps: SandboxCapabilities,
+): ExecutionCgroups | undefined {
+  const layout = caps.cgroup.layout;
+  if (layout === undefined || caps.shell.path === undefined) return undefined;
+  return ExecutionCgroups.plan(layout, request.executionId, {
+    memoryBytes: caps.cgroup.memory ? request.limits.memoryMb * MIB : undefined,
+    maxProcesses: caps.cgroup.pids ? request.limits.maxProcesses : undefined,
+  });
+}
+
+/** The execution's private temp dir and cgroups: named at once, made by `materialize()`. */
+interface Workspace {
+  readonly root: string;
+  readonly cgroups: ExecutionCgroups | undefined;
+  /** Makes them (idempotent). */
+  materialize(): void;
+  /** Removes what was made (for a launch that failed before its plan existed). */
+  undo(): Promise<void>;
+}
+
+// The private temp dir is the execution's own dir, made 0700 (and only if it does not exist
+// yet, so the name cannot be planted). With a prologue to wait for it, it and the cgroups are
+// created while the process starts (see LaunchPlan.materialize); without one, at once.
+function planWorkspace(root: string, cgroups: ExecutionCgroups | undefined): Workspace {
   let materialized = false;
-  const materialize = (): void => {
-    if (materialized) return;
-    mkdirSync(root, { mode: 0o700 });
-    materialized = true;
-    cgroups?.materialize();
+  return {
+    root,
+    cgroups,
+    materialize() {
+      if (materialized) return;
+      mkdirSync(root, { mode: 0o700 });
+      materialized = true;
+      cgroups?.materialize();
+    },
+    async undo() {
+      cgroups?.kill();
+      await cgroups?.destroy();
+      if (materialized) await removeTree(root);
+    },
   };
-  try {
-    if (useCgroups) {
-      cgroups = ExecutionCgroups.plan(layout, request.executionId, {
-        memoryBytes: caps.cgroup.memory ? limits.memoryMb * MIB : undefined,
-        maxProcesses: caps.cgroup.pids ? limits.maxProcesses : undefined,
-      });
-    }
-    if (!gate) materialize();
-    let file: string;
-    let args: string[];
-    let env: Record<string, string>;
-    let cwd: string;
-    if (sandboxed) {
-      if (!permissions.run || caps.seccomp.arch !== undefined) {
-        seccompFile = seccompProgramFile(tmpRoot, caps, permissions.run);
-      }
-      file = caps.bwrap.path!;
-      args = buildBwrapArgs({
-        bunPath: request.bunPath,
-        bunArgs: request.bunArgs,
-        toolDir: dirname(request.toolPath),
-        runtimeFiles: request.runtimeFiles,
-        permissions,
-        env: request.env,
-        tmpDir: privateTmp,
-        system: await systemView(request.bunPath),
-        userNamespace,
-        seccompFd: seccompFile === undefined ? undefined : SECCOMP_CHILD_FD,
-      });
-      // bwrap gets the tool's variables through --setenv; its own environment stays empty so
-      // that /proc/1/environ (bwrap is the namespace's init) shows nothing of the host.
-      env = {};
-      // Not the temp dir: the shell exports PWD, and bwrap's environment shows in /proc/1/environ.
-      cwd = '/';
-    } else {
-      file = request.bunPath;
-      args = [...request.bunArgs];
-      env = {
-        ...request.env,
-        TMPDIR: privateTmp,
-        HOME: privateTmp,
-        ...(permissions.run ? { PATH: SANDBOX_PATH } : {}),
-      };
-      // With the prologue the temp dir may not exist yet when the shell is spawned: it enters it.
-      cwd = gate ? tmpRoot : privateTmp;
-    }
-    const command =
-      shell === undefined
-        ? { file, args }
-        : buildLaunchCommand({
-            shell,
-            gate,
-            ...(sandboxed ? {} : { cwd: privateTmp }),
-            cgroupJoins: cgroups?.joinFiles ?? [],
-            cpuSeconds: limits.cpuSeconds,
-            fileSizeBytes: limits.maxFileSizeMb * MIB,
-            file,
-            args,
-          });
-    return plan({
-      command,
-      env,
-      cwd,
-      root,
-      cgroups,
-      seccompFile,
-      materialize: () => {
-        materialize();
-        return gate ? LAUNCH_GO : '';
-      },
-      enforcement: enforcement(request, caps, cgroups, userNamespace, shell !== undefined),
-    });
-  } catch (error) {
-    cgroups?.kill();
-    await cgroups?.destroy();
-    if (materialized) await removeTree(root);
-    if (error instanceof ToolExecutionError) throw error;
-    const toolId = basename(request.toolPath, extname(request.toolPath));
-    throw new ToolExecutionError({
-      kind: ErrorKind.SpawnFailed,
-      toolId,
-      executionId: request.executionId,
-      message: `Tool \`${toolId}\` could not be started: sandbox setup failed: ${error instanceof Error ? error.message : String(error)}`,
-      cause: error,
-    });
-  }
+}
+
+/** What the prologue `exec`s: bwrap around Bun, or Bun itself. */
+interface Target {
+  readonly file: string;
+  readonly args: string[];
+  readonly env: Record<string, string>;
+  readonly cwd: string;
+  readonly seccompFile?: string;
+}
+
+async function bwrapTarget(
+  request: LaunchRequest,
+  caps: SandboxCapabilities,
+  tmpRoot: string,
+  privateTmp: string,
+  userNamespace: boolean,
+): Promise<Target> {
+  const { permissions } = request;
+  const seccompFile =
+    !permissions.run || caps.seccomp.arch !== undefined
+      ? seccompProgramFile(tmpRoot, caps, permissions.run)
+      : undefined;
+  return {
+    file: caps.bwrap.path!,
+    args: buildBwrapArgs({
+      bunPath: request.bunPath,
+      bunArgs: request.bunArgs,
+      toolDir: dirname(request.toolPath),
+      runtimeFiles: request.runtimeFiles,
+      permissions,
+      env: request.env,
+      tmpDir: privateTmp,
+      system: await systemView(request.bunPath),
+      userNamespace,
+      seccompFd: seccompFile === undefined ? undefined : SECCOMP_CHILD_FD,
+    }),
+    // bwrap gets the tool's variables through --setenv; its own environment stays empty so
+    // that /proc/1/environ (bwrap is the namespace's init) shows nothing of the host.
+    env: {},
+    // Not the temp dir: the shell exports PWD, and bwrap's environment shows in /proc/1/environ.
+    cwd: '/',
+    ...(seccompFile === undefined ? {} : { seccompFile }),
+  };
+}
+
+// Unsandboxed: Bun itself, with the private temp dir as TMPDIR and HOME. `cwd`: with the
+// prologue the temp dir may not exist yet when the shell is spawned (it enters it), so tmpRoot.
+function directTarget(request: LaunchRequest, privateTmp: string, cwd: string): Target {
+  return {
+    file: request.bunPath,
+    args: [...request.bunArgs],
+    env: {
+      ...request.env,
+      TMPDIR: privateTmp,
+      HOME: privateTmp,
+      ...(request.permissions.run ? { PATH: SANDBOX_PATH } : {}),
+    },
+    cwd,
+  };
+}
+
+// A launch that failed while it was being set up is `spawn_failed` (a refusal already is one).
+function setupFailure(request: LaunchRequest, error: unknown): ToolExecutionError {
+  if (error instanceof ToolExecutionError) return error;
+  const toolId = toolIdOf(request);
+  return new ToolExecutionError({
+    kind: ErrorKind.SpawnFailed,
+    toolId,
+    executionId: request.executionId,
+    message: `Tool \`${toolId}\` could not be started: sandbox setup failed: ${error instanceof Error ? error.message : String(error)}`,
+    cause: error,
+  });
+}
+
+function toolIdOf(request: LaunchRequest): string {
+  return basename(request.toolPath, extname(request.toolPath));
 }
 
 // bwrap's own processes (outside and as the namespace's init): a SIGTERM to either ends the
@@ -236,13 +313,12 @@ function plan(parts: {
   command: { file: string; args: string[] };
   env: Record<string, string>;
   cwd: string;
-  root: string;
-  cgroups: ExecutionCgroups | undefined;
+  workspace: Workspace;
   seccompFile: string | undefined;
   materialize: () => string;
   enforcement: Enforcement;
 }): LaunchPlan {
-  const { cgroups } = parts;
+  const { cgroups } = parts.workspace;
   let disposed: Promise<void> | undefined;
   return {
     file: parts.command.file,
@@ -267,7 +343,7 @@ function plan(parts: {
         // The directories go in the background (see background.ts): the cgroups as soon as the
         // kernel lets them (destroyInBackground() kills whatever is still in them), the temp dir too.
         cgroups?.destroyInBackground();
-        inBackground(removeTree(parts.root));
+        inBackground(removeTree(parts.workspace.root));
         disposed = Promise.resolve();
       }
       return disposed;
