@@ -3,13 +3,18 @@ import { randomUUID } from 'node:crypto';
 import { ErrorKind } from '../errors/kinds.js';
 import { isToolExecutionError, ToolExecutionError } from '../errors/tool-execution-error.js';
 import type { EndReason } from './classify.js';
-import type { ResolvedLimits, ResolvedPermissions, Sandbox } from '../sandbox/types.js';
+import type {
+  Enforcement,
+  ResolvedLimits,
+  ResolvedPermissions,
+  Sandbox,
+} from '../sandbox/types.js';
 import { buildToolEnv } from './build-env.js';
 import type { ExecutionObserver, ObservedExecution } from './observe.js';
 import type { ExecuteRequest, ExecuteResult, NormalizedOptions } from './options.js';
 import { QueueRejection, type SlotQueue } from './queue.js';
 import type { ResolvedTool, ToolResolver } from './resolve-tool.js';
-import { runProcess } from './run-process.js';
+import { runProcess, type ProcessOutcome } from './run-process.js';
 import { findNonJson } from './validate-json.js';
 import type { WorkerRequest } from './worker/protocol.js';
 import { effectiveProfile } from './effective.js';
@@ -61,22 +66,7 @@ export async function execute(
   const startedAt = performance.now();
   const executionId = randomUUID();
   const elapsed = (): number => Math.round(performance.now() - startedAt);
-  // Refusals are labelled with a registered id or `(rejected)`: never a raw path or an id an
-  // agent made up, which would leak into metric labels and make their cardinality unbounded.
-  const label =
-    request.toolId !== undefined && env.options.tools.has(request.toolId)
-      ? request.toolId
-      : '(rejected)';
-
-  let prepared: Prepared;
-  try {
-    prepared = prepare(env, request);
-  } catch (error) {
-    const failure = asToolError(error, label, executionId);
-    failure.durationMs = elapsed();
-    env.observer.rejected(label, failure);
-    throw failure;
-  }
+  const prepared = prepareOrRefuse(env, request, executionId, elapsed);
   const { tool, timeoutMs } = prepared;
   const span = env.observer.start({
     toolId: tool.toolId,
@@ -85,73 +75,12 @@ export async function execute(
     // Only a span shows them: not computed for a runtime without telemetry.
     permissions: env.options.telemetry ? permissionsToFlags(prepared.permissions) : [],
   });
-
-  const controller = new AbortController();
-  const end = (reason: EndReason): void => {
-    if (!controller.signal.aborted) controller.abort(reason);
-  };
-  const deadline = setTimeout(() => end('timeout'), timeoutMs);
-  const onCancel = (): void => end('cancelled');
-  const onClose = (): void => end('closed');
-  request.signal?.addEventListener('abort', onCancel, { once: true });
-  env.onClose.add(onClose);
-  if (request.signal?.aborted === true) end('cancelled');
-  if (env.closing.aborted) end('closed');
-
+  const ending = watchForEnd(env, request.signal, timeoutMs);
   let releaseSlot: (() => void) | undefined;
   try {
-    try {
-      releaseSlot = await env.queue.acquire(controller.signal);
-    } catch (error) {
-      throw queueFailure(
-        error,
-        tool.toolId,
-        controller.signal.reason as EndReason | undefined,
-        timeoutMs,
-      );
-    }
-    const outcome = await runOnce(
-      env,
-      prepared,
-      executionId,
-      controller.signal,
-      request.onLog,
-      span,
-    );
-    const durationMs = elapsed();
-    if (!outcome.verdict.ok) {
-      const verdict = outcome.verdict;
-      const failure = new ToolExecutionError({
-        kind: verdict.kind,
-        toolId: tool.toolId,
-        message: verdict.message,
-        ...(outcome.end.code === null ? {} : { exitCode: outcome.end.code }),
-        ...(outcome.end.signal === null ? {} : { signal: outcome.end.signal }),
-        durationMs,
-        logs: outcome.logs,
-        ...(verdict.toolError === undefined ? {} : { toolError: verdict.toolError }),
-        ...(verdict.limit === undefined ? {} : { limit: verdict.limit }),
-        executionId,
-      });
-      span.fail(failure, { durationMs, exit: outcome.end, outputBytes: outcome.outputBytes });
-      throw failure;
-    }
-    const result: ExecuteResult = {
-      output: outcome.verdict.output,
-      durationMs,
-      exitCode: outcome.end.code ?? 0,
-      outputBytes: outcome.outputBytes,
-      logs: outcome.logs,
-      enforcement: outcome.enforcement,
-      executionId,
-    };
-    span.succeed({
-      durationMs,
-      exit: outcome.end,
-      outputBytes: outcome.outputBytes,
-      exitCode: result.exitCode,
-    });
-    return result;
+    releaseSlot = await waitForSlot(env.queue, ending.signal, tool.toolId, timeoutMs);
+    const outcome = await runOnce(env, prepared, executionId, ending.signal, request.onLog, span);
+    return settle(outcome, tool.toolId, executionId, elapsed(), span);
   } catch (error) {
     if (isToolExecutionError(error) && error.executionId === executionId) throw error;
     const failure = asToolError(error, tool.toolId, executionId);
@@ -159,12 +88,119 @@ export async function execute(
     span.fail(failure, { durationMs: failure.durationMs, exit: undefined, outputBytes: 0 });
     throw failure;
   } finally {
-    clearTimeout(deadline);
-    request.signal?.removeEventListener('abort', onCancel);
-    env.onClose.delete(onClose);
     releaseSlot?.();
-    if (!controller.signal.aborted) controller.abort('closed');
+    ending.stop();
   }
+}
+
+// Validation and resolution (see prepare); a refusal is counted and thrown. Refusals are
+// labelled with a registered id or `(rejected)`: never a raw path or an id an agent made up,
+// which would leak into metric labels and make their cardinality unbounded.
+function prepareOrRefuse(
+  env: ExecutionEnvironment,
+  request: ExecuteRequest,
+  executionId: string,
+  elapsed: () => number,
+): Prepared {
+  try {
+    return prepare(env, request);
+  } catch (error) {
+    const label =
+      request.toolId !== undefined && env.options.tools.has(request.toolId)
+        ? request.toolId
+        : '(rejected)';
+    const failure = asToolError(error, label, executionId);
+    failure.durationMs = elapsed();
+    env.observer.rejected(label, failure);
+    throw failure;
+  }
+}
+
+/** What ends an execution early, as one signal aborted with the first {@link EndReason}. */
+interface Ending {
+  readonly signal: AbortSignal;
+  /** Clears the deadline and the listeners, and aborts the signal if nothing did. */
+  stop(): void;
+}
+
+// The deadline, the caller's signal and the runtime's close, on one AbortController.
+function watchForEnd(
+  env: ExecutionEnvironment,
+  callerSignal: AbortSignal | undefined,
+  timeoutMs: number,
+): Ending {
+  const controller = new AbortController();
+  const end = (reason: EndReason): void => {
+    if (!controller.signal.aborted) controller.abort(reason);
+  };
+  const deadline = setTimeout(() => end('timeout'), timeoutMs);
+  const onCancel = (): void => end('cancelled');
+  const onClose = (): void => end('closed');
+  callerSignal?.addEventListener('abort', onCancel, { once: true });
+  env.onClose.add(onClose);
+  if (callerSignal?.aborted === true) end('cancelled');
+  if (env.closing.aborted) end('closed');
+  return {
+    signal: controller.signal,
+    stop() {
+      clearTimeout(deadline);
+      callerSignal?.removeEventListener('abort', onCancel);
+      env.onClose.delete(onClose);
+      if (!controller.signal.aborted) controller.abort('closed');
+    },
+  };
+}
+
+// A slot of the queue, or the failure that says why none came (full, deadline, cancel, close).
+async function waitForSlot(
+  queue: SlotQueue,
+  signal: AbortSignal,
+  toolId: string,
+  timeoutMs: number,
+): Promise<() => void> {
+  try {
+    return await queue.acquire(signal);
+  } catch (error) {
+    throw queueFailure(error, toolId, signal.reason as EndReason | undefined, timeoutMs);
+  }
+}
+
+// A finished run: its result, or the ToolExecutionError its verdict names; the span ends either way.
+function settle(
+  outcome: RunOutcome,
+  toolId: string,
+  executionId: string,
+  durationMs: number,
+  span: ObservedExecution,
+): ExecuteResult {
+  const { verdict, end, outputBytes, logs } = outcome;
+  if (!verdict.ok) {
+    const failure = new ToolExecutionError({
+      kind: verdict.kind,
+      toolId,
+      message: verdict.message,
+      ...(end.code === null ? {} : { exitCode: end.code }),
+      ...(end.signal === null ? {} : { signal: end.signal }),
+      durationMs,
+      logs,
+      ...(verdict.toolError === undefined ? {} : { toolError: verdict.toolError }),
+      ...(verdict.limit === undefined ? {} : { limit: verdict.limit }),
+      executionId,
+    });
+    span.fail(failure, { durationMs, exit: end, outputBytes });
+    throw failure;
+  }
+  const result: ExecuteResult = {
+    output: verdict.output,
+    durationMs,
+    exitCode: end.code ?? 0,
+    outputBytes,
+    logs,
+    enforcement: outcome.enforcement,
+    executionId,
+  };
+  span.succeed({ durationMs, exit: end, outputBytes, exitCode: result.exitCode });
+  return result;
 }
 
 // Validation and resolution; throws `invalid_request` / `tool_not_found` before anything starts.
@@ -191,6 +227,9 @@ function prepare(env: ExecutionEnvironment, request: ExecuteRequest): Prepared {
   return { tool, timeoutMs, permissions, limits, env: built.env, input, config };
 }
 
+/** What one process run produced, and what the sandbox enforced on it. */
+type RunOutcome = ProcessOutcome & { readonly enforcement: Enforcement };
+
 // Launches one process (fresh or prewarmed) and drives it to its end.
 async function runOnce(
   env: ExecutionEnvironment,
@@ -199,7 +238,7 @@ async function runOnce(
   signal: AbortSignal,
   onLog: ExecuteRequest['onLog'],
   span: ObservedExecution,
-) {
+): Promise<RunOutcome> {
   const { tool } = prepared;
   let launched: Launched;
   try {
