@@ -37,66 +37,33 @@ export interface ToolRuntime {
   close(): Promise<void>;
 }
 
-// The worker and the launcher run as TypeScript from src/ (tests) and as JavaScript from dist/
-// (the package).
-function bunEntry(name: 'worker' | 'launcher'): string {
-  const url = new URL(
-    `./${name}/main${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`,
-    import.meta.url,
-  );
-  return fileURLToPath(url);
-}
-
-function bunfigPath(): string {
-  // src/runtime/runtime.ts and dist/runtime/runtime.js are both two levels below the package root.
-  return fileURLToPath(new URL('../../bunfig.toml', import.meta.url));
-}
-
 /** Creates a runtime. Options are validated at once (TypeError on misuse). */
 export function createToolRuntime(options: ToolRuntimeOptions = {}): ToolRuntime {
   const normalized = normalizeOptions(options);
   const bunPath = normalized.bunPath ?? resolveBunBinary();
-  const worker = bunEntry('worker');
-  const bunfig = bunfigPath();
-  if (!existsSync(worker) || !existsSync(bunfig)) {
-    throw new Error(`toolcage is incomplete: missing ${existsSync(worker) ? bunfig : worker}`);
-  }
+  const files = bunSideFiles();
   const sandbox = createSandbox();
-  const launcher = new Launcher(bunPath, bunEntry('launcher'));
-  const runtimeFiles = [worker, bunfig, fileURLToPath(new URL('./worker/', import.meta.url))];
+  const launcher = new Launcher(bunPath, files.launcher);
   const pool = new ProcessPool({
     sandbox,
     mode: normalized.sandbox,
     bunPath,
-    // --no-install: never fetch a package; --no-env-file: never read the tool's .env; the
-    // project's bunfig is passed explicitly so nothing is read from the tool's directory.
-    bunArgs: [
-      '--no-install',
-      '--no-env-file',
-      `--config=${bunfig}`,
-      worker,
-      // Only with a grace period does the worker catch SIGTERM (otherwise it ends at once).
-      ...(normalized.killGraceMs > 0 ? [GRACE_ARG] : []),
-    ],
-    runtimeFiles,
+    bunArgs: workerArgs(files, normalized.killGraceMs),
+    runtimeFiles: files.readable,
     prewarm: normalized.prewarm,
     idleMs: normalized.prewarmIdleMs,
     maxProfiles: Math.max(8, normalized.tools.size),
     launcher,
   });
   const closing = new AbortController();
-  const closeHandlers = new Set<() => void>();
-  const queue = new SlotQueue(normalized.concurrency, normalized.maxQueued);
-  const running = new Set<Promise<unknown>>();
-  const tools = new ToolResolver(normalized);
   const environment: ExecutionEnvironment = {
     options: normalized,
-    tools,
+    tools: new ToolResolver(normalized),
     sandbox,
-    queue,
+    queue: new SlotQueue(normalized.concurrency, normalized.maxQueued),
     pool,
     closing: closing.signal,
-    onClose: closeHandlers,
+    onClose: new Set(),
     observer: createObserver({
       enabled: normalized.telemetry,
       meterProvider: normalized.meterProvider,
@@ -105,25 +72,79 @@ export function createToolRuntime(options: ToolRuntimeOptions = {}): ToolRuntime
     get bunVersion() {
       return bunVersion(bunPath);
     },
-    runtimeFiles: [bunPath, ...runtimeFiles],
+    runtimeFiles: [bunPath, ...files.readable],
   };
+  if (normalized.prewarm > 0) warmRegisteredTools(environment);
+  return runtimeHandle(environment, closing, launcher);
+}
 
-  // Registered tools are warmed ahead of their first request, with their own profile.
-  if (normalized.prewarm > 0) {
-    for (const id of normalized.tools.keys()) {
-      try {
-        const tool = tools.resolve({ toolId: id });
-        pool.warm({
-          toolPath: tool.path,
-          ...effectiveProfile(normalized, tool, {}),
-          preload: tool.definition?.preload === true,
-        });
-      } catch {
-        // A tool that cannot be resolved now fails clearly when it is called.
-      }
+/** The files of toolcage's Bun side that every tool process needs. */
+interface BunSideFiles {
+  /** The worker's entry (see worker/main.ts). */
+  readonly worker: string;
+  /** The launcher's entry (see launcher/main.ts). */
+  readonly launcher: string;
+  /** The project's bunfig.toml, passed to Bun explicitly. */
+  readonly bunfig: string;
+  /** What a sandboxed tool process must be able to read: the worker's files and the bunfig. */
+  readonly readable: readonly string[];
+}
+
+// The worker and the launcher run as TypeScript from src/ (tests) and as JavaScript from dist/
+// (the package); src/runtime/runtime.ts and dist/runtime/runtime.js are both two levels below
+// the package root, where bunfig.toml is.
+function bunSideFiles(): BunSideFiles {
+  const extension = import.meta.url.endsWith('.ts') ? '.ts' : '.js';
+  const entry = (name: string): string =>
+    fileURLToPath(new URL(`./${name}/main${extension}`, import.meta.url));
+  const worker = entry('worker');
+  const bunfig = fileURLToPath(new URL('../../bunfig.toml', import.meta.url));
+  if (!existsSync(worker) || !existsSync(bunfig)) {
+    throw new Error(`toolcage is incomplete: missing ${existsSync(worker) ? bunfig : worker}`);
+  }
+  const workerDir = fileURLToPath(new URL('./worker/', import.meta.url));
+  return { worker, launcher: entry('launcher'), bunfig, readable: [worker, bunfig, workerDir] };
+}
+
+// --no-install: never fetch a package; --no-env-file: never read the tool's .env; the project's
+// bunfig is passed explicitly so nothing is read from the tool's directory.
+function workerArgs(files: BunSideFiles, killGraceMs: number): string[] {
+  return [
+    '--no-install',
+    '--no-env-file',
+    `--config=${files.bunfig}`,
+    files.worker,
+    // Only with a grace period does the worker catch SIGTERM (otherwise it ends at once).
+    ...(killGraceMs > 0 ? [GRACE_ARG] : []),
+  ];
+}
+
+// Registered tools are warmed ahead of their first request, with their own profile.
+function warmRegisteredTools(environment: ExecutionEnvironment): void {
+  const { options, tools, pool } = environment;
+  for (const id of options.tools.keys()) {
+    try {
+      const tool = tools.resolve({ toolId: id });
+      pool.warm({
+        toolPath: tool.path,
+        ...effectiveProfile(options, tool, {}),
+        preload: tool.definition?.preload === true,
+      });
+    } catch {
+      // A tool that cannot be resolved now fails clearly when it is called.
     }
   }
+}
 
+// The runtime as its caller holds it: calls (type-checked, tracked until they settle), stats,
+// and close(), which ends everything in order — calls, pool, launcher, background clean-up.
+function runtimeHandle(
+  environment: ExecutionEnvironment,
+  closing: AbortController,
+  launcher: Launcher,
+): ToolRuntime {
+  const { queue, pool } = environment;
+  const running = new Set<Promise<unknown>>();
   let closed: Promise<void> | undefined;
   return {
     executeToolWithTimeout<T>(request: ExecuteRequest): Promise<ExecuteResult<T>> {
@@ -151,7 +172,7 @@ export function createToolRuntime(options: ToolRuntimeOptions = {}): ToolRuntime
     close(): Promise<void> {
       closed ??= (async () => {
         closing.abort();
-        for (const handler of [...closeHandlers]) handler();
+        for (const handler of [...environment.onClose]) handler();
         await Promise.allSettled([...running]);
         await pool.close();
         await launcher.close();
