@@ -1,6 +1,6 @@
 import type { Readable } from 'node:stream';
 import { signalOfExitCode } from '../sandbox/classify-hints.js';
-import { classify, type EndReason, type Verdict } from './classify.js';
+import { classify, type EndReason, type Observation, type Verdict } from './classify.js';
 import type { CapturedLogs } from '../errors/tool-execution-error.js';
 import type { LaunchPlan, LimitReport } from '../sandbox/types.js';
 import { killProcessGroup } from './kill-tree.js';
@@ -40,8 +40,6 @@ export interface RunProcessOptions {
   };
 }
 
-type Observation = Parameters<typeof classify>[0];
-
 const NO_LIMITS: LimitReport = { memoryExceeded: false, processesExceeded: false };
 const NO_HINTS = { denied: undefined, limitHit: undefined, limitDetail: undefined } as const;
 
@@ -60,92 +58,159 @@ export async function runProcess(
   options: RunProcessOptions,
 ): Promise<ProcessOutcome> {
   const { signal } = options;
-  let reason: EndReason | undefined;
-  let graceTimer: NodeJS.Timeout | undefined;
+  const stopper = new Stopper(child, plan, options.killGraceMs);
+  const output = captureOutput(child, options, () => stopper.overflow());
+  const onAbort = (): void => stopper.abort(signal.reason as EndReason);
+  try {
+    if (signal.aborted) onAbort();
+    else signal.addEventListener('abort', onAbort, { once: true });
+    child.stdin.write(`${JSON.stringify(options.request)}\n`);
+    const end = normalizeEnd(await child.exited, plan);
+    stopper.killLeftovers();
+    await closeStreams(child, output);
+    const verdict = await judge(child, plan, options, stopper.reason, end, output);
+    const outputBytes = verdict.ok
+      ? output.channel.bytes - RESULT_FRAME_BYTES
+      : output.channel.bytes;
+    return { verdict, end, outputBytes, logs: logsOf(output.stdout, output.stderr) };
+  } finally {
+    signal.removeEventListener('abort', onAbort);
+    stopper.dispose();
+  }
+}
 
-  const killEverything = (): void => {
-    killProcessGroup(child.pid, 'SIGKILL');
-    plan.killAll();
-  };
-  const onAbort = (): void => {
-    reason ??= signal.reason as EndReason;
-    // The tool's context.signal aborts first (the `abort` line); then the tree is killed, after
-    // the grace period with a SIGTERM to the tool's own processes at its start.
-    child.stdin.write('abort\n');
-    if (options.killGraceMs > 0) {
-      plan.terminate();
+/** How toolcage ends a run it decided to end, and the reason it recorded first. */
+class Stopper {
+  /** Why toolcage ended the run (first reason wins); undefined when it ran to its own end. */
+  reason: EndReason | undefined;
+  readonly #child: SpawnedProcess;
+  readonly #plan: LaunchPlan;
+  readonly #killGraceMs: number;
+  #graceTimer: NodeJS.Timeout | undefined;
+
+  constructor(child: SpawnedProcess, plan: LaunchPlan, killGraceMs: number) {
+    this.#child = child;
+    this.#plan = plan;
+    this.#killGraceMs = killGraceMs;
+  }
+
+  /**
+   * The deadline, a cancel or the close. The tool's context.signal aborts first (the `abort`
+   * line); then the tree is killed, after the grace period with a SIGTERM to the tool's own
+   * processes at its start.
+   */
+  abort(reason: EndReason): void {
+    this.reason ??= reason;
+    this.#child.stdin.write('abort\n');
+    if (this.#killGraceMs > 0) {
+      this.#plan.terminate();
       // Unsandboxed, the tool leads its own process group. Under bwrap the group is bwrap's,
       // and a SIGTERM there ends the sandbox at once: plan.terminate() reaches the tool instead.
-      if (plan.enforcement.kill === 'process-group') killProcessGroup(child.pid, 'SIGTERM');
-      graceTimer = setTimeout(killEverything, options.killGraceMs);
+      if (this.#plan.enforcement.kill === 'process-group')
+        killProcessGroup(this.#child.pid, 'SIGTERM');
+      this.#graceTimer = setTimeout(() => this.#killEverything(), this.#killGraceMs);
     } else {
-      killEverything();
+      this.#killEverything();
     }
-  };
+  }
 
+  /** The result crossed the output cap: killed at once. */
+  overflow(): void {
+    this.reason ??= 'output_limit';
+    this.#killEverything();
+  }
+
+  /**
+   * After the tool's own process exited, whatever it left running (grandchildren, a sandbox
+   * still tearing down) goes: through its cgroup alone when it has one (a process-group kill
+   * that finds nothing throws ESRCH inside Node: ≈ 0.08 ms on the settle path, measured).
+   */
+  killLeftovers(): void {
+    if (this.#plan.killsAll) this.#plan.killAll();
+    else this.#killEverything();
+  }
+
+  dispose(): void {
+    if (this.#graceTimer !== undefined) clearTimeout(this.#graceTimer);
+  }
+
+  #killEverything(): void {
+    killProcessGroup(this.#child.pid, 'SIGKILL');
+    this.#plan.killAll();
+  }
+}
+
+/** What a run writes: its logs (bounded, line by line to `onLog`) and its result channel. */
+interface Output {
+  readonly stdout: LogCapture;
+  readonly stderr: LogCapture;
+  readonly channel: ResultChannel;
+  /** Settles once the logs and the result channel have delivered their last byte. */
+  readonly ended: Promise<unknown>;
+}
+
+function captureOutput(
+  child: SpawnedProcess,
+  options: RunProcessOptions,
+  onOverflow: () => void,
+): Output {
   const stdout = new LogCapture(options.maxLogBytes, lineSink(options.onLog, 'stdout'));
   const stderr = new LogCapture(options.maxLogBytes, lineSink(options.onLog, 'stderr'));
   child.stdout.on('data', (chunk: Buffer) => stdout.push(chunk));
   child.stderr.on('data', (chunk: Buffer) => stderr.push(chunk));
   const logsEnded = Promise.all([endOf(child.stdout), endOf(child.stderr)]);
-  const channel = new ResultChannel(child.result, options.maxOutputBytes, () => {
-    reason ??= 'output_limit';
-    killEverything();
+  const channel = new ResultChannel(child.result, options.maxOutputBytes, onOverflow);
+  return { stdout, stderr, channel, ended: Promise.all([logsEnded, channel.done]) };
+}
+
+// Every byte is in once each stream has ended; destroy() then closes the descriptors at once
+// (libuv closes the fd inside uv_close; only its callback, and so the 'close' event, waits for
+// the next turn of the loop — ≈ 0.3 ms later, measured, not worth waiting for). A stream still
+// open after the drain wait is held by a grandchild the kill could not reach: closed anyway.
+async function closeStreams(child: SpawnedProcess, output: Output): Promise<void> {
+  await Promise.race([output.ended, delay(STDIO_DRAIN_MS)]);
+  for (const stream of [child.stdout, child.stderr, child.result]) stream.destroy();
+  child.stdin.destroy();
+  output.stdout.end();
+  output.stderr.end();
+}
+
+// The verdict on a finished run. A result message that toolcage did not end is a success
+// whatever the limits saw (classify reads no limit then): the cgroup files and the sandbox's
+// hints are read for failures only.
+async function judge(
+  child: SpawnedProcess,
+  plan: LaunchPlan,
+  options: RunProcessOptions,
+  reason: EndReason | undefined,
+  end: ProcessEnd,
+  output: Output,
+): Promise<Verdict> {
+  const message = parseMessage(output.channel.text());
+  const clean =
+    reason === undefined &&
+    message !== undefined &&
+    message !== 'invalid' &&
+    message.type === 'result';
+  const report = clean ? NO_LIMITS : await plan.inspect();
+  const hints = clean ? NO_HINTS : options.explain(message, end, report);
+  return classify({
+    toolId: options.toolId,
+    reason,
+    timeoutMs: options.timeoutMs,
+    maxOutputBytes: options.maxOutputBytes,
+    resultBytes: output.channel.bytes,
+    spawnError: child.spawnError(),
+    exitCode: end.code,
+    signal: end.signal,
+    message,
+    stderrTail: output.stderr.text().slice(-4096),
+    memoryExceeded: report.memoryExceeded,
+    processesExceeded: report.processesExceeded,
+    denied: hints.denied,
+    limitHit: hints.limitHit,
+    limitDetail: hints.limitDetail,
   });
-
-  try {
-    if (signal.aborted) onAbort();
-    else signal.addEventListener('abort', onAbort, { once: true });
-    child.stdin.write(`${JSON.stringify(options.request)}\n`);
-
-    const end = normalizeEnd(await child.exited, plan);
-    // Whatever the tool left running (grandchildren, a sandbox still tearing down) goes now:
-    // through its cgroup alone when it has one (a process-group kill that finds nothing throws
-    // ESRCH inside Node: ≈ 0.08 ms on the settle path, measured).
-    if (plan.killsAll) plan.killAll();
-    else killEverything();
-    // Every byte is in once each stream has ended; destroy() then closes the descriptors at once
-    // (libuv closes the fd inside uv_close; only its callback, and so the 'close' event, waits
-    // for the next turn of the loop — ≈ 0.3 ms later, measured, not worth waiting for).
-    await Promise.race([Promise.all([logsEnded, channel.done]), delay(STDIO_DRAIN_MS)]);
-    for (const stream of [child.stdout, child.stderr, child.result]) stream.destroy();
-    child.stdin.destroy();
-    stdout.end();
-    stderr.end();
-
-    const message = parseMessage(channel.text());
-    // A result message that toolcage did not end is a success whatever the limits saw (classify
-    // reads no limit then): the cgroup files and the sandbox's hints are read for failures only.
-    const clean =
-      reason === undefined &&
-      message !== undefined &&
-      message !== 'invalid' &&
-      message.type === 'result';
-    const report = clean ? NO_LIMITS : await plan.inspect();
-    const hints = clean ? NO_HINTS : options.explain(message, end, report);
-    const verdict = classify({
-      toolId: options.toolId,
-      reason,
-      timeoutMs: options.timeoutMs,
-      maxOutputBytes: options.maxOutputBytes,
-      resultBytes: channel.bytes,
-      spawnError: child.spawnError(),
-      exitCode: end.code,
-      signal: end.signal,
-      message,
-      stderrTail: stderr.text().slice(-4096),
-      memoryExceeded: report.memoryExceeded,
-      processesExceeded: report.processesExceeded,
-      denied: hints.denied,
-      limitHit: hints.limitHit,
-      limitDetail: hints.limitDetail,
-    });
-    const outputBytes = verdict.ok ? channel.bytes - RESULT_FRAME_BYTES : channel.bytes;
-    return { verdict, end, outputBytes, logs: logsOf(stdout, stderr) };
-  } finally {
-    signal.removeEventListener('abort', onAbort);
-    if (graceTimer !== undefined) clearTimeout(graceTimer);
-  }
 }
 
 // Under bwrap the tool's Bun is a child of bwrap's init, which reports a death by signal N as
