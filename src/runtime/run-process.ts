@@ -1,4 +1,5 @@
 import type { Readable } from 'node:stream';
+import pTimeout from 'p-timeout';
 import { signalOfExitCode } from '../sandbox/classify-hints.js';
 import { classify, type EndReason, type Observation, type Verdict } from './classify.js';
 import type { CapturedLogs } from '../errors/tool-execution-error.js';
@@ -168,7 +169,9 @@ function captureOutput(
 // the next turn of the loop — ≈ 0.3 ms later, measured, not worth waiting for). A stream still
 // open after the drain wait is held by a grandchild the kill could not reach: closed anyway.
 async function closeStreams(child: SpawnedProcess, output: Output): Promise<void> {
-  await Promise.race([output.ended, delay(STDIO_DRAIN_MS)]);
+  // Bounded by p-timeout, whose timer goes as soon as the streams have ended (nothing of the
+  // execution outlives it, timers included).
+  await pTimeout(output.ended, { milliseconds: STDIO_DRAIN_MS, message: false });
   for (const stream of [child.stdout, child.stderr, child.result]) stream.destroy();
   child.stdin.destroy();
   output.stdout.end();
@@ -264,8 +267,4 @@ function endOf(stream: Readable): Promise<void> {
     stream.once('end', resolve);
     stream.once('close', resolve);
   });
-}
-
-function delay(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms).unref());
 }

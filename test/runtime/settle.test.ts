@@ -1,0 +1,73 @@
+/**
+ * The README promises that an execution settles "once no process, zombie, pipe, timer or
+ * listener of the execution is left". Processes, pipes and descriptors are checked after every
+ * test (test/helpers/leaks.ts); this file checks the timers, which no /proc file shows.
+ */
+import { afterEach, beforeAll, expect, test } from 'vitest';
+import { expectNothingLeft, launcherProcesses, openFds } from '../helpers/leaks.js';
+import { fixtureRuntime } from '../helpers/runtime.js';
+
+let baselineFds: number;
+beforeAll(() => {
+  baselineFds = openFds();
+});
+afterEach(async () => {
+  await expectNothingLeft(baselineFds);
+});
+
+// Every timer started through the global setTimeout from now on, until it fires or is cleared.
+// (process.getActiveResourcesInfo() cannot tell: it lists only timers that are ref'd.)
+function trackTimers(): { pending(): number; restore(): void } {
+  const pending = new Set<NodeJS.Timeout>();
+  const realSetTimeout = globalThis.setTimeout;
+  const realClearTimeout = globalThis.clearTimeout;
+  globalThis.setTimeout = ((
+    callback: (...args: unknown[]) => void,
+    ms?: number,
+    ...args: unknown[]
+  ) => {
+    const timer: NodeJS.Timeout = realSetTimeout(
+      (...fired: unknown[]) => {
+        pending.delete(timer);
+        callback(...fired);
+      },
+      ms,
+      ...args,
+    );
+    pending.add(timer);
+    return timer;
+  }) as typeof setTimeout;
+  globalThis.clearTimeout = ((timer: NodeJS.Timeout | undefined) => {
+    if (timer !== undefined) pending.delete(timer);
+    realClearTimeout(timer);
+  }) as typeof clearTimeout;
+  return {
+    pending: () => pending.size,
+    restore() {
+      globalThis.setTimeout = realSetTimeout;
+      globalThis.clearTimeout = realClearTimeout;
+    },
+  };
+}
+
+test('an execution settles with none of its timers left, spawned directly or through the launcher', async () => {
+  // Unsandboxed, the tool's parent tells who spawned it: the manager, or its launcher.
+  const runtime = fixtureRuntime({ sandbox: 'none' });
+  const timers = trackTimers();
+  try {
+    const seen = new Set<'manager' | 'launcher'>();
+    for (let call = 0; call < 50 && seen.size < 2; call++) {
+      const result = await runtime.executeToolWithTimeout<{ ppid: number }>({
+        toolPath: 'reports-parent.ts',
+      });
+      // Read in the same turn as the settle: a timer of the execution still pending now outlives it.
+      expect(timers.pending()).toBe(0);
+      const launchers = launcherProcesses().map((line) => Number(line.split(':')[0]));
+      seen.add(launchers.includes(result.output.ppid) ? 'launcher' : 'manager');
+    }
+    expect([...seen].sort()).toEqual(['launcher', 'manager']);
+  } finally {
+    timers.restore();
+    await runtime.close();
+  }
+});
