@@ -4,6 +4,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import pTimeout from 'p-timeout';
 import type { LaunchPlan } from '../sandbox/types.js';
 import { killProcessGroup } from './kill-tree.js';
 import type { ProcessEnd } from './process-end.js';
@@ -20,7 +21,6 @@ interface Waiting {
   readonly exit: (end: ProcessEnd) => void;
   readonly exited: Promise<ProcessEnd>;
   readonly settle: (started: LauncherProcess | Error) => void;
-  readonly timer: NodeJS.Timeout;
 }
 
 /** A process the launcher started: its four connections, its pid, and how it ended. */
@@ -40,6 +40,12 @@ type LauncherMessage =
 // How long a request may wait for the launcher's answer (it takes ≈ 0.5 ms) before the launcher
 // is taken for stuck, killed, and the request fails as not started.
 const ANSWER_TIMEOUT_MS = 5_000;
+
+/** Options of a {@link Launcher}. */
+export interface LauncherOptions {
+  /** How long a request waits for the launcher's answer before it is taken for stuck, ms. @default 5000 */
+  readonly answerTimeoutMs?: number;
+}
 const HEADER_TIMEOUT_MS = 2_000;
 
 /**
@@ -58,6 +64,7 @@ const HEADER_TIMEOUT_MS = 2_000;
 export class Launcher {
   readonly #bunPath: string;
   readonly #entry: string;
+  readonly #answerTimeoutMs: number;
   #state: 'off' | 'starting' | 'ready' | 'closed' = 'off';
   // Failures since the launcher was last ready.
   #failures = 0;
@@ -77,9 +84,10 @@ export class Launcher {
   // whenReady() callers, told once the launcher is ready or has failed.
   #readyWaiters: ((ready: boolean) => void)[] = [];
 
-  constructor(bunPath: string, entry: string) {
+  constructor(bunPath: string, entry: string, options: LauncherOptions = {}) {
     this.#bunPath = bunPath;
     this.#entry = entry;
+    this.#answerTimeoutMs = options.answerTimeoutMs ?? ANSWER_TIMEOUT_MS;
   }
 
   /**
@@ -94,9 +102,6 @@ export class Launcher {
     let exit!: (end: ProcessEnd) => void;
     const exited = new Promise<ProcessEnd>((resolve) => (exit = resolve));
     const started = new Promise<LauncherProcess | Error>((settle) => {
-      const timer = setTimeout(() => {
-        this.#fail(`it did not answer within ${ANSWER_TIMEOUT_MS} ms`);
-      }, ANSWER_TIMEOUT_MS);
       this.#waiting.set(token, {
         sockets: [undefined, undefined, undefined, undefined],
         pid: undefined,
@@ -104,7 +109,6 @@ export class Launcher {
         exit,
         exited,
         settle,
-        timer,
       });
     });
     this.#keepNodeAlive();
@@ -112,7 +116,16 @@ export class Launcher {
     this.#child!.stdin!.write(
       `${JSON.stringify({ t: token, file, args, env, cwd, files: extraFiles })}\n`,
     );
-    return started.then((value) => {
+    // A launcher that does not answer is stuck: it fails (this request with it) and is replaced.
+    // p-timeout's timer goes as soon as the request is answered.
+    const answered = pTimeout(started, {
+      milliseconds: this.#answerTimeoutMs,
+      fallback: () => {
+        this.#fail(`it did not answer within ${this.#answerTimeoutMs} ms`);
+        return started;
+      },
+    });
+    return answered.then((value) => {
       if (value instanceof Error) throw value;
       return value;
     });
@@ -308,7 +321,7 @@ export class Launcher {
   #complete(token: string, waiting: Waiting): void {
     const [stdin, stdout, stderr, result] = waiting.sockets;
     if (waiting.error !== undefined) {
-      this.#finish(token, waiting);
+      this.#finish(token);
       for (const socket of waiting.sockets) socket?.destroy();
       waiting.settle(new Error(waiting.error));
     } else if (
@@ -318,7 +331,7 @@ export class Launcher {
       stderr !== undefined &&
       result !== undefined
     ) {
-      this.#finish(token, waiting);
+      this.#finish(token);
       // The tool may write to its stdin (nothing reads it): what it writes is dropped.
       stdin.resume();
       waiting.settle({
@@ -329,8 +342,7 @@ export class Launcher {
     }
   }
 
-  #finish(token: string, waiting: Waiting): void {
-    clearTimeout(waiting.timer);
+  #finish(token: string): void {
     this.#waiting.delete(token);
     this.#letNodeExit();
   }
@@ -347,7 +359,7 @@ export class Launcher {
     this.#failures++;
     if (this.#state !== 'closed') this.#state = this.#failures >= 3 ? 'closed' : 'off';
     for (const [token, waiting] of [...this.#waiting]) {
-      this.#finish(token, waiting);
+      this.#finish(token);
       for (const socket of waiting.sockets) socket?.destroy();
       waiting.settle(new Error(reason));
     }

@@ -1,4 +1,12 @@
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -143,6 +151,30 @@ describe('the launcher', () => {
     await launcher.close();
     expect(existsSync(dirname(socketPath))).toBe(false);
     expect(launcherProcesses()).toEqual([]);
+  });
+
+  test('one that does not answer fails the request at its answer timeout, and is killed', async () => {
+    // Where the leak checks look for launchers (…/runtime/launcher/main.*).
+    const dir = mkdtempSync(join(tmpdir(), 'mute-launcher-'));
+    const entry = join(dir, 'runtime', 'launcher', 'main.mjs');
+    mkdirSync(dirname(entry), { recursive: true });
+    // Says it is ready, then reads its requests and answers none.
+    writeFileSync(entry, `process.stdout.write('{"ready":true}\\n');\nprocess.stdin.resume();\n`);
+    const launcher = new Launcher(resolveBunBinary(), entry, { answerTimeoutMs: 300 });
+    try {
+      expect(await launcher.whenReady()).toBe(true);
+      const { pid } = launcher.running!;
+      await expect(launcher.spawn(shellPlan('true'))).rejects.toThrow(
+        'the toolcage launcher failed: it did not answer within 300 ms',
+      );
+      expect(launcher.running).toBeUndefined();
+      await expect
+        .poll(() => launcherProcesses().some((line) => line.startsWith(`${pid}:`)))
+        .toBe(false);
+    } finally {
+      await launcher.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   test('one that cannot start leaves every spawn to the manager, and is not retried for ever', async () => {
