@@ -1,7 +1,7 @@
-import { execFileSync } from 'node:child_process';
 import { accessSync, closeSync, constants, openSync, readFileSync, readSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
+import { runProbe } from '../sandbox/probe.js';
 
 /**
  * Finds the Bun binary: `TOOLCAGE_BUN` when set, else the one the npm package `bun` installed
@@ -59,21 +59,18 @@ function isExecutableBinary(path: string): boolean {
   }
 }
 
-const versions = new Map<string, string>();
+const versions = new Map<string, Promise<string>>();
 
-/** `bun --version` of a binary, cached; `unknown` when it cannot run (spawn then fails clearly). */
-export function bunVersion(bunPath: string): string {
+/**
+ * `bun --version` of a binary, asked once per binary; `unknown` when it cannot run (a spawn then
+ * fails clearly). Never rejects.
+ */
+export function bunVersion(bunPath: string): Promise<string> {
   let version = versions.get(bunPath);
   if (version === undefined) {
-    try {
-      version = execFileSync(bunPath, ['--version'], {
-        encoding: 'utf8',
-        env: {},
-        timeout: 10_000,
-      }).trim();
-    } catch {
-      version = 'unknown';
-    }
+    version = runProbe(bunPath, ['--version']).then((probe) =>
+      probe.ok ? probe.stdout.trim() : 'unknown',
+    );
     versions.set(bunPath, version);
   }
   return version;

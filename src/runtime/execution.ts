@@ -38,7 +38,8 @@ export interface ExecutionEnvironment {
    * (MaxListenersExceededWarning, and each add got slower as the list grew).
    */
   readonly onClose: Set<() => void>;
-  readonly bunVersion: string;
+  /** `bun --version` of the runtime's Bun, asked at the first execution. */
+  readonly bunVersion: () => Promise<string>;
   /** Paths every tool can read besides its grants: Bun and the worker's files. */
   readonly runtimeFiles: readonly string[];
 }
@@ -68,11 +69,11 @@ export async function execute(
   const elapsed = (): number => Math.round(performance.now() - startedAt);
   const prepared = prepareOrRefuse(env, request, executionId, elapsed);
   const { tool, timeoutMs } = prepared;
+  // Only a span shows these: not computed (nor Bun asked) for a runtime without telemetry.
   const span = env.observer.start({
     toolId: tool.toolId,
     timeoutMs,
-    bunVersion: env.bunVersion,
-    // Only a span shows them: not computed for a runtime without telemetry.
+    bunVersion: env.options.telemetry ? await env.bunVersion() : '',
     permissions: env.options.telemetry ? permissionsToFlags(prepared.permissions) : [],
   });
   const ending = watchForEnd(env, request.signal, timeoutMs);

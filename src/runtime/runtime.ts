@@ -69,9 +69,7 @@ export function createToolRuntime(options: ToolRuntimeOptions = {}): ToolRuntime
       meterProvider: normalized.meterProvider,
       tracerProvider: normalized.tracerProvider,
     }),
-    get bunVersion() {
-      return bunVersion(bunPath);
-    },
+    bunVersion: () => bunVersion(bunPath),
     runtimeFiles: [bunPath, ...files.readable],
   };
   if (normalized.prewarm > 0) warmRegisteredTools(environment);

@@ -3,14 +3,11 @@
  * a trivial sandbox really starts), user namespaces, cgroups (v2 delegated, or v1 controllers
  * mounted and writable), the shell used to apply limits, prlimit, and a seccomp syscall table.
  */
-import { execFile } from 'node:child_process';
 import { accessSync, constants, existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import type { CgroupLayout } from './cgroup.js';
+import { runProbe } from './probe.js';
 import { currentSeccompArch, type SeccompArch } from './seccomp.js';
-
-const execFileAsync = promisify(execFile);
 
 /** One component as found. */
 export interface Component {
@@ -118,22 +115,20 @@ async function probeBwrap(
       noUserns,
     ];
   }
-  let version: string | undefined;
-  try {
-    const { stdout } = await execFileAsync(path, ['--version'], { env: {}, timeout: 10_000 });
-    version = stdout.trim().replace(/^bubblewrap\s+/, '');
-  } catch (error) {
+  const versionProbe = await runProbe(path, ['--version']);
+  if (!versionProbe.ok) {
     return [
       {
         available: false,
         path,
-        version,
+        version: undefined,
         works: false,
-        detail: `\`bwrap --version\` failed: ${message(error)}`,
+        detail: `\`bwrap --version\` failed: ${versionProbe.failure}`,
       },
       noUserns,
     ];
   }
+  const version = versionProbe.stdout.trim().replace(/^bubblewrap\s+/, '');
   const trueBin = ['/bin/true', '/usr/bin/true'].find(isExecutable) ?? '/bin/true';
   const base = [
     '--unshare-pid',
@@ -177,12 +172,8 @@ async function probeBwrap(
 
 // Runs a command; undefined when it exited 0, else what went wrong.
 async function tryRun(file: string, args: readonly string[]): Promise<string | undefined> {
-  try {
-    await execFileAsync(file, [...args], { env: {}, timeout: 10_000 });
-    return undefined;
-  } catch (error) {
-    return message(error);
-  }
+  const probe = await runProbe(file, args);
+  return probe.ok ? undefined : probe.failure;
 }
 
 /** Finds usable cgroup controllers under `root` (a v2 mount, or v1 hierarchies below it). */
@@ -260,10 +251,4 @@ function readOr(path: string): string {
   } catch {
     return '';
   }
-}
-
-function message(error: unknown): string {
-  const raw = (error as { stderr?: unknown }).stderr;
-  const stderr = (typeof raw === 'string' ? raw : '').trim();
-  return stderr || (error instanceof Error ? error.message : String(error));
 }

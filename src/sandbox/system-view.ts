@@ -2,12 +2,9 @@
  * Finds what of the host a sandbox shows: the shared libraries of the Bun binary, and the
  * root layout and `/etc` files used when `run` or `net` is granted. Found once per Bun binary.
  */
-import { execFile } from 'node:child_process';
 import { existsSync, lstatSync, readlinkSync } from 'node:fs';
-import { promisify } from 'node:util';
 import type { RootEntry, SystemView } from './bwrap-args.js';
-
-const execFileAsync = promisify(execFile);
+import { runProbe } from './probe.js';
 
 // Root entries a command needs when subprocesses are allowed; Debian's merged /usr makes most
 // of them symlinks into /usr, which are recreated as symlinks (not binds).
@@ -63,17 +60,15 @@ export function systemView(bunPath: string): Promise<SystemView> {
 
 async function findSystemView(bunPath: string): Promise<SystemView> {
   let libraries: string[];
-  try {
-    const { stdout } = await execFileAsync('ldd', [bunPath], { env: {}, timeout: 10_000 });
-    libraries = parseLdd(stdout);
+  const ldd = await runProbe('ldd', [bunPath]);
+  if (ldd.ok) {
+    libraries = parseLdd(ldd.stdout);
     // Without /etc/ld.so.cache the loader searches only its default directories; with it, a
     // library ldd found through /etc/ld.so.conf.d is found inside as well.
     if (libraries.length > 0 && existsSync('/etc/ld.so.cache')) libraries.push('/etc/ld.so.cache');
-  } catch (error) {
+  } else {
     // ldd exits 1 for a static binary ("not a dynamic executable"): it needs no library.
-    const { stdout, stderr } = error as { stdout?: unknown; stderr?: unknown };
-    const output = `${typeof stdout === 'string' ? stdout : ''}${typeof stderr === 'string' ? stderr : ''}`;
-    libraries = /not a dynamic executable|statically linked/.test(output)
+    libraries = /not a dynamic executable|statically linked/.test(`${ldd.stdout}${ldd.stderr}`)
       ? []
       : FALLBACK_LIBRARY_DIRS.filter((dir) => existsSync(dir));
   }
