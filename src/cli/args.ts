@@ -71,18 +71,53 @@ export function parseCommandLine(argv: readonly string[]): Command {
   if (command === undefined || command === '--help' || command === '-h' || command === 'help')
     return { command: 'help' };
   if (command === '--version' || command === '-v') return { command: 'version' };
-  if (command === 'doctor') {
-    const unknown = rest.filter((arg) => arg !== '--json');
-    if (unknown.length > 0)
-      throw new UsageError(
-        `doctor takes no arguments but --json, got \`${unknown.join(' ')}\``,
-        json,
-      );
-    return { command: 'doctor', json };
-  }
+  if (command === 'doctor') return parseDoctor(rest, json);
   if (command !== 'run')
     throw new UsageError(`unknown command \`${command}\` (expected run or doctor)`, json);
+  return parseRun(rest, json);
+}
 
+type Fail = (message: string) => never;
+type RunValues = ReturnType<typeof parseRunFlags>['values'];
+
+function parseDoctor(rest: readonly string[], json: boolean): Command {
+  const unknown = rest.filter((arg) => arg !== '--json');
+  if (unknown.length > 0)
+    throw new UsageError(
+      `doctor takes no arguments but --json, got \`${unknown.join(' ')}\``,
+      json,
+    );
+  return { command: 'doctor', json };
+}
+
+// `run <tool-file> [flags]`: each flag checked in the order the usage lists them.
+function parseRun(rest: readonly string[], json: boolean): Command {
+  const fail: Fail = (message) => {
+    throw new UsageError(message, json);
+  };
+  const { values, file } = parseRunFlags(rest, fail);
+  const input = inputOf(values, fail);
+  const config = values.config === undefined ? {} : parseJson('--config', values.config, fail);
+  const sandbox = sandboxOf(values.sandbox, fail);
+  const env = envOf(values.env, fail);
+  const limits = limitsOf(values, fail);
+  return {
+    command: 'run',
+    file,
+    exportName: values.export,
+    input,
+    config,
+    env,
+    timeoutMs: integerFlag(values, 'timeout-ms', fail) ?? 60_000,
+    permissions: permissionsOf(values),
+    limits,
+    sandbox,
+    json: values.json ?? false,
+  };
+}
+
+// node:util's parser (strict: an unknown flag is an error), and exactly one <tool-file>.
+function parseRunFlags(rest: readonly string[], fail: Fail) {
   let parsed;
   try {
     parsed = parseArgs({
@@ -92,79 +127,87 @@ export function parseCommandLine(argv: readonly string[]): Command {
       strict: true,
     });
   } catch (error) {
-    throw new UsageError((error as Error).message, json);
+    return fail((error as Error).message);
   }
   const { values, positionals } = parsed;
-  if (positionals.length !== 1) {
-    throw new UsageError(
+  const [file] = positionals;
+  if (file === undefined || positionals.length !== 1) {
+    fail(
       positionals.length === 0
         ? 'missing <tool-file>'
         : `expected one <tool-file>, got ${positionals.join(' ')}`,
-      json,
     );
   }
-  const fail = (message: string): never => {
-    throw new UsageError(message, json);
-  };
+  return { values, file };
+}
+
+// --input JSON or --input-file FILE (not both); null when neither.
+function inputOf(values: RunValues, fail: Fail): unknown {
   if (values.input !== undefined && values['input-file'] !== undefined)
     fail('give --input or --input-file, not both');
   const inputText =
     values['input-file'] !== undefined ? readInputFile(values['input-file'], fail) : values.input;
-  const input = inputText === undefined ? null : parseJson('--input', inputText, fail);
-  const config = values.config === undefined ? {} : parseJson('--config', values.config, fail);
-  const sandbox = values.sandbox ?? 'auto';
+  return inputText === undefined ? null : parseJson('--input', inputText, fail);
+}
+
+function sandboxOf(value: string | undefined, fail: Fail): SandboxMode {
+  const sandbox = value ?? 'auto';
   if (sandbox !== 'auto' && sandbox !== 'bwrap' && sandbox !== 'none') {
     return fail(`--sandbox must be auto, bwrap or none, got \`${sandbox}\``);
   }
+  return sandbox;
+}
+
+// --env NAME=VALUE, repeatable (the values are validated by the runtime, like a library call's).
+function envOf(pairs: readonly string[] | undefined, fail: Fail): Record<string, string> {
   const env: Record<string, string> = {};
-  for (const pair of values.env ?? []) {
+  for (const pair of pairs ?? []) {
     const eq = pair.indexOf('=');
     if (eq <= 0) fail(`--env expects NAME=VALUE, got \`${pair}\``);
     env[pair.slice(0, eq)] = pair.slice(eq + 1);
   }
-  const integer = (flag: keyof typeof values): number | undefined => {
-    const text = values[flag];
-    if (text === undefined) return undefined;
-    if (typeof text !== 'string' || !/^[1-9][0-9]*$/.test(text))
-      fail(`--${flag} expects a positive integer, got \`${String(text)}\``);
-    return Number(text);
-  };
-  const list = (items: readonly string[] | undefined): string[] =>
-    (items ?? []).flatMap((item) => item.split(',')).filter((item) => item !== '');
+  return env;
+}
+
+const LIMIT_FLAGS = [
+  ['memory-mb', 'memoryMb'],
+  ['cpu-seconds', 'cpuSeconds'],
+  ['max-processes', 'maxProcesses'],
+  ['max-file-size-mb', 'maxFileSizeMb'],
+  ['max-output-bytes', 'maxOutputBytes'],
+] as const;
+
+function limitsOf(values: RunValues, fail: Fail): Limits {
   const limits: Record<string, number> = {};
-  const limitFlags = [
-    ['memory-mb', 'memoryMb'],
-    ['cpu-seconds', 'cpuSeconds'],
-    ['max-processes', 'maxProcesses'],
-    ['max-file-size-mb', 'maxFileSizeMb'],
-    ['max-output-bytes', 'maxOutputBytes'],
-  ] as const;
-  for (const [flag, key] of limitFlags) {
-    const value = integer(flag);
+  for (const [flag, key] of LIMIT_FLAGS) {
+    const value = integerFlag(values, flag, fail);
     if (value !== undefined) limits[key] = value;
   }
+  return limits;
+}
+
+// --allow-read/--allow-write/--allow-env take a value each time or a comma-separated list.
+function permissionsOf(values: RunValues): Permissions {
+  const list = (items: readonly string[] | undefined): string[] =>
+    (items ?? []).flatMap((item) => item.split(',')).filter((item) => item !== '');
   return {
-    command: 'run',
-    file: positionals[0]!,
-    exportName: values.export,
-    input,
-    config,
-    env,
-    timeoutMs: integer('timeout-ms') ?? 60_000,
-    permissions: {
-      read: list(values['allow-read']),
-      write: list(values['allow-write']),
-      net: values['allow-net'] ?? false,
-      env: list(values['allow-env']),
-      run: values['allow-run'] ?? false,
-    },
-    limits: limits,
-    sandbox,
-    json: values.json ?? false,
+    read: list(values['allow-read']),
+    write: list(values['allow-write']),
+    net: values['allow-net'] ?? false,
+    env: list(values['allow-env']),
+    run: values['allow-run'] ?? false,
   };
 }
 
-function parseJson(flag: string, text: string, fail: (message: string) => never): unknown {
+function integerFlag(values: RunValues, flag: keyof RunValues, fail: Fail): number | undefined {
+  const text = values[flag];
+  if (text === undefined) return undefined;
+  if (typeof text !== 'string' || !/^[1-9][0-9]*$/.test(text))
+    fail(`--${flag} expects a positive integer, got \`${String(text)}\``);
+  return Number(text);
+}
+
+function parseJson(flag: string, text: string, fail: Fail): unknown {
   try {
     return JSON.parse(text) as unknown;
   } catch (error) {
@@ -172,7 +215,7 @@ function parseJson(flag: string, text: string, fail: (message: string) => never)
   }
 }
 
-function readInputFile(path: string, fail: (message: string) => never): string {
+function readInputFile(path: string, fail: Fail): string {
   try {
     return readFileSync(path, 'utf8');
   } catch (error) {
