@@ -15,97 +15,114 @@ export interface DoctorRow {
 
 /** The rows of the report, for a caller that wants them as data. */
 export function doctorRows(caps: SandboxCapabilities, mounts = readMounts()): DoctorRow[] {
-  const rows: DoctorRow[] = [];
-  const row = (
-    component: string,
-    ok: boolean,
-    detail: string,
-    fix: string,
-    warnOnly = false,
-  ): void => {
-    rows.push({
-      component,
-      status: ok ? 'ok' : warnOnly ? 'warn' : 'missing',
-      detail,
-      fix: ok ? '' : fix,
-    });
+  return [
+    row(
+      'platform',
+      caps.platform === 'linux',
+      caps.platform,
+      "the sandbox needs Linux; elsewhere only `sandbox: 'none'` runs",
+    ),
+    ...bubblewrapRows(caps),
+    row(
+      'user namespaces',
+      caps.userNamespaces.available,
+      caps.userNamespaces.detail,
+      'sysctl -w user.max_user_namespaces=10000 (optional as root: the tool then runs as root without capabilities)',
+      caps.uid === 0,
+    ),
+    ...cgroupRows(caps, mounts),
+    row(
+      'shell',
+      caps.shell.available,
+      caps.shell.detail,
+      'install dash or bash as /bin/sh (it applies cgroups and rlimits before exec)',
+    ),
+    row(
+      'seccomp',
+      caps.seccomp.available,
+      caps.seccomp.detail,
+      'subprocess denial needs x86_64 or arm64',
+    ),
+    row(
+      'prlimit',
+      caps.prlimit.available,
+      caps.prlimit.detail,
+      'apt-get install util-linux (optional)',
+      true,
+    ),
+  ];
+}
+
+// One row: `ok`, else `missing` (or `warn` when the component is optional), with its fix.
+function row(
+  component: string,
+  ok: boolean,
+  detail: string,
+  fix: string,
+  warnOnly = false,
+): DoctorRow {
+  return {
+    component,
+    status: ok ? 'ok' : warnOnly ? 'warn' : 'missing',
+    detail,
+    fix: ok ? '' : fix,
   };
-  row(
-    'platform',
-    caps.platform === 'linux',
-    caps.platform,
-    "the sandbox needs Linux; elsewhere only `sandbox: 'none'` runs",
-  );
-  row(
+}
+
+// bwrap itself, and (when it is there) whether a trivial sandbox starts.
+function bubblewrapRows(caps: SandboxCapabilities): DoctorRow[] {
+  const { bwrap } = caps;
+  const found = row(
     'bubblewrap',
-    caps.bwrap.path !== undefined,
-    caps.bwrap.path === undefined
-      ? caps.bwrap.detail
-      : `${caps.bwrap.path} ${caps.bwrap.version ?? ''}`.trim(),
+    bwrap.path !== undefined,
+    bwrap.path === undefined ? bwrap.detail : `${bwrap.path} ${bwrap.version ?? ''}`.trim(),
     'apt-get install bubblewrap (Fedora: dnf install bubblewrap)',
   );
-  if (caps.bwrap.path !== undefined) {
+  if (bwrap.path === undefined) return [found];
+  const works = row(
+    'bubblewrap sandbox',
+    bwrap.works,
+    bwrap.works ? 'a trivial sandbox starts' : bwrap.detail,
+    'allow user namespaces (sysctl kernel.unprivileged_userns_clone=1, user.max_user_namespaces>0; on Ubuntu 24.04 an AppArmor profile for bwrap), or run as root',
+  );
+  return [found, works];
+}
+
+// The memory and pids controllers, and on v2 whether joining a cgroup may wait.
+function cgroupRows(caps: SandboxCapabilities, mounts: string): DoctorRow[] {
+  const { cgroup } = caps;
+  const rows = [
     row(
-      'bubblewrap sandbox',
-      caps.bwrap.works,
-      caps.bwrap.works ? 'a trivial sandbox starts' : caps.bwrap.detail,
-      'allow user namespaces (sysctl kernel.unprivileged_userns_clone=1, user.max_user_namespaces>0; on Ubuntu 24.04 an AppArmor profile for bwrap), or run as root',
-    );
-  }
-  row(
-    'user namespaces',
-    caps.userNamespaces.available,
-    caps.userNamespaces.detail,
-    'sysctl -w user.max_user_namespaces=10000 (optional as root: the tool then runs as root without capabilities)',
-    caps.uid === 0,
-  );
-  row(
-    'memory cgroup',
-    caps.cgroup.memory,
-    caps.cgroup.detail,
-    caps.cgroup.version === 'v2'
-      ? 'enable the memory controller for a subtree writable by this user (systemd: Delegate=yes), or run as root'
-      : 'mount the memory controller (cgroup v1) or cgroup v2, writable by this user (run as root)',
-  );
-  row(
-    'pids cgroup',
-    caps.cgroup.pids,
-    caps.cgroup.pids ? 'process limit available' : caps.cgroup.detail,
-    'enable the pids controller as for memory',
-  );
+      'memory cgroup',
+      cgroup.memory,
+      cgroup.detail,
+      cgroup.version === 'v2'
+        ? 'enable the memory controller for a subtree writable by this user (systemd: Delegate=yes), or run as root'
+        : 'mount the memory controller (cgroup v1) or cgroup v2, writable by this user (run as root)',
+    ),
+    row(
+      'pids cgroup',
+      cgroup.pids,
+      cgroup.pids ? 'process limit available' : cgroup.detail,
+      'enable the pids controller as for memory',
+    ),
+  ];
   // On v1 a tool process joins its cgroups by thread (`tasks`), which never waits for the
   // kernel's RCU grace period; v2 has no such path (see ExecutionCgroups.joinFiles).
-  if (caps.cgroup.version === 'v2' && caps.cgroup.available) {
+  if (cgroup.version === 'v2' && cgroup.available) {
     const favored = /\bfavordynmods\b/.test(mounts);
-    row(
-      'cgroup migration',
-      favored,
-      favored
-        ? 'favordynmods set'
-        : 'favordynmods not set: joining a cgroup may wait for an RCU grace period (~10 ms measured on Linux 6.18)',
-      'mount -o remount,favordynmods /sys/fs/cgroup (Linux ≥ 6.0; the setting is global)',
-      true,
+    rows.push(
+      row(
+        'cgroup migration',
+        favored,
+        favored
+          ? 'favordynmods set'
+          : 'favordynmods not set: joining a cgroup may wait for an RCU grace period (~10 ms measured on Linux 6.18)',
+        'mount -o remount,favordynmods /sys/fs/cgroup (Linux ≥ 6.0; the setting is global)',
+        true,
+      ),
     );
   }
-  row(
-    'shell',
-    caps.shell.available,
-    caps.shell.detail,
-    'install dash or bash as /bin/sh (it applies cgroups and rlimits before exec)',
-  );
-  row(
-    'seccomp',
-    caps.seccomp.available,
-    caps.seccomp.detail,
-    'subprocess denial needs x86_64 or arm64',
-  );
-  row(
-    'prlimit',
-    caps.prlimit.available,
-    caps.prlimit.detail,
-    'apt-get install util-linux (optional)',
-    true,
-  );
   return rows;
 }
 
