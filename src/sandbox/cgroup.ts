@@ -7,36 +7,17 @@
  * The `<runtime pid>` directory is created once per process and removed at exit; one left by a
  * runtime that died is removed by {@link sweepStaleCgroupsIn}. Both cgroup v1 (this machine: one
  * hierarchy per controller) and v2 (one unified hierarchy, controllers delegated down through
- * `cgroup.subtree_control`) are written here; the layout comes from detection.
+ * `cgroup.subtree_control`) are written here, through the version's object (cgroup-v1.ts,
+ * cgroup-v2.ts); the layout comes from detection.
  */
-import {
-  existsSync,
-  mkdirSync,
-  readFileSync,
-  readdirSync,
-  rmdirSync,
-  writeFileSync,
-} from 'node:fs';
+import { mkdirSync, readdirSync, rmdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { inBackground } from './background.js';
+import { field, readOr } from './cgroup-files.js';
+import { cgroupV1 } from './cgroup-v1.js';
+import { cgroupV2 } from './cgroup-v2.js';
+import type { CgroupLayout, CgroupVersion } from './cgroup-version.js';
 import type { LimitReport } from './types.js';
-
-/** Where the controllers are, as detected. */
-export type CgroupLayout =
-  | {
-      readonly version: 'v1';
-      /** Hierarchy of the memory controller (`/sys/fs/cgroup/memory`), if usable. */
-      readonly memory: string | undefined;
-      /** Hierarchy of the pids controller (`/sys/fs/cgroup/pids`), if usable. */
-      readonly pids: string | undefined;
-    }
-  | {
-      readonly version: 'v2';
-      /** The unified hierarchy (`/sys/fs/cgroup`). */
-      readonly root: string;
-      readonly memory: boolean;
-      readonly pids: boolean;
-    };
 
 /** What one execution's cgroups limit. */
 export interface CgroupLimits {
@@ -52,7 +33,7 @@ const createdRuntimeDirs = new Set<string>();
 
 /** One execution's cgroups (one per hierarchy on v1, one on v2). */
 export class ExecutionCgroups {
-  readonly #layout: CgroupLayout;
+  readonly #version: CgroupVersion;
   readonly #memoryDir: string | undefined;
   readonly #pidsDir: string | undefined;
   readonly #limits: CgroupLimits;
@@ -61,12 +42,12 @@ export class ExecutionCgroups {
   #removal: Promise<void> | undefined;
 
   private constructor(
-    layout: CgroupLayout,
+    version: CgroupVersion,
     memoryDir: string | undefined,
     pidsDir: string | undefined,
     limits: CgroupLimits,
   ) {
-    this.#layout = layout;
+    this.#version = version;
     this.#memoryDir = memoryDir;
     this.#pidsDir = pidsDir;
     this.#limits = limits;
@@ -77,12 +58,13 @@ export class ExecutionCgroups {
    * so that a launch can do it while its process starts (see LaunchPlan.materialize).
    */
   static plan(layout: CgroupLayout, executionId: string, limits: CgroupLimits): ExecutionCgroups {
-    const memoryDir = limits.memoryBytes === undefined ? undefined : hierarchy(layout, 'memory');
-    const pidsDir = limits.maxProcesses === undefined ? undefined : hierarchy(layout, 'pids');
+    const version = versionOf(layout);
+    const memoryDir = limits.memoryBytes === undefined ? undefined : hierarchy(version, 'memory');
+    const pidsDir = limits.maxProcesses === undefined ? undefined : hierarchy(version, 'pids');
     return new ExecutionCgroups(
-      layout,
-      memoryDir === undefined ? undefined : join(runtimeDir(layout, memoryDir), executionId),
-      pidsDir === undefined ? undefined : join(runtimeDir(layout, pidsDir), executionId),
+      version,
+      memoryDir === undefined ? undefined : join(runtimeDir(version, memoryDir), executionId),
+      pidsDir === undefined ? undefined : join(runtimeDir(version, pidsDir), executionId),
       limits,
     );
   }
@@ -106,25 +88,16 @@ export class ExecutionCgroups {
 
   /**
    * The files a single-threaded process writes `0` (itself) to, to join every cgroup of the
-   * execution: `tasks` on v1, `cgroup.procs` on v2.
-   *
-   * Why `tasks` on v1: a write to `cgroup.procs` (or of another task's pid) takes the global
-   * cgroup_threadgroup_rwsem for writing, and after ~20 ms without a migration that waits for an
-   * RCU grace period — 9–10 ms measured here (Linux 6.18, cgroup v1, median 11.6 ms for a
-   * `sh` that joins two cgroups against 2.4 ms for one that joins none). Moving only the calling
-   * thread (`0` written to `tasks`) skips that lock since Linux 6.0 (commit 9a3284fad42f,
-   * "cgroup: Optimize single thread migration"): 2.6 ms for the same `sh`, whatever the idle
-   * time. The prologue shell has one thread, so moving it moves the process, and everything it
-   * `exec`s or forks afterwards starts inside. v2 has no such file for a domain cgroup.
+   * execution: `tasks` on v1 (it skips the kernel's migration lock, see cgroup-v1.ts),
+   * `cgroup.procs` on v2.
    */
   get joinFiles(): string[] {
-    const file = this.#layout.version === 'v1' ? 'tasks' : 'cgroup.procs';
-    return this.#dirs().map((dir) => join(dir, file));
+    return this.#dirs().map((dir) => join(dir, this.#version.joinFile));
   }
 
   /** The mechanism name for `enforcement`. */
   get mechanism(): 'cgroup-v1' | 'cgroup-v2' {
-    return this.#layout.version === 'v1' ? 'cgroup-v1' : 'cgroup-v2';
+    return this.#version.mechanism;
   }
 
   /**
@@ -136,11 +109,8 @@ export class ExecutionCgroups {
   kill(): void {
     if (this.#destroyed) return;
     const dirs = this.#dirs().slice(0, 1);
-    if (this.#layout.version === 'v2') {
-      // cgroup.kill (Linux 5.14) kills every member atomically, forks in flight included.
-      const dir = dirs[0];
-      if (dir !== undefined && tryWrite(join(dir, 'cgroup.kill'), '1')) return;
-    }
+    const dir = dirs[0];
+    if (dir !== undefined && this.#version.killAtOnce(dir)) return;
     for (let pass = 0; pass < 3; pass++) if (killMembers(dirs) === 0) return;
   }
 
@@ -157,20 +127,7 @@ export class ExecutionCgroups {
   inspect(): LimitReport {
     const memory = this.#memoryDir;
     const pids = this.#pidsDir;
-    let memoryExceeded = false;
-    if (memory !== undefined) {
-      if (this.#layout.version === 'v1') {
-        // `oom_kill N` in memory.oom_control (Linux 4.13+); older kernels only have failcnt,
-        // which also counts reclaim at the limit, so it is the fallback, not the rule.
-        const ooms = field(readOr(join(memory, 'memory.oom_control')), 'oom_kill');
-        memoryExceeded =
-          ooms === undefined ? Number(readOr(join(memory, 'memory.failcnt')) || 0) > 0 : ooms > 0;
-      } else {
-        const events = readOr(join(memory, 'memory.events'));
-        memoryExceeded =
-          (field(events, 'oom_kill') ?? 0) > 0 || (field(events, 'oom_group_kill') ?? 0) > 0;
-      }
-    }
+    const memoryExceeded = memory !== undefined && this.#version.memoryExceeded(memory);
     const processesExceeded =
       pids === undefined ? false : (field(readOr(join(pids, 'pids.events')), 'max') ?? 0) > 0;
     return { memoryExceeded, processesExceeded };
@@ -218,20 +175,7 @@ export class ExecutionCgroups {
   #writeLimits(limits: CgroupLimits): void {
     const memory = this.#memoryDir;
     if (memory !== undefined && limits.memoryBytes !== undefined) {
-      const bytes = String(limits.memoryBytes);
-      if (this.#layout.version === 'v1') {
-        writeFileSync(join(memory, 'memory.limit_in_bytes'), bytes);
-        // memory+swap must be ≥ memory, so it is set after; equal values mean no swap at all.
-        const memsw = join(memory, 'memory.memsw.limit_in_bytes');
-        if (existsSync(memsw)) writeFileSync(memsw, bytes);
-      } else {
-        writeFileSync(join(memory, 'memory.max'), bytes);
-        const swap = join(memory, 'memory.swap.max');
-        if (existsSync(swap)) writeFileSync(swap, '0');
-        // One OOM kill takes the whole sandbox, not just the largest process.
-        const group = join(memory, 'memory.oom.group');
-        if (existsSync(group)) writeFileSync(group, '1');
-      }
+      this.#version.limitMemory(memory, limits.memoryBytes);
     }
     if (this.#pidsDir !== undefined && limits.maxProcesses !== undefined) {
       writeFileSync(join(this.#pidsDir, 'pids.max'), String(limits.maxProcesses));
@@ -246,7 +190,7 @@ export class ExecutionCgroups {
  */
 export function sweepStaleCgroupsIn(layout: CgroupLayout): string[] {
   const removed: string[] = [];
-  for (const hierarchyDir of hierarchies(layout)) {
+  for (const hierarchyDir of versionOf(layout).hierarchies()) {
     const parent = join(hierarchyDir, PARENT);
     for (const name of listDirs(parent)) {
       if (!/^\d+$/.test(name) || isAlive(Number(name))) continue;
@@ -262,21 +206,18 @@ export function sweepStaleCgroupsIn(layout: CgroupLayout): string[] {
   return removed;
 }
 
+// The object that knows the files and rules of the layout's cgroup version.
+function versionOf(layout: CgroupLayout): CgroupVersion {
+  return layout.version === 'v1' ? cgroupV1(layout) : cgroupV2(layout);
+}
+
 /** `toolcage/<pid>` of this process in a hierarchy, created (once) with its delegation. */
-function runtimeDir(layout: CgroupLayout, hierarchyDir: string): string {
+function runtimeDir(version: CgroupVersion, hierarchyDir: string): string {
   const parent = join(hierarchyDir, PARENT);
   const dir = join(parent, String(process.pid));
   if (createdRuntimeDirs.has(dir)) return dir;
   mkdirSync(dir, { recursive: true });
-  if (layout.version === 'v2') {
-    // v2 hands a controller to children only when every ancestor enables it in subtree_control.
-    const enable = [layout.memory ? '+memory' : '', layout.pids ? '+pids' : '']
-      .filter(Boolean)
-      .join(' ');
-    for (const dirToEnable of [hierarchyDir, parent, dir]) {
-      writeFileSync(join(dirToEnable, 'cgroup.subtree_control'), enable);
-    }
-  }
+  version.delegate([hierarchyDir, parent, dir]);
   createdRuntimeDirs.add(dir);
   if (createdRuntimeDirs.size === 1) {
     // Empty by then (every execution removes its own): rmdir at exit, best effort.
@@ -287,16 +228,10 @@ function runtimeDir(layout: CgroupLayout, hierarchyDir: string): string {
   return dir;
 }
 
-function hierarchy(layout: CgroupLayout, controller: 'memory' | 'pids'): string {
-  const dir =
-    layout.version === 'v1' ? layout[controller] : layout[controller] ? layout.root : undefined;
+function hierarchy(version: CgroupVersion, controller: 'memory' | 'pids'): string {
+  const dir = version.hierarchy(controller);
   if (dir === undefined) throw new Error(`the ${controller} cgroup controller is not available`);
   return dir;
-}
-
-function hierarchies(layout: CgroupLayout): string[] {
-  if (layout.version === 'v2') return [layout.root];
-  return [...new Set([layout.memory, layout.pids].filter((d) => d !== undefined))];
 }
 
 // SIGKILLs the members of `dirs`; returns how many it found.
@@ -326,31 +261,6 @@ function signalMembers(
     }
   }
   return found;
-}
-
-function field(text: string, name: string): number | undefined {
-  for (const line of text.split('\n')) {
-    const [key, value] = line.trim().split(/\s+/);
-    if (key === name && value !== undefined) return Number(value);
-  }
-  return undefined;
-}
-
-function readOr(path: string): string {
-  try {
-    return readFileSync(path, 'utf8');
-  } catch {
-    return '';
-  }
-}
-
-function tryWrite(path: string, text: string): boolean {
-  try {
-    writeFileSync(path, text);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 // True when the directory is gone (removed now, or already).

@@ -5,7 +5,7 @@
  */
 import { accessSync, constants, existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { CgroupLayout } from './cgroup.js';
+import type { CgroupLayout } from './cgroup-version.js';
 import { runProbe } from './probe.js';
 import { currentSeccompArch, type SeccompArch } from './seccomp.js';
 

@@ -1,0 +1,39 @@
+/**
+ * cgroup v2: one unified hierarchy, controllers delegated down through `cgroup.subtree_control`.
+ */
+import { existsSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { field, readOr, tryWrite } from './cgroup-files.js';
+import type { CgroupLayout, CgroupVersion } from './cgroup-version.js';
+
+/** The files and rules of cgroup v2 under `layout`. */
+export function cgroupV2(layout: Extract<CgroupLayout, { version: 'v2' }>): CgroupVersion {
+  return {
+    mechanism: 'cgroup-v2',
+    // v2 has no per-thread file for a domain cgroup (and so no way around the migration lock).
+    joinFile: 'cgroup.procs',
+    hierarchy: (controller) => (layout[controller] ? layout.root : undefined),
+    hierarchies: () => [layout.root],
+    delegate(dirs) {
+      // v2 hands a controller to children only when every ancestor enables it in subtree_control.
+      const enable = [layout.memory ? '+memory' : '', layout.pids ? '+pids' : '']
+        .filter(Boolean)
+        .join(' ');
+      for (const dir of dirs) writeFileSync(join(dir, 'cgroup.subtree_control'), enable);
+    },
+    limitMemory(dir, bytes) {
+      writeFileSync(join(dir, 'memory.max'), String(bytes));
+      const swap = join(dir, 'memory.swap.max');
+      if (existsSync(swap)) writeFileSync(swap, '0');
+      // One OOM kill takes the whole sandbox, not just the largest process.
+      const group = join(dir, 'memory.oom.group');
+      if (existsSync(group)) writeFileSync(group, '1');
+    },
+    memoryExceeded(dir) {
+      const events = readOr(join(dir, 'memory.events'));
+      return (field(events, 'oom_kill') ?? 0) > 0 || (field(events, 'oom_group_kill') ?? 0) > 0;
+    },
+    // cgroup.kill (Linux 5.14) kills every member atomically, forks in flight included.
+    killAtOnce: (dir) => tryWrite(join(dir, 'cgroup.kill'), '1'),
+  };
+}

@@ -1,0 +1,41 @@
+/**
+ * What differs between cgroup v1 and v2, as one interface with one implementation per version
+ * (cgroup-v1.ts, cgroup-v2.ts); cgroup.ts writes the same per-execution layout through either.
+ */
+
+/** Where the controllers are, as detected. */
+export type CgroupLayout =
+  | {
+      readonly version: 'v1';
+      /** Hierarchy of the memory controller (`/sys/fs/cgroup/memory`), if usable. */
+      readonly memory: string | undefined;
+      /** Hierarchy of the pids controller (`/sys/fs/cgroup/pids`), if usable. */
+      readonly pids: string | undefined;
+    }
+  | {
+      readonly version: 'v2';
+      /** The unified hierarchy (`/sys/fs/cgroup`). */
+      readonly root: string;
+      readonly memory: boolean;
+      readonly pids: boolean;
+    };
+
+/** One cgroup version's files and rules. */
+export interface CgroupVersion {
+  /** The mechanism name for `enforcement`. */
+  readonly mechanism: 'cgroup-v1' | 'cgroup-v2';
+  /** The file a single-threaded process writes `0` (itself) to, to join a cgroup. */
+  readonly joinFile: string;
+  /** The hierarchy that holds a controller, or undefined when it is not usable. */
+  hierarchy(controller: 'memory' | 'pids'): string | undefined;
+  /** Every hierarchy toolcage makes cgroups in (no duplicates). */
+  hierarchies(): string[];
+  /** Lets the children of each of `dirs` (top-down) use toolcage's controllers. */
+  delegate(dirs: readonly string[]): void;
+  /** Sets a cgroup's memory limit, without swap. */
+  limitMemory(dir: string, bytes: number): void;
+  /** True when a memory cgroup recorded an OOM kill. */
+  memoryExceeded(dir: string): boolean;
+  /** Kills every member at once if the kernel can (true), else does nothing (false). */
+  killAtOnce(dir: string): boolean;
+}
