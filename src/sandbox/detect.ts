@@ -103,32 +103,45 @@ async function probeBwrap(
   path: string | undefined,
 ): Promise<[SandboxCapabilities['bwrap'], Component]> {
   const noUserns: Component = { available: false, detail: 'not tested (no working bwrap)' };
-  if (path === undefined) {
-    return [
-      {
-        available: false,
-        path,
-        version: undefined,
-        works: false,
-        detail: 'bwrap not found on PATH',
-      },
-      noUserns,
-    ];
-  }
+  const missing = (detail: string): SandboxCapabilities['bwrap'] => ({
+    available: false,
+    path,
+    version: undefined,
+    works: false,
+    detail,
+  });
+  if (path === undefined) return [missing('bwrap not found on PATH'), noUserns];
   const versionProbe = await runProbe(path, ['--version']);
   if (!versionProbe.ok) {
-    return [
-      {
-        available: false,
-        path,
-        version: undefined,
-        works: false,
-        detail: `\`bwrap --version\` failed: ${versionProbe.failure}`,
-      },
-      noUserns,
-    ];
+    return [missing(`\`bwrap --version\` failed: ${versionProbe.failure}`), noUserns];
   }
   const version = versionProbe.stdout.trim().replace(/^bubblewrap\s+/, '');
+  const { withUserns, plain } = await trySandboxes(path);
+  const works = withUserns === undefined || plain === undefined;
+  const failure = plain ?? withUserns ?? '';
+  return [
+    {
+      available: works,
+      path,
+      version,
+      works,
+      detail: works ? `${path} ${version}` : `a trivial sandbox failed: ${failure}`,
+    },
+    {
+      available: withUserns === undefined,
+      detail:
+        withUserns === undefined
+          ? `bwrap --unshare-user works (max_user_namespaces ${readOr('/proc/sys/user/max_user_namespaces').trim() || '?'})`
+          : `bwrap --unshare-user failed: ${withUserns}`,
+    },
+  ];
+}
+
+// A trivial sandbox (all namespaces, `true`) with a user namespace, and only when that failed,
+// without one; each is undefined when it ran, else why it did not.
+async function trySandboxes(
+  path: string,
+): Promise<{ withUserns: string | undefined; plain: string | undefined }> {
   const trueBin = ['/bin/true', '/usr/bin/true'].find(isExecutable) ?? '/bin/true';
   const base = [
     '--unshare-pid',
@@ -150,24 +163,7 @@ async function probeBwrap(
   const userns = ['--unshare-user', '--uid', '65534', '--gid', '65534', '--disable-userns'];
   const withUserns = await tryRun(path, [...userns, ...base, '--', trueBin]);
   const plain = withUserns === undefined ? undefined : await tryRun(path, [...base, '--', trueBin]);
-  const works = withUserns === undefined || plain === undefined;
-  const failure = plain ?? withUserns ?? '';
-  return [
-    {
-      available: works,
-      path,
-      version,
-      works,
-      detail: works ? `${path} ${version}` : `a trivial sandbox failed: ${failure}`,
-    },
-    {
-      available: withUserns === undefined,
-      detail:
-        withUserns === undefined
-          ? `bwrap --unshare-user works (max_user_namespaces ${readOr('/proc/sys/user/max_user_namespaces').trim() || '?'})`
-          : `bwrap --unshare-user failed: ${withUserns}`,
-    },
-  ];
+  return { withUserns, plain };
 }
 
 // Runs a command; undefined when it exited 0, else what went wrong.
