@@ -6,7 +6,7 @@
  * a cleared environment, and the cgroups and rlimits when the machine has them.
  */
 import { randomUUID } from 'node:crypto';
-import { mkdirSync, openSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname, extname, join } from 'node:path';
 import { ErrorKind } from '../errors/kinds.js';
@@ -17,7 +17,7 @@ import { ExecutionCgroups, sweepStaleCgroupsIn } from './cgroup.js';
 import { detectCapabilities, type SandboxCapabilities } from './detect.js';
 import { buildLaunchCommand, LAUNCH_GO } from './launch-command.js';
 import { removeTree } from './remove-tree.js';
-import { buildSeccompProgram } from './seccomp.js';
+import { seccompProgramFile } from './seccomp-file.js';
 import { systemView } from './system-view.js';
 import type { Enforcement, LaunchPlan, LaunchRequest, LimitReport, Sandbox } from './types.js';
 
@@ -239,10 +239,10 @@ async function bwrapTarget(
   userNamespace: boolean,
 ): Promise<Target> {
   const { permissions } = request;
+  // Without a syscall table for this machine, `run: false` was refused already.
+  const { arch } = caps.seccomp;
   const seccompFile =
-    !permissions.run || caps.seccomp.arch !== undefined
-      ? seccompProgramFile(tmpRoot, caps, permissions.run)
-      : undefined;
+    arch === undefined ? undefined : seccompProgramFile(tmpRoot, arch, permissions.run);
   return {
     file: caps.bwrap.path!,
     args: buildBwrapArgs({
@@ -385,34 +385,4 @@ function enforcement(
       : { mechanism: 'none' },
     kill: sandboxed ? 'pid-namespace' : 'process-group',
   };
-}
-
-const programFds = new Map<string, number>();
-
-/**
- * A path that opens the seccomp program. Each program is written once per process to a file
- * that is unlinked at once while an fd keeps it: opening `/proc/<manager pid>/fd/<fd>` then gives
- * every launch its own offset (~0.02 ms), nothing is written per launch, and nothing is left on
- * disk even when the process is killed (a named file was: vitest's workers never run 'exit'
- * hooks). The pid, not `self`: the launcher (runtime/launcher/main.ts) opens it too.
- */
-function seccompProgramFile(
-  tmpRoot: string,
-  caps: SandboxCapabilities,
-  allowProcesses: boolean,
-): string {
-  const arch = caps.seccomp.arch!;
-  const key = `${arch}:${allowProcesses}`;
-  let fd = programFds.get(key);
-  if (fd === undefined) {
-    const file = join(tmpRoot, `.toolcage-seccomp-${process.pid}-${randomUUID()}.bpf`);
-    writeFileSync(file, buildSeccompProgram({ arch, allowProcesses }), { mode: 0o600 });
-    try {
-      fd = openSync(file, 'r');
-    } finally {
-      rmSync(file, { force: true });
-    }
-    programFds.set(key, fd);
-  }
-  return `/proc/${process.pid}/fd/${fd}`;
 }
