@@ -108,7 +108,7 @@ function cgroupRows(caps: SandboxCapabilities, mounts: string): DoctorRow[] {
     ),
   ];
   // On v1 a tool process joins its cgroups by thread (`tasks`), which never waits for the
-  // kernel's RCU grace period; v2 has no such path (see ExecutionCgroups.joinFiles).
+  // kernel's RCU grace period; v2 has no such path (see cgroup-v1.ts).
   if (cgroup.version === 'v2' && cgroup.available) {
     const favored = /\bfavordynmods\b/.test(mounts);
     rows.push(

@@ -14,8 +14,8 @@
  * `bwrap --block-fd/--info-fd` with the manager moving the child would save the dash exec but
  * needs two more pipes from the runtime and still one exec for the rlimits (`prlimit --pid`;
  * the default file-size limit is always set), so it cannot be faster.
- * Joining is `echo 0 > <file>`: the shell moves itself (see ExecutionCgroups.joinFiles for why
- * it is v1's `tasks` file, which keeps the join off the kernel's slow path: ~0.2 ms).
+ * Joining is `echo 0 > <file>`: the shell moves itself (see cgroup-v1.ts for why it is v1's
+ * `tasks` file, which keeps the join off the kernel's slow path: ~0.2 ms).
  * With `gate`, the prologue first waits for the line `go` on stdin: the manager spawns it, then
  * creates the cgroups and the temp dir while the shell starts (≈ 0.3–0.5 ms of mkdir and limit
  * writes that otherwise came before the spawn, measured here), then says `go`. dash reads a
