@@ -1,6 +1,7 @@
 /**
- * The fixed set of error kinds every failed execution is classified into.
- * Values are part of the contract (DESIGN.md): dashboards and alerts match on them.
+ * The fixed set of error kinds every failed execution is classified into. Values are part of
+ * the contract (the README's table): dashboards and alerts match on them. Where each kind is
+ * decided: docs/architecture.md.
  */
 export const ErrorKind = {
   InvalidRequest: 'invalid_request',

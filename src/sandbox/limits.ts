@@ -7,7 +7,7 @@ import type { Limits, ResolvedLimits } from './types.js';
 
 const MIB = 1024 * 1024;
 
-/** The limits of DESIGN.md when nothing is configured. */
+/** The limits when nothing is configured (the README's defaults). */
 export const DEFAULT_LIMITS: ResolvedLimits = Object.freeze({
   memoryMb: 512,
   cpuSeconds: undefined,

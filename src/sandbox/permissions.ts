@@ -19,7 +19,7 @@ export interface ResolveOptions {
 const KEYS = ['read', 'write', 'net', 'env', 'run'] as const;
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
-/** Nothing granted: the defaults of DESIGN.md. */
+/** Nothing granted: the defaults the README lists. */
 export const NO_PERMISSIONS: ResolvedPermissions = Object.freeze({
   read: [],
   write: [],

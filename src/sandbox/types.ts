@@ -3,7 +3,7 @@
  * Only src/sandbox/ knows how these are enforced (bubblewrap, cgroups, rlimits).
  */
 
-/** What a tool may touch. Every field optional; see DESIGN.md "Sandbox and permissions". */
+/** What a tool may touch. Every field optional (the README: "Permissions and what is enforced"). */
 export interface Permissions {
   /** Paths readable besides the tool's own directory and what Bun needs. @default [] */
   readonly read?: readonly string[];

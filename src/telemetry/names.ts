@@ -1,7 +1,7 @@
 /**
  * Every name toolcage's telemetry publishes: instruments, units, buckets, attributes, the span.
  * Dashboards and alert rules (observability/) match on these; they are part of the contract
- * (DESIGN.md, "Telemetry"). Pure constants: the library and the SDK wiring both import this file.
+ * (the README, "Telemetry"). Pure constants: the library and the SDK wiring both import this file.
  */
 
 /** Instrumentation scope of the meter and the tracer. */
@@ -13,7 +13,7 @@ export const INSTRUMENTATION_SCOPE = 'toolcage';
  * The unit word is part of the name on purpose: `@opentelemetry/exporter-prometheus` 0.223 turns
  * `.` into `_` and appends `_total` to monotonic counters, but it does **not** append a unit
  * suffix (checked in its `PrometheusSerializer`: only `# UNIT` metadata is written). A name
- * without the unit would surface as `runtime_tool_execute` instead of DESIGN's
+ * without the unit would surface as `runtime_tool_execute` instead of the README's
  * `runtime_tool_execute_seconds`. Translators that do append unit suffixes (the Collector's
  * Prometheus exporters, Prometheus' OTLP receiver) skip a suffix the name already contains, so
  * these names come out the same there.
@@ -46,7 +46,7 @@ export const MetricUnits = {
   outputBytes: 'By',
 } as const;
 
-/** Explicit histogram bucket boundaries (DESIGN.md), given as instrument advice. */
+/** Explicit histogram bucket boundaries (the README's metrics table), as instrument advice. */
 export const MetricBuckets = {
   executeSeconds: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
   outputBytes: [100, 1e3, 1e4, 1e5, 1e6, 1e7],

@@ -30,7 +30,7 @@ export async function startPrometheusEndpoint(options: {
   const host = options.host ?? '127.0.0.1';
   const reader = new PrometheusExporter({
     preventServerStart: true,
-    // Series carry exactly the labels of DESIGN.md (no otel_scope_* labels on every series);
+    // Series carry exactly the labels of the README's metrics table (no otel_scope_* labels);
     // `target_info` still describes the resource.
     withoutScopeInfo: true,
   });

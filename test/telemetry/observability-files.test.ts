@@ -172,7 +172,7 @@ describe('dashboard.json', () => {
     }
   });
 
-  test('has the panels of DESIGN.md, on the DESIGN metric names', () => {
+  test("has the README's panels, on the README's metric names", () => {
     const exprs = (title: RegExp): string =>
       dashboard.panels
         .filter((panel) => title.test(panel.title))

@@ -245,7 +245,7 @@ describe('setupTelemetry with OTLP', () => {
     expect(trace.getTracer('test').startSpan('after').isRecording()).toBe(false);
   });
 
-  test('a Prometheus endpoint on a free port serves the DESIGN names', async () => {
+  test("a Prometheus endpoint on a free port serves the README's metric names", async () => {
     const handle = track(await setupTelemetry({ otlp: false, prometheus: { port: 0 } }));
     expect(handle.prometheusUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/metrics$/);
     recordMix(handle);

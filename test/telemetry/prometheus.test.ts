@@ -194,7 +194,7 @@ describe.skipIf(binary === undefined)('a real Prometheus scraping toolcage', () 
     await telemetry?.shutdown();
   });
 
-  test('runtime_tool_execute_seconds: histogram with tool_id, outcome and the DESIGN buckets', async () => {
+  test("runtime_tool_execute_seconds: histogram with tool_id, outcome and the README's buckets", async () => {
     const name = PrometheusMetricNames.executeSeconds;
     expect(await prometheus.metadataType(name)).toBe('histogram');
     const buckets = await samples(`${name}_bucket`);
@@ -265,7 +265,7 @@ describe.skipIf(binary === undefined)('a real Prometheus scraping toolcage', () 
     }
   });
 
-  test('runtime_tool_output_bytes: histogram with tool_id and the DESIGN buckets', async () => {
+  test("runtime_tool_output_bytes: histogram with tool_id and the README's buckets", async () => {
     const name = PrometheusMetricNames.outputBytes;
     expect(await prometheus.metadataType(name)).toBe('histogram');
     const buckets = await samples(`${name}_bucket`);
