@@ -4,11 +4,11 @@ import { signalOfExitCode } from '../sandbox/classify-hints.js';
 import { classify, type EndReason, type Observation, type Verdict } from './classify.js';
 import type { CapturedLogs } from '../errors/tool-execution-error.js';
 import type { LaunchPlan, LimitReport } from '../sandbox/types.js';
-import { killProcessGroup } from './kill-tree.js';
 import { LogCapture } from './log-capture.js';
 import { ResultChannel } from './result-channel.js';
 import type { ProcessEnd } from './process-end.js';
 import type { SpawnedProcess } from './spawn.js';
+import { Stopper } from './stopper.js';
 import { RESULT_FRAME_BYTES, type WorkerMessage, type WorkerRequest } from './worker/protocol.js';
 
 /** What one process run produced, for classification and telemetry. */
@@ -77,67 +77,6 @@ export async function runProcess(
   } finally {
     signal.removeEventListener('abort', onAbort);
     stopper.dispose();
-  }
-}
-
-/** How toolcage ends a run it decided to end, and the reason it recorded first. */
-class Stopper {
-  /** Why toolcage ended the run (first reason wins); undefined when it ran to its own end. */
-  reason: EndReason | undefined;
-  readonly #child: SpawnedProcess;
-  readonly #plan: LaunchPlan;
-  readonly #killGraceMs: number;
-  #graceTimer: NodeJS.Timeout | undefined;
-
-  constructor(child: SpawnedProcess, plan: LaunchPlan, killGraceMs: number) {
-    this.#child = child;
-    this.#plan = plan;
-    this.#killGraceMs = killGraceMs;
-  }
-
-  /**
-   * The deadline, a cancel or the close. The tool's context.signal aborts first (the `abort`
-   * line); then the tree is killed, after the grace period with a SIGTERM to the tool's own
-   * processes at its start.
-   */
-  abort(reason: EndReason): void {
-    this.reason ??= reason;
-    this.#child.stdin.write('abort\n');
-    if (this.#killGraceMs > 0) {
-      this.#plan.terminate();
-      // Unsandboxed, the tool leads its own process group. Under bwrap the group is bwrap's,
-      // and a SIGTERM there ends the sandbox at once: plan.terminate() reaches the tool instead.
-      if (this.#plan.enforcement.kill === 'process-group')
-        killProcessGroup(this.#child.pid, 'SIGTERM');
-      this.#graceTimer = setTimeout(() => this.#killEverything(), this.#killGraceMs);
-    } else {
-      this.#killEverything();
-    }
-  }
-
-  /** The result crossed the output cap: killed at once. */
-  overflow(): void {
-    this.reason ??= 'output_limit';
-    this.#killEverything();
-  }
-
-  /**
-   * After the tool's own process exited, whatever it left running (grandchildren, a sandbox
-   * still tearing down) goes: through its cgroup alone when it has one (a process-group kill
-   * that finds nothing throws ESRCH inside Node: ≈ 0.08 ms on the settle path, measured).
-   */
-  killLeftovers(): void {
-    if (this.#plan.killsAll) this.#plan.killAll();
-    else this.#killEverything();
-  }
-
-  dispose(): void {
-    if (this.#graceTimer !== undefined) clearTimeout(this.#graceTimer);
-  }
-
-  #killEverything(): void {
-    killProcessGroup(this.#child.pid, 'SIGKILL');
-    this.#plan.killAll();
   }
 }
 
