@@ -1,8 +1,9 @@
 /**
  * The pause between two polls: capped exponential backoff with jitter. The defaults suit a
  * synchronous HTTP endpoint, where a person or a program is waiting: the first re-poll comes
- * within 100 ms and no pause is longer than a second, so a finished workflow is noticed at most
- * a second late.
+ * within 100 ms, pauses grow by half (so a workflow is noticed at most ~1.5 times its run time
+ * after it started), and none is longer than a second (at most a second late however long it
+ * ran) — 10 polls for a 5 s workflow, 65 for a minute (without jitter).
  */
 import { expectPositiveInteger, expectType } from '../runtime/options.js';
 import { describe } from '../sandbox/permissions.js';
@@ -13,7 +14,7 @@ export interface BackoffOptions {
   readonly initialDelayMs?: number;
   /** Longest pause, ms (before jitter). @default 1000 */
   readonly maxDelayMs?: number;
-  /** Growth of the pause from one poll to the next (≥ 1; 1 polls at a fixed pace). @default 2 */
+  /** Growth of the pause from one poll to the next (≥ 1; 1 polls at a fixed pace). @default 1.5 */
   readonly multiplier?: number;
   /**
    * Share of each pause taken away at random, from 0 (none) to 1 (anywhere from 0 to the full
@@ -31,7 +32,7 @@ export type Backoff = Required<BackoffOptions>;
 const DEFAULTS: Backoff = {
   initialDelayMs: 100,
   maxDelayMs: 1_000,
-  multiplier: 2,
+  multiplier: 1.5,
   jitter: 0.2,
   random: Math.random,
 };
@@ -56,7 +57,7 @@ export function normalizeBackoff(options: BackoffOptions | undefined, name = 'ba
 
 /**
  * The pause after poll number `attempt` (1-based): `min(maxDelayMs, initialDelayMs ×
- * multiplier^(attempt − 1))`, less a random share of up to `jitter` of it.
+ * multiplier^(attempt − 1))`, less a random share of up to `jitter` of it, in whole ms.
  */
 export function backoffDelay(attempt: number, backoff: Backoff): number {
   const base = Math.min(
@@ -66,7 +67,8 @@ export function backoffDelay(attempt: number, backoff: Backoff): number {
   const draw = backoff.random();
   // A source outside [0, 1) (or NaN) is clamped, never trusted to stretch a pause.
   const share = Number.isFinite(draw) ? Math.min(Math.max(draw, 0), 1) : 0;
-  return base * (1 - backoff.jitter * share);
+  // Whole milliseconds: what timers resolve to anyway.
+  return Math.round(base * (1 - backoff.jitter * share));
 }
 
 function expectNumberIn(name: string, value: unknown, min: number, max: number): void {

@@ -44,7 +44,7 @@ const kit = (): EngineKit => (defaultKit ??= createEngineKit());
 /**
  * Polls a workflow until it is done and resolves with its value. `poll(attempt, { signal })`
  * is called at once, then after pauses of capped exponential backoff with jitter (by default
- * ≤ 100 ms, ≤ 200 ms, ≤ 400 ms, … ≤ 1 s) until it answers `{ done: true, state, value }`.
+ * ≤ 100 ms, ≤ 150 ms, ≤ 225 ms, … ≤ 1 s) until it answers `{ done: true, state, value }`.
  *
  * Rejects with a {@link WorkflowWaitError} whose `reason` is `timeout` (`timeoutMs` passed),
  * `aborted` (`signal` fired; `cause` is its reason) or `poll_failed` (`poll` threw or answered

@@ -55,7 +55,7 @@ export interface WaitForCompletionOptions<T> {
   readonly timeoutMs?: number;
   /** Ends the wait early (reason `aborted`; counted with outcome `error`). */
   readonly signal?: AbortSignal;
-  /** Pauses between polls. @default first re-poll within 100 ms, doubling to at most 1 s, 20 % jitter */
+  /** Pauses between polls. @default first re-poll within 100 ms, growing by half to at most 1 s, 20 % jitter */
   readonly backoff?: BackoffOptions;
 }
 
@@ -70,6 +70,8 @@ export interface NormalizedWait<T> {
   readonly poll: Poll<T>;
   /** May be fractional (the rest of an `executeWorkflowSync` deadline). */
   readonly timeoutMs: number;
+  /** The timeout the caller gave, for the timeout message. @default timeoutMs */
+  readonly callTimeoutMs?: number;
   readonly signal: AbortSignal | undefined;
   readonly backoff: Backoff;
 }
@@ -199,7 +201,7 @@ function waitError(
     return new WorkflowWaitError({
       ...common,
       reason: WorkflowWaitReason.Timeout,
-      message: `Workflow \`${workflowId}\` did not complete within ${Math.round(wait.timeoutMs)} ms (${progress})`,
+      message: `Workflow \`${workflowId}\` did not complete within ${Math.round(wait.callTimeoutMs ?? wait.timeoutMs)} ms (${progress})`,
     });
   }
   if (stopped === 'aborted') {

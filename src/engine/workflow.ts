@@ -100,6 +100,7 @@ export function runWorkflowSync<S, T>(
         {
           workflowId,
           timeoutMs: remainingMs,
+          callTimeoutMs: timeoutMs,
           signal,
           backoff,
           poll: (attempt, context) => poll(attempt, { ...context, started: handle }),

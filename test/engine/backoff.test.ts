@@ -6,19 +6,20 @@ describe('backoffDelay', () => {
   const fullDraw = normalizeBackoff({ random: () => 0.999_999 });
 
   test.each([
-    [1, 100],
-    [2, 200],
-    [3, 400],
-    [4, 800],
-    [5, 1_000],
-    [6, 1_000],
-    [50, 1_000],
+    [1, 100, 80],
+    [2, 150, 120],
+    [3, 225, 180],
+    [4, 338, 270],
+    [5, 506, 405],
+    [6, 759, 608],
+    [7, 1_000, 800],
+    [50, 1_000, 800],
   ])(
-    'the defaults pause %i → %i ms at the most (doubling from 100 ms, capped at 1 s)',
-    (attempt, ms) => {
-      expect(backoffDelay(attempt, noJitter)).toBe(ms);
+    'the defaults pause %i → %i ms at the most (× 1.5 from 100 ms, capped at 1 s), %i at the least',
+    (attempt, most, least) => {
+      expect(backoffDelay(attempt, noJitter)).toBe(most);
       // Jitter takes up to 20 % away, never adds.
-      expect(backoffDelay(attempt, fullDraw)).toBeCloseTo(ms * 0.8, 3);
+      expect(backoffDelay(attempt, fullDraw)).toBe(least);
     },
   );
 
@@ -38,7 +39,7 @@ describe('backoffDelay', () => {
       jitter: 0.5,
       random: () => 0.5,
     });
-    expect([1, 2, 3, 4].map((n) => backoffDelay(n, custom))).toEqual([37.5, 112.5, 225, 225]);
+    expect([1, 2, 3, 4].map((n) => backoffDelay(n, custom))).toEqual([38, 113, 225, 225]);
     const fixed = normalizeBackoff({ initialDelayMs: 250, multiplier: 1, jitter: 0 });
     expect([1, 2, 9].map((n) => backoffDelay(n, fixed))).toEqual([250, 250, 250]);
   });
@@ -55,7 +56,7 @@ describe('normalizeBackoff', () => {
     expect(normalizeBackoff(undefined)).toMatchObject({
       initialDelayMs: 100,
       maxDelayMs: 1_000,
-      multiplier: 2,
+      multiplier: 1.5,
       jitter: 0.2,
     });
     expect(normalizeBackoff({ initialDelayMs: undefined } as never).initialDelayMs).toBe(100);

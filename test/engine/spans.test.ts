@@ -150,6 +150,10 @@ describe('executeWorkflowSync', () => {
     );
     expect(error).toBeInstanceOf(WorkflowWaitError);
     expect((error as WorkflowWaitError).reason).toBe('timeout');
+    // The message names the call's timeout, not the part of it left for the wait.
+    expect((error as WorkflowWaitError).message).toMatch(
+      /^Workflow `slow-flow` did not complete within 60 ms \(\d+ polls?, last state `RUNNING`\)$/,
+    );
     const spans = spansByName(exporter);
     for (const name of ['workflow.execute_sync', 'workflow.wait_completion']) {
       const span = spans[name]!;

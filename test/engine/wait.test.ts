@@ -45,7 +45,7 @@ function setup(options: { workflowIdLabel?: boolean } = {}): Setup {
   return { kit, reader, exporter, warnings };
 }
 
-// No jitter: pauses of exactly 100, 200, 400, 800, 1000, 1000… ms.
+// No jitter: pauses of exactly 100, 150, 225, 338, 506, 759, 1000, 1000… ms.
 const EXACT = { random: () => 0 };
 
 /** A poller that is RUNNING `running` times, then COMPLETED with `value`; notes when it was called. */
@@ -141,11 +141,11 @@ describe('waitForCompletion', () => {
     expect(calls.map((call) => ({ attempt: call.attempt, after: call.at - start }))).toEqual([
       { attempt: 1, after: 0 },
       { attempt: 2, after: 100 },
-      { attempt: 3, after: 300 },
-      { attempt: 4, after: 700 },
-      { attempt: 5, after: 1_500 },
-      { attempt: 6, after: 2_500 },
-      { attempt: 7, after: 3_500 },
+      { attempt: 3, after: 250 },
+      { attempt: 4, after: 475 },
+      { attempt: 5, after: 813 },
+      { attempt: 6, after: 1_319 },
+      { attempt: 7, after: 2_078 },
     ]);
 
     const span = onlySpan(exporter);
@@ -172,10 +172,10 @@ describe('waitForCompletion', () => {
     const histogram = duration({ workflow_id: 'order-fulfilment' });
     expect(histogram.buckets.boundaries).toEqual([0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300]);
     expect(histogram.buckets.boundaries).toEqual(EngineMetricBuckets.workflowSyncPollDuration);
-    // 3.5 s falls in (2.5, 5].
+    // 2.078 s falls in (1, 2.5].
     expect(histogram.count).toBe(1);
-    expect(histogram.sum).toBeCloseTo(3.5, 6);
-    expect(histogram.buckets.counts).toEqual([0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0]);
+    expect(histogram.sum).toBeCloseTo(2.078, 6);
+    expect(histogram.buckets.counts).toEqual([0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0]);
     expect(warnings).toEqual([]);
   });
 
@@ -208,8 +208,8 @@ describe('waitForCompletion', () => {
     });
     await settle(wait);
     const start = calls[0]!.at;
-    // Pauses: 100 × (1 − 0.2 × 0.5) = 90, 200 × (1 − 0.2) = 160, 400 × 1 = 400.
-    expect(calls.map((call) => call.at - start)).toEqual([0, 90, 250, 650]);
+    // Pauses: 100 × (1 − 0.2 × 0.5) = 90, 150 × (1 − 0.2) = 120, 225 × 1 = 225.
+    expect(calls.map((call) => call.at - start)).toEqual([0, 90, 210, 435]);
   });
 
   test('timeout: rejects at the deadline with reason timeout; the polls made are counted as timeout', async () => {
@@ -223,34 +223,34 @@ describe('waitForCompletion', () => {
     });
     await settle(wait);
     const error = await rejection(wait);
-    // Polls at 0, 100, 300, 700, 1500; the next would be at 2500, after the deadline.
-    expect(calls.map((call) => call.attempt)).toEqual([1, 2, 3, 4, 5]);
+    // Polls at 0, 100, 250, 475, 813, 1319; the next would be at 2078, after the deadline.
+    expect(calls.map((call) => call.attempt)).toEqual([1, 2, 3, 4, 5, 6]);
     expect(error).toMatchObject({
       name: 'WorkflowWaitError',
       reason: WorkflowWaitReason.Timeout,
       workflowId: 'slow-flow',
-      attempts: 5,
+      attempts: 6,
       elapsedMs: 2_000,
       lastState: 'RUNNING',
       message:
-        'Workflow `slow-flow` did not complete within 2000 ms (5 polls, last state `RUNNING`)',
+        'Workflow `slow-flow` did not complete within 2000 ms (6 polls, last state `RUNNING`)',
     });
 
     const span = onlySpan(exporter);
     expect(span.attributes).toMatchObject({
-      total_iterations: 5,
+      total_iterations: 6,
       outcome: 'timeout',
       error_type: 'timeout',
     });
     expect(span.status).toEqual({ code: SpanStatusCode.ERROR, message: error.message });
     expect(events(span).map((event) => event.name)).toEqual([
-      ...Array.from({ length: 5 }, () => 'poll_iteration'),
+      ...Array.from({ length: 6 }, () => 'poll_iteration'),
       'exception',
     ]);
 
     const { polls, duration } = await recorded(reader);
     expect(polls).toEqual([
-      { attributes: { workflow_id: 'slow-flow', outcome: 'timeout' }, value: 5 },
+      { attributes: { workflow_id: 'slow-flow', outcome: 'timeout' }, value: 6 },
     ]);
     // 2 s falls in (1, 2.5].
     expect(duration({ workflow_id: 'slow-flow' }).buckets.counts).toEqual([
@@ -294,7 +294,7 @@ describe('waitForCompletion', () => {
       backoff: EXACT,
     });
     wait.catch(() => {});
-    // Polls at 0, 100, 300; aborted at 350, during the third pause.
+    // Polls at 0, 100, 250; aborted at 350, during the third pause.
     await vi.advanceTimersByTimeAsync(350);
     const reason = new Error('client went away');
     controller.abort(reason);
@@ -424,13 +424,13 @@ describe('waitForCompletion', () => {
       kit.waitForCompletion({
         workflowId: 'a',
         poll: poller(Number.POSITIVE_INFINITY, 'z').poll,
-        timeoutMs: 250,
+        timeoutMs: 200,
         backoff: EXACT,
       }),
     ];
     await settle(Promise.allSettled(waits));
     const { polls, duration } = await recorded(reader);
-    // 3 + 1 polls completed; the timed-out wait polled at 0 and 100 (the next, at 300, is past 250).
+    // 3 + 1 polls completed; the timed-out wait polled at 0 and 100 (the next, at 250, is past 200).
     expect(polls).toEqual([
       { attributes: { workflow_id: 'a', outcome: 'completed' }, value: 4 },
       { attributes: { workflow_id: 'a', outcome: 'timeout' }, value: 2 },
