@@ -9,7 +9,6 @@
  * and must all evaluate with health `ok`. Dashboard queries are evaluated with Grafana's
  * variables substituted: `$tool_id` → `.*` (the "All" value), `$__rate_interval` → `1m`.
  */
-import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { createToolRuntime, type ToolRuntime } from '../../src/runtime/runtime.js';
@@ -17,6 +16,14 @@ import { isToolExecutionError } from '../../src/errors/tool-execution-error.js';
 import { setupTelemetry, type TelemetryHandle } from '../../src/telemetry/index.js';
 import { MetricBuckets, PrometheusMetricNames } from '../../src/telemetry/names.js';
 import { FIXTURES } from '../helpers/runtime.js';
+import {
+  alertExpressions,
+  dashboardExpressions,
+  finite,
+  sortedLe,
+  splitThreshold,
+  waitUntil,
+} from '../helpers/observability.js';
 import {
   findPrometheus,
   startPrometheus,
@@ -41,66 +48,6 @@ if (binary === undefined && !requireAll) {
 test('prometheus is available (required when TOOLCAGE_REQUIRE_ALL=1)', () => {
   if (requireAll) expect(binary, 'prometheus binary (TOOLCAGE_REQUIRE_ALL=1)').toBeDefined();
 });
-
-/** The `expr` of every rule in alerts.yml (a small reader for this file's layout: `expr: >-` blocks or one line). */
-function alertExpressions(): { alert: string; expr: string }[] {
-  const lines = readFileSync(ALERTS_FILE, 'utf8').split('\n');
-  const found: { alert: string; expr: string }[] = [];
-  let alert = '';
-  for (let i = 0; i < lines.length; i++) {
-    const line = lines[i]!;
-    const name = /^\s*- alert:\s*(\S+)/.exec(line);
-    if (name !== null) alert = name[1]!;
-    const expr = /^(\s*)expr:\s*(.*)$/.exec(line);
-    if (expr === null) continue;
-    const indent = expr[1]!.length;
-    if (expr[2] !== '>-' && expr[2] !== '|') {
-      found.push({ alert, expr: expr[2]! });
-      continue;
-    }
-    const block: string[] = [];
-    while (i + 1 < lines.length) {
-      const next = lines[i + 1]!;
-      if (next.trim() !== '' && next.length - next.trimStart().length <= indent) break;
-      block.push(next.trim());
-      i++;
-    }
-    found.push({ alert, expr: block.join(' ').trim() });
-  }
-  return found;
-}
-
-/** Every target `expr` of every panel of dashboard.json, with Grafana's variables substituted. */
-function dashboardExpressions(): { panel: string; expr: string }[] {
-  const dashboard = JSON.parse(readFileSync(DASHBOARD_FILE, 'utf8')) as {
-    panels: { title: string; targets?: { expr?: string }[] }[];
-  };
-  return dashboard.panels.flatMap((panel) =>
-    (panel.targets ?? []).map((target) => ({
-      panel: panel.title,
-      expr: (target.expr ?? '')
-        .replaceAll('$__rate_interval', '1m')
-        .replaceAll('${tool_id}', '.*')
-        .replaceAll('$tool_id', '.*'),
-    })),
-  );
-}
-
-// "expr > 30" (or ">= 30") → { base: "expr", threshold: 30 }.
-function splitThreshold(expr: string): { base: string; threshold: number } {
-  const match = /^([\s\S]*?)\s*>=?\s*([0-9.]+)\s*$/.exec(expr);
-  if (match === null) throw new Error(`alert expression without a "> threshold": ${expr}`);
-  return { base: match[1]!, threshold: Number(match[2]) };
-}
-
-// `le` label values in bucket order ('+Inf' last).
-const sortedLe = (values: Iterable<string | undefined>): (string | undefined)[] =>
-  [...new Set(values)].sort(
-    (a, b) => (a === '+Inf' ? Infinity : Number(a)) - (b === '+Inf' ? Infinity : Number(b)),
-  );
-
-const finite = (samples: Sample[]): Sample[] =>
-  samples.filter((s) => Number.isFinite(Number(s.value)));
 
 describe.skipIf(binary === undefined)('a real Prometheus scraping toolcage', () => {
   let telemetry: TelemetryHandle;
@@ -127,18 +74,6 @@ describe.skipIf(binary === undefined)('a real Prometheus scraping toolcage', () 
     const settled = await Promise.allSettled(calls);
     for (const result of settled) {
       if (result.status === 'rejected' && !isToolExecutionError(result.reason)) throw result.reason;
-    }
-  }
-
-  async function waitUntil(
-    what: string,
-    check: () => Promise<boolean>,
-    timeoutMs = 30_000,
-  ): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    while (!(await check())) {
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-      await new Promise((resolve) => setTimeout(resolve, 250));
     }
   }
 
@@ -282,7 +217,7 @@ describe.skipIf(binary === undefined)('a real Prometheus scraping toolcage', () 
     expect(Number((await samples(`${name}_bucket{le="1000"}`))[0]?.value)).toBe(expected.ok);
   });
 
-  test.each(alertExpressions())(
+  test.each(alertExpressions(ALERTS_FILE))(
     'alert $alert: its expression evaluates and returns data',
     async ({ expr }) => {
       const { base, threshold } = splitThreshold(expr);
@@ -296,7 +231,7 @@ describe.skipIf(binary === undefined)('a real Prometheus scraping toolcage', () 
   );
 
   test('alerts.yml: three rules, loaded and evaluated by Prometheus without error', async () => {
-    expect(alertExpressions().map((a) => a.alert)).toEqual([
+    expect(alertExpressions(ALERTS_FILE).map((a) => a.alert)).toEqual([
       'HighToolErrorRate',
       'ToolTimeoutSpike',
       'SlowToolExecution',
@@ -319,7 +254,7 @@ describe.skipIf(binary === undefined)('a real Prometheus scraping toolcage', () 
   });
 
   test('dashboard.json: every panel query evaluates and returns data', async () => {
-    const expressions = dashboardExpressions();
+    const expressions = dashboardExpressions(DASHBOARD_FILE);
     expect(expressions.length).toBeGreaterThanOrEqual(6);
     const empty: string[] = [];
     for (const { panel, expr } of expressions) {
