@@ -5,7 +5,7 @@
  * engine-dashboard.json returning data. Traffic goes to 127.0.0.1 only.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
@@ -99,6 +99,18 @@ async function post(url: string, body?: unknown): Promise<{ status: number; body
   });
   return { status: response.status, body: await response.json() };
 }
+
+test("the README's excerpt of the example is the file as it stands", () => {
+  const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+  const at = readme.indexOf('Its workflow route, as it stands in the file:');
+  expect(at).toBeGreaterThan(0);
+  const block = /```ts\n([\s\S]*?)```/.exec(readme.slice(at))![1]!;
+  // Line by line, indentation aside (the excerpt is dedented).
+  const lines = (text: string): string[] => text.split('\n').map((line) => line.trim());
+  const excerpt = lines(block).filter(Boolean).join('\n');
+  expect(excerpt.split('\n').length).toBeGreaterThan(5);
+  expect(lines(readFileSync(EXAMPLE, 'utf8')).join('\n')).toContain(excerpt);
+});
 
 describe('examples/engine-http.ts', () => {
   let example: RunningExample;
