@@ -13,9 +13,12 @@ import { EngineMetricBuckets, EnginePrometheusMetricNames } from '../../src/engi
 import {
   alertExpressions,
   dashboardExpressions,
+  emptyDashboardQueries,
+  expectAlertReturnsData,
+  expectRulesHealthy,
   finite,
+  querySamples,
   sortedLe,
-  splitThreshold,
   waitUntil,
 } from '../helpers/observability.js';
 import {
@@ -181,11 +184,7 @@ describe('examples/engine-http.ts', () => {
   describe.skipIf(binary === undefined)('a real Prometheus scraping it', () => {
     let prometheus: PrometheusServer;
 
-    async function samples(expr: string): Promise<Sample[]> {
-      const answer = await prometheus.query(expr);
-      if (!answer.ok) throw new Error(`query failed: ${expr}\n${answer.error}`);
-      return answer.samples;
-    }
+    const samples = (expr: string): Promise<Sample[]> => querySamples(prometheus, expr);
 
     beforeAll(async () => {
       prometheus = await startPrometheus({
@@ -272,49 +271,19 @@ describe('examples/engine-http.ts', () => {
 
     test.each(alertExpressions(ENGINE_ALERTS_FILE))(
       'alert $alert: its expression evaluates and returns data',
-      async ({ expr }) => {
-        const { base, threshold } = splitThreshold(expr);
-        expect(threshold).toBeGreaterThan(0);
-        const values = finite(await samples(base));
-        expect(values.length, `no finite series for: ${base}`).toBeGreaterThan(0);
-        expect(values.some((s) => Number(s.value) > 0)).toBe(true);
-        const lowered = await samples(`${base} > 0`);
-        expect(lowered.length, `nothing above 0 for: ${base}`).toBeGreaterThan(0);
-      },
+      async ({ expr }) => expectAlertReturnsData(prometheus, expr),
     );
 
     test('engine-alerts.yml: three rules, loaded and evaluated by Prometheus without error', async () => {
-      expect(alertExpressions(ENGINE_ALERTS_FILE).map((a) => a.alert)).toEqual([
-        'WorkflowSyncWaitTimeouts',
-        'WorkflowSyncWaitErrors',
-        'WorkflowSyncSlowWaits',
-      ]);
-      await waitUntil('rule evaluation', async () =>
-        (await prometheus.rules()).every((rule) => !rule.lastEvaluation.startsWith('0001')),
-      );
-      const rules = await prometheus.rules();
-      expect(rules.map((rule) => rule.name).sort()).toEqual([
-        'WorkflowSyncSlowWaits',
-        'WorkflowSyncWaitErrors',
-        'WorkflowSyncWaitTimeouts',
-      ]);
-      for (const rule of rules)
-        expect({ name: rule.name, health: rule.health, error: rule.lastError ?? '' }).toEqual({
-          name: rule.name,
-          health: 'ok',
-          error: '',
-        });
+      const names = ['WorkflowSyncWaitTimeouts', 'WorkflowSyncWaitErrors', 'WorkflowSyncSlowWaits'];
+      expect(alertExpressions(ENGINE_ALERTS_FILE).map((a) => a.alert)).toEqual(names);
+      await expectRulesHealthy(prometheus, names);
     });
 
     test('engine-dashboard.json: every panel query evaluates and returns data', async () => {
       const expressions = dashboardExpressions(ENGINE_DASHBOARD_FILE);
       expect(expressions.length).toBeGreaterThanOrEqual(8);
-      const empty: string[] = [];
-      for (const { panel, expr } of expressions) {
-        const values = finite(await samples(expr));
-        if (values.length === 0) empty.push(`${panel}: ${expr}`);
-      }
-      expect(empty).toEqual([]);
+      expect(await emptyDashboardQueries(prometheus, ENGINE_DASHBOARD_FILE)).toEqual([]);
       // Execution latency by kind: a series for each kind the example has.
       const latency = expressions.find((e) => e.expr.startsWith('histogram_quantile(0.95'))!;
       expect((await samples(latency.expr)).map((s) => s.metric['kind']).sort()).toEqual([

@@ -14,37 +14,11 @@ import {
   recordAsyncStarted,
   withTaskSpan,
   WorkflowWaitError,
-  type EngineKit,
   type PollResult,
 } from '../../src/engine/index.js';
 import { AsyncLocalStorageContextManager } from '../../src/telemetry/context-manager.js';
-import {
-  collect,
-  metric,
-  points,
-  testMeterProvider,
-  testTracerProvider,
-  type TestReader,
-} from '../helpers/otel.js';
-
-interface Setup {
-  kit: EngineKit;
-  reader: TestReader;
-  exporter: InMemorySpanExporter;
-  warnings: string[];
-}
-
-function setup(): Setup {
-  const { reader, meterProvider } = testMeterProvider();
-  const { exporter, tracerProvider } = testTracerProvider();
-  const warnings: string[] = [];
-  const kit = createEngineKit({
-    meterProvider,
-    tracerProvider,
-    onWarning: (message) => warnings.push(message),
-  });
-  return { kit, reader, exporter, warnings };
-}
+import { rejection, testKit } from '../helpers/engine.js';
+import { collect, metric, points, testMeterProvider, testTracerProvider } from '../helpers/otel.js';
 
 // Spans by name (each name once).
 function spansByName(exporter: InMemorySpanExporter): Record<string, ReadableSpan> {
@@ -57,15 +31,6 @@ function spansByName(exporter: InMemorySpanExporter): Record<string, ReadableSpa
 const parentOf = (span: ReadableSpan): string | undefined => span.parentSpanContext?.spanId;
 const idOf = (span: ReadableSpan): string => span.spanContext().spanId;
 const eventNames = (span: ReadableSpan): string[] => span.events.map((event) => event.name);
-
-async function rejection(promise: Promise<unknown>): Promise<unknown> {
-  return promise.then(
-    () => {
-      throw new Error('expected a rejection');
-    },
-    (error: unknown) => error,
-  );
-}
 
 const FAST = { initialDelayMs: 1, maxDelayMs: 2 };
 const one = (): number => 1;
@@ -84,7 +49,7 @@ afterEach(() => {
 
 describe('executeWorkflowSync', () => {
   test('success: workflow.execute_sync around start and the wait; exec_id read from what start returned', async () => {
-    const { kit, reader, exporter } = setup();
+    const { kit, reader, exporter } = testKit();
     const startSignals: AbortSignal[] = [];
     const seen: unknown[] = [];
     const value = await kit.executeWorkflowSync({
@@ -137,7 +102,7 @@ describe('executeWorkflowSync', () => {
   });
 
   test('a wait that times out: WorkflowWaitError timeout, both spans ERROR with the exception', async () => {
-    const { kit, reader, exporter } = setup();
+    const { kit, reader, exporter } = testKit();
     const error = await rejection(
       kit.executeWorkflowSync({
         workflowId: 'slow-flow',
@@ -169,7 +134,7 @@ describe('executeWorkflowSync', () => {
   });
 
   test("start's own error is rethrown as is; no wait, no poll, no wait metrics", async () => {
-    const { kit, reader, exporter } = setup();
+    const { kit, reader, exporter } = testKit();
     const failure = new RangeError('no such workflow definition');
     const poll = vi.fn((): PollResult<never> => ({ done: false, state: 'RUNNING' }));
     const error = await rejection(
@@ -193,7 +158,7 @@ describe('executeWorkflowSync', () => {
   });
 
   test('a start that outlives the deadline: timeout with 0 polls, its signal fired', async () => {
-    const { kit, exporter } = setup();
+    const { kit, exporter } = testKit();
     let startSignal: AbortSignal | undefined;
     const error = await rejection(
       kit.executeWorkflowSync({
@@ -216,7 +181,7 @@ describe('executeWorkflowSync', () => {
   });
 
   test('the caller aborting during start or during the wait: reason aborted, its reason as cause', async () => {
-    const { kit } = setup();
+    const { kit } = testKit();
     const during = new AbortController();
     const duringStart = kit.executeWorkflowSync({
       workflowId: 'wf',
@@ -252,7 +217,7 @@ describe('executeWorkflowSync', () => {
   });
 
   test('a categoriser of the caller names the error type', async () => {
-    const { kit, exporter } = setup();
+    const { kit, exporter } = testKit();
     await rejection(
       kit.executeWorkflowSync({
         workflowId: 'wf',
@@ -298,7 +263,7 @@ describe('executeWorkflowSync', () => {
       'Expected `backoff.maxDelayMs` to be a positive integer, got `0` (number)',
     ],
   ])('option error: %o', (options, message) => {
-    const { kit, exporter } = setup();
+    const { kit, exporter } = testKit();
     expect(() => kit.executeWorkflowSync(options as never)).toThrow(new TypeError(message));
     expect(exporter.getFinishedSpans()).toEqual([]);
   });
@@ -306,7 +271,7 @@ describe('executeWorkflowSync', () => {
 
 describe('withTaskSpan', () => {
   test('success: task.execute_sync with task_id, component, timeout_ms; the value passes through', async () => {
-    const { kit, exporter } = setup();
+    const { kit, exporter } = testKit();
     const { tracerProvider } = testTracerProvider();
     let innerParent: string | undefined;
     const value = await kit.withTaskSpan(
@@ -329,7 +294,7 @@ describe('withTaskSpan', () => {
   });
 
   test("failure: the same error rethrown; exception, status ERROR, error_type the tool's kind", async () => {
-    const { kit, exporter } = setup();
+    const { kit, exporter } = testKit();
     const failure = new ToolExecutionError({
       kind: ErrorKind.Timeout,
       toolId: 'summarise',
@@ -348,7 +313,7 @@ describe('withTaskSpan', () => {
   });
 
   test('a synchronous throw is a rejection of the same error; a categoriser names its type', async () => {
-    const { kit, exporter } = setup();
+    const { kit, exporter } = testKit();
     const failure = new Error('validation failed');
     const error = await rejection(
       kit.withTaskSpan({ taskId: 'validate', categorize: () => 'validation' }, () => {
@@ -360,7 +325,7 @@ describe('withTaskSpan', () => {
   });
 
   test('a categoriser that throws: the default one is used, one warning, the error unchanged', async () => {
-    const { kit, exporter, warnings } = setup();
+    const { kit, exporter, warnings } = testKit();
     const failure = new TypeError('bad input');
     const broken = (): string => {
       throw new Error('categoriser bug');
@@ -387,14 +352,14 @@ describe('withTaskSpan', () => {
       'Expected `timeoutMs` to be a positive integer, got `0` (number)',
     ],
   ])('option error: %o', (options, message) => {
-    const { kit } = setup();
+    const { kit } = testKit();
     expect(() => kit.withTaskSpan(options as never, () => 1)).toThrow(new TypeError(message));
   });
 });
 
 describe('withAgentSpans', () => {
   test('success: agent.prepare then agent.execute_sync, siblings, with agent_id and the action', async () => {
-    const { kit, exporter } = setup();
+    const { kit, exporter } = testKit();
     const { tracerProvider } = testTracerProvider();
     const parent = tracerProvider.getTracer('http').startSpan('POST /agents/:id/sync');
     const result = await context.with(trace.setSpan(context.active(), parent), () =>
@@ -423,7 +388,7 @@ describe('withAgentSpans', () => {
   });
 
   test('a failing prepare: its span ERROR, no execution', async () => {
-    const { kit, exporter } = setup();
+    const { kit, exporter } = testKit();
     const execute = vi.fn();
     const failure = new Error('agent config not found');
     const error = await rejection(
@@ -447,7 +412,7 @@ describe('withAgentSpans', () => {
   });
 
   test('a failing execution: agent.execute_sync ERROR with the exception, prepare fine', async () => {
-    const { kit, exporter } = setup();
+    const { kit, exporter } = testKit();
     const failure = new ToolExecutionError({
       kind: ErrorKind.PermissionDenied,
       toolId: 'web-fetch',
@@ -472,7 +437,7 @@ describe('withAgentSpans', () => {
   });
 
   test('option errors', () => {
-    const { kit } = setup();
+    const { kit } = testKit();
     const ok = { agentId: 'a', prepare: () => 1, execute: () => 2 };
     expect(() => kit.withAgentSpans({ ...ok, agentId: '' })).toThrow(
       new TypeError('Expected `agentId` to be a non-empty string, got `` (string)'),
@@ -488,7 +453,7 @@ describe('withAgentSpans', () => {
 
 describe('recordAsyncStarted', () => {
   test('http_exec_started_total counts accepted starts by kind', async () => {
-    const { kit, reader } = setup();
+    const { kit, reader } = testKit();
     kit.recordAsyncStarted('task');
     kit.recordAsyncStarted('task');
     kit.recordAsyncStarted('agent');
@@ -502,7 +467,7 @@ describe('recordAsyncStarted', () => {
   });
 
   test.each([['tool'], ['Task'], [undefined], [1]])('kind %o is a TypeError', (kind) => {
-    const { kit } = setup();
+    const { kit } = testKit();
     expect(() => kit.recordAsyncStarted(kind as never)).toThrow(
       new TypeError(
         `Expected \`kind\` to be one of 'task', 'agent', 'workflow', got \`${String(kind)}\` (${typeof kind})`,

@@ -5,45 +5,17 @@
  * the span with its `poll_iteration` events in order and `total_iterations`.
  */
 import { SpanStatusCode } from '@opentelemetry/api';
-import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
+import type { InMemorySpanExporter, ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import { afterEach, beforeEach, describe, expect, test, vi } from 'vitest';
-import { createEngineKit, type EngineKit, type PollResult } from '../../src/engine/index.js';
 import {
   EngineMetricBuckets,
   EngineMetricNames,
   WorkflowWaitError,
   WorkflowWaitReason,
+  type PollResult,
 } from '../../src/engine/index.js';
-import {
-  collect,
-  histogramPoint,
-  metric,
-  points,
-  testMeterProvider,
-  testTracerProvider,
-  type TestReader,
-} from '../helpers/otel.js';
-import type { InMemorySpanExporter } from '@opentelemetry/sdk-trace-base';
-
-interface Setup {
-  kit: EngineKit;
-  reader: TestReader;
-  exporter: InMemorySpanExporter;
-  warnings: string[];
-}
-
-function setup(options: { workflowIdLabel?: boolean } = {}): Setup {
-  const { reader, meterProvider } = testMeterProvider();
-  const { exporter, tracerProvider } = testTracerProvider();
-  const warnings: string[] = [];
-  const kit = createEngineKit({
-    meterProvider,
-    tracerProvider,
-    onWarning: (message) => warnings.push(message),
-    ...options,
-  });
-  return { kit, reader, exporter, warnings };
-}
+import { rejection as rejectionOf, testKit } from '../helpers/engine.js';
+import { collect, histogramPoint, metric, points, type TestReader } from '../helpers/otel.js';
 
 // No jitter: pauses of exactly 100, 150, 225, 338, 506, 759, 1000, 1000… ms.
 const EXACT = { random: () => 0 };
@@ -60,14 +32,11 @@ function poller<T>(running: number, value: T) {
   return { calls, poll };
 }
 
-/** The rejection of a promise that must reject. */
+/** The WorkflowWaitError a wait must reject with. */
 async function rejection(promise: Promise<unknown>): Promise<WorkflowWaitError> {
-  const result = await promise.then(
-    () => undefined,
-    (error: unknown) => error,
-  );
-  expect(result).toBeInstanceOf(WorkflowWaitError);
-  return result as WorkflowWaitError;
+  const error = await rejectionOf(promise);
+  expect(error).toBeInstanceOf(WorkflowWaitError);
+  return error as WorkflowWaitError;
 }
 
 /**
@@ -126,7 +95,7 @@ afterEach(() => {
 
 describe('waitForCompletion', () => {
   test('polls at once, then after capped exponential pauses, and resolves with the value', async () => {
-    const { kit, reader, exporter, warnings } = setup();
+    const { kit, reader, exporter, warnings } = testKit();
     const { calls, poll } = poller(6, { total: 42 });
     const wait = kit.waitForCompletion({
       workflowId: 'order-fulfilment',
@@ -180,7 +149,7 @@ describe('waitForCompletion', () => {
   });
 
   test('a workflow done at the first poll costs one poll and no pause', async () => {
-    const { kit, reader } = setup();
+    const { kit, reader } = testKit();
     const poll = vi.fn((_attempt: number): PollResult<string> => ({
       done: true,
       state: 'COMPLETED',
@@ -198,7 +167,7 @@ describe('waitForCompletion', () => {
   });
 
   test('the default backoff re-polls within 100 ms with jitter drawn from the injected source', async () => {
-    const { kit } = setup();
+    const { kit } = testKit();
     const draws = [0.5, 1, 0];
     const { calls, poll } = poller(3, 'done');
     const wait = kit.waitForCompletion({
@@ -213,7 +182,7 @@ describe('waitForCompletion', () => {
   });
 
   test('timeout: rejects at the deadline with reason timeout; the polls made are counted as timeout', async () => {
-    const { kit, reader, exporter } = setup();
+    const { kit, reader, exporter } = testKit();
     const { calls, poll } = poller(Number.POSITIVE_INFINITY, 'never');
     const wait = kit.waitForCompletion({
       workflowId: 'slow-flow',
@@ -259,7 +228,7 @@ describe('waitForCompletion', () => {
   });
 
   test('timeout during a poll: the poll in flight sees its signal fire, and counts as an iteration', async () => {
-    const { kit, reader } = setup();
+    const { kit, reader } = testKit();
     const signals: AbortSignal[] = [];
     const wait = kit.waitForCompletion<string>({
       workflowId: 'hanging-store',
@@ -284,7 +253,7 @@ describe('waitForCompletion', () => {
   });
 
   test('abort: rejects with reason aborted and the signal reason as cause; counted as error', async () => {
-    const { kit, reader, exporter } = setup();
+    const { kit, reader, exporter } = testKit();
     const { poll } = poller(Number.POSITIVE_INFINITY, 'never');
     const controller = new AbortController();
     const wait = kit.waitForCompletion({
@@ -320,7 +289,7 @@ describe('waitForCompletion', () => {
   });
 
   test('a signal aborted before the call: no poll at all, 0 iterations counted as error', async () => {
-    const { kit, reader } = setup();
+    const { kit, reader } = testKit();
     const poll = vi.fn((): PollResult<never> => ({ done: false, state: 'RUNNING' }));
     const wait = kit.waitForCompletion({
       workflowId: 'never-started',
@@ -349,7 +318,7 @@ describe('waitForCompletion', () => {
   ])(
     'a poll that %s ends the wait: reason poll_failed, cause its error, counted as error',
     async (_, failing) => {
-      const { kit, reader, exporter } = setup();
+      const { kit, reader, exporter } = testKit();
       const wait = kit.waitForCompletion<string>({
         workflowId: 'flaky-store',
         backoff: EXACT,
@@ -394,7 +363,7 @@ describe('waitForCompletion', () => {
   ])(
     'an answer that is not a poll result (%o) fails the wait with a TypeError cause',
     async (answer, message) => {
-      const { kit } = setup();
+      const { kit } = testKit();
       const error = await rejection(
         kit.waitForCompletion({ workflowId: 'wf', poll: () => answer as never }),
       );
@@ -405,7 +374,7 @@ describe('waitForCompletion', () => {
   );
 
   test('workflowIdLabel: false drops the label from both metrics, not from the span', async () => {
-    const { kit, reader, exporter } = setup({ workflowIdLabel: false });
+    const { kit, reader, exporter } = testKit({ workflowIdLabel: false });
     const { poll } = poller(1, 1);
     const wait = kit.waitForCompletion({ workflowId: 'unbounded-ids', poll });
     await settle(wait);
@@ -417,7 +386,7 @@ describe('waitForCompletion', () => {
   });
 
   test('many waits: each adds its own polls once, under its own outcome', async () => {
-    const { kit, reader } = setup();
+    const { kit, reader } = testKit();
     const waits = [
       kit.waitForCompletion({ workflowId: 'a', poll: poller(2, 'x').poll, backoff: EXACT }),
       kit.waitForCompletion({ workflowId: 'a', poll: poller(0, 'y').poll }),
@@ -444,7 +413,7 @@ describe('waitForCompletion', () => {
       await import('../../src/telemetry/context-manager.js');
     context.setGlobalContextManager(new AsyncLocalStorageContextManager());
     try {
-      const { kit, exporter } = setup();
+      const { kit, exporter } = testKit();
       let seen: string | undefined;
       await kit.waitForCompletion({
         workflowId: 'ctx',
@@ -461,7 +430,7 @@ describe('waitForCompletion', () => {
 });
 
 describe('waitForCompletion option errors (TypeError, thrown synchronously)', () => {
-  const { kit } = setup();
+  const { kit } = testKit();
   const poll = (): PollResult<number> => ({ done: true, state: 'COMPLETED', value: 1 });
   test.each([
     [{ workflowId: '', poll }, 'Expected `workflowId` to be a non-empty string, got `` (string)'],

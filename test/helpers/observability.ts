@@ -4,7 +4,8 @@
  * substituted, and small helpers over query answers.
  */
 import { readFileSync } from 'node:fs';
-import type { Sample } from './prometheus.js';
+import { expect } from 'vitest';
+import type { PrometheusServer, Sample } from './prometheus.js';
 
 /** The `expr` of every rule in a rules file (a small reader for its layout: `expr: >-` blocks or one line). */
 export function alertExpressions(file: string): { alert: string; expr: string }[] {
@@ -80,4 +81,58 @@ export async function waitUntil(
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 250));
   }
+}
+
+/** The samples of an instant query (an error naming the query when Prometheus refuses it). */
+export async function querySamples(prometheus: PrometheusServer, expr: string): Promise<Sample[]> {
+  const answer = await prometheus.query(expr);
+  if (!answer.ok) throw new Error(`query failed: ${expr}\n${answer.error}`);
+  return answer.samples;
+}
+
+/**
+ * An alert expression "returns data": evaluated without its threshold comparison it gives at
+ * least one finite series above 0, and with the threshold lowered to 0 at least one series.
+ */
+export async function expectAlertReturnsData(
+  prometheus: PrometheusServer,
+  expr: string,
+): Promise<void> {
+  const { base, threshold } = splitThreshold(expr);
+  expect(threshold).toBeGreaterThan(0);
+  const values = finite(await querySamples(prometheus, base));
+  expect(values.length, `no finite series for: ${base}`).toBeGreaterThan(0);
+  expect(values.some((s) => Number(s.value) > 0)).toBe(true);
+  const lowered = await querySamples(prometheus, `${base} > 0`);
+  expect(lowered.length, `nothing above 0 for: ${base}`).toBeGreaterThan(0);
+}
+
+/** Waits until every loaded rule was evaluated; then they must be `names`, all healthy. */
+export async function expectRulesHealthy(
+  prometheus: PrometheusServer,
+  names: readonly string[],
+): Promise<void> {
+  await waitUntil('rule evaluation', async () =>
+    (await prometheus.rules()).every((rule) => !rule.lastEvaluation.startsWith('0001')),
+  );
+  const rules = await prometheus.rules();
+  expect(rules.map((rule) => rule.name).sort()).toEqual([...names].sort());
+  for (const rule of rules)
+    expect({ name: rule.name, health: rule.health, error: rule.lastError ?? '' }).toEqual({
+      name: rule.name,
+      health: 'ok',
+      error: '',
+    });
+}
+
+/** The queries of a dashboard that give no finite sample, as "panel: expr". */
+export async function emptyDashboardQueries(
+  prometheus: PrometheusServer,
+  file: string,
+): Promise<string[]> {
+  const empty: string[] = [];
+  for (const { panel, expr } of dashboardExpressions(file)) {
+    if (finite(await querySamples(prometheus, expr)).length === 0) empty.push(`${panel}: ${expr}`);
+  }
+  return empty;
 }

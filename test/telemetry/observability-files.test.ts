@@ -156,19 +156,6 @@ async function promtoolTest(tests: string): Promise<string> {
   }
 }
 
-describe.skipIf(promtool === undefined && !requireAll)('alerts.yml', () => {
-  test('passes promtool check rules', async () => {
-    expect(promtool, 'promtool (TOOLCAGE_REQUIRE_ALL=1)').toBeDefined();
-    const { stdout } = await run(promtool!, ['check', 'rules', ALERTS_FILE]);
-    expect(stdout).toContain('SUCCESS: 3 rules found');
-  });
-
-  test('fires for a failing, timing-out, slow tool and not for a healthy one (promtool test rules)', async () => {
-    expect(promtool).toBeDefined();
-    expect(await promtoolTest(RULE_TESTS(ALERTS_FILE))).toContain('SUCCESS');
-  });
-});
-
 // Series for `promtool test rules` of engine-alerts.yml, one sample a minute for 20 minutes.
 // Workflow `slow`: 60 polls/min by completed waits and 60 by timed-out ones (50 %), 2 waits/min
 // all between 30 and 60 s. `broken`: 60 polls/min completed, 60 in waits that ended in error,
@@ -251,17 +238,29 @@ function annotationLine(alert: string, key: string, workflow: string): string {
   return line[1]!.replaceAll('{{ $labels.workflow_id }}', workflow);
 }
 
-describe.skipIf(promtool === undefined && !requireAll)('engine-alerts.yml', () => {
+describe.skipIf(promtool === undefined && !requireAll).each([
+  [
+    'alerts.yml',
+    ALERTS_FILE,
+    'fires for a failing, timing-out, slow tool and not for a healthy one',
+    RULE_TESTS,
+  ],
+  [
+    'engine-alerts.yml',
+    ENGINE_ALERTS_FILE,
+    'fires for timing-out, failing and slow waits and not for healthy ones',
+    ENGINE_RULE_TESTS,
+  ],
+])('%s', (_, file, fires, tests) => {
   test('passes promtool check rules', async () => {
     expect(promtool, 'promtool (TOOLCAGE_REQUIRE_ALL=1)').toBeDefined();
-    const { stdout } = await run(promtool!, ['check', 'rules', ENGINE_ALERTS_FILE]);
+    const { stdout } = await run(promtool!, ['check', 'rules', file]);
     expect(stdout).toContain('SUCCESS: 3 rules found');
   });
 
-  test('fires for timing-out, failing and slow waits and not for healthy ones (promtool test rules)', async () => {
+  test(`${fires} (promtool test rules)`, async () => {
     expect(promtool).toBeDefined();
-    const output = await promtoolTest(ENGINE_RULE_TESTS(ENGINE_ALERTS_FILE));
-    expect(output).toContain('SUCCESS');
+    expect(await promtoolTest(tests(file))).toContain('SUCCESS');
   });
 });
 

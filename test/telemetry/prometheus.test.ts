@@ -19,9 +19,12 @@ import { FIXTURES } from '../helpers/runtime.js';
 import {
   alertExpressions,
   dashboardExpressions,
+  emptyDashboardQueries,
+  expectAlertReturnsData,
+  expectRulesHealthy,
   finite,
+  querySamples,
   sortedLe,
-  splitThreshold,
   waitUntil,
 } from '../helpers/observability.js';
 import {
@@ -77,11 +80,7 @@ describe.skipIf(binary === undefined)('a real Prometheus scraping toolcage', () 
     }
   }
 
-  async function samples(expr: string): Promise<Sample[]> {
-    const answer = await prometheus.query(expr);
-    if (!answer.ok) throw new Error(`query failed: ${expr}\n${answer.error}`);
-    return answer.samples;
-  }
+  const samples = (expr: string): Promise<Sample[]> => querySamples(prometheus, expr);
 
   beforeAll(async () => {
     telemetry = await setupTelemetry({ otlp: false, prometheus: { port: 0 } });
@@ -219,48 +218,17 @@ describe.skipIf(binary === undefined)('a real Prometheus scraping toolcage', () 
 
   test.each(alertExpressions(ALERTS_FILE))(
     'alert $alert: its expression evaluates and returns data',
-    async ({ expr }) => {
-      const { base, threshold } = splitThreshold(expr);
-      expect(threshold).toBeGreaterThan(0);
-      const values = finite(await samples(base));
-      expect(values.length, `no finite series for: ${base}`).toBeGreaterThan(0);
-      expect(values.some((s) => Number(s.value) > 0)).toBe(true);
-      const lowered = await samples(`${base} > 0`);
-      expect(lowered.length, `nothing above 0 for: ${base}`).toBeGreaterThan(0);
-    },
+    async ({ expr }) => expectAlertReturnsData(prometheus, expr),
   );
 
   test('alerts.yml: three rules, loaded and evaluated by Prometheus without error', async () => {
-    expect(alertExpressions(ALERTS_FILE).map((a) => a.alert)).toEqual([
-      'HighToolErrorRate',
-      'ToolTimeoutSpike',
-      'SlowToolExecution',
-    ]);
-    await waitUntil('rule evaluation', async () =>
-      (await prometheus.rules()).every((rule) => !rule.lastEvaluation.startsWith('0001')),
-    );
-    const rules = await prometheus.rules();
-    expect(rules.map((rule) => rule.name).sort()).toEqual([
-      'HighToolErrorRate',
-      'SlowToolExecution',
-      'ToolTimeoutSpike',
-    ]);
-    for (const rule of rules)
-      expect({ name: rule.name, health: rule.health, error: rule.lastError ?? '' }).toEqual({
-        name: rule.name,
-        health: 'ok',
-        error: '',
-      });
+    const names = ['HighToolErrorRate', 'ToolTimeoutSpike', 'SlowToolExecution'];
+    expect(alertExpressions(ALERTS_FILE).map((a) => a.alert)).toEqual(names);
+    await expectRulesHealthy(prometheus, names);
   });
 
   test('dashboard.json: every panel query evaluates and returns data', async () => {
-    const expressions = dashboardExpressions(DASHBOARD_FILE);
-    expect(expressions.length).toBeGreaterThanOrEqual(6);
-    const empty: string[] = [];
-    for (const { panel, expr } of expressions) {
-      const values = finite(await samples(expr));
-      if (values.length === 0) empty.push(`${panel}: ${expr}`);
-    }
-    expect(empty).toEqual([]);
+    expect(dashboardExpressions(DASHBOARD_FILE).length).toBeGreaterThanOrEqual(6);
+    expect(await emptyDashboardQueries(prometheus, DASHBOARD_FILE)).toEqual([]);
   });
 });
