@@ -7,6 +7,7 @@
 /** Why a {@link Deadline} was aborted. */
 export type StopReason = 'timeout' | 'aborted' | 'disposed';
 
+/** The deadline of one wait (or one `start`), and the caller's signal folded into it. */
 export class Deadline {
   /** Fires at the deadline, on the caller's abort, or on `dispose()`. */
   readonly signal: AbortSignal;
