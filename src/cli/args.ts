@@ -36,7 +36,7 @@ export const USAGE = `Usage:
                [--timeout-ms N] [--allow-read P]... [--allow-write P]... [--allow-net]
                [--allow-env NAME]... [--allow-run] [--env NAME=VALUE]...
                [--memory-mb N] [--cpu-seconds N] [--max-processes N] [--max-file-size-mb N]
-               [--max-output-bytes N] [--sandbox auto|bwrap|none] [--json]
+               [--tmp-mb N] [--max-output-bytes N] [--sandbox auto|bwrap|none] [--json]
   toolcage doctor [--json]     what this machine can enforce
   toolcage --help | --version
 
@@ -59,6 +59,7 @@ const RUN_OPTIONS = {
   'cpu-seconds': { type: 'string' },
   'max-processes': { type: 'string' },
   'max-file-size-mb': { type: 'string' },
+  'tmp-mb': { type: 'string' },
   'max-output-bytes': { type: 'string' },
   sandbox: { type: 'string' },
   json: { type: 'boolean' },
@@ -137,6 +138,7 @@ export function parseCommandLine(argv: readonly string[]): Command {
     ['cpu-seconds', 'cpuSeconds'],
     ['max-processes', 'maxProcesses'],
     ['max-file-size-mb', 'maxFileSizeMb'],
+    ['tmp-mb', 'tmpMb'],
     ['max-output-bytes', 'maxOutputBytes'],
   ] as const;
   for (const [flag, key] of limitFlags) {

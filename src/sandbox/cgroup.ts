@@ -2,10 +2,10 @@
  * Per-execution cgroups: the memory limit (and OOM detection), the process limit, and a kill
  * that reaches every process of an execution. Layout, under each controller hierarchy:
  *
- *   <hierarchy>/toolcage/<runtime pid>/<executionId>
+ *   <hierarchy>/toolcage/<manager pid>-<its start time>/<executionId>
  *
- * The `<runtime pid>` directory is created once per process and removed at exit; one left by a
- * runtime that died is removed by {@link sweepStaleCgroupsIn}. Both cgroup v1 (this machine: one
+ * The manager's directory (named by owner.ts) is created once per process and removed at exit;
+ * one left by a manager that died is removed by {@link sweepStaleCgroupsIn}. Both cgroup v1 (this machine: one
  * hierarchy per controller) and v2 (one unified hierarchy, controllers delegated down through
  * `cgroup.subtree_control`) are written here; the layout comes from detection.
  */
@@ -19,6 +19,7 @@ import {
 } from 'node:fs';
 import { join } from 'node:path';
 import { inBackground } from './background.js';
+import { isOwnerAlive, ownerTag, parseOwner } from './owner.js';
 import type { LimitReport } from './types.js';
 
 /** Where the controllers are, as detected. */
@@ -240,32 +241,50 @@ export class ExecutionCgroups {
 }
 
 /**
- * Removes the cgroups of runtimes that are gone: `toolcage/<pid>` directories whose pid no
- * longer runs (members are killed first). Assumes runtimes sharing the cgroup filesystem share
- * this PID namespace. Returns the directories removed; never throws.
+ * Removes the cgroups of managers that are gone: `toolcage/<pid>-<start>` directories whose
+ * owner no longer runs (see owner.ts), and `toolcage/<pid>` ones (named so before the start
+ * time was part of the name) whose pid is free. What is still in them is killed first (a tool
+ * whose manager was SIGKILLed outlives it when nothing else killed it). Returns the directories
+ * removed; one still busy is left for the next sweep. Never throws.
  */
-export function sweepStaleCgroupsIn(layout: CgroupLayout): string[] {
+export async function sweepStaleCgroupsIn(layout: CgroupLayout): Promise<string[]> {
   const removed: string[] = [];
   for (const hierarchyDir of hierarchies(layout)) {
     const parent = join(hierarchyDir, PARENT);
     for (const name of listDirs(parent)) {
-      if (!/^\d+$/.test(name) || isAlive(Number(name))) continue;
-      const runtime = join(parent, name);
-      for (const execution of listDirs(runtime)) {
-        const dir = join(runtime, execution);
-        killMembers([dir]);
-        if (tryRmdir(dir)) removed.push(dir);
-      }
-      if (tryRmdir(runtime)) removed.push(runtime);
+      if (!isStale(name)) continue;
+      const manager = join(parent, name);
+      const executions = listDirs(manager).map((execution) => join(manager, execution));
+      removed.push(...(await removeKilling(executions)));
+      if (tryRmdir(manager)) removed.push(manager);
     }
   }
   return removed;
 }
 
-/** `toolcage/<pid>` of this process in a hierarchy, created (once) with its delegation. */
+// A manager directory whose owner is gone.
+function isStale(name: string): boolean {
+  if (/^\d+$/.test(name)) return !isAlive(Number(name));
+  const owner = parseOwner(name);
+  return owner !== undefined && `${owner.pid}-${owner.start}` === name && !isOwnerAlive(owner);
+}
+
+// Kills the members of each cgroup and removes it, retrying while killed tasks still exit.
+async function removeKilling(dirs: readonly string[]): Promise<string[]> {
+  let left = [...dirs];
+  for (const delay of RETRY_DELAYS_MS) {
+    if (left.length === 0) break;
+    killMembers(left);
+    left = left.filter((dir) => !tryRmdir(dir));
+    if (left.length > 0) await sleep(delay);
+  }
+  return dirs.filter((dir) => !left.includes(dir));
+}
+
+/** `toolcage/<pid>-<start>` of this process in a hierarchy, created (once) with its delegation. */
 function runtimeDir(layout: CgroupLayout, hierarchyDir: string): string {
   const parent = join(hierarchyDir, PARENT);
-  const dir = join(parent, String(process.pid));
+  const dir = join(parent, ownerTag());
   if (createdRuntimeDirs.has(dir)) return dir;
   mkdirSync(dir, { recursive: true });
   if (layout.version === 'v2') {

@@ -10,14 +10,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test } from 'vitest';
 import { ErrorKind } from '../../src/errors/kinds.js';
-import { openFds, settledLeftovers } from '../helpers/leaks.js';
-import {
-  FIXTURES,
-  ourToolProcesses,
-  runFixture,
-  sandboxAvailability,
-  type SandboxRun,
-} from './harness.js';
+import { OWNER, openFds, settledLeftovers } from '../helpers/leaks.js';
+import { FIXTURES, runFixture, sandboxAvailability, type SandboxRun } from './harness.js';
 
 const available = await sandboxAvailability();
 
@@ -60,7 +54,7 @@ describe.skipIf(!available.ok)('sandbox escapes (bwrap, cgroups, seccomp)', () =
   afterEach(async () => {
     rmSync(scratch, { recursive: true, force: true });
     const left = await settledLeftovers(baselineFds + 1, 5_000);
-    expect(ourToolProcesses(left.processes)).toEqual([]);
+    expect(left.processes).toEqual([]);
     expect(left.tempDirs).toEqual([]);
     expect(left.cgroups).toEqual([]);
   });
@@ -255,6 +249,7 @@ describe.skipIf(!available.ok)('sandbox escapes (bwrap, cgroups, seccomp)', () =
       memory: { mechanism: 'cgroup-v1', limitMb: 512 },
       processes: { mechanism: 'cgroup-v1', limit: 256 },
       fileSize: { mechanism: 'rlimit', limitMb: 64 },
+      tmp: { mechanism: 'tmpfs', limitMb: 64 },
       kill: 'pid-namespace',
     });
     expect(run.enforcement.namespaces).toEqual(expect.arrayContaining(['mount', 'pid', 'net']));
@@ -271,13 +266,15 @@ describe.skipIf(!available.ok)('sandbox escapes (bwrap, cgroups, seccomp)', () =
       tmpdir: string;
     };
     expect(where.cwd).toBe(where.tmpdir);
-    expect(where.cwd).toMatch(/\/toolcage-[0-9a-f-]{36}$/);
+    // Named after its owner (this process), so that a sweep can tell whose it is.
+    expect(where.cwd).toMatch(new RegExp(`/toolcage-${OWNER}-[0-9a-f-]{36}$`));
     expect(run.enforcement).toMatchObject({
       sandbox: 'none',
       filesystem: 'host',
       network: 'host',
       kill: 'process-group',
       memory: { mechanism: 'cgroup-v1', limitMb: 512 },
+      tmp: { mechanism: 'none' },
     });
   });
 });
