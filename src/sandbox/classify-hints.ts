@@ -18,6 +18,7 @@ export interface ErrorLink {
   readonly code?: string;
   readonly syscall?: string;
   readonly path?: string;
+  readonly stack?: string;
   readonly cause?: ErrorLink;
 }
 
@@ -43,6 +44,10 @@ const NETWORK = new Set([
 ]);
 const WRITE_SYSCALLS =
   /^(write|mkdir|mkdtemp|rmdir|rm|unlink|rename|copyfile|cp|symlink|link|chmod|chown|utime|futime|truncate|ftruncate|appendfile|writefile)/i;
+// Bun reports `open` as the syscall of a failed writeFileSync/appendFileSync (observed, Bun 1.4):
+// the top frame of the stack (`at writeFileSync (unknown)`) is what tells a write from a read.
+const WRITE_FRAME =
+  /^\s*at (?:\S+\.)?(?:writeFile|appendFile|createWriteStream|copyFile|cp|rename|mkdir|mkdtemp|symlink|link|truncate)(?:Sync)? /m;
 
 /** Where the tool's view of the filesystem ends (for ENOENT outside it). */
 export interface ViewHint {
@@ -83,19 +88,24 @@ export function deniedOperation(
         return `${link.syscall} ${networkTarget(link)}`;
       }
       if (path === undefined) return `${link.syscall ?? 'an operation'} (${code})`;
-      const write = code === 'EROFS' || WRITE_SYSCALLS.test(link.syscall ?? '');
+      const write = code === 'EROFS' || isWrite(link);
       return `${write ? 'write' : 'read'} of ${path}`;
     }
     if (code === 'ENOENT') {
       const path = link.path ?? pathInMessage(link.message);
       if (path === undefined || !path.startsWith('/')) continue;
-      const write = WRITE_SYSCALLS.test(link.syscall ?? '');
+      const write = isWrite(link);
       if (!isVisible(path, permissions, view) || hiddenHostPath(path, write, permissions, view)) {
         return `${write ? 'write' : 'read'} of ${path}`;
       }
     }
   }
   return undefined;
+}
+
+// A write, as far as the error tells (its syscall, or the fs call on top of its stack).
+function isWrite(link: ErrorLink): boolean {
+  return WRITE_SYSCALLS.test(link.syscall ?? '') || WRITE_FRAME.test(link.stack ?? '');
 }
 
 /**
@@ -195,7 +205,7 @@ export function limitHint(end: {
         detail:
           limitMb === undefined
             ? `the private ${PRIVATE_TMP} is full`
-            : `${limitMb} MiB of scratch space in ${PRIVATE_TMP}`,
+            : `${limitMb} MiB in ${PRIVATE_TMP}`,
       };
     }
   }

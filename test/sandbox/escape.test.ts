@@ -3,7 +3,7 @@
  * After each test nothing may be left: no processes, no temp dirs, no cgroups.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -80,6 +80,36 @@ describe.skipIf(!available.ok)('sandbox escapes (bwrap, cgroups, seccomp)', () =
     const run = await runFixture('sandbox-write-outside.ts', { input: { path: target } });
     expect(failure(run).kind).toBe(ErrorKind.PermissionDenied);
     expect(existsSync(target)).toBe(false);
+  });
+
+  test('an ungranted host path under /tmp is permission_denied with the grant hint; a missing file in its own /tmp is its own error', async () => {
+    // Inside, /tmp is the tool's own: the host's paths are not there (ENOENT), and only the host
+    // side can tell that the sandbox hid them. The tool itself sees nothing but ENOENT.
+    const hostDir = `/tmp/escape-probe-${process.pid}`;
+    mkdirSync(hostDir);
+    writeFileSync(`${hostDir}/secret.txt`, 'a host secret');
+    try {
+      const read = failure(
+        await runFixture('sandbox-read-outside.ts', { input: { path: `${hostDir}/secret.txt` } }),
+      );
+      expect(read.kind).toBe(ErrorKind.PermissionDenied);
+      expect(read.message).toBe(
+        `Tool \`sandbox-read-outside\` was denied read of ${hostDir}/secret.txt by the sandbox; grant it with --allow-read ${hostDir}/secret.txt (permissions.read)`,
+      );
+      expect(read.toolError?.code).toBe('ENOENT');
+      const write = failure(
+        await runFixture('sandbox-write-outside.ts', { input: { path: `${hostDir}/new.txt` } }),
+      );
+      expect(write.kind).toBe(ErrorKind.PermissionDenied);
+      expect(write.message).toContain(`grant it with --allow-write ${hostDir}/new.txt`);
+      expect(existsSync(`${hostDir}/new.txt`)).toBe(false);
+    } finally {
+      rmSync(hostDir, { recursive: true, force: true });
+    }
+    const missing = failure(
+      await runFixture('sandbox-read-outside.ts', { input: { path: `${hostDir}/secret.txt` } }),
+    );
+    expect(missing.kind).toBe(ErrorKind.ToolError);
   });
 
   test.each([
