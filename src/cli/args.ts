@@ -40,7 +40,8 @@ export const USAGE = `Usage:
   toolcage doctor [--json]     what this machine can enforce
   toolcage --help | --version
 
-Exit status: 0 success, 1 the tool failed (the error kind says why), 2 usage error.
+Exit status: 0 success, 1 the tool failed (the error kind says why), 2 usage error,
+128 + n stopped by signal n (SIGINT, SIGTERM, SIGHUP: the tool is killed and cleaned up first).
 Telemetry: set OTEL_EXPORTER_OTLP_ENDPOINT (and the other OTEL_* variables) to push metrics and traces.`;
 
 const RUN_OPTIONS = {
