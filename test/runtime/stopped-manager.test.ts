@@ -44,13 +44,13 @@ async function startManager(args: readonly string[]): Promise<Manager> {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stderr = '';
-  child.stderr!.setEncoding('utf8').on('data', (text: string) => (stderr += text));
+  child.stderr.setEncoding('utf8').on('data', (text: string) => (stderr += text));
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
     child.once('exit', (code, signal) => resolve({ code, signal })),
   );
   const seen: string[] = [];
   const waiters: { word: string; resolve: (rest: string) => void }[] = [];
-  createInterface({ input: child.stdout! }).on('line', (text) => {
+  createInterface({ input: child.stdout }).on('line', (text) => {
     seen.push(text);
     for (const waiter of [...waiters]) {
       if (text.startsWith(`${waiter.word} `) || text === waiter.word) {
