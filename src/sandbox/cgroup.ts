@@ -4,8 +4,9 @@
  *
  *   <hierarchy>/toolcage/<manager pid>-<its start time>/<executionId>
  *
- * The manager's directory (named by owner.ts) is created once per process and removed at exit;
- * one left by a manager that died is removed by {@link sweepStaleCgroupsIn}. Both cgroup v1 (this machine: one
+ * The manager's directory (named by owner.ts) is created with the first execution and removed
+ * when a runtime closes with no execution left in it (and at exit); one left by a manager that
+ * died is removed by {@link sweepStaleCgroupsIn}. Both cgroup v1 (this machine: one
  * hierarchy per controller) and v2 (one unified hierarchy, controllers delegated down through
  * `cgroup.subtree_control`) are written here; the layout comes from detection.
  */
@@ -17,7 +18,7 @@ import {
   rmdirSync,
   writeFileSync,
 } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { inBackground } from './background.js';
 import { isOwnerAlive, ownerTag, parseOwner } from './owner.js';
 import type { LimitReport } from './types.js';
@@ -50,6 +51,7 @@ const PARENT = 'toolcage';
 // Linux 6.18, cgroup v1): poll quickly first, then back off; give up after ~2 s.
 const RETRY_DELAYS_MS = [0, 1, 1, 1, 2, 2, 2, 5, 5, 10, 10, 20, 50, 100, 200, 300, 500, 800];
 const createdRuntimeDirs = new Set<string>();
+let exitHook = false;
 
 /** One execution's cgroups (one per hierarchy on v1, one on v2). */
 export class ExecutionCgroups {
@@ -82,8 +84,8 @@ export class ExecutionCgroups {
     const pidsDir = limits.maxProcesses === undefined ? undefined : hierarchy(layout, 'pids');
     return new ExecutionCgroups(
       layout,
-      memoryDir === undefined ? undefined : join(runtimeDir(layout, memoryDir), executionId),
-      pidsDir === undefined ? undefined : join(runtimeDir(layout, pidsDir), executionId),
+      memoryDir === undefined ? undefined : join(memoryDir, PARENT, ownerTag(), executionId),
+      pidsDir === undefined ? undefined : join(pidsDir, PARENT, ownerTag(), executionId),
       limits,
     );
   }
@@ -96,6 +98,9 @@ export class ExecutionCgroups {
     if (this.#created) return;
     const dirs = this.#dirs();
     try {
+      // The manager's directory first (made once; again after releaseManagerCgroups() removed it,
+      // which cannot happen in between: both run synchronously on this thread).
+      for (const dir of dirs) ensureManagerDir(this.#layout, dirname(dir));
       for (const dir of dirs) mkdirSync(dir);
       this.#writeLimits(this.#limits);
     } catch (error) {
@@ -281,11 +286,21 @@ async function removeKilling(dirs: readonly string[]): Promise<string[]> {
   return dirs.filter((dir) => !left.includes(dir));
 }
 
+/**
+ * Removes this process's own `toolcage/<pid>-<start>` directories that no execution uses any more
+ * (rmdir fails on one that still has a cgroup in it); the next execution makes them again. So a
+ * runtime that closed leaves nothing, even if the process then ends without its 'exit' hook (as
+ * one re-raising a signal does). Never throws.
+ */
+export function releaseManagerCgroups(): void {
+  for (const dir of createdRuntimeDirs) if (tryRmdir(dir)) createdRuntimeDirs.delete(dir);
+}
+
 /** `toolcage/<pid>-<start>` of this process in a hierarchy, created (once) with its delegation. */
-function runtimeDir(layout: CgroupLayout, hierarchyDir: string): string {
-  const parent = join(hierarchyDir, PARENT);
-  const dir = join(parent, ownerTag());
-  if (createdRuntimeDirs.has(dir)) return dir;
+function ensureManagerDir(layout: CgroupLayout, dir: string): void {
+  if (createdRuntimeDirs.has(dir)) return;
+  const parent = dirname(dir);
+  const hierarchyDir = dirname(parent);
   mkdirSync(dir, { recursive: true });
   if (layout.version === 'v2') {
     // v2 hands a controller to children only when every ancestor enables it in subtree_control.
@@ -296,14 +311,12 @@ function runtimeDir(layout: CgroupLayout, hierarchyDir: string): string {
       writeFileSync(join(dirToEnable, 'cgroup.subtree_control'), enable);
     }
   }
-  createdRuntimeDirs.add(dir);
-  if (createdRuntimeDirs.size === 1) {
+  if (createdRuntimeDirs.size === 0 && !exitHook) {
+    exitHook = true;
     // Empty by then (every execution removes its own): rmdir at exit, best effort.
-    process.once('exit', () => {
-      for (const created of createdRuntimeDirs) tryRmdir(created);
-    });
+    process.once('exit', releaseManagerCgroups);
   }
-  return dir;
+  createdRuntimeDirs.add(dir);
 }
 
 function hierarchy(layout: CgroupLayout, controller: 'memory' | 'pids'): string {

@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { buildBwrapArgs, bwrapNamespaces, SANDBOX_PATH } from './bwrap-args.js';
 import { backgroundCleanupSettled, inBackground } from './background.js';
-import { ExecutionCgroups } from './cgroup.js';
+import { ExecutionCgroups, releaseManagerCgroups } from './cgroup.js';
 import { detectCapabilities, type SandboxCapabilities } from './detect.js';
 import { buildLaunchCommand, LAUNCH_GO } from './launch-command.js';
 import { ownerTag } from './owner.js';
@@ -63,11 +63,13 @@ export function createSandbox(options: SandboxOptions = {}): Sandbox {
 
 /**
  * Settles when the cgroups and temp dirs of every disposed plan are removed (dispose() hands
- * them to background removal, which kills whatever is still in a cgroup). `runtime.close()`
- * awaits it; never rejects.
+ * them to background removal, which kills whatever is still in a cgroup), and this process's
+ * own cgroup directory too when no execution is left in it. `runtime.close()` awaits it; never
+ * rejects.
  */
-export function settleSandboxCleanup(): Promise<void> {
-  return backgroundCleanupSettled();
+export async function settleSandboxCleanup(): Promise<void> {
+  await backgroundCleanupSettled();
+  releaseManagerCgroups();
 }
 
 async function prepareLaunch(
