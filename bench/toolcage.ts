@@ -18,6 +18,11 @@ const dist = {
   ...((await import(signals)) as { closeOnSignals: typeof CloseOnSignals }),
 };
 
+// vite-node, which runs the bench, starts a vite server whose SIGTERM listener exits at once
+// (process.exit after closing the server): the runtimes would not be closed. Without it, the
+// runtimes' handlers below decide, and the bench ends by the signal once they are closed.
+process.removeAllListeners('SIGTERM');
+
 /**
  * dist's createToolRuntime, with every runtime closed when the bench is stopped (SIGINT,
  * SIGTERM: `timeout` sends one): its executions are killed and their sandboxes removed before
