@@ -135,11 +135,18 @@ server.listen(Number(process.env['PORT'] ?? 8080), '127.0.0.1', () => {
   console.log(`engine example: http://127.0.0.1:${port} (metrics: ${telemetry.prometheusUrl})`);
 });
 
+// vite-node, which runs this file, has a SIGTERM listener of its own (vite's) that calls
+// process.exit() as soon as its dev server is closed, whether or not the runtime below is closed
+// by then (a tool still running would be left behind): removed, so that this handler decides.
+process.removeAllListeners('SIGTERM');
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.once(signal, () => {
     server.close();
     server.closeAllConnections();
-    void runtime.close().then(() => telemetry.shutdown());
+    void runtime
+      .close() // kills the tools still running, removes their sandboxes
+      .then(() => telemetry.shutdown())
+      .then(() => console.log('engine example: closed'));
   });
 }
 

@@ -27,6 +27,7 @@ import {
   type PrometheusServer,
   type Sample,
 } from '../helpers/prometheus.js';
+import { toolcageCgroups, toolcageTempDirs, toolProcesses } from '../helpers/leaks.js';
 import { TEST_SANDBOX } from '../helpers/runtime.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -149,12 +150,25 @@ describe('examples/engine-http.ts', () => {
 
   afterAll(async () => {
     if (example === undefined) return;
+    // The example's runtime makes its temp dirs and cgroups under its own owner tag.
+    const stat = readFileSync(`/proc/${example.child.pid}/stat`, 'utf8');
+    const owner = `${example.child.pid}-${stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]}`;
+    // A tool still running when the signal comes (accepted, not finished).
+    expect((await post(`${example.url}/tools/word-count/async`, { text: 'late' })).status).toBe(
+      202,
+    );
     example.child.kill('SIGTERM');
     const killer = setTimeout(() => example.child.kill('SIGKILL'), 15_000);
     const { code, signal } = await example.exited;
     clearTimeout(killer);
-    // It shuts down on SIGTERM by itself: server, runtime (its tool processes), telemetry.
+    // It shuts down on SIGTERM by itself — server, runtime (its tool processes), telemetry —
+    // and then ends on its own.
+    expect(example.output()).toContain('engine example: closed\n');
     expect({ code, signal }, example.output()).toEqual({ code: 0, signal: null });
+    // …having left nothing: no tool process, no temp dir, no cgroup.
+    expect(toolProcesses()).toEqual([]);
+    expect(toolcageTempDirs(undefined, undefined, owner)).toEqual([]);
+    expect(toolcageCgroups(owner, true)).toEqual([]);
   }, 30_000);
 
   test('answers synchronously for tools and workflows, and accepts asynchronous starts', async () => {
