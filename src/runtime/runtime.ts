@@ -3,6 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { ErrorKind } from '../errors/kinds.js';
 import { ToolExecutionError } from '../errors/tool-execution-error.js';
 import { createSandbox, settleSandboxCleanup } from '../sandbox/sandbox.js';
+import type { Sandbox } from '../sandbox/types.js';
 import { bunVersion, resolveBunBinary } from './bun-binary.js';
 import { effectiveProfile } from './effective.js';
 import { execute, type ExecutionEnvironment } from './execution.js';
@@ -18,6 +19,7 @@ import { Launcher } from './launcher.js';
 import { GRACE_ARG, ProcessPool } from './pool.js';
 import { SlotQueue } from './queue.js';
 import { ToolResolver } from './resolve-tool.js';
+import { startSweeping, type Sweeper } from './sweeper.js';
 
 /** A runtime: a registry of tools, a bounded queue, a process pool and the sandbox. */
 export interface ToolRuntime {
@@ -37,12 +39,20 @@ export interface ToolRuntime {
   close(): Promise<void>;
 }
 
-/** Creates a runtime. Options are validated at once (TypeError on misuse). */
+/**
+ * Creates a runtime. Options are validated at once (TypeError on misuse). It sweeps, at once
+ * and then every minute, what runtimes of processes that are gone left behind.
+ */
 export function createToolRuntime(options: ToolRuntimeOptions = {}): ToolRuntime {
+  return createToolRuntimeOn(options, createSandbox());
+}
+
+/** {@link createToolRuntime} over a given sandbox (tests set one up over fakes); not exported by the package. */
+export function createToolRuntimeOn(options: ToolRuntimeOptions, sandbox: Sandbox): ToolRuntime {
   const normalized = normalizeOptions(options);
   const bunPath = normalized.bunPath ?? resolveBunBinary();
   const files = bunSideFiles();
-  const sandbox = createSandbox();
+  const sweeper = startSweeping(() => sandbox.sweep());
   const launcher = new Launcher(bunPath, files.launcher);
   const pool = new ProcessPool({
     sandbox,
@@ -73,7 +83,7 @@ export function createToolRuntime(options: ToolRuntimeOptions = {}): ToolRuntime
     runtimeFiles: [bunPath, ...files.readable],
   };
   if (normalized.prewarm > 0) warmRegisteredTools(environment);
-  return runtimeHandle(environment, closing, launcher);
+  return runtimeHandle(environment, closing, launcher, sweeper);
 }
 
 /** The files of toolcage's Bun side that every tool process needs. */
@@ -135,11 +145,13 @@ function warmRegisteredTools(environment: ExecutionEnvironment): void {
 }
 
 // The runtime as its caller holds it: calls (type-checked, tracked until they settle), stats,
-// and close(), which ends everything in order — calls, pool, launcher, background clean-up.
+// and close(), which ends everything in order — calls, pool, launcher, sweeps, background
+// clean-up.
 function runtimeHandle(
   environment: ExecutionEnvironment,
   closing: AbortController,
   launcher: Launcher,
+  sweeper: Sweeper,
 ): ToolRuntime {
   const { queue, pool } = environment;
   const running = new Set<Promise<unknown>>();
@@ -174,6 +186,7 @@ function runtimeHandle(
         await Promise.allSettled([...running]);
         await pool.close();
         await launcher.close();
+        await sweeper.stop();
         // Empty cgroups of killed sandboxes are removed in the background; wait for them.
         await settleSandboxCleanup();
       })();

@@ -25,6 +25,8 @@ export interface SandboxCapabilities {
     readonly version: string | undefined;
     /** A trivial sandbox (all namespaces, `true`) really ran. */
     readonly works: boolean;
+    /** `--size` sizes a `--tmpfs` (bubblewrap ≥ 0.7, not setuid): the private /tmp gets its cap. */
+    readonly tmpfsSize: boolean;
   };
   /** bwrap can create a user namespace (run the tool as an unprivileged uid). */
   readonly userNamespaces: Component;
@@ -108,6 +110,7 @@ async function probeBwrap(
     path,
     version: undefined,
     works: false,
+    tmpfsSize: false,
     detail,
   });
   if (path === undefined) return [missing('bwrap not found on PATH'), noUserns];
@@ -116,7 +119,7 @@ async function probeBwrap(
     return [missing(`\`bwrap --version\` failed: ${versionProbe.failure}`), noUserns];
   }
   const version = versionProbe.stdout.trim().replace(/^bubblewrap\s+/, '');
-  const { withUserns, plain } = await trySandboxes(path);
+  const { withUserns, plain, tmpfsSize } = await trySandboxes(path);
   const works = withUserns === undefined || plain === undefined;
   const failure = plain ?? withUserns ?? '';
   return [
@@ -125,6 +128,7 @@ async function probeBwrap(
       path,
       version,
       works,
+      tmpfsSize,
       detail: works ? `${path} ${version}` : `a trivial sandbox failed: ${failure}`,
     },
     {
@@ -138,10 +142,11 @@ async function probeBwrap(
 }
 
 // A trivial sandbox (all namespaces, `true`) with a user namespace, and only when that failed,
-// without one; each is undefined when it ran, else why it did not.
+// without one (each undefined when it ran, else why it did not); then, when one ran, whether
+// it can size a tmpfs.
 async function trySandboxes(
   path: string,
-): Promise<{ withUserns: string | undefined; plain: string | undefined }> {
+): Promise<{ withUserns: string | undefined; plain: string | undefined; tmpfsSize: boolean }> {
   const trueBin = ['/bin/true', '/usr/bin/true'].find(isExecutable) ?? '/bin/true';
   const base = [
     '--unshare-pid',
@@ -163,7 +168,15 @@ async function trySandboxes(
   const userns = ['--unshare-user', '--uid', '65534', '--gid', '65534', '--disable-userns'];
   const withUserns = await tryRun(path, [...userns, ...base, '--', trueBin]);
   const plain = withUserns === undefined ? undefined : await tryRun(path, [...base, '--', trueBin]);
-  return { withUserns, plain };
+  const works = withUserns === undefined || plain === undefined;
+  // The private /tmp is a tmpfs of limits.tmpMb (bwrap-args.ts): `--size` came with bubblewrap
+  // 0.7 and is refused by a setuid bwrap, so it is tried rather than read from the version.
+  const sized = ['--size', '1048576', '--tmpfs', '/tmp', '--', trueBin];
+  const tmpfsSize =
+    works &&
+    (await tryRun(path, [...(withUserns === undefined ? userns : []), ...base, ...sized])) ===
+      undefined;
+  return { withUserns, plain, tmpfsSize };
 }
 
 // Runs a command; undefined when it exited 0, else what went wrong.

@@ -23,6 +23,14 @@ export function doctorRows(caps: SandboxCapabilities, mounts = readMounts()): Do
       "the sandbox needs Linux; elsewhere only `sandbox: 'none'` runs",
     ),
     ...bubblewrapRows(caps),
+    // Stated on every machine: an unsandboxed execution's temp dir is a host directory.
+    row(
+      'scratch cap (none)',
+      false,
+      "not enforced with sandbox: 'none': the private temp dir is a host directory; only maxFileSizeMb bounds each file",
+      "use sandbox: 'auto' or 'bwrap' to cap a tool's scratch space (limits.tmpMb)",
+      true,
+    ),
     row(
       'user namespaces',
       caps.userNamespaces.available,
@@ -69,7 +77,7 @@ function row(
   };
 }
 
-// bwrap itself, and (when it is there) whether a trivial sandbox starts.
+// bwrap itself, and (when it is there) whether a trivial sandbox starts and can cap its /tmp.
 function bubblewrapRows(caps: SandboxCapabilities): DoctorRow[] {
   const { bwrap } = caps;
   const found = row(
@@ -85,7 +93,17 @@ function bubblewrapRows(caps: SandboxCapabilities): DoctorRow[] {
     bwrap.works ? 'a trivial sandbox starts' : bwrap.detail,
     'allow user namespaces (sysctl kernel.unprivileged_userns_clone=1, user.max_user_namespaces>0; on Ubuntu 24.04 an AppArmor profile for bwrap), or run as root',
   );
-  return [found, works];
+  if (!bwrap.works) return [found, works];
+  const scratch = row(
+    'scratch cap (bwrap)',
+    bwrap.tmpfsSize,
+    bwrap.tmpfsSize
+      ? 'the private /tmp is a tmpfs of limits.tmpMb (its pages count toward memoryMb)'
+      : 'bubblewrap cannot size a tmpfs (< 0.7, or setuid): the private /tmp is bounded by memoryMb only',
+    'upgrade bubblewrap to ≥ 0.7 (not setuid) for limits.tmpMb',
+    true,
+  );
+  return [found, works, scratch];
 }
 
 // The memory and pids controllers, and on v2 whether joining a cgroup may wait.

@@ -1,23 +1,25 @@
 /**
  * The sandbox as the runtime sees it: `prepare()` turns one launch request into the exact
  * command to spawn (bwrap inside a shell prologue that joins the execution's cgroups and sets
- * its rlimits), with a private temp dir and a seccomp program, and refuses (`spawn_failed`)
- * what it cannot enforce. Mode `none` runs Bun directly, but still with the private temp dir,
- * a cleared environment, and the cgroups and rlimits when the machine has them.
+ * its rlimits), with a private `/tmp` (a size-limited tmpfs) and a seccomp program, and refuses
+ * (a SandboxRefusal) what it cannot enforce. Mode `none` runs Bun directly, but still with a
+ * private temp dir (a host directory), a cleared environment, and the cgroups and rlimits when
+ * the machine has them. `sweep()` removes what managers that are gone left behind.
  */
 import { randomUUID } from 'node:crypto';
 import { mkdirSync, readlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { basename, dirname, extname, join } from 'node:path';
-import { ErrorKind } from '../errors/kinds.js';
-import { ToolExecutionError } from '../errors/tool-execution-error.js';
+import { basename, dirname, join } from 'node:path';
 import { buildBwrapArgs, bwrapNamespaces, SANDBOX_PATH } from './bwrap-args.js';
 import { backgroundCleanupSettled, inBackground } from './background.js';
-import { ExecutionCgroups, sweepStaleCgroupsIn } from './cgroup.js';
+import { ExecutionCgroups, removeManagerCgroups } from './cgroup.js';
 import { detectCapabilities, type SandboxCapabilities } from './detect.js';
 import { buildLaunchCommand, LAUNCH_GO } from './launch-command.js';
+import { ownerTag } from './owner.js';
+import { SandboxRefusal } from './refusal.js';
 import { removeTree } from './remove-tree.js';
 import { seccompProgramFile } from './seccomp-file.js';
+import { sweepOrphans, TEMP_PREFIX } from './sweep.js';
 import { systemView } from './system-view.js';
 import type { Enforcement, LaunchPlan, LaunchRequest, LimitReport, Sandbox } from './types.js';
 
@@ -25,7 +27,10 @@ import type { Enforcement, LaunchPlan, LaunchRequest, LimitReport, Sandbox } fro
 export interface SandboxOptions {
   /** The cgroup filesystem. @default '/sys/fs/cgroup' */
   readonly cgroupRoot?: string;
-  /** Where per-execution temp dirs (`toolcage-*`) are made. @default os.tmpdir() */
+  /**
+   * Where temp dirs (`toolcage-<owner>-*`: an unsandboxed execution's private dir, the seccomp
+   * program for a moment) are made, and swept. @default os.tmpdir()
+   */
   readonly tmpRoot?: string;
   /**
    * Run the tool as uid 65534 in a user namespace (and forbid nested ones) when bwrap can.
@@ -39,40 +44,32 @@ const SECCOMP_CHILD_FD = 4;
 const MIB = 1024 * 1024;
 const NO_LIMITS: LimitReport = { memoryExceeded: false, processesExceeded: false };
 
-/** Creates the bubblewrap/cgroup sandbox. Detection runs once, at the first `prepare()`. */
+/** Creates the bubblewrap/cgroup sandbox. Detection runs once, at the first `prepare()` or `sweep()`. */
 export function createSandbox(options: SandboxOptions = {}): Sandbox {
   const tmpRoot = options.tmpRoot ?? tmpdir();
-  let swept = false;
+  const detect = (): Promise<SandboxCapabilities> =>
+    detectCapabilities(options.cgroupRoot === undefined ? {} : { cgroupRoot: options.cgroupRoot });
   return {
     async prepare(request) {
-      const caps = await detectCapabilities(
-        options.cgroupRoot === undefined ? {} : { cgroupRoot: options.cgroupRoot },
-      );
-      if (!swept && caps.cgroup.layout !== undefined) {
-        swept = true;
-        sweepStaleCgroupsIn(caps.cgroup.layout);
-      }
+      const caps = await detect();
       const userNamespace = (options.userNamespace ?? true) && caps.userNamespaces.available;
       return prepareLaunch(request, caps, tmpRoot, userNamespace);
+    },
+    async sweep() {
+      return sweepOrphans(tmpRoot, (await detect()).cgroup.layout);
     },
   };
 }
 
-/** Removes cgroups left by runtimes that died (see `sweepStaleCgroupsIn`). Returns what it removed. */
-export async function sweepStaleCgroups(options: { cgroupRoot?: string } = {}): Promise<string[]> {
-  const caps = await detectCapabilities(
-    options.cgroupRoot === undefined ? {} : { cgroupRoot: options.cgroupRoot },
-  );
-  return caps.cgroup.layout === undefined ? [] : sweepStaleCgroupsIn(caps.cgroup.layout);
-}
-
 /**
  * Settles when the cgroups and temp dirs of every disposed plan are removed (dispose() hands
- * them to background removal, which kills whatever is still in a cgroup). `runtime.close()`
- * awaits it; never rejects.
+ * them to background removal, which kills whatever is still in a cgroup), and this process's
+ * own cgroup directory too when no execution is left in it. `runtime.close()` awaits it; never
+ * rejects.
  */
-export function settleSandboxCleanup(): Promise<void> {
-  return backgroundCleanupSettled();
+export async function settleSandboxCleanup(): Promise<void> {
+  await backgroundCleanupSettled();
+  removeManagerCgroups();
 }
 
 // One launch: refuse what cannot be enforced, name the execution's temp dir and cgroups, and
@@ -83,17 +80,23 @@ async function prepareLaunch(
   tmpRoot: string,
   userNamespace: boolean,
 ): Promise<LaunchPlan> {
-  if (request.mode !== 'none') refuseWhatCannotBeEnforced(request, caps);
+  const sandboxed = request.mode !== 'none';
+  if (sandboxed) refuseWhatCannotBeEnforced(request, caps);
   let workspace: Workspace | undefined;
   try {
-    workspace = planWorkspace(
-      join(tmpRoot, `toolcage-${randomUUID()}`),
-      planCgroups(request, caps),
-    );
+    // Sandboxed, the private /tmp is a tmpfs of bwrap's (bwrap-args.ts): nothing on the host.
+    // Else it is a host directory of its own, named after its owner so that a sweep can tell
+    // whose it is.
+    const root = sandboxed
+      ? undefined
+      : join(tmpRoot, `${TEMP_PREFIX}${ownerTag()}-${randomUUID()}`);
+    workspace = planWorkspace(root, planCgroups(request, caps));
     return await buildPlan(request, caps, workspace, tmpRoot, userNamespace);
   } catch (error) {
     await workspace?.undo();
-    throw setupFailure(request, error);
+    if (error instanceof SandboxRefusal) throw error;
+    const message = error instanceof Error ? error.message : String(error);
+    throw new Error(`sandbox setup failed: ${message}`, { cause: error });
   }
 }
 
@@ -106,20 +109,21 @@ async function buildPlan(
   tmpRoot: string,
   userNamespace: boolean,
 ): Promise<LaunchPlan> {
-  const sandboxed = request.mode !== 'none';
   const shell = caps.shell.path;
+  const { root } = workspace;
   // Without a prologue to wait for them, the temp dir and cgroups are made now.
   if (shell === undefined) workspace.materialize();
-  const target = sandboxed
-    ? await bwrapTarget(request, caps, tmpRoot, workspace.root, userNamespace)
-    : directTarget(request, workspace.root, shell === undefined ? workspace.root : tmpRoot);
+  const target =
+    root === undefined
+      ? await bwrapTarget(request, caps, tmpRoot, userNamespace)
+      : directTarget(request, root, shell === undefined ? root : tmpRoot);
   const command =
     shell === undefined
       ? { file: target.file, args: target.args }
       : buildLaunchCommand({
           shell,
           gate: true,
-          ...(sandboxed ? {} : { cwd: workspace.root }),
+          ...(root === undefined ? {} : { cwd: root }),
           cgroupJoins: workspace.cgroups?.joinFiles ?? [],
           cpuSeconds: request.limits.cpuSeconds,
           fileSizeBytes: request.limits.maxFileSizeMb * MIB,
@@ -144,36 +148,33 @@ async function buildPlan(
 // (for `run: false`), the memory and pids cgroups, and the shell that applies the limits.
 function refuseWhatCannotBeEnforced(request: LaunchRequest, caps: SandboxCapabilities): void {
   const { limits, permissions } = request;
-  const refuse = (what: string): never => {
-    const toolId = toolIdOf(request);
-    throw new ToolExecutionError({
-      kind: ErrorKind.SpawnFailed,
-      toolId,
-      executionId: request.executionId,
-      message: `Tool \`${toolId}\` could not be started: the sandbox cannot enforce ${what}`,
-    });
+  const refuse = (what: string, reason: string): never => {
+    throw new SandboxRefusal(what, reason);
   };
   if (caps.bwrap.path === undefined) {
     refuse(
-      "its permissions: bubblewrap (bwrap) is not installed (`apt-get install bubblewrap`), or choose `sandbox: 'none'` explicitly",
+      'its permissions',
+      "bubblewrap (bwrap) is not installed (`apt-get install bubblewrap`), or choose `sandbox: 'none'` explicitly",
     );
   }
   if (!caps.bwrap.works)
-    refuse(`its permissions: bubblewrap does not work here: ${caps.bwrap.detail}`);
+    refuse('its permissions', `bubblewrap does not work here: ${caps.bwrap.detail}`);
   if (!permissions.run && caps.seccomp.arch === undefined) {
-    refuse(`\`run: false\`: ${caps.seccomp.detail}`);
+    refuse('`run: false`', caps.seccomp.detail);
   }
   if (!caps.cgroup.memory) {
     refuse(
-      `\`limits.memoryMb\` (${limits.memoryMb}): no writable memory cgroup controller (${caps.cgroup.detail}); run as root or delegate a cgroup v2 subtree`,
+      `\`limits.memoryMb\` (${limits.memoryMb})`,
+      `no writable memory cgroup controller (${caps.cgroup.detail}); run as root or delegate a cgroup v2 subtree`,
     );
   }
   if (!caps.cgroup.pids) {
     refuse(
-      `\`limits.maxProcesses\` (${limits.maxProcesses}): no writable pids cgroup controller (${caps.cgroup.detail})`,
+      `\`limits.maxProcesses\` (${limits.maxProcesses})`,
+      `no writable pids cgroup controller (${caps.cgroup.detail})`,
     );
   }
-  if (caps.shell.path === undefined) refuse('its limits: /bin/sh is missing');
+  if (caps.shell.path === undefined) refuse('its limits', '/bin/sh is missing');
 }
 
 // The execution's cgroups, named (not made yet): only with a cgroup hierarchy and the shell whose
@@ -190,9 +191,10 @@ function planCgroups(
   });
 }
 
-/** The execution's private temp dir and cgroups: named at once, made by `materialize()`. */
+/** The execution's host temp dir (unsandboxed only) and cgroups: named at once, made later. */
 interface Workspace {
-  readonly root: string;
+  /** The private temp dir on the host; undefined under bwrap (its /tmp is a tmpfs). */
+  readonly root: string | undefined;
   readonly cgroups: ExecutionCgroups | undefined;
   /** Makes them (idempotent). */
   materialize(): void;
@@ -200,24 +202,24 @@ interface Workspace {
   undo(): Promise<void>;
 }
 
-// The private temp dir is the execution's own dir, made 0700 (and only if it does not exist
-// yet, so the name cannot be planted). With a prologue to wait for it, it and the cgroups are
-// created while the process starts (see LaunchPlan.materialize); without one, at once.
-function planWorkspace(root: string, cgroups: ExecutionCgroups | undefined): Workspace {
+// The host temp dir is made 0700, and only if it does not exist yet, so the name cannot be
+// planted. With a prologue to wait for them, it and the cgroups are created while the process
+// starts (see LaunchPlan.materialize); without one, at once.
+function planWorkspace(root: string | undefined, cgroups: ExecutionCgroups | undefined): Workspace {
   let materialized = false;
   return {
     root,
     cgroups,
     materialize() {
       if (materialized) return;
-      mkdirSync(root, { mode: 0o700 });
+      if (root !== undefined) mkdirSync(root, { mode: 0o700 });
       materialized = true;
       cgroups?.materialize();
     },
     async undo() {
       cgroups?.kill();
       await cgroups?.destroy();
-      if (materialized) await removeTree(root);
+      if (materialized && root !== undefined) await removeTree(root);
     },
   };
 }
@@ -235,10 +237,9 @@ async function bwrapTarget(
   request: LaunchRequest,
   caps: SandboxCapabilities,
   tmpRoot: string,
-  privateTmp: string,
   userNamespace: boolean,
 ): Promise<Target> {
-  const { permissions } = request;
+  const { limits, permissions } = request;
   // Without a syscall table for this machine, `run: false` was refused already.
   const { arch } = caps.seccomp;
   const seccompFile =
@@ -252,7 +253,8 @@ async function bwrapTarget(
       runtimeFiles: request.runtimeFiles,
       permissions,
       env: request.env,
-      tmpDir: privateTmp,
+      // Without --size support (bubblewrap < 0.7) the tmpfs is bounded by the memory cgroup only.
+      tmpBytes: caps.bwrap.tmpfsSize ? limits.tmpMb * MIB : undefined,
       system: await systemView(request.bunPath),
       userNamespace,
       seccompFd: seccompFile === undefined ? undefined : SECCOMP_CHILD_FD,
@@ -282,23 +284,6 @@ function directTarget(request: LaunchRequest, privateTmp: string, cwd: string): 
   };
 }
 
-// A launch that failed while it was being set up is `spawn_failed` (a refusal already is one).
-function setupFailure(request: LaunchRequest, error: unknown): ToolExecutionError {
-  if (error instanceof ToolExecutionError) return error;
-  const toolId = toolIdOf(request);
-  return new ToolExecutionError({
-    kind: ErrorKind.SpawnFailed,
-    toolId,
-    executionId: request.executionId,
-    message: `Tool \`${toolId}\` could not be started: sandbox setup failed: ${error instanceof Error ? error.message : String(error)}`,
-    cause: error,
-  });
-}
-
-function toolIdOf(request: LaunchRequest): string {
-  return basename(request.toolPath, extname(request.toolPath));
-}
-
 // bwrap's own processes (outside and as the namespace's init): a SIGTERM to either ends the
 // whole sandbox at once (--die-with-parent), which would cut the tool's grace period short.
 function isBwrapProcess(pid: number): boolean {
@@ -318,7 +303,7 @@ function plan(parts: {
   materialize: () => string;
   enforcement: Enforcement;
 }): LaunchPlan {
-  const { cgroups } = parts.workspace;
+  const { cgroups, root } = parts.workspace;
   let disposed: Promise<void> | undefined;
   return {
     file: parts.command.file,
@@ -343,7 +328,7 @@ function plan(parts: {
         // The directories go in the background (see background.ts): the cgroups as soon as the
         // kernel lets them (destroyInBackground() kills whatever is still in them), the temp dir too.
         cgroups?.destroyInBackground();
-        inBackground(removeTree(parts.workspace.root));
+        if (root !== undefined) inBackground(removeTree(root));
         disposed = Promise.resolve();
       }
       return disposed;
@@ -383,6 +368,11 @@ function enforcement(
     fileSize: rlimits
       ? { mechanism: 'rlimit', limitMb: limits.maxFileSizeMb }
       : { mechanism: 'none' },
+    tmp: !sandboxed
+      ? { mechanism: 'none' }
+      : caps.bwrap.tmpfsSize
+        ? { mechanism: 'tmpfs', limitMb: limits.tmpMb }
+        : { mechanism: 'tmpfs' },
     kill: sandboxed ? 'pid-namespace' : 'process-group',
   };
 }
