@@ -50,6 +50,8 @@ export interface SessionSpec {
 
 /** The socket's name inside its directory. */
 export const SOCKET_NAME = 'proxy.sock';
+// sun_path is 108 bytes on Linux, with a terminating NUL.
+const MAX_SOCKET_PATH = 107;
 
 type Admission =
   | { readonly ok: true; readonly address: string; readonly meter: RelayMeter }
@@ -107,6 +109,14 @@ export class EgressSession {
     spec: SessionSpec,
     policy: NetworkPolicy,
   ): Promise<EgressSession> {
+    const socketPath = join(directory, SOCKET_NAME);
+    // libuv's uv_pipe_bind cuts a longer path to fit sun_path (observed: Node 20 listened on the
+    // cut path without an error), which would leave the sandbox's bind pointing at nothing.
+    if (Buffer.byteLength(socketPath) > MAX_SOCKET_PATH) {
+      throw new Error(
+        `the proxy's socket path ${socketPath} is longer than ${MAX_SOCKET_PATH} bytes (set TMPDIR to a shorter directory)`,
+      );
+    }
     await mkdir(directory, { mode: 0o700 });
     const session = new EgressSession(directory, spec, policy);
     try {

@@ -241,7 +241,9 @@ export function validateRequestTypes(request: ExecuteRequest): void {
   if (request.exportName !== undefined) expectType('exportName', request.exportName, 'string');
   if (request.timeoutMs !== undefined) expectPositiveInteger('timeoutMs', request.timeoutMs);
   if (request.env !== undefined) expectType('env', request.env, 'object');
-  if (request.permissions !== undefined) validatePermissions(request.permissions, 'permissions');
+  // Host patterns are values (an agent may make them up): `invalid_request` later, not a TypeError.
+  if (request.permissions !== undefined)
+    validatePermissions(request.permissions, 'permissions', false);
   if (request.limits !== undefined) validateLimits(request.limits, 'limits');
   if (request.onLog !== undefined) expectType('onLog', request.onLog, 'function');
   if (request.signal !== undefined && !(request.signal instanceof AbortSignal)) {

@@ -15,6 +15,8 @@ export const DEFAULT_LIMITS: ResolvedLimits = Object.freeze({
   maxFileSizeMb: 64,
   maxOutputBytes: 10 * MIB,
   maxLogBytes: MIB,
+  maxConnections: 32,
+  maxNetworkMb: 256,
 });
 
 const KEYS = [
@@ -24,6 +26,8 @@ const KEYS = [
   'maxFileSizeMb',
   'maxOutputBytes',
   'maxLogBytes',
+  'maxConnections',
+  'maxNetworkMb',
 ] as const satisfies readonly (keyof Limits)[];
 
 /**
@@ -71,6 +75,8 @@ export function resolveLimits(tool?: Limits, defaults?: Limits, call?: Limits): 
     maxFileSizeMb: pick('maxFileSizeMb') ?? DEFAULT_LIMITS.maxFileSizeMb,
     maxOutputBytes: pick('maxOutputBytes') ?? DEFAULT_LIMITS.maxOutputBytes,
     maxLogBytes: pick('maxLogBytes') ?? DEFAULT_LIMITS.maxLogBytes,
+    maxConnections: pick('maxConnections') ?? DEFAULT_LIMITS.maxConnections,
+    maxNetworkMb: pick('maxNetworkMb') ?? DEFAULT_LIMITS.maxNetworkMb,
   };
   if (call === undefined) return base;
   return {
@@ -81,6 +87,8 @@ export function resolveLimits(tool?: Limits, defaults?: Limits, call?: Limits): 
     maxFileSizeMb: lower(base.maxFileSizeMb, call.maxFileSizeMb),
     maxOutputBytes: lower(base.maxOutputBytes, call.maxOutputBytes),
     maxLogBytes: lower(base.maxLogBytes, call.maxLogBytes),
+    maxConnections: lower(base.maxConnections, call.maxConnections),
+    maxNetworkMb: lower(base.maxNetworkMb, call.maxNetworkMb),
   };
 }
 
