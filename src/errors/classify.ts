@@ -148,7 +148,7 @@ function fromWorkerError(o: Observation, phase: string, error: SerializedError):
     return {
       ok: false,
       kind: ErrorKind.PermissionDenied,
-      message: `${tool} was denied ${o.denied} by the sandbox`,
+      message: `${tool} was denied by the sandbox: ${o.denied}`,
       toolError,
     };
   }
@@ -238,6 +238,8 @@ function limitLabel(limit: LimitName): string {
       return 'output size';
     case 'queue':
       return 'queue';
+    case 'network':
+      return 'network';
     default:
       return limit satisfies never;
   }

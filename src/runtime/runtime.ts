@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { ErrorKind } from '../errors/kinds.js';
 import { ToolExecutionError } from '../errors/tool-execution-error.js';
+import { createEgressProxy } from '../network/proxy.js';
 import { createSandbox, settleSandboxCleanup } from '../sandbox/sandbox.js';
 import { bunVersion, resolveBunBinary } from './bun-binary.js';
 import { effectiveProfile } from './effective.js';
@@ -61,7 +62,7 @@ export function createToolRuntime(options: ToolRuntimeOptions = {}): ToolRuntime
   if (!existsSync(worker) || !existsSync(bunfig)) {
     throw new Error(`toolcage is incomplete: missing ${existsSync(worker) ? bunfig : worker}`);
   }
-  const sandbox = createSandbox();
+  const sandbox = createSandbox({ egress: createEgressProxy(normalized.network) });
   const launcher = new Launcher(bunPath, bunEntry('launcher'));
   const runtimeFiles = [worker, bunfig, fileURLToPath(new URL('./worker/', import.meta.url))];
   const pool = new ProcessPool({

@@ -5,6 +5,7 @@
  */
 import type { LimitName } from '../errors/tool-execution-error.js';
 import { isInside } from './permissions.js';
+import type { NetworkActivity } from '../network/session.js';
 import type { Enforcement, LimitReport, ResolvedPermissions } from './types.js';
 
 /** One error of the tool's serialised chain (the error, then each `cause`). */
@@ -62,8 +63,11 @@ export function deniedOperation(
       if (!permissions.run && (DENIED.has(code) || code === 'ENOENT')) return `spawn of ${spawn}`;
       continue;
     }
-    if (!permissions.net && (NETWORK.has(code) || /Unable to connect/i.test(link.message))) {
-      return `connect to ${networkTarget(link)}`;
+    if (permissions.net !== true && (NETWORK.has(code) || /Unable to connect/i.test(link.message))) {
+      // With an allow-list only the proxy leads out: a connection that failed went around it.
+      return permissions.net === false
+        ? `connect to ${networkTarget(link)}`
+        : `connect to ${networkTarget(link)}: no route out of the sandbox but its egress proxy (HTTP_PROXY)`;
     }
     if (DENIED.has(code)) {
       const path = link.path ?? pathInMessage(link.message);
@@ -172,19 +176,43 @@ export function explainFailure(
 } {
   const error = typeof message === 'object' && message.type === 'error' ? message.error : undefined;
   const sandboxed = enforcement.sandbox === 'bwrap';
-  const hint = limitHint({
-    exitCode: end.code,
-    signal: end.signal,
-    error,
-    report,
-    ...(context.limits === undefined ? {} : { limits: context.limits }),
-  });
+  const hint =
+    limitHint({
+      exitCode: end.code,
+      signal: end.signal,
+      error,
+      report,
+      ...(context.limits === undefined ? {} : { limits: context.limits }),
+    }) ?? networkLimit(report.network);
   return {
     denied:
-      hint === undefined ? deniedOperation(error, permissions, sandboxed, context) : undefined,
+      hint === undefined
+        ? proxyDenial(deniedOperation(error, permissions, sandboxed, context), report.network)
+        : undefined,
     limitHit: hint?.limit,
     limitDetail: hint?.detail,
   };
+}
+
+// The egress proxy's limit, when one refused or cut a connection of the execution.
+function networkLimit(network: NetworkActivity | undefined): LimitHint | undefined {
+  return network?.limit === undefined ? undefined : { limit: 'network', detail: network.limit };
+}
+
+/**
+ * A failed tool whose connection the egress proxy refused was denied by it: the proxy's own
+ * account (host, port, why) is the denial, unless the tool's error names another (a path).
+ * The last refusal is the one the tool most likely failed on.
+ */
+function proxyDenial(
+  denied: string | undefined,
+  network: NetworkActivity | undefined,
+): string | undefined {
+  const last = network?.denials.at(-1);
+  if (last === undefined || (denied !== undefined && !denied.startsWith('connect to '))) {
+    return denied;
+  }
+  return last.message;
 }
 
 function chain(error: ErrorLink): ErrorLink[] {
