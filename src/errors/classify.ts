@@ -41,6 +41,8 @@ export type Verdict =
       readonly message: string;
       readonly limit?: LimitName;
       readonly toolError?: ToolThrownError;
+      /** What the sandbox denied, for `permission_denied` ("read of /etc/passwd"). */
+      readonly denied?: string;
     };
 
 const OUT_OF_MEMORY = /RangeError: Out of memory|JavaScript heap out of memory|Out of memory/;
@@ -150,6 +152,7 @@ function fromWorkerError(o: Observation, phase: string, error: SerializedError):
       kind: ErrorKind.PermissionDenied,
       message: `${tool} was denied by the sandbox: ${o.denied}`,
       toolError,
+      denied: o.denied,
     };
   }
   const limitVerdict = limitHit(o, `: ${error.message}`);

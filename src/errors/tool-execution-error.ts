@@ -19,14 +19,7 @@ export interface CapturedLogs {
 
 /** Which limit a `resource_limit` (or `out_of_memory`/`output_limit`) error hit. */
 export type LimitName =
-  | 'memory'
-  | 'cpu'
-  | 'processes'
-  | 'file_size'
-  | 'open_files'
-  | 'output'
-  | 'queue'
-  | 'network';
+  'memory' | 'cpu' | 'processes' | 'file_size' | 'open_files' | 'output' | 'queue' | 'network';
 
 export interface ToolExecutionErrorOptions {
   readonly kind: ErrorKind;

@@ -132,7 +132,13 @@ export async function execute(
         ...(verdict.limit === undefined ? {} : { limit: verdict.limit }),
         executionId,
       });
-      span.fail(failure, { durationMs, exit: outcome.end, outputBytes: outcome.outputBytes });
+      span.fail(failure, {
+        durationMs,
+        exit: outcome.end,
+        outputBytes: outcome.outputBytes,
+        network: outcome.network,
+        denied: verdict.denied,
+      });
       throw failure;
     }
     const result: ExecuteResult = {
@@ -149,6 +155,7 @@ export async function execute(
       exit: outcome.end,
       outputBytes: outcome.outputBytes,
       exitCode: result.exitCode,
+      network: outcome.network,
     });
     return result;
   } catch (error) {
@@ -246,7 +253,7 @@ async function runOnce(
           [dirname(tool.path), ...env.runtimeFiles],
         ),
     });
-    return { ...outcome, enforcement: plan.enforcement };
+    return { ...outcome, enforcement: plan.enforcement, network: plan.networkActivity?.() };
   } finally {
     await plan.dispose();
   }

@@ -63,7 +63,10 @@ export function deniedOperation(
       if (!permissions.run && (DENIED.has(code) || code === 'ENOENT')) return `spawn of ${spawn}`;
       continue;
     }
-    if (permissions.net !== true && (NETWORK.has(code) || /Unable to connect/i.test(link.message))) {
+    if (
+      permissions.net !== true &&
+      (NETWORK.has(code) || /Unable to connect/i.test(link.message))
+    ) {
       // With an allow-list only the proxy leads out: a connection that failed went around it.
       return permissions.net === false
         ? `connect to ${networkTarget(link)}`
@@ -86,6 +89,15 @@ export function deniedOperation(
     }
   }
   return undefined;
+}
+
+/** The kind of a denied operation from {@link deniedOperation}'s text (a metric label). */
+export function deniedOperationKind(denied: string): 'read' | 'write' | 'net' | 'run' | 'other' {
+  if (denied.startsWith('read of ')) return 'read';
+  if (denied.startsWith('write of ')) return 'write';
+  if (denied.startsWith('spawn of ')) return 'run';
+  if (/^(connect|bind|listen) /.test(denied)) return 'net';
+  return 'other';
 }
 
 /** Which rlimit a run hit, from how it ended and what it threw. */
@@ -241,6 +253,9 @@ function spawnTarget(link: ErrorLink): string | undefined {
 }
 
 function networkTarget(link: ErrorLink): string {
+  // An abstract Unix socket (`\0name`): per network namespace, so the host's are out of reach.
+  const abstract = /\u0000([^\s\u0000]+)/.exec(link.message)?.[1];
+  if (abstract !== undefined) return `the abstract Unix socket @${abstract}`;
   const address = /(\d{1,3}(?:\.\d{1,3}){3}:\d+|\[[0-9a-f:]+\]:\d+)/i.exec(link.message);
   if (address?.[1] !== undefined) return address[1];
   const candidate = link.path ?? /(https?:\/\/[^\s'"]+)/.exec(link.message)?.[1];

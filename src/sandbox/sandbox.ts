@@ -131,7 +131,8 @@ async function prepareLaunch(
   // Never a fallback to the whole network when it cannot start.
   let session: EgressSession | undefined;
   if (sandboxed && Array.isArray(permissions.net)) {
-    if (egress === undefined) refuse('`permissions.net` (an allow-list): this sandbox has no egress proxy');
+    if (egress === undefined)
+      refuse('`permissions.net` (an allow-list): this sandbox has no egress proxy');
     try {
       session = await egress!.open({
         allow: permissions.net,
@@ -327,7 +328,12 @@ function enforcement(
     sandbox: sandboxed ? 'bwrap' : 'none',
     namespaces: sandboxed ? bwrapNamespaces({ permissions, userNamespace }) : [],
     filesystem: sandboxed ? 'restricted' : 'host',
-    network: !sandboxed || permissions.net === true ? 'host' : Array.isArray(permissions.net) ? 'allow-list' : 'isolated',
+    network:
+      !sandboxed || permissions.net === true
+        ? 'host'
+        : Array.isArray(permissions.net)
+          ? 'allow-list'
+          : 'isolated',
     ...(sandboxed && Array.isArray(permissions.net) ? { networkAllowList: permissions.net } : {}),
     environment: 'cleared',
     subprocesses: sandboxed && !permissions.run ? 'denied' : 'allowed',
