@@ -254,7 +254,8 @@ function spawnTarget(link: ErrorLink): string | undefined {
 
 function networkTarget(link: ErrorLink): string {
   // An abstract Unix socket (`\0name`): per network namespace, so the host's are out of reach.
-  const abstract = /\u0000([^\s\u0000]+)/.exec(link.message)?.[1];
+  const at = link.message.indexOf('\0');
+  const abstract = at === -1 ? undefined : /^[^\s\0]+/.exec(link.message.slice(at + 1))?.[0];
   if (abstract !== undefined) return `the abstract Unix socket @${abstract}`;
   const address = /(\d{1,3}(?:\.\d{1,3}){3}:\d+|\[[0-9a-f:]+\]:\d+)/i.exec(link.message);
   if (address?.[1] !== undefined) return address[1];
