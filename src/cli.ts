@@ -24,6 +24,7 @@ async function run(command: RunCommand): Promise<number> {
     rootDir: dirname(file),
     toolRoots: [dirname(file)],
     sandbox: command.sandbox,
+    network: command.network,
     concurrency: 1,
     defaults: {
       timeoutMs: command.timeoutMs,
