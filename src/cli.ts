@@ -10,6 +10,8 @@ import { parseCommandLine, USAGE, UsageError, type Command } from './cli/args.js
 import { isToolExecutionError } from './errors/tool-execution-error.js';
 import { createToolRuntime } from './runtime/runtime.js';
 import { detectCapabilities } from './sandbox/detect.js';
+import { probeEgress } from './network/probe.js';
+import { resolveBunBinary } from './runtime/bun-binary.js';
 import { renderDoctor } from './sandbox/doctor.js';
 import { setupTelemetry, telemetryFromEnv } from './telemetry/index.js';
 
@@ -110,8 +112,15 @@ async function main(argv: readonly string[]): Promise<number> {
       return 0;
     case 'doctor': {
       const capabilities = await detectCapabilities();
+      const egress = await probeEgress({
+        bwrapPath: capabilities.bwrap.works ? capabilities.bwrap.path : undefined,
+        bunPath: resolveBunBinary(),
+        userNamespace: capabilities.userNamespaces.available,
+      });
       process.stdout.write(
-        command.json ? `${JSON.stringify(capabilities)}\n` : `${renderDoctor(capabilities)}\n`,
+        command.json
+          ? `${JSON.stringify({ ...capabilities, egress })}\n`
+          : `${renderDoctor(capabilities, undefined, egress)}\n`,
       );
       return 0;
     }
