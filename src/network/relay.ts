@@ -3,7 +3,12 @@
  * address that was checked, or a CONNECT tunnel to it (no TLS interception). Node parses HTTP on
  * both sides; this file only copies headers (minus hop-by-hop ones) and bodies, and counts bytes.
  */
-import { request as httpRequest, type IncomingMessage, type ServerResponse } from 'node:http';
+import {
+  request as httpRequest,
+  type Agent,
+  type IncomingMessage,
+  type ServerResponse,
+} from 'node:http';
 import { connect, type Socket } from 'node:net';
 import type { Target } from './patterns.js';
 
@@ -15,6 +20,11 @@ export interface RelayMeter {
   track(socket: Socket): void;
   /** The connection's slot is free again (called once). */
   release(): void;
+  /**
+   * The session's keep-alive agent for forwarded requests. Its pool is keyed by the address
+   * connected to (never a name), so a reused connection goes where the check said.
+   */
+  readonly agent: Agent;
 }
 
 // RFC 9110 §7.6.1 and the proxy-only ones: never forwarded. `host` is set from the target.
@@ -57,7 +67,7 @@ export function forwardRequest(
     // allowed server a Host header that routes it elsewhere (a shared front end).
     headers: [...endToEnd(req.rawHeaders), 'Host', hostHeader(target)],
     setHost: false,
-    agent: false,
+    agent: meter.agent,
   });
   upstream.once('socket', (socket) => meter.track(socket));
   upstream.once('close', release);

@@ -5,7 +5,13 @@
  * once, bytes in total, an idle timeout, and every connection closed when the execution ends.
  */
 import { mkdir, rm } from 'node:fs/promises';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import {
+  Agent,
+  createServer,
+  type IncomingMessage,
+  type Server,
+  type ServerResponse,
+} from 'node:http';
 import type { Socket } from 'node:net';
 import { join } from 'node:path';
 import { decide, type NetworkPolicy } from './decide.js';
@@ -66,6 +72,7 @@ export class EgressSession {
   readonly #spec: SessionSpec;
   readonly #policy: NetworkPolicy;
   readonly #sockets = new Set<Socket>();
+  readonly #agent: Agent;
   readonly #denials: NetworkDenial[] = [];
   #open = 0;
   #bytes = 0;
@@ -80,6 +87,14 @@ export class EgressSession {
     this.socketPath = join(directory, SOCKET_NAME);
     this.#spec = spec;
     this.#policy = policy;
+    // Keep-alive to the servers a tool talks to: a new TCP connection per forwarded request cost
+    // the proxy's round trip a connect and an accept. Bounded by the connection cap.
+    this.#agent = new Agent({
+      keepAlive: true,
+      maxSockets: spec.maxConnections,
+      maxFreeSockets: Math.min(4, spec.maxConnections),
+      timeout: spec.idleTimeoutMs,
+    });
     this.#server = createServer();
     this.#server.timeout = spec.idleTimeoutMs;
     this.#server.on('connection', (socket: Socket) => this.#track(socket));
@@ -156,6 +171,7 @@ export class EgressSession {
   close(): Promise<void> {
     this.#closed ??= (async () => {
       const stopped = new Promise<void>((resolve) => this.#server.close(() => resolve()));
+      this.#agent.destroy();
       for (const socket of this.#sockets) socket.destroy();
       await stopped;
       await rm(this.directory, { recursive: true, force: true }).catch(() => {});
@@ -226,6 +242,7 @@ export class EgressSession {
           this.#open--;
         }
       },
+      agent: this.#agent,
     };
     return { ok: true, address: decision.address, meter };
   }
@@ -265,6 +282,8 @@ export class EgressSession {
       socket.destroy();
       return;
     }
+    // A kept-alive socket of the agent comes back with every request it serves.
+    if (this.#sockets.has(socket)) return;
     this.#sockets.add(socket);
     socket.once('close', () => this.#sockets.delete(socket));
     socket.setTimeout(this.#spec.idleTimeoutMs, () => socket.destroy());

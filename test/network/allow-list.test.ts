@@ -3,6 +3,7 @@
  * proxy. Every server is on 127.0.0.1 and the test names (allowed.test, denied.test) map there
  * through `network.hosts`: nothing is resolved through DNS or sent anywhere else.
  */
+import { createHash } from 'node:crypto';
 import { execFileSync, spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -63,12 +64,33 @@ class LoopbackServer {
       setTimeout(() => res.end('slow'), Number(url.searchParams.get('ms') ?? 500)).unref();
       return;
     }
+    if (url.pathname === '/pattern') {
+      res.end(pattern(Number(url.searchParams.get('n') ?? 0)));
+      return;
+    }
+    if (url.pathname === '/echo') {
+      const hash = createHash('sha256');
+      let bytes = 0;
+      req.on('data', (chunk: Buffer) => {
+        bytes += chunk.length;
+        hash.update(chunk);
+      });
+      req.on('end', () => res.end(JSON.stringify({ bytes, sha256: hash.digest('hex') })));
+      return;
+    }
     if (url.pathname === '/bytes') {
       res.end(Buffer.alloc(Number(url.searchParams.get('n') ?? 0), 'x'));
       return;
     }
     res.end(`hello ${url.pathname} via ${req.headers.host ?? '?'}`);
   }
+}
+
+// i % 251 for i < n: what net-transfer.ts sends and expects.
+function pattern(n: number): Buffer {
+  const bytes = Buffer.alloc(n);
+  for (let i = 0; i < n; i++) bytes[i] = i % 251;
+  return bytes;
 }
 
 describe.skipIf(!available.ok)('network allow-lists (bwrap, egress proxy)', () => {
@@ -256,6 +278,25 @@ describe.skipIf(!available.ok)('network allow-lists (bwrap, egress proxy)', () =
       );
       expect(error['kind']).toBe(ErrorKind.PermissionDenied);
       expect(error['message']).toContain('denied.test');
+    }
+  });
+
+  test('large bodies cross the forwarder and the proxy intact, both ways, HTTP and HTTPS', async () => {
+    const bytes = 8 * 1024 * 1024;
+    const sha256 = createHash('sha256').update(pattern(bytes)).digest('hex');
+    const tools = runtime({ defaults: { permissions: { net: ['allowed.test'] } } });
+    for (const [server, scheme] of [
+      [http, 'http'],
+      [https, 'https'],
+    ] as const) {
+      const result = await tools.executeToolWithTimeout({
+        toolPath: 'net-transfer.ts',
+        input: { base: `${scheme}://allowed.test:${server.port}`, bytes, insecure: true },
+      });
+      expect(result.output).toEqual({
+        received: { bytes, sha256 },
+        downloaded: { bytes, sha256 },
+      });
     }
   });
 
