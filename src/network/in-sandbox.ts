@@ -32,3 +32,13 @@ export function egressEnv(): Record<string, string> {
     all_proxy: url,
   };
 }
+
+/**
+ * A call's variables with an allow-list: the worker sets them in the process after it started,
+ * so the proxy variables are toolcage's again and `NO_PROXY` goes (a request that skipped the
+ * proxy would only find no route).
+ */
+export function withEgressProxy(env: Readonly<Record<string, string>>): Record<string, string> {
+  const kept = Object.entries(env).filter(([name]) => name.toLowerCase() !== 'no_proxy');
+  return { ...Object.fromEntries(kept), ...egressEnv() };
+}

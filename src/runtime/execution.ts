@@ -13,6 +13,7 @@ import { runProcess } from './run-process.js';
 import { findNonJson } from './validate-json.js';
 import type { WorkerRequest } from './worker/protocol.js';
 import { effectiveProfile, explainFailure } from './effective.js';
+import { withEgressProxy } from '../network/in-sandbox.js';
 import { permissionsToFlags } from '../sandbox/flags.js';
 import type { Launched, ProcessPool } from './pool.js';
 
@@ -221,8 +222,10 @@ async function runOnce(
   const { plan, child } = launched;
   // Read now, not before the launch: it starts the span (see ObservedExecution).
   const { traceparent } = span;
-  const toolEnv =
-    traceparent === undefined ? prepared.env : { ...prepared.env, TRACEPARENT: traceparent };
+  const callEnv = Array.isArray(prepared.permissions.net)
+    ? withEgressProxy(prepared.env)
+    : prepared.env;
+  const toolEnv = traceparent === undefined ? callEnv : { ...callEnv, TRACEPARENT: traceparent };
   const request: WorkerRequest = {
     executionId,
     toolId: tool.toolId,

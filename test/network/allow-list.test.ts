@@ -206,6 +206,15 @@ describe.skipIf(!available.ok)('network allow-lists (bwrap, egress proxy)', () =
     expect(result.enforcement.namespaces).toContain('net');
   });
 
+  test("a call's env cannot take the proxy away: the proxy variables are toolcage's, NO_PROXY goes", async () => {
+    const result = await runtime().executeToolWithTimeout({
+      toolPath: 'net-fetch.ts',
+      input: { url: `http://allowed.test:${http.port}/env` },
+      env: { HTTP_PROXY: 'http://127.0.0.1:9', NO_PROXY: 'allowed.test' },
+    });
+    expect(result.output).toBe(`hello /env via allowed.test:${http.port}`);
+  });
+
   test.each([
     [
       'another name',
