@@ -40,12 +40,13 @@ export const USAGE = `Usage:
                [--host NAME=ADDRESS]... [--allow-private-addresses]
                [--allow-env NAME]... [--allow-run] [--env NAME=VALUE]...
                [--memory-mb N] [--cpu-seconds N] [--max-processes N] [--max-file-size-mb N]
-               [--max-output-bytes N] [--max-connections N] [--max-network-mb N]
+               [--tmp-mb N] [--max-output-bytes N] [--max-connections N] [--max-network-mb N]
                [--sandbox auto|bwrap|none] [--json]
   toolcage doctor [--json]     what this machine can enforce
   toolcage --help | --version
 
-Exit status: 0 success, 1 the tool failed (the error kind says why), 2 usage error.
+Exit status: 0 success, 1 the tool failed (the error kind says why), 2 usage error,
+128 + n stopped by signal n (SIGINT, SIGTERM, SIGHUP: the tool is killed and cleaned up first).
 Telemetry: set OTEL_EXPORTER_OTLP_ENDPOINT (and the other OTEL_* variables) to push metrics and traces.`;
 
 const RUN_OPTIONS = {
@@ -65,6 +66,7 @@ const RUN_OPTIONS = {
   'cpu-seconds': { type: 'string' },
   'max-processes': { type: 'string' },
   'max-file-size-mb': { type: 'string' },
+  'tmp-mb': { type: 'string' },
   'max-output-bytes': { type: 'string' },
   'max-connections': { type: 'string' },
   'max-network-mb': { type: 'string' },
@@ -146,6 +148,7 @@ export function parseCommandLine(argv: readonly string[]): Command {
     ['cpu-seconds', 'cpuSeconds'],
     ['max-processes', 'maxProcesses'],
     ['max-file-size-mb', 'maxFileSizeMb'],
+    ['tmp-mb', 'tmpMb'],
     ['max-output-bytes', 'maxOutputBytes'],
     ['max-connections', 'maxConnections'],
     ['max-network-mb', 'maxNetworkMb'],

@@ -10,6 +10,8 @@ import { randomUUID } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { ownerTag } from '../sandbox/owner.js';
+import { TEMP_PREFIX } from '../sandbox/sweep.js';
 import { EGRESS_DIR } from './in-sandbox.js';
 import { normalizeNetworkOptions } from './options.js';
 import { createEgressProxy } from './proxy.js';
@@ -53,7 +55,7 @@ export async function probeEgress(options: {
       allow: [PROBE_NAME],
       maxConnections: 1,
       maxBytes: 64 * 1024,
-      directory: join(tmpdir(), `toolcage-net-${randomUUID()}`),
+      directory: join(tmpdir(), `${TEMP_PREFIX}${ownerTag()}-net-${randomUUID()}`),
     });
   } catch (error) {
     return { available: false, detail: `the egress proxy cannot listen: ${message(error)}` };

@@ -21,9 +21,9 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test } fr
 import { ErrorKind } from '../../src/errors/kinds.js';
 import type { ToolRuntimeOptions } from '../../src/runtime/options.js';
 import type { ToolRuntime } from '../../src/runtime/runtime.js';
-import { openFds, settledLeftovers } from '../helpers/leaks.js';
+import { expectNothingLeft, openFds } from '../helpers/leaks.js';
 import { fixtureRuntime, rejectionOf } from '../helpers/runtime.js';
-import { BUN, ourToolProcesses, sandboxAvailability } from '../sandbox/harness.js';
+import { BUN, sandboxAvailability } from '../sandbox/harness.js';
 
 const available = await sandboxAvailability();
 
@@ -183,12 +183,7 @@ describe.skipIf(!available.ok)('network allow-lists (bwrap, egress proxy)', () =
   });
   afterEach(async () => {
     await Promise.all(runtimes.splice(0).map((r) => r.close()));
-    // Other test runs on this machine start the same worker: only processes of ours count.
-    const left = await settledLeftovers(baselineFds + 2, 5_000);
-    expect(ourToolProcesses(left.processes)).toEqual([]);
-    expect(left.tempDirs).toEqual([]);
-    expect(left.cgroups).toEqual([]);
-    expect(left.fds).toBeLessThanOrEqual(baselineFds + 2);
+    await expectNothingLeft(baselineFds, 5_000);
     expect(http.open).toBe(0);
     expect(https.open).toBe(0);
   });

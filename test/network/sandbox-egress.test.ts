@@ -1,18 +1,18 @@
 /**
  * How the sandbox wires an allow-list: the bwrap command line (pure), and `prepare()` refusing
- * (`spawn_failed`) when the egress proxy cannot start — never a fallback to the whole network.
+ * (a refusal: the call's `spawn_failed`) when the egress proxy cannot start — never a fallback to the whole network.
  */
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, test } from 'vitest';
-import { ErrorKind } from '../../src/errors/kinds.js';
 import { EGRESS_ARG } from '../../src/network/in-sandbox.js';
 import { normalizeNetworkOptions } from '../../src/network/options.js';
 import { createEgressProxy } from '../../src/network/proxy.js';
 import { buildBwrapArgs, bwrapNamespaces, type BwrapInput } from '../../src/sandbox/bwrap-args.js';
 import { resolveLimits } from '../../src/sandbox/limits.js';
 import { resolvePermissions } from '../../src/sandbox/permissions.js';
+import { SandboxRefusal } from '../../src/sandbox/refusal.js';
 import { createSandbox, settleSandboxCleanup } from '../../src/sandbox/sandbox.js';
 import type { LaunchRequest, Permissions } from '../../src/sandbox/types.js';
 import { rejectionOf } from '../helpers/runtime.js';
@@ -28,7 +28,7 @@ function input(permissions: Permissions, egressDir?: string): BwrapInput {
     runtimeFiles: ['/rt/worker.ts'],
     permissions: resolvePermissions(permissions),
     env: { API: 'x', HTTP_PROXY: 'http://elsewhere' },
-    tmpDir: '/host/tmp/x',
+    tmpBytes: 64 * 1024 * 1024,
     system: { libraries: [], runRoot: [], runEtc: [], netEtc: ['/etc/resolv.conf'] },
     userNamespace: true,
     seccompFd: undefined,
@@ -101,9 +101,9 @@ describe.skipIf(!available.ok)('prepare() with an allow-list', () => {
 
   test('a sandbox without an egress proxy refuses an allow-list', async () => {
     const error = await rejectionOf(createSandbox().prepare(request()));
-    expect(error['kind']).toBe(ErrorKind.SpawnFailed);
+    expect(error).toBeInstanceOf(SandboxRefusal);
     expect(error['message']).toBe(
-      'Tool `ok-sync` could not be started: the sandbox cannot enforce `permissions.net` (an allow-list): this sandbox has no egress proxy',
+      'the sandbox cannot enforce `permissions.net` (an allow-list): this sandbox has no egress proxy',
     );
   });
 
@@ -116,10 +116,12 @@ describe.skipIf(!available.ok)('prepare() with an allow-list', () => {
       tmpRoot: deep,
       egress: createEgressProxy(normalizeNetworkOptions({})),
     });
+    // The runtime turns the refusal into the call's `spawn_failed` ("Tool `x` could not be
+    // started: " + this message).
     const error = await rejectionOf(sandbox.prepare(request()));
-    expect(error['kind']).toBe(ErrorKind.SpawnFailed);
+    expect(error).toBeInstanceOf(SandboxRefusal);
     expect(error['message']).toMatch(
-      /^Tool `ok-sync` could not be started: the sandbox cannot enforce `permissions\.net` \(an allow-list\): its egress proxy could not start: the proxy's socket path .* is longer than 107 bytes \(set TMPDIR to a shorter directory\)$/,
+      /^the sandbox cannot enforce `permissions\.net` \(an allow-list\): its egress proxy could not start: the proxy's socket path .* is longer than 107 bytes \(set TMPDIR to a shorter directory\)$/,
     );
     expect(existsSync(deep)).toBe(true);
     expect(readdirSync(deep)).toEqual([]);
