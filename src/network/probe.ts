@@ -88,7 +88,7 @@ export async function probeEgress(options: {
       { env: {}, timeout: 10_000 },
     );
     const status = stdout.trim();
-    const refused = session.activity().denials.at(-1);
+    const refused = session.activity().lastDenial;
     if (!status.startsWith('HTTP/1.1 403') || refused === undefined) {
       return {
         available: false,

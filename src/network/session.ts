@@ -38,8 +38,12 @@ export interface NetworkActivity {
   readonly allowed: number;
   /** Connections refused: by the allow-list, the address rules, or a limit. */
   readonly denied: number;
-  /** The refusals by the allow-list and the address rules (limits are in `limit`). */
+  /** Of those, the refusals by the allow-list and the address rules (not by a limit). */
+  readonly deniedByPolicy: number;
+  /** The first {@link MAX_DENIAL_RECORDS} refusals by the allow-list and the address rules. */
   readonly denials: readonly NetworkDenial[];
+  /** The latest refusal by the allow-list or the address rules. */
+  readonly lastDenial: NetworkDenial | undefined;
   /** The network limit that was hit first ("more than 4 connections at once"), if any. */
   readonly limit: string | undefined;
 }
@@ -53,6 +57,9 @@ export interface SessionSpec {
   readonly maxBytes: number;
   readonly idleTimeoutMs: number;
 }
+
+/** Refusals kept per execution (each becomes a span event); the rest are only counted. */
+export const MAX_DENIAL_RECORDS = 64;
 
 /** The socket's name inside its directory. */
 export const SOCKET_NAME = 'proxy.sock';
@@ -74,6 +81,8 @@ export class EgressSession {
   readonly #sockets = new Set<Socket>();
   readonly #agent: Agent;
   readonly #denials: NetworkDenial[] = [];
+  #lastDenial: NetworkDenial | undefined;
+  #deniedByPolicy = 0;
   #open = 0;
   #bytes = 0;
   #allowed = 0;
@@ -154,7 +163,9 @@ export class EgressSession {
     return {
       allowed: this.#allowed,
       denied: this.#denied,
+      deniedByPolicy: this.#deniedByPolicy,
       denials: [...this.#denials],
+      lastDenial: this.#lastDenial,
       limit: this.#limit,
     };
   }
@@ -250,14 +261,19 @@ export class EgressSession {
   // A refusal by the allow-list, the address rules or a malformed request: recorded.
   #refuse(host: string, port: number | undefined, reason: string, status: number): Admission {
     this.#denied++;
-    const where = port === undefined ? host : describeTarget({ host, port });
-    this.#denials.push({
-      host,
+    this.#deniedByPolicy++;
+    // An unparsable target is the tool's text: bounded before it goes anywhere.
+    const shown = host.length > 200 ? `${host.slice(0, 197)}...` : host;
+    const where = port === undefined ? shown : describeTarget({ host: shown, port });
+    const denial = {
+      host: shown,
       port,
       reason,
       message: `connect to ${where}: ${reason}`,
       at: performance.now(),
-    });
+    };
+    this.#lastDenial = denial;
+    if (this.#denials.length < MAX_DENIAL_RECORDS) this.#denials.push(denial);
     return { ok: false, status, text: status === 400 ? 'Bad Request' : 'Forbidden', reason };
   }
 

@@ -111,9 +111,9 @@ function recordDenials(
   toolId: string,
 ): void {
   const { network } = facts;
-  const proxied = network?.denials.length ?? 0;
+  const proxied = network?.deniedByPolicy ?? 0;
   if (network !== undefined) {
-    if (proxied > 0) span().recordNetworkDenials(network.denials);
+    if (network.denials.length > 0) span().recordNetworkDenials(network.denials);
     metrics.recordNetworkRequests(toolId, network.allowed, network.denied);
     metrics.recordPermissionDenials(toolId, 'net', proxied);
   }

@@ -325,7 +325,7 @@ function proxyDenial(
   denied: string | undefined,
   network: NetworkActivity | undefined,
 ): string | undefined {
-  const last = network?.denials.at(-1);
+  const last = network?.lastDenial;
   if (last === undefined || (denied !== undefined && !denied.startsWith('connect to '))) {
     return denied;
   }

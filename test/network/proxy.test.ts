@@ -162,6 +162,17 @@ describe('the egress proxy', () => {
     ]);
   });
 
+  test('refusals are all counted; the first 64 are kept, and the latest', async () => {
+    const session = await open(['allowed.test']);
+    for (let i = 0; i < 70; i++) {
+      expect((await get(session, `http://denied.test:${1000 + i}/`)).status).toBe(403);
+    }
+    const activity = session.activity();
+    expect(activity).toMatchObject({ denied: 70, deniedByPolicy: 70 });
+    expect(activity.denials).toHaveLength(64);
+    expect(activity.lastDenial?.message).toBe('connect to denied.test:1069: not in the allow-list');
+  });
+
   test('tunnels CONNECT to an allowed name and refuses a denied one', async () => {
     const session = await open(['allowed.test']);
     const tunnel = await connectThrough(session, `allowed.test:${port}`);

@@ -144,13 +144,17 @@ describe.skipIf(!available.ok)('prepare() with an allow-list', () => {
       expect(plan.networkActivity?.()).toEqual({
         allowed: 0,
         denied: 0,
+        deniedByPolicy: 0,
         denials: [],
+        lastDenial: undefined,
         limit: undefined,
       });
       expect((await plan.inspect()).network).toEqual({
         allowed: 0,
         denied: 0,
+        deniedByPolicy: 0,
         denials: [],
+        lastDenial: undefined,
         limit: undefined,
       });
     } finally {
