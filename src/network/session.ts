@@ -17,36 +17,8 @@ import { join } from 'node:path';
 import { decide, type NetworkPolicy } from './decide.js';
 import type { HostPattern, Target } from './patterns.js';
 import { forwardRequest, openTunnel, statusResponse, type RelayMeter } from './relay.js';
-import { describeTarget, targetOfAuthority, targetOfUrl } from './target.js';
-
-/** One refused connection. */
-export interface NetworkDenial {
-  /** The host as the tool named it (canonical), or the unparsable request target. */
-  readonly host: string;
-  readonly port: number | undefined;
-  /** Why: "not in the allow-list", "resolves to 169.254.169.254, a link-local address". */
-  readonly reason: string;
-  /** `connect to evil.example:443: not in the allow-list`. */
-  readonly message: string;
-  /** When, as a `performance.now()` reading (for span events). */
-  readonly at: number;
-}
-
-/** What the proxy saw of one execution. */
-export interface NetworkActivity {
-  /** Connections (CONNECT tunnels and forwarded requests) let through. */
-  readonly allowed: number;
-  /** Connections refused: by the allow-list, the address rules, or a limit. */
-  readonly denied: number;
-  /** Of those, the refusals by the allow-list and the address rules (not by a limit). */
-  readonly deniedByPolicy: number;
-  /** The first {@link MAX_DENIAL_RECORDS} refusals by the allow-list and the address rules. */
-  readonly denials: readonly NetworkDenial[];
-  /** The latest refusal by the allow-list or the address rules. */
-  readonly lastDenial: NetworkDenial | undefined;
-  /** The network limit that was hit first ("more than 4 connections at once"), if any. */
-  readonly limit: string | undefined;
-}
+import { NetworkLedger, type NetworkActivity } from './ledger.js';
+import { targetOfAuthority, targetOfUrl } from './target.js';
 
 /** What one session enforces. */
 export interface SessionSpec {
@@ -57,9 +29,6 @@ export interface SessionSpec {
   readonly maxBytes: number;
   readonly idleTimeoutMs: number;
 }
-
-/** Refusals kept per execution (each becomes a span event); the rest are only counted. */
-export const MAX_DENIAL_RECORDS = 64;
 
 /** The socket's name inside its directory. */
 export const SOCKET_NAME = 'proxy.sock';
@@ -80,15 +49,7 @@ export class EgressSession {
   readonly #policy: NetworkPolicy;
   readonly #sockets = new Set<Socket>();
   readonly #agent: Agent;
-  readonly #denials: NetworkDenial[] = [];
-  #lastDenial: NetworkDenial | undefined;
-  #deniedByPolicy = 0;
-  #open = 0;
-  #bytes = 0;
-  #allowed = 0;
-  #denied = 0;
-  #limit: string | undefined;
-  #exhausted = false;
+  readonly #ledger: NetworkLedger;
   #closed: Promise<void> | undefined;
 
   private constructor(directory: string, spec: SessionSpec, policy: NetworkPolicy) {
@@ -96,6 +57,7 @@ export class EgressSession {
     this.socketPath = join(directory, SOCKET_NAME);
     this.#spec = spec;
     this.#policy = policy;
+    this.#ledger = new NetworkLedger(spec.maxConnections, spec.maxBytes);
     // Keep-alive to the servers a tool talks to: a new TCP connection per forwarded request cost
     // the proxy's round trip a connect and an accept. Bounded by the connection cap.
     this.#agent = new Agent({
@@ -160,14 +122,7 @@ export class EgressSession {
 
   /** What the proxy saw so far. */
   activity(): NetworkActivity {
-    return {
-      allowed: this.#allowed,
-      denied: this.#denied,
-      deniedByPolicy: this.#deniedByPolicy,
-      denials: [...this.#denials],
-      lastDenial: this.#lastDenial,
-      limit: this.#limit,
-    };
+    return this.#ledger.activity();
   }
 
   /** Connections through the proxy right now (client and upstream sockets). */
@@ -230,27 +185,31 @@ export class EgressSession {
 
   // The limits, then the decision; a slot is held while the name resolves.
   async #admit(target: Target): Promise<Admission> {
-    if (this.#closed !== undefined) return this.#limited('the execution has ended');
-    if (this.#exhausted) return this.#limited(this.#limit ?? 'the network limit was hit');
-    if (this.#open >= this.#spec.maxConnections) {
-      return this.#limited(`more than ${this.#spec.maxConnections} connections at once`);
-    }
-    this.#open++;
+    const ledger = this.#ledger;
+    if (this.#closed !== undefined) return ENDED;
+    const over = ledger.reserve();
+    if (over !== undefined) return limitedBy(over);
     const decision = await decide(target, this.#spec.allow, this.#policy);
-    if (!decision.allowed || this.#closed !== undefined || this.#exhausted) {
-      this.#open--;
-      if (decision.allowed) return this.#limited(this.#limit ?? 'the execution has ended');
+    if (!decision.allowed) {
+      ledger.release();
       return this.#refuse(target.host, target.port, decision.reason, 403);
     }
-    this.#allowed++;
+    if (this.#closed !== undefined || ledger.exhausted) {
+      ledger.release();
+      return this.#closed !== undefined ? ENDED : limitedBy(ledger.limited('the budget is spent'));
+    }
+    ledger.allow();
     let released = false;
     const meter: RelayMeter = {
-      count: (bytes) => this.#count(bytes),
+      count: (bytes) => {
+        // The budget is spent: every connection of the execution goes at once.
+        if (ledger.count(bytes)) for (const socket of this.#sockets) socket.destroy();
+      },
       track: (socket) => this.#track(socket),
       release: () => {
         if (!released) {
           released = true;
-          this.#open--;
+          ledger.release();
         }
       },
       agent: this.#agent,
@@ -259,38 +218,9 @@ export class EgressSession {
   }
 
   // A refusal by the allow-list, the address rules or a malformed request: recorded.
-  #refuse(host: string, port: number | undefined, reason: string, status: number): Admission {
-    this.#denied++;
-    this.#deniedByPolicy++;
-    // An unparsable target is the tool's text: bounded before it goes anywhere.
-    const shown = host.length > 200 ? `${host.slice(0, 197)}...` : host;
-    const where = port === undefined ? shown : describeTarget({ host: shown, port });
-    const denial = {
-      host: shown,
-      port,
-      reason,
-      message: `connect to ${where}: ${reason}`,
-      at: performance.now(),
-    };
-    this.#lastDenial = denial;
-    if (this.#denials.length < MAX_DENIAL_RECORDS) this.#denials.push(denial);
+  #refuse(host: string, port: number | undefined, reason: string, status: 400 | 403): Admission {
+    this.#ledger.refuse(host, port, reason);
     return { ok: false, status, text: status === 400 ? 'Bad Request' : 'Forbidden', reason };
-  }
-
-  // A refusal by a limit: the first one is the execution's `limit`.
-  #limited(why: string): Admission {
-    this.#denied++;
-    this.#limit ??= why;
-    return { ok: false, status: 429, text: 'Too Many Requests', reason: `network limit: ${why}` };
-  }
-
-  #count(bytes: number): void {
-    this.#bytes += bytes;
-    if (this.#bytes <= this.#spec.maxBytes || this.#exhausted) return;
-    this.#exhausted = true;
-    const mib = Math.round((this.#spec.maxBytes / 1024 / 1024) * 100) / 100;
-    this.#limit ??= `more than ${mib} MiB through the network`;
-    for (const socket of this.#sockets) socket.destroy();
   }
 
   #track(socket: Socket): void {
@@ -304,6 +234,19 @@ export class EgressSession {
     socket.once('close', () => this.#sockets.delete(socket));
     socket.setTimeout(this.#spec.idleTimeoutMs, () => socket.destroy());
   }
+}
+
+// After close(): the execution is over (not a limit of the tool's).
+const ENDED: Admission = {
+  ok: false,
+  status: 503,
+  text: 'Service Unavailable',
+  reason: 'the execution has ended',
+};
+
+// A refusal by a network limit (the ledger recorded it).
+function limitedBy(reason: string): Admission {
+  return { ok: false, status: 429, text: 'Too Many Requests', reason };
 }
 
 // A header value is one line of printable ASCII.

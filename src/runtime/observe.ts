@@ -1,6 +1,6 @@
 import { context, type MeterProvider, type TracerProvider } from '@opentelemetry/api';
 import { ToolMetrics, type Outcome } from '../metrics.js';
-import type { NetworkActivity } from '../network/session.js';
+import type { NetworkActivity } from '../network/ledger.js';
 import { deniedOperationKind } from '../sandbox/classify-hints.js';
 import {
   startExecutionSpan,

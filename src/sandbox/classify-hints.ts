@@ -9,7 +9,7 @@ import { lstatSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { LimitName } from '../errors/tool-execution-error.js';
 import { isInside } from './permissions.js';
-import type { NetworkActivity } from '../network/session.js';
+import type { NetworkActivity } from '../network/ledger.js';
 import type { Enforcement, LimitReport, ResolvedPermissions } from './types.js';
 
 /** One error of the tool's serialised chain (the error, then each `cause`). */

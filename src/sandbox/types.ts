@@ -2,7 +2,7 @@
  * The permission and limit model, and the contract between the runtime and the sandbox.
  * Only src/sandbox/ knows how these are enforced (bubblewrap, cgroups, rlimits).
  */
-import type { NetworkActivity } from '../network/session.js';
+import type { NetworkActivity } from '../network/ledger.js';
 
 /** What a tool may touch. Every field optional; see DESIGN.md "Sandbox and permissions". */
 export interface Permissions {
