@@ -42,7 +42,9 @@ export interface ToolActivities {
    * Runs one tool. Rejects with an `ApplicationFailure` (`type`: the error kind) or, when the
    * activity was cancelled, with Temporal's `CancelledFailure` once the tool's process tree is gone.
    */
-  executeTool<T = unknown>(request: ToolActivityRequest): Promise<ToolActivityResult<T>>;
+  readonly executeTool: <T = unknown>(
+    request: ToolActivityRequest,
+  ) => Promise<ToolActivityResult<T>>;
 }
 
 const DEFAULTS = { maxLogBytes: 4096, maxOutputBytes: 1024 * 1024, deadlineMarginMs: 1000 };

@@ -10,7 +10,9 @@ import type { ToolActivityRequest, ToolActivityResult } from './types.js';
 /** The activities a workflow calls, as `proxyToolActivities` types them. */
 export interface ToolActivitiesProxy {
   /** Runs one tool on a toolcage worker; fails with an `ActivityFailure` whose cause is the `ApplicationFailure` of the kind. */
-  executeTool<T = unknown>(request: ToolActivityRequest): Promise<ToolActivityResult<T>>;
+  readonly executeTool: <T = unknown>(
+    request: ToolActivityRequest,
+  ) => Promise<ToolActivityResult<T>>;
 }
 
 /**
