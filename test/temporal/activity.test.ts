@@ -4,6 +4,7 @@
  * in the real sandbox.
  */
 import type { EventEmitter } from 'node:events';
+import { fileURLToPath } from 'node:url';
 import type { Info } from '@temporalio/activity';
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
@@ -23,6 +24,15 @@ import { fixtureRuntime, rejectionOf, TEST_SANDBOX } from '../helpers/runtime.js
 let runtime: ToolRuntime;
 let activities: ToolActivities;
 let baselineFds: number;
+
+const CHECKOUT = fileURLToPath(new URL('../../', import.meta.url));
+/** Tool processes of this checkout (other checkouts on the machine run the same fixtures). */
+const ourToolProcesses = () => toolProcesses().filter((line) => line.includes(CHECKOUT));
+/** Pids of `sleep 4242` (the grandchild fixture's grandchild). */
+const sleepPids = () =>
+  toolProcesses()
+    .filter((line) => line.includes('sleep 4242'))
+    .map((line) => line.slice(0, line.indexOf(':')));
 
 const TOOLS = {
   ok: { path: 'ok-sync.ts' },
@@ -216,20 +226,25 @@ describe('each failing kind becomes an ApplicationFailure of that type', () => {
 
 describe('cancellation', () => {
   test('a cancel during a 10 s tool kills its whole tree and settles with CancelledFailure within 1 s', async () => {
+    // Other checkouts on this machine may run the same fixture: only what appears now is ours.
+    const sleepsBefore = new Set(sleepPids());
     const env = environment();
     const pending = run({ toolId: 'grandchild', timeoutMs: 10_000 }, env);
-    // Running: the tool and its `sleep 4242` grandchild exist.
+    // Running: the tool (its worker, from this checkout) and its `sleep 4242` grandchild exist.
+    let ours: string[] = [];
     const until = Date.now() + 10_000;
-    while (!toolProcesses().some((p) => p.includes('sleep 4242'))) {
+    while (ours.length === 0) {
       if (Date.now() > until) throw new Error('the grandchild never started');
       await new Promise((resolve) => setTimeout(resolve, 20));
+      ours = sleepPids().filter((pid) => !sleepsBefore.has(pid));
     }
+    expect(ourToolProcesses().length).toBeGreaterThan(0);
     const cancelledAt = performance.now();
     env.cancel();
     const error = await rejectionOf(pending);
     const settleMs = performance.now() - cancelledAt;
     // What remains at the moment the activity settles (no grace).
-    const left = toolProcesses();
+    const left = [...ourToolProcesses(), ...sleepPids().filter((pid) => ours.includes(pid))];
     console.log(`cancel → settled in ${settleMs.toFixed(1)} ms`);
     expect(error).toBeInstanceOf(CancelledFailure);
     expect(left).toEqual([]);
