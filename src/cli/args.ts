@@ -38,6 +38,8 @@ export const USAGE = `Usage:
                [--memory-mb N] [--cpu-seconds N] [--max-processes N] [--max-file-size-mb N]
                [--max-output-bytes N] [--sandbox auto|bwrap|none] [--json]
   toolcage doctor [--json]     what this machine can enforce
+  toolcage worker --task-queue NAME --registry FILE [--address HOST:PORT] [--namespace NAME]
+                  [--concurrency N] [...]   a Temporal worker (toolcage worker --help)
   toolcage --help | --version
 
 Exit status: 0 success, 1 the tool failed (the error kind says why), 2 usage error.
@@ -81,7 +83,7 @@ export function parseCommandLine(argv: readonly string[]): Command {
     return { command: 'doctor', json };
   }
   if (command !== 'run')
-    throw new UsageError(`unknown command \`${command}\` (expected run or doctor)`, json);
+    throw new UsageError(`unknown command \`${command}\` (expected run, doctor or worker)`, json);
 
   let parsed;
   try {

@@ -3,23 +3,13 @@
  * `toolcage/temporal` without them names the package to install. Checked on the built package
  * (dist/, as `npm test` builds it first) in fresh Node processes.
  */
-import { execFile } from 'node:child_process';
-import {
-  cpSync,
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  rmSync,
-  symlinkSync,
-  writeFileSync,
-} from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import { afterAll, describe, expect, test } from 'vitest';
+import { runWatchingTemporal } from '../helpers/temporal-loads.js';
 
-const run = promisify(execFile);
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const DIST = join(ROOT, 'dist');
 const built = existsSync(join(DIST, 'temporal', 'index.js'));
@@ -29,25 +19,8 @@ if (!built) {
   );
 }
 
-// Reports every load of a @temporalio module on stderr: ESM resolutions (a loader hook) and
-// CommonJS loads (Module._load), which is how toolcage/temporal loads the SDK.
-const WATCH = `
-import Module, { register } from 'node:module';
-register('data:text/javascript,' + encodeURIComponent(
-  "export async function resolve(s, c, n) { if (s.includes('@temporalio')) process.stderr.write('LOADED ' + s + '\\\\n'); return n(s, c); }"
-));
-const load = Module._load;
-Module._load = function (request, ...rest) {
-  if (request.includes('@temporalio')) process.stderr.write('LOADED ' + request + '\\n');
-  return load.call(this, request, ...rest);
-};
-`;
-
 /** Imports `specifier` in a fresh Node; returns the @temporalio modules it loaded and the outcome. */
 async function importIn(cwd: string, specifier: string) {
-  const dir = mkdtempSync(join(tmpdir(), 'tc-watch-'));
-  const hook = join(dir, 'watch.mjs');
-  writeFileSync(hook, WATCH);
   const script = `
     import { createRequire } from 'node:module';
     try {
@@ -59,26 +32,19 @@ async function importIn(cwd: string, specifier: string) {
     const cached = Object.keys(createRequire(import.meta.url).cache).filter((k) => k.includes('@temporalio'));
     console.error('CACHED ' + cached.length);
   `;
-  try {
-    const { stdout, stderr } = await run(
-      process.execPath,
-      ['--import', hook, '--input-type=module', '-e', script],
-      { cwd },
-    );
-    const loaded = stderr.split('\n').filter((line) => line.startsWith('LOADED '));
-    const cached = Number(/CACHED (\d+)/.exec(stderr)?.[1]);
-    return {
-      result: JSON.parse(stdout.trim().split('\n').at(-1)!) as {
-        ok: boolean;
-        exports?: string[];
-        message?: string;
-      },
-      loaded,
-      cached,
-    };
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+  const { stdout, stderr, loaded } = await runWatchingTemporal(
+    ['--input-type=module', '-e', script],
+    cwd,
+  );
+  return {
+    result: JSON.parse(stdout.trim().split('\n').at(-1)!) as {
+      ok: boolean;
+      exports?: string[];
+      message?: string;
+    },
+    loaded,
+    cached: Number(/CACHED (\d+)/.exec(stderr)?.[1]),
+  };
 }
 
 describe.skipIf(!built)('the optional Temporal peers', () => {
