@@ -175,7 +175,9 @@ describe.skipIf(promtool === undefined && !requireAll)('temporal-alerts.yml', ()
         stderr: error.stderr ?? '',
       }),
     );
-    expect(`${result.stdout}${result.stderr}`, `${result.stdout}${result.stderr}`).toContain("SUCCESS");
+    expect(`${result.stdout}${result.stderr}`, `${result.stdout}${result.stderr}`).toContain(
+      'SUCCESS',
+    );
   });
 });
 
