@@ -15,3 +15,15 @@ export async function toolPipeline(request: { text: string }): Promise<{
   const second = await executeTool({ toolId: 'upper', input: first.output });
   return { first: first.output, second: second.output };
 }
+
+/** Runs one tool and returns its output (for the cancellation test: a tool that blocks). */
+export async function singleTool(request: {
+  toolId: string;
+  timeoutMs?: number;
+}): Promise<unknown> {
+  const result = await executeTool({
+    toolId: request.toolId,
+    ...(request.timeoutMs === undefined ? {} : { timeoutMs: request.timeoutMs }),
+  });
+  return result.output;
+}
