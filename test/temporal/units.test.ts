@@ -2,6 +2,7 @@
  * The pure parts of toolcage/temporal, as tables: the failure table, the deadline, the request
  * check, log tails, the ApplicationFailure mapping, and the optional-package loader.
  */
+import { readFileSync } from 'node:fs';
 import { ApplicationFailure } from '@temporalio/common';
 import { describe, expect, test } from 'vitest';
 import { ERROR_KINDS, ErrorKind } from '../../src/errors/kinds.js';
@@ -52,6 +53,14 @@ describe('the failure table', () => {
       expect([failure.type, failure.nonRetryable]).toEqual([kind, !retryable]);
     },
   );
+
+  test("the README's Go retry policy lists exactly the never-retried types", () => {
+    const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+    const list = /NonRetryableErrorTypes: \[\]string\{([^}]*)\}/.exec(readme)?.[1] ?? '';
+    expect([...list.matchAll(/"([a-z_]+)"/g)].map((m) => m[1]).sort()).toEqual(
+      [...NON_RETRYABLE_ERROR_TYPES].sort(),
+    );
+  });
 
   test('the never-retried types for a retry policy: the kinds that fail again whatever the limit', () => {
     expect([...NON_RETRYABLE_ERROR_TYPES].sort()).toEqual(
