@@ -159,7 +159,7 @@ export async function createToolWorker(options: ToolWorkerOptions): Promise<Tool
     throw error;
   }
   metrics.workerConfigured();
-  return lifecycle(worker, runtime, metrics, async () => {
+  return superviseWorker(worker, runtime, metrics, async () => {
     if (options.closeRuntime !== false) await runtime.close();
     await ownedConnection?.close();
   });
@@ -202,13 +202,17 @@ export function toolWorkerOptions(
   };
 }
 
-// run() and shutdown() around a built worker, with the running gauge and the cleanup.
-function lifecycle(
-  worker: Worker,
+/**
+ * run() and shutdown() around a built worker: the running gauge (+1 while `worker.run()` runs,
+ * −1 however it ends), the configured gauge (−1 at shutdown), and `cleanup` exactly once after
+ * the worker stopped (or at shutdown when it never ran). Exported for tests.
+ */
+export function superviseWorker<W extends Pick<Worker, 'run' | 'shutdown' | 'getState'>>(
+  worker: W,
   runtime: ToolRuntime,
   metrics: WorkflowMetrics,
   cleanup: () => Promise<void>,
-): ToolWorker {
+): Omit<ToolWorker, 'worker'> & { readonly worker: W } {
   let running: Promise<void> | undefined;
   let cleaned: Promise<void> | undefined;
   let shutDown: Promise<void> | undefined;

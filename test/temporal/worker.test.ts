@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { ToolRuntime } from '../../src/runtime/runtime.js';
 import {
   createToolWorker,
+  superviseWorker,
   toolWorkerOptions,
   workflowInterceptorsPath,
 } from '../../src/temporal/worker.js';
@@ -141,5 +142,110 @@ describe('createToolWorker', () => {
     expect(launcherProcesses().length).toBe(launchers);
     const { resourceMetrics } = await reader.collect();
     expect(resourceMetrics.scopeMetrics.flatMap((scope) => scope.metrics)).toEqual([]);
+  });
+});
+
+/**
+ * A stand-in for Temporal's Worker where no server can be had: its documented state machine
+ * (run() resolves after shutdown() once drained, rejects on a fatal error; shutdown() throws
+ * unless RUNNING), so the supervision around it can be checked. The real one runs in
+ * temporal-server.test.ts.
+ */
+class StandInWorker {
+  state: 'INITIALIZED' | 'RUNNING' | 'STOPPING' | 'STOPPED' | 'FAILED' = 'INITIALIZED';
+  #end: { resolve: () => void; reject: (error: Error) => void } | undefined;
+  getState() {
+    return this.state;
+  }
+  run(): Promise<void> {
+    if (this.state !== 'INITIALIZED')
+      return Promise.reject(new Error('Poller was already started'));
+    this.state = 'RUNNING';
+    return new Promise<void>((resolve, reject) => {
+      this.#end = { resolve, reject };
+    });
+  }
+  shutdown(): void {
+    if (this.state !== 'RUNNING') throw new Error(`Not running. Current state: ${this.state}`);
+    this.state = 'STOPPING';
+    setTimeout(() => {
+      this.state = 'STOPPED';
+      this.#end?.resolve();
+    }, 10);
+  }
+  fail(error: Error): void {
+    this.state = 'FAILED';
+    this.#end?.reject(error);
+  }
+}
+
+describe('superviseWorker: the gauges and the cleanup around run() and shutdown()', () => {
+  async function gauges({ reader, metrics }: { reader: TestReader; metrics: WorkflowMetrics }) {
+    const { resourceMetrics } = await reader.collect();
+    const value = (name: string) =>
+      resourceMetrics.scopeMetrics
+        .flatMap((scope) => scope.metrics)
+        .find((metric) => metric.descriptor.name === name)?.dataPoints[0]?.value;
+    return {
+      running: value(metrics.names.workersRunning),
+      configured: value(metrics.names.workersConfigured),
+    };
+  }
+
+  function supervised() {
+    const reader = new TestReader();
+    const metrics = new WorkflowMetrics({
+      meterProvider: new MeterProvider({ readers: [reader] }),
+      // Its own prefix: the configured count is per process and prefix.
+      prefix: `sup_${Math.random().toString(36).slice(2, 8)}`,
+    });
+    metrics.workerConfigured(); // as createToolWorker does once the worker is built
+    const worker = new StandInWorker();
+    let cleanups = 0;
+    const supervisor = superviseWorker(worker, runtime, metrics, () => {
+      cleanups++;
+      return Promise.resolve();
+    });
+    return { reader, metrics, worker, supervisor, cleanups: () => cleanups };
+  }
+
+  test('run, then shutdown: running 1 then 0, configured 1 then 0, one cleanup after the drain', async () => {
+    const { supervisor, cleanups, ...sup } = supervised();
+    const running = supervisor.run();
+    expect(await gauges(sup)).toEqual({ running: 1, configured: 1 });
+    await supervisor.shutdown();
+    await running;
+    expect(await gauges(sup)).toEqual({ running: 0, configured: 0 });
+    expect(cleanups()).toBe(1);
+    await supervisor.shutdown(); // idempotent
+    expect(cleanups()).toBe(1);
+  });
+
+  test('a worker that fails: run() rejects, running 0 but still configured, cleaned up once', async () => {
+    const { worker, supervisor, cleanups, ...sup } = supervised();
+    const running = supervisor.run();
+    worker.fail(new Error('connection lost'));
+    await expect(running).rejects.toThrow('connection lost');
+    expect(await gauges(sup)).toEqual({ running: 0, configured: 1 });
+    expect(cleanups()).toBe(1);
+    await supervisor.shutdown();
+    expect(await gauges(sup)).toEqual({ running: 0, configured: 0 });
+    expect(cleanups()).toBe(1);
+  });
+
+  test('shutdown before run: cleaned up, unconfigured, and run() refuses', async () => {
+    const { supervisor, cleanups, ...sup } = supervised();
+    await supervisor.shutdown();
+    expect(cleanups()).toBe(1);
+    expect((await gauges(sup)).configured).toBe(0);
+    await expect(supervisor.run()).rejects.toThrow('This worker was shut down');
+  });
+
+  test('run() twice is refused', async () => {
+    const { supervisor } = supervised();
+    const running = supervisor.run();
+    await expect(supervisor.run()).rejects.toThrow('This worker is already running');
+    await supervisor.shutdown();
+    await running;
   });
 });
