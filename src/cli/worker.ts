@@ -19,7 +19,7 @@ export const WORKER_USAGE = `Usage:
 
 Serves the activity \`executeTool\` on the task queue for the tools of FILE (JSON:
 { "tools": { "<id>": { "path": "…", … } }, "defaults": {…}, "concurrency": N }), with
-at most N tools at once (Temporal's activity slots). SIGINT/SIGTERM: stop polling, let the
+at most N tools at once (Temporal's activity slots). SIGINT/SIGTERM/SIGHUP: stop polling, let the
 tools in flight finish (30 s, then they are cancelled), exit.
   --address          the Temporal frontend (default $TEMPORAL_ADDRESS, else localhost:7233)
   --namespace        default $TEMPORAL_NAMESPACE, else default
@@ -147,9 +147,14 @@ export async function workerCommand(argv: readonly string[]): Promise<number> {
         `${tools.length} tool${tools.length === 1 ? '' : 's'}: ${tools.join(', ')}` +
         `${telemetry?.prometheusUrl === undefined ? '' : `; metrics at ${telemetry.prometheusUrl}`}\n`,
     );
+    // Temporal's runtime shuts its workers down on SIGINT, SIGTERM, SIGQUIT and SIGUSR2; a
+    // hang-up (a closed terminal) drains the same way instead of ending the process at once.
+    const onHangup = (): void => void worker.shutdown();
+    process.once('SIGHUP', onHangup);
     try {
       await worker.run();
     } finally {
+      process.off('SIGHUP', onHangup);
       await worker.shutdown();
     }
     process.stderr.write('toolcage worker: stopped\n');
