@@ -30,4 +30,4 @@ export {
   workflowMetricNames,
 } from './workflow-metric-names.js';
 export type { WorkflowMetricNames, WorkflowMetricsSink } from './workflow-metric-names.js';
-export { TEMPORAL_SDK_VERSION, requireOptional } from './require-optional.js';
+export { TEMPORAL_SDK_VERSION } from './require-optional.js';
