@@ -5,7 +5,6 @@
  * never throws: a failing meter or exporter is reported once and otherwise ignored.
  */
 import {
-  metrics,
   type Counter,
   type Gauge,
   type Histogram,
@@ -14,6 +13,7 @@ import {
 } from '@opentelemetry/api';
 import { expectType } from '../runtime/options.js';
 import { INSTRUMENTATION_SCOPE } from '../telemetry/names.js';
+import { ProviderInstruments } from '../telemetry/provider-instruments.js';
 import {
   DEFAULT_WORKFLOW_METRICS_PREFIX,
   WORKFLOW_DURATION_BUCKETS,
@@ -57,10 +57,8 @@ const configuredWorkers = new Map<string, number>();
 export class WorkflowMetrics {
   readonly names: WorkflowMetricNames;
   readonly #prefix: string;
-  readonly #meterProvider: MeterProvider | undefined;
+  readonly #instruments: ProviderInstruments<Instruments>;
   readonly #onWarning: (message: string) => void;
-  #instrumentsProvider: MeterProvider | undefined;
-  #instruments: Instruments | undefined;
   #warned = false;
   #failures = 0;
 
@@ -75,7 +73,11 @@ export class WorkflowMetrics {
     if (options.onWarning !== undefined) expectType('onWarning', options.onWarning, 'function');
     this.#prefix = prefix;
     this.names = workflowMetricNames(prefix);
-    this.#meterProvider = options.meterProvider;
+    const names = this.names;
+    this.#instruments = new ProviderInstruments(
+      (provider) => createInstruments(provider, names),
+      options.meterProvider,
+    );
     this.#onWarning = options.onWarning ?? defaultWarn;
   }
 
@@ -144,15 +146,10 @@ export class WorkflowMetrics {
     }
   }
 
-  // The instruments of the current provider, created on first use and again when it changed
-  // (a meter taken before the application registered its SDK would stay a no-op forever).
+  // The instruments of the current provider (see ProviderInstruments: a meter taken before the
+  // application registered its SDK would stay a no-op forever).
   #get(): Instruments {
-    const provider = this.#meterProvider ?? metrics.getMeterProvider();
-    if (this.#instruments === undefined || provider !== this.#instrumentsProvider) {
-      this.#instruments = createInstruments(provider, this.names);
-      this.#instrumentsProvider = provider;
-    }
-    return this.#instruments;
+    return this.#instruments.get();
   }
 }
 

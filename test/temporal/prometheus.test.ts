@@ -6,7 +6,6 @@
  * calls them for live executions); an `executeTool` activity runs a real tool on the same
  * providers, so the runtime's metrics arrive at the same endpoint.
  */
-import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { WorkflowInfo } from '@temporalio/workflow';
 import { MockActivityEnvironment } from '@temporalio/testing';
@@ -24,6 +23,15 @@ import {
 import { WorkflowMetrics } from '../../src/temporal/workflow-metrics.js';
 import { setupTelemetry, type TelemetryHandle } from '../../src/telemetry/index.js';
 import { PrometheusMetricNames } from '../../src/telemetry/names.js';
+import {
+  alertExpressions,
+  dashboardExpressions,
+  emptyDashboardQueries,
+  expectRulesHealthy,
+  finite,
+  querySamples,
+  waitUntil,
+} from '../helpers/observability.js';
 import {
   findPrometheus,
   startPrometheus,
@@ -52,52 +60,6 @@ if (binary === undefined && !requireAll) {
 test('prometheus is available (required when TOOLCAGE_REQUIRE_ALL=1)', () => {
   if (requireAll) expect(binary, 'prometheus binary (TOOLCAGE_REQUIRE_ALL=1)').toBeDefined();
 });
-
-/** Every rule's `expr` in the rules file (`expr: >-` blocks or one line). */
-function alertExpressions(): { alert: string; expr: string }[] {
-  const lines = readFileSync(ALERTS_FILE, 'utf8').split('\n');
-  const found: { alert: string; expr: string }[] = [];
-  let alert = '';
-  for (let i = 0; i < lines.length; i++) {
-    const line = lines[i]!;
-    const name = /^\s*- alert:\s*(\S+)/.exec(line);
-    if (name !== null) alert = name[1]!;
-    const expr = /^(\s*)expr:\s*(.*)$/.exec(line);
-    if (expr === null) continue;
-    const indent = expr[1]!.length;
-    if (expr[2] !== '>-') {
-      found.push({ alert, expr: expr[2]! });
-      continue;
-    }
-    const block: string[] = [];
-    while (i + 1 < lines.length) {
-      const next = lines[i + 1]!;
-      if (next.trim() !== '' && next.length - next.trimStart().length <= indent) break;
-      block.push(next.trim());
-      i++;
-    }
-    found.push({ alert, expr: block.join(' ').trim() });
-  }
-  return found;
-}
-
-/** Every panel query, with Grafana's variables substituted (All, a 1m rate interval). */
-function dashboardExpressions(): { panel: string; expr: string }[] {
-  const dashboard = JSON.parse(readFileSync(DASHBOARD_FILE, 'utf8')) as {
-    panels: { title: string; targets?: { expr?: string }[] }[];
-  };
-  return dashboard.panels.flatMap((panel) =>
-    (panel.targets ?? []).map((target) => ({
-      panel: panel.title,
-      expr: (target.expr ?? '')
-        .replaceAll('$__rate_interval', '1m')
-        .replaceAll('$workflow_type', '.*'),
-    })),
-  );
-}
-
-const finite = (samples: Sample[]): Sample[] =>
-  samples.filter((s) => Number.isFinite(Number(s.value)));
 
 // What the worker passes a sink function for a live execution (the fields the sinks read).
 const live = (workflowType: string, runStartMs: number): WorkflowInfo =>
@@ -139,19 +101,7 @@ describe.skipIf(binary === undefined)('a real Prometheus scraping the Temporal m
     run('reports', 'completed', 0.02);
   }
 
-  async function samples(expr: string): Promise<Sample[]> {
-    const answer = await prometheus.query(expr);
-    if (!answer.ok) throw new Error(`query failed: ${expr}\n${answer.error}`);
-    return answer.samples;
-  }
-
-  async function waitUntil(what: string, check: () => Promise<boolean>): Promise<void> {
-    const deadline = Date.now() + 30_000;
-    while (!(await check())) {
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-      await new Promise((resolve) => setTimeout(resolve, 250));
-    }
-  }
+  const samples = (expr: string): Promise<Sample[]> => querySamples(prometheus, expr);
 
   beforeAll(async () => {
     telemetry = await setupTelemetry({ otlp: false, prometheus: { port: 0 } });
@@ -257,37 +207,28 @@ describe.skipIf(binary === undefined)('a real Prometheus scraping the Temporal m
     ).toEqual([['echo', 'success', (await samples(NAMES.started))[0]?.metric['instance']]]);
   });
 
-  test.each(alertExpressions())('alert $alert: its expression returns data', async ({ expr }) => {
-    // The data above makes every rule's condition true: the expression as written returns series.
-    const values = finite(await samples(expr));
-    expect(values.length, `no series for: ${expr}`).toBeGreaterThan(0);
-  });
+  test.each(alertExpressions(ALERTS_FILE))(
+    'alert $alert: its expression returns data',
+    async ({ expr }) => {
+      // The data above makes every rule's condition true: the expression as written returns series.
+      const values = finite(await samples(expr));
+      expect(values.length, `no series for: ${expr}`).toBeGreaterThan(0);
+    },
+  );
 
   test('temporal-alerts.yml: four rules, loaded and evaluated by Prometheus without error', async () => {
-    expect(alertExpressions().map((a) => a.alert)).toEqual([
+    const names = [
       'HighWorkflowFailureRate',
       'WorkflowTimeoutSpike',
       'SlowWorkflowExecution',
       'TemporalWorkersNotRunning',
-    ]);
-    await waitUntil('rule evaluation', async () =>
-      (await prometheus.rules()).every((rule) => !rule.lastEvaluation.startsWith('0001')),
-    );
-    for (const rule of await prometheus.rules())
-      expect({ name: rule.name, health: rule.health, error: rule.lastError ?? '' }).toEqual({
-        name: rule.name,
-        health: 'ok',
-        error: '',
-      });
+    ];
+    expect(alertExpressions(ALERTS_FILE).map((a) => a.alert)).toEqual(names);
+    await expectRulesHealthy(prometheus, names);
   });
 
   test('temporal-dashboard.json: every panel query returns data', async () => {
-    const expressions = dashboardExpressions();
-    expect(expressions.length).toBeGreaterThanOrEqual(8);
-    const empty: string[] = [];
-    for (const { panel, expr } of expressions) {
-      if (finite(await samples(expr)).length === 0) empty.push(`${panel}: ${expr}`);
-    }
-    expect(empty).toEqual([]);
+    expect(dashboardExpressions(DASHBOARD_FILE).length).toBeGreaterThanOrEqual(8);
+    expect(await emptyDashboardQueries(prometheus, DASHBOARD_FILE)).toEqual([]);
   });
 });
