@@ -43,6 +43,8 @@ export const USAGE = `Usage:
                [--tmp-mb N] [--max-output-bytes N] [--max-connections N] [--max-network-mb N]
                [--sandbox auto|bwrap|none] [--json]
   toolcage doctor [--json]     what this machine can enforce
+  toolcage worker --task-queue NAME --registry FILE [--address HOST:PORT] [--namespace NAME]
+                  [--concurrency N] [...]   a Temporal worker (toolcage worker --help)
   toolcage --help | --version
 
 Exit status: 0 success, 1 the tool failed (the error kind says why), 2 usage error,
@@ -91,7 +93,7 @@ export function parseCommandLine(argv: readonly string[]): Command {
     return { command: 'doctor', json };
   }
   if (command !== 'run')
-    throw new UsageError(`unknown command \`${command}\` (expected run or doctor)`, json);
+    throw new UsageError(`unknown command \`${command}\` (expected run, doctor or worker)`, json);
 
   const fail = (message: string): never => {
     throw new UsageError(message, json);
