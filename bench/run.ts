@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { deadlineRows } from './cases/deadline.js';
 import { latencyRows } from './cases/latency.js';
 import { memoryRows } from './cases/memory.js';
+import { networkRows } from './cases/network.js';
 import { telemetryRows } from './cases/telemetry.js';
 import { throughputRows } from './cases/throughput.js';
 import { describeMachine } from './machine.js';
@@ -26,6 +27,19 @@ const CASES: Record<string, () => Promise<Row[]>> = {
   ],
   telemetry: telemetryRows,
   memory: memoryRows,
+  network: async () =>
+    (await sandboxLanded())
+      ? await networkRows()
+      : [
+          {
+            figure: 'network: the egress proxy (allow-lists)',
+            measured: 'needs bubblewrap',
+            baseline: '',
+            value: '',
+            target: '',
+            pass: undefined,
+          },
+        ],
 };
 
 // Whether bubblewrap is usable here (the sandboxed deadline rows need it).
@@ -104,6 +118,10 @@ if (only.length === Object.keys(CASES).length) {
     '  of its launcher counts until it is reaped (see bench/cases/deadline.ts).',
     '- Telemetry: 400 interleaved runs each (the difference is a few tenths of a ms).',
     '- Memory: RSS after a full GC (`--expose-gc`), after 200 and after 10,000 more executions.',
+    '- Network: sandboxed; a tool makes 20 sequential `fetch`es to a loopback server and times',
+    '  each inside itself, through the egress proxy (`net: [name]`, the name mapped by',
+    '  `network.hosts`) vs. straight to it (`net: true`); the figure is the difference of the',
+    '  medians of all requests. Cold start: the trivial tool with an allow-list vs. no network.',
     '',
   ].join('\n');
   // Formatted as the repository's `prettier --check` expects it.

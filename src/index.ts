@@ -3,7 +3,7 @@
  * under deadlines and resource limits, with classified errors and OpenTelemetry.
  */
 export { createToolRuntime } from './runtime/runtime.js';
-export type { ToolRuntime } from './runtime/runtime.js';
+export type { ToolRuntime, ToolRuntimeSettings } from './runtime/runtime.js';
 export { executeToolWithTimeout, closeDefaultRuntime } from './runtime/default-runtime.js';
 export { closeOnSignals } from './runtime/close-on-signals.js';
 export type { Closable, CloseOnSignalsOptions } from './runtime/close-on-signals.js';
@@ -17,5 +17,6 @@ export { ErrorKind, ERROR_KINDS } from './errors/kinds.js';
 export { ToolExecutionError, isToolExecutionError } from './errors/tool-execution-error.js';
 export type { CapturedLogs, LimitName, ToolThrownError } from './errors/tool-execution-error.js';
 export type { Enforcement, Limits, Permissions, SandboxMode } from './sandbox/types.js';
+export type { NetworkOptions } from './network/options.js';
 export { setupTelemetry } from './telemetry/index.js';
 export type { TelemetryHandle, TelemetrySetupOptions } from './telemetry/index.js';

@@ -1,6 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import type { NetworkOptions } from '../network/options.js';
 import type { Limits, Permissions, SandboxMode } from '../sandbox/types.js';
+import { networkOptions, takeAllowNet } from './network-args.js';
 
 /** A parsed `toolcage` command line. */
 export type Command =
@@ -17,6 +19,7 @@ export type Command =
       readonly timeoutMs: number;
       readonly permissions: Permissions;
       readonly limits: Limits;
+      readonly network: NetworkOptions;
       readonly sandbox: SandboxMode;
       readonly json: boolean;
     };
@@ -33,11 +36,15 @@ export class UsageError extends Error {
 
 export const USAGE = `Usage:
   toolcage run <tool-file> [--export NAME] [--input JSON | --input-file FILE] [--config JSON]
-               [--timeout-ms N] [--allow-read P]... [--allow-write P]... [--allow-net]
+               [--timeout-ms N] [--allow-read P]... [--allow-write P]... [--allow-net[=HOSTS]]
+               [--host NAME=ADDRESS]... [--allow-private-addresses]
                [--allow-env NAME]... [--allow-run] [--env NAME=VALUE]...
                [--memory-mb N] [--cpu-seconds N] [--max-processes N] [--max-file-size-mb N]
-               [--tmp-mb N] [--max-output-bytes N] [--sandbox auto|bwrap|none] [--json]
+               [--tmp-mb N] [--max-output-bytes N] [--max-connections N] [--max-network-mb N]
+               [--sandbox auto|bwrap|none] [--json]
   toolcage doctor [--json]     what this machine can enforce
+  toolcage worker --task-queue NAME --registry FILE [--address HOST:PORT] [--namespace NAME]
+                  [--concurrency N] [...]   a Temporal worker (toolcage worker --help)
   toolcage --help | --version
 
 Exit status: 0 success, 1 the tool failed (the error kind says why), 2 usage error,
@@ -53,7 +60,8 @@ const RUN_OPTIONS = {
   'timeout-ms': { type: 'string' },
   'allow-read': { type: 'string', multiple: true },
   'allow-write': { type: 'string', multiple: true },
-  'allow-net': { type: 'boolean' },
+  host: { type: 'string', multiple: true },
+  'allow-private-addresses': { type: 'boolean' },
   'allow-env': { type: 'string', multiple: true },
   'allow-run': { type: 'boolean' },
   'memory-mb': { type: 'string' },
@@ -62,6 +70,8 @@ const RUN_OPTIONS = {
   'max-file-size-mb': { type: 'string' },
   'tmp-mb': { type: 'string' },
   'max-output-bytes': { type: 'string' },
+  'max-connections': { type: 'string' },
+  'max-network-mb': { type: 'string' },
   sandbox: { type: 'string' },
   json: { type: 'boolean' },
 } as const;
@@ -75,7 +85,7 @@ export function parseCommandLine(argv: readonly string[]): Command {
   if (command === '--version' || command === '-v') return { command: 'version' };
   if (command === 'doctor') return parseDoctor(rest, json);
   if (command !== 'run')
-    throw new UsageError(`unknown command \`${command}\` (expected run or doctor)`, json);
+    throw new UsageError(`unknown command \`${command}\` (expected run, doctor or worker)`, json);
   return parseRun(rest, json);
 }
 
@@ -97,7 +107,7 @@ function parseRun(rest: readonly string[], json: boolean): Command {
   const fail: Fail = (message) => {
     throw new UsageError(message, json);
   };
-  const { values, file } = parseRunFlags(rest, fail);
+  const { values, file, net } = parseRunFlags(rest, fail);
   const input = inputOf(values, fail);
   const config = values.config === undefined ? {} : parseJson('--config', values.config, fail);
   const sandbox = sandboxOf(values.sandbox, fail);
@@ -111,19 +121,22 @@ function parseRun(rest: readonly string[], json: boolean): Command {
     config,
     env,
     timeoutMs: integerFlag(values, 'timeout-ms', fail) ?? 60_000,
-    permissions: permissionsOf(values),
+    permissions: permissionsOf(values, net),
     limits,
+    network: networkOptions(values.host, values['allow-private-addresses'], fail),
     sandbox,
     json: values.json ?? false,
   };
 }
 
-// node:util's parser (strict: an unknown flag is an error), and exactly one <tool-file>.
+// `--allow-net[=HOSTS]` (network-args.ts), then node:util's parser (strict: an unknown flag is
+// an error), and exactly one <tool-file>.
 function parseRunFlags(rest: readonly string[], fail: Fail) {
+  const allowNet = takeAllowNet(rest, fail);
   let parsed;
   try {
     parsed = parseArgs({
-      args: [...rest],
+      args: allowNet.rest,
       options: RUN_OPTIONS,
       allowPositionals: true,
       strict: true,
@@ -140,7 +153,7 @@ function parseRunFlags(rest: readonly string[], fail: Fail) {
         : `expected one <tool-file>, got ${positionals.join(' ')}`,
     );
   }
-  return { values, file };
+  return { values, file, net: allowNet.net };
 }
 
 // --input JSON or --input-file FILE (not both); null when neither.
@@ -178,6 +191,8 @@ const LIMIT_FLAGS = [
   ['max-file-size-mb', 'maxFileSizeMb'],
   ['tmp-mb', 'tmpMb'],
   ['max-output-bytes', 'maxOutputBytes'],
+  ['max-connections', 'maxConnections'],
+  ['max-network-mb', 'maxNetworkMb'],
 ] as const;
 
 function limitsOf(values: RunValues, fail: Fail): Limits {
@@ -189,14 +204,15 @@ function limitsOf(values: RunValues, fail: Fail): Limits {
   return limits;
 }
 
-// --allow-read/--allow-write/--allow-env take a value each time or a comma-separated list.
-function permissionsOf(values: RunValues): Permissions {
+// --allow-read/--allow-write/--allow-env take a value each time or a comma-separated list;
+// `net` is what --allow-net asked for.
+function permissionsOf(values: RunValues, net: boolean | string[]): Permissions {
   const list = (items: readonly string[] | undefined): string[] =>
     (items ?? []).flatMap((item) => item.split(',')).filter((item) => item !== '');
   return {
     read: list(values['allow-read']),
     write: list(values['allow-write']),
-    net: values['allow-net'] ?? false,
+    net,
     env: list(values['allow-env']),
     run: values['allow-run'] ?? false,
   };

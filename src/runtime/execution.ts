@@ -19,6 +19,8 @@ import { findNonJson } from './validate-json.js';
 import type { WorkerRequest } from './worker/protocol.js';
 import { effectiveProfile } from './effective.js';
 import { explainThroughSandbox } from '../sandbox/classify-hints.js';
+import { withEgressProxy } from '../network/in-sandbox.js';
+import type { NetworkActivity } from '../network/ledger.js';
 import { permissionsToFlags } from '../sandbox/flags.js';
 import type { Launched, ProcessPool } from './pool.js';
 
@@ -174,7 +176,7 @@ function settle(
   durationMs: number,
   span: ObservedExecution,
 ): ExecuteResult {
-  const { verdict, end, outputBytes, logs } = outcome;
+  const { verdict, end, outputBytes, logs, network } = outcome;
   if (!verdict.ok) {
     const failure = new ToolExecutionError({
       kind: verdict.kind,
@@ -188,7 +190,7 @@ function settle(
       ...(verdict.limit === undefined ? {} : { limit: verdict.limit }),
       executionId,
     });
-    span.fail(failure, { durationMs, exit: end, outputBytes });
+    span.fail(failure, { durationMs, exit: end, outputBytes, network, denied: verdict.denied });
     throw failure;
   }
   const result: ExecuteResult = {
@@ -200,7 +202,7 @@ function settle(
     enforcement: outcome.enforcement,
     executionId,
   };
-  span.succeed({ durationMs, exit: end, outputBytes, exitCode: result.exitCode });
+  span.succeed({ durationMs, exit: end, outputBytes, exitCode: result.exitCode, network });
   return result;
 }
 
@@ -228,8 +230,11 @@ function prepare(env: ExecutionEnvironment, request: ExecuteRequest): Prepared {
   return { tool, timeoutMs, permissions, limits, env: built.env, input, config };
 }
 
-/** What one process run produced, and what the sandbox enforced on it. */
-type RunOutcome = ProcessOutcome & { readonly enforcement: Enforcement };
+/** What one process run produced, what the sandbox enforced on it, and what its proxy saw. */
+type RunOutcome = ProcessOutcome & {
+  readonly enforcement: Enforcement;
+  readonly network: NetworkActivity | undefined;
+};
 
 // Launches one process (fresh or prewarmed) and drives it to its end.
 async function runOnce(
@@ -257,8 +262,10 @@ async function runOnce(
   const { plan, child } = launched;
   // Read now, not before the launch: it starts the span (see ObservedExecution).
   const { traceparent } = span;
-  const toolEnv =
-    traceparent === undefined ? prepared.env : { ...prepared.env, TRACEPARENT: traceparent };
+  const callEnv = Array.isArray(prepared.permissions.net)
+    ? withEgressProxy(prepared.env)
+    : prepared.env;
+  const toolEnv = traceparent === undefined ? callEnv : { ...callEnv, TRACEPARENT: traceparent };
   const request: WorkerRequest = {
     executionId,
     toolId: tool.toolId,
@@ -284,7 +291,7 @@ async function runOnce(
           limits: prepared.limits,
         }),
     });
-    return { ...outcome, enforcement: plan.enforcement };
+    return { ...outcome, enforcement: plan.enforcement, network: plan.networkActivity?.() };
   } finally {
     await plan.dispose();
   }

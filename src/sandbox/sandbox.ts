@@ -18,6 +18,9 @@ import { buildLaunchCommand, LAUNCH_GO } from './launch-command.js';
 import { ownerTag } from './owner.js';
 import { SandboxRefusal } from './refusal.js';
 import { removeTree } from './remove-tree.js';
+import { EGRESS_ARG } from '../network/in-sandbox.js';
+import type { EgressProxy } from '../network/proxy.js';
+import type { EgressSession } from '../network/session.js';
 import { seccompProgramFile } from './seccomp-file.js';
 import { sweepOrphans, TEMP_PREFIX } from './sweep.js';
 import { systemView } from './system-view.js';
@@ -37,6 +40,11 @@ export interface SandboxOptions {
    * @default true
    */
   readonly userNamespace?: boolean;
+  /**
+   * The egress proxy that enforces `permissions.net` allow-lists (one session per execution).
+   * Without it, a sandboxed tool with an allow-list is refused (`spawn_failed`).
+   */
+  readonly egress?: EgressProxy;
 }
 
 // The seccomp program is child fd 4: the runtime spawns [stdin, stdout, stderr, result, ...extraFiles].
@@ -53,7 +61,7 @@ export function createSandbox(options: SandboxOptions = {}): Sandbox {
     async prepare(request) {
       const caps = await detect();
       const userNamespace = (options.userNamespace ?? true) && caps.userNamespaces.available;
-      return prepareLaunch(request, caps, tmpRoot, userNamespace);
+      return prepareLaunch(request, caps, tmpRoot, userNamespace, options.egress);
     },
     async sweep() {
       return sweepOrphans(tmpRoot, (await detect()).cgroup.layout);
@@ -72,16 +80,19 @@ export async function settleSandboxCleanup(): Promise<void> {
   removeManagerCgroups();
 }
 
-// One launch: refuse what cannot be enforced, name the execution's temp dir and cgroups, and
-// build its plan; a failure on the way undoes whatever was made.
+// One launch: refuse what cannot be enforced, open the egress proxy's session of an allow-list,
+// name the execution's temp dir and cgroups, and build its plan; a failure on the way undoes
+// whatever was made.
 async function prepareLaunch(
   request: LaunchRequest,
   caps: SandboxCapabilities,
   tmpRoot: string,
   userNamespace: boolean,
+  egress: EgressProxy | undefined,
 ): Promise<LaunchPlan> {
   const sandboxed = request.mode !== 'none';
   if (sandboxed) refuseWhatCannotBeEnforced(request, caps);
+  const session = sandboxed ? await openEgressSession(request, tmpRoot, egress) : undefined;
   let workspace: Workspace | undefined;
   try {
     // Sandboxed, the private /tmp is a tmpfs of bwrap's (bwrap-args.ts): nothing on the host.
@@ -90,10 +101,11 @@ async function prepareLaunch(
     const root = sandboxed
       ? undefined
       : join(tmpRoot, `${TEMP_PREFIX}${ownerTag()}-${randomUUID()}`);
-    workspace = planWorkspace(root, planCgroups(request, caps));
+    workspace = planWorkspace(root, planCgroups(request, caps), session);
     return await buildPlan(request, caps, workspace, tmpRoot, userNamespace);
   } catch (error) {
-    await workspace?.undo();
+    // The workspace undoes the session with the rest; without one, only the session was made.
+    await (workspace?.undo() ?? session?.close());
     if (error instanceof SandboxRefusal) throw error;
     const message = error instanceof Error ? error.message : String(error);
     throw new Error(`sandbox setup failed: ${message}`, { cause: error });
@@ -115,7 +127,7 @@ async function buildPlan(
   if (shell === undefined) workspace.materialize();
   const target =
     root === undefined
-      ? await bwrapTarget(request, caps, tmpRoot, userNamespace)
+      ? await bwrapTarget(request, caps, tmpRoot, userNamespace, workspace.session)
       : directTarget(request, root, shell === undefined ? root : tmpRoot);
   const command =
     shell === undefined
@@ -177,6 +189,31 @@ function refuseWhatCannotBeEnforced(request: LaunchRequest, caps: SandboxCapabil
   if (caps.shell.path === undefined) refuse('its limits', '/bin/sh is missing');
 }
 
+// An allow-list: the execution's own proxy session, listening before the sandbox starts, in a
+// directory named after its owner (so a sweep removes it when its manager is gone). Never a
+// fallback to the whole network when it cannot start.
+async function openEgressSession(
+  request: LaunchRequest,
+  tmpRoot: string,
+  egress: EgressProxy | undefined,
+): Promise<EgressSession | undefined> {
+  const { limits, permissions } = request;
+  if (!Array.isArray(permissions.net)) return undefined;
+  const what = '`permissions.net` (an allow-list)';
+  if (egress === undefined) throw new SandboxRefusal(what, 'this sandbox has no egress proxy');
+  try {
+    return await egress.open({
+      allow: permissions.net,
+      maxConnections: limits.maxConnections,
+      maxBytes: limits.maxNetworkMb * MIB,
+      directory: join(tmpRoot, `${TEMP_PREFIX}${ownerTag()}-net-${randomUUID()}`),
+    });
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    throw new SandboxRefusal(what, `its egress proxy could not start: ${message}`);
+  }
+}
+
 // The execution's cgroups, named (not made yet): only with a cgroup hierarchy and the shell whose
 // prologue joins them.
 function planCgroups(
@@ -191,11 +228,15 @@ function planCgroups(
   });
 }
 
-/** The execution's host temp dir (unsandboxed only) and cgroups: named at once, made later. */
+/**
+ * What the execution has of its own outside its process: the host temp dir (unsandboxed only)
+ * and the cgroups, named at once and made later, and its egress proxy session (allow-lists).
+ */
 interface Workspace {
   /** The private temp dir on the host; undefined under bwrap (its /tmp is a tmpfs). */
   readonly root: string | undefined;
   readonly cgroups: ExecutionCgroups | undefined;
+  readonly session: EgressSession | undefined;
   /** Makes them (idempotent). */
   materialize(): void;
   /** Removes what was made (for a launch that failed before its plan existed). */
@@ -205,11 +246,16 @@ interface Workspace {
 // The host temp dir is made 0700, and only if it does not exist yet, so the name cannot be
 // planted. With a prologue to wait for them, it and the cgroups are created while the process
 // starts (see LaunchPlan.materialize); without one, at once.
-function planWorkspace(root: string | undefined, cgroups: ExecutionCgroups | undefined): Workspace {
+function planWorkspace(
+  root: string | undefined,
+  cgroups: ExecutionCgroups | undefined,
+  session: EgressSession | undefined,
+): Workspace {
   let materialized = false;
   return {
     root,
     cgroups,
+    session,
     materialize() {
       if (materialized) return;
       if (root !== undefined) mkdirSync(root, { mode: 0o700 });
@@ -219,6 +265,7 @@ function planWorkspace(root: string | undefined, cgroups: ExecutionCgroups | und
     async undo() {
       cgroups?.kill();
       await cgroups?.destroy();
+      await session?.close();
       if (materialized && root !== undefined) await removeTree(root);
     },
   };
@@ -238,6 +285,7 @@ async function bwrapTarget(
   caps: SandboxCapabilities,
   tmpRoot: string,
   userNamespace: boolean,
+  session: EgressSession | undefined,
 ): Promise<Target> {
   const { limits, permissions } = request;
   // Without a syscall table for this machine, `run: false` was refused already.
@@ -248,7 +296,7 @@ async function bwrapTarget(
     file: caps.bwrap.path!,
     args: buildBwrapArgs({
       bunPath: request.bunPath,
-      bunArgs: request.bunArgs,
+      bunArgs: session === undefined ? request.bunArgs : [...request.bunArgs, EGRESS_ARG],
       toolDir: dirname(request.toolPath),
       runtimeFiles: request.runtimeFiles,
       permissions,
@@ -258,6 +306,7 @@ async function bwrapTarget(
       system: await systemView(request.bunPath),
       userNamespace,
       seccompFd: seccompFile === undefined ? undefined : SECCOMP_CHILD_FD,
+      egressDir: session?.directory,
     }),
     // bwrap gets the tool's variables through --setenv; its own environment stays empty so
     // that /proc/1/environ (bwrap is the namespace's init) shows nothing of the host.
@@ -303,7 +352,7 @@ function plan(parts: {
   materialize: () => string;
   enforcement: Enforcement;
 }): LaunchPlan {
-  const { cgroups, root } = parts.workspace;
+  const { cgroups, root, session } = parts.workspace;
   let disposed: Promise<void> | undefined;
   return {
     file: parts.command.file,
@@ -321,14 +370,21 @@ function plan(parts: {
     },
     killsAll: cgroups !== undefined,
     inspect() {
-      return Promise.resolve(cgroups?.inspect() ?? NO_LIMITS);
+      const report = cgroups?.inspect() ?? NO_LIMITS;
+      return Promise.resolve(
+        session === undefined ? report : { ...report, network: session.activity() },
+      );
     },
+    ...(session === undefined ? {} : { networkActivity: () => session.activity() }),
     dispose() {
       if (disposed === undefined) {
         // The directories go in the background (see background.ts): the cgroups as soon as the
         // kernel lets them (destroyInBackground() kills whatever is still in them), the temp dir too.
         cgroups?.destroyInBackground();
         if (root !== undefined) inBackground(removeTree(root));
+        // Every connection of the execution ends now (the call is synchronous up to its first
+        // await); the socket's directory goes with the rest.
+        if (session !== undefined) inBackground(session.close());
         disposed = Promise.resolve();
       }
       return disposed;
@@ -350,7 +406,13 @@ function enforcement(
     sandbox: sandboxed ? 'bwrap' : 'none',
     namespaces: sandboxed ? bwrapNamespaces({ permissions, userNamespace }) : [],
     filesystem: sandboxed ? 'restricted' : 'host',
-    network: sandboxed && !permissions.net ? 'isolated' : 'host',
+    network:
+      !sandboxed || permissions.net === true
+        ? 'host'
+        : Array.isArray(permissions.net)
+          ? 'allow-list'
+          : 'isolated',
+    ...(sandboxed && Array.isArray(permissions.net) ? { networkAllowList: permissions.net } : {}),
     environment: 'cleared',
     subprocesses: sandboxed && !permissions.run ? 'denied' : 'allowed',
     memory:
