@@ -59,8 +59,30 @@ describe('parseCommandLine', () => {
         run: true,
       },
       limits: { memoryMb: 5, cpuSeconds: 2, maxProcesses: 3, maxFileSizeMb: 4, maxOutputBytes: 6 },
+      network: { hosts: {} },
       sandbox: 'none',
       json: true,
+    });
+  });
+
+  test('an allow-list, its hosts and its limits', () => {
+    expect(
+      parseCommandLine([
+        'run',
+        't.ts',
+        '--allow-net=api.example.com,*.cdn.example',
+        '--host',
+        'api.example.com=127.0.0.1',
+        '--allow-private-addresses',
+        '--max-connections',
+        '3',
+        '--max-network-mb',
+        '2',
+      ]),
+    ).toMatchObject({
+      permissions: { net: ['api.example.com', '*.cdn.example'] },
+      limits: { maxConnections: 3, maxNetworkMb: 2 },
+      network: { hosts: { 'api.example.com': ['127.0.0.1'] }, allowPrivateAddresses: true },
     });
   });
 
@@ -75,6 +97,7 @@ describe('parseCommandLine', () => {
       timeoutMs: 60_000,
       permissions: { read: [], write: [], net: false, env: [], run: false },
       limits: {},
+      network: { hosts: {} },
       sandbox: 'auto',
       json: false,
     });
@@ -92,7 +115,7 @@ describe('parseCommandLine', () => {
   // The first problem in the usage's order is the one reported.
   test.each([
     [['doctor', 'x'], 'doctor takes no arguments but --json, got `x`'],
-    [['nope'], 'unknown command `nope` (expected run or doctor)'],
+    [['nope'], 'unknown command `nope` (expected run, doctor or worker)'],
     [['run'], 'missing <tool-file>'],
     [['run', 'a.ts', 'b.ts'], 'expected one <tool-file>, got a.ts b.ts'],
     [
