@@ -3,7 +3,15 @@
  * `toolcage/temporal` without them names the package to install. Checked on the built package
  * (dist/, as `npm test` builds it first) in fresh Node processes.
  */
-import { cpSync, existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
+import {
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -82,12 +90,16 @@ describe.skipIf(!built)('the optional Temporal peers', () => {
     mkdirSync(pkg, { recursive: true });
     cpSync(join(ROOT, 'package.json'), join(pkg, 'package.json'));
     cpSync(DIST, join(pkg, 'dist'), { recursive: true });
-    // A link's real path is resolved: the OpenTelemetry packages' own dependencies are found in
-    // the repository, while toolcage (a copy) resolves from the app, where @temporalio is absent.
-    symlinkSync(
-      join(ROOT, 'node_modules', '@opentelemetry'),
-      join(app, 'node_modules', '@opentelemetry'),
-    );
+    // toolcage's own dependencies (package.json `dependencies`: OpenTelemetry, p-timeout, execa,
+    // bun), linked. A link's real path is resolved: their own dependencies are found in the
+    // repository, while toolcage (a copy) resolves from the app, where @temporalio is absent.
+    const { dependencies } = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as {
+      dependencies: Record<string, string>;
+    };
+    const linked = new Set(Object.keys(dependencies).map((name) => name.split('/')[0]!));
+    for (const name of linked) {
+      symlinkSync(join(ROOT, 'node_modules', name), join(app, 'node_modules', name));
+    }
 
     const main = await importIn(app, 'toolcage');
     expect(main.result).toMatchObject({ ok: true });
