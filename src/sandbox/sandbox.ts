@@ -8,7 +8,7 @@
 import { randomUUID } from 'node:crypto';
 import { mkdirSync, openSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { basename, dirname, extname, join } from 'node:path';
+import { basename, extname, join } from 'node:path';
 import { ErrorKind } from '../errors/kinds.js';
 import { ToolExecutionError } from '../errors/tool-execution-error.js';
 import { buildBwrapArgs, bwrapNamespaces, SANDBOX_PATH } from './bwrap-args.js';
@@ -19,7 +19,14 @@ import { buildLaunchCommand, LAUNCH_GO } from './launch-command.js';
 import { removeTree } from './remove-tree.js';
 import { buildSeccompProgram } from './seccomp.js';
 import { systemView } from './system-view.js';
-import type { Enforcement, LaunchPlan, LaunchRequest, LimitReport, Sandbox } from './types.js';
+import type {
+  Enforcement,
+  LaunchPlan,
+  LaunchRequest,
+  LimitReport,
+  Sandbox,
+  ToolView,
+} from './types.js';
 
 /** Where a sandbox keeps its per-execution state (tests point these at fakes). */
 export interface SandboxOptions {
@@ -83,8 +90,9 @@ async function prepareLaunch(
 ): Promise<LaunchPlan> {
   const sandboxed = request.mode !== 'none';
   const { limits, permissions } = request;
+  const toolId = request.toolId ?? basename(request.toolPath, extname(request.toolPath));
+  const view = request.view ?? { kind: 'bundle', file: request.toolPath };
   const refuse = (what: string): never => {
-    const toolId = basename(request.toolPath, extname(request.toolPath));
     throw new ToolExecutionError({
       kind: ErrorKind.SpawnFailed,
       toolId,
@@ -154,7 +162,7 @@ async function prepareLaunch(
       args = buildBwrapArgs({
         bunPath: request.bunPath,
         bunArgs: request.bunArgs,
-        toolDir: dirname(request.toolPath),
+        tool: view,
         runtimeFiles: request.runtimeFiles,
         permissions,
         env: request.env,
@@ -204,14 +212,13 @@ async function prepareLaunch(
         materialize();
         return gate ? LAUNCH_GO : '';
       },
-      enforcement: enforcement(request, caps, cgroups, userNamespace, shell !== undefined),
+      enforcement: enforcement(request, view, caps, cgroups, userNamespace, shell !== undefined),
     });
   } catch (error) {
     cgroups?.kill();
     await cgroups?.destroy();
     if (materialized) await removeTree(root);
     if (error instanceof ToolExecutionError) throw error;
-    const toolId = basename(request.toolPath, extname(request.toolPath));
     throw new ToolExecutionError({
       kind: ErrorKind.SpawnFailed,
       toolId,
@@ -277,6 +284,7 @@ function plan(parts: {
 
 function enforcement(
   request: LaunchRequest,
+  view: ToolView,
   caps: SandboxCapabilities,
   cgroups: ExecutionCgroups | undefined,
   userNamespace: boolean,
@@ -288,7 +296,7 @@ function enforcement(
   return {
     sandbox: sandboxed ? 'bwrap' : 'none',
     namespaces: sandboxed ? bwrapNamespaces({ permissions, userNamespace }) : [],
-    filesystem: sandboxed ? 'restricted' : 'host',
+    filesystem: !sandboxed ? 'host' : view.kind === 'bundle' ? 'bundle' : 'directory (masked)',
     network: sandboxed && !permissions.net ? 'isolated' : 'host',
     environment: 'cleared',
     subprocesses: sandboxed && !permissions.run ? 'denied' : 'allowed',

@@ -25,7 +25,7 @@ function input(permissions: Permissions = {}, extra: Partial<BwrapInput> = {}): 
   return {
     bunPath: '/opt/bun/bun',
     bunArgs: ['--no-install', '/rt/worker.ts'],
-    toolDir: '/tools',
+    tool: { kind: 'directory', dir: '/tools', masked: [] },
     runtimeFiles: ['/rt/worker.ts'],
     permissions: resolvePermissions(permissions),
     env: { API: 'x' },
