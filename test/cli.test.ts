@@ -1,9 +1,12 @@
 import { execFile } from 'node:child_process';
+import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, test } from 'vitest';
 import { MetricNames } from '../src/telemetry/names.js';
 import { startOtlpReceiver } from './helpers/otlp-receiver.js';
-import { FIXTURES, TEST_SANDBOX } from './helpers/runtime.js';
+import { FIXTURES, TEST_CACHE_DIR, TEST_SANDBOX } from './helpers/runtime.js';
+
+const TEST_XDG_CACHE = dirname(TEST_CACHE_DIR);
 
 // The CLI as users run it: the built bin (npm test builds first, see "pretest").
 const CLI = fileURLToPath(new URL('../dist/cli.js', import.meta.url));
@@ -19,7 +22,8 @@ function cli(args: readonly string[], env: NodeJS.ProcessEnv = {}): Promise<CliR
     execFile(
       process.execPath,
       [CLI, ...args],
-      { env: { ...process.env, ...env }, maxBuffer: 64 << 20 },
+      // The tests' build cache, not the user's (the default is $XDG_CACHE_HOME/toolcage).
+      { env: { ...process.env, XDG_CACHE_HOME: TEST_XDG_CACHE, ...env }, maxBuffer: 64 << 20 },
       (error, stdout, stderr) => {
         const code = error === null ? 0 : typeof error.code === 'number' ? error.code : -1;
         resolve({ code, stdout, stderr });

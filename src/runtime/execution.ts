@@ -1,4 +1,3 @@
-import { dirname } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { ErrorKind } from '../errors/kinds.js';
 import { isToolExecutionError, ToolExecutionError } from '../errors/tool-execution-error.js';
@@ -15,6 +14,7 @@ import type { WorkerRequest } from './worker/protocol.js';
 import { effectiveProfile, explainFailure } from './effective.js';
 import { permissionsToFlags } from '../sandbox/flags.js';
 import type { Launched, ProcessPool } from './pool.js';
+import type { ToolBundler } from '../build/bundler.js';
 
 /** What every execution of one runtime shares. */
 export interface ExecutionEnvironment {
@@ -24,6 +24,8 @@ export interface ExecutionEnvironment {
   readonly queue: SlotQueue;
   readonly observer: ExecutionObserver;
   readonly pool: ProcessPool;
+  /** Each call's module: its bundle (built on demand, cached) or its masked directory. */
+  readonly bundler: ToolBundler;
   /** Aborts when the runtime closes. */
   readonly closing: AbortSignal;
   /**
@@ -200,10 +202,16 @@ async function runOnce(
   span: ObservedExecution,
 ) {
   const { tool } = prepared;
+  const module = await env.bundler.module(tool, prepared.permissions, {
+    signal,
+    timeoutMs: prepared.timeoutMs,
+  });
   let launched: Launched;
   try {
     launched = await env.pool.launch({
-      toolPath: tool.path,
+      toolPath: module.modulePath,
+      toolId: tool.toolId,
+      view: module.view,
       permissions: prepared.permissions,
       limits: prepared.limits,
       preload: tool.definition?.preload === true,
@@ -219,7 +227,7 @@ async function runOnce(
   const request: WorkerRequest = {
     executionId,
     toolId: tool.toolId,
-    toolPath: tool.path,
+    toolPath: module.modulePath,
     exportName: tool.exportName,
     env: toolEnv,
     input: prepared.input,
@@ -243,7 +251,7 @@ async function runOnce(
           prepared.permissions,
           prepared.limits,
           plan.enforcement,
-          [dirname(tool.path), ...env.runtimeFiles],
+          [...module.visible, ...env.runtimeFiles],
         ),
     });
     return { ...outcome, enforcement: plan.enforcement };

@@ -17,6 +17,8 @@ import {
 import { Launcher } from './launcher.js';
 import { GRACE_ARG, ProcessPool } from './pool.js';
 import { SlotQueue } from './queue.js';
+import { createBundler } from '../build/create-bundler.js';
+import { BUILD_TIMEOUT_MS } from '../build/sandboxed-build.js';
 import { ToolResolver } from './resolve-tool.js';
 
 /** A runtime: a registry of tools, a bounded queue, a process pool and the sandbox. */
@@ -63,7 +65,8 @@ export function createToolRuntime(options: ToolRuntimeOptions = {}): ToolRuntime
   }
   const sandbox = createSandbox();
   const launcher = new Launcher(bunPath, bunEntry('launcher'));
-  const runtimeFiles = [worker, bunfig, fileURLToPath(new URL('./worker/', import.meta.url))];
+  const workerDir = fileURLToPath(new URL('./worker/', import.meta.url));
+  const runtimeFiles = [worker, bunfig, workerDir];
   const pool = new ProcessPool({
     sandbox,
     mode: normalized.sandbox,
@@ -89,12 +92,22 @@ export function createToolRuntime(options: ToolRuntimeOptions = {}): ToolRuntime
   const queue = new SlotQueue(normalized.concurrency, normalized.maxQueued);
   const running = new Set<Promise<unknown>>();
   const tools = new ToolResolver(normalized);
+  const bundler = createBundler(normalized, {
+    sandbox,
+    bunPath,
+    bunVersion: () => bunVersion(bunPath),
+    worker,
+    bunfig,
+    workerDir,
+    launcher,
+  });
   const environment: ExecutionEnvironment = {
     options: normalized,
     tools,
     sandbox,
     queue,
     pool,
+    bundler,
     closing: closing.signal,
     onClose: closeHandlers,
     observer: createObserver({
@@ -108,20 +121,33 @@ export function createToolRuntime(options: ToolRuntimeOptions = {}): ToolRuntime
     runtimeFiles: [bunPath, ...runtimeFiles],
   };
 
-  // Registered tools are warmed ahead of their first request, with their own profile.
+  // Registered tools are built (or found in the cache) and warmed ahead of their first
+  // request, with their own profile.
+  const warming = new Set<Promise<void>>();
   if (normalized.prewarm > 0) {
     for (const id of normalized.tools.keys()) {
-      try {
-        const tool = tools.resolve({ toolId: id });
-        pool.warm({
-          toolPath: tool.path,
-          ...effectiveProfile(normalized, tool, {}),
-          preload: tool.definition?.preload === true,
-        });
-      } catch {
-        // A tool that cannot be resolved now fails clearly when it is called.
-      }
+      const warm = warmTool(id).catch(() => {
+        // A tool that cannot be resolved or built now fails clearly when it is called.
+      });
+      warming.add(warm);
+      void warm.finally(() => warming.delete(warm));
     }
+  }
+  async function warmTool(id: string): Promise<void> {
+    const tool = tools.resolve({ toolId: id });
+    const profile = effectiveProfile(normalized, tool, {});
+    const module = await bundler.module(tool, profile.permissions, {
+      signal: closing.signal,
+      timeoutMs: BUILD_TIMEOUT_MS,
+    });
+    if (closing.signal.aborted) return;
+    pool.warm({
+      toolPath: module.modulePath,
+      toolId: tool.toolId,
+      view: module.view,
+      ...profile,
+      preload: tool.definition?.preload === true,
+    });
   }
 
   let closed: Promise<void> | undefined;
@@ -153,6 +179,8 @@ export function createToolRuntime(options: ToolRuntimeOptions = {}): ToolRuntime
         closing.abort();
         for (const handler of [...closeHandlers]) handler();
         await Promise.allSettled([...running]);
+        await bundler.close();
+        await Promise.allSettled([...warming]);
         await pool.close();
         await launcher.close();
         // Empty cgroups of killed sandboxes are removed in the background; wait for them.

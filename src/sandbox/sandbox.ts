@@ -91,7 +91,7 @@ async function prepareLaunch(
   const sandboxed = request.mode !== 'none';
   const { limits, permissions } = request;
   const toolId = request.toolId ?? basename(request.toolPath, extname(request.toolPath));
-  const view = request.view ?? { kind: 'bundle', file: request.toolPath };
+  const view = request.view ?? { kind: 'bundle', file: request.toolPath, source: request.toolPath };
   const refuse = (what: string): never => {
     throw new ToolExecutionError({
       kind: ErrorKind.SpawnFailed,

@@ -99,8 +99,12 @@ export interface MaskedEntry {
 
 /** What of the tool's own files the sandbox shows (read-only). */
 export type ToolView =
-  /** One file: the tool compiled with its imports into one module (or a module without imports). */
-  | { readonly kind: 'bundle'; readonly file: string }
+  /**
+   * One file: the tool compiled with its imports into one module (`source`, in the build
+   * cache), shown at the tool's own path (`file`), so that `import.meta` and paths relative to
+   * it are the tool's. A module without imports may be its own source.
+   */
+  | { readonly kind: 'bundle'; readonly file: string; readonly source: string }
   /** The tool's directory, as `bundle: false` asks, with its secret-bearing entries masked. */
   | { readonly kind: 'directory'; readonly dir: string; readonly masked: readonly MaskedEntry[] };
 
@@ -115,7 +119,7 @@ export interface LaunchRequest {
   readonly toolPath: string;
   /** The tool's label in messages. @default the module file's base name */
   readonly toolId?: string;
-  /** What of the tool's own files is shown, read-only. @default `toolPath` alone (`{ kind: 'bundle' }`) */
+  /** What of the tool's own files is shown, read-only. @default `toolPath` alone (`{ kind: 'bundle', file: toolPath, source: toolPath }`) */
   readonly view?: ToolView;
   /** Absolute paths of files/dirs the worker itself needs read-only (worker entry, bunfig). */
   readonly runtimeFiles: readonly string[];

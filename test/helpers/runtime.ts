@@ -8,6 +8,12 @@ import type { SandboxMode } from '../../src/sandbox/types.js';
 export const FIXTURES = fileURLToPath(new URL('../../tools-fixtures/', import.meta.url));
 
 /**
+ * The build cache of the tests (in the worktree, ignored by git): kept between runs like a
+ * user's, never the user's own. Tests of the cache itself use a directory of their own.
+ */
+export const TEST_CACHE_DIR = fileURLToPath(new URL('../../.vitest-tmp/build-cache', import.meta.url));
+
+/**
  * The sandbox mode of the core tests: `TOOLCAGE_TEST_SANDBOX`, else `auto` (bubblewrap, which CI
  * installs). The core behaves the same in every mode; the sandbox tests cover what differs.
  * Without a usable bubblewrap they run unsandboxed, loudly — or fail under TOOLCAGE_REQUIRE_ALL=1.
@@ -33,6 +39,7 @@ export function fixtureRuntime(options: ToolRuntimeOptions = {}): ToolRuntime {
     rootDir: FIXTURES,
     sandbox: TEST_SANDBOX,
     telemetry: false,
+    cacheDir: TEST_CACHE_DIR,
     ...options,
   });
 }
