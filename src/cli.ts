@@ -6,7 +6,9 @@
  */
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
+import { BuildCache, defaultCacheDir, renderCacheUsage } from './build/cache.js';
 import { parseCommandLine, USAGE, UsageError, type Command } from './cli/args.js';
+import { buildCommand } from './cli/build.js';
 import { isToolExecutionError } from './errors/tool-execution-error.js';
 import { createToolRuntime } from './runtime/runtime.js';
 import { detectCapabilities } from './sandbox/detect.js';
@@ -87,9 +89,8 @@ function version(): string {
 }
 
 async function main(argv: readonly string[]): Promise<number> {
-  let command: Command;
   try {
-    command = parseCommandLine(argv);
+    return await dispatch(parseCommandLine(argv));
   } catch (error) {
     if (!(error instanceof UsageError)) throw error;
     if (error.json)
@@ -100,6 +101,9 @@ async function main(argv: readonly string[]): Promise<number> {
     process.stderr.write(`toolcage: ${error.message}\n\n${USAGE}\n`);
     return 2;
   }
+}
+
+async function dispatch(command: Command): Promise<number> {
   switch (command.command) {
     case 'help':
       process.stdout.write(`${USAGE}\n`);
@@ -109,11 +113,16 @@ async function main(argv: readonly string[]): Promise<number> {
       return 0;
     case 'doctor': {
       const capabilities = await detectCapabilities();
+      const cache = new BuildCache(defaultCacheDir()).usage();
       process.stdout.write(
-        command.json ? `${JSON.stringify(capabilities)}\n` : `${renderDoctor(capabilities)}\n`,
+        command.json
+          ? `${JSON.stringify({ ...capabilities, cache })}\n`
+          : `${renderDoctor(capabilities)}\n${renderCacheUsage(cache)}\n`,
       );
       return 0;
     }
+    case 'build':
+      return buildCommand(command);
     case 'run':
       return run(command);
     default:

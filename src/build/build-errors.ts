@@ -20,7 +20,11 @@ export function describeProblems(problems: readonly BuildProblem[], root: string
 function describeProblem(problem: BuildProblem, root: string): string {
   const file = problem.file === undefined ? undefined : shortPath(problem.file, root);
   const at =
-    file === undefined ? '' : problem.line === undefined ? file : `${file}:${problem.line}:${problem.column ?? 0}`;
+    file === undefined
+      ? ''
+      : problem.line === undefined
+        ? file
+        : `${file}:${problem.line}:${problem.column ?? 0}`;
   switch (problem.kind) {
     case 'resolve': {
       const specifier = problem.specifier ?? '?';
@@ -50,7 +54,9 @@ export function refusedGraph(
   root: string,
 ): string | undefined {
   const importOf = (path: string): string => {
-    const edge: BuildImport | undefined = report.imports.find((candidate) => candidate.path === path);
+    const edge: BuildImport | undefined = report.imports.find(
+      (candidate) => candidate.path === path,
+    );
     return edge === undefined
       ? shortPath(path, root)
       : `${shortPath(edge.from, root)} imports '${edge.original}'`;

@@ -64,7 +64,11 @@ interface BunMessage {
   readonly message: string;
   readonly level?: string;
   readonly specifier?: string;
-  readonly position?: { readonly file?: string; readonly line?: number; readonly column?: number } | null;
+  readonly position?: {
+    readonly file?: string;
+    readonly line?: number;
+    readonly column?: number;
+  } | null;
 }
 interface BunMetafile {
   readonly inputs: Record<
@@ -146,8 +150,13 @@ function problemOf(log: BunMessage): BuildProblem {
       ...(log.specifier === undefined ? {} : { specifier: log.specifier }),
     };
   }
-  if (/Macros are disabled/.test(log.message)) return { kind: 'macro', message: log.message, ...where };
-  return { kind: position?.file === undefined ? 'other' : 'syntax', message: log.message, ...where };
+  if (/Macros are disabled/.test(log.message))
+    return { kind: 'macro', message: log.message, ...where };
+  return {
+    kind: position?.file === undefined ? 'other' : 'syntax',
+    message: log.message,
+    ...where,
+  };
 }
 
 // A project bunfig.toml that asks Bun to run code first (`preload`, `plugins`).
@@ -165,7 +174,10 @@ function refusedBunfig(dirs: readonly string[]): BuildProblem | undefined {
         message: `cannot be read: ${error instanceof Error ? error.message : String(error)}`,
       };
     }
-    const top = (typeof config === 'object' && config !== null ? config : {}) as Record<string, unknown>;
+    const top = (typeof config === 'object' && config !== null ? config : {}) as Record<
+      string,
+      unknown
+    >;
     for (const key of ['preload', 'plugins']) {
       const value = top[key];
       if (value !== undefined && !(Array.isArray(value) && value.length === 0)) {

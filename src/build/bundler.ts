@@ -231,9 +231,9 @@ export class ToolBundler {
       }
       const refused = refusedGraph(report, matcher, view.root);
       if (refused !== undefined) throw unbuildable(tool, refused);
-      const records = [...new Set([...report.inputs, ...configFiles(report.inputs, view.root)])].map(
-        recordInput,
-      );
+      const records = [
+        ...new Set([...report.inputs, ...configFiles(report.inputs, view.root)]),
+      ].map(recordInput);
       const racy = records.some((record) => record === undefined || record.ctimeMs > mark);
       const inputs = records.filter((record): record is InputRecord => record !== undefined);
       const manifestOf = (bundle: Manifest['bundle']): Manifest => ({
@@ -274,7 +274,8 @@ export class ToolBundler {
   // Waits for a build under the call's own deadline and signal; each call gets its own error.
   #wait(building: Promise<Fresh>, tool: ResolvedTool, wait: BuildWait): Promise<Fresh> {
     return new Promise((resolve, reject) => {
-      const onAbort = (): void => reject(waitEnded(wait.signal.reason, tool.toolId, wait.timeoutMs));
+      const onAbort = (): void =>
+        reject(waitEnded(wait.signal.reason, tool.toolId, wait.timeoutMs));
       if (wait.signal.aborted) {
         onAbort();
         return;

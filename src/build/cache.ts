@@ -59,12 +59,31 @@ export interface Manifest {
 /** Where the cache is by default: `$XDG_CACHE_HOME/toolcage`, else `~/.cache/toolcage`. */
 export function defaultCacheDir(env: NodeJS.ProcessEnv = process.env): string {
   const xdg = env['XDG_CACHE_HOME'];
-  return join(xdg !== undefined && xdg.startsWith('/') ? xdg : join(homedir(), '.cache'), 'toolcage');
+  return join(
+    xdg !== undefined && xdg.startsWith('/') ? xdg : join(homedir(), '.cache'),
+    'toolcage',
+  );
+}
+
+/** What the cache holds. */
+export interface CacheUsage {
+  readonly dir: string;
+  readonly bytes: number;
+  readonly entries: number;
+  readonly maxBytes: number;
+}
+
+/** One line for `toolcage doctor`. */
+export function renderCacheUsage(usage: CacheUsage): string {
+  const mib = (bytes: number): string => `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
+  return `build cache: ${usage.dir} (${usage.entries} entries, ${mib(usage.bytes)} of at most ${mib(usage.maxBytes)})`;
 }
 
 /** The cache key of an entry: its path, Bun's version and the build options. */
 export function entryKey(entry: string, bunVersion: string, options: string): string {
-  return createHash('sha256').update(JSON.stringify([LAYOUT, entry, bunVersion, options])).digest('hex');
+  return createHash('sha256')
+    .update(JSON.stringify([LAYOUT, entry, bunVersion, options]))
+    .digest('hex');
 }
 
 /** The cache under one directory. */
@@ -166,7 +185,8 @@ export class BuildCache {
       }
     }
     for (const dir of list(this.#tmp)) {
-      if (now - dir.mtimeMs > STALE_TMP_MS) rmSync(join(this.#tmp, dir.name), { recursive: true, force: true });
+      if (now - dir.mtimeMs > STALE_TMP_MS)
+        rmSync(join(this.#tmp, dir.name), { recursive: true, force: true });
     }
     let total = [...manifests, ...bundles.values()].reduce((sum, file) => sum + file.size, 0);
     const byAge = manifests.sort((a, b) => a.mtimeMs - b.mtimeMs);
@@ -185,12 +205,13 @@ export class BuildCache {
   }
 
   /** What the cache holds (for `toolcage doctor`). */
-  usage(): { readonly dir: string; readonly bytes: number; readonly entries: number; readonly maxBytes: number } {
-    const files = [...list(this.#entries), ...list(this.#bundles)];
+  usage(): CacheUsage {
+    const entries = list(this.#entries);
+    const files = [...entries, ...list(this.#bundles)];
     return {
       dir: this.dir,
       bytes: files.reduce((sum, file) => sum + file.size, 0),
-      entries: list(this.#entries).length,
+      entries: entries.length,
       maxBytes: this.maxBytes,
     };
   }
@@ -199,7 +220,8 @@ export class BuildCache {
     if (this.#made) return;
     // 0700: bundles hold the tools' code.
     mkdirSync(this.dir, { recursive: true, mode: 0o700 });
-    for (const dir of [this.#entries, this.#bundles, this.#tmp]) mkdirSync(dir, { recursive: true, mode: 0o700 });
+    for (const dir of [this.#entries, this.#bundles, this.#tmp])
+      mkdirSync(dir, { recursive: true, mode: 0o700 });
     this.#made = true;
   }
 
@@ -235,6 +257,19 @@ function list(dir: string): Listed[] {
   return files;
 }
 
+function isInputRecord(value: unknown): value is InputRecord {
+  if (typeof value !== 'object' || value === null) return false;
+  const input = value as Partial<InputRecord>;
+  return (
+    typeof input.path === 'string' &&
+    typeof input.sha256 === 'string' &&
+    typeof input.size === 'number' &&
+    typeof input.mtimeMs === 'number' &&
+    typeof input.ctimeMs === 'number' &&
+    typeof input.ino === 'number'
+  );
+}
+
 function isManifest(value: unknown): value is Manifest {
   if (typeof value !== 'object' || value === null) return false;
   const m = value as Partial<Manifest>;
@@ -244,17 +279,7 @@ function isManifest(value: unknown): value is Manifest {
     typeof m.bunVersion === 'string' &&
     typeof m.options === 'string' &&
     Array.isArray(m.inputs) &&
-    m.inputs.every(
-      (input) =>
-        typeof input === 'object' &&
-        input !== null &&
-        typeof input.path === 'string' &&
-        typeof input.sha256 === 'string' &&
-        typeof input.size === 'number' &&
-        typeof input.mtimeMs === 'number' &&
-        typeof input.ctimeMs === 'number' &&
-        typeof input.ino === 'number',
-    ) &&
+    (m.inputs as unknown[]).every(isInputRecord) &&
     typeof m.bundle === 'object' &&
     m.bundle !== null &&
     typeof m.bundle.file === 'string' &&

@@ -1,6 +1,7 @@
 import { fileURLToPath } from 'node:url';
 import type { Launcher } from '../runtime/launcher.js';
 import type { NormalizedOptions } from '../runtime/options.js';
+import type { PackageFiles } from '../runtime/package-files.js';
 import type { Sandbox } from '../sandbox/types.js';
 import { ToolBundler } from './bundler.js';
 import { BuildCache } from './cache.js';
@@ -11,10 +12,7 @@ export interface BundlerParts {
   readonly sandbox: Sandbox;
   readonly bunPath: string;
   readonly bunVersion: () => string;
-  /** The worker's entry, the project's bunfig and the worker's directory. */
-  readonly worker: string;
-  readonly bunfig: string;
-  readonly workerDir: string;
+  readonly files: PackageFiles;
   readonly launcher?: Launcher;
 }
 
@@ -27,14 +25,15 @@ export function builderModule(): string {
 /** The bundler of one runtime: its cache, its masks, and builds run like tools. */
 export function createBundler(options: NormalizedOptions, parts: BundlerParts): ToolBundler {
   const builder = builderModule();
+  const { worker, bunfig, workerDir } = parts.files;
   return new ToolBundler({
     host: {
       sandbox: parts.sandbox,
       mode: options.sandbox,
       bunPath: parts.bunPath,
       // As for tools (see runtime.ts), and --no-macros: the builder's own imports run no macro.
-      bunArgs: ['--no-install', '--no-env-file', '--no-macros', `--config=${parts.bunfig}`, parts.worker],
-      runtimeFiles: [parts.worker, parts.bunfig, parts.workerDir, builder],
+      bunArgs: ['--no-install', '--no-env-file', '--no-macros', `--config=${bunfig}`, worker],
+      runtimeFiles: [worker, bunfig, workerDir, builder],
       builder,
       ...(parts.launcher === undefined ? {} : { launcher: parts.launcher }),
     },

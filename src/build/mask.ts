@@ -27,7 +27,11 @@ export class MaskScanError extends Error {
 interface Scan {
   readonly masked: readonly MaskedEntry[];
   /** Every directory read, with what says that its entries changed. */
-  readonly dirs: ReadonlyArray<{ readonly path: string; readonly mtimeMs: number; readonly ino: number }>;
+  readonly dirs: ReadonlyArray<{
+    readonly path: string;
+    readonly mtimeMs: number;
+    readonly ino: number;
+  }>;
 }
 
 /** The masks of tool directories, scanned once and checked again at every call. */

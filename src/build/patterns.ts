@@ -7,7 +7,13 @@ import { isAbsolute, relative, sep } from 'node:path';
 import { describe } from '../sandbox/permissions.js';
 
 /** Always masked: environment files, git metadata, npm credentials, keys and certificates. */
-export const DEFAULT_MASK_PATTERNS: readonly string[] = ['.env*', '.git', '.npmrc', '*.pem', '*.key'];
+export const DEFAULT_MASK_PATTERNS: readonly string[] = [
+  '.env*',
+  '.git',
+  '.npmrc',
+  '*.pem',
+  '*.key',
+];
 
 /** Tells whether a file or directory name is secret-bearing. */
 export interface NameMatcher {
@@ -19,7 +25,9 @@ export interface NameMatcher {
 /** Throws a TypeError unless `value` is a list of patterns {@link compileMaskPatterns} accepts. */
 export function validateMaskPatterns(value: unknown, name: string): void {
   if (!Array.isArray(value)) {
-    throw new TypeError(`Expected \`${name}\` to be an array of name patterns, got ${describe(value)}`);
+    throw new TypeError(
+      `Expected \`${name}\` to be an array of name patterns, got ${describe(value)}`,
+    );
   }
   value.forEach((pattern: unknown, index) => {
     if (typeof pattern !== 'string' || pattern === '' || /[/\0]/.test(pattern)) {

@@ -8,6 +8,15 @@ export type Command =
   | { readonly command: 'version' }
   | { readonly command: 'doctor'; readonly json: boolean }
   | {
+      readonly command: 'build';
+      /** Tool files, or nothing with `registry`. */
+      readonly files: readonly string[];
+      /** A JSON registry (`{ "tools": { id: { path, … } } }`), paths relative to its directory. */
+      readonly registry: string | undefined;
+      readonly sandbox: SandboxMode;
+      readonly json: boolean;
+    }
+  | {
       readonly command: 'run';
       readonly file: string;
       readonly exportName: string | undefined;
@@ -37,7 +46,9 @@ export const USAGE = `Usage:
                [--allow-env NAME]... [--allow-run] [--env NAME=VALUE]...
                [--memory-mb N] [--cpu-seconds N] [--max-processes N] [--max-file-size-mb N]
                [--max-output-bytes N] [--sandbox auto|bwrap|none] [--json]
-  toolcage doctor [--json]     what this machine can enforce
+  toolcage build <tool-file>... | --registry FILE [--sandbox auto|bwrap|none] [--json]
+                               compile tools ahead of their calls (for images and CI)
+  toolcage doctor [--json]     what this machine can enforce, and the build cache
   toolcage --help | --version
 
 Exit status: 0 success, 1 the tool failed (the error kind says why), 2 usage error.
@@ -80,8 +91,9 @@ export function parseCommandLine(argv: readonly string[]): Command {
       );
     return { command: 'doctor', json };
   }
+  if (command === 'build') return parseBuild(rest, json);
   if (command !== 'run')
-    throw new UsageError(`unknown command \`${command}\` (expected run or doctor)`, json);
+    throw new UsageError(`unknown command \`${command}\` (expected run, build or doctor)`, json);
 
   let parsed;
   try {
@@ -162,6 +174,32 @@ export function parseCommandLine(argv: readonly string[]): Command {
     sandbox,
     json: values.json ?? false,
   };
+}
+
+function parseBuild(rest: readonly string[], json: boolean): Command {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: [...rest],
+      options: {
+        registry: { type: 'string' },
+        sandbox: { type: 'string' },
+        json: { type: 'boolean' },
+      },
+      allowPositionals: true,
+      strict: true,
+    });
+  } catch (error) {
+    throw new UsageError((error as Error).message, json);
+  }
+  const { values, positionals } = parsed;
+  if (positionals.length > 0 === (values.registry !== undefined))
+    throw new UsageError('build takes <tool-file>... or --registry FILE (one of the two)', json);
+  const sandbox = values.sandbox ?? 'auto';
+  if (sandbox !== 'auto' && sandbox !== 'bwrap' && sandbox !== 'none') {
+    throw new UsageError(`--sandbox must be auto, bwrap or none, got \`${sandbox}\``, json);
+  }
+  return { command: 'build', files: positionals, registry: values.registry, sandbox, json };
 }
 
 function parseJson(flag: string, text: string, fail: (message: string) => never): unknown {

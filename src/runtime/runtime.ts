@@ -1,5 +1,3 @@
-import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { ErrorKind } from '../errors/kinds.js';
 import { ToolExecutionError } from '../errors/tool-execution-error.js';
 import { createSandbox, settleSandboxCleanup } from '../sandbox/sandbox.js';
@@ -15,6 +13,7 @@ import {
   type ToolRuntimeOptions,
 } from './options.js';
 import { Launcher } from './launcher.js';
+import { packageFiles } from './package-files.js';
 import { GRACE_ARG, ProcessPool } from './pool.js';
 import { SlotQueue } from './queue.js';
 import { createBundler } from '../build/create-bundler.js';
@@ -39,33 +38,14 @@ export interface ToolRuntime {
   close(): Promise<void>;
 }
 
-// The worker and the launcher run as TypeScript from src/ (tests) and as JavaScript from dist/
-// (the package).
-function bunEntry(name: 'worker' | 'launcher'): string {
-  const url = new URL(
-    `./${name}/main${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`,
-    import.meta.url,
-  );
-  return fileURLToPath(url);
-}
-
-function bunfigPath(): string {
-  // src/runtime/runtime.ts and dist/runtime/runtime.js are both two levels below the package root.
-  return fileURLToPath(new URL('../../bunfig.toml', import.meta.url));
-}
-
 /** Creates a runtime. Options are validated at once (TypeError on misuse). */
 export function createToolRuntime(options: ToolRuntimeOptions = {}): ToolRuntime {
   const normalized = normalizeOptions(options);
   const bunPath = normalized.bunPath ?? resolveBunBinary();
-  const worker = bunEntry('worker');
-  const bunfig = bunfigPath();
-  if (!existsSync(worker) || !existsSync(bunfig)) {
-    throw new Error(`toolcage is incomplete: missing ${existsSync(worker) ? bunfig : worker}`);
-  }
+  const files = packageFiles();
+  const { worker, workerDir, bunfig } = files;
   const sandbox = createSandbox();
-  const launcher = new Launcher(bunPath, bunEntry('launcher'));
-  const workerDir = fileURLToPath(new URL('./worker/', import.meta.url));
+  const launcher = new Launcher(bunPath, files.launcher);
   const runtimeFiles = [worker, bunfig, workerDir];
   const pool = new ProcessPool({
     sandbox,
@@ -96,9 +76,7 @@ export function createToolRuntime(options: ToolRuntimeOptions = {}): ToolRuntime
     sandbox,
     bunPath,
     bunVersion: () => bunVersion(bunPath),
-    worker,
-    bunfig,
-    workerDir,
+    files,
     launcher,
   });
   const environment: ExecutionEnvironment = {

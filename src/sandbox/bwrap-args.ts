@@ -189,11 +189,10 @@ function toolMounts(view: ToolView): Mount[] {
   if (view.kind === 'bundle') return [{ op: '--ro-bind', src: view.source, dest: view.file }];
   return [
     { op: '--ro-bind', src: view.dir, dest: view.dir },
-    ...view.masked.map(
-      (entry): Mount =>
-        entry.type === 'directory'
-          ? { op: '--tmpfs-ro', dest: entry.path }
-          : { op: '--ro-bind', src: MASK_FILE_SOURCE, dest: entry.path },
+    ...view.masked.map((entry): Mount =>
+      entry.type === 'directory'
+        ? { op: '--tmpfs-ro', dest: entry.path }
+        : { op: '--ro-bind', src: MASK_FILE_SOURCE, dest: entry.path },
     ),
   ];
 }

@@ -11,7 +11,9 @@ export const FIXTURES = fileURLToPath(new URL('../../tools-fixtures/', import.me
  * The build cache of the tests (in the worktree, ignored by git): kept between runs like a
  * user's, never the user's own. Tests of the cache itself use a directory of their own.
  */
-export const TEST_CACHE_DIR = fileURLToPath(new URL('../../.vitest-tmp/build-cache', import.meta.url));
+export const TEST_CACHE_DIR = fileURLToPath(
+  new URL('../../.vitest-tmp/build-cache', import.meta.url),
+);
 
 /**
  * The sandbox mode of the core tests: `TOOLCAGE_TEST_SANDBOX`, else `auto` (bubblewrap, which CI
