@@ -70,7 +70,9 @@ export function refusedGraph(
       return `${importOf(input)}, a secret-bearing file (${secret}) that a tool may not see; read it at run time with a \`read\` grant instead`;
     }
   }
-  const extra = report.outputs.find((output) => output.kind !== 'entry-point');
+  const extra = report.outputs.find(
+    (output) => output.kind !== 'entry-point' && output.kind !== 'bytecode',
+  );
   if (extra !== undefined) {
     return `it imports a file that cannot be inlined (${extra.name}, loaded as a ${extra.kind}): a bundle is one file; read it at run time with a \`read\` grant, or register the tool with \`bundle: false\``;
   }

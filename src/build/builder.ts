@@ -23,7 +23,11 @@ export interface BuildInput {
   readonly outdir: string;
   /** Directories where a project `bunfig.toml` would be read (the tool's up to the project root). */
   readonly configDirs: readonly string[];
-  /** Emit Bun bytecode beside the bundle (CommonJS then: Bun's ESM bytecode needs `compile`). */
+  /**
+   * Emit Bun bytecode beside the bundle. The bundle is CommonJS then (Bun 1.4.5 refuses ESM
+   * bytecode without `compile`), unless the graph has a top-level await, which CommonJS cannot
+   * hold: that graph is built again as ESM, without bytecode.
+   */
   readonly bytecode: boolean;
 }
 
@@ -55,6 +59,7 @@ export type BuildReport =
       readonly imports: readonly BuildImport[];
       /** Files written into `outdir`, names relative to it. */
       readonly outputs: ReadonlyArray<{ readonly name: string; readonly kind: string }>;
+      readonly format: 'cjs' | 'esm';
     }
   | { readonly ok: false; readonly problems: readonly BuildProblem[] };
 
@@ -90,21 +95,12 @@ declare const Bun: {
 export default async function build(input: BuildInput): Promise<BuildReport> {
   const refused = refusedBunfig(input.configDirs);
   if (refused !== undefined) return { ok: false, problems: [refused] };
-  const result = await Bun.build({
-    entrypoints: [input.entry],
-    outdir: input.outdir,
-    naming: { entry: 'tool.[ext]' },
-    target: 'bun',
-    format: input.bytecode ? 'cjs' : 'esm',
-    bytecode: input.bytecode,
-    macros: false,
-    packages: 'bundle',
-    env: 'disable',
-    sourcemap: 'none',
-    splitting: false,
-    metafile: true,
-    throw: false,
-  });
+  let format: 'cjs' | 'esm' = input.bytecode ? 'cjs' : 'esm';
+  let result = await bundle(input, format);
+  if (format === 'cjs' && !result.success && result.logs.some(isTopLevelAwait)) {
+    format = 'esm';
+    result = await bundle(input, format);
+  }
   if (!result.success || result.metafile === undefined) {
     const problems = result.logs.filter((log) => log.level !== 'warning').map(problemOf);
     return {
@@ -132,7 +128,31 @@ export default async function build(input: BuildInput): Promise<BuildReport> {
       name: output.path.slice(input.outdir.length + 1),
       kind: output.kind,
     })),
+    format,
   };
+}
+
+function bundle(input: BuildInput, format: 'cjs' | 'esm') {
+  return Bun.build({
+    entrypoints: [input.entry],
+    outdir: input.outdir,
+    naming: { entry: 'tool.[ext]' },
+    target: 'bun',
+    format,
+    bytecode: format === 'cjs',
+    macros: false,
+    packages: 'bundle',
+    env: 'disable',
+    sourcemap: 'none',
+    splitting: false,
+    metafile: true,
+    throw: false,
+  });
+}
+
+// Observed on Bun 1.4.5 for a top-level await in a CommonJS build.
+function isTopLevelAwait(log: BunMessage): boolean {
+  return /"await" can only be used inside an "async" function/.test(log.message);
 }
 
 function problemOf(log: BunMessage): BuildProblem {

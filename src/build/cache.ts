@@ -3,7 +3,8 @@
  *
  *   <dir>/v1/entries/<key>.json   a manifest per (tool entry, Bun version, build options): the
  *                                 inputs with their stats and content hashes, and the bundle
- *   <dir>/v1/bundles/<sha>.js     bundles, named by the SHA-256 of their content
+ *   <dir>/v1/bundles/<sha>.js     bundles, named by the SHA-256 of their content, each with its
+ *                                 Bun bytecode beside it (`<sha>.js.jsc`) when it has some
  *   <dir>/v1/tmp/                 builds in progress and files being written
  *
  * Every write is a complete file renamed into place, so a reader sees an old entry or a new
@@ -48,12 +49,20 @@ export interface Manifest {
   readonly options: string;
   /** Every module of the graph and every package.json/tsconfig.json that steered resolution. */
   readonly inputs: readonly InputRecord[];
-  /** The bundle's file name in `bundles/`, its SHA-256 and size. */
-  readonly bundle: { readonly file: string; readonly sha256: string; readonly bytes: number };
+  /** The bundle's file name in `bundles/`, its SHA-256 and size, and its bytecode's. */
+  readonly bundle: BundleFiles;
   /** Modules inlined (the graph, without the config files). */
   readonly modules: number;
   readonly buildMs: number;
   readonly builtAt: string;
+}
+
+/** A bundle as stored: `<file>` and, with bytecode, `<file>.jsc`. */
+export interface BundleFiles {
+  readonly file: string;
+  readonly sha256: string;
+  readonly bytes: number;
+  readonly bytecode?: { readonly sha256: string; readonly bytes: number };
 }
 
 /** Where the cache is by default: `$XDG_CACHE_HOME/toolcage`, else `~/.cache/toolcage`. */
@@ -104,7 +113,7 @@ export class BuildCache {
     this.#tmp = join(root, 'tmp');
   }
 
-  /** The bundle file of a manifest. */
+  /** The bundle file of a manifest (its bytecode, if any, is this path + `.jsc`). */
   bundlePath(manifest: Manifest): string {
     return join(this.#bundles, manifest.bundle.file);
   }
@@ -120,9 +129,14 @@ export class BuildCache {
     return isManifest(parsed) ? parsed : undefined;
   }
 
-  /** True when the manifest's bundle is there with exactly the content it was built with. */
+  /** True when the manifest's bundle (and bytecode) is there with exactly the content it was built with. */
   verify(manifest: Manifest): boolean {
-    return hashFile(this.bundlePath(manifest)) === manifest.bundle.sha256;
+    const path = this.bundlePath(manifest);
+    const { bytecode } = manifest.bundle;
+    return (
+      hashFile(path) === manifest.bundle.sha256 &&
+      (bytecode === undefined || hashFile(`${path}.jsc`) === bytecode.sha256)
+    );
   }
 
   /** Marks an entry as used now (eviction takes the least recently used first). */
@@ -147,19 +161,35 @@ export class BuildCache {
   }
 
   /**
-   * Moves a built bundle into `bundles/` (named by its hash) and, unless `manifest` is
-   * undefined, writes the entry's manifest. Returns the bundle's name, hash and size.
+   * Moves a built bundle (and its bytecode `<file>.jsc`, when `withBytecode`) into `bundles/`,
+   * named by its hash, and, unless `manifest` is undefined, writes the entry's manifest.
+   * The bytecode goes first: a bundle is never in place without the bytecode it names.
    */
   commit(
     key: string,
     file: string,
-    manifest: ((bundle: Manifest['bundle']) => Manifest) | undefined,
-  ): Manifest['bundle'] {
+    withBytecode: boolean,
+    manifest: ((bundle: BundleFiles) => Manifest) | undefined,
+  ): BundleFiles {
     const sha256 = hashFile(file);
-    if (sha256 === undefined) throw new Error(`the build wrote no bundle at ${file}`);
-    const bundle = { file: `${sha256}.js`, sha256, bytes: statSync(file).size };
+    const bytecodeSha = withBytecode ? hashFile(`${file}.jsc`) : undefined;
+    if (sha256 === undefined || (withBytecode && bytecodeSha === undefined))
+      throw new Error(`the build wrote no bundle at ${file}`);
+    const bundle: BundleFiles = {
+      file: `${sha256}.js`,
+      sha256,
+      bytes: statSync(file).size,
+      ...(bytecodeSha === undefined
+        ? {}
+        : { bytecode: { sha256: bytecodeSha, bytes: statSync(`${file}.jsc`).size } }),
+    };
+    const target = join(this.#bundles, bundle.file);
+    if (withBytecode) {
+      chmodSync(`${file}.jsc`, 0o444);
+      renameSync(`${file}.jsc`, `${target}.jsc`);
+    }
     chmodSync(file, 0o444);
-    renameSync(file, join(this.#bundles, bundle.file));
+    renameSync(file, target);
     if (manifest !== undefined) {
       this.#writeAtomically(join(this.#entries, `${key}.json`), JSON.stringify(manifest(bundle)));
     }
@@ -177,7 +207,7 @@ export class BuildCache {
       const manifest = this.read(file.name.slice(0, -5));
       if (manifest !== undefined) bundleOf.set(file.name, manifest.bundle.file);
     }
-    const named = new Set(bundleOf.values());
+    const named = new Set([...bundleOf.values()].flatMap((file) => [file, `${file}.jsc`]));
     for (const [name, file] of bundles) {
       if (!named.has(name) && now - file.mtimeMs > ORPHAN_GRACE_MS) {
         rmSync(join(this.#bundles, name), { force: true });
@@ -198,8 +228,10 @@ export class BuildCache {
       const bundle = bundleOf.get(file.name);
       bundleOf.delete(file.name);
       if (bundle !== undefined && ![...bundleOf.values()].includes(bundle)) {
-        rmSync(join(this.#bundles, bundle), { force: true });
-        total -= bundles.get(bundle)?.size ?? 0;
+        for (const name of [bundle, `${bundle}.jsc`]) {
+          rmSync(join(this.#bundles, name), { force: true });
+          total -= bundles.get(name)?.size ?? 0;
+        }
       }
     }
   }
@@ -285,6 +317,8 @@ function isManifest(value: unknown): value is Manifest {
     typeof m.bundle.file === 'string' &&
     /^[0-9a-f]{64}\.js$/.test(m.bundle.file) &&
     typeof m.bundle.sha256 === 'string' &&
-    typeof m.bundle.bytes === 'number'
+    typeof m.bundle.bytes === 'number' &&
+    (m.bundle.bytecode === undefined ||
+      (typeof m.bundle.bytecode.sha256 === 'string' && typeof m.bundle.bytecode.bytes === 'number'))
   );
 }

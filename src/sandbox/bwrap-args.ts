@@ -186,7 +186,14 @@ function mounts(input: BwrapInput): Mount[] {
 
 // The tool's bundle alone, or its directory and then (deeper, so mounted after it) its masks.
 function toolMounts(view: ToolView): Mount[] {
-  if (view.kind === 'bundle') return [{ op: '--ro-bind', src: view.source, dest: view.file }];
+  if (view.kind === 'bundle') {
+    return [
+      { op: '--ro-bind', src: view.source, dest: view.file },
+      ...(view.bytecode === undefined
+        ? []
+        : [{ op: '--ro-bind', src: view.bytecode, dest: `${view.file}.jsc` } as const]),
+    ];
+  }
   return [
     { op: '--ro-bind', src: view.dir, dest: view.dir },
     ...view.masked.map((entry): Mount =>

@@ -104,7 +104,13 @@ export type ToolView =
    * cache), shown at the tool's own path (`file`), so that `import.meta` and paths relative to
    * it are the tool's. A module without imports may be its own source.
    */
-  | { readonly kind: 'bundle'; readonly file: string; readonly source: string }
+  | {
+      readonly kind: 'bundle';
+      readonly file: string;
+      readonly source: string;
+      /** Bun bytecode of `source`, shown beside `file` as `<file>.jsc` (where Bun looks for it). */
+      readonly bytecode?: string;
+    }
   /** The tool's directory, as `bundle: false` asks, with its secret-bearing entries masked. */
   | { readonly kind: 'directory'; readonly dir: string; readonly masked: readonly MaskedEntry[] };
 
