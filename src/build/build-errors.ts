@@ -74,7 +74,7 @@ export function refusedGraph(
     (output) => output.kind !== 'entry-point' && output.kind !== 'bytecode',
   );
   if (extra !== undefined) {
-    return `it imports a file that cannot be inlined (${extra.name}, loaded as a ${extra.kind}): a bundle is one file; read it at run time with a \`read\` grant, or register the tool with \`bundle: false\``;
+    return `it imports a file that cannot be inlined (Bun emits it beside the bundle as ${extra.name}): a bundle is one file; read it at run time with a \`read\` grant, or register the tool with \`bundle: false\``;
   }
   return undefined;
 }

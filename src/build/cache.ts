@@ -5,6 +5,7 @@
  *                                 inputs with their stats and content hashes, and the bundle
  *   <dir>/v1/bundles/<sha>.js     bundles, named by the SHA-256 of their content, each with its
  *                                 Bun bytecode beside it (`<sha>.js.jsc`) when it has some
+ *                                 (the name then covers both)
  *   <dir>/v1/tmp/                 builds in progress and files being written
  *
  * Every write is a complete file renamed into place, so a reader sees an old entry or a new
@@ -175,8 +176,13 @@ export class BuildCache {
     const bytecodeSha = withBytecode ? hashFile(`${file}.jsc`) : undefined;
     if (sha256 === undefined || (withBytecode && bytecodeSha === undefined))
       throw new Error(`the build wrote no bundle at ${file}`);
+    // Named by the content of both files: two builds that differ in either never share a name.
+    const name =
+      bytecodeSha === undefined
+        ? sha256
+        : createHash('sha256').update(`${sha256}:${bytecodeSha}`).digest('hex');
     const bundle: BundleFiles = {
-      file: `${sha256}.js`,
+      file: `${name}.js`,
       sha256,
       bytes: statSync(file).size,
       ...(bytecodeSha === undefined
