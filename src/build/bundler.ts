@@ -119,15 +119,13 @@ export class ToolBundler {
 
   /** Builds a tool (or finds it in the cache) ahead of its calls: `toolcage build`. */
   async build(tool: ResolvedTool, wait: BuildWait): Promise<BuiltTool> {
-    const fresh = this.#fresh.get(tool.path);
-    const built =
-      fresh !== undefined && this.#stillFresh(fresh)
-        ? fresh
-        : await this.#wait(this.#ensure(tool), tool, wait);
+    const known = this.#fresh.get(tool.path);
+    const fresh = known !== undefined && this.#stillFresh(known) ? known : undefined;
+    const built = fresh ?? (await this.#wait(this.#ensure(tool), tool, wait));
     return {
       manifest: built.manifest,
       bundlePath: built.bundle,
-      cached: !built.built,
+      cached: fresh !== undefined || !built.built,
       root: built.root,
     };
   }

@@ -48,17 +48,20 @@ describe.skipIf(!available.ok)('bundled tools (Bun.build, bwrap)', () => {
   });
   afterEach(async () => {
     await Promise.all(runtimes.splice(0).map((created) => created.close()));
-    // Nothing of any build is left: no staging directory (failed builds included), no process,
-    // no temp dir, no cgroup.
-    expect(
-      existsSync(join(cacheDir, 'v1/tmp')) ? readdirSync(join(cacheDir, 'v1/tmp')) : [],
-    ).toEqual([]);
-    const left = await settledLeftovers(baselineFds + 2, 5_000);
-    expect(ourToolProcesses(left.processes)).toEqual([]);
-    expect(left.tempDirs).toEqual([]);
-    expect(left.cgroups).toEqual([]);
-    project.remove();
-    rmSync(cacheDir, { recursive: true, force: true });
+    try {
+      // Nothing of any build is left: no staging directory (failed builds included), no process,
+      // no temp dir, no cgroup.
+      expect(
+        existsSync(join(cacheDir, 'v1/tmp')) ? readdirSync(join(cacheDir, 'v1/tmp')) : [],
+      ).toEqual([]);
+      const left = await settledLeftovers(baselineFds + 2, 5_000);
+      expect(ourToolProcesses(left.processes)).toEqual([]);
+      expect(left.tempDirs).toEqual([]);
+      expect(left.cgroups).toEqual([]);
+    } finally {
+      project.remove();
+      rmSync(cacheDir, { recursive: true, force: true });
+    }
   });
 
   test('a tool importing hoisted packages, package exports, a linked workspace package, a tsconfig alias and JSON runs with no grants', async () => {
