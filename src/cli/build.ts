@@ -3,7 +3,7 @@
  * `toolcage run` and the library use, and says what each one is made of.
  */
 import { readFileSync } from 'node:fs';
-import { basename, dirname, resolve } from 'node:path';
+import { basename, dirname, extname, resolve } from 'node:path';
 import { createBundler } from '../build/create-bundler.js';
 import { shortPath } from '../build/build-errors.js';
 import { BUILD_TIMEOUT_MS } from '../build/sandboxed-build.js';
@@ -129,7 +129,7 @@ function fileTargets(command: BuildCommand): Target[] {
   return command.files.map((file) => {
     const path = resolve(file);
     return {
-      id: basename(path),
+      id: basename(path, extname(path)),
       request: { toolPath: path },
       options: normalizeOptions({
         rootDir: dirname(path),

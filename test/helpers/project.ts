@@ -6,16 +6,17 @@
  * in `tools/`, a `.git` directory, a key). The packages are tiny stand-ins written here: the
  * tests cannot install from the network.
  *
- * Projects live under the worktree's `.vitest-tmp/` (ignored by git), not under /tmp: inside the
- * sandbox /tmp is the tool's private directory, so only outside it does a denied read classify
- * as `permission_denied` rather than as a missing file of the tool's own.
+ * Projects live under /var/tmp, not /tmp: inside the sandbox /tmp is the tool's private
+ * directory, so only outside it does a denied read classify as `permission_denied` rather than
+ * as a missing file of the tool's own. Not under the worktree either: a tool path with a
+ * dot-segment (`.vitest-tmp`) is refused, and the toolcage package's own node_modules would be
+ * on the projects' resolution path.
  */
 import { randomUUID } from 'node:crypto';
 import { mkdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 
-const PROJECTS = fileURLToPath(new URL('../../.vitest-tmp/projects/', import.meta.url));
+const PROJECTS = '/var/tmp/toolcage-test-projects';
 
 /** The secrets the project holds; a test fails if any of them comes back from a tool. */
 export const SECRETS = {
