@@ -14,3 +14,9 @@ const specifier = DIST.href;
 const dist = (await import(specifier)) as { createToolRuntime: typeof CreateToolRuntime };
 
 export const createToolRuntime: typeof CreateToolRuntime = dist.createToolRuntime;
+
+/** A module of the built package (dist/), e.g. `build/create-bundler.js`, typed from src/. */
+export async function distModule<T>(path: string): Promise<T> {
+  const url = new URL(`../dist/${path}`, import.meta.url).href;
+  return (await import(url)) as T;
+}

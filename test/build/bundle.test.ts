@@ -136,6 +136,27 @@ describe.skipIf(!available.ok)('bundled tools (Bun.build, bwrap)', () => {
     expect(late['kind']).toBe(ErrorKind.PermissionDenied);
   });
 
+  test('the bundle runs wherever it lies: at the tool’s path, at its cache path under a grant on the tool’s directory, and unsandboxed from a cache inside a "type": "module" project', async () => {
+    const input = { city: 'Lyon', days: 1 };
+    const expected = { city: 'LYON', days: '1 day' };
+    const granted = await runtime({
+      defaults: { permissions: { read: [project.path('tools')] } },
+    }).executeToolWithTimeout({ toolPath: 'tools/validate.ts', input });
+    expect(granted.output).toMatchObject(expected);
+    // With the grant the directory is the tool's to read, as granted.
+    const notes = await runtimes[0]!.executeToolWithTimeout({
+      toolPath: 'tools/reader.ts',
+      input: { path: 'notes.txt' },
+    });
+    expect(notes.output).toBe('not a secret\n');
+    const unsandboxed = await runtime({
+      sandbox: 'none',
+      cacheDir: project.path('.cache/toolcage'),
+    }).executeToolWithTimeout({ toolPath: 'tools/validate.ts', input });
+    expect(unsandboxed.output).toMatchObject(expected);
+    expect(unsandboxed.enforcement.filesystem).toBe('host');
+  });
+
   test('a registered, prewarmed and preloaded tool runs its bundle', async () => {
     const created = runtime({
       prewarm: 1,
