@@ -5,9 +5,11 @@
  * What is scanned: the whole tree under the tool's directory, except `node_modules` (installed
  * packages, not the project's secrets, and often 10⁴–10⁵ entries) and the masked directories
  * themselves (hidden whole). Bounded: a tree of more than `maxEntries` entries is refused rather
- * than half-checked. Cost, measured on this machine: one `readdir` per directory at the first
- * call (≈ 10 µs each); later calls `stat` each directory read (≈ 2 µs each) — an entry created,
- * removed or renamed changes its directory's mtime — and scan again only when one changed.
+ * than half-checked. Cost, measured on this 2-core machine under load: one `stat` and one
+ * `readdir` per directory at the first call (≈ 20–30 µs each; toolcage's own repository without
+ * node_modules, 44 directories: 1.4 ms); later calls `stat` each directory read (≈ 1–2 µs each;
+ * the same tree: 0.05 ms) — an entry created, removed or renamed changes its directory's mtime —
+ * and scan again only when one changed.
  * Masking is by name: a hard link to a secret under another name is not found.
  */
 import { readdirSync, realpathSync, statSync, type Dirent } from 'node:fs';
