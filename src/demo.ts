@@ -3,6 +3,7 @@
  * Sandboxed with bubblewrap when the machine has it; otherwise it says so and runs unsandboxed.
  */
 import { fileURLToPath } from 'node:url';
+import { closeOnSignals } from './runtime/close-on-signals.js';
 import { createToolRuntime } from './runtime/runtime.js';
 import { isToolExecutionError } from './errors/tool-execution-error.js';
 import { detectCapabilities } from './sandbox/detect.js';
@@ -53,6 +54,8 @@ async function main(): Promise<void> {
     sandbox: sandboxed ? 'bwrap' : 'none',
     concurrency: 4,
   });
+  // Ctrl-C kills the tool under way and removes its sandbox before the demo ends.
+  const stopOnSignals = closeOnSignals(runtime);
   const rows: string[][] = [
     ['tool', 'what it does', 'outcome', 'kind', 'ms', 'output bytes', 'detail'],
   ];
@@ -81,6 +84,7 @@ async function main(): Promise<void> {
       ]);
     }
   }
+  stopOnSignals();
   await runtime.close();
   const widths = rows[0]!.map((_, column) => Math.max(...rows.map((row) => row[column]!.length)));
   for (const [index, row] of rows.entries()) {

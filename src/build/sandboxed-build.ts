@@ -13,7 +13,7 @@ import { spawnPlan } from '../runtime/spawn.js';
 import { explainFailure } from '../sandbox/classify-hints.js';
 import { resolveLimits } from '../sandbox/limits.js';
 import { resolvePermissions } from '../sandbox/permissions.js';
-import type { Sandbox, SandboxMode } from '../sandbox/types.js';
+import type { LaunchPlan, Sandbox, SandboxMode } from '../sandbox/types.js';
 import type { BuildInput, BuildReport } from './builder.js';
 import type { BuildView } from './project.js';
 
@@ -58,19 +58,31 @@ export async function runSandboxedBuild(
 ): Promise<BuildReport> {
   const executionId = randomUUID();
   const permissions = resolvePermissions({ read: view.read, write: [input.outdir], net: false });
-  const plan = await host.sandbox.prepare({
-    executionId,
-    bunPath: host.bunPath,
-    bunArgs: host.bunArgs,
-    toolPath: host.builder,
-    toolId,
-    view: { kind: 'bundle', file: host.builder, source: host.builder },
-    runtimeFiles: host.runtimeFiles,
-    env: BUILD_ENV,
-    permissions,
-    limits: BUILD_LIMITS,
-    mode: host.mode,
-  });
+  const cannotStart = (error: unknown): ToolExecutionError =>
+    new ToolExecutionError({
+      kind: ErrorKind.SpawnFailed,
+      toolId,
+      message: `Tool \`${toolId}\` could not be built: ${error instanceof Error ? error.message : String(error)}`,
+      cause: error,
+    });
+  let plan: LaunchPlan;
+  try {
+    plan = await host.sandbox.prepare({
+      executionId,
+      bunPath: host.bunPath,
+      bunArgs: host.bunArgs,
+      toolPath: host.builder,
+      view: { kind: 'bundle', file: host.builder, source: host.builder },
+      runtimeFiles: host.runtimeFiles,
+      env: BUILD_ENV,
+      permissions,
+      limits: BUILD_LIMITS,
+      mode: host.mode,
+    });
+  } catch (error) {
+    // A SandboxRefusal (what it cannot enforce here, and why) or a failed setup.
+    throw cannotStart(error);
+  }
   const controller = new AbortController();
   const end = (reason: 'timeout' | 'closed'): void => {
     if (!controller.signal.aborted) controller.abort(reason);
@@ -80,7 +92,12 @@ export async function runSandboxedBuild(
   signal.addEventListener('abort', onAbort, { once: true });
   if (signal.aborted) end('closed');
   try {
-    const child = await spawnPlan(plan, host.launcher);
+    let child;
+    try {
+      child = await spawnPlan(plan, host.launcher);
+    } catch (error) {
+      throw cannotStart(error);
+    }
     const outcome = await runProcess(child, plan, {
       toolId,
       request: {

@@ -25,7 +25,6 @@ const WORKER_ENV: Readonly<Record<string, string>> = { BUN_RUNTIME_TRANSPILER_CA
 export interface LaunchSpec {
   /** The module the worker imports: the tool's bundle, or its source with `bundle: false`. */
   readonly toolPath: string;
-  readonly toolId: string;
   /** What the sandbox shows of the tool (part of the profile: a new bundle is a new profile). */
   readonly view: ToolView;
   readonly permissions: ResolvedPermissions;
@@ -140,7 +139,6 @@ export class ProcessPool {
           ? [...this.#options.bunArgs, `${PRELOAD_ARG}${spec.toolPath}`]
           : this.#options.bunArgs,
       toolPath: spec.toolPath,
-      toolId: spec.toolId,
       view: spec.view,
       runtimeFiles: this.#options.runtimeFiles,
       env: WORKER_ENV,

@@ -1,6 +1,7 @@
 import { ErrorKind } from '../errors/kinds.js';
 import { ToolExecutionError } from '../errors/tool-execution-error.js';
 import { createSandbox, settleSandboxCleanup } from '../sandbox/sandbox.js';
+import type { Sandbox } from '../sandbox/types.js';
 import { bunVersion, resolveBunBinary } from './bun-binary.js';
 import { effectiveProfile } from './effective.js';
 import { execute, type ExecutionEnvironment } from './execution.js';
@@ -19,6 +20,7 @@ import { SlotQueue } from './queue.js';
 import { createBundler } from '../build/create-bundler.js';
 import { BUILD_TIMEOUT_MS } from '../build/sandboxed-build.js';
 import { ToolResolver } from './resolve-tool.js';
+import { startSweeping } from './sweeper.js';
 
 /** A runtime: a registry of tools, a bounded queue, a process pool and the sandbox. */
 export interface ToolRuntime {
@@ -38,13 +40,21 @@ export interface ToolRuntime {
   close(): Promise<void>;
 }
 
-/** Creates a runtime. Options are validated at once (TypeError on misuse). */
+/**
+ * Creates a runtime. Options are validated at once (TypeError on misuse). It sweeps, at once
+ * and then every minute, what runtimes of processes that are gone left behind.
+ */
 export function createToolRuntime(options: ToolRuntimeOptions = {}): ToolRuntime {
+  return createToolRuntimeOn(options, createSandbox());
+}
+
+/** {@link createToolRuntime} over a given sandbox (tests set one up over fakes); not exported by the package. */
+export function createToolRuntimeOn(options: ToolRuntimeOptions, sandbox: Sandbox): ToolRuntime {
   const normalized = normalizeOptions(options);
   const bunPath = normalized.bunPath ?? resolveBunBinary();
   const files = packageFiles();
   const { worker, workerDir, bunfig } = files;
-  const sandbox = createSandbox();
+  const sweeper = startSweeping(() => sandbox.sweep());
   const launcher = new Launcher(bunPath, files.launcher);
   const runtimeFiles = [worker, bunfig, workerDir];
   const pool = new ProcessPool({
@@ -121,7 +131,6 @@ export function createToolRuntime(options: ToolRuntimeOptions = {}): ToolRuntime
     if (closing.signal.aborted) return;
     pool.warm({
       toolPath: module.modulePath,
-      toolId: tool.toolId,
       view: module.view,
       ...profile,
       preload: tool.definition?.preload === true,
@@ -161,6 +170,7 @@ export function createToolRuntime(options: ToolRuntimeOptions = {}): ToolRuntime
         await Promise.allSettled([...warming]);
         await pool.close();
         await launcher.close();
+        await sweeper.stop();
         // Empty cgroups of killed sandboxes are removed in the background; wait for them.
         await settleSandboxCleanup();
       })();

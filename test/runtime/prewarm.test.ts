@@ -239,6 +239,7 @@ function recordingSandbox(): {
       requests.set(plan, request);
       return Promise.resolve(plan);
     },
+    sweep: () => Promise.resolve({ tempDirs: [], cgroups: [] }),
   };
   return { sandbox, requests, disposed };
 }
@@ -249,7 +250,6 @@ function spec(overrides: Partial<LaunchSpec> = {}): LaunchSpec {
   const toolPath = overrides.toolPath ?? `${FIXTURES}ok-sync.ts`;
   return {
     toolPath,
-    toolId: 'ok-sync',
     view: { kind: 'bundle', file: toolPath, source: toolPath },
     permissions: { read: [], write: [], net: false, env: [], run: false },
     limits: LIMITS,

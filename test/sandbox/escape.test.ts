@@ -3,21 +3,15 @@
  * After each test nothing may be left: no processes, no temp dirs, no cgroups.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test } from 'vitest';
 import { ErrorKind } from '../../src/errors/kinds.js';
-import { openFds, settledLeftovers } from '../helpers/leaks.js';
-import {
-  FIXTURES,
-  ourToolProcesses,
-  runFixture,
-  sandboxAvailability,
-  type SandboxRun,
-} from './harness.js';
+import { OWNER, openFds, settledLeftovers } from '../helpers/leaks.js';
+import { FIXTURES, runFixture, sandboxAvailability, type SandboxRun } from './harness.js';
 
 const available = await sandboxAvailability();
 
@@ -60,7 +54,7 @@ describe.skipIf(!available.ok)('sandbox escapes (bwrap, cgroups, seccomp)', () =
   afterEach(async () => {
     rmSync(scratch, { recursive: true, force: true });
     const left = await settledLeftovers(baselineFds + 1, 5_000);
-    expect(ourToolProcesses(left.processes)).toEqual([]);
+    expect(left.processes).toEqual([]);
     expect(left.tempDirs).toEqual([]);
     expect(left.cgroups).toEqual([]);
   });
@@ -86,6 +80,36 @@ describe.skipIf(!available.ok)('sandbox escapes (bwrap, cgroups, seccomp)', () =
     const run = await runFixture('sandbox-write-outside.ts', { input: { path: target } });
     expect(failure(run).kind).toBe(ErrorKind.PermissionDenied);
     expect(existsSync(target)).toBe(false);
+  });
+
+  test('an ungranted host path under /tmp is permission_denied with the grant hint; a missing file in its own /tmp is its own error', async () => {
+    // Inside, /tmp is the tool's own: the host's paths are not there (ENOENT), and only the host
+    // side can tell that the sandbox hid them. The tool itself sees nothing but ENOENT.
+    const hostDir = `/tmp/escape-probe-${process.pid}`;
+    mkdirSync(hostDir);
+    writeFileSync(`${hostDir}/secret.txt`, 'a host secret');
+    try {
+      const read = failure(
+        await runFixture('sandbox-read-outside.ts', { input: { path: `${hostDir}/secret.txt` } }),
+      );
+      expect(read.kind).toBe(ErrorKind.PermissionDenied);
+      expect(read.message).toBe(
+        `Tool \`sandbox-read-outside\` was denied read of ${hostDir}/secret.txt by the sandbox; grant it with --allow-read ${hostDir}/secret.txt (permissions.read)`,
+      );
+      expect(read.toolError?.code).toBe('ENOENT');
+      const write = failure(
+        await runFixture('sandbox-write-outside.ts', { input: { path: `${hostDir}/new.txt` } }),
+      );
+      expect(write.kind).toBe(ErrorKind.PermissionDenied);
+      expect(write.message).toContain(`grant it with --allow-write ${hostDir}/new.txt`);
+      expect(existsSync(`${hostDir}/new.txt`)).toBe(false);
+    } finally {
+      rmSync(hostDir, { recursive: true, force: true });
+    }
+    const missing = failure(
+      await runFixture('sandbox-read-outside.ts', { input: { path: `${hostDir}/secret.txt` } }),
+    );
+    expect(missing.kind).toBe(ErrorKind.ToolError);
   });
 
   test.each([
@@ -255,6 +279,7 @@ describe.skipIf(!available.ok)('sandbox escapes (bwrap, cgroups, seccomp)', () =
       memory: { mechanism: 'cgroup-v1', limitMb: 512 },
       processes: { mechanism: 'cgroup-v1', limit: 256 },
       fileSize: { mechanism: 'rlimit', limitMb: 64 },
+      tmp: { mechanism: 'tmpfs', limitMb: 64 },
       kill: 'pid-namespace',
     });
     expect(run.enforcement.namespaces).toEqual(expect.arrayContaining(['mount', 'pid', 'net']));
@@ -271,13 +296,15 @@ describe.skipIf(!available.ok)('sandbox escapes (bwrap, cgroups, seccomp)', () =
       tmpdir: string;
     };
     expect(where.cwd).toBe(where.tmpdir);
-    expect(where.cwd).toMatch(/\/toolcage-[0-9a-f-]{36}$/);
+    // Named after its owner (this process), so that a sweep can tell whose it is.
+    expect(where.cwd).toMatch(new RegExp(`/toolcage-${OWNER}-[0-9a-f-]{36}$`));
     expect(run.enforcement).toMatchObject({
       sandbox: 'none',
       filesystem: 'host',
       network: 'host',
       kill: 'process-group',
       memory: { mechanism: 'cgroup-v1', limitMb: 512 },
+      tmp: { mechanism: 'none' },
     });
   });
 });

@@ -4,7 +4,7 @@
  * runtime's queue and options, so these tests do not depend on how the runtime is wired.
  */
 import { randomUUID } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { resolveBunBinary } from '../../src/runtime/bun-binary.js';
 import { runProcess, type ProcessOutcome } from '../../src/runtime/run-process.js';
@@ -111,38 +111,4 @@ export async function sandboxAvailability(): Promise<{ ok: boolean; reason: stri
     throw new Error(`TOOLCAGE_REQUIRE_ALL=1: ${reason}`);
   console.warn(reason);
   return { ok: false, reason };
-}
-
-/**
- * Tool processes left by *this* test process: the shared leak helper matches command lines, and
- * other test runs on the same machine start the same worker. A process of ours is in one of our
- * cgroups (`toolcage/<our pid>/…`: a sandboxed process cannot leave it) or descends from us.
- */
-export function ourToolProcesses(all: readonly string[]): string[] {
-  return all.filter((entry) => {
-    const pid = entry.slice(0, entry.indexOf(':'));
-    return inOurCgroup(pid) || descendsFromUs(pid);
-  });
-}
-
-function inOurCgroup(pid: string): boolean {
-  try {
-    return readFileSync(`/proc/${pid}/cgroup`, 'utf8').includes(`/toolcage/${process.pid}/`);
-  } catch {
-    return false;
-  }
-}
-
-function descendsFromUs(pid: string): boolean {
-  let current = pid;
-  for (let depth = 0; depth < 64 && current !== '0' && current !== '1'; depth++) {
-    if (current === String(process.pid)) return true;
-    try {
-      const stat = readFileSync(`/proc/${current}/stat`, 'utf8');
-      current = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1] ?? '0';
-    } catch {
-      return false;
-    }
-  }
-  return false;
 }
