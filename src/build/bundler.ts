@@ -292,14 +292,18 @@ export class ToolBundler {
    * (observed on Bun 1.4.5: a `.ts` file with the pragma and a type annotation fails with a
    * JavaScript SyntaxError), so a `.ts` path holding JavaScript is read as JavaScript; and it
    * finds bytecode at `<path>.jsc`. Where a grant shows the tool's directory, the mount point
-   * `<path>.jsc` could not be made in it (read-only), and the bundle keeps its cache path;
-   * unsandboxed there is no view at all.
+   * `<path>.jsc` could not be made in it (read-only), and the bundle keeps its cache path (a
+   * CommonJS bundle's `import.meta` and `__filename` are the tool's either way: Bun inlines
+   * them at build time); unsandboxed there is no view at all.
    */
   #bundleModule(tool: ResolvedTool, fresh: Fresh, permissions: ResolvedPermissions): ToolModule {
     const dir = dirname(tool.path);
+    // A grant of the tool's file itself would be mounted over the bundle (same depth, later).
     const atToolPath =
       this.#options.host.mode !== 'none' &&
-      ![...permissions.read, ...permissions.write].some((grant) => isInside(dir, grant));
+      ![...permissions.read, ...permissions.write].some(
+        (grant) => isInside(dir, grant) || grant.startsWith(tool.path),
+      );
     const file = atToolPath ? tool.path : fresh.bundle;
     return {
       modulePath: file,

@@ -148,6 +148,11 @@ describe.skipIf(!available.ok)('bundled tools (Bun.build, bwrap)', () => {
       input: { path: 'notes.txt' },
     });
     expect(notes.output).toBe('not a secret\n');
+    // A grant of the tool's own source is not mounted over its bundle.
+    const ownFile = await runtime({
+      defaults: { permissions: { read: [project.path('tools/validate.ts')] } },
+    }).executeToolWithTimeout({ toolPath: 'tools/validate.ts', input });
+    expect(ownFile.output).toMatchObject(expected);
     const unsandboxed = await runtime({
       sandbox: 'none',
       cacheDir: project.path('.cache/toolcage'),

@@ -3,8 +3,16 @@
  * directory, the project a tool belongs to, the freshness check, and the messages of a build
  * that cannot be used.
  */
-import { mkdirSync, mkdtempSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import {
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  rmSync,
+  symlinkSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs';
+import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
 import { describeProblems, refusedGraph } from '../../src/build/build-errors.js';
@@ -22,6 +30,15 @@ import {
 } from '../../src/build/patterns.js';
 import { buildView } from '../../src/build/project.js';
 import { resolvePermissions } from '../../src/sandbox/permissions.js';
+import { defaultCacheDir } from '../../src/build/cache.js';
+import { createBundler } from '../../src/build/create-bundler.js';
+import { ErrorKind } from '../../src/errors/kinds.js';
+import { normalizeOptions, type ToolRuntimeOptions } from '../../src/runtime/options.js';
+import { packageFiles } from '../../src/runtime/package-files.js';
+import { resolveTool } from '../../src/runtime/resolve-tool.js';
+import { SandboxRefusal } from '../../src/sandbox/refusal.js';
+import type { Sandbox } from '../../src/sandbox/types.js';
+import { rejectionOf } from '../helpers/runtime.js';
 
 let dir = '';
 beforeEach(() => {
@@ -292,5 +309,62 @@ describe('messages of a build that cannot be used', () => {
         root,
       ),
     ).toBeUndefined();
+  });
+});
+
+describe('options of the build', () => {
+  test.each([
+    [{ cacheMaxBytes: 0 }, 'Expected `cacheMaxBytes` to be a positive integer, got `0` (number)'],
+    [{ cacheDir: 3 }, 'Expected `cacheDir` to be a string, got `3` (number)'],
+    [{ maskPatterns: ['a/b'] }, 'Expected `maskPatterns[0]` to be a file name pattern'],
+    [
+      { tools: { t: { path: 't.ts', bundle: 'no' } } },
+      'Expected `tools.t.bundle` to be a boolean, got `no` (string)',
+    ],
+  ])('%j is a TypeError', (options, message) => {
+    expect(() => normalizeOptions(options as ToolRuntimeOptions)).toThrow(TypeError);
+    expect(() => normalizeOptions(options as ToolRuntimeOptions)).toThrow(message);
+  });
+
+  test('the cache goes to $XDG_CACHE_HOME/toolcage, else ~/.cache/toolcage; a relative cacheDir is the rootDir’s', () => {
+    expect(defaultCacheDir({ XDG_CACHE_HOME: '/x/cache' })).toBe('/x/cache/toolcage');
+    expect(defaultCacheDir({ XDG_CACHE_HOME: 'relative' })).toBe(
+      join(homedir(), '.cache/toolcage'),
+    );
+    expect(defaultCacheDir({})).toBe(join(homedir(), '.cache/toolcage'));
+    expect(normalizeOptions({ rootDir: '/p', cacheDir: 'c' }).cacheDir).toBe('/p/c');
+  });
+
+  test('a build the sandbox refuses is spawn_failed, saying what it cannot enforce', async () => {
+    const refusing: Sandbox = {
+      prepare: () =>
+        Promise.reject(
+          new SandboxRefusal('its permissions', 'bubblewrap (bwrap) is not installed'),
+        ),
+      sweep: () => Promise.resolve({ tempDirs: [], cgroups: [] }),
+    };
+    const tool = write('p/tools/t.ts', 'export default () => 1;\n');
+    const options = normalizeOptions({ rootDir: dir, cacheDir: join(dir, 'cache') });
+    const bundler = createBundler(options, {
+      sandbox: refusing,
+      bunPath: '/nonexistent/bun',
+      bunVersion: () => '0.0.0',
+      files: packageFiles(),
+    });
+    const error = await rejectionOf(
+      Promise.resolve(
+        bundler.module(resolveTool({ toolPath: tool }, options), resolvePermissions({}), {
+          signal: new AbortController().signal,
+          timeoutMs: 1_000,
+        }),
+      ),
+    );
+    await bundler.close();
+    expect(error['kind']).toBe(ErrorKind.SpawnFailed);
+    expect(error['message']).toBe(
+      'Tool `t` could not be built: the sandbox cannot enforce its permissions: bubblewrap (bwrap) is not installed',
+    );
+    // Nothing of the refused build is left in the cache.
+    expect(readdirSync(join(dir, 'cache/v1/tmp'))).toEqual([]);
   });
 });
