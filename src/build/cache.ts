@@ -19,7 +19,6 @@ import {
   chmodSync,
   mkdirSync,
   mkdtempSync,
-  readdirSync,
   readFileSync,
   renameSync,
   rmSync,
@@ -29,42 +28,16 @@ import {
 } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { hashFile, type InputRecord } from './freshness.js';
+import { evictCache, listFiles } from './cache-evict.js';
+import { hashFile } from './freshness.js';
+import { isManifest, type BundleFiles, type Manifest } from './manifest.js';
+
+export type { BundleFiles, Manifest } from './manifest.js';
 
 /** Default bound of the cache's size. */
 export const DEFAULT_CACHE_MAX_BYTES = 256 * 1024 * 1024;
 
-// A build's staging directory older than this belongs to a process that died.
-const STALE_TMP_MS = 30 * 60_000;
-// A bundle no manifest names may be one another process is committing right now.
-const ORPHAN_GRACE_MS = 10 * 60_000;
 const LAYOUT = 'v1';
-
-/** One cache entry. */
-export interface Manifest {
-  readonly version: 1;
-  /** The tool's entry module (absolute real path). */
-  readonly entry: string;
-  readonly bunVersion: string;
-  /** The build options, as part of the key. */
-  readonly options: string;
-  /** Every module of the graph and every package.json/tsconfig.json that steered resolution. */
-  readonly inputs: readonly InputRecord[];
-  /** The bundle's file name in `bundles/`, its SHA-256 and size, and its bytecode's. */
-  readonly bundle: BundleFiles;
-  /** Modules inlined (the graph, without the config files). */
-  readonly modules: number;
-  readonly buildMs: number;
-  readonly builtAt: string;
-}
-
-/** A bundle as stored: `<file>` and, with bytecode, `<file>.jsc`. */
-export interface BundleFiles {
-  readonly file: string;
-  readonly sha256: string;
-  readonly bytes: number;
-  readonly bytecode?: { readonly sha256: string; readonly bytes: number };
-}
 
 /** Where the cache is by default: `$XDG_CACHE_HOME/toolcage`, else `~/.cache/toolcage`. */
 export function defaultCacheDir(env: NodeJS.ProcessEnv = process.env): string {
@@ -205,47 +178,18 @@ export class BuildCache {
 
   /** Removes least recently used entries until the cache fits `maxBytes` (never `keep`). */
   evict(keep?: string): void {
-    const now = Date.now();
-    const manifests = list(this.#entries).filter((file) => file.name.endsWith('.json'));
-    const bundles = new Map(list(this.#bundles).map((file) => [file.name, file]));
-    const bundleOf = new Map<string, string>();
-    for (const file of manifests) {
-      const manifest = this.read(file.name.slice(0, -5));
-      if (manifest !== undefined) bundleOf.set(file.name, manifest.bundle.file);
-    }
-    const named = new Set([...bundleOf.values()].flatMap((file) => [file, `${file}.jsc`]));
-    for (const [name, file] of bundles) {
-      if (!named.has(name) && now - file.mtimeMs > ORPHAN_GRACE_MS) {
-        rmSync(join(this.#bundles, name), { force: true });
-        bundles.delete(name);
-      }
-    }
-    for (const dir of list(this.#tmp)) {
-      if (now - dir.mtimeMs > STALE_TMP_MS)
-        rmSync(join(this.#tmp, dir.name), { recursive: true, force: true });
-    }
-    let total = [...manifests, ...bundles.values()].reduce((sum, file) => sum + file.size, 0);
-    const byAge = manifests.sort((a, b) => a.mtimeMs - b.mtimeMs);
-    for (const file of byAge) {
-      if (total <= this.maxBytes) break;
-      if (file.name === `${keep}.json`) continue;
-      rmSync(join(this.#entries, file.name), { force: true });
-      total -= file.size;
-      const bundle = bundleOf.get(file.name);
-      bundleOf.delete(file.name);
-      if (bundle !== undefined && ![...bundleOf.values()].includes(bundle)) {
-        for (const name of [bundle, `${bundle}.jsc`]) {
-          rmSync(join(this.#bundles, name), { force: true });
-          total -= bundles.get(name)?.size ?? 0;
-        }
-      }
-    }
+    evictCache(
+      { entries: this.#entries, bundles: this.#bundles, tmp: this.#tmp },
+      this.maxBytes,
+      keep === undefined ? undefined : `${keep}.json`,
+      (name) => this.read(name.slice(0, -'.json'.length))?.bundle.file,
+    );
   }
 
   /** What the cache holds (for `toolcage doctor`). */
   usage(): CacheUsage {
-    const entries = list(this.#entries);
-    const files = [...entries, ...list(this.#bundles)];
+    const entries = listFiles(this.#entries);
+    const files = [...entries, ...listFiles(this.#bundles)];
     return {
       dir: this.dir,
       bytes: files.reduce((sum, file) => sum + file.size, 0),
@@ -272,59 +216,4 @@ export class BuildCache {
       rmSync(temp, { force: true });
     }
   }
-}
-
-interface Listed {
-  readonly name: string;
-  readonly size: number;
-  readonly mtimeMs: number;
-}
-
-function list(dir: string): Listed[] {
-  let names: string[];
-  try {
-    names = readdirSync(dir);
-  } catch {
-    return [];
-  }
-  const files: Listed[] = [];
-  for (const name of names) {
-    const stat = statSync(join(dir, name), { throwIfNoEntry: false });
-    if (stat !== undefined) files.push({ name, size: stat.size, mtimeMs: stat.mtimeMs });
-  }
-  return files;
-}
-
-function isInputRecord(value: unknown): value is InputRecord {
-  if (typeof value !== 'object' || value === null) return false;
-  const input = value as Partial<InputRecord>;
-  return (
-    typeof input.path === 'string' &&
-    typeof input.sha256 === 'string' &&
-    typeof input.size === 'number' &&
-    typeof input.mtimeMs === 'number' &&
-    typeof input.ctimeMs === 'number' &&
-    typeof input.ino === 'number'
-  );
-}
-
-function isManifest(value: unknown): value is Manifest {
-  if (typeof value !== 'object' || value === null) return false;
-  const m = value as Partial<Manifest>;
-  return (
-    m.version === 1 &&
-    typeof m.entry === 'string' &&
-    typeof m.bunVersion === 'string' &&
-    typeof m.options === 'string' &&
-    Array.isArray(m.inputs) &&
-    (m.inputs as unknown[]).every(isInputRecord) &&
-    typeof m.bundle === 'object' &&
-    m.bundle !== null &&
-    typeof m.bundle.file === 'string' &&
-    /^[0-9a-f]{64}\.js$/.test(m.bundle.file) &&
-    typeof m.bundle.sha256 === 'string' &&
-    typeof m.bundle.bytes === 'number' &&
-    (m.bundle.bytecode === undefined ||
-      (typeof m.bundle.bytecode.sha256 === 'string' && typeof m.bundle.bytecode.bytes === 'number'))
-  );
 }

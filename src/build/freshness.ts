@@ -58,8 +58,11 @@ export function checkInputs(
   return { fresh: true, records: updated ?? records };
 }
 
+/** What a stat says of a file's identity and content: enough to tell that it may have changed. */
+export type StatFields = Omit<InputRecord, 'path' | 'sha256'>;
+
 /** True when `stat` shows the file as `record` saw it. */
-export function sameStat(record: Omit<InputRecord, 'path' | 'sha256'>, stat: Stats): boolean {
+export function sameStat(record: StatFields, stat: StatFields): boolean {
   return (
     stat.size === record.size &&
     stat.mtimeMs === record.mtimeMs &&
@@ -68,6 +71,6 @@ export function sameStat(record: Omit<InputRecord, 'path' | 'sha256'>, stat: Sta
   );
 }
 
-export function statFields(stat: Stats): Omit<InputRecord, 'path' | 'sha256'> {
+export function statFields(stat: Stats): StatFields {
   return { size: stat.size, mtimeMs: stat.mtimeMs, ctimeMs: stat.ctimeMs, ino: stat.ino };
 }
