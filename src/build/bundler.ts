@@ -23,7 +23,7 @@ import {
   type StatFields,
 } from './freshness.js';
 import { DirectoryMasks } from './mask.js';
-import type { NameMatcher } from './patterns.js';
+import { secretComponent, type NameMatcher } from './patterns.js';
 import { buildView } from './project.js';
 import type { BuildHost } from './sandboxed-build.js';
 import { bundleModule, directoryModule, type ToolModule } from './tool-module.js';
@@ -151,7 +151,13 @@ export class ToolBundler {
     const bunVersion = this.#options.bunVersion();
     const key = entryKey(tool.path, bunVersion, BUILD_OPTIONS);
     const stored = cache.read(key);
-    if (stored !== undefined && stored.entry === tool.path) {
+    const root = buildView(tool.path).root;
+    // Built by a runtime whose secret-bearing names were fewer: built again, so refused here.
+    const allowed =
+      stored?.inputs.every(
+        (input) => secretComponent(input.path, root, this.#options.matcher) === undefined,
+      ) === true;
+    if (stored !== undefined && stored.entry === tool.path && allowed) {
       const checked = checkInputs(stored.inputs);
       const files = bundleFiles(cache, stored);
       // Stat before hashing: a file replaced in between shows a different stat at the next call.
@@ -164,7 +170,7 @@ export class ToolBundler {
           inputs: checked.records,
           verified: stats,
           built: false,
-          root: buildView(tool.path).root,
+          root,
         };
         this.#fresh.set(tool.path, fresh);
         return fresh;

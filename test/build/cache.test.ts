@@ -37,12 +37,13 @@ let baselineFds = 0;
 const bundlers: ToolBundler[] = [];
 
 /** A bundler as a runtime makes it ("a runtime"), over the test's project and cache. */
-function runtimeBundler(cacheMaxBytes?: number) {
+function runtimeBundler(cacheMaxBytes?: number, maskPatterns?: string[]) {
   const options = normalizeOptions({
     rootDir: project.root,
     cacheDir,
     sandbox: 'bwrap',
     ...(cacheMaxBytes === undefined ? {} : { cacheMaxBytes }),
+    ...(maskPatterns === undefined ? {} : { maskPatterns }),
   });
   const bundler = createBundler(options, {
     sandbox: createSandbox(),
@@ -194,6 +195,21 @@ describe.skipIf(!available.ok)('the build cache', () => {
       expect(existsSync(marker)).toBe(false);
     },
   );
+
+  test('an entry built under fewer secret-bearing names is not used by a runtime with more', async () => {
+    project.write('tools/data.secret', 'SECRET-BY-PATTERN-4242');
+    project.write(
+      'tools/embeds.ts',
+      "import text from './data.secret' with { type: 'text' };\nexport default () => text;\n",
+    );
+    expect((await runtimeBundler().build('tools/embeds.ts')).cached).toBe(false);
+    const strict = runtimeBundler(undefined, ['*.secret']);
+    const error = await rejectionOf(strict.build('tools/embeds.ts'));
+    expect(error['kind']).toBe(ErrorKind.ToolError);
+    expect(error['message']).toBe(
+      "Tool `embeds` could not be built: tools/embeds.ts imports './data.secret', a secret-bearing file (data.secret) that a tool may not see; read it at run time with a `read` grant instead",
+    );
+  });
 
   test('a torn manifest is rebuilt', async () => {
     await runtimeBundler().build('tools/validate.ts');
