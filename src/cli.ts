@@ -99,6 +99,8 @@ function version(): string {
 }
 
 async function main(argv: readonly string[]): Promise<number> {
+  // `worker` lives in its own module, loaded (with the Temporal packages) only for it.
+  if (argv[0] === 'worker') return (await import('./cli/worker.js')).workerCommand(argv.slice(1));
   try {
     return await dispatch(parseCommandLine(argv));
   } catch (error) {

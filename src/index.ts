@@ -3,7 +3,7 @@
  * under deadlines and resource limits, with classified errors and OpenTelemetry.
  */
 export { createToolRuntime } from './runtime/runtime.js';
-export type { ToolRuntime } from './runtime/runtime.js';
+export type { ToolRuntime, ToolRuntimeSettings } from './runtime/runtime.js';
 export { executeToolWithTimeout, closeDefaultRuntime } from './runtime/default-runtime.js';
 export { closeOnSignals } from './runtime/close-on-signals.js';
 export type { Closable, CloseOnSignalsOptions } from './runtime/close-on-signals.js';

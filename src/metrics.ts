@@ -3,7 +3,6 @@
  * the SDK that receives the data is the caller's (or `setupTelemetry()`'s).
  */
 import {
-  metrics,
   type Attributes,
   type Counter,
   type Histogram,
@@ -17,6 +16,7 @@ import {
   MetricNames,
   MetricUnits,
 } from './telemetry/names.js';
+import { ProviderInstruments } from './telemetry/provider-instruments.js';
 
 export { MetricNames, PrometheusMetricNames } from './telemetry/names.js';
 
@@ -67,17 +67,14 @@ interface Instruments {
  * execution; the others are its parts, public for callers that know only part of the story).
  *
  * Without a `meterProvider` option the global provider is looked up at record time, and the
- * instruments are created again whenever it changed. Why: OpenTelemetry metrics have no proxy
- * provider, so a meter taken from the global API before the application registers its SDK is the
- * no-op meter forever. A runtime is often created before telemetry is set up.
+ * instruments are created again whenever it changed (see {@link ProviderInstruments}: a meter
+ * taken before the SDK is registered would stay silent forever).
  */
 export class ToolMetrics {
-  readonly #meterProvider: MeterProvider | undefined;
-  #instrumentsProvider: MeterProvider | undefined;
-  #instruments: Instruments | undefined;
+  readonly #instruments: ProviderInstruments<Instruments>;
 
   constructor(options: ToolMetricsOptions = {}) {
-    this.#meterProvider = options.meterProvider;
+    this.#instruments = new ProviderInstruments(createInstruments, options.meterProvider);
   }
 
   /** Records one finished execution: duration, error, timeout, process exit, output size. */
@@ -136,14 +133,8 @@ export class ToolMetrics {
     this.#get().outputBytes.record(bytes, { [MetricAttributes.toolId]: toolId });
   }
 
-  // The instruments of the current provider, created on first use and again when it changed.
   #get(): Instruments {
-    const provider = this.#meterProvider ?? metrics.getMeterProvider();
-    if (this.#instruments === undefined || provider !== this.#instrumentsProvider) {
-      this.#instrumentsProvider = provider;
-      this.#instruments = createInstruments(provider);
-    }
-    return this.#instruments;
+    return this.#instruments.get();
   }
 }
 

@@ -1,16 +1,13 @@
 import { execFile, spawn } from 'node:child_process';
 import { readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
 import { MetricNames } from '../src/telemetry/names.js';
 import { toolcageCgroups, toolcageTempDirs, toolProcesses } from './helpers/leaks.js';
 import { startOtlpReceiver } from './helpers/otlp-receiver.js';
 import { makeProject, SECRETS, type Project } from './helpers/project.js';
-import { FIXTURES, TEST_CACHE_DIR, TEST_SANDBOX } from './helpers/runtime.js';
-
-const TEST_XDG_CACHE = dirname(TEST_CACHE_DIR);
+import { FIXTURES, TEST_SANDBOX } from './helpers/runtime.js';
 
 // The CLI as users run it: the built bin (npm test builds first, see "pretest").
 const CLI = fileURLToPath(new URL('../dist/cli.js', import.meta.url));
@@ -27,8 +24,8 @@ function cli(args: readonly string[], env: NodeJS.ProcessEnv = {}, cwd?: string)
       process.execPath,
       [CLI, ...args],
       {
-        // The tests' build cache, not the user's (the default is $XDG_CACHE_HOME/toolcage).
-        env: { ...process.env, XDG_CACHE_HOME: TEST_XDG_CACHE, ...env },
+        // XDG_CACHE_HOME (vitest.config.ts): the tests' build cache, not the user's.
+        env: { ...process.env, ...env },
         maxBuffer: 64 << 20,
         ...(cwd === undefined ? {} : { cwd }),
       },
@@ -266,7 +263,6 @@ describe('toolcage run stopped by a signal', () => {
   test('SIGTERM kills the tool and removes its sandbox, then exits 128 + 15 saying it was cancelled', async () => {
     const child = spawn(process.execPath, [CLI, 'run', fixture('forever.ts'), ...sandbox], {
       stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, XDG_CACHE_HOME: TEST_XDG_CACHE },
     });
     let stderr = '';
     const ready = new Promise<void>((resolve) => {

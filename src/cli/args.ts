@@ -13,7 +13,8 @@ export type Command =
       readonly files: readonly string[];
       /** A JSON registry (`{ "tools": { id: { path, … } } }`), paths relative to its directory. */
       readonly registry: string | undefined;
-      readonly sandbox: SandboxMode;
+      /** The registry's, else `auto`, when not given. */
+      readonly sandbox: SandboxMode | undefined;
       readonly json: boolean;
     }
   | {
@@ -49,6 +50,8 @@ export const USAGE = `Usage:
   toolcage build <tool-file>... | --registry FILE [--sandbox auto|bwrap|none] [--json]
                                compile tools ahead of their calls (for images and CI)
   toolcage doctor [--json]     what this machine can enforce, and the build cache
+  toolcage worker --task-queue NAME --registry FILE [--address HOST:PORT] [--namespace NAME]
+                  [--concurrency N] [...]   a Temporal worker (toolcage worker --help)
   toolcage --help | --version
 
 Exit status: 0 success, 1 the tool failed (the error kind says why), 2 usage error,
@@ -95,7 +98,10 @@ export function parseCommandLine(argv: readonly string[]): Command {
   }
   if (command === 'build') return parseBuild(rest, json);
   if (command !== 'run')
-    throw new UsageError(`unknown command \`${command}\` (expected run, build or doctor)`, json);
+    throw new UsageError(
+      `unknown command \`${command}\` (expected run, build, doctor or worker)`,
+      json,
+    );
 
   let parsed;
   try {
@@ -198,8 +204,8 @@ function parseBuild(rest: readonly string[], json: boolean): Command {
   const { values, positionals } = parsed;
   if (positionals.length > 0 === (values.registry !== undefined))
     throw new UsageError('build takes <tool-file>... or --registry FILE (one of the two)', json);
-  const sandbox = values.sandbox ?? 'auto';
-  if (sandbox !== 'auto' && sandbox !== 'bwrap' && sandbox !== 'none') {
+  const sandbox = values.sandbox;
+  if (sandbox !== undefined && sandbox !== 'auto' && sandbox !== 'bwrap' && sandbox !== 'none') {
     throw new UsageError(`--sandbox must be auto, bwrap or none, got \`${sandbox}\``, json);
   }
   return { command: 'build', files: positionals, registry: values.registry, sandbox, json };

@@ -1,20 +1,20 @@
 /**
  * `toolcage build`: compiles tools ahead of their calls (for images and CI) into the build cache
- * `toolcage run` and the library use, and says what each one is made of.
+ * `toolcage run`, `toolcage worker` and the library use, and says what each one is made of.
  */
-import { readFileSync } from 'node:fs';
 import { basename, dirname, extname, resolve } from 'node:path';
 import { createBundler } from '../build/create-bundler.js';
 import { shortPath } from '../build/build-errors.js';
 import { BUILD_TIMEOUT_MS } from '../build/sandboxed-build.js';
 import { isToolExecutionError } from '../errors/tool-execution-error.js';
 import { bunVersion, resolveBunBinary } from '../runtime/bun-binary.js';
-import { normalizeOptions, type ToolDefinition } from '../runtime/options.js';
+import { normalizeOptions } from '../runtime/options.js';
 import { packageFiles } from '../runtime/package-files.js';
 import { resolveTool } from '../runtime/resolve-tool.js';
 import { createSandbox, settleSandboxCleanup } from '../sandbox/sandbox.js';
 import type { Command } from './args.js';
 import { UsageError } from './args.js';
+import { readRegistryFile } from './registry-file.js';
 
 type BuildCommand = Extract<Command, { command: 'build' }>;
 
@@ -134,38 +134,24 @@ function fileTargets(command: BuildCommand): Target[] {
       options: normalizeOptions({
         rootDir: dirname(path),
         toolRoots: [dirname(path)],
-        sandbox: command.sandbox,
+        sandbox: command.sandbox ?? 'auto',
       }),
     };
   });
 }
 
-// A registry file: `{ "tools": { id: { path, bundle, … } }, "maskPatterns": [...] }`, its paths
-// relative to the file's directory.
+// A registry file (see registry-file.ts: the one `toolcage worker` serves); `--sandbox` wins
+// over its `sandbox`.
 function registryTargets(command: BuildCommand): Target[] {
-  const file = resolve(command.registry!);
-  let registry: { tools?: Record<string, ToolDefinition>; maskPatterns?: string[] };
-  try {
-    registry = JSON.parse(readFileSync(file, 'utf8')) as typeof registry;
-  } catch (error) {
-    throw new UsageError(
-      `--registry: cannot read ${file}: ${(error as Error).message}`,
-      command.json,
-    );
-  }
   let options;
   try {
+    const registry = readRegistryFile(command.registry!);
     options = normalizeOptions({
-      tools: registry.tools ?? {},
-      rootDir: dirname(file),
-      sandbox: command.sandbox,
-      ...(registry.maskPatterns === undefined ? {} : { maskPatterns: registry.maskPatterns }),
+      ...registry,
+      ...(command.sandbox === undefined ? {} : { sandbox: command.sandbox }),
     });
   } catch (error) {
-    if (!(error instanceof TypeError)) throw error;
-    throw new UsageError(`--registry ${file}: ${error.message}`, command.json);
+    throw new UsageError(`--registry: ${(error as Error).message}`, command.json);
   }
-  if (options.tools.size === 0)
-    throw new UsageError(`--registry ${file}: no tools in it`, command.json);
   return [...options.tools.keys()].map((id) => ({ id, request: { toolId: id }, options }));
 }

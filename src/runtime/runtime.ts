@@ -36,8 +36,24 @@ export interface ToolRuntime {
     readonly queued: number;
     readonly idleProcesses: number;
   };
+  /**
+   * What the runtime was configured with, for code that sizes itself after it (a Temporal
+   * worker takes `concurrency` as its activity slots; its activity refuses `toolPath` unless
+   * `allowAdHocTools`).
+   */
+  readonly settings: ToolRuntimeSettings;
   /** Kills everything still running (`cancelled`), rejects the queue, drains the pool. Idempotent. */
   close(): Promise<void>;
+}
+
+/** The settings of a runtime that other code may size itself after ({@link ToolRuntime.settings}). */
+export interface ToolRuntimeSettings {
+  /** Executions running at once. */
+  readonly concurrency: number;
+  /** Executions waiting for a slot before one more is rejected (`resource_limit`, limit `queue`). */
+  readonly maxQueued: number;
+  /** Whether `toolPath` requests are accepted. */
+  readonly allowAdHocTools: boolean;
 }
 
 /**
@@ -138,7 +154,13 @@ export function createToolRuntimeOn(options: ToolRuntimeOptions, sandbox: Sandbo
   }
 
   let closed: Promise<void> | undefined;
+  const settings: ToolRuntimeSettings = Object.freeze({
+    concurrency: normalized.concurrency,
+    maxQueued: normalized.maxQueued,
+    allowAdHocTools: normalized.allowAdHocTools,
+  });
   return {
+    settings,
     executeToolWithTimeout<T>(request: ExecuteRequest): Promise<ExecuteResult<T>> {
       validateRequestTypes(request);
       if (closing.signal.aborted) {

@@ -1,4 +1,5 @@
 import { fileURLToPath } from 'node:url';
+import { defaultCacheDir } from '../../src/build/cache.js';
 import { createToolRuntime, type ToolRuntime } from '../../src/runtime/runtime.js';
 import type { ToolRuntimeOptions } from '../../src/runtime/options.js';
 import { detectCapabilities } from '../../src/sandbox/detect.js';
@@ -8,12 +9,11 @@ import type { SandboxMode } from '../../src/sandbox/types.js';
 export const FIXTURES = fileURLToPath(new URL('../../tools-fixtures/', import.meta.url));
 
 /**
- * The build cache of the tests (in the worktree, ignored by git): kept between runs like a
- * user's, never the user's own. Tests of the cache itself use a directory of their own.
+ * The build cache of the tests: `$XDG_CACHE_HOME/toolcage`, which vitest.config.ts points into
+ * the worktree (kept between runs like a user's, never the user's own). Tests of the cache
+ * itself use a directory of their own.
  */
-export const TEST_CACHE_DIR = fileURLToPath(
-  new URL('../../.vitest-tmp/build-cache', import.meta.url),
-);
+export const TEST_CACHE_DIR = defaultCacheDir();
 
 /**
  * The sandbox mode of the core tests: `TOOLCAGE_TEST_SANDBOX`, else `auto` (bubblewrap, which CI

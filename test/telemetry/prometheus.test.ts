@@ -9,7 +9,6 @@
  * and must all evaluate with health `ok`. Dashboard queries are evaluated with Grafana's
  * variables substituted: `$tool_id` → `.*` (the "All" value), `$__rate_interval` → `1m`.
  */
-import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { createToolRuntime, type ToolRuntime } from '../../src/runtime/runtime.js';
@@ -17,6 +16,17 @@ import { isToolExecutionError } from '../../src/errors/tool-execution-error.js';
 import { setupTelemetry, type TelemetryHandle } from '../../src/telemetry/index.js';
 import { MetricBuckets, PrometheusMetricNames } from '../../src/telemetry/names.js';
 import { FIXTURES } from '../helpers/runtime.js';
+import {
+  alertExpressions,
+  dashboardExpressions,
+  emptyDashboardQueries,
+  expectAlertReturnsData,
+  expectRulesHealthy,
+  finite,
+  querySamples,
+  sortedLe,
+  waitUntil,
+} from '../helpers/observability.js';
 import {
   findPrometheus,
   startPrometheus,
@@ -41,66 +51,6 @@ if (binary === undefined && !requireAll) {
 test('prometheus is available (required when TOOLCAGE_REQUIRE_ALL=1)', () => {
   if (requireAll) expect(binary, 'prometheus binary (TOOLCAGE_REQUIRE_ALL=1)').toBeDefined();
 });
-
-/** The `expr` of every rule in alerts.yml (a small reader for this file's layout: `expr: >-` blocks or one line). */
-function alertExpressions(): { alert: string; expr: string }[] {
-  const lines = readFileSync(ALERTS_FILE, 'utf8').split('\n');
-  const found: { alert: string; expr: string }[] = [];
-  let alert = '';
-  for (let i = 0; i < lines.length; i++) {
-    const line = lines[i]!;
-    const name = /^\s*- alert:\s*(\S+)/.exec(line);
-    if (name !== null) alert = name[1]!;
-    const expr = /^(\s*)expr:\s*(.*)$/.exec(line);
-    if (expr === null) continue;
-    const indent = expr[1]!.length;
-    if (expr[2] !== '>-' && expr[2] !== '|') {
-      found.push({ alert, expr: expr[2]! });
-      continue;
-    }
-    const block: string[] = [];
-    while (i + 1 < lines.length) {
-      const next = lines[i + 1]!;
-      if (next.trim() !== '' && next.length - next.trimStart().length <= indent) break;
-      block.push(next.trim());
-      i++;
-    }
-    found.push({ alert, expr: block.join(' ').trim() });
-  }
-  return found;
-}
-
-/** Every target `expr` of every panel of dashboard.json, with Grafana's variables substituted. */
-function dashboardExpressions(): { panel: string; expr: string }[] {
-  const dashboard = JSON.parse(readFileSync(DASHBOARD_FILE, 'utf8')) as {
-    panels: { title: string; targets?: { expr?: string }[] }[];
-  };
-  return dashboard.panels.flatMap((panel) =>
-    (panel.targets ?? []).map((target) => ({
-      panel: panel.title,
-      expr: (target.expr ?? '')
-        .replaceAll('$__rate_interval', '1m')
-        .replaceAll('${tool_id}', '.*')
-        .replaceAll('$tool_id', '.*'),
-    })),
-  );
-}
-
-// "expr > 30" (or ">= 30") → { base: "expr", threshold: 30 }.
-function splitThreshold(expr: string): { base: string; threshold: number } {
-  const match = /^([\s\S]*?)\s*>=?\s*([0-9.]+)\s*$/.exec(expr);
-  if (match === null) throw new Error(`alert expression without a "> threshold": ${expr}`);
-  return { base: match[1]!, threshold: Number(match[2]) };
-}
-
-// `le` label values in bucket order ('+Inf' last).
-const sortedLe = (values: Iterable<string | undefined>): (string | undefined)[] =>
-  [...new Set(values)].sort(
-    (a, b) => (a === '+Inf' ? Infinity : Number(a)) - (b === '+Inf' ? Infinity : Number(b)),
-  );
-
-const finite = (samples: Sample[]): Sample[] =>
-  samples.filter((s) => Number.isFinite(Number(s.value)));
 
 describe.skipIf(binary === undefined)('a real Prometheus scraping toolcage', () => {
   let telemetry: TelemetryHandle;
@@ -130,23 +80,7 @@ describe.skipIf(binary === undefined)('a real Prometheus scraping toolcage', () 
     }
   }
 
-  async function waitUntil(
-    what: string,
-    check: () => Promise<boolean>,
-    timeoutMs = 30_000,
-  ): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    while (!(await check())) {
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-      await new Promise((resolve) => setTimeout(resolve, 250));
-    }
-  }
-
-  async function samples(expr: string): Promise<Sample[]> {
-    const answer = await prometheus.query(expr);
-    if (!answer.ok) throw new Error(`query failed: ${expr}\n${answer.error}`);
-    return answer.samples;
-  }
+  const samples = (expr: string): Promise<Sample[]> => querySamples(prometheus, expr);
 
   beforeAll(async () => {
     telemetry = await setupTelemetry({ otlp: false, prometheus: { port: 0 } });
@@ -282,50 +216,19 @@ describe.skipIf(binary === undefined)('a real Prometheus scraping toolcage', () 
     expect(Number((await samples(`${name}_bucket{le="1000"}`))[0]?.value)).toBe(expected.ok);
   });
 
-  test.each(alertExpressions())(
+  test.each(alertExpressions(ALERTS_FILE))(
     'alert $alert: its expression evaluates and returns data',
-    async ({ expr }) => {
-      const { base, threshold } = splitThreshold(expr);
-      expect(threshold).toBeGreaterThan(0);
-      const values = finite(await samples(base));
-      expect(values.length, `no finite series for: ${base}`).toBeGreaterThan(0);
-      expect(values.some((s) => Number(s.value) > 0)).toBe(true);
-      const lowered = await samples(`${base} > 0`);
-      expect(lowered.length, `nothing above 0 for: ${base}`).toBeGreaterThan(0);
-    },
+    async ({ expr }) => expectAlertReturnsData(prometheus, expr),
   );
 
   test('alerts.yml: three rules, loaded and evaluated by Prometheus without error', async () => {
-    expect(alertExpressions().map((a) => a.alert)).toEqual([
-      'HighToolErrorRate',
-      'ToolTimeoutSpike',
-      'SlowToolExecution',
-    ]);
-    await waitUntil('rule evaluation', async () =>
-      (await prometheus.rules()).every((rule) => !rule.lastEvaluation.startsWith('0001')),
-    );
-    const rules = await prometheus.rules();
-    expect(rules.map((rule) => rule.name).sort()).toEqual([
-      'HighToolErrorRate',
-      'SlowToolExecution',
-      'ToolTimeoutSpike',
-    ]);
-    for (const rule of rules)
-      expect({ name: rule.name, health: rule.health, error: rule.lastError ?? '' }).toEqual({
-        name: rule.name,
-        health: 'ok',
-        error: '',
-      });
+    const names = ['HighToolErrorRate', 'ToolTimeoutSpike', 'SlowToolExecution'];
+    expect(alertExpressions(ALERTS_FILE).map((a) => a.alert)).toEqual(names);
+    await expectRulesHealthy(prometheus, names);
   });
 
   test('dashboard.json: every panel query evaluates and returns data', async () => {
-    const expressions = dashboardExpressions();
-    expect(expressions.length).toBeGreaterThanOrEqual(6);
-    const empty: string[] = [];
-    for (const { panel, expr } of expressions) {
-      const values = finite(await samples(expr));
-      if (values.length === 0) empty.push(`${panel}: ${expr}`);
-    }
-    expect(empty).toEqual([]);
+    expect(dashboardExpressions(DASHBOARD_FILE).length).toBeGreaterThanOrEqual(6);
+    expect(await emptyDashboardQueries(prometheus, DASHBOARD_FILE)).toEqual([]);
   });
 });
