@@ -11,12 +11,14 @@ export interface BuildWait {
   /** Aborted with the call's end reason (`timeout`, `cancelled`, `closed`). */
   readonly signal: AbortSignal;
   readonly timeoutMs: number;
+  /** The call's execution id, carried by the error it gets. */
+  readonly executionId?: string;
 }
 
 /** `building`, or the call's `timeout`/`cancelled` when its signal aborts first. */
 export function waitForBuild<T>(building: Promise<T>, toolId: string, wait: BuildWait): Promise<T> {
   return new Promise((resolve, reject) => {
-    const onAbort = (): void => reject(waitEnded(wait.signal.reason, toolId, wait.timeoutMs));
+    const onAbort = (): void => reject(waitEnded(wait.signal.reason, toolId, wait));
     if (wait.signal.aborted) {
       onAbort();
       return;
@@ -29,22 +31,25 @@ export function waitForBuild<T>(building: Promise<T>, toolId: string, wait: Buil
       },
       (error: unknown) => {
         wait.signal.removeEventListener('abort', onAbort);
-        reject(ownCopy(error, toolId));
+        reject(ownCopy(error, toolId, wait.executionId));
       },
     );
   });
 }
 
-function waitEnded(reason: unknown, toolId: string, timeoutMs: number): ToolExecutionError {
+function waitEnded(reason: unknown, toolId: string, wait: BuildWait): ToolExecutionError {
+  const ids = wait.executionId === undefined ? {} : { executionId: wait.executionId };
   return reason === 'timeout'
     ? new ToolExecutionError({
         kind: ErrorKind.Timeout,
         toolId,
-        message: `Tool \`${toolId}\` timed out after ${timeoutMs} ms while being built`,
+        message: `Tool \`${toolId}\` timed out after ${wait.timeoutMs} ms while being built`,
+        ...ids,
       })
     : new ToolExecutionError({
         kind: ErrorKind.Cancelled,
         toolId,
+        ...ids,
         message:
           reason === 'cancelled'
             ? `Tool \`${toolId}\` was cancelled by the caller while being built`
@@ -52,7 +57,12 @@ function waitEnded(reason: unknown, toolId: string, timeoutMs: number): ToolExec
       });
 }
 
-function ownCopy(error: unknown, toolId: string): ToolExecutionError {
+function ownCopy(
+  error: unknown,
+  toolId: string,
+  executionId: string | undefined,
+): ToolExecutionError {
+  const ids = executionId === undefined ? {} : { executionId };
   if (isToolExecutionError(error)) {
     return new ToolExecutionError({
       kind: error.kind,
@@ -60,6 +70,7 @@ function ownCopy(error: unknown, toolId: string): ToolExecutionError {
       message: error.message,
       logs: error.logs,
       ...(error.cause === undefined ? {} : { cause: error.cause }),
+      ...ids,
     });
   }
   return new ToolExecutionError({
@@ -67,5 +78,6 @@ function ownCopy(error: unknown, toolId: string): ToolExecutionError {
     toolId,
     message: `Tool \`${toolId}\`: internal error while building: ${error instanceof Error ? error.message : String(error)}`,
     cause: error,
+    ...ids,
   });
 }

@@ -58,11 +58,13 @@ export async function runSandboxedBuild(
 ): Promise<BuildReport> {
   const executionId = randomUUID();
   const permissions = resolvePermissions({ read: view.read, write: [input.outdir], net: false });
+  // Worded as a launch the sandbox refuses (runtime/execution.ts): what stops the build stops
+  // the tool.
   const cannotStart = (error: unknown): ToolExecutionError =>
     new ToolExecutionError({
       kind: ErrorKind.SpawnFailed,
       toolId,
-      message: `Tool \`${toolId}\` could not be built: ${error instanceof Error ? error.message : String(error)}`,
+      message: `Tool \`${toolId}\` could not be started: ${error instanceof Error ? error.message : String(error)}`,
       cause: error,
     });
   let plan: LaunchPlan;

@@ -100,6 +100,9 @@ export async function execute(
   if (env.closing.aborted) end('closed');
 
   let release: (() => void) | undefined;
+  // Set once the span (and the metrics) hold this call's failure: an error that carries the
+  // call's execution id is not necessarily recorded (a refused launch or build carries it too).
+  let recorded = false;
   try {
     try {
       release = await env.queue.acquire(controller.signal);
@@ -135,6 +138,7 @@ export async function execute(
         executionId,
       });
       span.fail(failure, { durationMs, exit: outcome.end, outputBytes: outcome.outputBytes });
+      recorded = true;
       throw failure;
     }
     const result: ExecuteResult = {
@@ -154,7 +158,7 @@ export async function execute(
     });
     return result;
   } catch (error) {
-    if (isToolExecutionError(error) && error.executionId === executionId) throw error;
+    if (recorded) throw error;
     const failure = asToolError(error, tool.toolId, executionId);
     failure.durationMs = elapsed();
     span.fail(failure, { durationMs: failure.durationMs, exit: undefined, outputBytes: 0 });
@@ -205,6 +209,7 @@ async function runOnce(
   const module = await env.bundler.module(tool, prepared.permissions, {
     signal,
     timeoutMs: prepared.timeoutMs,
+    executionId,
   });
   let launched: Launched;
   try {

@@ -362,7 +362,7 @@ describe('options of the build', () => {
     await bundler.close();
     expect(error['kind']).toBe(ErrorKind.SpawnFailed);
     expect(error['message']).toBe(
-      'Tool `t` could not be built: the sandbox cannot enforce its permissions: bubblewrap (bwrap) is not installed',
+      'Tool `t` could not be started: the sandbox cannot enforce its permissions: bubblewrap (bwrap) is not installed',
     );
     // Nothing of the refused build is left in the cache.
     expect(readdirSync(join(dir, 'cache/v1/tmp'))).toEqual([]);
