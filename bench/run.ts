@@ -11,6 +11,7 @@ import { bundleRows } from './cases/bundle.js';
 import { deadlineRows } from './cases/deadline.js';
 import { latencyRows } from './cases/latency.js';
 import { memoryRows } from './cases/memory.js';
+import { networkRows } from './cases/network.js';
 import { telemetryRows } from './cases/telemetry.js';
 import { throughputRows } from './cases/throughput.js';
 import { describeMachine } from './machine.js';
@@ -28,6 +29,19 @@ const CASES: Record<string, () => Promise<Row[]>> = {
   telemetry: telemetryRows,
   memory: memoryRows,
   bundle: bundleRows,
+  network: async () =>
+    (await sandboxLanded())
+      ? await networkRows()
+      : [
+          {
+            figure: 'network: the egress proxy (allow-lists)',
+            measured: 'needs bubblewrap',
+            baseline: '',
+            value: '',
+            target: '',
+            pass: undefined,
+          },
+        ],
 };
 
 // Whether bubblewrap is usable here (the sandboxed deadline rows need it).
@@ -111,6 +125,10 @@ if (only.length === Object.keys(CASES).length) {
     '  a read grant on node_modules, Bun resolving and loading zod from it. The freshness check is',
     '  ToolBundler.module() on a tool it has built (a stat of each input and of the bundle); the',
     '  bytecode row runs both bundles with the bare script.',
+    '- Network: sandboxed; a tool makes 20 sequential `fetch`es to a loopback server and times',
+    '  each inside itself, through the egress proxy (`net: [name]`, the name mapped by',
+    '  `network.hosts`) vs. straight to it (`net: true`); the figure is the difference of the',
+    '  medians of all requests. Cold start: the trivial tool with an allow-list vs. no network.',
     '',
   ].join('\n');
   // Formatted as the repository's `prettier --check` expects it.

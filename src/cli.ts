@@ -15,6 +15,8 @@ import { isToolExecutionError } from './errors/tool-execution-error.js';
 import { closeOnSignals } from './runtime/close-on-signals.js';
 import { createToolRuntime } from './runtime/runtime.js';
 import { detectCapabilities } from './sandbox/detect.js';
+import { probeEgress } from './network/probe.js';
+import { resolveBunBinary } from './runtime/bun-binary.js';
 import { renderDoctor } from './sandbox/doctor.js';
 import { setupTelemetry, telemetryFromEnv } from './telemetry/index.js';
 
@@ -29,6 +31,7 @@ async function run(command: RunCommand): Promise<number> {
     rootDir: dirname(file),
     toolRoots: [dirname(file)],
     sandbox: command.sandbox,
+    network: command.network,
     concurrency: 1,
     defaults: {
       timeoutMs: command.timeoutMs,
@@ -125,11 +128,16 @@ async function dispatch(command: Command): Promise<number> {
       return 0;
     case 'doctor': {
       const capabilities = await detectCapabilities();
+      const egress = await probeEgress({
+        bwrapPath: capabilities.bwrap.works ? capabilities.bwrap.path : undefined,
+        bunPath: resolveBunBinary(),
+        userNamespace: capabilities.userNamespaces.available,
+      });
       const cache = new BuildCache(defaultCacheDir()).usage();
       process.stdout.write(
         command.json
-          ? `${JSON.stringify({ ...capabilities, cache })}\n`
-          : `${renderDoctor(capabilities)}\n${renderCacheUsage(cache)}\n`,
+          ? `${JSON.stringify({ ...capabilities, egress, cache })}\n`
+          : `${renderDoctor(capabilities, undefined, egress)}\n${renderCacheUsage(cache)}\n`,
       );
       return 0;
     }

@@ -17,5 +17,6 @@ export { ErrorKind, ERROR_KINDS } from './errors/kinds.js';
 export { ToolExecutionError, isToolExecutionError } from './errors/tool-execution-error.js';
 export type { CapturedLogs, LimitName, ToolThrownError } from './errors/tool-execution-error.js';
 export type { Enforcement, Limits, Permissions, SandboxMode } from './sandbox/types.js';
+export type { NetworkOptions } from './network/options.js';
 export { setupTelemetry } from './telemetry/index.js';
 export type { TelemetryHandle, TelemetrySetupOptions } from './telemetry/index.js';

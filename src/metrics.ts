@@ -1,5 +1,5 @@
 /**
- * toolcage's metrics: five instruments behind intent methods. Uses only `@opentelemetry/api`;
+ * toolcage's metrics: seven instruments behind intent methods. Uses only `@opentelemetry/api`;
  * the SDK that receives the data is the caller's (or `setupTelemetry()`'s).
  */
 import {
@@ -22,6 +22,9 @@ export { MetricNames, PrometheusMetricNames } from './telemetry/names.js';
 
 /** How an execution ended, as the `outcome` label of `runtime_tool_execute_seconds`. */
 export type Outcome = 'success' | 'error' | 'timeout';
+
+/** What the sandbox denied (`operation` of `runtime_tool_permission_denials_total`). */
+export type DeniedOperation = 'read' | 'write' | 'net' | 'run' | 'other';
 
 /** How the tool's process ended (`runtime_bun_process_exits_total`). */
 export interface ProcessExit {
@@ -60,6 +63,8 @@ interface Instruments {
   readonly timeouts: Counter;
   readonly processExits: Counter;
   readonly outputBytes: Histogram;
+  readonly networkRequests: Counter;
+  readonly permissionDenials: Counter;
 }
 
 /**
@@ -133,6 +138,32 @@ export class ToolMetrics {
     this.#get().outputBytes.record(bytes, { [MetricAttributes.toolId]: toolId });
   }
 
+  /** `runtime_tool_network_requests_total{tool_id, decision}`: the egress proxy's decisions. */
+  recordNetworkRequests(toolId: string, allowed: number, denied: number): void {
+    const { networkRequests } = this.#get();
+    if (allowed > 0) {
+      networkRequests.add(allowed, {
+        [MetricAttributes.toolId]: toolId,
+        [MetricAttributes.decision]: 'allowed',
+      });
+    }
+    if (denied > 0) {
+      networkRequests.add(denied, {
+        [MetricAttributes.toolId]: toolId,
+        [MetricAttributes.decision]: 'denied',
+      });
+    }
+  }
+
+  /** `runtime_tool_permission_denials_total{tool_id, operation}`: denials the sandbox observed. */
+  recordPermissionDenials(toolId: string, operation: DeniedOperation, count = 1): void {
+    if (count <= 0) return;
+    this.#get().permissionDenials.add(count, {
+      [MetricAttributes.toolId]: toolId,
+      [MetricAttributes.operation]: operation,
+    });
+  }
+
   #get(): Instruments {
     return this.#instruments.get();
   }
@@ -159,6 +190,12 @@ function createInstruments(provider: MeterProvider): Instruments {
       description: 'Size of tool results.',
       unit: MetricUnits.outputBytes,
       advice: { explicitBucketBoundaries: [...MetricBuckets.outputBytes] },
+    }),
+    networkRequests: meter.createCounter(MetricNames.networkRequests, {
+      description: 'Connections decided by the egress proxy of tools with a network allow-list.',
+    }),
+    permissionDenials: meter.createCounter(MetricNames.permissionDenials, {
+      description: 'Operations of tools denied by the sandbox, by kind of operation.',
     }),
   };
 }

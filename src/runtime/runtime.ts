@@ -1,5 +1,6 @@
 import { ErrorKind } from '../errors/kinds.js';
 import { ToolExecutionError } from '../errors/tool-execution-error.js';
+import { createEgressProxy } from '../network/proxy.js';
 import { createSandbox, settleSandboxCleanup } from '../sandbox/sandbox.js';
 import type { Sandbox } from '../sandbox/types.js';
 import { bunVersion, resolveBunBinary } from './bun-binary.js';
@@ -61,7 +62,9 @@ export interface ToolRuntimeSettings {
  * and then every minute, what runtimes of processes that are gone left behind.
  */
 export function createToolRuntime(options: ToolRuntimeOptions = {}): ToolRuntime {
-  return createToolRuntimeOn(options, createSandbox());
+  // The egress proxy of allow-lists serves this runtime's sandbox (validated, then again below).
+  const { network } = normalizeOptions(options);
+  return createToolRuntimeOn(options, createSandbox({ egress: createEgressProxy(network) }));
 }
 
 /** {@link createToolRuntime} over a given sandbox (tests set one up over fakes); not exported by the package. */

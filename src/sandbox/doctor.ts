@@ -2,7 +2,7 @@
  * `toolcage doctor`: what this machine offers for enforcement, as a table a person can act on.
  */
 import { readFileSync } from 'node:fs';
-import type { SandboxCapabilities } from './detect.js';
+import type { Component, SandboxCapabilities } from './detect.js';
 
 /** One row of the report. */
 export interface DoctorRow {
@@ -13,8 +13,15 @@ export interface DoctorRow {
   readonly fix: string;
 }
 
-/** The rows of the report, for a caller that wants them as data. */
-export function doctorRows(caps: SandboxCapabilities, mounts = readMounts()): DoctorRow[] {
+/**
+ * The rows of the report, for a caller that wants them as data. `egress` is the result of the
+ * allow-list probe (network/probe.ts), when it ran.
+ */
+export function doctorRows(
+  caps: SandboxCapabilities,
+  mounts = readMounts(),
+  egress?: Component,
+): DoctorRow[] {
   const rows: DoctorRow[] = [];
   const row = (
     component: string,
@@ -118,6 +125,14 @@ export function doctorRows(caps: SandboxCapabilities, mounts = readMounts()): Do
     caps.seccomp.detail,
     'subprocess denial needs x86_64 or arm64',
   );
+  if (egress !== undefined) {
+    row(
+      'network allow-lists',
+      egress.available,
+      egress.available ? `enforced: ${egress.detail}` : egress.detail,
+      '`permissions.net` as a list needs a working bubblewrap sandbox (see above) and a short TMPDIR (the proxy socket path must fit 107 bytes); `net: true` and `net: false` do not',
+    );
+  }
   row(
     'prlimit',
     caps.prlimit.available,
@@ -129,8 +144,12 @@ export function doctorRows(caps: SandboxCapabilities, mounts = readMounts()): Do
 }
 
 /** The report as an aligned text table, with a verdict line at the end. */
-export function renderDoctor(caps: SandboxCapabilities, mounts = readMounts()): string {
-  const rows = doctorRows(caps, mounts);
+export function renderDoctor(
+  caps: SandboxCapabilities,
+  mounts = readMounts(),
+  egress?: Component,
+): string {
+  const rows = doctorRows(caps, mounts, egress);
   const header = ['component', 'status', 'detail', 'how to fix'];
   const cells = rows.map((r) => [r.component, r.status, r.detail, r.fix]);
   const widths = header.map((h, i) =>

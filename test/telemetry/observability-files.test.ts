@@ -326,6 +326,12 @@ describe('dashboard.json', () => {
     expect(exprs(/output size p99/i)).toContain(
       'histogram_quantile(0.99, sum by (le, tool_id) (rate(runtime_tool_output_bytes_bucket',
     );
+    expect(exprs(/network requests/i)).toContain(
+      'sum by (tool_id, decision) (rate(runtime_tool_network_requests_total',
+    );
+    expect(exprs(/permission denials/i)).toContain(
+      'sum by (tool_id, operation) (rate(runtime_tool_permission_denials_total',
+    );
   });
 });
 

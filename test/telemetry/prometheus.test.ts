@@ -16,6 +16,7 @@ import { isToolExecutionError } from '../../src/errors/tool-execution-error.js';
 import { setupTelemetry, type TelemetryHandle } from '../../src/telemetry/index.js';
 import { MetricBuckets, PrometheusMetricNames } from '../../src/telemetry/names.js';
 import { FIXTURES } from '../helpers/runtime.js';
+import { sandboxAvailability } from '../sandbox/harness.js';
 import {
   alertExpressions,
   dashboardExpressions,
@@ -55,10 +56,12 @@ test('prometheus is available (required when TOOLCAGE_REQUIRE_ALL=1)', () => {
 describe.skipIf(binary === undefined)('a real Prometheus scraping toolcage', () => {
   let telemetry: TelemetryHandle;
   let runtime: ToolRuntime;
+  // A network allow-list needs the sandbox: its executions feed the network panels.
+  let sandboxed: ToolRuntime | undefined;
   let prometheus: PrometheusServer;
 
   // What the mix below should produce, to compare with what Prometheus holds.
-  const expected = { ok: 0, throws: 0, forever: 0, crash: 0 };
+  const expected = { ok: 0, throws: 0, forever: 0, crash: 0, fetcher: 0 };
 
   async function runMix(): Promise<void> {
     const calls: Promise<unknown>[] = [];
@@ -74,6 +77,19 @@ describe.skipIf(binary === undefined)('a real Prometheus scraping toolcage', () 
     expected.forever++;
     calls.push(runtime.executeToolWithTimeout({ toolId: 'crash-exit' }));
     expected.crash++;
+    if (sandboxed !== undefined) {
+      // One connection allowed (nothing listens on port 9: the proxy answers 502), one refused
+      // by the allow-list (never attempted): both decisions, and a `net` denial.
+      for (const host of ['allowed.test', 'denied.test']) {
+        calls.push(
+          sandboxed.executeToolWithTimeout({
+            toolId: 'fetcher',
+            input: { url: `http://${host}:9/` },
+          }),
+        );
+        expected.fetcher++;
+      }
+    }
     const settled = await Promise.allSettled(calls);
     for (const result of settled) {
       if (result.status === 'rejected' && !isToolExecutionError(result.reason)) throw result.reason;
@@ -97,6 +113,15 @@ describe.skipIf(binary === undefined)('a real Prometheus scraping toolcage', () 
       meterProvider: telemetry.meterProvider,
       tracerProvider: telemetry.tracerProvider,
     });
+    if ((await sandboxAvailability()).ok) {
+      sandboxed = createToolRuntime({
+        rootDir: FIXTURES,
+        tools: { fetcher: { path: 'net-fetch.ts', permissions: { net: ['allowed.test'] } } },
+        network: { hosts: { 'allowed.test': '127.0.0.1' }, allowPrivateAddresses: true },
+        meterProvider: telemetry.meterProvider,
+        tracerProvider: telemetry.tracerProvider,
+      });
+    }
     prometheus = await startPrometheus({
       target: telemetry.prometheusUrl!,
       ruleFiles: [ALERTS_FILE],
@@ -109,7 +134,8 @@ describe.skipIf(binary === undefined)('a real Prometheus scraping toolcage', () 
       async () => (await samples(PrometheusMetricNames.timeouts)).length > 0,
     );
     await runMix();
-    const total = expected.ok + expected.throws + expected.forever + expected.crash;
+    const total =
+      expected.ok + expected.throws + expected.forever + expected.crash + expected.fetcher;
     await waitUntil('the second mix in Prometheus', async () => {
       const counts = await samples(`sum(${PrometheusMetricNames.executeSeconds}_count)`);
       return Number(counts[0]?.value) === total;
@@ -125,6 +151,7 @@ describe.skipIf(binary === undefined)('a real Prometheus scraping toolcage', () 
   afterAll(async () => {
     await prometheus?.close();
     await runtime?.close();
+    await sandboxed?.close();
     await telemetry?.shutdown();
   });
 
@@ -145,6 +172,7 @@ describe.skipIf(binary === undefined)('a real Prometheus scraping toolcage', () 
       'throws/error': expected.throws,
       'forever/timeout': expected.forever,
       'crash-exit/error': expected.crash,
+      ...(expected.fetcher > 0 ? { 'fetcher/error': expected.fetcher } : {}),
     });
     for (const sample of counts) {
       expect(Object.keys(sample.metric).sort()).toEqual([
@@ -168,6 +196,14 @@ describe.skipIf(binary === undefined)('a real Prometheus scraping toolcage', () 
       'throws/tool_error': expected.throws,
       'forever/timeout': expected.forever,
       'crash-exit/crashed': expected.crash,
+      // The allowed connection finds nothing on port 9 (the tool throws on the proxy's 502);
+      // the other is refused by the allow-list.
+      ...(expected.fetcher > 0
+        ? {
+            'fetcher/tool_error': expected.fetcher / 2,
+            'fetcher/permission_denied': expected.fetcher / 2,
+          }
+        : {}),
     });
     const timeouts = await samples(PrometheusMetricNames.timeouts);
     expect(timeouts.map((s) => ({ tool_id: s.metric['tool_id'], value: Number(s.value) }))).toEqual(
@@ -188,7 +224,9 @@ describe.skipIf(binary === undefined)('a real Prometheus scraping toolcage', () 
     expect(byKey['signal/SIGKILL']).toBe(expected.forever);
     expect(byKey['exit/3']).toBe(expected.crash);
     const total = Object.values(byKey).reduce((a, b) => a + b, 0);
-    expect(total).toBe(expected.ok + expected.throws + expected.forever + expected.crash);
+    expect(total).toBe(
+      expected.ok + expected.throws + expected.forever + expected.crash + expected.fetcher,
+    );
     for (const sample of exits) {
       const labels = Object.keys(sample.metric).filter(
         (k) => !['__name__', 'instance', 'job'].includes(k),
@@ -227,8 +265,33 @@ describe.skipIf(binary === undefined)('a real Prometheus scraping toolcage', () 
     await expectRulesHealthy(prometheus, names);
   });
 
+  test('runtime_tool_network_requests_total and runtime_tool_permission_denials_total: counters with low-cardinality labels', async ({
+    skip,
+  }) => {
+    if (sandboxed === undefined) skip('no sandbox: no allow-list');
+    const requests = PrometheusMetricNames.networkRequests;
+    expect(await prometheus.metadataType(requests)).toBe('counter');
+    const decisions = await samples(requests);
+    expect(decisions.map((s) => s.metric['decision']).sort()).toEqual(['allowed', 'denied']);
+    for (const sample of decisions) {
+      expect(Object.keys(sample.metric).sort()).toEqual(
+        expect.arrayContaining(['decision', 'tool_id']),
+      );
+      expect(sample.metric['tool_id']).toBe('fetcher');
+      expect(Number(sample.value)).toBe(expected.fetcher / 2);
+    }
+    const denials = await samples(PrometheusMetricNames.permissionDenials);
+    expect(
+      denials.map((s) => [s.metric['tool_id'], s.metric['operation'], Number(s.value)]),
+    ).toEqual([['fetcher', 'net', expected.fetcher / 2]]);
+  });
+
   test('dashboard.json: every panel query evaluates and returns data', async () => {
-    expect(dashboardExpressions(DASHBOARD_FILE).length).toBeGreaterThanOrEqual(6);
-    expect(await emptyDashboardQueries(prometheus, DASHBOARD_FILE)).toEqual([]);
+    expect(dashboardExpressions(DASHBOARD_FILE).length).toBeGreaterThanOrEqual(8);
+    // Without the sandbox there is no allow-list, so no network data (sandboxAvailability()
+    // warned, or failed the run under TOOLCAGE_REQUIRE_ALL=1).
+    const network = /runtime_tool_(network_requests|permission_denials)_total/;
+    const empty = await emptyDashboardQueries(prometheus, DASHBOARD_FILE);
+    expect(empty.filter((query) => sandboxed !== undefined || !network.test(query))).toEqual([]);
   });
 });
