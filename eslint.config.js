@@ -3,7 +3,14 @@ import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
   {
-    ignores: ['dist/**', 'node_modules/**', 'tools-fixtures/**', 'scripts/**', 'eslint.config.js'],
+    ignores: [
+      'dist/**',
+      'node_modules/**',
+      '.vitest-tmp/**',
+      'tools-fixtures/**',
+      'scripts/**',
+      'eslint.config.js',
+    ],
   },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
@@ -20,7 +27,7 @@ export default tseslint.config(
   },
   {
     // The Bun side is typed by tsconfig.bun.json (Bun's types), which tsconfig.json excludes.
-    files: ['src/runtime/worker/**', 'src/runtime/launcher/**'],
+    files: ['src/runtime/worker/**', 'src/runtime/launcher/**', 'src/build/builder.ts'],
     languageOptions: {
       parserOptions: { projectService: false, project: './tsconfig.bun.json' },
     },

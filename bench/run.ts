@@ -7,6 +7,7 @@ import { DEFAULT_LIMITS } from '../src/sandbox/limits.js';
 import { writeFileSync } from 'node:fs';
 import { format } from 'prettier';
 import { fileURLToPath } from 'node:url';
+import { bundleRows } from './cases/bundle.js';
 import { deadlineRows } from './cases/deadline.js';
 import { latencyRows } from './cases/latency.js';
 import { memoryRows } from './cases/memory.js';
@@ -27,6 +28,7 @@ const CASES: Record<string, () => Promise<Row[]>> = {
   ],
   telemetry: telemetryRows,
   memory: memoryRows,
+  bundle: bundleRows,
   network: async () =>
     (await sandboxLanded())
       ? await networkRows()
@@ -118,6 +120,11 @@ if (only.length === Object.keys(CASES).length) {
     '  of its launcher counts until it is reaped (see bench/cases/deadline.ts).',
     '- Telemetry: 400 interleaved runs each (the difference is a few tenths of a ms).',
     '- Memory: RSS after a full GC (`--expose-gc`), after 200 and after 10,000 more executions.',
+    '- Bundle: a tool importing zod 4 (copied into a temp project), sandboxed, no prewarm. Bundled:',
+    '  every measured call is a cache hit (the first call built it). Unbundled: `bundle: false` with',
+    '  a read grant on node_modules, Bun resolving and loading zod from it. The freshness check is',
+    '  ToolBundler.module() on a tool it has built (a stat of each input and of the bundle); the',
+    '  bytecode row runs both bundles with the bare script.',
     '- Network: sandboxed; a tool makes 20 sequential `fetch`es to a loopback server and times',
     '  each inside itself, through the egress proxy (`net: [name]`, the name mapped by',
     '  `network.hosts`) vs. straight to it (`net: true`); the figure is the difference of the',

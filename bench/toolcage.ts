@@ -38,3 +38,9 @@ export const createToolRuntime: typeof CreateToolRuntime = (options) => {
   };
   return runtime;
 };
+
+/** A module of the built package (dist/), e.g. `build/create-bundler.js`, typed from src/. */
+export async function distModule<T>(path: string): Promise<T> {
+  const url = new URL(`../dist/${path}`, import.meta.url).href;
+  return (await import(url)) as T;
+}

@@ -1,6 +1,6 @@
 // After tsc: makes the CLI executable (tsc does not keep modes), and builds the Bun side (the
-// worker and the launcher) with `bun build --target=bun`. tsc emits none of it (tsconfig.json
-// excludes those directories; tsconfig.bun.json typechecks them against Bun's types).
+// worker, the launcher and the tool builder) with `bun build --target=bun`. tsc emits none of it
+// (tsconfig.json excludes it; tsconfig.bun.json typechecks it against Bun's types).
 import { execFileSync } from 'node:child_process';
 import { chmodSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -12,10 +12,17 @@ chmodSync(new URL('../dist/cli.js', import.meta.url), 0o755);
 // a file without transpiling it again. tsc's plain-JS output is still re-transpiled by Bun at
 // every start; measured on Bun 1.4.5 (median of 40 starts): the worker reaches its first line
 // ≈ 0.45 ms sooner, ≈ 4 % of a trivial tool's cold latency. Every execution starts one worker.
-// Both worker modules: main.js (the entry) and fallback.js (its slow paths, imported by URL at
-// run time, so each is built on its own).
-for (const name of ['worker/main', 'worker/fallback', 'worker/egress', 'launcher/main']) {
-  const out = fileURLToPath(new URL(`../dist/runtime/${name}.js`, import.meta.url));
+// Each module the worker imports by URL at run time (fallback.js, its slow paths; egress.js; the
+// builder, a build's "tool") is built on its own.
+const BUN_SIDE = [
+  'runtime/worker/main',
+  'runtime/worker/fallback',
+  'runtime/worker/egress',
+  'runtime/launcher/main',
+  'build/builder',
+];
+for (const name of BUN_SIDE) {
+  const out = fileURLToPath(new URL(`../dist/${name}.js`, import.meta.url));
   execFileSync(
     resolveBunBinary(),
     [
@@ -23,7 +30,7 @@ for (const name of ['worker/main', 'worker/fallback', 'worker/egress', 'launcher
       '--target=bun',
       '--format=esm',
       `--outfile=${out}`,
-      fileURLToPath(new URL(`../src/runtime/${name}.ts`, import.meta.url)),
+      fileURLToPath(new URL(`../src/${name}.ts`, import.meta.url)),
     ],
     { stdio: ['ignore', 'ignore', 'inherit'], env: { PATH: process.env.PATH ?? '' } },
   );

@@ -1,4 +1,3 @@
-import { dirname } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { ErrorKind } from '../errors/kinds.js';
 import { isToolExecutionError, ToolExecutionError } from '../errors/tool-execution-error.js';
@@ -23,6 +22,7 @@ import { withEgressProxy } from '../network/in-sandbox.js';
 import type { NetworkActivity } from '../network/ledger.js';
 import { permissionsToFlags } from '../sandbox/flags.js';
 import type { Launched, ProcessPool } from './pool.js';
+import type { ToolBundler } from '../build/bundler.js';
 
 /** What every execution of one runtime shares. */
 export interface ExecutionEnvironment {
@@ -32,6 +32,8 @@ export interface ExecutionEnvironment {
   readonly queue: SlotQueue;
   readonly observer: ExecutionObserver;
   readonly pool: ProcessPool;
+  /** Each call's module: its bundle (built on demand, cached) or its masked directory. */
+  readonly bundler: ToolBundler;
   /** Aborts when the runtime closes. */
   readonly closing: AbortSignal;
   /**
@@ -80,12 +82,18 @@ export async function execute(
   });
   const ending = watchForEnd(env, request.signal, timeoutMs);
   let releaseSlot: (() => void) | undefined;
+  // The failure the span (and the metrics) already hold: an error that carries the call's
+  // execution id is not necessarily recorded (a refused launch or build carries it too).
+  let recorded: ToolExecutionError | undefined;
   try {
     releaseSlot = await waitForSlot(env.queue, ending.signal, tool.toolId, timeoutMs);
     const outcome = await runOnce(env, prepared, executionId, ending.signal, request.onLog, span);
-    return settle(outcome, tool.toolId, executionId, elapsed(), span);
+    const settled = settle(outcome, tool.toolId, executionId, elapsed(), span);
+    if ('result' in settled) return settled.result;
+    recorded = settled.failure;
+    throw settled.failure;
   } catch (error) {
-    if (isToolExecutionError(error) && error.executionId === executionId) throw error;
+    if (error === recorded) throw error;
     const failure = asToolError(error, tool.toolId, executionId);
     failure.durationMs = elapsed();
     span.fail(failure, { durationMs: failure.durationMs, exit: undefined, outputBytes: 0 });
@@ -175,7 +183,7 @@ function settle(
   executionId: string,
   durationMs: number,
   span: ObservedExecution,
-): ExecuteResult {
+): { readonly result: ExecuteResult } | { readonly failure: ToolExecutionError } {
   const { verdict, end, outputBytes, logs, network } = outcome;
   if (!verdict.ok) {
     const failure = new ToolExecutionError({
@@ -191,7 +199,7 @@ function settle(
       executionId,
     });
     span.fail(failure, { durationMs, exit: end, outputBytes, network, denied: verdict.denied });
-    throw failure;
+    return { failure };
   }
   const result: ExecuteResult = {
     output: verdict.output,
@@ -203,7 +211,7 @@ function settle(
     executionId,
   };
   span.succeed({ durationMs, exit: end, outputBytes, exitCode: result.exitCode, network });
-  return result;
+  return { result };
 }
 
 // Validation and resolution; throws `invalid_request` / `tool_not_found` before anything starts.
@@ -246,10 +254,16 @@ async function runOnce(
   span: ObservedExecution,
 ): Promise<RunOutcome> {
   const { tool } = prepared;
+  const module = await env.bundler.module(tool, prepared.permissions, {
+    signal,
+    timeoutMs: prepared.timeoutMs,
+    executionId,
+  });
   let launched: Launched;
   try {
     launched = await env.pool.launch({
-      toolPath: tool.path,
+      toolPath: module.modulePath,
+      view: module.view,
       permissions: prepared.permissions,
       limits: prepared.limits,
       preload: tool.definition?.preload === true,
@@ -269,7 +283,7 @@ async function runOnce(
   const request: WorkerRequest = {
     executionId,
     toolId: tool.toolId,
-    toolPath: tool.path,
+    toolPath: module.modulePath,
     exportName: tool.exportName,
     env: toolEnv,
     input: prepared.input,
@@ -287,7 +301,7 @@ async function runOnce(
       onLog,
       explain: (message, end, report) =>
         explainThroughSandbox(message, end, report, prepared.permissions, plan.enforcement, {
-          visible: [dirname(tool.path), ...env.runtimeFiles],
+          visible: [...module.visible, ...env.runtimeFiles],
           limits: prepared.limits,
         }),
     });

@@ -1,5 +1,3 @@
-import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { ErrorKind } from '../errors/kinds.js';
 import { ToolExecutionError } from '../errors/tool-execution-error.js';
 import { createEgressProxy } from '../network/proxy.js';
@@ -17,8 +15,11 @@ import {
   type ToolRuntimeOptions,
 } from './options.js';
 import { Launcher } from './launcher.js';
+import { packageFiles, type PackageFiles } from './package-files.js';
 import { GRACE_ARG, ProcessPool } from './pool.js';
 import { SlotQueue } from './queue.js';
+import { createBundler } from '../build/create-bundler.js';
+import { BUILD_TIMEOUT_MS } from '../build/sandboxed-build.js';
 import { ToolResolver } from './resolve-tool.js';
 import { startSweeping, type Sweeper } from './sweeper.js';
 
@@ -70,15 +71,17 @@ export function createToolRuntime(options: ToolRuntimeOptions = {}): ToolRuntime
 export function createToolRuntimeOn(options: ToolRuntimeOptions, sandbox: Sandbox): ToolRuntime {
   const normalized = normalizeOptions(options);
   const bunPath = normalized.bunPath ?? resolveBunBinary();
-  const files = bunSideFiles();
+  const files = packageFiles();
   const sweeper = startSweeping(() => sandbox.sweep());
   const launcher = new Launcher(bunPath, files.launcher);
+  // What a sandboxed tool process must be able to read of toolcage: the worker and the bunfig.
+  const readable = [files.worker, files.bunfig, files.workerDir];
   const pool = new ProcessPool({
     sandbox,
     mode: normalized.sandbox,
     bunPath,
     bunArgs: workerArgs(files, normalized.killGraceMs),
-    runtimeFiles: files.readable,
+    runtimeFiles: readable,
     prewarm: normalized.prewarm,
     idleMs: normalized.prewarmIdleMs,
     maxProfiles: Math.max(8, normalized.tools.size),
@@ -91,6 +94,13 @@ export function createToolRuntimeOn(options: ToolRuntimeOptions, sandbox: Sandbo
     sandbox,
     queue: new SlotQueue(normalized.concurrency, normalized.maxQueued),
     pool,
+    bundler: createBundler(normalized, {
+      sandbox,
+      bunPath,
+      bunVersion: () => bunVersion(bunPath),
+      files,
+      launcher,
+    }),
     closing: closing.signal,
     onClose: new Set(),
     observer: createObserver({
@@ -99,43 +109,16 @@ export function createToolRuntimeOn(options: ToolRuntimeOptions, sandbox: Sandbo
       tracerProvider: normalized.tracerProvider,
     }),
     bunVersion: () => bunVersion(bunPath),
-    runtimeFiles: [bunPath, ...files.readable],
+    runtimeFiles: [bunPath, ...readable],
   };
-  if (normalized.prewarm > 0) warmRegisteredTools(environment);
-  return runtimeHandle(environment, closing, launcher, sweeper);
-}
-
-/** The files of toolcage's Bun side that every tool process needs. */
-interface BunSideFiles {
-  /** The worker's entry (see worker/main.ts). */
-  readonly worker: string;
-  /** The launcher's entry (see launcher/main.ts). */
-  readonly launcher: string;
-  /** The project's bunfig.toml, passed to Bun explicitly. */
-  readonly bunfig: string;
-  /** What a sandboxed tool process must be able to read: the worker's files and the bunfig. */
-  readonly readable: readonly string[];
-}
-
-// The worker and the launcher run as TypeScript from src/ (tests) and as JavaScript from dist/
-// (the package); src/runtime/runtime.ts and dist/runtime/runtime.js are both two levels below
-// the package root, where bunfig.toml is.
-function bunSideFiles(): BunSideFiles {
-  const extension = import.meta.url.endsWith('.ts') ? '.ts' : '.js';
-  const entry = (name: string): string =>
-    fileURLToPath(new URL(`./${name}/main${extension}`, import.meta.url));
-  const worker = entry('worker');
-  const bunfig = fileURLToPath(new URL('../../bunfig.toml', import.meta.url));
-  if (!existsSync(worker) || !existsSync(bunfig)) {
-    throw new Error(`toolcage is incomplete: missing ${existsSync(worker) ? bunfig : worker}`);
-  }
-  const workerDir = fileURLToPath(new URL('./worker/', import.meta.url));
-  return { worker, launcher: entry('launcher'), bunfig, readable: [worker, bunfig, workerDir] };
+  const warming = new Set<Promise<void>>();
+  if (normalized.prewarm > 0) warmRegisteredTools(environment, warming);
+  return runtimeHandle(environment, { closing, launcher, sweeper, warming });
 }
 
 // --no-install: never fetch a package; --no-env-file: never read the tool's .env; the project's
 // bunfig is passed explicitly so nothing is read from the tool's directory.
-function workerArgs(files: BunSideFiles, killGraceMs: number): string[] {
+function workerArgs(files: PackageFiles, killGraceMs: number): string[] {
   return [
     '--no-install',
     '--no-env-file',
@@ -146,33 +129,48 @@ function workerArgs(files: BunSideFiles, killGraceMs: number): string[] {
   ];
 }
 
-// Registered tools are warmed ahead of their first request, with their own profile.
-function warmRegisteredTools(environment: ExecutionEnvironment): void {
-  const { options, tools, pool } = environment;
+// Registered tools are built (or found in the cache) and warmed ahead of their first request,
+// with their own profile; each warming is in `warming` until it is over (close() waits for it).
+function warmRegisteredTools(environment: ExecutionEnvironment, warming: Set<Promise<void>>): void {
+  const { options, tools, pool, bundler, closing } = environment;
+  const warmTool = async (id: string): Promise<void> => {
+    const tool = tools.resolve({ toolId: id });
+    const profile = effectiveProfile(options, tool, {});
+    const module = await bundler.module(tool, profile.permissions, {
+      signal: closing,
+      timeoutMs: BUILD_TIMEOUT_MS,
+    });
+    if (closing.aborted) return;
+    pool.warm({
+      toolPath: module.modulePath,
+      view: module.view,
+      ...profile,
+      preload: tool.definition?.preload === true,
+    });
+  };
   for (const id of options.tools.keys()) {
-    try {
-      const tool = tools.resolve({ toolId: id });
-      pool.warm({
-        toolPath: tool.path,
-        ...effectiveProfile(options, tool, {}),
-        preload: tool.definition?.preload === true,
-      });
-    } catch {
-      // A tool that cannot be resolved now fails clearly when it is called.
-    }
+    const warm = warmTool(id).catch(() => {
+      // A tool that cannot be resolved or built now fails clearly when it is called.
+    });
+    warming.add(warm);
+    void warm.finally(() => warming.delete(warm));
   }
 }
 
+/** What a runtime ends in `close()`, besides its executions. */
+interface RuntimeParts {
+  readonly closing: AbortController;
+  readonly launcher: Launcher;
+  readonly sweeper: Sweeper;
+  readonly warming: ReadonlySet<Promise<void>>;
+}
+
 // The runtime as its caller holds it: calls (type-checked, tracked until they settle), stats,
-// and close(), which ends everything in order — calls, pool, launcher, sweeps, background
-// clean-up.
-function runtimeHandle(
-  environment: ExecutionEnvironment,
-  closing: AbortController,
-  launcher: Launcher,
-  sweeper: Sweeper,
-): ToolRuntime {
-  const { queue, pool, options } = environment;
+// settings, and close(), which ends everything in order — calls, builds and warmings, pool,
+// launcher, sweeps, background clean-up.
+function runtimeHandle(environment: ExecutionEnvironment, parts: RuntimeParts): ToolRuntime {
+  const { queue, pool, bundler, options } = environment;
+  const { closing, launcher, sweeper, warming } = parts;
   const running = new Set<Promise<unknown>>();
   let closed: Promise<void> | undefined;
   const settings: ToolRuntimeSettings = Object.freeze({
@@ -209,6 +207,8 @@ function runtimeHandle(
         closing.abort();
         for (const handler of [...environment.onClose]) handler();
         await Promise.allSettled([...running]);
+        await bundler.close();
+        await Promise.allSettled([...warming]);
         await pool.close();
         await launcher.close();
         await sweeper.stop();

@@ -9,7 +9,7 @@
 import { randomUUID } from 'node:crypto';
 import { mkdirSync, readlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { basename, dirname, join } from 'node:path';
+import { basename, join } from 'node:path';
 import { buildBwrapArgs, bwrapNamespaces, SANDBOX_PATH } from './bwrap-args.js';
 import { backgroundCleanupSettled, inBackground } from './background.js';
 import { ExecutionCgroups, removeManagerCgroups } from './cgroup.js';
@@ -24,7 +24,14 @@ import type { EgressSession } from '../network/session.js';
 import { seccompProgramFile } from './seccomp-file.js';
 import { sweepOrphans, TEMP_PREFIX } from './sweep.js';
 import { systemView } from './system-view.js';
-import type { Enforcement, LaunchPlan, LaunchRequest, LimitReport, Sandbox } from './types.js';
+import type {
+  Enforcement,
+  LaunchPlan,
+  LaunchRequest,
+  LimitReport,
+  Sandbox,
+  ToolView,
+} from './types.js';
 
 /** Where a sandbox keeps its per-execution state (tests point these at fakes). */
 export interface SandboxOptions {
@@ -152,7 +159,14 @@ async function buildPlan(
       workspace.materialize();
       return shell === undefined ? '' : LAUNCH_GO;
     },
-    enforcement: enforcement(request, caps, workspace.cgroups, userNamespace, shell !== undefined),
+    enforcement: enforcement(
+      request,
+      toolView(request),
+      caps,
+      workspace.cgroups,
+      userNamespace,
+      shell !== undefined,
+    ),
   });
 }
 
@@ -297,7 +311,7 @@ async function bwrapTarget(
     args: buildBwrapArgs({
       bunPath: request.bunPath,
       bunArgs: session === undefined ? request.bunArgs : [...request.bunArgs, EGRESS_ARG],
-      toolDir: dirname(request.toolPath),
+      tool: toolView(request),
       runtimeFiles: request.runtimeFiles,
       permissions,
       env: request.env,
@@ -315,6 +329,11 @@ async function bwrapTarget(
     cwd: '/',
     ...(seccompFile === undefined ? {} : { seccompFile }),
   };
+}
+
+// What of the tool the sandbox shows: its bundle, or its directory with secrets masked.
+function toolView(request: LaunchRequest): ToolView {
+  return request.view ?? { kind: 'bundle', file: request.toolPath, source: request.toolPath };
 }
 
 // Unsandboxed: Bun itself, with the private temp dir as TMPDIR and HOME. `cwd`: with the
@@ -394,6 +413,7 @@ function plan(parts: {
 
 function enforcement(
   request: LaunchRequest,
+  view: ToolView,
   caps: SandboxCapabilities,
   cgroups: ExecutionCgroups | undefined,
   userNamespace: boolean,
@@ -405,7 +425,7 @@ function enforcement(
   return {
     sandbox: sandboxed ? 'bwrap' : 'none',
     namespaces: sandboxed ? bwrapNamespaces({ permissions, userNamespace }) : [],
-    filesystem: sandboxed ? 'restricted' : 'host',
+    filesystem: !sandboxed ? 'host' : view.kind === 'bundle' ? 'bundle' : 'directory (masked)',
     network:
       !sandboxed || permissions.net === true
         ? 'host'

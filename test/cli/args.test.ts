@@ -115,7 +115,7 @@ describe('parseCommandLine', () => {
   // The first problem in the usage's order is the one reported.
   test.each([
     [['doctor', 'x'], 'doctor takes no arguments but --json, got `x`'],
-    [['nope'], 'unknown command `nope` (expected run, doctor or worker)'],
+    [['nope'], 'unknown command `nope` (expected run, build, doctor or worker)'],
     [['run'], 'missing <tool-file>'],
     [['run', 'a.ts', 'b.ts'], 'expected one <tool-file>, got a.ts b.ts'],
     [

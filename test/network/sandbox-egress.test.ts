@@ -24,7 +24,7 @@ function input(permissions: Permissions, egressDir?: string): BwrapInput {
   return {
     bunPath: '/opt/bun/bun',
     bunArgs: ['/rt/worker.ts'],
-    toolDir: '/tools',
+    tool: { kind: 'bundle', file: '/tools/t.ts', source: '/cache/t.js' },
     runtimeFiles: ['/rt/worker.ts'],
     permissions: resolvePermissions(permissions),
     env: { API: 'x', HTTP_PROXY: 'http://elsewhere' },

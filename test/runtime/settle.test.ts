@@ -51,15 +51,17 @@ function trackTimers(): { pending(): number; restore(): void } {
 }
 
 test('an execution settles with none of its timers left, spawned directly or through the launcher', async () => {
-  // Unsandboxed, the tool's parent tells who spawned it: the manager, or its launcher.
-  const runtime = fixtureRuntime({ sandbox: 'none' });
+  // Unsandboxed, the tool's parent tells who spawned it: the manager, or its launcher. Not
+  // bundled: a build would start the launcher before the tool's first process.
+  const runtime = fixtureRuntime({
+    sandbox: 'none',
+    tools: { parent: { path: 'reports-parent.ts', bundle: false } },
+  });
   const timers = trackTimers();
   try {
     const seen = new Set<'manager' | 'launcher'>();
     for (let call = 0; call < 50 && seen.size < 2; call++) {
-      const result = await runtime.executeToolWithTimeout<{ ppid: number }>({
-        toolPath: 'reports-parent.ts',
-      });
+      const result = await runtime.executeToolWithTimeout<{ ppid: number }>({ toolId: 'parent' });
       // Read in the same turn as the settle: a timer of the execution still pending now outlives it.
       expect(timers.pending()).toBe(0);
       const launchers = launcherProcesses().map((line) => Number(line.split(':')[0]));

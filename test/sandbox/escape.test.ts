@@ -272,7 +272,7 @@ describe.skipIf(!available.ok)('sandbox escapes (bwrap, cgroups, seccomp)', () =
     const run = await runFixture('sandbox-read-host-env.ts');
     expect(run.enforcement).toMatchObject({
       sandbox: 'bwrap',
-      filesystem: 'restricted',
+      filesystem: 'bundle',
       network: 'isolated',
       environment: 'cleared',
       subprocesses: 'denied',
