@@ -1,0 +1,71 @@
+/**
+ * A prepared launch as the runtime holds it (LaunchPlan): the command, and around it the
+ * execution's kills, what its limits saw, and its disposal in the background.
+ */
+import { readlinkSync } from 'node:fs';
+import { basename } from 'node:path';
+import { inBackground } from './background.js';
+import { removeTree } from './remove-tree.js';
+import type { Enforcement, LaunchPlan, LimitReport } from './types.js';
+import type { Workspace } from './workspace.js';
+
+const NO_LIMITS: LimitReport = { memoryExceeded: false, processesExceeded: false };
+
+// bwrap's own processes (outside and as the namespace's init): a SIGTERM to either ends the
+// whole sandbox at once (--die-with-parent), which would cut the tool's grace period short.
+function isBwrapProcess(pid: number): boolean {
+  try {
+    return basename(readlinkSync(`/proc/${pid}/exe`)) === 'bwrap';
+  } catch {
+    return true; // Gone, or not ours to read: do not signal it.
+  }
+}
+
+export function plan(parts: {
+  command: { file: string; args: string[] };
+  env: Record<string, string>;
+  cwd: string;
+  workspace: Workspace;
+  seccompFile: string | undefined;
+  materialize: () => string;
+  enforcement: Enforcement;
+}): LaunchPlan {
+  const { cgroups, root, session } = parts.workspace;
+  let disposed: Promise<void> | undefined;
+  return {
+    file: parts.command.file,
+    args: parts.command.args,
+    env: parts.env,
+    cwd: parts.cwd,
+    enforcement: parts.enforcement,
+    ...(parts.seccompFile === undefined ? {} : { extraFiles: [parts.seccompFile] }),
+    materialize: parts.materialize,
+    terminate() {
+      if (disposed === undefined) cgroups?.signal('SIGTERM', isBwrapProcess);
+    },
+    killAll() {
+      if (disposed === undefined) cgroups?.kill();
+    },
+    killsAll: cgroups !== undefined,
+    inspect() {
+      const report = cgroups?.inspect() ?? NO_LIMITS;
+      return Promise.resolve(
+        session === undefined ? report : { ...report, network: session.activity() },
+      );
+    },
+    ...(session === undefined ? {} : { networkActivity: () => session.activity() }),
+    dispose() {
+      if (disposed === undefined) {
+        // The directories go in the background (see background.ts): the cgroups as soon as the
+        // kernel lets them (destroyInBackground() kills whatever is still in them), the temp dir too.
+        cgroups?.destroyInBackground();
+        if (root !== undefined) inBackground(removeTree(root));
+        // Every connection of the execution ends now (the call is synchronous up to its first
+        // await); the socket's directory goes with the rest.
+        if (session !== undefined) inBackground(session.close());
+        disposed = Promise.resolve();
+      }
+      return disposed;
+    },
+  };
+}

@@ -1,0 +1,82 @@
+/**
+ * What a launch's prologue `exec`s: bwrap around Bun (its argv from bwrap-args.ts, with the
+ * seccomp program and the tool's view), or, unsandboxed, Bun itself with a host temp dir.
+ */
+import { EGRESS_ARG } from '../network/in-sandbox.js';
+import type { EgressSession } from '../network/session.js';
+import { buildBwrapArgs, SANDBOX_PATH } from './bwrap-args.js';
+import type { SandboxCapabilities } from './detect.js';
+import { seccompProgramFile } from './seccomp-file.js';
+import { systemView } from './system-view.js';
+import type { LaunchRequest, ToolView } from './types.js';
+
+// The seccomp program is child fd 4: the runtime spawns [stdin, stdout, stderr, result, ...extraFiles].
+const SECCOMP_CHILD_FD = 4;
+const MIB = 1024 * 1024;
+
+/** What the prologue `exec`s: bwrap around Bun, or Bun itself. */
+export interface Target {
+  readonly file: string;
+  readonly args: string[];
+  readonly env: Record<string, string>;
+  readonly cwd: string;
+  readonly seccompFile?: string;
+}
+
+export async function bwrapTarget(
+  request: LaunchRequest,
+  caps: SandboxCapabilities,
+  tmpRoot: string,
+  userNamespace: boolean,
+  session: EgressSession | undefined,
+): Promise<Target> {
+  const { limits, permissions } = request;
+  // Without a syscall table for this machine, `run: false` was refused already.
+  const { arch } = caps.seccomp;
+  const seccompFile =
+    arch === undefined ? undefined : seccompProgramFile(tmpRoot, arch, permissions.run);
+  return {
+    file: caps.bwrap.path!,
+    args: buildBwrapArgs({
+      bunPath: request.bunPath,
+      bunArgs: session === undefined ? request.bunArgs : [...request.bunArgs, EGRESS_ARG],
+      tool: toolView(request),
+      runtimeFiles: request.runtimeFiles,
+      permissions,
+      env: request.env,
+      // Without --size support (bubblewrap < 0.7) the tmpfs is bounded by the memory cgroup only.
+      tmpBytes: caps.bwrap.tmpfsSize ? limits.tmpMb * MIB : undefined,
+      system: await systemView(request.bunPath),
+      userNamespace,
+      seccompFd: seccompFile === undefined ? undefined : SECCOMP_CHILD_FD,
+      egressDir: session?.directory,
+    }),
+    // bwrap gets the tool's variables through --setenv; its own environment stays empty so
+    // that /proc/1/environ (bwrap is the namespace's init) shows nothing of the host.
+    env: {},
+    // Not the temp dir: the shell exports PWD, and bwrap's environment shows in /proc/1/environ.
+    cwd: '/',
+    ...(seccompFile === undefined ? {} : { seccompFile }),
+  };
+}
+
+// What of the tool the sandbox shows: its bundle, or its directory with secrets masked.
+export function toolView(request: LaunchRequest): ToolView {
+  return request.view ?? { kind: 'bundle', file: request.toolPath, source: request.toolPath };
+}
+
+// Unsandboxed: Bun itself, with the private temp dir as TMPDIR and HOME. `cwd`: with the
+// prologue the temp dir may not exist yet when the shell is spawned (it enters it), so tmpRoot.
+export function directTarget(request: LaunchRequest, privateTmp: string, cwd: string): Target {
+  return {
+    file: request.bunPath,
+    args: [...request.bunArgs],
+    env: {
+      ...request.env,
+      TMPDIR: privateTmp,
+      HOME: privateTmp,
+      ...(request.permissions.run ? { PATH: SANDBOX_PATH } : {}),
+    },
+    cwd,
+  };
+}

@@ -1,0 +1,101 @@
+/**
+ * What one execution has of its own outside its process, named when its launch is planned and
+ * made while its process starts: the host temp dir (unsandboxed only) and the cgroups; and the
+ * egress proxy's session of an allow-list. A launch that fails undoes them.
+ */
+import { randomUUID } from 'node:crypto';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import type { EgressProxy } from '../network/proxy.js';
+import type { EgressSession } from '../network/session.js';
+import { ExecutionCgroups } from './cgroup.js';
+import type { SandboxCapabilities } from './detect.js';
+import { ownerTag } from './owner.js';
+import { SandboxRefusal } from './refusal.js';
+import { removeTree } from './remove-tree.js';
+import { TEMP_PREFIX } from './sweep.js';
+import type { LaunchRequest } from './types.js';
+
+const MIB = 1024 * 1024;
+
+// An allow-list: the execution's own proxy session, listening before the sandbox starts, in a
+// directory named after its owner (so a sweep removes it when its manager is gone). Never a
+// fallback to the whole network when it cannot start.
+export async function openEgressSession(
+  request: LaunchRequest,
+  tmpRoot: string,
+  egress: EgressProxy | undefined,
+): Promise<EgressSession | undefined> {
+  const { limits, permissions } = request;
+  if (!Array.isArray(permissions.net)) return undefined;
+  const what = '`permissions.net` (an allow-list)';
+  if (egress === undefined) throw new SandboxRefusal(what, 'this sandbox has no egress proxy');
+  try {
+    return await egress.open({
+      allow: permissions.net,
+      maxConnections: limits.maxConnections,
+      maxBytes: limits.maxNetworkMb * MIB,
+      directory: join(tmpRoot, `${TEMP_PREFIX}${ownerTag()}-net-${randomUUID()}`),
+    });
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    throw new SandboxRefusal(what, `its egress proxy could not start: ${message}`);
+  }
+}
+
+// The execution's cgroups, named (not made yet): only with a cgroup hierarchy and the shell whose
+// prologue joins them.
+export function planCgroups(
+  request: LaunchRequest,
+  caps: SandboxCapabilities,
+): ExecutionCgroups | undefined {
+  const layout = caps.cgroup.layout;
+  if (layout === undefined || caps.shell.path === undefined) return undefined;
+  return ExecutionCgroups.plan(layout, request.executionId, {
+    memoryBytes: caps.cgroup.memory ? request.limits.memoryMb * MIB : undefined,
+    maxProcesses: caps.cgroup.pids ? request.limits.maxProcesses : undefined,
+  });
+}
+
+/**
+ * What the execution has of its own outside its process: the host temp dir (unsandboxed only)
+ * and the cgroups, named at once and made later, and its egress proxy session (allow-lists).
+ */
+export interface Workspace {
+  /** The private temp dir on the host; undefined under bwrap (its /tmp is a tmpfs). */
+  readonly root: string | undefined;
+  readonly cgroups: ExecutionCgroups | undefined;
+  readonly session: EgressSession | undefined;
+  /** Makes them (idempotent). */
+  materialize(): void;
+  /** Removes what was made (for a launch that failed before its plan existed). */
+  undo(): Promise<void>;
+}
+
+// The host temp dir is made 0700, and only if it does not exist yet, so the name cannot be
+// planted. With a prologue to wait for them, it and the cgroups are created while the process
+// starts (see LaunchPlan.materialize); without one, at once.
+export function planWorkspace(
+  root: string | undefined,
+  cgroups: ExecutionCgroups | undefined,
+  session: EgressSession | undefined,
+): Workspace {
+  let materialized = false;
+  return {
+    root,
+    cgroups,
+    session,
+    materialize() {
+      if (materialized) return;
+      if (root !== undefined) mkdirSync(root, { mode: 0o700 });
+      materialized = true;
+      cgroups?.materialize();
+    },
+    async undo() {
+      cgroups?.kill();
+      await cgroups?.destroy();
+      await session?.close();
+      if (materialized && root !== undefined) await removeTree(root);
+    },
+  };
+}
