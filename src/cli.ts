@@ -11,14 +11,17 @@ import { isToolExecutionError } from './errors/tool-execution-error.js';
 import { createToolRuntime } from './runtime/runtime.js';
 import { detectCapabilities } from './sandbox/detect.js';
 import { renderDoctor } from './sandbox/doctor.js';
-import { setupTelemetry, telemetryFromEnv } from './telemetry/index.js';
+import { telemetryFromEnv } from './telemetry/env.js';
 
 type RunCommand = Extract<Command, { command: 'run' }>;
 
 async function run(command: RunCommand): Promise<number> {
   const telemetryOptions = telemetryFromEnv();
+  // The SDK loads only when the environment asks for telemetry.
   const telemetry =
-    telemetryOptions === undefined ? undefined : await setupTelemetry(telemetryOptions);
+    telemetryOptions === undefined
+      ? undefined
+      : await (await import('./telemetry/setup.js')).setupTelemetry(telemetryOptions);
   const file = resolve(command.file);
   const runtime = createToolRuntime({
     rootDir: dirname(file),

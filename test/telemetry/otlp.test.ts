@@ -1,15 +1,13 @@
 import { createServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { context, metrics, propagation, trace } from '@opentelemetry/api';
+import type { BasicTracerProvider } from '@opentelemetry/sdk-trace-base';
 import { afterEach, describe, expect, test, vi } from 'vitest';
 import { ErrorKind } from '../../src/errors/kinds.js';
 import { ToolExecutionError } from '../../src/errors/tool-execution-error.js';
 import { MetricNames, ToolMetrics } from '../../src/metrics.js';
-import {
-  setupTelemetry,
-  telemetryFromEnv,
-  type TelemetryHandle,
-} from '../../src/telemetry/index.js';
+import { telemetryFromEnv } from '../../src/telemetry/env.js';
+import { setupTelemetry, type TelemetryHandle } from '../../src/telemetry/index.js';
 import { MetricBuckets } from '../../src/telemetry/names.js';
 import { startExecutionSpan } from '../../src/tracing.js';
 import { createToolRuntime } from '../../src/runtime/runtime.js';
@@ -381,6 +379,55 @@ describe('a collector that is down or slow', () => {
     expect(slow.requests.length).toBeGreaterThan(0);
     expect(warnings).toHaveLength(1);
     expect(warnings[0]).toContain('timed out');
+  });
+
+  test('per-signal timeout variables reach the exporters (they beat the general one)', async () => {
+    const slow = await receiver({ delayMs: 30_000 });
+    vi.stubEnv('OTEL_EXPORTER_OTLP_ENDPOINT', slow.endpoint);
+    vi.stubEnv('OTEL_EXPORTER_OTLP_TIMEOUT', '20000');
+    vi.stubEnv('OTEL_EXPORTER_OTLP_METRICS_TIMEOUT', '300');
+    vi.stubEnv('OTEL_EXPORTER_OTLP_TRACES_TIMEOUT', '300');
+    const warnings: string[] = [];
+    const handle = track(
+      await setupTelemetry({
+        ...telemetryFromEnv(),
+        onWarning: (message) => warnings.push(message),
+      }),
+    );
+    recordMix(handle);
+    const started = performance.now();
+    await handle.shutdown();
+    // With the general 20 s, the exports would still be waiting.
+    expect(performance.now() - started).toBeLessThan(10_000);
+    expect(slow.requests.map((request) => request.path).sort()).toEqual([
+      '/v1/metrics',
+      '/v1/traces',
+    ]);
+    // The exporters gave up themselves (not shutdown's own bound).
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toContain('timed out');
+  });
+
+  test('shutdown() is bounded even when a provider never finishes, and still unregisters', async () => {
+    const otlp = await receiver();
+    const warnings: string[] = [];
+    const handle = track(
+      await setupTelemetry({
+        otlp: { endpoint: otlp.endpoint, timeoutMs: 200 },
+        onWarning: (message) => warnings.push(message),
+      }),
+    );
+    // Every part of the real SDK honours its own timeout, so a hang has to be made: the tracer
+    // provider's shutdown never settles.
+    vi.spyOn(handle.tracerProvider as BasicTracerProvider, 'shutdown').mockReturnValue(
+      new Promise<void>(() => {}),
+    );
+    await handle.shutdown();
+    expect(warnings).toEqual([
+      'toolcage: telemetry shutdown did not finish within 2200 ms; what was still being exported is dropped',
+    ]);
+    expect(handle.exportFailures).toBe(1);
+    expect(metrics.getMeterProvider()).not.toBe(handle.meterProvider);
   });
 
   test('a collector answering 500 is an outage too; recovery re-arms the warning', async () => {
