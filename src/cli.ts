@@ -7,10 +7,11 @@
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { parseCommandLine, USAGE, UsageError, type Command } from './cli/args.js';
+import { renderDoctor } from './cli/doctor.js';
+import { terminalWidth } from './cli/table.js';
 import { isToolExecutionError } from './errors/tool-execution-error.js';
 import { createToolRuntime } from './runtime/runtime.js';
 import { detectCapabilities } from './sandbox/detect.js';
-import { renderDoctor } from './sandbox/doctor.js';
 import { telemetryFromEnv } from './telemetry/env.js';
 
 type RunCommand = Extract<Command, { command: 'run' }>;
@@ -113,7 +114,9 @@ async function main(argv: readonly string[]): Promise<number> {
     case 'doctor': {
       const capabilities = await detectCapabilities();
       process.stdout.write(
-        command.json ? `${JSON.stringify(capabilities)}\n` : `${renderDoctor(capabilities)}\n`,
+        command.json
+          ? `${JSON.stringify(capabilities)}\n`
+          : `${renderDoctor(capabilities, { width: terminalWidth() })}\n`,
       );
       return 0;
     }
