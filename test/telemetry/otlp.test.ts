@@ -10,9 +10,8 @@ import { telemetryFromEnv } from '../../src/telemetry/env.js';
 import { setupTelemetry, type TelemetryHandle } from '../../src/telemetry/index.js';
 import { MetricBuckets } from '../../src/telemetry/names.js';
 import { startExecutionSpan } from '../../src/tracing.js';
-import { createToolRuntime } from '../../src/runtime/runtime.js';
 import { startOtlpReceiver, type OtlpReceiver } from '../helpers/otlp-receiver.js';
-import { FIXTURES } from '../helpers/runtime.js';
+import { withRuntime } from '../helpers/runtime.js';
 
 const cleanups: (() => Promise<void>)[] = [];
 
@@ -185,7 +184,9 @@ describe('setupTelemetry with OTLP', () => {
     const handle = track(await setupTelemetry(options));
     recordMix(handle);
     // The periodic reader pushes on its own (100 ms), before any flush.
-    await otlp.waitFor(() => otlp.latestMetric(MetricNames.timeouts) !== undefined);
+    await expect
+      .poll(() => otlp.latestMetric(MetricNames.timeouts), { timeout: 10_000 })
+      .toBeDefined();
     await handle.shutdown();
 
     const metricRequest = otlp.requests.find((request) => request.path === '/v1/metrics');
@@ -274,23 +275,20 @@ describe('real executions through OTLP (as the CLI does it)', () => {
   test('the span carries the tool id and exit, the tool sees its TRACEPARENT, metrics arrive on shutdown', async () => {
     const otlp = await receiver();
     const handle = track(await setupTelemetry({ otlp: { endpoint: otlp.endpoint } }));
-    const runtime = createToolRuntime({
-      rootDir: FIXTURES,
+    const options = {
       sandbox: 'none',
+      telemetry: true,
       meterProvider: handle.meterProvider,
       tracerProvider: handle.tracerProvider,
-    });
-    let seen: Record<string, string | null> = {};
-    try {
+    } as const;
+    const seen = await withRuntime(options, async (runtime) => {
       const result = await runtime.executeToolWithTimeout({
         toolPath: 'env-reader.ts',
         input: { names: ['TRACEPARENT'] },
       });
-      seen = (result.output as { seen: Record<string, string | null> }).seen;
       await runtime.executeToolWithTimeout({ toolPath: 'throws.ts' }).catch(() => undefined);
-    } finally {
-      await runtime.close();
-    }
+      return (result.output as { seen: Record<string, string | null> }).seen;
+    });
     await handle.shutdown();
 
     const spans = otlp.spans();
@@ -331,8 +329,8 @@ describe('a collector that is down or slow', () => {
     const started = performance.now();
     for (let i = 0; i < 200; i++) recordMix(handle);
     const recording = performance.now() - started;
-    // Let a few periodic exports fail on their own before the shutdown.
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    // A few periodic exports fail on their own before the shutdown.
+    await expect.poll(() => handle.exportFailures, { timeout: 10_000 }).toBeGreaterThan(1);
     const shutdownStarted = performance.now();
     await handle.shutdown();
     const shutdown = performance.now() - shutdownStarted;

@@ -11,7 +11,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { afterAll, beforeAll, describe, expect, test, vi } from 'vitest';
 import { createToolRuntime, type ToolRuntime } from '../../src/runtime/runtime.js';
 import { isToolExecutionError } from '../../src/errors/tool-execution-error.js';
 import { setupTelemetry, type TelemetryHandle } from '../../src/telemetry/index.js';
@@ -130,16 +130,15 @@ describe.skipIf(binary === undefined)('a real Prometheus scraping toolcage', () 
     }
   }
 
-  async function waitUntil(
-    what: string,
-    check: () => Promise<boolean>,
-    timeoutMs = 30_000,
-  ): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    while (!(await check())) {
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-      await new Promise((resolve) => setTimeout(resolve, 250));
-    }
+  // Resolves once `check` holds; Prometheus is asked every 250 ms for up to 30 s (vi.waitFor:
+  // some of these waits are in beforeAll, where expect.poll cannot run).
+  async function waitUntil(what: string, check: () => Promise<boolean>): Promise<void> {
+    await vi.waitFor(
+      async () => {
+        if (!(await check())) throw new Error(`still waiting for ${what}`);
+      },
+      { timeout: 30_000, interval: 250 },
+    );
   }
 
   async function samples(expr: string): Promise<Sample[]> {
