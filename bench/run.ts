@@ -8,24 +8,32 @@ import { writeFileSync } from 'node:fs';
 import { format } from 'prettier';
 import { fileURLToPath } from 'node:url';
 import { deadlineRows } from './cases/deadline.js';
+import { handwrittenRows } from './cases/handwritten.js';
+import { importRows } from './cases/import.js';
 import { latencyRows } from './cases/latency.js';
 import { memoryRows } from './cases/memory.js';
 import { telemetryRows } from './cases/telemetry.js';
 import { throughputRows } from './cases/throughput.js';
 import { describeMachine } from './machine.js';
 import { isBwrap, loadSandbox } from './sandbox-plan.js';
-import { BUN, type Row } from './setup.js';
+import { BUN, type CaseResult, type Row } from './setup.js';
 import { markdownTable, textTable } from './table.js';
 
-const CASES: Record<string, () => Promise<Row[]>> = {
-  latency: latencyRows,
-  throughput: throughputRows,
-  deadline: async () => [
+const rowsOnly = (rows: () => Promise<Row[]>) => async (): Promise<CaseResult> => ({
+  rows: await rows(),
+});
+
+const CASES: Record<string, () => Promise<CaseResult>> = {
+  latency: rowsOnly(latencyRows),
+  handwritten: handwrittenRows,
+  throughput: rowsOnly(throughputRows),
+  deadline: rowsOnly(async () => [
     ...(await deadlineRows('none')),
     ...((await sandboxLanded()) ? await deadlineRows('bwrap') : []),
-  ],
-  telemetry: telemetryRows,
-  memory: memoryRows,
+  ]),
+  telemetry: rowsOnly(telemetryRows),
+  memory: rowsOnly(memoryRows),
+  import: rowsOnly(importRows),
 };
 
 // Whether bubblewrap is usable here (the sandboxed deadline rows need it).
@@ -53,6 +61,7 @@ async function sandboxLanded(): Promise<boolean> {
 
 const only = process.env['BENCH_ONLY']?.split(',').filter(Boolean) ?? Object.keys(CASES);
 const rows: Row[] = [];
+const sections: string[] = [];
 const started = performance.now();
 for (const name of only) {
   const run = CASES[name];
@@ -60,7 +69,9 @@ for (const name of only) {
     throw new Error(`unknown bench case \`${name}\` (have: ${Object.keys(CASES).join(', ')})`);
   const caseStarted = performance.now();
   process.stderr.write(`bench: ${name}…\n`);
-  rows.push(...(await run()));
+  const result = await run();
+  rows.push(...result.rows);
+  if (result.section !== undefined) sections.push(result.section);
   process.stderr.write(
     `bench: ${name} took ${((performance.now() - caseStarted) / 1000).toFixed(0)} s\n`,
   );
@@ -70,6 +81,7 @@ const seconds = (performance.now() - started) / 1000;
 const machine = describeMachine(BUN);
 const table = textTable(rows);
 console.log(table);
+for (const section of sections) console.log(`\n${section}`);
 const missed = rows.filter((row) => row.pass === false).length;
 console.log(
   `\n${missed === 0 ? 'all measured targets PASS' : `${missed} target(s) MISS`} (${seconds.toFixed(0)} s)`,
@@ -88,6 +100,7 @@ if (only.length === Object.keys(CASES).length) {
     '',
     markdownTable(rows),
     '',
+    ...(sections.length === 0 ? [] : ['## Where the time of a call goes', '', ...sections]),
     '## How the figures are taken',
     '',
     '- The runtime measured is the built package (dist/), the way users run it; the bare',
@@ -98,12 +111,22 @@ if (only.length === Object.keys(CASES).length) {
     "- Sandboxed: the bare `bwrap … bun` runs the bwrap command of the sandbox's own LaunchPlan",
     '  for the same tool (a fresh plan per run, prepared outside the timing), with the bare script',
     "  in place of the worker; toolcage's wrapper around bwrap (cgroups, rlimits) is its own cost.",
+    '- Hand-written: `bench/handwritten.ts` is what a user writes instead of toolcage (read the',
+    '  input on stdin, write the result on stdout, the tool inline), run as `bun file.ts` and',
+    '  under `bwrap --ro-bind / / --dev /dev --proc /proc --unshare-all --die-with-parent',
+    '  --new-session`, spawned from the same Node process. The ladder below the table goes from',
+    '  it to a toolcage call one step at a time; every step runs once per round, in a rotating',
+    '  order, 40 rounds (bench/cases/handwritten.ts; alone: `BENCH_ONLY=handwritten npm run',
+    '  bench`). A difference of medians is what a step costs, within the noise of a few tenths.',
     '- Prewarmed: each call is made once the pool has refilled and its process has booted.',
     '- Deadline: `tools-fixtures/spin.ts` with a 200 ms deadline, sequential; processes are',
     '  polled in /proc every ms. A zombie reparented to PID 1 counts as gone; one of the manager or',
     '  of its launcher counts until it is reaped (see bench/cases/deadline.ts).',
     '- Telemetry: 400 interleaved runs each (the difference is a few tenths of a ms).',
     '- Memory: RSS after a full GC (`--expose-gc`), after 200 and after 10,000 more executions.',
+    "- Import: `import 'toolcage'` in a fresh `node` (30 interleaved processes each), against",
+    "  `import 'toolcage'` plus `'toolcage/telemetry'` (the SDK and exporters the entry loaded",
+    '  itself until they moved to the subpath); time of the import, and RSS growth across it.',
     '',
   ].join('\n');
   // Formatted as the repository's `prettier --check` expects it.
