@@ -116,7 +116,7 @@ if (only.length === Object.keys(CASES).length) {
     '  under `bwrap --ro-bind / / --dev /dev --proc /proc --unshare-all --die-with-parent',
     '  --new-session`, spawned from the same Node process. The ladder below the table goes from',
     '  it to a toolcage call one step at a time; every step runs once per round, in a rotating',
-    '  order, 40 rounds (bench/cases/handwritten.ts; alone: `BENCH_ONLY=handwritten npm run',
+    '  order, 60 rounds (bench/cases/handwritten.ts; alone: `BENCH_ONLY=handwritten npm run',
     '  bench`). A difference of medians is what a step costs, within the noise of a few tenths.',
     '- Prewarmed: each call is made once the pool has refilled and its process has booted.',
     '- Deadline: `tools-fixtures/spin.ts` with a 200 ms deadline, sequential; processes are',

@@ -34,7 +34,7 @@ import {
 import { median, timed } from '../stats.js';
 import { DIST_LAUNCHER, DIST_WORKER, DIST_WORKER_DIR, Launcher, spawnPlan } from '../toolcage.js';
 
-const RUNS = 40;
+const RUNS = 60;
 const WARMUP = 4;
 
 const HANDWRITTEN = fileURLToPath(new URL('../handwritten.ts', import.meta.url));
