@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import type { closeOnSignals as CloseOnSignals } from '../src/runtime/close-on-signals.js';
 import type { Launcher as LauncherClass } from '../src/runtime/launcher.js';
 import type { createToolRuntime as CreateToolRuntime } from '../src/runtime/runtime.js';
 import type { spawnPlan as SpawnPlan } from '../src/runtime/spawn.js';
@@ -19,10 +20,32 @@ async function fromDist<T>(path: string): Promise<T> {
   return (await import(specifier)) as T;
 }
 
-const runtime = await fromDist<{ createToolRuntime: typeof CreateToolRuntime }>(
-  'runtime/runtime.js',
-);
-export const createToolRuntime: typeof CreateToolRuntime = runtime.createToolRuntime;
+// The modules themselves, not dist/index.js: the memory figures are the runtime's alone.
+const dist = {
+  ...(await fromDist<{ createToolRuntime: typeof CreateToolRuntime }>('runtime/runtime.js')),
+  ...(await fromDist<{ closeOnSignals: typeof CloseOnSignals }>('runtime/close-on-signals.js')),
+};
+
+// vite-node, which runs the bench, starts a vite server whose SIGTERM listener exits at once
+// (process.exit after closing the server): the runtimes would not be closed. Without it, the
+// runtimes' handlers below decide, and the bench ends by the signal once they are closed.
+process.removeAllListeners('SIGTERM');
+
+/**
+ * dist's createToolRuntime, with every runtime closed when the bench is stopped (SIGINT,
+ * SIGTERM: `timeout` sends one): its executions are killed and their sandboxes removed before
+ * the bench ends by that signal.
+ */
+export const createToolRuntime: typeof CreateToolRuntime = (options) => {
+  const runtime = dist.createToolRuntime(options);
+  const stopOnSignals = dist.closeOnSignals(runtime);
+  const close = runtime.close.bind(runtime);
+  runtime.close = () => {
+    stopOnSignals();
+    return close();
+  };
+  return runtime;
+};
 
 // The runtime's own parts, for the breakdown of a call (bench/cases/handwritten.ts).
 const spawn = await fromDist<{ spawnPlan: typeof SpawnPlan }>('runtime/spawn.js');

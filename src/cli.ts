@@ -1,15 +1,18 @@
 #!/usr/bin/env node
 /**
  * The `toolcage` command: argv → one runtime call → an exit status (0 success, 1 the tool
- * failed, 2 usage). Telemetry is pushed when the OTEL_* variables ask for it, and flushed
- * before exit so a one-shot run loses no data point.
+ * failed, 2 usage, 128 + n stopped by signal n). Telemetry is pushed when the OTEL_* variables
+ * ask for it, and flushed before exit so a one-shot run loses no data point. SIGINT, SIGTERM
+ * and SIGHUP close the runtime (the tool is killed, its sandbox removed) before it exits.
  */
 import { readFileSync } from 'node:fs';
+import { constants } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { parseCommandLine, USAGE, UsageError, type Command } from './cli/args.js';
 import { renderDoctor } from './cli/doctor.js';
 import { terminalWidth } from './cli/table.js';
 import { isToolExecutionError } from './errors/tool-execution-error.js';
+import { closeOnSignals } from './runtime/close-on-signals.js';
 import { createToolRuntime } from './runtime/runtime.js';
 import { detectCapabilities } from './sandbox/detect.js';
 import { telemetryFromEnv } from './telemetry/env.js';
@@ -37,6 +40,12 @@ async function run(command: RunCommand): Promise<number> {
     ...(telemetry === undefined
       ? {}
       : { meterProvider: telemetry.meterProvider, tracerProvider: telemetry.tracerProvider }),
+  });
+  // The run ends as cancelled; its output is still written, then the status says which signal.
+  let stoppedBy: NodeJS.Signals | undefined;
+  const stopOnSignals = closeOnSignals(runtime, {
+    reraise: false,
+    onSignal: (signal) => (stoppedBy ??= signal),
   });
   const started = performance.now();
   try {
@@ -72,8 +81,9 @@ async function run(command: RunCommand): Promise<number> {
     } else {
       process.stderr.write(`toolcage: ${error.kind}: ${error.message}\n`);
     }
-    return 1;
+    return stoppedBy === undefined ? 1 : 128 + constants.signals[stoppedBy];
   } finally {
+    stopOnSignals();
     await runtime.close();
     await telemetry?.shutdown();
   }

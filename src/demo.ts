@@ -4,6 +4,7 @@
  */
 import { fileURLToPath } from 'node:url';
 import { formatTable, terminalWidth, type Column } from './cli/table.js';
+import { closeOnSignals } from './runtime/close-on-signals.js';
 import { createToolRuntime } from './runtime/runtime.js';
 import { isToolExecutionError } from './errors/tool-execution-error.js';
 import { detectCapabilities } from './sandbox/detect.js';
@@ -62,6 +63,8 @@ async function main(): Promise<void> {
     sandbox: sandboxed ? 'bwrap' : 'none',
     concurrency: 4,
   });
+  // Ctrl-C kills the tool under way and removes its sandbox before the demo ends.
+  const stopOnSignals = closeOnSignals(runtime);
   const rows: string[][] = [];
   for (const { title, request } of DEMO) {
     try {
@@ -83,6 +86,7 @@ async function main(): Promise<void> {
       ]);
     }
   }
+  stopOnSignals();
   await runtime.close();
   process.stdout.write(`${formatTable(COLUMNS, rows, { width: terminalWidth() })}\n`);
   process.stdout.write(

@@ -6,6 +6,8 @@
 export { createToolRuntime } from './runtime/runtime.js';
 export type { ToolRuntime } from './runtime/runtime.js';
 export { executeToolWithTimeout, closeDefaultRuntime } from './runtime/default-runtime.js';
+export { closeOnSignals } from './runtime/close-on-signals.js';
+export type { Closable, CloseOnSignalsOptions } from './runtime/close-on-signals.js';
 export type {
   ExecuteRequest,
   ExecuteResult,

@@ -1,7 +1,10 @@
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, test } from 'vitest';
 import { MetricNames } from '../src/telemetry/names.js';
+import { toolcageCgroups, toolcageTempDirs, toolProcesses } from './helpers/leaks.js';
 import { startOtlpReceiver } from './helpers/otlp-receiver.js';
 import { FIXTURES, TEST_SANDBOX } from './helpers/runtime.js';
 
@@ -120,6 +123,46 @@ describe('toolcage run (human)', () => {
   });
 });
 
+describe('toolcage run stopped by a signal', () => {
+  test('SIGTERM kills the tool and removes its sandbox, then exits 128 + 15 saying it was cancelled', async () => {
+    const child = spawn(process.execPath, [CLI, 'run', fixture('forever.ts'), ...sandbox], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stderr = '';
+    const ready = new Promise<void>((resolve) => {
+      child.stderr.setEncoding('utf8').on('data', (text: string) => {
+        stderr += text;
+        if (stderr.split('\n').includes('ready')) resolve();
+      });
+    });
+    const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+    await ready;
+    // What the CLI's runtime makes is named after it: its pid and start time.
+    const stat = readFileSync(`/proc/${child.pid}/stat`, 'utf8');
+    const owner = `${child.pid}-${stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]}`;
+    expect(toolcageCgroups(owner).length).toBeGreaterThan(0);
+    child.kill('SIGTERM');
+    expect(await exited).toBe(128 + 15);
+    expect(stderr).toMatch(
+      /toolcage: cancelled: Tool `forever` was cancelled: the runtime was closed/,
+    );
+    expect(toolcageCgroups(owner)).toEqual([]);
+    expect(toolcageTempDirs(tmpdir(), [], owner)).toEqual([]);
+    expect(toolProcesses(owner)).toEqual([]);
+  });
+});
+
+describe('toolcage run --tmp-mb', () => {
+  test('caps the scratch space of a sandboxed tool', async () => {
+    const run = await cli(['run', fixture('fill-tmp.ts'), '--tmp-mb', '4', '--json', ...sandbox]);
+    expect(run.code).toBe(1);
+    expect(JSON.parse(run.stdout)).toMatchObject({
+      ok: false,
+      error: { kind: 'resource_limit', limit: 'disk' },
+    });
+  });
+});
+
 describe('usage errors exit 2', () => {
   test.each([
     [['run']],
@@ -127,6 +170,7 @@ describe('usage errors exit 2', () => {
     [['run', 'a.ts', '--input', '{bad']],
     [['run', 'a.ts', '--timeout-ms', '-5']],
     [['run', 'a.ts', '--sandbox', 'docker']],
+    [['run', 'a.ts', '--tmp-mb', '0']],
     [['run', 'a.ts', '--allow-everything']],
     [['frobnicate']],
   ])('%j', async (args) => {

@@ -105,6 +105,7 @@ describe('the package entry points', () => {
       'ErrorKind',
       'ToolExecutionError',
       'closeDefaultRuntime',
+      'closeOnSignals',
       'createToolRuntime',
       'executeToolWithTimeout',
       'isToolExecutionError',

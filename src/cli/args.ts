@@ -36,11 +36,12 @@ export const USAGE = `Usage:
                [--timeout-ms N] [--allow-read P]... [--allow-write P]... [--allow-net]
                [--allow-env NAME]... [--allow-run] [--env NAME=VALUE]...
                [--memory-mb N] [--cpu-seconds N] [--max-processes N] [--max-file-size-mb N]
-               [--max-output-bytes N] [--sandbox auto|bwrap|none] [--json]
+               [--tmp-mb N] [--max-output-bytes N] [--sandbox auto|bwrap|none] [--json]
   toolcage doctor [--json]     what this machine can enforce
   toolcage --help | --version
 
-Exit status: 0 success, 1 the tool failed (the error kind says why), 2 usage error.
+Exit status: 0 success, 1 the tool failed (the error kind says why), 2 usage error,
+128 + n stopped by signal n (SIGINT, SIGTERM, SIGHUP: the tool is killed and cleaned up first).
 Telemetry: set OTEL_EXPORTER_OTLP_ENDPOINT (and the other OTEL_* variables) to push metrics and traces.`;
 
 const RUN_OPTIONS = {
@@ -59,6 +60,7 @@ const RUN_OPTIONS = {
   'cpu-seconds': { type: 'string' },
   'max-processes': { type: 'string' },
   'max-file-size-mb': { type: 'string' },
+  'tmp-mb': { type: 'string' },
   'max-output-bytes': { type: 'string' },
   sandbox: { type: 'string' },
   json: { type: 'boolean' },
@@ -137,6 +139,7 @@ export function parseCommandLine(argv: readonly string[]): Command {
     ['cpu-seconds', 'cpuSeconds'],
     ['max-processes', 'maxProcesses'],
     ['max-file-size-mb', 'maxFileSizeMb'],
+    ['tmp-mb', 'tmpMb'],
     ['max-output-bytes', 'maxOutputBytes'],
   ] as const;
   for (const [flag, key] of limitFlags) {

@@ -27,6 +27,8 @@ export interface Observation {
   readonly processesExceeded: boolean;
   /** The denied operation, when the sandbox explains the tool's error ("read of /etc/passwd"). */
   readonly denied: string | undefined;
+  /** The grant that would allow it ("grant it with --allow-read /etc/passwd …"), if one would. */
+  readonly grantHint: string | undefined;
   /** An rlimit the tool's error or exit points to. */
   readonly limitHit: LimitName | undefined;
   readonly limitDetail: string | undefined;
@@ -148,7 +150,7 @@ function fromWorkerError(o: Observation, phase: string, error: SerializedError):
     return {
       ok: false,
       kind: ErrorKind.PermissionDenied,
-      message: `${tool} was denied ${o.denied} by the sandbox`,
+      message: `${tool} was denied ${o.denied} by the sandbox${o.grantHint === undefined ? '' : `; ${o.grantHint}`}`,
       toolError,
     };
   }
@@ -228,6 +230,8 @@ function limitLabel(limit: LimitName): string {
       return 'CPU time';
     case 'file_size':
       return 'file size';
+    case 'disk':
+      return 'scratch space';
     case 'open_files':
       return 'open files';
     case 'processes':

@@ -81,6 +81,7 @@ export function explainFailure(
   visible: readonly string[],
 ): {
   denied: string | undefined;
+  grantHint: string | undefined;
   limitHit: LimitName | undefined;
   limitDetail: string | undefined;
 } {

@@ -209,6 +209,8 @@ async function runOnce(
       preload: tool.definition?.preload === true,
     });
   } catch (error) {
+    // The sandbox's refusal (a SandboxRefusal: what it cannot enforce, and why) or a failed
+    // setup: the sandbox never makes the caller's error; it is made here, with the call's ids.
     throw asToolError(error, tool.toolId, executionId, ErrorKind.SpawnFailed);
   }
   const { plan, child } = launched;

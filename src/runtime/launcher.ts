@@ -4,6 +4,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { ownerTag } from '../sandbox/owner.js';
+import { TEMP_PREFIX } from '../sandbox/sweep.js';
 import type { LaunchPlan } from '../sandbox/types.js';
 import { killProcessGroup } from './kill-tree.js';
 import type { ProcessEnd } from './spawn.js';
@@ -171,7 +173,8 @@ export class Launcher {
     };
     let dir: string;
     try {
-      dir = mkdtempSync(join(tmpdir(), 'toolcage-launcher-'));
+      // Named after its owner: a sweep removes it if this process dies before the launcher does.
+      dir = mkdtempSync(join(tmpdir(), `${TEMP_PREFIX}${ownerTag()}-launcher-`));
     } catch {
       // No private directory for the socket: every process is spawned directly.
       this.#state = 'closed';

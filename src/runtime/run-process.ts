@@ -34,6 +34,7 @@ export interface RunProcessOptions {
     report: LimitReport,
   ) => {
     denied: string | undefined;
+    grantHint: string | undefined;
     limitHit: Observation['limitHit'];
     limitDetail: string | undefined;
   };
@@ -42,7 +43,12 @@ export interface RunProcessOptions {
 type Observation = Parameters<typeof classify>[0];
 
 const NO_LIMITS: LimitReport = { memoryExceeded: false, processesExceeded: false };
-const NO_HINTS = { denied: undefined, limitHit: undefined, limitDetail: undefined } as const;
+const NO_HINTS = {
+  denied: undefined,
+  grantHint: undefined,
+  limitHit: undefined,
+  limitDetail: undefined,
+} as const;
 
 // After the tool's own process has exited, how long its stdio may stay open (held by a
 // grandchild the kill could not reach) before toolcage closes its ends.
@@ -136,6 +142,7 @@ export async function runProcess(
       memoryExceeded: report.memoryExceeded,
       processesExceeded: report.processesExceeded,
       denied: hints.denied,
+      grantHint: hints.grantHint,
       limitHit: hints.limitHit,
       limitDetail: hints.limitDetail,
     });

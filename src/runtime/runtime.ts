@@ -3,6 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { ErrorKind } from '../errors/kinds.js';
 import { ToolExecutionError } from '../errors/tool-execution-error.js';
 import { createSandbox, settleSandboxCleanup } from '../sandbox/sandbox.js';
+import type { Sandbox } from '../sandbox/types.js';
 import { bunVersion, resolveBunBinary } from './bun-binary.js';
 import { effectiveProfile } from './effective.js';
 import { execute, type ExecutionEnvironment } from './execution.js';
@@ -18,6 +19,7 @@ import { Launcher } from './launcher.js';
 import { GRACE_ARG, ProcessPool } from './pool.js';
 import { SlotQueue } from './queue.js';
 import { ToolResolver } from './resolve-tool.js';
+import { startSweeping } from './sweeper.js';
 
 /** A runtime: a registry of tools, a bounded queue, a process pool and the sandbox. */
 export interface ToolRuntime {
@@ -52,8 +54,16 @@ function bunfigPath(): string {
   return fileURLToPath(new URL('../../bunfig.toml', import.meta.url));
 }
 
-/** Creates a runtime. Options are validated at once (TypeError on misuse). */
+/**
+ * Creates a runtime. Options are validated at once (TypeError on misuse). It sweeps, at once
+ * and then every minute, what runtimes of processes that are gone left behind.
+ */
 export function createToolRuntime(options: ToolRuntimeOptions = {}): ToolRuntime {
+  return createToolRuntimeOn(options, createSandbox());
+}
+
+/** {@link createToolRuntime} over a given sandbox (tests set one up over fakes); not exported by the package. */
+export function createToolRuntimeOn(options: ToolRuntimeOptions, sandbox: Sandbox): ToolRuntime {
   const normalized = normalizeOptions(options);
   const bunPath = normalized.bunPath ?? resolveBunBinary();
   const worker = bunEntry('worker');
@@ -61,7 +71,7 @@ export function createToolRuntime(options: ToolRuntimeOptions = {}): ToolRuntime
   if (!existsSync(worker) || !existsSync(bunfig)) {
     throw new Error(`toolcage is incomplete: missing ${existsSync(worker) ? bunfig : worker}`);
   }
-  const sandbox = createSandbox();
+  const sweeper = startSweeping(() => sandbox.sweep());
   const launcher = new Launcher(bunPath, bunEntry('launcher'));
   const runtimeFiles = [worker, bunfig, fileURLToPath(new URL('./worker/', import.meta.url))];
   const pool = new ProcessPool({
@@ -155,6 +165,7 @@ export function createToolRuntime(options: ToolRuntimeOptions = {}): ToolRuntime
         await Promise.allSettled([...running]);
         await pool.close();
         await launcher.close();
+        await sweeper.stop();
         // Empty cgroups of killed sandboxes are removed in the background; wait for them.
         await settleSandboxCleanup();
       })();

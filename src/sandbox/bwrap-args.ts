@@ -5,7 +5,9 @@
  * The view starts empty (bwrap's root is a fresh tmpfs) and gets, read-only unless said:
  * the Bun binary and its shared libraries, the tool's directory, the worker's files, the granted
  * `read` paths, the granted `write` paths (read-write), a fresh `/proc` (own PID namespace) and
- * `/dev`, and a private host temp dir as `/tmp` (read-write, also `HOME` and the working dir).
+ * `/dev`, and a private tmpfs as `/tmp` (read-write, also `HOME` and the working dir), of
+ * `limits.tmpMb`: nothing a tool writes there reaches the host's disk, and its pages are charged
+ * to the execution's memory cgroup (they are memory), so `memoryMb` bounds it too.
  * Host paths keep their path inside, so the tool path needs no translation.
  *
  * No shell, no `/usr/bin`, no `/etc` unless `run` is granted: then `/usr`, the `/bin`-style
@@ -43,8 +45,11 @@ export interface BwrapInput {
   readonly permissions: ResolvedPermissions;
   /** The tool's variables; `TMPDIR`, `HOME` (and `PATH` with `run`) are set here. */
   readonly env: Readonly<Record<string, string>>;
-  /** Host directory shown as `/tmp`. */
-  readonly tmpDir: string;
+  /**
+   * Size of the private `/tmp` tmpfs in bytes (`--size`, bubblewrap ≥ 0.7); undefined: an
+   * unsized tmpfs, bounded only by the memory cgroup its pages are charged to.
+   */
+  readonly tmpBytes: number | undefined;
   readonly system: SystemView;
   /** Run as uid/gid 65534 in a user namespace (and forbid nested ones). */
   readonly userNamespace: boolean;
@@ -65,6 +70,7 @@ type Mount =
       readonly dest: string;
     }
   | { readonly op: '--symlink'; readonly target: string; readonly dest: string }
+  | { readonly op: '--tmpfs'; readonly dest: string; readonly sizeBytes: number | undefined }
   | { readonly op: '--proc' | '--dev'; readonly dest: string };
 
 /** The namespaces a command line from {@link buildBwrapArgs} creates (for `enforcement`). */
@@ -106,6 +112,11 @@ export function buildBwrapArgs(input: BwrapInput): string[] {
     switch (mount.op) {
       case '--symlink':
         args.push('--symlink', mount.target, mount.dest);
+        break;
+      case '--tmpfs':
+        // --size applies to the --tmpfs that follows it.
+        if (mount.sizeBytes !== undefined) args.push('--size', String(mount.sizeBytes));
+        args.push('--tmpfs', mount.dest);
         break;
       case '--proc':
       case '--dev':
@@ -159,7 +170,7 @@ function mounts(input: BwrapInput): Mount[] {
   list.push({ op: '--ro-bind', src: input.toolDir, dest: input.toolDir });
   for (const file of input.runtimeFiles) list.push({ op: '--ro-bind', src: file, dest: file });
   // Before the grants: a granted path under /tmp (or /tmp itself) is the host's, as granted.
-  list.push({ op: '--bind', src: input.tmpDir, dest: SANDBOX_TMP });
+  list.push({ op: '--tmpfs', dest: SANDBOX_TMP, sizeBytes: input.tmpBytes });
   // A granted path that does not exist is skipped (-try): the tool sees ENOENT, as on the host.
   const writable = new Set(permissions.write);
   for (const path of permissions.read) {

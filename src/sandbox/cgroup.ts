@@ -2,10 +2,11 @@
  * Per-execution cgroups: the memory limit (and OOM detection), the process limit, and a kill
  * that reaches every process of an execution. Layout, under each controller hierarchy:
  *
- *   <hierarchy>/toolcage/<runtime pid>/<executionId>
+ *   <hierarchy>/toolcage/<manager pid>-<its start time>/<executionId>
  *
- * The `<runtime pid>` directory is created once per process and removed at exit; one left by a
- * runtime that died is removed by {@link sweepStaleCgroupsIn}. Both cgroup v1 (this machine: one
+ * The manager's directory (named by owner.ts) is created with the first execution and removed
+ * when a runtime closes with no execution left in it (and at exit); one left by a manager that
+ * died is removed by {@link sweepStaleCgroupsIn}. Both cgroup v1 (this machine: one
  * hierarchy per controller) and v2 (one unified hierarchy, controllers delegated down through
  * `cgroup.subtree_control`) are written here; the layout comes from detection.
  */
@@ -17,8 +18,9 @@ import {
   rmdirSync,
   writeFileSync,
 } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { inBackground } from './background.js';
+import { isOwnerAlive, ownerTag, parseOwner } from './owner.js';
 import type { LimitReport } from './types.js';
 
 /** Where the controllers are, as detected. */
@@ -49,6 +51,7 @@ const PARENT = 'toolcage';
 // Linux 6.18, cgroup v1): poll quickly first, then back off; give up after ~2 s.
 const RETRY_DELAYS_MS = [0, 1, 1, 1, 2, 2, 2, 5, 5, 10, 10, 20, 50, 100, 200, 300, 500, 800];
 const createdRuntimeDirs = new Set<string>();
+let exitHook = false;
 
 /** One execution's cgroups (one per hierarchy on v1, one on v2). */
 export class ExecutionCgroups {
@@ -81,8 +84,8 @@ export class ExecutionCgroups {
     const pidsDir = limits.maxProcesses === undefined ? undefined : hierarchy(layout, 'pids');
     return new ExecutionCgroups(
       layout,
-      memoryDir === undefined ? undefined : join(runtimeDir(layout, memoryDir), executionId),
-      pidsDir === undefined ? undefined : join(runtimeDir(layout, pidsDir), executionId),
+      memoryDir === undefined ? undefined : join(memoryDir, PARENT, ownerTag(), executionId),
+      pidsDir === undefined ? undefined : join(pidsDir, PARENT, ownerTag(), executionId),
       limits,
     );
   }
@@ -95,6 +98,9 @@ export class ExecutionCgroups {
     if (this.#created) return;
     const dirs = this.#dirs();
     try {
+      // The manager's directory first (made once; again after releaseManagerCgroups() removed it,
+      // which cannot happen in between: both run synchronously on this thread).
+      for (const dir of dirs) ensureManagerDir(this.#layout, dirname(dir));
       for (const dir of dirs) mkdirSync(dir);
       this.#writeLimits(this.#limits);
     } catch (error) {
@@ -240,33 +246,61 @@ export class ExecutionCgroups {
 }
 
 /**
- * Removes the cgroups of runtimes that are gone: `toolcage/<pid>` directories whose pid no
- * longer runs (members are killed first). Assumes runtimes sharing the cgroup filesystem share
- * this PID namespace. Returns the directories removed; never throws.
+ * Removes the cgroups of managers that are gone: `toolcage/<pid>-<start>` directories whose
+ * owner no longer runs (see owner.ts), and `toolcage/<pid>` ones (named so before the start
+ * time was part of the name) whose pid is free. What is still in them is killed first (a tool
+ * whose manager was SIGKILLed outlives it when nothing else killed it). Returns the directories
+ * removed; one still busy is left for the next sweep. Never throws.
  */
-export function sweepStaleCgroupsIn(layout: CgroupLayout): string[] {
+export async function sweepStaleCgroupsIn(layout: CgroupLayout): Promise<string[]> {
   const removed: string[] = [];
   for (const hierarchyDir of hierarchies(layout)) {
     const parent = join(hierarchyDir, PARENT);
     for (const name of listDirs(parent)) {
-      if (!/^\d+$/.test(name) || isAlive(Number(name))) continue;
-      const runtime = join(parent, name);
-      for (const execution of listDirs(runtime)) {
-        const dir = join(runtime, execution);
-        killMembers([dir]);
-        if (tryRmdir(dir)) removed.push(dir);
-      }
-      if (tryRmdir(runtime)) removed.push(runtime);
+      if (!isStale(name)) continue;
+      const manager = join(parent, name);
+      const executions = listDirs(manager).map((execution) => join(manager, execution));
+      removed.push(...(await removeKilling(executions)));
+      if (tryRmdir(manager)) removed.push(manager);
     }
   }
   return removed;
 }
 
-/** `toolcage/<pid>` of this process in a hierarchy, created (once) with its delegation. */
-function runtimeDir(layout: CgroupLayout, hierarchyDir: string): string {
-  const parent = join(hierarchyDir, PARENT);
-  const dir = join(parent, String(process.pid));
-  if (createdRuntimeDirs.has(dir)) return dir;
+// A manager directory whose owner is gone.
+function isStale(name: string): boolean {
+  if (/^\d+$/.test(name)) return !isAlive(Number(name));
+  const owner = parseOwner(name);
+  return owner !== undefined && `${owner.pid}-${owner.start}` === name && !isOwnerAlive(owner);
+}
+
+// Kills the members of each cgroup and removes it, retrying while killed tasks still exit.
+async function removeKilling(dirs: readonly string[]): Promise<string[]> {
+  let left = [...dirs];
+  for (const delay of RETRY_DELAYS_MS) {
+    if (left.length === 0) break;
+    killMembers(left);
+    left = left.filter((dir) => !tryRmdir(dir));
+    if (left.length > 0) await sleep(delay);
+  }
+  return dirs.filter((dir) => !left.includes(dir));
+}
+
+/**
+ * Removes this process's own `toolcage/<pid>-<start>` directories that no execution uses any more
+ * (rmdir fails on one that still has a cgroup in it); the next execution makes them again. So a
+ * runtime that closed leaves nothing, even if the process then ends without its 'exit' hook (as
+ * one re-raising a signal does). Never throws.
+ */
+export function releaseManagerCgroups(): void {
+  for (const dir of createdRuntimeDirs) if (tryRmdir(dir)) createdRuntimeDirs.delete(dir);
+}
+
+/** `toolcage/<pid>-<start>` of this process in a hierarchy, created (once) with its delegation. */
+function ensureManagerDir(layout: CgroupLayout, dir: string): void {
+  if (createdRuntimeDirs.has(dir)) return;
+  const parent = dirname(dir);
+  const hierarchyDir = dirname(parent);
   mkdirSync(dir, { recursive: true });
   if (layout.version === 'v2') {
     // v2 hands a controller to children only when every ancestor enables it in subtree_control.
@@ -277,14 +311,12 @@ function runtimeDir(layout: CgroupLayout, hierarchyDir: string): string {
       writeFileSync(join(dirToEnable, 'cgroup.subtree_control'), enable);
     }
   }
-  createdRuntimeDirs.add(dir);
-  if (createdRuntimeDirs.size === 1) {
+  if (createdRuntimeDirs.size === 0 && !exitHook) {
+    exitHook = true;
     // Empty by then (every execution removes its own): rmdir at exit, best effort.
-    process.once('exit', () => {
-      for (const created of createdRuntimeDirs) tryRmdir(created);
-    });
+    process.once('exit', releaseManagerCgroups);
   }
-  return dir;
+  createdRuntimeDirs.add(dir);
 }
 
 function hierarchy(layout: CgroupLayout, controller: 'memory' | 'pids'): string {

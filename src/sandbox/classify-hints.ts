@@ -1,8 +1,12 @@
 /**
  * What the sandbox can tell about a failed tool: whether its error is the sandbox saying no
- * (and to what: "read of /etc/passwd", "connect to 127.0.0.1:8080", "spawn of sh"), and which
- * rlimit a kill or an error points to. Pure; `src/errors/classify.ts` decides the kind with it.
+ * (and to what: "read of /etc/passwd", "connect to 127.0.0.1:8080", "spawn of sh", with the
+ * grant that would allow it), and which limit a kill or an error points to. Pure but for one
+ * question asked of the host (does an ungranted path under /tmp exist there?), which
+ * {@link explainFailure} answers by default; `src/errors/classify.ts` decides the kind with it.
  */
+import { lstatSync } from 'node:fs';
+import { dirname } from 'node:path';
 import type { LimitName } from '../errors/tool-execution-error.js';
 import { isInside } from './permissions.js';
 import type { Enforcement, LimitReport, ResolvedPermissions } from './types.js';
@@ -14,11 +18,14 @@ export interface ErrorLink {
   readonly code?: string;
   readonly syscall?: string;
   readonly path?: string;
+  readonly stack?: string;
   readonly cause?: ErrorLink;
 }
 
+/** Where the private temp dir is, inside. */
+const PRIVATE_TMP = '/tmp';
 /** Paths always visible inside the sandbox besides the granted ones (the private temp dir). */
-const ALWAYS_VISIBLE = ['/tmp', '/proc', '/dev'];
+const ALWAYS_VISIBLE = [PRIVATE_TMP, '/proc', '/dev'];
 /** Visible when `run` is granted (see bwrap-args.ts). */
 const RUN_VISIBLE = ['/usr', '/bin', '/sbin', '/lib', '/lib64', '/lib32', '/libx32'];
 
@@ -37,11 +44,21 @@ const NETWORK = new Set([
 ]);
 const WRITE_SYSCALLS =
   /^(write|mkdir|mkdtemp|rmdir|rm|unlink|rename|copyfile|cp|symlink|link|chmod|chown|utime|futime|truncate|ftruncate|appendfile|writefile)/i;
+// Bun reports `open` as the syscall of a failed writeFileSync/appendFileSync (observed, Bun 1.4):
+// the top frame of the stack (`at writeFileSync (unknown)`) is what tells a write from a read.
+const WRITE_FRAME =
+  /^\s*at (?:\S+\.)?(?:writeFile|appendFile|createWriteStream|copyFile|cp|rename|mkdir|mkdtemp|symlink|link|truncate)(?:Sync)? /m;
 
 /** Where the tool's view of the filesystem ends (for ENOENT outside it). */
 export interface ViewHint {
   /** Extra visible roots: the tool's directory, the Bun binary, the worker's files. */
   readonly visible?: readonly string[];
+  /**
+   * Whether a path exists on the host. Inside, `/tmp` is the tool's own: a host path under it
+   * that was not granted is not there (ENOENT), and only the host can tell that it was the
+   * sandbox that hid it. Unset: such an ENOENT is the tool's own.
+   */
+  readonly existsOnHost?: (path: string) => boolean;
 }
 
 /**
@@ -71,17 +88,65 @@ export function deniedOperation(
         return `${link.syscall} ${networkTarget(link)}`;
       }
       if (path === undefined) return `${link.syscall ?? 'an operation'} (${code})`;
-      const write = code === 'EROFS' || WRITE_SYSCALLS.test(link.syscall ?? '');
+      const write = code === 'EROFS' || isWrite(link);
       return `${write ? 'write' : 'read'} of ${path}`;
     }
     if (code === 'ENOENT') {
       const path = link.path ?? pathInMessage(link.message);
-      if (path !== undefined && path.startsWith('/') && !isVisible(path, permissions, view)) {
-        return `${WRITE_SYSCALLS.test(link.syscall ?? '') ? 'write' : 'read'} of ${path}`;
+      if (path === undefined || !path.startsWith('/')) continue;
+      const write = isWrite(link);
+      if (!isVisible(path, permissions, view) || hiddenHostPath(path, write, permissions, view)) {
+        return `${write ? 'write' : 'read'} of ${path}`;
       }
     }
   }
   return undefined;
+}
+
+// A write, as far as the error tells (its syscall, or the fs call on top of its stack).
+function isWrite(link: ErrorLink): boolean {
+  return WRITE_SYSCALLS.test(link.syscall ?? '') || WRITE_FRAME.test(link.stack ?? '');
+}
+
+/**
+ * The grant that would allow a denied operation (from {@link deniedOperation}), worded as the
+ * CLI's flags: "grant it with --allow-read /data/x". Undefined when no path grant helps.
+ */
+export function grantHint(operation: string): string | undefined {
+  const path = /^(read|write) of (\/.*)$/.exec(operation);
+  if (path === null) return undefined;
+  return `grant it with --allow-${path[1]} ${path[2]} (permissions.${path[1]})`;
+}
+
+/**
+ * True for a path in the tool's private /tmp (not under a grant or another visible root, which
+ * are the host's own paths) that exists on the host: the sandbox hid it. For a write, an
+ * existing parent below /tmp is enough (the write would have created the path).
+ */
+function hiddenHostPath(
+  path: string,
+  write: boolean,
+  permissions: ResolvedPermissions,
+  view: ViewHint,
+): boolean {
+  const exists = view.existsOnHost;
+  if (exists === undefined || !inPrivateTmp(path, permissions, view)) return false;
+  if (exists(path)) return true;
+  const parent = dirname(path);
+  return (
+    write && parent !== PRIVATE_TMP && inPrivateTmp(parent, permissions, view) && exists(parent)
+  );
+}
+
+/** True for a path inside the tool's private /tmp (nothing granted or shown covers it). */
+export function inPrivateTmp(
+  path: string,
+  permissions: Pick<ResolvedPermissions, 'read' | 'write'>,
+  view: Pick<ViewHint, 'visible'> = {},
+): boolean {
+  if (!isInside(path, PRIVATE_TMP)) return false;
+  const hostRoots = [...permissions.read, ...permissions.write, ...(view.visible ?? [])];
+  return !hostRoots.some((root) => isInside(path, root));
 }
 
 /** Which rlimit a run hit, from how it ended and what it threw. */
@@ -90,11 +155,19 @@ export interface LimitHint {
   readonly detail: string;
 }
 
+/** The private /tmp as a limit: its size, and what is not part of it (the grants). */
+export interface ScratchHint {
+  /** `limits.tmpMb`, when the tmpfs is sized (enforcement.tmp.limitMb). */
+  readonly limitMb: number | undefined;
+  readonly permissions: Pick<ResolvedPermissions, 'read' | 'write'>;
+}
+
 /**
  * The limit a kill or an error points to: SIGXCPU → `cpu`, SIGXFSZ or EFBIG → `file_size`,
- * EMFILE/ENFILE → `open_files`, EAGAIN on a fork while the pids cgroup refused one →
- * `processes`. Under bwrap a signal death of Bun reaches us as exit code 128 + signal (bwrap's
- * init reports it so), which is read back here.
+ * ENOSPC in the private /tmp tmpfs (`scratch`, only when there is one) → `disk`, EMFILE/ENFILE
+ * → `open_files`, EAGAIN on a fork while the pids cgroup refused one → `processes`. Under bwrap
+ * a signal death of Bun reaches us as exit code 128 + signal (bwrap's init reports it so),
+ * which is read back here.
  */
 export function limitHint(end: {
   readonly exitCode: number | null;
@@ -102,6 +175,7 @@ export function limitHint(end: {
   readonly error: ErrorLink | undefined;
   readonly report: LimitReport;
   readonly limits?: { readonly cpuSeconds?: number | undefined; readonly maxFileSizeMb?: number };
+  readonly scratch?: ScratchHint;
 }): LimitHint | undefined {
   const signal = end.signal ?? signalOfExitCode(end.exitCode);
   const cpu = end.limits?.cpuSeconds;
@@ -115,6 +189,25 @@ export function limitHint(end: {
       limit: 'file_size',
       detail: fsize === undefined ? 'RLIMIT_FSIZE' : `${fsize} MiB per file`,
     };
+  }
+  if (end.scratch !== undefined && end.error !== undefined) {
+    const { limitMb, permissions } = end.scratch;
+    // A full /tmp tmpfs; an ENOSPC elsewhere (a granted host path) is the host's disk, not ours.
+    // Bun reports ENOSPC of a write(2) on a descriptor without a path.
+    const full = chain(end.error).some((l) => {
+      if (l.code !== 'ENOSPC') return false;
+      const path = l.path ?? pathInMessage(l.message);
+      return path === undefined || inPrivateTmp(path, permissions);
+    });
+    if (full) {
+      return {
+        limit: 'disk',
+        detail:
+          limitMb === undefined
+            ? `the private ${PRIVATE_TMP} is full`
+            : `${limitMb} MiB in ${PRIVATE_TMP}`,
+      };
+    }
   }
   if (codes.includes('EMFILE') || codes.includes('ENFILE')) {
     return { limit: 'open_files', detail: 'too many open files' };
@@ -167,6 +260,7 @@ export function explainFailure(
   context: ViewHint & { readonly limits?: Parameters<typeof limitHint>[0]['limits'] } = {},
 ): {
   denied: string | undefined;
+  grantHint: string | undefined;
   limitHit: LimitName | undefined;
   limitDetail: string | undefined;
 } {
@@ -178,13 +272,33 @@ export function explainFailure(
     error,
     report,
     ...(context.limits === undefined ? {} : { limits: context.limits }),
+    ...(enforcement.tmp.mechanism === 'tmpfs'
+      ? { scratch: { limitMb: enforcement.tmp.limitMb, permissions } }
+      : {}),
   });
+  const denied =
+    hint === undefined
+      ? deniedOperation(error, permissions, sandboxed, {
+          existsOnHost: pathExists,
+          ...context,
+        })
+      : undefined;
   return {
-    denied:
-      hint === undefined ? deniedOperation(error, permissions, sandboxed, context) : undefined,
+    denied,
+    grantHint: denied === undefined ? undefined : grantHint(denied),
     limitHit: hint?.limit,
     limitDetail: hint?.detail,
   };
+}
+
+// Asked of the host by the manager, after the tool ended; the tool never learns the answer.
+function pathExists(path: string): boolean {
+  try {
+    lstatSync(path);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 function chain(error: ErrorLink): ErrorLink[] {

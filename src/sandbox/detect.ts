@@ -28,6 +28,8 @@ export interface SandboxCapabilities {
     readonly version: string | undefined;
     /** A trivial sandbox (all namespaces, `true`) really ran. */
     readonly works: boolean;
+    /** `--size` sizes a `--tmpfs` (bubblewrap ≥ 0.7, not setuid): the private /tmp gets its cap. */
+    readonly tmpfsSize: boolean;
   };
   /** bwrap can create a user namespace (run the tool as an unprivileged uid). */
   readonly userNamespaces: Component;
@@ -113,6 +115,7 @@ async function probeBwrap(
         path,
         version: undefined,
         works: false,
+        tmpfsSize: false,
         detail: 'bwrap not found on PATH',
       },
       noUserns,
@@ -129,6 +132,7 @@ async function probeBwrap(
         path,
         version,
         works: false,
+        tmpfsSize: false,
         detail: `\`bwrap --version\` failed: ${message(error)}`,
       },
       noUserns,
@@ -157,12 +161,20 @@ async function probeBwrap(
   const plain = withUserns === undefined ? undefined : await tryRun(path, [...base, '--', trueBin]);
   const works = withUserns === undefined || plain === undefined;
   const failure = plain ?? withUserns ?? '';
+  // The private /tmp is a tmpfs of limits.tmpMb (bwrap-args.ts): `--size` came with bubblewrap
+  // 0.7 and is refused by a setuid bwrap, so it is tried rather than read from the version.
+  const sized = ['--size', '1048576', '--tmpfs', '/tmp', '--', trueBin];
+  const tmpfsSize =
+    works &&
+    (await tryRun(path, [...(withUserns === undefined ? userns : []), ...base, ...sized])) ===
+      undefined;
   return [
     {
       available: works,
       path,
       version,
       works,
+      tmpfsSize,
       detail: works ? `${path} ${version}` : `a trivial sandbox failed: ${failure}`,
     },
     {

@@ -53,6 +53,25 @@ export function doctorRows(caps: SandboxCapabilities, mounts = readMounts()): Do
       'allow user namespaces (sysctl kernel.unprivileged_userns_clone=1, user.max_user_namespaces>0; on Ubuntu 24.04 an AppArmor profile for bwrap), or run as root',
     );
   }
+  if (caps.bwrap.works) {
+    row(
+      'scratch cap (bwrap)',
+      caps.bwrap.tmpfsSize,
+      caps.bwrap.tmpfsSize
+        ? 'the private /tmp is a tmpfs of limits.tmpMb (its pages count toward memoryMb)'
+        : 'bubblewrap cannot size a tmpfs (< 0.7, or setuid): the private /tmp is bounded by memoryMb only',
+      'upgrade bubblewrap to ≥ 0.7 (not setuid) for limits.tmpMb',
+      true,
+    );
+  }
+  // Stated on every machine: an unsandboxed execution's temp dir is a host directory.
+  row(
+    'scratch cap (none)',
+    false,
+    "not enforced with sandbox: 'none': the private temp dir is a host directory; only maxFileSizeMb bounds each file",
+    "use sandbox: 'auto' or 'bwrap' to cap a tool's scratch space (limits.tmpMb)",
+    true,
+  );
   row(
     'user namespaces',
     caps.userNamespaces.available,

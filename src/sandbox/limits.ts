@@ -13,6 +13,7 @@ export const DEFAULT_LIMITS: ResolvedLimits = Object.freeze({
   cpuSeconds: undefined,
   maxProcesses: 256,
   maxFileSizeMb: 64,
+  tmpMb: 64,
   maxOutputBytes: 10 * MIB,
   maxLogBytes: MIB,
 });
@@ -22,6 +23,7 @@ const KEYS = [
   'cpuSeconds',
   'maxProcesses',
   'maxFileSizeMb',
+  'tmpMb',
   'maxOutputBytes',
   'maxLogBytes',
 ] as const satisfies readonly (keyof Limits)[];
@@ -69,6 +71,7 @@ export function resolveLimits(tool?: Limits, defaults?: Limits, call?: Limits): 
     cpuSeconds: pick('cpuSeconds') ?? DEFAULT_LIMITS.cpuSeconds,
     maxProcesses: pick('maxProcesses') ?? DEFAULT_LIMITS.maxProcesses,
     maxFileSizeMb: pick('maxFileSizeMb') ?? DEFAULT_LIMITS.maxFileSizeMb,
+    tmpMb: pick('tmpMb') ?? DEFAULT_LIMITS.tmpMb,
     maxOutputBytes: pick('maxOutputBytes') ?? DEFAULT_LIMITS.maxOutputBytes,
     maxLogBytes: pick('maxLogBytes') ?? DEFAULT_LIMITS.maxLogBytes,
   };
@@ -79,6 +82,7 @@ export function resolveLimits(tool?: Limits, defaults?: Limits, call?: Limits): 
       base.cpuSeconds === undefined ? call.cpuSeconds : lower(base.cpuSeconds, call.cpuSeconds),
     maxProcesses: lower(base.maxProcesses, call.maxProcesses),
     maxFileSizeMb: lower(base.maxFileSizeMb, call.maxFileSizeMb),
+    tmpMb: lower(base.tmpMb, call.tmpMb),
     maxOutputBytes: lower(base.maxOutputBytes, call.maxOutputBytes),
     maxLogBytes: lower(base.maxLogBytes, call.maxLogBytes),
   };

@@ -1,23 +1,25 @@
 /**
  * The sandbox as the runtime sees it: `prepare()` turns one launch request into the exact
  * command to spawn (bwrap inside a shell prologue that joins the execution's cgroups and sets
- * its rlimits), with a private temp dir and a seccomp program, and refuses (`spawn_failed`)
- * what it cannot enforce. Mode `none` runs Bun directly, but still with the private temp dir,
- * a cleared environment, and the cgroups and rlimits when the machine has them.
+ * its rlimits), with a private `/tmp` (a size-limited tmpfs) and a seccomp program, and refuses
+ * (a SandboxRefusal) what it cannot enforce. Mode `none` runs Bun directly, but still with a
+ * private temp dir (a host directory), a cleared environment, and the cgroups and rlimits when
+ * the machine has them. `sweep()` removes what managers that are gone left behind.
  */
 import { randomUUID } from 'node:crypto';
 import { mkdirSync, openSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { basename, dirname, extname, join } from 'node:path';
-import { ErrorKind } from '../errors/kinds.js';
-import { ToolExecutionError } from '../errors/tool-execution-error.js';
+import { basename, dirname, join } from 'node:path';
 import { buildBwrapArgs, bwrapNamespaces, SANDBOX_PATH } from './bwrap-args.js';
 import { backgroundCleanupSettled, inBackground } from './background.js';
-import { ExecutionCgroups, sweepStaleCgroupsIn } from './cgroup.js';
+import { ExecutionCgroups, releaseManagerCgroups } from './cgroup.js';
 import { detectCapabilities, type SandboxCapabilities } from './detect.js';
 import { buildLaunchCommand, LAUNCH_GO } from './launch-command.js';
+import { ownerTag } from './owner.js';
+import { SandboxRefusal } from './refusal.js';
 import { removeTree } from './remove-tree.js';
 import { buildSeccompProgram } from './seccomp.js';
+import { sweepOrphans, TEMP_PREFIX } from './sweep.js';
 import { systemView } from './system-view.js';
 import type { Enforcement, LaunchPlan, LaunchRequest, LimitReport, Sandbox } from './types.js';
 
@@ -25,7 +27,10 @@ import type { Enforcement, LaunchPlan, LaunchRequest, LimitReport, Sandbox } fro
 export interface SandboxOptions {
   /** The cgroup filesystem. @default '/sys/fs/cgroup' */
   readonly cgroupRoot?: string;
-  /** Where per-execution temp dirs (`toolcage-*`) are made. @default os.tmpdir() */
+  /**
+   * Where temp dirs (`toolcage-<owner>-*`: an unsandboxed execution's private dir, the seccomp
+   * program for a moment) are made, and swept. @default os.tmpdir()
+   */
   readonly tmpRoot?: string;
   /**
    * Run the tool as uid 65534 in a user namespace (and forbid nested ones) when bwrap can.
@@ -39,40 +44,32 @@ const SECCOMP_CHILD_FD = 4;
 const MIB = 1024 * 1024;
 const NO_LIMITS: LimitReport = { memoryExceeded: false, processesExceeded: false };
 
-/** Creates the bubblewrap/cgroup sandbox. Detection runs once, at the first `prepare()`. */
+/** Creates the bubblewrap/cgroup sandbox. Detection runs once, at the first `prepare()` or `sweep()`. */
 export function createSandbox(options: SandboxOptions = {}): Sandbox {
   const tmpRoot = options.tmpRoot ?? tmpdir();
-  let swept = false;
+  const detect = (): Promise<SandboxCapabilities> =>
+    detectCapabilities(options.cgroupRoot === undefined ? {} : { cgroupRoot: options.cgroupRoot });
   return {
     async prepare(request) {
-      const caps = await detectCapabilities(
-        options.cgroupRoot === undefined ? {} : { cgroupRoot: options.cgroupRoot },
-      );
-      if (!swept && caps.cgroup.layout !== undefined) {
-        swept = true;
-        sweepStaleCgroupsIn(caps.cgroup.layout);
-      }
+      const caps = await detect();
       const userNamespace = (options.userNamespace ?? true) && caps.userNamespaces.available;
       return prepareLaunch(request, caps, tmpRoot, userNamespace);
+    },
+    async sweep() {
+      return sweepOrphans(tmpRoot, (await detect()).cgroup.layout);
     },
   };
 }
 
-/** Removes cgroups left by runtimes that died (see `sweepStaleCgroupsIn`). Returns what it removed. */
-export async function sweepStaleCgroups(options: { cgroupRoot?: string } = {}): Promise<string[]> {
-  const caps = await detectCapabilities(
-    options.cgroupRoot === undefined ? {} : { cgroupRoot: options.cgroupRoot },
-  );
-  return caps.cgroup.layout === undefined ? [] : sweepStaleCgroupsIn(caps.cgroup.layout);
-}
-
 /**
  * Settles when the cgroups and temp dirs of every disposed plan are removed (dispose() hands
- * them to background removal, which kills whatever is still in a cgroup). `runtime.close()`
- * awaits it; never rejects.
+ * them to background removal, which kills whatever is still in a cgroup), and this process's
+ * own cgroup directory too when no execution is left in it. `runtime.close()` awaits it; never
+ * rejects.
  */
-export function settleSandboxCleanup(): Promise<void> {
-  return backgroundCleanupSettled();
+export async function settleSandboxCleanup(): Promise<void> {
+  await backgroundCleanupSettled();
+  releaseManagerCgroups();
 }
 
 async function prepareLaunch(
@@ -83,54 +80,52 @@ async function prepareLaunch(
 ): Promise<LaunchPlan> {
   const sandboxed = request.mode !== 'none';
   const { limits, permissions } = request;
-  const refuse = (what: string): never => {
-    const toolId = basename(request.toolPath, extname(request.toolPath));
-    throw new ToolExecutionError({
-      kind: ErrorKind.SpawnFailed,
-      toolId,
-      executionId: request.executionId,
-      message: `Tool \`${toolId}\` could not be started: the sandbox cannot enforce ${what}`,
-    });
+  const refuse = (what: string, reason: string): never => {
+    throw new SandboxRefusal(what, reason);
   };
   if (sandboxed) {
     if (caps.bwrap.path === undefined) {
       refuse(
-        "its permissions: bubblewrap (bwrap) is not installed (`apt-get install bubblewrap`), or choose `sandbox: 'none'` explicitly",
+        'its permissions',
+        "bubblewrap (bwrap) is not installed (`apt-get install bubblewrap`), or choose `sandbox: 'none'` explicitly",
       );
     }
     if (!caps.bwrap.works)
-      refuse(`its permissions: bubblewrap does not work here: ${caps.bwrap.detail}`);
+      refuse('its permissions', `bubblewrap does not work here: ${caps.bwrap.detail}`);
     if (!permissions.run && caps.seccomp.arch === undefined) {
-      refuse(`\`run: false\`: ${caps.seccomp.detail}`);
+      refuse('`run: false`', caps.seccomp.detail);
     }
     if (!caps.cgroup.memory) {
       refuse(
-        `\`limits.memoryMb\` (${limits.memoryMb}): no writable memory cgroup controller (${caps.cgroup.detail}); run as root or delegate a cgroup v2 subtree`,
+        `\`limits.memoryMb\` (${limits.memoryMb})`,
+        `no writable memory cgroup controller (${caps.cgroup.detail}); run as root or delegate a cgroup v2 subtree`,
       );
     }
     if (!caps.cgroup.pids) {
       refuse(
-        `\`limits.maxProcesses\` (${limits.maxProcesses}): no writable pids cgroup controller (${caps.cgroup.detail})`,
+        `\`limits.maxProcesses\` (${limits.maxProcesses})`,
+        `no writable pids cgroup controller (${caps.cgroup.detail})`,
       );
     }
   }
   const layout = caps.cgroup.layout;
   const shell = caps.shell.path;
   const useCgroups = layout !== undefined && shell !== undefined;
-  if (sandboxed && shell === undefined) refuse('its limits: /bin/sh is missing');
+  if (sandboxed && shell === undefined) refuse('its limits', '/bin/sh is missing');
 
-  // The private temp dir is the execution's own dir, made 0700 (and only if it does not exist
-  // yet, so the name cannot be planted). With a prologue to wait for it, it and the cgroups are
-  // created while the process starts (see LaunchPlan.materialize); without one, now.
+  // Sandboxed, the private /tmp is a tmpfs of bwrap's (bwrap-args.ts): nothing on the host. Else
+  // it is a host directory of its own, made 0700 (and only if it does not exist yet, so the name
+  // cannot be planted), named after its owner so that a sweep can tell whose it is. With a
+  // prologue to wait for it, it and the cgroups are created while the process starts (see
+  // LaunchPlan.materialize); without one, now.
   const gate = shell !== undefined;
-  const root = join(tmpRoot, `toolcage-${randomUUID()}`);
-  const privateTmp = root;
+  const root = sandboxed ? undefined : join(tmpRoot, `${TEMP_PREFIX}${ownerTag()}-${randomUUID()}`);
   let cgroups: ExecutionCgroups | undefined;
   let seccompFile: string | undefined;
   let materialized = false;
   const materialize = (): void => {
     if (materialized) return;
-    mkdirSync(root, { mode: 0o700 });
+    if (root !== undefined) mkdirSync(root, { mode: 0o700 });
     materialized = true;
     cgroups?.materialize();
   };
@@ -158,7 +153,8 @@ async function prepareLaunch(
         runtimeFiles: request.runtimeFiles,
         permissions,
         env: request.env,
-        tmpDir: privateTmp,
+        // Without --size support (bubblewrap < 0.7) the tmpfs is bounded by the memory cgroup only.
+        tmpBytes: caps.bwrap.tmpfsSize ? limits.tmpMb * MIB : undefined,
         system: await systemView(request.bunPath),
         userNamespace,
         seccompFd: seccompFile === undefined ? undefined : SECCOMP_CHILD_FD,
@@ -169,6 +165,7 @@ async function prepareLaunch(
       // Not the temp dir: the shell exports PWD, and bwrap's environment shows in /proc/1/environ.
       cwd = '/';
     } else {
+      const privateTmp = root!;
       file = request.bunPath;
       args = [...request.bunArgs];
       env = {
@@ -186,7 +183,7 @@ async function prepareLaunch(
         : buildLaunchCommand({
             shell,
             gate,
-            ...(sandboxed ? {} : { cwd: privateTmp }),
+            ...(root === undefined ? {} : { cwd: root }),
             cgroupJoins: cgroups?.joinFiles ?? [],
             cpuSeconds: limits.cpuSeconds,
             fileSizeBytes: limits.maxFileSizeMb * MIB,
@@ -209,16 +206,10 @@ async function prepareLaunch(
   } catch (error) {
     cgroups?.kill();
     await cgroups?.destroy();
-    if (materialized) await removeTree(root);
-    if (error instanceof ToolExecutionError) throw error;
-    const toolId = basename(request.toolPath, extname(request.toolPath));
-    throw new ToolExecutionError({
-      kind: ErrorKind.SpawnFailed,
-      toolId,
-      executionId: request.executionId,
-      message: `Tool \`${toolId}\` could not be started: sandbox setup failed: ${error instanceof Error ? error.message : String(error)}`,
-      cause: error,
-    });
+    if (materialized && root !== undefined) await removeTree(root);
+    if (error instanceof SandboxRefusal) throw error;
+    const message = error instanceof Error ? error.message : String(error);
+    throw new Error(`sandbox setup failed: ${message}`, { cause: error });
   }
 }
 
@@ -236,7 +227,7 @@ function plan(parts: {
   command: { file: string; args: string[] };
   env: Record<string, string>;
   cwd: string;
-  root: string;
+  root: string | undefined;
   cgroups: ExecutionCgroups | undefined;
   seccompFile: string | undefined;
   materialize: () => string;
@@ -267,7 +258,7 @@ function plan(parts: {
         // The directories go in the background (see background.ts): the cgroups as soon as the
         // kernel lets them (release() kills whatever is still in them), the temp dir too.
         cgroups?.release();
-        inBackground(removeTree(parts.root));
+        if (parts.root !== undefined) inBackground(removeTree(parts.root));
         disposed = Promise.resolve();
       }
       return disposed;
@@ -307,6 +298,11 @@ function enforcement(
     fileSize: rlimits
       ? { mechanism: 'rlimit', limitMb: limits.maxFileSizeMb }
       : { mechanism: 'none' },
+    tmp: !sandboxed
+      ? { mechanism: 'none' }
+      : caps.bwrap.tmpfsSize
+        ? { mechanism: 'tmpfs', limitMb: limits.tmpMb }
+        : { mechanism: 'tmpfs' },
     kill: sandboxed ? 'pid-namespace' : 'process-group',
   };
 }
@@ -329,7 +325,7 @@ function seccompProgramFile(
   const key = `${arch}:${allowProcesses}`;
   let fd = programFds.get(key);
   if (fd === undefined) {
-    const file = join(tmpRoot, `.toolcage-seccomp-${process.pid}-${randomUUID()}.bpf`);
+    const file = join(tmpRoot, `.${TEMP_PREFIX}${ownerTag()}-seccomp-${randomUUID()}.bpf`);
     writeFileSync(file, buildSeccompProgram({ arch, allowProcesses }), { mode: 0o600 });
     try {
       fd = openSync(file, 'r');

@@ -36,6 +36,12 @@ export interface Limits {
   readonly maxProcesses?: number;
   /** Largest file the tool may write (RLIMIT_FSIZE), MiB. @default 64 */
   readonly maxFileSizeMb?: number;
+  /**
+   * Total scratch space of the private `/tmp` (also `HOME` and the working directory), MiB: a
+   * size-limited tmpfs under bubblewrap, whose pages also count toward `memoryMb`. Not enforced
+   * with `sandbox: 'none'` (see `enforcement.tmp`). @default 64
+   */
+  readonly tmpMb?: number;
   /** Largest result, bytes of JSON on the result channel. @default 10485760 (10 MiB) */
   readonly maxOutputBytes?: number;
   /** Log bytes kept per execution (stdout + stderr, the tail is kept). @default 1048576 (1 MiB) */
@@ -48,6 +54,7 @@ export interface ResolvedLimits {
   readonly cpuSeconds: number | undefined;
   readonly maxProcesses: number;
   readonly maxFileSizeMb: number;
+  readonly tmpMb: number;
   readonly maxOutputBytes: number;
   readonly maxLogBytes: number;
 }
@@ -83,6 +90,12 @@ export interface Enforcement {
   readonly cpu: { readonly mechanism: 'rlimit' | 'none'; readonly seconds?: number };
   /** File size mechanism and value. */
   readonly fileSize: { readonly mechanism: 'rlimit' | 'none'; readonly limitMb?: number };
+  /**
+   * The private `/tmp`: `tmpfs` (nothing of it on the host's disk; its pages count toward the
+   * memory limit) with `limitMb`, or without it when bubblewrap cannot size a tmpfs (< 0.7: then
+   * only the memory limit bounds it); `none`: a host directory without a total cap (`sandbox: 'none'`).
+   */
+  readonly tmp: { readonly mechanism: 'tmpfs' | 'none'; readonly limitMb?: number };
   /** Process-tree kill: `pid-namespace` (+ cgroup) or `process-group`. */
   readonly kill: 'pid-namespace' | 'process-group';
 }
@@ -154,8 +167,25 @@ export interface LaunchPlan {
   dispose(): Promise<void>;
 }
 
+/** What {@link Sandbox.sweep} removed. */
+export interface SweepReport {
+  /** Temp dirs (`toolcage-<pid>-<start>-…`) of managers that are gone. */
+  readonly tempDirs: readonly string[];
+  /** Cgroup directories (`toolcage/<pid>-<start>[/<execution>]`) of managers that are gone. */
+  readonly cgroups: readonly string[];
+}
+
 /** The sandbox as the runtime sees it. */
 export interface Sandbox {
-  /** Prepares one launch; rejects with a ToolExecutionError of kind `spawn_failed` when it cannot enforce what was asked. */
+  /**
+   * Prepares one launch. Rejects with a `SandboxRefusal` (refusal.ts) when it cannot enforce what was
+   * asked, and with an Error when setting up failed; it never makes a ToolExecutionError (the
+   * runtime does, with the call's tool id and execution id).
+   */
   prepare(request: LaunchRequest): Promise<LaunchPlan>;
+  /**
+   * Removes the temp dirs and cgroups of managers (processes running a runtime) that are gone,
+   * killing what is left in those cgroups; another live manager's are never touched. Never rejects.
+   */
+  sweep(): Promise<SweepReport>;
 }

@@ -17,6 +17,7 @@ const base: Observation = {
   memoryExceeded: false,
   processesExceeded: false,
   denied: undefined,
+  grantHint: undefined,
   limitHit: undefined,
   limitDetail: undefined,
 };

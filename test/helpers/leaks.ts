@@ -2,6 +2,8 @@ import { expect } from 'vitest';
 import { readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { ownerTag } from '../../src/sandbox/owner.js';
 
 /**
  * What an execution may leave behind, read from the system itself: processes of tools (by
@@ -10,6 +12,13 @@ import { dirname, join } from 'node:path';
  * A runtime's launcher (src/runtime/launcher/main.ts) lives as long as the runtime: its process,
  * socket directory and the four descriptors to it are the runtime's, not an execution's, and
  * are not counted while it runs; `launchers` lists the running ones, for checks after close().
+ *
+ * Only what the code under test made counts: the machine is shared (other checkouts run their
+ * tests, other runtimes work, earlier runs may have left things). Temp dirs and cgroups carry
+ * their maker's owner tag (src/sandbox/owner.ts), so they are judged by owner: this process's,
+ * or the one given. A process is ours when it descends from this process, is in one of our
+ * cgroups, runs a file of this checkout, or was seen as ours before (a grandchild reparented
+ * to init keeps counting).
  */
 export interface Leftovers {
   readonly processes: string[];
@@ -28,6 +37,11 @@ const MARKERS = [
   'toolcage-fixture-marker',
 ];
 
+/** This checkout's root (with a trailing slash): its worker, launcher and fixtures live there. */
+const CHECKOUT = fileURLToPath(new URL('../../', import.meta.url));
+/** This process's owner tag, as toolcage names what it makes here. */
+export const OWNER = ownerTag();
+
 function readProc(pid: string, file: string): string | undefined {
   try {
     return readFileSync(`/proc/${pid}/${file}`, 'utf8');
@@ -36,13 +50,51 @@ function readProc(pid: string, file: string): string | undefined {
   }
 }
 
-export function toolProcesses(): string[] {
+// Fields after the command (which may contain spaces) start after the last ')'.
+function statFields(pid: string): string[] | undefined {
+  const stat = readProc(pid, 'stat');
+  return stat === undefined ? undefined : stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+}
+
+function descendsFrom(pid: string, ancestor: number): boolean {
+  let current = pid;
+  for (let depth = 0; depth < 64 && current !== '0' && current !== '1'; depth++) {
+    if (current === String(ancestor)) return true;
+    const parent = statFields(current)?.[1];
+    if (parent === undefined) return false;
+    current = parent;
+  }
+  return false;
+}
+
+function inCgroupOf(pid: string, owner: string): boolean {
+  return readProc(pid, 'cgroup')?.includes(`/toolcage/${owner}/`) ?? false;
+}
+
+// Processes (pid and start time) once found to be ours.
+const seenOurs = new Set<string>();
+
+function isOurs(pid: string, cmdline: string): boolean {
+  const key = `${pid}-${statFields(pid)?.[19] ?? ''}`;
+  if (seenOurs.has(key)) return true;
+  const ours =
+    descendsFrom(pid, process.pid) || inCgroupOf(pid, OWNER) || cmdline.includes(CHECKOUT);
+  if (ours) seenOurs.add(key);
+  return ours;
+}
+
+/**
+ * Tool processes of ours (see {@link Leftovers}), as `pid: cmdline`; with `owner`, those in that
+ * owner's cgroups instead (a manager of another process).
+ */
+export function toolProcesses(owner?: string): string[] {
   const found: string[] = [];
   for (const pid of readdirSync('/proc')) {
     if (!/^\d+$/.test(pid) || Number(pid) === process.pid) continue;
     const cmdline = readProc(pid, 'cmdline')?.replaceAll('\0', ' ').trim();
     if (cmdline === undefined || cmdline === '') continue;
-    if (MARKERS.some((marker) => cmdline.includes(marker)))
+    if (!MARKERS.some((marker) => cmdline.includes(marker))) continue;
+    if (owner === undefined ? isOurs(pid, cmdline) : inCgroupOf(pid, owner))
       found.push(`${pid}: ${cmdline.slice(0, 200)}`);
   }
   return found;
@@ -52,11 +104,8 @@ export function zombieChildren(): number[] {
   const zombies: number[] = [];
   for (const pid of readdirSync('/proc')) {
     if (!/^\d+$/.test(pid)) continue;
-    const stat = readProc(pid, 'stat');
-    if (stat === undefined) continue;
-    // Fields after the command (which may contain spaces) start after the last ')'.
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    if (fields[0] === 'Z' && Number(fields[1]) === process.pid) zombies.push(Number(pid));
+    const fields = statFields(pid);
+    if (fields?.[0] === 'Z' && Number(fields[1]) === process.pid) zombies.push(Number(pid));
   }
   return zombies;
 }
@@ -71,28 +120,41 @@ interface LiveLauncher {
   readonly ppid: number;
 }
 
+// Every launcher on the machine (whoever runs it).
 function liveLaunchers(): LiveLauncher[] {
   const found: LiveLauncher[] = [];
   for (const pid of readdirSync('/proc')) {
     if (!/^\d+$/.test(pid)) continue;
     const argv = readProc(pid, 'cmdline')?.split('\0').filter(Boolean);
     if (argv === undefined || !argv.some((arg) => arg.includes(LAUNCHER_MARKER))) continue;
-    const stat = readProc(pid, 'stat') ?? '';
-    const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+    const ppid = Number(statFields(pid)?.[1]);
     found.push({ pid, cmdline: argv.join(' '), dir: dirname(argv.at(-1) ?? ''), ppid });
   }
   return found;
 }
 
+/** Launchers of ours: started by this process, or running this checkout's launcher. */
 export function launcherProcesses(launchers = liveLaunchers()): string[] {
-  return launchers.map((launcher) => `${launcher.pid}: ${launcher.cmdline.slice(0, 200)}`);
+  return launchers
+    .filter((launcher) => launcher.ppid === process.pid || launcher.cmdline.includes(CHECKOUT))
+    .map((launcher) => `${launcher.pid}: ${launcher.cmdline.slice(0, 200)}`);
 }
 
-export function toolcageTempDirs(root = tmpdir(), launchers = liveLaunchers()): string[] {
+/**
+ * Temp dirs (and files) of `owner` (default: this process) in `root`, but the socket dirs of
+ * launchers still running.
+ */
+export function toolcageTempDirs(
+  root = tmpdir(),
+  launchers = liveLaunchers(),
+  owner = OWNER,
+): string[] {
   const inUse = new Set(launchers.map((launcher) => launcher.dir));
   try {
     return readdirSync(root)
-      .filter((name) => name.startsWith('toolcage-'))
+      .filter(
+        (name) => name.startsWith(`toolcage-${owner}-`) || name.startsWith(`.toolcage-${owner}-`),
+      )
       .map((name) => join(root, name))
       .filter((dir) => !inUse.has(dir));
   } catch {
@@ -100,7 +162,8 @@ export function toolcageTempDirs(root = tmpdir(), launchers = liveLaunchers()): 
   }
 }
 
-export function toolcageCgroups(): string[] {
+/** Per-execution cgroups of `owner` (default: this process), and its own dir when `withOwnDir`. */
+export function toolcageCgroups(owner = OWNER, withOwnDir = false): string[] {
   const found: string[] = [];
   let controllers: string[] = [];
   try {
@@ -109,24 +172,16 @@ export function toolcageCgroups(): string[] {
     return found;
   }
   for (const controller of ['', ...controllers]) {
-    const base = join('/sys/fs/cgroup', controller, 'toolcage');
-    let entries: string[] = [];
+    const base = join('/sys/fs/cgroup', controller, 'toolcage', owner);
+    let executions: string[];
     try {
-      entries = readdirSync(base, { withFileTypes: true })
+      executions = readdirSync(base, { withFileTypes: true })
         .filter((entry) => entry.isDirectory())
-        .map((entry) => entry.name);
+        .map((entry) => join(base, entry.name));
     } catch {
       continue;
     }
-    for (const runtimeDir of entries) {
-      try {
-        for (const execution of readdirSync(join(base, runtimeDir), { withFileTypes: true })) {
-          if (execution.isDirectory()) found.push(join(base, runtimeDir, execution.name));
-        }
-      } catch {
-        // gone meanwhile
-      }
-    }
+    found.push(...executions, ...(withOwnDir ? [base] : []));
   }
   return found;
 }

@@ -80,10 +80,17 @@ describe('bursts', () => {
       const submitted = performance.now();
       // Work that keeps every slot busy for a while, then a burst of queued calls with deadlines
       // spread over the time the queue takes to drain: early deadlines expire while queued.
+      const blockerDeadlineMs = 1_500;
       const blockers = Array.from({ length: CONCURRENCY }, () =>
         runtime
-          .executeToolWithTimeout({ toolPath: 'forever.ts', timeoutMs: 1_500 })
-          .catch((error: { kind: string }) => error.kind),
+          .executeToolWithTimeout({ toolPath: 'forever.ts', timeoutMs: blockerDeadlineMs })
+          .then(
+            () => ({ kind: 'success', settledMs: performance.now() - submitted }),
+            (error: { kind: string }) => ({
+              kind: error.kind,
+              settledMs: performance.now() - submitted,
+            }),
+          ),
       );
       const calls = Array.from({ length: BURST - CONCURRENCY }, (_, index) => {
         const timeoutMs = 200 + (index % 20) * 150; // 200 … 3050 ms
@@ -112,9 +119,11 @@ describe('bursts', () => {
       // resolution, timers, listeners): no timer of any call can fire before the caller yields.
       const submittedAll = performance.now() - submitted;
       const outcomes = await Promise.all(calls);
-      expect(await Promise.all(blockers)).toEqual(
+      const blocked = await Promise.all(blockers);
+      expect(blocked.map((blocker) => blocker.kind)).toEqual(
         Array.from({ length: CONCURRENCY }, () => ErrorKind.Timeout),
       );
+      const slotsFreedMs = Math.min(...blocked.map((blocker) => blocker.settledMs));
 
       const timedOut = outcomes.filter((outcome) => outcome.kind === ErrorKind.Timeout);
       const others = outcomes.filter(
@@ -123,12 +132,16 @@ describe('bursts', () => {
       expect(others).toEqual([]);
       // Every call whose deadline fell while all slots were blocked timed out in the queue.
       expect(timedOut.length).toBeGreaterThanOrEqual(
-        outcomes.filter((outcome) => outcome.timeoutMs < 1_500).length,
+        outcomes.filter((outcome) => outcome.timeoutMs < blockerDeadlineMs).length,
       );
-      // A call that timed out while queued settles at its deadline (never early), late by no more
-      // than the event loop's own lag under this load (each spawn blocks it ≈ 1–2 ms), not by
-      // the time the queue took to drain. One that got a slot and then ran out of time is
-      // killed first: it gets the deadline bound of issue 5 (all gone ≤ +100 ms).
+      // A call that timed out while queued settles at its deadline (never early), not when the
+      // queue has drained. Asserted as order, which load cannot reverse (timers fire in deadline
+      // order; a blocker's timeout must still kill and reap its process): every queued call
+      // whose deadline came before the blockers' settled before any slot was freed. Their
+      // lateness (the event loop's lag, ≈ 1–2 ms per spawn here) is printed, and bounded only
+      // far above what a loaded 2-core machine shows and far below the 1.3 s or more that
+      // waiting for a slot would add. One that got a slot and then ran out of time is killed
+      // first: it gets the deadline bound of issue 5 (all gone ≤ +100 ms).
       const lateness = (list: Outcome[]): number[] =>
         list.map(
           (outcome) =>
@@ -159,7 +172,14 @@ describe('bursts', () => {
           ),
         ),
       ).toBeGreaterThanOrEqual(-1);
-      expect(Math.max(...inQueue)).toBeLessThan(50);
+      const beforeBlockers = timedOut.filter(
+        (outcome) =>
+          outcome.queued === true &&
+          (outcome.calledMs ?? 0) + outcome.timeoutMs < blockerDeadlineMs,
+      );
+      expect(beforeBlockers.length).toBeGreaterThan(0);
+      for (const outcome of beforeBlockers) expect(outcome.settledMs).toBeLessThan(slotsFreedMs);
+      expect(Math.max(...inQueue)).toBeLessThan(1_000);
       if (running.length > 0) expect(Math.max(...running)).toBeLessThan(100);
       // The queue's own wait really was longer than that: the bound above is not trivially met.
       expect(drainedAt).toBeGreaterThan(1_500 + 1_000);

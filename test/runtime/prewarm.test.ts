@@ -253,6 +253,7 @@ function recordingSandbox(): {
       requests.set(plan, request);
       return Promise.resolve(plan);
     },
+    sweep: () => Promise.resolve({ tempDirs: [], cgroups: [] }),
   };
   return { sandbox, requests, disposed };
 }

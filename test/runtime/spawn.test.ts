@@ -57,7 +57,12 @@ async function expectSetupFailure(launcher: Launcher | undefined): Promise<void>
     killGraceMs: 0,
     signal: new AbortController().signal,
     onLog: undefined,
-    explain: () => ({ denied: undefined, limitHit: undefined, limitDetail: undefined }),
+    explain: () => ({
+      denied: undefined,
+      grantHint: undefined,
+      limitHit: undefined,
+      limitDetail: undefined,
+    }),
   });
   expect(outcome.verdict).toMatchObject({ ok: false, kind: ErrorKind.SpawnFailed });
   expect(outcome.verdict.ok ? '' : outcome.verdict.message).toContain(

@@ -29,7 +29,7 @@ function input(permissions: Permissions = {}, extra: Partial<BwrapInput> = {}): 
     runtimeFiles: ['/rt/worker.ts'],
     permissions: resolvePermissions(permissions),
     env: { API: 'x' },
-    tmpDir: '/host/tmp/toolcage-1/tmp',
+    tmpBytes: 64 * 1024 * 1024,
     system,
     userNamespace: true,
     seccompFd: 4,
@@ -45,6 +45,10 @@ function mounts(args: readonly string[]): string[] {
     if (/^--(ro-)?bind(-try)?$/.test(op) || op === '--symlink')
       out.push(`${op} ${args[i + 1]} ${args[i + 2]}`);
     if (op === '--proc' || op === '--dev') out.push(`${op} ${args[i + 1]}`);
+    if (op === '--tmpfs') {
+      const size = args[i - 2] === '--size' ? `--size ${args[i - 1]} ` : '';
+      out.push(`${size}--tmpfs ${args[i + 1]}`);
+    }
   }
   return out;
 }
@@ -72,7 +76,8 @@ describe('buildBwrapArgs', () => {
       '--ro-bind /lib/x86_64-linux-gnu/libc.so.6 /lib/x86_64-linux-gnu/libc.so.6',
     );
     expect(m).toContain('--ro-bind /tools /tools');
-    expect(m).toContain('--bind /host/tmp/toolcage-1/tmp /tmp');
+    expect(m).toContain(`--size ${64 * 1024 * 1024} --tmpfs /tmp`);
+    expect(m.join('\n')).not.toMatch(/--bind \S+ \/tmp$/m);
     expect(m).toContain('--proc /proc');
     expect(m).toContain('--dev /dev');
     expect(m.join('\n')).not.toMatch(/ \/(usr|bin|etc)\b/);
@@ -108,7 +113,7 @@ describe('buildBwrapArgs', () => {
   test('parents are mounted before children: a granted / does not cover /proc, /tmp or /dev', () => {
     const m = mounts(buildBwrapArgs(input({ read: ['/'], write: ['/tmp/out'] })));
     expect(m[0]).toBe('--ro-bind-try / /');
-    expect(m.indexOf('--bind /host/tmp/toolcage-1/tmp /tmp')).toBeLessThan(
+    expect(m.indexOf(`--size ${64 * 1024 * 1024} --tmpfs /tmp`)).toBeLessThan(
       m.indexOf('--bind-try /tmp/out /tmp/out'),
     );
     expect(m.indexOf('--ro-bind-try / /')).toBeLessThan(m.indexOf('--proc /proc'));

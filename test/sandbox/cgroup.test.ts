@@ -6,7 +6,9 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, test } from 'vitest';
+import { spawn } from 'node:child_process';
 import { ExecutionCgroups, sweepStaleCgroupsIn } from '../../src/sandbox/cgroup.js';
+import { ownerTag } from '../../src/sandbox/owner.js';
 import { detectCgroups } from '../../src/sandbox/detect.js';
 
 let root = '';
@@ -76,8 +78,8 @@ describe('ExecutionCgroups on v1', () => {
       memory: join(root, 'memory'),
       pids: join(root, 'pids'),
     } as const;
-    const memoryDir = join(root, 'memory', 'toolcage', String(process.pid));
-    const pidsDir = join(root, 'pids', 'toolcage', String(process.pid));
+    const memoryDir = join(root, 'memory', 'toolcage', ownerTag());
+    const pidsDir = join(root, 'pids', 'toolcage', ownerTag());
     mkdirSync(memoryDir, { recursive: true });
     mkdirSync(pidsDir, { recursive: true });
     const created = planned(layout, 'exec-1', {
@@ -106,8 +108,8 @@ describe('ExecutionCgroups on v1', () => {
       memoryBytes: 1 << 20,
       maxProcesses: 8,
     });
-    const memoryDir = join(root, 'memory', 'toolcage', String(process.pid), 'exec-2');
-    const pidsDir = join(root, 'pids', 'toolcage', String(process.pid), 'exec-2');
+    const memoryDir = join(root, 'memory', 'toolcage', ownerTag(), 'exec-2');
+    const pidsDir = join(root, 'pids', 'toolcage', ownerTag(), 'exec-2');
     expect(group.inspect()).toEqual({ memoryExceeded: false, processesExceeded: false });
     prepareFiles(memoryDir, {
       'memory.oom_control': 'oom_kill_disable 0\nunder_oom 0\noom_kill 1\n',
@@ -129,7 +131,7 @@ describe('ExecutionCgroups on v2', () => {
   test('one group, delegation through subtree_control, memory.max, swap 0, oom.group, pids.max', () => {
     fakeV2();
     const layout = { version: 'v2', root, memory: true, pids: true } as const;
-    const runtimeDir = join(root, 'toolcage', String(process.pid));
+    const runtimeDir = join(root, 'toolcage', ownerTag());
     const group = planned(layout, 'exec-4', {
       memoryBytes: 512 * 1024 * 1024,
       maxProcesses: 100,
@@ -151,22 +153,55 @@ describe('ExecutionCgroups on v2', () => {
 });
 
 describe('sweepStaleCgroupsIn', () => {
-  test('removes the groups of runtimes that are gone, keeps live ones', () => {
+  test('removes the groups of managers that are gone, keeps live ones (pid reuse cannot fool it)', async () => {
     fakeV1();
     const layout = {
       version: 'v1',
       memory: join(root, 'memory'),
       pids: join(root, 'pids'),
     } as const;
-    const dead = join(root, 'memory', 'toolcage', '999999999', 'exec-old');
-    const live = join(root, 'memory', 'toolcage', String(process.pid), 'exec-live');
-    mkdirSync(dead, { recursive: true });
-    mkdirSync(live, { recursive: true });
-    expect(sweepStaleCgroupsIn(layout)).toEqual([
-      dead,
-      join(root, 'memory', 'toolcage', '999999999'),
-    ]);
-    expect(existsSync(dead)).toBe(false);
-    expect(existsSync(live)).toBe(true);
+    const parent = join(root, 'memory', 'toolcage');
+    const gone = await exitedOwner();
+    const dirs = {
+      // Named by pid only (before owners were recorded), the pid free.
+      legacyDead: join(parent, '999999999', 'exec-old'),
+      // An owner that exited.
+      dead: join(parent, gone, 'exec-dead'),
+      // Our own pid, but another start time: the pid was reused, the owner is gone.
+      reused: join(parent, `${process.pid}-1`, 'exec-reused'),
+      // Us, and another live process (pid 1, with its real start time).
+      live: join(parent, ownerTag(), 'exec-live'),
+      other: join(parent, `1-${startOf(1)}`, 'exec-other'),
+    };
+    for (const dir of Object.values(dirs)) mkdirSync(dir, { recursive: true });
+    const removed = await sweepStaleCgroupsIn(layout);
+    expect(removed.sort()).toEqual(
+      [
+        dirs.legacyDead,
+        join(parent, '999999999'),
+        dirs.dead,
+        join(parent, gone),
+        dirs.reused,
+        join(parent, `${process.pid}-1`),
+      ].sort(),
+    );
+    for (const dir of [dirs.legacyDead, dirs.dead, dirs.reused])
+      expect(existsSync(dir)).toBe(false);
+    expect(existsSync(dirs.live)).toBe(true);
+    expect(existsSync(dirs.other)).toBe(true);
   });
 });
+
+/** The start time (field 22 of /proc/<pid>/stat) of a process. */
+export function startOf(pid: number): string {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]!;
+}
+
+/** The owner tag of a process that has exited (a short `sleep` we started and waited for). */
+export async function exitedOwner(): Promise<string> {
+  const child = spawn('sleep', ['0.2']);
+  const tag = `${child.pid}-${startOf(child.pid!)}`;
+  await new Promise((resolve) => child.once('exit', resolve));
+  return tag;
+}

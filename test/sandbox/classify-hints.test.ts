@@ -1,6 +1,9 @@
+import { rmSync, writeFileSync } from 'node:fs';
 import { describe, expect, test } from 'vitest';
 import {
   deniedOperation,
+  explainFailure,
+  grantHint,
   limitHint,
   signalOfExitCode,
   type ErrorLink,
@@ -125,6 +128,114 @@ describe('deniedOperation', () => {
     const error = e({ code: 'ENOENT', path: '/tools/missing.json' });
     expect(deniedOperation(error, none, true, { visible: ['/tools'] })).toBeUndefined();
   });
+
+  describe('a host path under /tmp, hidden by the private /tmp', () => {
+    // The host as the classifier asks it: which paths exist there.
+    const host = new Set(['/tmp/host-file', '/tmp/host-dir', '/tmp/granted/x', '/tmp/tools/a']);
+    const view = { existsOnHost: (path: string) => host.has(path), visible: ['/tmp/tools'] };
+    test.each([
+      [
+        'read of an existing host file',
+        e({ code: 'ENOENT', syscall: 'open', path: '/tmp/host-file' }),
+        none,
+        'read of /tmp/host-file',
+      ],
+      [
+        'in the message only',
+        e({ code: 'ENOENT', message: "ENOENT: no such file or directory, open '/tmp/host-file'" }),
+        none,
+        'read of /tmp/host-file',
+      ],
+      [
+        'a write into an existing host dir',
+        e({ code: 'ENOENT', syscall: 'mkdir', path: '/tmp/host-dir/new' }),
+        none,
+        'write of /tmp/host-dir/new',
+      ],
+      [
+        // Bun names `open` as the syscall of a failed writeFileSync; its stack tells the write.
+        'a writeFileSync into an existing host dir',
+        e({
+          code: 'ENOENT',
+          syscall: 'open',
+          path: '/tmp/host-dir/new',
+          stack:
+            "Error: ENOENT: no such file or directory, open '/tmp/host-dir/new'\n    at writeFileSync (unknown)\n    at /tools/t.ts:4:9",
+        }),
+        none,
+        'write of /tmp/host-dir/new',
+      ],
+    ])('%s is denied', (_name, error, permissions, expected) => {
+      expect(deniedOperation(error, permissions, true, view)).toBe(expected);
+    });
+
+    test.each([
+      [
+        'a file missing on the host too (its own /tmp)',
+        e({ code: 'ENOENT', syscall: 'open', path: '/tmp/missing' }),
+      ],
+      [
+        'a read below an existing host dir of a file missing there',
+        e({ code: 'ENOENT', syscall: 'open', path: '/tmp/host-dir/missing' }),
+      ],
+      [
+        'inside a grant (the host path itself)',
+        e({ code: 'ENOENT', syscall: 'open', path: '/tmp/granted/x' }),
+      ],
+      [
+        'inside a visible root (the tool dir)',
+        e({ code: 'ENOENT', syscall: 'open', path: '/tmp/tools/a' }),
+      ],
+    ])('%s stays the tool’s own', (_name, error) => {
+      const permissions = resolvePermissions({ read: ['/tmp/granted'] });
+      expect(deniedOperation(error, permissions, true, view)).toBeUndefined();
+    });
+
+    test('without the sandbox there is no private /tmp', () => {
+      const error = e({ code: 'ENOENT', path: '/tmp/host-file' });
+      expect(deniedOperation(error, none, false, view)).toBeUndefined();
+    });
+  });
+});
+
+describe('grantHint', () => {
+  test.each([
+    ['read of /tmp/x', 'grant it with --allow-read /tmp/x (permissions.read)'],
+    ['write of /data/out', 'grant it with --allow-write /data/out (permissions.write)'],
+    ['connect to 127.0.0.1:80', undefined],
+    ['spawn of sh', undefined],
+    ['open (EACCES)', undefined],
+  ])('%s', (operation, hint) => {
+    expect(grantHint(operation)).toBe(hint);
+  });
+});
+
+describe('explainFailure asks the host about a path under /tmp', () => {
+  const sandboxed = {
+    sandbox: 'bwrap',
+    tmp: { mechanism: 'tmpfs', limitMb: 64 },
+  } as unknown as Parameters<typeof explainFailure>[4];
+  const report = { memoryExceeded: false, processesExceeded: false };
+  const end = { code: 1, signal: null };
+  const failed = (error: ErrorLink) => ({ type: 'error', error }) as const;
+
+  test('an existing host file is denied with the grant hint; a missing one is not', () => {
+    const path = `/tmp/hint-probe-${process.pid}.txt`;
+    const error = failed(e({ code: 'ENOENT', syscall: 'open', path }));
+    writeFileSync(path, 'exists on the host');
+    try {
+      expect(explainFailure(error, end, report, none, sandboxed)).toMatchObject({
+        denied: `read of ${path}`,
+        grantHint: `grant it with --allow-read ${path} (permissions.read)`,
+      });
+    } finally {
+      rmSync(path);
+    }
+    expect(explainFailure(error, end, report, none, sandboxed)).toMatchObject({
+      denied: undefined,
+      grantHint: undefined,
+    });
+  });
 });
 
 describe('limitHint', () => {
@@ -151,6 +262,34 @@ describe('limitHint', () => {
         report: { ...report, processesExceeded: true },
       })?.limit,
     ).toBe('processes');
+  });
+
+  test('ENOSPC in the private /tmp tmpfs is the scratch space limit; elsewhere it is the host’s disk', () => {
+    const scratch = {
+      limitMb: 64,
+      permissions: resolvePermissions({ write: ['/tmp/out', '/data'] }),
+    };
+    const hint = (error: ErrorLink, withScratch = true) =>
+      limitHint({ signal: null, exitCode: 1, error, report, ...(withScratch ? { scratch } : {}) });
+    // Bun reports a failed write(2) on a descriptor without a path.
+    expect(hint(e({ code: 'ENOSPC', syscall: 'write' }))).toEqual({
+      limit: 'disk',
+      detail: '64 MiB in /tmp',
+    });
+    expect(hint(e({ code: 'ENOSPC', syscall: 'open', path: '/tmp/a/b' }))?.limit).toBe('disk');
+    expect(hint(e({ code: 'ENOSPC', syscall: 'open', path: '/tmp/out/b' }))).toBeUndefined();
+    expect(hint(e({ code: 'ENOSPC', syscall: 'open', path: '/data/b' }))).toBeUndefined();
+    // No tmpfs (sandbox: 'none'): the private dir is the host's disk.
+    expect(hint(e({ code: 'ENOSPC', syscall: 'write' }), false)).toBeUndefined();
+    expect(
+      limitHint({
+        signal: null,
+        exitCode: 1,
+        error: e({ code: 'ENOSPC' }),
+        report,
+        scratch: { ...scratch, limitMb: undefined },
+      })?.detail,
+    ).toBe('the private /tmp is full');
   });
 
   test('a plain crash is no limit', () => {

@@ -12,6 +12,7 @@ const healthy: SandboxCapabilities = {
     works: true,
     path: '/usr/bin/bwrap',
     version: '0.8.0',
+    tmpfsSize: true,
     detail: '/usr/bin/bwrap 0.8.0',
   },
   userNamespaces: { available: true, detail: 'bwrap --unshare-user works' },
@@ -47,6 +48,7 @@ describe('renderDoctor', () => {
         works: false,
         path: undefined,
         version: undefined,
+        tmpfsSize: false,
         detail: 'bwrap not found on PATH',
       },
     };
@@ -101,6 +103,24 @@ describe('renderDoctor', () => {
     expect(row?.fix).toContain('favordynmods');
   });
 
+  test('the scratch cap: enforced by a sized tmpfs under bwrap, said not to be without the sandbox', () => {
+    const rows = doctorRows(healthy, '');
+    expect(rows.find((r) => r.component === 'scratch cap (bwrap)')).toMatchObject({
+      status: 'ok',
+      detail: expect.stringContaining('tmpfs of limits.tmpMb') as unknown,
+    });
+    expect(rows.find((r) => r.component === 'scratch cap (none)')).toMatchObject({
+      status: 'warn',
+      detail: expect.stringContaining("not enforced with sandbox: 'none'") as unknown,
+    });
+    const old = doctorRows({ ...healthy, bwrap: { ...healthy.bwrap, tmpfsSize: false } }, '');
+    expect(old.find((r) => r.component === 'scratch cap (bwrap)')).toMatchObject({
+      status: 'warn',
+      fix: expect.stringContaining('≥ 0.7') as unknown,
+    });
+    expect(renderDoctor(healthy, { mounts: '' })).toContain('fully enforced');
+  });
+
   test('cgroup v1 needs no favordynmods: tools join by thread, off the slow path', () => {
     const rows = doctorRows(healthy, 'cgroup /sys/fs/cgroup/pids cgroup rw,pids 0 0');
     expect(rows.find((r) => r.component === 'cgroup migration')).toBeUndefined();
@@ -113,6 +133,10 @@ describe('detection on this machine', () => {
     expect(await detectCapabilities()).toBe(first);
     expect(first.platform).toBe(process.platform);
     if (first.bwrap.path !== undefined) expect(first.bwrap.version).toMatch(/^\d+\.\d+/);
+    // bubblewrap 0.8 (Debian 12, CI) sizes a tmpfs: the scratch cap is enforced there.
+    if (first.bwrap.works && /^0\.([7-9]|\d\d)|^[1-9]/.test(first.bwrap.version ?? '')) {
+      expect(first.bwrap.tmpfsSize).toBe(true);
+    }
   });
 });
 

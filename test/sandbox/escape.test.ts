@@ -5,19 +5,18 @@
  * temp dirs, no cgroups.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test, vi } from 'vitest';
 import { ErrorKind } from '../../src/errors/kinds.js';
-import { openFds, settledLeftovers } from '../helpers/leaks.js';
+import { OWNER, openFds, settledLeftovers } from '../helpers/leaks.js';
 import {
   CGROUP_MECHANISM,
   failure,
   FIXTURES,
-  ourToolProcesses,
   output,
   refusedForks,
   runFixture as runThrough,
@@ -58,7 +57,7 @@ describe.skipIf(!available.ok).each(SPAWN_WAYS)(
     afterEach(async () => {
       rmSync(scratch, { recursive: true, force: true });
       const left = await settledLeftovers(baselineFds + 1, 5_000);
-      expect(ourToolProcesses(left.processes)).toEqual([]);
+      expect(left.processes).toEqual([]);
       expect(left.tempDirs).toEqual([]);
       expect(left.cgroups).toEqual([]);
     });
@@ -84,6 +83,36 @@ describe.skipIf(!available.ok).each(SPAWN_WAYS)(
       const run = await runFixture('sandbox-write-outside.ts', { input: { path: target } });
       expect(failure(run).kind).toBe(ErrorKind.PermissionDenied);
       expect(existsSync(target)).toBe(false);
+    });
+
+    test('an ungranted host path under /tmp is permission_denied with the grant hint; a missing file in its own /tmp is its own error', async () => {
+      // Inside, /tmp is the tool's own: the host's paths are not there (ENOENT), and only the host
+      // side can tell that the sandbox hid them. The tool itself sees nothing but ENOENT.
+      const hostDir = `/tmp/escape-probe-${process.pid}`;
+      mkdirSync(hostDir);
+      writeFileSync(`${hostDir}/secret.txt`, 'a host secret');
+      try {
+        const read = failure(
+          await runFixture('sandbox-read-outside.ts', { input: { path: `${hostDir}/secret.txt` } }),
+        );
+        expect(read.kind).toBe(ErrorKind.PermissionDenied);
+        expect(read.message).toBe(
+          `Tool \`sandbox-read-outside\` was denied read of ${hostDir}/secret.txt by the sandbox; grant it with --allow-read ${hostDir}/secret.txt (permissions.read)`,
+        );
+        expect(read.toolError?.code).toBe('ENOENT');
+        const write = failure(
+          await runFixture('sandbox-write-outside.ts', { input: { path: `${hostDir}/new.txt` } }),
+        );
+        expect(write.kind).toBe(ErrorKind.PermissionDenied);
+        expect(write.message).toContain(`grant it with --allow-write ${hostDir}/new.txt`);
+        expect(existsSync(`${hostDir}/new.txt`)).toBe(false);
+      } finally {
+        rmSync(hostDir, { recursive: true, force: true });
+      }
+      const missing = failure(
+        await runFixture('sandbox-read-outside.ts', { input: { path: `${hostDir}/secret.txt` } }),
+      );
+      expect(missing.kind).toBe(ErrorKind.ToolError);
     });
 
     test.each([
@@ -249,6 +278,7 @@ describe.skipIf(!available.ok).each(SPAWN_WAYS)(
       processes: { mechanism: CGROUP_MECHANISM, limit: 256 },
       cpu: { mechanism: 'none' },
       fileSize: { mechanism: 'rlimit', limitMb: 64 },
+      tmp: { mechanism: 'tmpfs', limitMb: 64 },
       kill: 'pid-namespace',
     };
 
@@ -298,7 +328,8 @@ describe.skipIf(!available.ok).each(SPAWN_WAYS)(
         tmpdir: string;
       };
       expect(where.cwd).toBe(where.tmpdir);
-      expect(where.cwd).toMatch(/\/toolcage-[0-9a-f-]{36}$/);
+      // Named after its owner (this process), so that a sweep can tell whose it is.
+      expect(where.cwd).toMatch(new RegExp(`/toolcage-${OWNER}-[0-9a-f-]{36}$`));
       expect(run).toMatchObject({
         enforcement: {
           sandbox: 'none',
@@ -306,6 +337,7 @@ describe.skipIf(!available.ok).each(SPAWN_WAYS)(
           network: 'host',
           kill: 'process-group',
           memory: { mechanism: CGROUP_MECHANISM, limitMb: 512 },
+          tmp: { mechanism: 'none' },
         },
       });
     });

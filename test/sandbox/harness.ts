@@ -155,16 +155,13 @@ export function sandboxAvailability(): { ok: boolean; reason: string } {
   return { ok: false, reason };
 }
 
-// The cgroups of this process's runtimes are `toolcage/<pid>/…` (or `<pid>-<start time>`).
-const OURS = new RegExp(`/toolcage/${process.pid}(-\\d+)?/`);
-
 /**
  * How many forks the pids limit `limit` has refused in this process's cgroups so far (the `max`
  * count of `pids.events`, on cgroup v1 and v2 alike).
  */
 export function refusedForks(limit: number): number {
   let refused = 0;
-  for (const dir of toolcageCgroups().filter((path) => OURS.test(`${path}/`))) {
+  for (const dir of toolcageCgroups()) {
     try {
       if (readFileSync(join(dir, 'pids.max'), 'utf8').trim() !== String(limit)) continue;
       const events = readFileSync(join(dir, 'pids.events'), 'utf8');
@@ -174,38 +171,4 @@ export function refusedForks(limit: number): number {
     }
   }
   return refused;
-}
-
-/**
- * Tool processes left by *this* test process: the shared leak helper matches command lines, and
- * other test runs on the same machine start the same worker. A process of ours is in one of our
- * cgroups (a sandboxed process cannot leave it) or descends from us.
- */
-export function ourToolProcesses(all: readonly string[]): string[] {
-  return all.filter((entry) => {
-    const pid = entry.slice(0, entry.indexOf(':'));
-    return inOurCgroup(pid) || descendsFromUs(pid);
-  });
-}
-
-function inOurCgroup(pid: string): boolean {
-  try {
-    return OURS.test(readFileSync(`/proc/${pid}/cgroup`, 'utf8'));
-  } catch {
-    return false;
-  }
-}
-
-function descendsFromUs(pid: string): boolean {
-  let current = pid;
-  for (let depth = 0; depth < 64 && current !== '0' && current !== '1'; depth++) {
-    if (current === String(process.pid)) return true;
-    try {
-      const stat = readFileSync(`/proc/${current}/stat`, 'utf8');
-      current = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1] ?? '0';
-    } catch {
-      return false;
-    }
-  }
-  return false;
 }

@@ -86,6 +86,7 @@ describe('limits', () => {
       cpuSeconds: undefined,
       maxProcesses: 256,
       maxFileSizeMb: 64,
+      tmpMb: 64,
       maxOutputBytes: 10 * 1024 * 1024,
       maxLogBytes: 1024 * 1024,
     });
@@ -99,6 +100,9 @@ describe('limits', () => {
       { memoryMb: 4096, cpuSeconds: 2, maxProcesses: 16 },
     );
     expect(limits).toMatchObject({ memoryMb: 256, cpuSeconds: 2, maxProcesses: 16 });
+    // The scratch space likewise: the tool's over the defaults, lowered by a call, never raised.
+    expect(resolveLimits({ tmpMb: 32 }, { tmpMb: 128 }, { tmpMb: 1024 }).tmpMb).toBe(32);
+    expect(resolveLimits({}, { tmpMb: 128 }, { tmpMb: 8 }).tmpMb).toBe(8);
   });
 
   test('a call may set a CPU limit where there was none', () => {
@@ -115,6 +119,7 @@ describe('limits', () => {
       { maxProcesses: '8' },
       'Expected `limits.maxProcesses` to be a positive integer, got `8` (string)',
     ],
+    [{ tmpMb: 0 }, 'Expected `limits.tmpMb` to be a positive integer, got `0` (number)'],
     [{ memory: 1 }, 'got `memory`'],
   ])('validateLimits(%j)', (value, message) => {
     expect(() => validateLimits(value)).toThrow(message);
