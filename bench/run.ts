@@ -5,6 +5,7 @@
  */
 import { DEFAULT_LIMITS } from '../src/sandbox/limits.js';
 import { writeFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { format } from 'prettier';
 import { fileURLToPath } from 'node:url';
 import { deadlineRows } from './cases/deadline.js';
@@ -59,10 +60,38 @@ async function sandboxLanded(): Promise<boolean> {
   }
 }
 
+// What the ladder's steps are made of, measured apart from it while the hand-written baseline
+// was added (same machine, medians; see the commit messages of that change).
+const IN_THE_WAY = [
+  '### What stands between a call and the hand-written baseline',
+  '',
+  '- The prologue, on the path of every call, `sandbox: none` included: one more `exec` (of',
+  '  `/bin/sh`) and the joins of the memory and pids cgroups plus `RLIMIT_FSIZE`. Alone, ≈ 1–1.5',
+  "  ms (the shell's exec ≈ 0.4–0.9 ms; two joins by thread and the rlimit ≈ 0.6 ms more, Bun's",
+  '  pages then being charged to a memory cgroup). It is how `memoryMb`, `maxProcesses` and',
+  '  `maxFileSizeMb` are enforced; the hand-written file enforces none of them. Against a bare',
+  '  `bun file.ts` of ≈ 9–12 ms it is more than the 10 % the unsandboxed target allows.',
+  "- The tool in a module of its own and the protocol around it (a request line, the tool's",
+  '  import, the result on fd 3), where the hand-written file has the tool inline: ≈ 1–2 ms.',
+  "- The cgroups' removal after each call: ≈ 1.8 ms of kernel work for two v1 cgroups, off the",
+  "  call's path but on the CPU the next call needs when two cores are busy.",
+  "- No longer in the way: toolcage's worker against the bare script (its result went out through",
+  "  node:fs's `writeSync`, and importing node:fs cost Bun ≈ 3 ms of CPU at every start: the built",
+  "  worker took 9.4 ms of CPU with it, 6.6 ms without, perf stat, 4 × 30 runs); toolcage's bwrap",
+  "  view against the plain one (within ± 1 ms); the call's own work (validation, the plan ≈ 0.1–0.2",
+  '  ms, queue, classification: ≈ 0.5–1.5 ms), which the launcher pays for (≈ 1–2 ms saved against',
+  "  Node's fork).",
+  '- This machine was shared while these were measured (a load of 7–15 on 2 cores): a step of the',
+  '  ladder moves by ± 2 ms from run to run, its medians by less.',
+  '',
+];
+
 const only = process.env['BENCH_ONLY']?.split(',').filter(Boolean) ?? Object.keys(CASES);
 const rows: Row[] = [];
 const sections: string[] = [];
 const started = performance.now();
+// Other work on the machine moves every figure: the load around the run goes into RESULTS.md.
+const loadAtStart = loadavg()[0]!;
 for (const name of only) {
   const run = CASES[name];
   if (run === undefined)
@@ -78,7 +107,10 @@ for (const name of only) {
 }
 const seconds = (performance.now() - started) / 1000;
 
-const machine = describeMachine(BUN);
+const machine = {
+  ...describeMachine(BUN),
+  'load average (1 min), start → end': `${loadAtStart.toFixed(1)} → ${loadavg()[0]!.toFixed(1)}`,
+};
 const table = textTable(rows);
 console.log(table);
 for (const section of sections) console.log(`\n${section}`);
@@ -100,7 +132,9 @@ if (only.length === Object.keys(CASES).length) {
     '',
     markdownTable(rows),
     '',
-    ...(sections.length === 0 ? [] : ['## Where the time of a call goes', '', ...sections]),
+    ...(sections.length === 0
+      ? []
+      : ['## Where the time of a call goes', '', ...sections, ...IN_THE_WAY]),
     '## How the figures are taken',
     '',
     '- The runtime measured is the built package (dist/), the way users run it; the bare',
@@ -127,6 +161,9 @@ if (only.length === Object.keys(CASES).length) {
     "- Import: `import 'toolcage'` in a fresh `node` (30 interleaved processes each), against",
     "  `import 'toolcage'` plus `'toolcage/telemetry'` (the SDK and exporters the entry loaded",
     '  itself until they moved to the subpath); time of the import, and RSS growth across it.',
+    '  Against the build of the commit before the move (`bench/import-cost.ts <its root>`, 30',
+    '  processes each, interleaved): 0.40× the time (89 ms against 224 ms at a load of 4; 144',
+    '  against 356 at 17) and 0.60× the RSS growth (13.7 MB against 22.9 MB).',
     '',
   ].join('\n');
   // Formatted as the repository's `prettier --check` expects it.

@@ -1,7 +1,7 @@
-import { createSandbox } from '../src/sandbox/sandbox.js';
 import { openSync } from 'node:fs';
 import type { LaunchPlan, Sandbox } from '../src/sandbox/types.js';
 import type { BareCommand } from './bare.js';
+import { createSandbox } from './toolcage.js';
 
 /**
  * The sandbox the runtime uses, for the bare `bwrap … bun` baseline: the baseline takes its argv

@@ -4,6 +4,7 @@ import type { closeOnSignals as CloseOnSignals } from '../src/runtime/close-on-s
 import type { Launcher as LauncherClass } from '../src/runtime/launcher.js';
 import type { createToolRuntime as CreateToolRuntime } from '../src/runtime/runtime.js';
 import type { spawnPlan as SpawnPlan } from '../src/runtime/spawn.js';
+import type { createSandbox as CreateSandbox } from '../src/sandbox/sandbox.js';
 
 /**
  * The runtime under measurement is the built package (dist/), as users run it: its worker is
@@ -46,6 +47,14 @@ export const createToolRuntime: typeof CreateToolRuntime = (options) => {
   };
   return runtime;
 };
+
+/**
+ * dist's sandbox, for the baselines that run a plan's command themselves: the same module as the
+ * runtimes' (its cgroup bookkeeping is per module: a manager's directory that a closing runtime
+ * removed is made again by the next plan of the same module, not of a second copy from src/).
+ */
+const sandbox = await fromDist<{ createSandbox: typeof CreateSandbox }>('sandbox/sandbox.js');
+export const createSandbox: typeof CreateSandbox = sandbox.createSandbox;
 
 // The runtime's own parts, for the breakdown of a call (bench/cases/handwritten.ts).
 const spawn = await fromDist<{ spawnPlan: typeof SpawnPlan }>('runtime/spawn.js');
