@@ -13,6 +13,7 @@ import { handwrittenRows } from './cases/handwritten.js';
 import { importRows } from './cases/import.js';
 import { latencyRows } from './cases/latency.js';
 import { memoryRows } from './cases/memory.js';
+import { networkRows } from './cases/network.js';
 import { telemetryRows } from './cases/telemetry.js';
 import { throughputRows } from './cases/throughput.js';
 import { describeMachine } from './machine.js';
@@ -34,6 +35,20 @@ const CASES: Record<string, () => Promise<CaseResult>> = {
   ]),
   telemetry: rowsOnly(telemetryRows),
   memory: rowsOnly(memoryRows),
+  network: rowsOnly(async () =>
+    (await sandboxLanded())
+      ? await networkRows()
+      : [
+          {
+            figure: 'network: the egress proxy (allow-lists)',
+            measured: 'needs bubblewrap',
+            baseline: '',
+            value: '',
+            target: '',
+            pass: undefined,
+          },
+        ],
+  ),
   import: rowsOnly(importRows),
 };
 
@@ -158,6 +173,10 @@ if (only.length === Object.keys(CASES).length) {
     '  of its launcher counts until it is reaped (see bench/cases/deadline.ts).',
     '- Telemetry: 400 interleaved runs each (the difference is a few tenths of a ms).',
     '- Memory: RSS after a full GC (`--expose-gc`), after 200 and after 10,000 more executions.',
+    '- Network: sandboxed; a tool makes 20 sequential `fetch`es to a loopback server and times',
+    '  each inside itself, through the egress proxy (`net: [name]`, the name mapped by',
+    '  `network.hosts`) vs. straight to it (`net: true`); the figure is the difference of the',
+    '  medians of all requests. Cold start: the trivial tool with an allow-list vs. no network.',
     "- Import: `import 'toolcage'` in a fresh `node` (30 interleaved processes each), against",
     "  `import 'toolcage'` plus `'toolcage/telemetry'` (the SDK and exporters the entry loaded",
     '  itself until they moved to the subpath); time of the import, and RSS growth across it.',

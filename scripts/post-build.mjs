@@ -13,7 +13,7 @@ chmodSync(new URL('../dist/cli.js', import.meta.url), 0o755);
 // ≈ 0.45 ms sooner, ≈ 4 % of a trivial tool's cold latency. Every execution starts one worker.
 // Both worker modules: main.js (the entry) and fallback.js (its slow paths, imported by URL at
 // run time, so each is built on its own).
-for (const name of ['worker/main', 'worker/fallback', 'launcher/main']) {
+for (const name of ['worker/main', 'worker/fallback', 'worker/egress', 'launcher/main']) {
   const out = fileURLToPath(new URL(`../dist/runtime/${name}.js`, import.meta.url));
   execFileSync(
     resolveBunBinary(),

@@ -15,6 +15,8 @@ import { isToolExecutionError } from './errors/tool-execution-error.js';
 import { closeOnSignals } from './runtime/close-on-signals.js';
 import { createToolRuntime } from './runtime/runtime.js';
 import { detectCapabilities } from './sandbox/detect.js';
+import { probeEgress } from './network/probe.js';
+import { resolveBunBinary } from './runtime/bun-binary.js';
 import { telemetryFromEnv } from './telemetry/env.js';
 
 type RunCommand = Extract<Command, { command: 'run' }>;
@@ -31,6 +33,7 @@ async function run(command: RunCommand): Promise<number> {
     rootDir: dirname(file),
     toolRoots: [dirname(file)],
     sandbox: command.sandbox,
+    network: command.network,
     concurrency: 1,
     defaults: {
       timeoutMs: command.timeoutMs,
@@ -101,6 +104,8 @@ function version(): string {
 }
 
 async function main(argv: readonly string[]): Promise<number> {
+  // `worker` lives in its own module, loaded (with the Temporal packages) only for it.
+  if (argv[0] === 'worker') return (await import('./cli/worker.js')).workerCommand(argv.slice(1));
   let command: Command;
   try {
     command = parseCommandLine(argv);
@@ -123,10 +128,15 @@ async function main(argv: readonly string[]): Promise<number> {
       return 0;
     case 'doctor': {
       const capabilities = await detectCapabilities();
+      const egress = await probeEgress({
+        bwrapPath: capabilities.bwrap.works ? capabilities.bwrap.path : undefined,
+        bunPath: resolveBunBinary(),
+        userNamespace: capabilities.userNamespaces.available,
+      });
       process.stdout.write(
         command.json
-          ? `${JSON.stringify(capabilities)}\n`
-          : `${renderDoctor(capabilities, { width: terminalWidth() })}\n`,
+          ? `${JSON.stringify({ ...capabilities, egress })}\n`
+          : `${renderDoctor(capabilities, { width: terminalWidth(), egress })}\n`,
       );
       return 0;
     }

@@ -4,7 +4,7 @@
  * `@opentelemetry/api` only; the SDK wiring is `toolcage/telemetry` (src/telemetry/index.ts).
  */
 export { createToolRuntime } from './runtime/runtime.js';
-export type { ToolRuntime } from './runtime/runtime.js';
+export type { ToolRuntime, ToolRuntimeSettings } from './runtime/runtime.js';
 export { executeToolWithTimeout, closeDefaultRuntime } from './runtime/default-runtime.js';
 export { closeOnSignals } from './runtime/close-on-signals.js';
 export type { Closable, CloseOnSignalsOptions } from './runtime/close-on-signals.js';
@@ -18,3 +18,4 @@ export { ErrorKind, ERROR_KINDS } from './errors/kinds.js';
 export { ToolExecutionError, isToolExecutionError } from './errors/tool-execution-error.js';
 export type { CapturedLogs, LimitName, ToolThrownError } from './errors/tool-execution-error.js';
 export type { Enforcement, Limits, Permissions, SandboxMode } from './sandbox/types.js';
+export type { NetworkOptions } from './network/options.js';

@@ -1,9 +1,8 @@
 /**
- * toolcage's metrics: five instruments behind intent methods. Uses only `@opentelemetry/api`;
+ * toolcage's metrics: seven instruments behind intent methods. Uses only `@opentelemetry/api`;
  * the SDK that receives the data is the caller's (or `setupTelemetry()`'s).
  */
 import {
-  metrics,
   type Attributes,
   type Counter,
   type Histogram,
@@ -17,11 +16,15 @@ import {
   MetricNames,
   MetricUnits,
 } from './telemetry/names.js';
+import { ProviderInstruments } from './telemetry/provider-instruments.js';
 
 export { MetricNames, PrometheusMetricNames } from './telemetry/names.js';
 
 /** How an execution ended, as the `outcome` label of `runtime_tool_execute_seconds`. */
 export type Outcome = 'success' | 'error' | 'timeout';
+
+/** What the sandbox denied (`operation` of `runtime_tool_permission_denials_total`). */
+export type DeniedOperation = 'read' | 'write' | 'net' | 'run' | 'other';
 
 /** How the tool's process ended (`runtime_bun_process_exits_total`). */
 export interface ProcessExit {
@@ -60,6 +63,8 @@ interface Instruments {
   readonly timeouts: Counter;
   readonly processExits: Counter;
   readonly outputBytes: Histogram;
+  readonly networkRequests: Counter;
+  readonly permissionDenials: Counter;
 }
 
 /**
@@ -67,17 +72,14 @@ interface Instruments {
  * execution; the others are its parts, public for callers that know only part of the story).
  *
  * Without a `meterProvider` option the global provider is looked up at record time, and the
- * instruments are created again whenever it changed. Why: OpenTelemetry metrics have no proxy
- * provider, so a meter taken from the global API before the application registers its SDK is the
- * no-op meter forever. A runtime is often created before telemetry is set up.
+ * instruments are created again whenever it changed (see {@link ProviderInstruments}: a meter
+ * taken before the SDK is registered would stay silent forever).
  */
 export class ToolMetrics {
-  readonly #meterProvider: MeterProvider | undefined;
-  #instrumentsProvider: MeterProvider | undefined;
-  #instruments: Instruments | undefined;
+  readonly #instruments: ProviderInstruments<Instruments>;
 
   constructor(options: ToolMetricsOptions = {}) {
-    this.#meterProvider = options.meterProvider;
+    this.#instruments = new ProviderInstruments(createInstruments, options.meterProvider);
   }
 
   /** Records one finished execution: duration, error, timeout, process exit, output size. */
@@ -136,14 +138,34 @@ export class ToolMetrics {
     this.#get().outputBytes.record(bytes, { [MetricAttributes.toolId]: toolId });
   }
 
-  // The instruments of the current provider, created on first use and again when it changed.
-  #get(): Instruments {
-    const provider = this.#meterProvider ?? metrics.getMeterProvider();
-    if (this.#instruments === undefined || provider !== this.#instrumentsProvider) {
-      this.#instrumentsProvider = provider;
-      this.#instruments = createInstruments(provider);
+  /** `runtime_tool_network_requests_total{tool_id, decision}`: the egress proxy's decisions. */
+  recordNetworkRequests(toolId: string, allowed: number, denied: number): void {
+    const { networkRequests } = this.#get();
+    if (allowed > 0) {
+      networkRequests.add(allowed, {
+        [MetricAttributes.toolId]: toolId,
+        [MetricAttributes.decision]: 'allowed',
+      });
     }
-    return this.#instruments;
+    if (denied > 0) {
+      networkRequests.add(denied, {
+        [MetricAttributes.toolId]: toolId,
+        [MetricAttributes.decision]: 'denied',
+      });
+    }
+  }
+
+  /** `runtime_tool_permission_denials_total{tool_id, operation}`: denials the sandbox observed. */
+  recordPermissionDenials(toolId: string, operation: DeniedOperation, count = 1): void {
+    if (count <= 0) return;
+    this.#get().permissionDenials.add(count, {
+      [MetricAttributes.toolId]: toolId,
+      [MetricAttributes.operation]: operation,
+    });
+  }
+
+  #get(): Instruments {
+    return this.#instruments.get();
   }
 }
 
@@ -168,6 +190,12 @@ function createInstruments(provider: MeterProvider): Instruments {
       description: 'Size of tool results.',
       unit: MetricUnits.outputBytes,
       advice: { explicitBucketBoundaries: [...MetricBuckets.outputBytes] },
+    }),
+    networkRequests: meter.createCounter(MetricNames.networkRequests, {
+      description: 'Connections decided by the egress proxy of tools with a network allow-list.',
+    }),
+    permissionDenials: meter.createCounter(MetricNames.permissionDenials, {
+      description: 'Operations of tools denied by the sandbox, by kind of operation.',
     }),
   };
 }

@@ -16,7 +16,9 @@ import {
   EXECUTE_TOOL_SPAN,
   GEN_AI_OPERATION_EXECUTE_TOOL,
   INSTRUMENTATION_SCOPE,
+  NetworkDeniedAttributes,
   SpanAttributes,
+  SpanEvents,
 } from './telemetry/names.js';
 
 /** What is known about an execution when it starts. */
@@ -35,6 +37,17 @@ export interface ExecutionSpan {
   readonly traceparent: string | undefined;
   succeed(result: { readonly exitCode: number; readonly outputBytes: number }): void;
   fail(error: ToolExecutionError): void;
+  /** One `network.denied` event per connection the egress proxy refused (before the end). */
+  recordNetworkDenials(denials: readonly NetworkDenialEvent[]): void;
+}
+
+/** A refused connection as the span records it. */
+export interface NetworkDenialEvent {
+  readonly host: string;
+  readonly port: number | undefined;
+  readonly reason: string;
+  /** When, as a `performance.now()` reading. */
+  readonly at: number;
 }
 
 /** Options of {@link startExecutionSpan}. */
@@ -86,6 +99,20 @@ export function startExecutionSpan(
 
   return {
     traceparent,
+    recordNetworkDenials(denials) {
+      if (ended) return;
+      for (const denial of denials) {
+        span.addEvent(
+          SpanEvents.networkDenied,
+          {
+            [NetworkDeniedAttributes.host]: denial.host,
+            ...(denial.port === undefined ? {} : { [NetworkDeniedAttributes.port]: denial.port }),
+            [NetworkDeniedAttributes.reason]: denial.reason,
+          },
+          denial.at,
+        );
+      }
+    },
     succeed(result) {
       if (ended) return;
       ended = true;

@@ -181,7 +181,7 @@ describe('usage errors exit 2', () => {
 });
 
 describe('toolcage run pushes its telemetry when OTEL_EXPORTER_OTLP_ENDPOINT is set', () => {
-  test('a success, a timeout and a throw deliver the five metrics and their spans', async () => {
+  test('a success, a timeout, a throw and a denial deliver the metrics and their spans', async () => {
     const otlp = await startOtlpReceiver();
     try {
       const env = { OTEL_EXPORTER_OTLP_ENDPOINT: otlp.endpoint, OTEL_SERVICE_NAME: 'cli-test' };
@@ -190,12 +190,38 @@ describe('toolcage run pushes its telemetry when OTEL_EXPORTER_OTLP_ENDPOINT is 
         await cli(['run', fixture('forever.ts'), '--timeout-ms', '300', '--json', ...sandbox], env),
         await cli(['run', fixture('throws.ts'), '--allow-net', '--json', ...sandbox], env),
       ];
-      expect(runs.map((run) => run.code)).toEqual([0, 1, 1]);
+      // A connection the egress proxy refuses (no connection is made: the name is not allowed)
+      // gives the network and denial metrics; unsandboxed there is no proxy.
+      const sandboxed = TEST_SANDBOX !== 'none';
+      if (sandboxed) {
+        const input = JSON.stringify({ url: 'http://127.0.0.1:9/' });
+        runs.push(
+          await cli(
+            [
+              'run',
+              fixture('net-fetch.ts'),
+              '--allow-net=allowed.test',
+              '--input',
+              input,
+              '--json',
+            ],
+            env,
+          ),
+        );
+      }
+      expect(runs.map((run) => run.code)).toEqual(sandboxed ? [0, 1, 1, 1] : [0, 1, 1]);
       // A one-shot run flushes before it exits: everything is there once the CLI has returned.
       const names = new Set(otlp.metrics().map((metric) => metric.name));
-      expect([...names].sort()).toEqual(Object.values(MetricNames).sort());
+      const network: string[] = [MetricNames.networkRequests, MetricNames.permissionDenials];
+      expect([...names].sort()).toEqual(
+        Object.values(MetricNames)
+          .filter((name) => sandboxed || !network.includes(name))
+          .sort(),
+      );
       const spans = otlp.spans();
-      expect(spans.map((span) => span.name)).toEqual(Array(3).fill('runtime.execute_tool'));
+      expect(spans.map((span) => span.name)).toEqual(
+        Array(runs.length).fill('runtime.execute_tool'),
+      );
       const byTool = Object.fromEntries(
         spans.map((span) => [String(span.attributes['tool_id']), span] as const),
       );

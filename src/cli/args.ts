@@ -1,6 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import type { NetworkOptions } from '../network/options.js';
 import type { Limits, Permissions, SandboxMode } from '../sandbox/types.js';
+import { networkOptions, takeAllowNet } from './network-args.js';
 
 /** A parsed `toolcage` command line. */
 export type Command =
@@ -17,6 +19,7 @@ export type Command =
       readonly timeoutMs: number;
       readonly permissions: Permissions;
       readonly limits: Limits;
+      readonly network: NetworkOptions;
       readonly sandbox: SandboxMode;
       readonly json: boolean;
     };
@@ -33,11 +36,15 @@ export class UsageError extends Error {
 
 export const USAGE = `Usage:
   toolcage run <tool-file> [--export NAME] [--input JSON | --input-file FILE] [--config JSON]
-               [--timeout-ms N] [--allow-read P]... [--allow-write P]... [--allow-net]
+               [--timeout-ms N] [--allow-read P]... [--allow-write P]... [--allow-net[=HOSTS]]
+               [--host NAME=ADDRESS]... [--allow-private-addresses]
                [--allow-env NAME]... [--allow-run] [--env NAME=VALUE]...
                [--memory-mb N] [--cpu-seconds N] [--max-processes N] [--max-file-size-mb N]
-               [--tmp-mb N] [--max-output-bytes N] [--sandbox auto|bwrap|none] [--json]
+               [--tmp-mb N] [--max-output-bytes N] [--max-connections N] [--max-network-mb N]
+               [--sandbox auto|bwrap|none] [--json]
   toolcage doctor [--json]     what this machine can enforce
+  toolcage worker --task-queue NAME --registry FILE [--address HOST:PORT] [--namespace NAME]
+                  [--concurrency N] [...]   a Temporal worker (toolcage worker --help)
   toolcage --help | --version
 
 Exit status: 0 success, 1 the tool failed (the error kind says why), 2 usage error,
@@ -53,7 +60,8 @@ const RUN_OPTIONS = {
   'timeout-ms': { type: 'string' },
   'allow-read': { type: 'string', multiple: true },
   'allow-write': { type: 'string', multiple: true },
-  'allow-net': { type: 'boolean' },
+  host: { type: 'string', multiple: true },
+  'allow-private-addresses': { type: 'boolean' },
   'allow-env': { type: 'string', multiple: true },
   'allow-run': { type: 'boolean' },
   'memory-mb': { type: 'string' },
@@ -62,6 +70,8 @@ const RUN_OPTIONS = {
   'max-file-size-mb': { type: 'string' },
   'tmp-mb': { type: 'string' },
   'max-output-bytes': { type: 'string' },
+  'max-connections': { type: 'string' },
+  'max-network-mb': { type: 'string' },
   sandbox: { type: 'string' },
   json: { type: 'boolean' },
 } as const;
@@ -83,12 +93,16 @@ export function parseCommandLine(argv: readonly string[]): Command {
     return { command: 'doctor', json };
   }
   if (command !== 'run')
-    throw new UsageError(`unknown command \`${command}\` (expected run or doctor)`, json);
+    throw new UsageError(`unknown command \`${command}\` (expected run, doctor or worker)`, json);
 
+  const fail = (message: string): never => {
+    throw new UsageError(message, json);
+  };
+  const allowNet = takeAllowNet(rest, fail);
   let parsed;
   try {
     parsed = parseArgs({
-      args: [...rest],
+      args: allowNet.rest,
       options: RUN_OPTIONS,
       allowPositionals: true,
       strict: true,
@@ -105,9 +119,6 @@ export function parseCommandLine(argv: readonly string[]): Command {
       json,
     );
   }
-  const fail = (message: string): never => {
-    throw new UsageError(message, json);
-  };
   if (values.input !== undefined && values['input-file'] !== undefined)
     fail('give --input or --input-file, not both');
   const inputText =
@@ -141,6 +152,8 @@ export function parseCommandLine(argv: readonly string[]): Command {
     ['max-file-size-mb', 'maxFileSizeMb'],
     ['tmp-mb', 'tmpMb'],
     ['max-output-bytes', 'maxOutputBytes'],
+    ['max-connections', 'maxConnections'],
+    ['max-network-mb', 'maxNetworkMb'],
   ] as const;
   for (const [flag, key] of limitFlags) {
     const value = integer(flag);
@@ -157,11 +170,12 @@ export function parseCommandLine(argv: readonly string[]): Command {
     permissions: {
       read: list(values['allow-read']),
       write: list(values['allow-write']),
-      net: values['allow-net'] ?? false,
+      net: allowNet.net,
       env: list(values['allow-env']),
       run: values['allow-run'] ?? false,
     },
     limits: limits,
+    network: networkOptions(values.host, values['allow-private-addresses'], fail),
     sandbox,
     json: values.json ?? false,
   };

@@ -43,6 +43,8 @@ export type Verdict =
       readonly message: string;
       readonly limit?: LimitName;
       readonly toolError?: ToolThrownError;
+      /** What the sandbox denied, for `permission_denied` ("read of /etc/passwd"). */
+      readonly denied?: string;
     };
 
 const OUT_OF_MEMORY = /RangeError: Out of memory|JavaScript heap out of memory|Out of memory/;
@@ -150,8 +152,9 @@ function fromWorkerError(o: Observation, phase: string, error: SerializedError):
     return {
       ok: false,
       kind: ErrorKind.PermissionDenied,
-      message: `${tool} was denied ${o.denied} by the sandbox${o.grantHint === undefined ? '' : `; ${o.grantHint}`}`,
+      message: `${tool} was denied by the sandbox: ${o.denied}${o.grantHint === undefined ? '' : `; ${o.grantHint}`}`,
       toolError,
+      denied: o.denied,
     };
   }
   const limitVerdict = limitHit(o, `: ${error.message}`);
@@ -242,6 +245,8 @@ function limitLabel(limit: LimitName): string {
       return 'output size';
     case 'queue':
       return 'queue';
+    case 'network':
+      return 'network';
     default:
       return limit satisfies never;
   }

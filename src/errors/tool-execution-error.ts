@@ -19,7 +19,15 @@ export interface CapturedLogs {
 
 /** Which limit a `resource_limit` (or `out_of_memory`/`output_limit`) error hit. */
 export type LimitName =
-  'memory' | 'cpu' | 'processes' | 'file_size' | 'disk' | 'open_files' | 'output' | 'queue';
+  | 'memory'
+  | 'cpu'
+  | 'processes'
+  | 'file_size'
+  | 'disk'
+  | 'open_files'
+  | 'output'
+  | 'queue'
+  | 'network';
 
 export interface ToolExecutionErrorOptions {
   readonly kind: ErrorKind;

@@ -13,6 +13,7 @@ import { runProcess } from './run-process.js';
 import { findNonJson } from './validate-json.js';
 import type { WorkerRequest } from './worker/protocol.js';
 import { effectiveProfile, explainFailure } from './effective.js';
+import { withEgressProxy } from '../network/in-sandbox.js';
 import { permissionsToFlags } from '../sandbox/flags.js';
 import type { Launched, ProcessPool } from './pool.js';
 
@@ -132,7 +133,13 @@ export async function execute(
         ...(verdict.limit === undefined ? {} : { limit: verdict.limit }),
         executionId,
       });
-      span.fail(failure, { durationMs, exit: outcome.end, outputBytes: outcome.outputBytes });
+      span.fail(failure, {
+        durationMs,
+        exit: outcome.end,
+        outputBytes: outcome.outputBytes,
+        network: outcome.network,
+        denied: verdict.denied,
+      });
       throw failure;
     }
     const result: ExecuteResult = {
@@ -149,6 +156,7 @@ export async function execute(
       exit: outcome.end,
       outputBytes: outcome.outputBytes,
       exitCode: result.exitCode,
+      network: outcome.network,
     });
     return result;
   } catch (error) {
@@ -216,8 +224,10 @@ async function runOnce(
   const { plan, child } = launched;
   // Read now, not before the launch: it starts the span (see ObservedExecution).
   const { traceparent } = span;
-  const toolEnv =
-    traceparent === undefined ? prepared.env : { ...prepared.env, TRACEPARENT: traceparent };
+  const callEnv = Array.isArray(prepared.permissions.net)
+    ? withEgressProxy(prepared.env)
+    : prepared.env;
+  const toolEnv = traceparent === undefined ? callEnv : { ...callEnv, TRACEPARENT: traceparent };
   const request: WorkerRequest = {
     executionId,
     toolId: tool.toolId,
@@ -248,7 +258,7 @@ async function runOnce(
           [dirname(tool.path), ...env.runtimeFiles],
         ),
     });
-    return { ...outcome, enforcement: plan.enforcement };
+    return { ...outcome, enforcement: plan.enforcement, network: plan.networkActivity?.() };
   } finally {
     await plan.dispose();
   }

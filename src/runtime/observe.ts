@@ -1,5 +1,7 @@
 import { context, type MeterProvider, type TracerProvider } from '@opentelemetry/api';
 import { ToolMetrics, type Outcome } from '../metrics.js';
+import type { NetworkActivity } from '../network/ledger.js';
+import { deniedOperationKind } from '../sandbox/classify-hints.js';
 import {
   startExecutionSpan,
   type ExecutionSpan,
@@ -15,6 +17,10 @@ export interface EndFacts {
   /** The process's exit; undefined when no process ran. */
   readonly exit: ProcessEnd | undefined;
   readonly outputBytes: number;
+  /** What the egress proxy saw, with an allow-list. */
+  readonly network?: NetworkActivity | undefined;
+  /** The operation a `permission_denied` failure was denied ("read of /etc/passwd"). */
+  readonly denied?: string | undefined;
 }
 
 /**
@@ -62,6 +68,7 @@ export function createObserver(options: {
           return span().traceparent;
         },
         succeed(facts) {
+          recordDenials(facts, span, metrics, attributes.toolId);
           span().succeed({ exitCode: facts.exitCode, outputBytes: facts.outputBytes });
           metrics.recordExecution({
             toolId: attributes.toolId,
@@ -72,6 +79,7 @@ export function createObserver(options: {
           });
         },
         fail(error, facts) {
+          recordDenials(facts, span, metrics, attributes.toolId);
           span().fail(error);
           const outcome: Outcome = error.kind === ErrorKind.Timeout ? 'timeout' : 'error';
           metrics.recordExecution({
@@ -89,6 +97,29 @@ export function createObserver(options: {
       metrics.recordError(label, error.kind);
     },
   };
+}
+
+/**
+ * The network decisions and denials of one execution: each refused connection is a span event
+ * and a `net` denial; a `permission_denied` failure adds its own denial unless it is one of
+ * those (the proxy's refusal the tool failed on is counted once).
+ */
+function recordDenials(
+  facts: EndFacts,
+  span: () => ExecutionSpan,
+  metrics: ToolMetrics,
+  toolId: string,
+): void {
+  const { network } = facts;
+  const proxied = network?.deniedByPolicy ?? 0;
+  if (network !== undefined) {
+    if (network.denials.length > 0) span().recordNetworkDenials(network.denials);
+    metrics.recordNetworkRequests(toolId, network.allowed, network.denied);
+    metrics.recordPermissionDenials(toolId, 'net', proxied);
+  }
+  if (facts.denied === undefined) return;
+  const operation = deniedOperationKind(facts.denied);
+  if (operation !== 'net' || proxied === 0) metrics.recordPermissionDenials(toolId, operation);
 }
 
 function exitOf(exit: ProcessEnd | undefined) {

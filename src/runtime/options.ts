@@ -1,5 +1,10 @@
 import { isAbsolute, resolve } from 'node:path';
 import type { MeterProvider, TracerProvider } from '@opentelemetry/api';
+import {
+  normalizeNetworkOptions,
+  type NetworkOptions,
+  type NormalizedNetworkOptions,
+} from '../network/options.js';
 import { validateLimits } from '../sandbox/limits.js';
 import { describe, validatePermissions } from '../sandbox/permissions.js';
 import type { Enforcement, Limits, Permissions, SandboxMode } from '../sandbox/types.js';
@@ -49,6 +54,12 @@ export interface ToolRuntimeOptions {
   readonly prewarmIdleMs?: number;
   /** `auto` (bubblewrap, refuse when missing), `bwrap`, or `none` (unsandboxed, explicit). @default 'auto' */
   readonly sandbox?: SandboxMode;
+  /**
+   * The egress proxy of `permissions.net` allow-lists: a static `hosts` map, whether allowed
+   * names may reach private addresses (`allowPrivateAddresses`), the idle timeout.
+   * @default { hosts: {}, allowPrivateAddresses: false, idleTimeoutMs: 60000 }
+   */
+  readonly network?: NetworkOptions;
   /** Base directory of relative tool paths. @default process.cwd() */
   readonly rootDir?: string;
   /** Directories ad-hoc and registered tool paths must lie in. @default [rootDir] */
@@ -115,6 +126,7 @@ export interface NormalizedOptions {
   readonly prewarm: number;
   readonly prewarmIdleMs: number;
   readonly sandbox: SandboxMode;
+  readonly network: NormalizedNetworkOptions;
   readonly rootDir: string;
   readonly toolRoots: readonly string[];
   readonly allowAdHocTools: boolean;
@@ -222,6 +234,7 @@ export function normalizeOptions(options: ToolRuntimeOptions = {}): NormalizedOp
     prewarm,
     prewarmIdleMs,
     sandbox,
+    network: normalizeNetworkOptions(options.network),
     rootDir,
     toolRoots,
     allowAdHocTools: options.allowAdHocTools ?? true,
@@ -241,7 +254,9 @@ export function validateRequestTypes(request: ExecuteRequest): void {
   if (request.exportName !== undefined) expectType('exportName', request.exportName, 'string');
   if (request.timeoutMs !== undefined) expectPositiveInteger('timeoutMs', request.timeoutMs);
   if (request.env !== undefined) expectType('env', request.env, 'object');
-  if (request.permissions !== undefined) validatePermissions(request.permissions, 'permissions');
+  // Host patterns are values (an agent may make them up): `invalid_request` later, not a TypeError.
+  if (request.permissions !== undefined)
+    validatePermissions(request.permissions, 'permissions', false);
   if (request.limits !== undefined) validateLimits(request.limits, 'limits');
   if (request.onLog !== undefined) expectType('onLog', request.onLog, 'function');
   if (request.signal !== undefined && !(request.signal instanceof AbortSignal)) {

@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { ErrorKind } from '../errors/kinds.js';
 import { ToolExecutionError } from '../errors/tool-execution-error.js';
+import { createEgressProxy } from '../network/proxy.js';
 import { createSandbox, settleSandboxCleanup } from '../sandbox/sandbox.js';
 import type { Sandbox } from '../sandbox/types.js';
 import { bunVersion, resolveBunBinary } from './bun-binary.js';
@@ -35,8 +36,24 @@ export interface ToolRuntime {
     readonly queued: number;
     readonly idleProcesses: number;
   };
+  /**
+   * What the runtime was configured with, for code that sizes itself after it (a Temporal
+   * worker takes `concurrency` as its activity slots; its activity refuses `toolPath` unless
+   * `allowAdHocTools`).
+   */
+  readonly settings: ToolRuntimeSettings;
   /** Kills everything still running (`cancelled`), rejects the queue, drains the pool. Idempotent. */
   close(): Promise<void>;
+}
+
+/** The settings of a runtime that other code may size itself after ({@link ToolRuntime.settings}). */
+export interface ToolRuntimeSettings {
+  /** Executions running at once. */
+  readonly concurrency: number;
+  /** Executions waiting for a slot before one more is rejected (`resource_limit`, limit `queue`). */
+  readonly maxQueued: number;
+  /** Whether `toolPath` requests are accepted. */
+  readonly allowAdHocTools: boolean;
 }
 
 // The worker and the launcher run as TypeScript from src/ (tests) and as JavaScript from dist/
@@ -59,7 +76,9 @@ function bunfigPath(): string {
  * and then every minute, what runtimes of processes that are gone left behind.
  */
 export function createToolRuntime(options: ToolRuntimeOptions = {}): ToolRuntime {
-  return createToolRuntimeOn(options, createSandbox());
+  // The egress proxy of allow-lists serves this runtime's sandbox (validated, then again below).
+  const { network } = normalizeOptions(options);
+  return createToolRuntimeOn(options, createSandbox({ egress: createEgressProxy(network) }));
 }
 
 /** {@link createToolRuntime} over a given sandbox (tests set one up over fakes); not exported by the package. */
@@ -135,7 +154,13 @@ export function createToolRuntimeOn(options: ToolRuntimeOptions, sandbox: Sandbo
   }
 
   let closed: Promise<void> | undefined;
+  const settings: ToolRuntimeSettings = Object.freeze({
+    concurrency: normalized.concurrency,
+    maxQueued: normalized.maxQueued,
+    allowAdHocTools: normalized.allowAdHocTools,
+  });
   return {
+    settings,
     executeToolWithTimeout<T>(request: ExecuteRequest): Promise<ExecuteResult<T>> {
       validateRequestTypes(request);
       if (closing.signal.aborted) {

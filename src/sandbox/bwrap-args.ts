@@ -15,6 +15,7 @@
  * `shadow`, and the tool's user maps to host root, the owner of that file).
  */
 import { dirname } from 'node:path';
+import { EGRESS_DIR, egressEnv } from '../network/in-sandbox.js';
 import type { ResolvedPermissions } from './types.js';
 
 /** What of the host the sandbox shows, found once by detection. */
@@ -55,6 +56,11 @@ export interface BwrapInput {
   readonly userNamespace: boolean;
   /** Child fd carrying the seccomp program, if any. */
   readonly seccompFd: number | undefined;
+  /**
+   * With an allow-list: the host directory of the execution's egress proxy socket, bound
+   * read-only at EGRESS_DIR; the proxy variables point at the worker's listener.
+   */
+  readonly egressDir?: string | undefined;
 }
 
 /** Where the private temp dir appears inside; also HOME and the working directory. */
@@ -82,7 +88,7 @@ export function bwrapNamespaces(
     'pid',
     'ipc',
     'uts',
-    ...(input.permissions.net ? [] : ['net']),
+    ...(input.permissions.net === true ? [] : ['net']),
     ...(input.userNamespace ? ['user'] : []),
   ];
 }
@@ -97,7 +103,8 @@ export function buildBwrapArgs(input: BwrapInput): string[] {
     '--hostname',
     'toolcage',
   ];
-  if (!permissions.net) args.push('--unshare-net');
+  // An allow-list keeps the namespace too: its only way out is the proxy's socket.
+  if (permissions.net !== true) args.push('--unshare-net');
   if (input.userNamespace) {
     // Inside, the tool is "nobody"; outside it stays our uid without capabilities. Nested user
     // namespaces (a way to regain capabilities over the sandbox's own mounts) are refused.
@@ -139,9 +146,12 @@ export function buildBwrapArgs(input: BwrapInput): string[] {
 }
 
 /** The tool's environment inside: its own variables, then toolcage's (which win). */
-export function sandboxEnv(input: Pick<BwrapInput, 'env' | 'permissions'>): Record<string, string> {
+export function sandboxEnv(
+  input: Pick<BwrapInput, 'env' | 'permissions' | 'egressDir'>,
+): Record<string, string> {
   return {
     ...input.env,
+    ...(input.egressDir === undefined ? {} : egressEnv()),
     TMPDIR: SANDBOX_TMP,
     HOME: SANDBOX_TMP,
     ...(input.permissions.run ? { PATH: SANDBOX_PATH } : {}),
@@ -163,8 +173,12 @@ function mounts(input: BwrapInput): Mount[] {
     for (const library of system.libraries)
       list.push({ op: '--ro-bind', src: library, dest: library });
   }
-  if (permissions.net) {
+  // Name resolution files for the whole network only: with an allow-list the proxy resolves.
+  if (permissions.net === true) {
     for (const file of system.netEtc) list.push({ op: '--ro-bind-try', src: file, dest: file });
+  }
+  if (input.egressDir !== undefined) {
+    list.push({ op: '--ro-bind', src: input.egressDir, dest: EGRESS_DIR });
   }
   list.push({ op: '--ro-bind', src: input.bunPath, dest: input.bunPath });
   list.push({ op: '--ro-bind', src: input.toolDir, dest: input.toolDir });

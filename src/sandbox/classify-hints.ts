@@ -9,6 +9,7 @@ import { lstatSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { LimitName } from '../errors/tool-execution-error.js';
 import { isInside } from './permissions.js';
+import type { NetworkActivity } from '../network/ledger.js';
 import type { Enforcement, LimitReport, ResolvedPermissions } from './types.js';
 
 /** One error of the tool's serialised chain (the error, then each `cause`). */
@@ -79,8 +80,14 @@ export function deniedOperation(
       if (!permissions.run && (DENIED.has(code) || code === 'ENOENT')) return `spawn of ${spawn}`;
       continue;
     }
-    if (!permissions.net && (NETWORK.has(code) || /Unable to connect/i.test(link.message))) {
-      return `connect to ${networkTarget(link)}`;
+    if (
+      permissions.net !== true &&
+      (NETWORK.has(code) || /Unable to connect/i.test(link.message))
+    ) {
+      // With an allow-list only the proxy leads out: a connection that failed went around it.
+      return permissions.net === false
+        ? `connect to ${networkTarget(link)}`
+        : `connect to ${networkTarget(link)}: no route out of the sandbox but its egress proxy (HTTP_PROXY)`;
     }
     if (DENIED.has(code)) {
       const path = link.path ?? pathInMessage(link.message);
@@ -101,6 +108,15 @@ export function deniedOperation(
     }
   }
   return undefined;
+}
+
+/** The kind of a denied operation from {@link deniedOperation}'s text (a metric label). */
+export function deniedOperationKind(denied: string): 'read' | 'write' | 'net' | 'run' | 'other' {
+  if (denied.startsWith('read of ')) return 'read';
+  if (denied.startsWith('write of ')) return 'write';
+  if (denied.startsWith('spawn of ')) return 'run';
+  if (/^(connect|bind|listen) /.test(denied)) return 'net';
+  return 'other';
 }
 
 // A write, as far as the error tells (its syscall, or the fs call on top of its stack).
@@ -266,22 +282,26 @@ export function explainFailure(
 } {
   const error = typeof message === 'object' && message.type === 'error' ? message.error : undefined;
   const sandboxed = enforcement.sandbox === 'bwrap';
-  const hint = limitHint({
-    exitCode: end.code,
-    signal: end.signal,
-    error,
-    report,
-    ...(context.limits === undefined ? {} : { limits: context.limits }),
-    ...(enforcement.tmp.mechanism === 'tmpfs'
-      ? { scratch: { limitMb: enforcement.tmp.limitMb, permissions } }
-      : {}),
-  });
+  const hint =
+    limitHint({
+      exitCode: end.code,
+      signal: end.signal,
+      error,
+      report,
+      ...(context.limits === undefined ? {} : { limits: context.limits }),
+      ...(enforcement.tmp.mechanism === 'tmpfs'
+        ? { scratch: { limitMb: enforcement.tmp.limitMb, permissions } }
+        : {}),
+    }) ?? networkLimit(report.network);
   const denied =
     hint === undefined
-      ? deniedOperation(error, permissions, sandboxed, {
-          existsOnHost: pathExists,
-          ...context,
-        })
+      ? proxyDenial(
+          deniedOperation(error, permissions, sandboxed, {
+            existsOnHost: pathExists,
+            ...context,
+          }),
+          report.network,
+        )
       : undefined;
   return {
     denied,
@@ -289,6 +309,27 @@ export function explainFailure(
     limitHit: hint?.limit,
     limitDetail: hint?.detail,
   };
+}
+
+// The egress proxy's limit, when one refused or cut a connection of the execution.
+function networkLimit(network: NetworkActivity | undefined): LimitHint | undefined {
+  return network?.limit === undefined ? undefined : { limit: 'network', detail: network.limit };
+}
+
+/**
+ * A failed tool whose connection the egress proxy refused was denied by it: the proxy's own
+ * account (host, port, why) is the denial, unless the tool's error names another (a path).
+ * The last refusal is the one the tool most likely failed on.
+ */
+function proxyDenial(
+  denied: string | undefined,
+  network: NetworkActivity | undefined,
+): string | undefined {
+  const last = network?.lastDenial;
+  if (last === undefined || (denied !== undefined && !denied.startsWith('connect to '))) {
+    return denied;
+  }
+  return last.message;
 }
 
 // Asked of the host by the manager, after the tool ended; the tool never learns the answer.
@@ -327,6 +368,10 @@ function spawnTarget(link: ErrorLink): string | undefined {
 }
 
 function networkTarget(link: ErrorLink): string {
+  // An abstract Unix socket (`\0name`): per network namespace, so the host's are out of reach.
+  const at = link.message.indexOf('\0');
+  const abstract = at === -1 ? undefined : /^[^\s\0]+/.exec(link.message.slice(at + 1))?.[0];
+  if (abstract !== undefined) return `the abstract Unix socket @${abstract}`;
   const address = /(\d{1,3}(?:\.\d{1,3}){3}:\d+|\[[0-9a-f:]+\]:\d+)/i.exec(link.message);
   if (address?.[1] !== undefined) return address[1];
   const candidate = link.path ?? /(https?:\/\/[^\s'"]+)/.exec(link.message)?.[1];

@@ -3,7 +3,7 @@
  * (printed by src/cli/doctor.ts).
  */
 import { readFileSync } from 'node:fs';
-import type { SandboxCapabilities } from './detect.js';
+import type { Component, SandboxCapabilities } from './detect.js';
 
 /** One row of the report. */
 export interface DoctorRow {
@@ -14,8 +14,15 @@ export interface DoctorRow {
   readonly fix: string;
 }
 
-/** The rows of the report, for a caller that wants them as data. */
-export function doctorRows(caps: SandboxCapabilities, mounts = readMounts()): DoctorRow[] {
+/**
+ * The rows of the report, for a caller that wants them as data. `egress` is the result of the
+ * allow-list probe (network/probe.ts), when it ran.
+ */
+export function doctorRows(
+  caps: SandboxCapabilities,
+  mounts = readMounts(),
+  egress?: Component,
+): DoctorRow[] {
   const rows: DoctorRow[] = [];
   const row = (
     component: string,
@@ -119,6 +126,14 @@ export function doctorRows(caps: SandboxCapabilities, mounts = readMounts()): Do
     caps.seccomp.detail,
     'subprocess denial needs x86_64 or arm64',
   );
+  if (egress !== undefined) {
+    row(
+      'network allow-lists',
+      egress.available,
+      egress.available ? `enforced: ${egress.detail}` : egress.detail,
+      '`permissions.net` as a list needs a working bubblewrap sandbox (see above) and a short TMPDIR (the proxy socket path must fit 107 bytes); `net: true` and `net: false` do not',
+    );
+  }
   row(
     'prlimit',
     caps.prlimit.available,

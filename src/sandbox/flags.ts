@@ -5,13 +5,16 @@
  * Decisions, where Deno's flags mean more than toolcage can enforce:
  * - `--allow-read` / `--allow-write` without a value grant the whole filesystem (`/`), as in
  *   Deno. The sandbox still mounts a fresh `/proc`, `/dev` and private `/tmp` over it.
+ * - `--allow-net` without a value is the whole network; `--allow-net=api.example.com,*.cdn.example`
+ *   is an allow-list of host patterns, enforced by toolcage's egress proxy (as Deno spells it).
  * - Flags that would need a finer filter than the OS sandbox has are refused rather than
- *   widened: `--allow-net=host` (the network is all or loopback-only), `--allow-run=cmd`
- *   (subprocesses are all or none), `--allow-env` without names (variables pass by name).
+ *   widened: `--allow-run=cmd` (subprocesses are all or none), `--allow-env` without names
+ *   (variables pass by name).
  * - `--allow-all` / `-A` is refused: toolcage never grants everything; use `sandbox: 'none'`.
  * - Any other flag (`--allow-ffi`, `--deny-*`, typos) is refused, naming it.
  * Paths are split on commas, so a path containing a comma cannot be expressed as a flag.
  */
+import { parseHostPattern } from '../network/patterns.js';
 import type { Permissions, ResolvedPermissions } from './types.js';
 
 /**
@@ -22,7 +25,7 @@ export function parsePermissionFlags(flags: readonly string[]): Permissions {
   const read: string[] = [];
   const write: string[] = [];
   const env: string[] = [];
-  let net = false;
+  let net: boolean | string[] = false;
   let run = false;
   for (const flag of flags) {
     if (typeof flag !== 'string') {
@@ -47,12 +50,9 @@ export function parsePermissionFlags(flags: readonly string[]): Permissions {
         env.push(...list(flag, value));
         break;
       case '--allow-net':
-        if (value !== undefined) {
-          throw new TypeError(
-            `Permission flag \`${flag}\` is not supported: the sandbox grants the whole network or none (use \`--allow-net\`)`,
-          );
-        }
-        net = true;
+        // The whole network wins over any list; lists accumulate.
+        if (value === undefined) net = true;
+        else if (net !== true) net = [...(net === false ? [] : net), ...hostList(flag, value)];
         break;
       case '--allow-run':
         if (value !== undefined) {
@@ -76,17 +76,31 @@ export function parsePermissionFlags(flags: readonly string[]): Permissions {
 
 /**
  * The flags that express resolved permissions, in a stable order (the span attribute
- * `permissions`): `--allow-read=/a,/b`, `--allow-write=…`, `--allow-net`, `--allow-env=A,B`,
+ * `permissions`): `--allow-read=/a,/b`, `--allow-write=…`, `--allow-net[=hosts]`, `--allow-env=A,B`,
  * `--allow-run`. Nothing granted gives `[]`.
  */
 export function permissionsToFlags(permissions: ResolvedPermissions): string[] {
   const flags: string[] = [];
   if (permissions.read.length > 0) flags.push(`--allow-read=${permissions.read.join(',')}`);
   if (permissions.write.length > 0) flags.push(`--allow-write=${permissions.write.join(',')}`);
-  if (permissions.net) flags.push('--allow-net');
+  if (permissions.net === true) flags.push('--allow-net');
+  else if (permissions.net !== false) flags.push(`--allow-net=${permissions.net.join(',')}`);
   if (permissions.env.length > 0) flags.push(`--allow-env=${permissions.env.join(',')}`);
   if (permissions.run) flags.push('--allow-run');
   return flags;
+}
+
+function hostList(flag: string, value: string): string[] {
+  const hosts = list(flag, value);
+  for (const host of hosts) {
+    const parsed = parseHostPattern(host);
+    if ('problem' in parsed) {
+      throw new TypeError(
+        `Permission flag \`${flag}\`: \`${host}\` is not a host pattern: it ${parsed.problem}`,
+      );
+    }
+  }
+  return hosts;
 }
 
 function listOrRoot(flag: string, value: string | undefined): string[] {

@@ -16,6 +16,8 @@ export const DEFAULT_LIMITS: ResolvedLimits = Object.freeze({
   tmpMb: 64,
   maxOutputBytes: 10 * MIB,
   maxLogBytes: MIB,
+  maxConnections: 32,
+  maxNetworkMb: 256,
 });
 
 const KEYS = [
@@ -26,6 +28,8 @@ const KEYS = [
   'tmpMb',
   'maxOutputBytes',
   'maxLogBytes',
+  'maxConnections',
+  'maxNetworkMb',
 ] as const satisfies readonly (keyof Limits)[];
 
 /**
@@ -74,6 +78,8 @@ export function resolveLimits(tool?: Limits, defaults?: Limits, call?: Limits): 
     tmpMb: pick('tmpMb') ?? DEFAULT_LIMITS.tmpMb,
     maxOutputBytes: pick('maxOutputBytes') ?? DEFAULT_LIMITS.maxOutputBytes,
     maxLogBytes: pick('maxLogBytes') ?? DEFAULT_LIMITS.maxLogBytes,
+    maxConnections: pick('maxConnections') ?? DEFAULT_LIMITS.maxConnections,
+    maxNetworkMb: pick('maxNetworkMb') ?? DEFAULT_LIMITS.maxNetworkMb,
   };
   if (call === undefined) return base;
   return {
@@ -85,6 +91,8 @@ export function resolveLimits(tool?: Limits, defaults?: Limits, call?: Limits): 
     tmpMb: lower(base.tmpMb, call.tmpMb),
     maxOutputBytes: lower(base.maxOutputBytes, call.maxOutputBytes),
     maxLogBytes: lower(base.maxLogBytes, call.maxLogBytes),
+    maxConnections: lower(base.maxConnections, call.maxConnections),
+    maxNetworkMb: lower(base.maxNetworkMb, call.maxNetworkMb),
   };
 }
 

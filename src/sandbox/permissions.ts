@@ -5,6 +5,7 @@
 import { isAbsolute, resolve, sep } from 'node:path';
 import { ErrorKind } from '../errors/kinds.js';
 import { ToolExecutionError } from '../errors/tool-execution-error.js';
+import { canonicalNet, isPatternProblem, netWidening } from '../network/net-permission.js';
 import type { Permissions, ResolvedPermissions } from './types.js';
 
 /** Where relative paths are resolved from, and who the permissions belong to (for messages). */
@@ -30,11 +31,14 @@ export const NO_PERMISSIONS: ResolvedPermissions = Object.freeze({
 /**
  * Throws a TypeError worded like "Expected `permissions.net` to be a boolean, got `1` (number)"
  * when `value` is not a {@link Permissions} object. Unknown keys are errors (a typo such as
- * `network: true` must not silently grant nothing).
+ * `network: true` must not silently grant nothing). With `checkPatterns` (the default) each host
+ * pattern of `net` is checked too, naming the entry; a call's patterns are values an agent may
+ * have made up, so they are checked later, as `invalid_request` (see {@link resolvePermissions}).
  */
 export function validatePermissions(
   value: unknown,
   name = 'permissions',
+  checkPatterns = true,
 ): asserts value is Permissions {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     throw typeError(name, 'an object', value);
@@ -57,10 +61,20 @@ export function validatePermissions(
       }
     });
   }
-  for (const key of ['net', 'run'] as const) {
-    const flag = record[key];
-    if (flag !== undefined && typeof flag !== 'boolean')
-      throw typeError(`${name}.${key}`, 'a boolean', flag);
+  const run = record['run'];
+  if (run !== undefined && typeof run !== 'boolean')
+    throw typeError(`${name}.run`, 'a boolean', run);
+  const net = record['net'];
+  if (net !== undefined && typeof net !== 'boolean') {
+    if (!Array.isArray(net) || net.some((entry) => typeof entry !== 'string')) {
+      throw typeError(`${name}.net`, 'a boolean or an array of host patterns', net);
+    }
+    const canonical = checkPatterns ? canonicalNet(net as string[]) : undefined;
+    if (isPatternProblem(canonical)) {
+      throw new TypeError(
+        `Expected \`${name}.net[${canonical.index}]\` to be a host pattern (\`api.example.com\`, \`api.example.com:8443\`, \`*.example.com\`, an IP address or CIDR block), got ${describe(canonical.entry)}: it ${canonical.problem}`,
+      );
+    }
   }
   const env = record['env'];
   if (env !== undefined) {
@@ -89,8 +103,8 @@ export function resolvePermissions(
   if (tool !== undefined) validatePermissions(tool, 'tool permissions');
   const base = fill({ ...defaults, ...definedFields(tool) }, options.baseDir);
   if (call === undefined) return base;
-  validatePermissions(call, 'permissions');
-  return narrowPermissions(base, fill(call, options.baseDir), options.toolId);
+  validatePermissions(call, 'permissions', false);
+  return narrowPermissions(base, fill(call, options.baseDir, options.toolId), options.toolId);
 }
 
 /**
@@ -119,7 +133,8 @@ export function narrowPermissions(
   for (const path of requested.write) {
     if (!isInsideAny(path, base.write)) refuse(`\`write\` of ${path} is not granted`);
   }
-  if (requested.net && !base.net) refuse('`net` is not granted');
+  const widenedNet = netWidening(base.net, requested.net);
+  if (widenedNet !== undefined) refuse(widenedNet);
   if (requested.run && !base.run) refuse('`run` is not granted');
   for (const name of requested.env) {
     if (!base.env.includes(name)) refuse(`\`env\` variable ${name} is not granted`);
@@ -137,15 +152,28 @@ function isInsideAny(path: string, parents: readonly string[]): boolean {
   return parents.some((parent) => isInside(path, parent));
 }
 
-// Every field filled, paths absolute, normalised, without duplicates or a trailing slash.
-function fill(permissions: Permissions, baseDir = process.cwd()): ResolvedPermissions {
+// Every field filled, paths absolute, normalised, without duplicates or a trailing slash; host
+// patterns canonical (a bad one is the call's `invalid_request`: the tool's were checked before).
+function fill(
+  permissions: Permissions,
+  baseDir = process.cwd(),
+  toolId = '(unknown)',
+): ResolvedPermissions {
+  const net = canonicalNet(permissions.net);
+  if (isPatternProblem(net)) {
+    throw new ToolExecutionError({
+      kind: ErrorKind.InvalidRequest,
+      toolId,
+      message: `Invalid request for tool \`${toolId}\`: \`permissions.net[${net.index}]\` is not a host pattern: ${describe(net.entry)} ${net.problem}`,
+    });
+  }
   const paths = (list: readonly string[] | undefined): string[] => [
     ...new Set((list ?? []).map((p) => (isAbsolute(p) ? resolve(p) : resolve(baseDir, p)))),
   ];
   return {
     read: paths(permissions.read),
     write: paths(permissions.write),
-    net: permissions.net ?? false,
+    net,
     env: [...new Set(permissions.env ?? [])],
     run: permissions.run ?? false,
   };

@@ -18,6 +18,9 @@ import { buildLaunchCommand, LAUNCH_GO } from './launch-command.js';
 import { ownerTag } from './owner.js';
 import { SandboxRefusal } from './refusal.js';
 import { removeTree } from './remove-tree.js';
+import { EGRESS_ARG } from '../network/in-sandbox.js';
+import type { EgressProxy } from '../network/proxy.js';
+import type { EgressSession } from '../network/session.js';
 import { buildSeccompProgram } from './seccomp.js';
 import { sweepOrphans, TEMP_PREFIX } from './sweep.js';
 import { systemView } from './system-view.js';
@@ -37,6 +40,11 @@ export interface SandboxOptions {
    * @default true
    */
   readonly userNamespace?: boolean;
+  /**
+   * The egress proxy that enforces `permissions.net` allow-lists (one session per execution).
+   * Without it, a sandboxed tool with an allow-list is refused (`spawn_failed`).
+   */
+  readonly egress?: EgressProxy;
 }
 
 // The seccomp program is child fd 4: the runtime spawns [stdin, stdout, stderr, result, ...extraFiles].
@@ -53,7 +61,7 @@ export function createSandbox(options: SandboxOptions = {}): Sandbox {
     async prepare(request) {
       const caps = await detect();
       const userNamespace = (options.userNamespace ?? true) && caps.userNamespaces.available;
-      return prepareLaunch(request, caps, tmpRoot, userNamespace);
+      return prepareLaunch(request, caps, tmpRoot, userNamespace, options.egress);
     },
     async sweep() {
       return sweepOrphans(tmpRoot, (await detect()).cgroup.layout);
@@ -77,6 +85,7 @@ async function prepareLaunch(
   caps: SandboxCapabilities,
   tmpRoot: string,
   userNamespace: boolean,
+  egress: EgressProxy | undefined,
 ): Promise<LaunchPlan> {
   const sandboxed = request.mode !== 'none';
   const { limits, permissions } = request;
@@ -112,6 +121,27 @@ async function prepareLaunch(
   const shell = caps.shell.path;
   const useCgroups = layout !== undefined && shell !== undefined;
   if (sandboxed && shell === undefined) refuse('its limits', '/bin/sh is missing');
+  // An allow-list: the execution's own proxy session, listening before the sandbox starts, in a
+  // directory named after its owner (so a sweep removes it when its manager is gone). Never a
+  // fallback to the whole network when it cannot start.
+  let session: EgressSession | undefined;
+  if (sandboxed && Array.isArray(permissions.net)) {
+    const what = '`permissions.net` (an allow-list)';
+    if (egress === undefined) refuse(what, 'this sandbox has no egress proxy');
+    try {
+      session = await egress!.open({
+        allow: permissions.net,
+        maxConnections: limits.maxConnections,
+        maxBytes: limits.maxNetworkMb * MIB,
+        directory: join(tmpRoot, `${TEMP_PREFIX}${ownerTag()}-net-${randomUUID()}`),
+      });
+    } catch (error) {
+      refuse(
+        what,
+        `its egress proxy could not start: ${error instanceof Error ? error.message : String(error)}`,
+      );
+    }
+  }
 
   // Sandboxed, the private /tmp is a tmpfs of bwrap's (bwrap-args.ts): nothing on the host. Else
   // it is a host directory of its own, made 0700 (and only if it does not exist yet, so the name
@@ -148,7 +178,7 @@ async function prepareLaunch(
       file = caps.bwrap.path!;
       args = buildBwrapArgs({
         bunPath: request.bunPath,
-        bunArgs: request.bunArgs,
+        bunArgs: session === undefined ? request.bunArgs : [...request.bunArgs, EGRESS_ARG],
         toolDir: dirname(request.toolPath),
         runtimeFiles: request.runtimeFiles,
         permissions,
@@ -158,6 +188,7 @@ async function prepareLaunch(
         system: await systemView(request.bunPath),
         userNamespace,
         seccompFd: seccompFile === undefined ? undefined : SECCOMP_CHILD_FD,
+        egressDir: session?.directory,
       });
       // bwrap gets the tool's variables through --setenv; its own environment stays empty so
       // that /proc/1/environ (bwrap is the namespace's init) shows nothing of the host.
@@ -197,6 +228,7 @@ async function prepareLaunch(
       root,
       cgroups,
       seccompFile,
+      session,
       materialize: () => {
         materialize();
         return gate ? LAUNCH_GO : '';
@@ -206,6 +238,7 @@ async function prepareLaunch(
   } catch (error) {
     cgroups?.kill();
     await cgroups?.destroy();
+    await session?.close();
     if (materialized && root !== undefined) await removeTree(root);
     if (error instanceof SandboxRefusal) throw error;
     const message = error instanceof Error ? error.message : String(error);
@@ -230,10 +263,11 @@ function plan(parts: {
   root: string | undefined;
   cgroups: ExecutionCgroups | undefined;
   seccompFile: string | undefined;
+  session: EgressSession | undefined;
   materialize: () => string;
   enforcement: Enforcement;
 }): LaunchPlan {
-  const { cgroups } = parts;
+  const { cgroups, session } = parts;
   let disposed: Promise<void> | undefined;
   return {
     file: parts.command.file,
@@ -251,14 +285,21 @@ function plan(parts: {
     },
     killsAll: cgroups !== undefined,
     inspect() {
-      return Promise.resolve(cgroups?.inspect() ?? NO_LIMITS);
+      const report = cgroups?.inspect() ?? NO_LIMITS;
+      return Promise.resolve(
+        session === undefined ? report : { ...report, network: session.activity() },
+      );
     },
+    ...(session === undefined ? {} : { networkActivity: () => session.activity() }),
     dispose() {
       if (disposed === undefined) {
         // The directories go in the background (see background.ts): the cgroups as soon as the
         // kernel lets them (release() kills whatever is still in them), the temp dir too.
         cgroups?.release();
         if (parts.root !== undefined) inBackground(removeTree(parts.root));
+        // Every connection of the execution ends now (the call is synchronous up to its first
+        // await); the socket's directory goes with the rest.
+        if (session !== undefined) inBackground(session.close());
         disposed = Promise.resolve();
       }
       return disposed;
@@ -280,7 +321,13 @@ function enforcement(
     sandbox: sandboxed ? 'bwrap' : 'none',
     namespaces: sandboxed ? bwrapNamespaces({ permissions, userNamespace }) : [],
     filesystem: sandboxed ? 'restricted' : 'host',
-    network: sandboxed && !permissions.net ? 'isolated' : 'host',
+    network:
+      !sandboxed || permissions.net === true
+        ? 'host'
+        : Array.isArray(permissions.net)
+          ? 'allow-list'
+          : 'isolated',
+    ...(sandboxed && Array.isArray(permissions.net) ? { networkAllowList: permissions.net } : {}),
     environment: 'cleared',
     subprocesses: sandboxed && !permissions.run ? 'denied' : 'allowed',
     memory:

@@ -2,6 +2,7 @@
  * The permission and limit model, and the contract between the runtime and the sandbox.
  * Only src/sandbox/ knows how these are enforced (bubblewrap, cgroups, rlimits).
  */
+import type { NetworkActivity } from '../network/ledger.js';
 
 /** What a tool may touch. Every field optional; see DESIGN.md "Sandbox and permissions". */
 export interface Permissions {
@@ -9,8 +10,13 @@ export interface Permissions {
   readonly read?: readonly string[];
   /** Writable paths. @default [] (a private temporary directory is always writable, removed after) */
   readonly write?: readonly string[];
-  /** Network access. `false` = a network namespace with loopback only. @default false */
-  readonly net?: boolean;
+  /**
+   * Network access. `false`: a network namespace with loopback only. `true`: the whole network
+   * (the host's, including its loopback and private networks). A list of host patterns
+   * (`api.example.com`, `api.example.com:8443`, `*.example.com`, `203.0.113.0/24`): only those,
+   * through toolcage's egress proxy (HTTP and HTTPS via `HTTP_PROXY`/`HTTPS_PROXY`). @default false
+   */
+  readonly net?: boolean | readonly string[];
   /** Host variables passed through by name. @default [] (the environment is cleared) */
   readonly env?: readonly string[];
   /** May the tool start subprocesses. @default false */
@@ -21,7 +27,8 @@ export interface Permissions {
 export interface ResolvedPermissions {
   readonly read: readonly string[];
   readonly write: readonly string[];
-  readonly net: boolean;
+  /** `true`, `false`, or a non-empty list of canonical host patterns. */
+  readonly net: boolean | readonly string[];
   readonly env: readonly string[];
   readonly run: boolean;
 }
@@ -46,6 +53,10 @@ export interface Limits {
   readonly maxOutputBytes?: number;
   /** Log bytes kept per execution (stdout + stderr, the tail is kept). @default 1048576 (1 MiB) */
   readonly maxLogBytes?: number;
+  /** Connections open at once through the egress proxy (allow-lists only). @default 32 */
+  readonly maxConnections?: number;
+  /** MiB through the egress proxy in total, both directions (allow-lists only). @default 256 */
+  readonly maxNetworkMb?: number;
 }
 
 /** Limits with every field filled (`cpuSeconds` may stay unset). */
@@ -57,6 +68,8 @@ export interface ResolvedLimits {
   readonly tmpMb: number;
   readonly maxOutputBytes: number;
   readonly maxLogBytes: number;
+  readonly maxConnections: number;
+  readonly maxNetworkMb: number;
 }
 
 /** `auto`: bubblewrap when the machine has it, else refuse; `bwrap`: require it; `none`: run unsandboxed (explicit). */
@@ -70,8 +83,13 @@ export interface Enforcement {
   readonly namespaces: readonly string[];
   /** Filesystem view: `restricted` (read-only binds of what was granted) or `host`. */
   readonly filesystem: 'restricted' | 'host';
-  /** Network: `isolated` (loopback only) or `host`. */
-  readonly network: 'isolated' | 'host';
+  /**
+   * Network: `isolated` (loopback only), `allow-list` (no route out but toolcage's egress proxy,
+   * which allows {@link Enforcement.networkAllowList}), or `host`.
+   */
+  readonly network: 'isolated' | 'allow-list' | 'host';
+  /** The host patterns the egress proxy allows, with `network: 'allow-list'`. */
+  readonly networkAllowList?: readonly string[];
   /** Environment: `cleared` (only what was given) — always, sandbox or not. */
   readonly environment: 'cleared';
   /** Subprocesses: `denied` (enforced), `allowed`. */
@@ -124,6 +142,8 @@ export interface LimitReport {
   readonly memoryExceeded: boolean;
   /** The pids cgroup refused a fork. */
   readonly processesExceeded: boolean;
+  /** What the egress proxy saw, with an allow-list. */
+  readonly network?: NetworkActivity;
 }
 
 /** A prepared launch: the exact command to spawn, and what to do around it. */
@@ -163,6 +183,8 @@ export interface LaunchPlan {
   readonly killsAll: boolean;
   /** After exit: what the limits saw. */
   inspect(): Promise<LimitReport>;
+  /** What the egress proxy saw so far (allowed and refused connections); absent without one. */
+  readonly networkActivity?: () => NetworkActivity;
   /** Removes everything the plan created (temp dir, cgroups, fds). Idempotent; never throws. */
   dispose(): Promise<void>;
 }

@@ -29,6 +29,10 @@ export const MetricNames = {
   processExits: 'runtime.bun.process.exits',
   /** Histogram, unit `By` → `runtime_tool_output_bytes`. */
   outputBytes: 'runtime.tool.output.bytes',
+  /** Counter → `runtime_tool_network_requests_total` (the egress proxy's decisions). */
+  networkRequests: 'runtime.tool.network.requests',
+  /** Counter → `runtime_tool_permission_denials_total` (every denial the sandbox observed). */
+  permissionDenials: 'runtime.tool.permission.denials',
 } as const;
 
 /** The names the metrics have once scraped by Prometheus (what observability/ queries). */
@@ -38,6 +42,8 @@ export const PrometheusMetricNames = {
   timeouts: 'runtime_tool_timeouts_total',
   processExits: 'runtime_bun_process_exits_total',
   outputBytes: 'runtime_tool_output_bytes',
+  networkRequests: 'runtime_tool_network_requests_total',
+  permissionDenials: 'runtime_tool_permission_denials_total',
 } as const;
 
 /** UCUM units of the histograms (counters are unitless counts). */
@@ -60,6 +66,10 @@ export const MetricAttributes = {
   status: 'status',
   code: 'code',
   signal: 'signal',
+  /** `allowed` or `denied` (network requests). */
+  decision: 'decision',
+  /** `read`, `write`, `net`, `run` or `other` (permission denials). */
+  operation: 'operation',
 } as const;
 
 /** Name of the span around one execution. */
@@ -82,6 +92,19 @@ export const SpanAttributes = {
   genAiOperationName: 'gen_ai.operation.name',
   /** Semantic conventions (gen-ai): the tool id. */
   genAiToolName: 'gen_ai.tool.name',
+} as const;
+
+/** Events of the `runtime.execute_tool` span. */
+export const SpanEvents = {
+  /** One per connection the egress proxy refused; attributes in {@link NetworkDeniedAttributes}. */
+  networkDenied: 'network.denied',
+} as const;
+
+/** Attributes of the `network.denied` event (hosts go here, never into metric labels). */
+export const NetworkDeniedAttributes = {
+  host: 'host',
+  port: 'port',
+  reason: 'reason',
 } as const;
 
 /** Value of `gen_ai.operation.name` on the execution span. */

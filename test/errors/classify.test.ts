@@ -119,7 +119,7 @@ describe('classify', () => {
     });
     expect(denied).toMatchObject({
       kind: 'permission_denied',
-      message: 'Tool `t` was denied connect to 127.0.0.1:80 by the sandbox',
+      message: 'Tool `t` was denied by the sandbox: connect to 127.0.0.1:80',
     });
   });
 });

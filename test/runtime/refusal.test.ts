@@ -92,6 +92,8 @@ describe('a launch the sandbox refuses', () => {
           tmpMb: 64,
           maxOutputBytes: 1024,
           maxLogBytes: 1024,
+          maxConnections: 32,
+          maxNetworkMb: 256,
         },
         mode: 'bwrap',
       }),

@@ -97,7 +97,7 @@ describe.skipIf(!available.ok).each(SPAWN_WAYS)(
         );
         expect(read.kind).toBe(ErrorKind.PermissionDenied);
         expect(read.message).toBe(
-          `Tool \`sandbox-read-outside\` was denied read of ${hostDir}/secret.txt by the sandbox; grant it with --allow-read ${hostDir}/secret.txt (permissions.read)`,
+          `Tool \`sandbox-read-outside\` was denied by the sandbox: read of ${hostDir}/secret.txt; grant it with --allow-read ${hostDir}/secret.txt (permissions.read)`,
         );
         expect(read.toolError?.code).toBe('ENOENT');
         const write = failure(

@@ -7,6 +7,7 @@
 import { ChildProcess, type SpawnOptions } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { expect, vi } from 'vitest';
 import {
   isToolExecutionError,
@@ -20,6 +21,14 @@ import { toolcageCgroups } from '../helpers/leaks.js';
 import { fixtureRuntime, FIXTURES } from '../helpers/runtime.js';
 
 export { FIXTURES };
+
+/** Bun, and the worker's command and files as the runtime passes them (for tests of plans). */
+export const BUN = resolveBunBinary();
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const WORKER = `${ROOT}src/runtime/worker/main.ts`;
+const BUNFIG = `${ROOT}bunfig.toml`;
+export const BUN_ARGS = ['--no-install', '--no-env-file', `--config=${BUNFIG}`, WORKER];
+export const RUNTIME_FILES = [WORKER, BUNFIG, `${ROOT}src/runtime/worker/`];
 
 /** How a runtime starts a tool's process. */
 export type SpawnWay = 'launcher' | 'direct';
@@ -140,7 +149,7 @@ export const CGROUP_MECHANISM = CAPABILITIES.cgroup.version === 'v2' ? 'cgroup-v
  */
 export function sandboxAvailability(): { ok: boolean; reason: string } {
   const caps = CAPABILITIES;
-  const bun = resolveBunBinary();
+  const bun = BUN;
   const missing = [
     !caps.bwrap.works && `bubblewrap (${caps.bwrap.detail})`,
     !caps.cgroup.memory && `memory cgroup (${caps.cgroup.detail})`,

@@ -68,7 +68,10 @@ describe('resolvePermissions', () => {
 describe('validatePermissions', () => {
   test.each([
     [null, 'Expected `permissions` to be an object, got `null` (null)'],
-    [{ net: 1 }, 'Expected `permissions.net` to be a boolean, got `1` (number)'],
+    [
+      { net: 1 },
+      'Expected `permissions.net` to be a boolean or an array of host patterns, got `1` (number)',
+    ],
     [{ read: '/x' }, 'Expected `permissions.read` to be an array of paths, got `/x` (string)'],
     [{ read: [''] }, 'Expected `permissions.read[0]` to be a non-empty path without NUL'],
     [{ env: ['A-B'] }, 'Expected `permissions.env[0]` to be a variable name, got `A-B` (string)'],
@@ -89,6 +92,8 @@ describe('limits', () => {
       tmpMb: 64,
       maxOutputBytes: 10 * 1024 * 1024,
       maxLogBytes: 1024 * 1024,
+      maxConnections: 32,
+      maxNetworkMb: 256,
     });
     expect(resolveLimits()).toEqual(DEFAULT_LIMITS);
   });
@@ -141,7 +146,7 @@ describe('permission flags', () => {
 
   test.each([
     ['--allow-ffi', 'Unknown permission flag `--allow-ffi`'],
-    ['--allow-net=example.com', '`--allow-net=example.com` is not supported'],
+    ['--allow-net=http://example.com', '`http://example.com` is not a host pattern'],
     ['--allow-run=git', '`--allow-run=git` is not supported'],
     ['--allow-env', 'needs variable names'],
     ['-A', '`-A` is not supported'],

@@ -1,65 +1,15 @@
 import { metrics } from '@opentelemetry/api';
-import {
-  DataPointType,
-  MeterProvider,
-  MetricReader,
-  type DataPoint,
-  type Histogram,
-  type MetricData,
-} from '@opentelemetry/sdk-metrics';
+import { MeterProvider } from '@opentelemetry/sdk-metrics';
 import { afterEach, describe, expect, test } from 'vitest';
 import { ERROR_KINDS, ErrorKind } from '../../src/errors/kinds.js';
 import { MetricNames, ToolMetrics, type Outcome } from '../../src/metrics.js';
 import { MetricBuckets } from '../../src/telemetry/names.js';
-
-// A pull reader for tests: data only when `collect()` is awaited (no timers, no sleeps).
-class TestReader extends MetricReader {
-  protected override onForceFlush(): Promise<void> {
-    return Promise.resolve();
-  }
-  protected override onShutdown(): Promise<void> {
-    return Promise.resolve();
-  }
-}
+import { collect, histogramPoint, metric, points, TestReader } from '../helpers/otel.js';
 
 function setup(): { reader: TestReader; provider: MeterProvider; tool: ToolMetrics } {
   const reader = new TestReader();
   const provider = new MeterProvider({ readers: [reader] });
   return { reader, provider, tool: new ToolMetrics({ meterProvider: provider }) };
-}
-
-async function collect(reader: MetricReader): Promise<Map<string, MetricData>> {
-  const { resourceMetrics, errors } = await reader.collect();
-  expect(errors).toEqual([]);
-  const byName = new Map<string, MetricData>();
-  for (const scope of resourceMetrics.scopeMetrics) {
-    expect(scope.scope.name).toBe('toolcage');
-    for (const metric of scope.metrics) byName.set(metric.descriptor.name, metric);
-  }
-  return byName;
-}
-
-function metric(all: Map<string, MetricData>, name: string): MetricData {
-  const found = all.get(name);
-  if (found === undefined)
-    throw new Error(`metric ${name} missing; have ${[...all.keys()].join(', ')}`);
-  return found;
-}
-
-// Data points as `{attributes, value}` sorted by attributes, for exact comparison.
-function points(data: MetricData): { attributes: Record<string, unknown>; value: unknown }[] {
-  return (data.dataPoints as DataPoint<unknown>[])
-    .map((point) => ({ attributes: { ...point.attributes }, value: point.value }))
-    .sort((a, b) => JSON.stringify(a.attributes).localeCompare(JSON.stringify(b.attributes)));
-}
-
-function histogramPoint(data: MetricData, attributes: Record<string, unknown>): Histogram {
-  expect(data.dataPointType).toBe(DataPointType.HISTOGRAM);
-  const point = (data.dataPoints as DataPoint<Histogram>[]).find(
-    (candidate) => JSON.stringify(candidate.attributes) === JSON.stringify(attributes),
-  );
-  if (point === undefined) throw new Error(`no point with ${JSON.stringify(attributes)}`);
-  return point.value;
 }
 
 afterEach(() => {

@@ -1,8 +1,9 @@
 /**
- * The operations files on their own: alerts.yml passes `promtool check rules` and fires (and
- * stays quiet) as intended under `promtool test rules`; dashboard.json has the panels and the
- * data-source variable. That their queries return data from a real Prometheus scraping toolcage
- * is prometheus.test.ts's job.
+ * The operations files on their own: alerts.yml and engine-alerts.yml pass `promtool check rules`
+ * and fire (and stay quiet) as intended under `promtool test rules`; dashboard.json and
+ * engine-dashboard.json have their panels and the data-source variable. That their queries
+ * return data from a real Prometheus is prometheus.test.ts's job (and test/engine/'s for the
+ * engine files).
  */
 import { execFile } from 'node:child_process';
 import { accessSync, constants, readFileSync } from 'node:fs';
@@ -11,12 +12,18 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { afterAll, describe, expect, test } from 'vitest';
+import { describe, expect, test } from 'vitest';
 
 const run = promisify(execFile);
 const ALERTS_FILE = fileURLToPath(new URL('../../observability/alerts.yml', import.meta.url));
 const DASHBOARD_FILE = fileURLToPath(
   new URL('../../observability/dashboard.json', import.meta.url),
+);
+const ENGINE_ALERTS_FILE = fileURLToPath(
+  new URL('../../observability/engine-alerts.yml', import.meta.url),
+);
+const ENGINE_DASHBOARD_FILE = fileURLToPath(
+  new URL('../../observability/engine-dashboard.json', import.meta.url),
 );
 
 function findPromtool(): string | undefined {
@@ -106,9 +113,17 @@ tests:
               runbook: ${JSON.stringify(annotation('SlowToolExecution', 'runbook'))}
 `;
 
-// A folded (`>-`) annotation of alerts.yml as Prometheus renders it for tool `bad`.
-function annotation(alert: string, key: string): string {
-  const text = readFileSync(ALERTS_FILE, 'utf8');
+/**
+ * A folded (`>-`) annotation of a rules file as Prometheus renders it: its lines joined, each
+ * `{{ … }}` template replaced by what `values` gives for it (default: tool `bad`).
+ */
+function annotation(
+  alert: string,
+  key: string,
+  file = ALERTS_FILE,
+  values: Record<string, string> = { '$labels.tool_id': 'bad' },
+): string {
+  const text = readFileSync(file, 'utf8');
   const start = text.indexOf(`- alert: ${alert}`);
   const at = text.indexOf(`${key}: >-\n`, start);
   const lines: string[] = [];
@@ -116,53 +131,170 @@ function annotation(alert: string, key: string): string {
     if (!line.startsWith('            ')) break;
     lines.push(line.trim());
   }
-  return lines.join(' ').replaceAll('{{ $labels.tool_id }}', 'bad');
+  return lines.join(' ').replace(/\{\{ ([^}]+?) \}\}/g, (template, inner: string) => {
+    const value = values[inner];
+    if (value === undefined) throw new Error(`no value for ${template} in ${alert}.${key}`);
+    return value;
+  });
 }
 
-describe.skipIf(promtool === undefined && !requireAll)('alerts.yml', () => {
-  const dirs: string[] = [];
-  afterAll(async () => {
-    for (const dir of dirs) await rm(dir, { recursive: true, force: true });
-  });
-
-  test('passes promtool check rules', async () => {
-    expect(promtool, 'promtool (TOOLCAGE_REQUIRE_ALL=1)').toBeDefined();
-    const { stdout } = await run(promtool!, ['check', 'rules', ALERTS_FILE]);
-    expect(stdout).toContain('SUCCESS: 3 rules found');
-  });
-
-  test('fires for a failing, timing-out, slow tool and not for a healthy one (promtool test rules)', async () => {
-    expect(promtool).toBeDefined();
-    const dir = await mkdtemp(join(tmpdir(), 'promtool-test-'));
-    dirs.push(dir);
-    const testFile = join(dir, 'alerts.test.yml');
-    await writeFile(testFile, RULE_TESTS(ALERTS_FILE));
+/** Runs `promtool test rules` on a generated test file; the combined output. */
+async function promtoolTest(tests: string): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), 'promtool-test-'));
+  try {
+    const testFile = join(dir, 'rules.test.yml');
+    await writeFile(testFile, tests);
     const result = await run(promtool!, ['test', 'rules', testFile]).catch(
       (error: { stdout?: string; stderr?: string }) => ({
         stdout: error.stdout ?? '',
         stderr: error.stderr ?? '',
       }),
     );
-    expect(`${result.stdout}${result.stderr}`).toContain('SUCCESS');
+    return `${result.stdout}${result.stderr}`;
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+// Series for `promtool test rules` of engine-alerts.yml, one sample a minute for 20 minutes.
+// Workflow `slow`: 60 polls/min by completed waits and 60 by timed-out ones (50 %), 2 waits/min
+// all between 30 and 60 s. `broken`: 60 polls/min completed, 60 in waits that ended in error,
+// waits under 1 s. `good`: 60 polls/min, all completed, waits under 1 s. Each alert must fire
+// for its workflow only.
+const ENGINE_RULE_TESTS = (rulesFile: string): string => {
+  const values = (workflow: string, value = '50%'): Record<string, string> => ({
+    '$labels.workflow_id': workflow,
+    '$value | humanizePercentage': value,
+    '$value | humanizeDuration': '58.5s',
+  });
+  const expected = (alert: string, workflow: string): string => `
+          - exp_labels: { severity: warning, workflow_id: ${workflow} }
+            exp_annotations:
+              summary: ${JSON.stringify(annotationLine(alert, 'summary', workflow))}
+              description: ${JSON.stringify(annotation(alert, 'description', ENGINE_ALERTS_FILE, values(workflow)))}
+              runbook: ${JSON.stringify(annotation(alert, 'runbook', ENGINE_ALERTS_FILE, values(workflow)))}`;
+  return `
+rule_files:
+  - ${JSON.stringify(rulesFile)}
+evaluation_interval: 1m
+tests:
+  - interval: 1m
+    input_series:
+      - series: 'workflow_sync_polls_total{workflow_id="slow",outcome="completed"}'
+        values: '0+60x20'
+      - series: 'workflow_sync_polls_total{workflow_id="slow",outcome="timeout"}'
+        values: '0+60x20'
+      - series: 'workflow_sync_polls_total{workflow_id="broken",outcome="completed"}'
+        values: '0+60x20'
+      - series: 'workflow_sync_polls_total{workflow_id="broken",outcome="error"}'
+        values: '0+60x20'
+      - series: 'workflow_sync_polls_total{workflow_id="good",outcome="completed"}'
+        values: '0+60x20'
+      - series: 'workflow_sync_polls_total{workflow_id="good",outcome="timeout"}'
+        values: '0x20'
+      - series: 'workflow_sync_poll_duration_seconds_bucket{workflow_id="slow",le="10"}'
+        values: '0x20'
+      - series: 'workflow_sync_poll_duration_seconds_bucket{workflow_id="slow",le="30"}'
+        values: '0x20'
+      - series: 'workflow_sync_poll_duration_seconds_bucket{workflow_id="slow",le="60"}'
+        values: '0+2x20'
+      - series: 'workflow_sync_poll_duration_seconds_bucket{workflow_id="slow",le="+Inf"}'
+        values: '0+2x20'
+${['broken', 'good']
+  .flatMap((workflow) =>
+    ['1', '30', '+Inf'].map(
+      (
+        le,
+      ) => `      - series: 'workflow_sync_poll_duration_seconds_bucket{workflow_id="${workflow}",le="${le}"}'
+        values: '0+6x20'`,
+    ),
+  )
+  .join('\n')}
+    alert_rule_test:
+      - eval_time: 3m
+        alertname: WorkflowSyncWaitTimeouts
+        exp_alerts: []
+      - eval_time: 15m
+        alertname: WorkflowSyncWaitTimeouts
+        exp_alerts:${expected('WorkflowSyncWaitTimeouts', 'slow')}
+      - eval_time: 15m
+        alertname: WorkflowSyncWaitErrors
+        exp_alerts:${expected('WorkflowSyncWaitErrors', 'broken')}
+      - eval_time: 8m
+        alertname: WorkflowSyncSlowWaits
+        exp_alerts: []
+      - eval_time: 15m
+        alertname: WorkflowSyncSlowWaits
+        exp_alerts:${expected('WorkflowSyncSlowWaits', 'slow')}
+`;
+};
+
+// A one-line (quoted) annotation of engine-alerts.yml for `workflow`.
+function annotationLine(alert: string, key: string, workflow: string): string {
+  const text = readFileSync(ENGINE_ALERTS_FILE, 'utf8');
+  const start = text.indexOf(`- alert: ${alert}`);
+  const line = new RegExp(`^\\s*${key}: '(.*)'$`, 'm').exec(text.slice(start));
+  if (line === null) throw new Error(`no one-line ${key} in ${alert}`);
+  return line[1]!.replaceAll('{{ $labels.workflow_id }}', workflow);
+}
+
+describe.skipIf(promtool === undefined && !requireAll).each([
+  [
+    'alerts.yml',
+    ALERTS_FILE,
+    'fires for a failing, timing-out, slow tool and not for a healthy one',
+    RULE_TESTS,
+  ],
+  [
+    'engine-alerts.yml',
+    ENGINE_ALERTS_FILE,
+    'fires for timing-out, failing and slow waits and not for healthy ones',
+    ENGINE_RULE_TESTS,
+  ],
+])('%s', (_, file, fires, tests) => {
+  test('passes promtool check rules', async () => {
+    expect(promtool, 'promtool (TOOLCAGE_REQUIRE_ALL=1)').toBeDefined();
+    const { stdout } = await run(promtool!, ['check', 'rules', file]);
+    expect(stdout).toContain('SUCCESS: 3 rules found');
+  });
+
+  test(`${fires} (promtool test rules)`, async () => {
+    expect(promtool).toBeDefined();
+    expect(await promtoolTest(tests(file))).toContain('SUCCESS');
   });
 });
 
-describe('dashboard.json', () => {
-  interface Panel {
-    title: string;
-    datasource?: { uid?: string };
-    targets?: { expr?: string; datasource?: { uid?: string } }[];
-  }
-  const dashboard = JSON.parse(readFileSync(DASHBOARD_FILE, 'utf8')) as {
-    schemaVersion: number;
-    uid: string;
-    panels: Panel[];
-    templating: { list: { name: string; type: string; query?: unknown }[] };
-  };
+interface Panel {
+  title: string;
+  type: string;
+  datasource?: { uid?: string };
+  targets?: { expr?: string; datasource?: { uid?: string } }[];
+}
+interface Dashboard {
+  schemaVersion: number;
+  uid: string;
+  panels: Panel[];
+  templating: { list: { name: string; type: string; query?: unknown }[] };
+}
 
+const readDashboard = (file: string): Dashboard =>
+  JSON.parse(readFileSync(file, 'utf8')) as Dashboard;
+
+// The queries of the panels whose title matches, one per line.
+const panelExprs = (dashboard: Dashboard, title: RegExp): string =>
+  dashboard.panels
+    .filter((panel) => title.test(panel.title))
+    .flatMap((panel) => (panel.targets ?? []).map((t) => t.expr ?? ''))
+    .join('\n');
+
+describe.each([
+  ['dashboard.json', DASHBOARD_FILE, 'toolcage-executions'],
+  ['engine-dashboard.json', ENGINE_DASHBOARD_FILE, 'toolcage-engine'],
+])('%s', (_, file, uid) => {
   test('is a Grafana dashboard with a Prometheus data-source variable used by every query', () => {
+    const dashboard = readDashboard(file);
     expect(dashboard.schemaVersion).toBeGreaterThanOrEqual(39);
-    expect(dashboard.uid).toBe('toolcage-executions');
+    expect(dashboard.uid).toBe(uid);
     const variable = dashboard.templating.list.find((v) => v.name === 'DS_PROMETHEUS');
     expect(variable).toMatchObject({ type: 'datasource', query: 'prometheus' });
     for (const panel of dashboard.panels) {
@@ -171,13 +303,13 @@ describe('dashboard.json', () => {
         expect(target.datasource?.uid).toBe('${DS_PROMETHEUS}');
     }
   });
+});
+
+describe('dashboard.json', () => {
+  const dashboard = readDashboard(DASHBOARD_FILE);
+  const exprs = (title: RegExp): string => panelExprs(dashboard, title);
 
   test('has the panels of DESIGN.md, on the DESIGN metric names', () => {
-    const exprs = (title: RegExp): string =>
-      dashboard.panels
-        .filter((panel) => title.test(panel.title))
-        .flatMap((panel) => (panel.targets ?? []).map((t) => t.expr ?? ''))
-        .join('\n');
     const latency = exprs(/latency/i);
     for (const q of ['0.5', '0.95', '0.99']) {
       expect(latency).toContain(
@@ -194,5 +326,52 @@ describe('dashboard.json', () => {
     expect(exprs(/output size p99/i)).toContain(
       'histogram_quantile(0.99, sum by (le, tool_id) (rate(runtime_tool_output_bytes_bucket',
     );
+    expect(exprs(/network requests/i)).toContain(
+      'sum by (tool_id, decision) (rate(runtime_tool_network_requests_total',
+    );
+    expect(exprs(/permission denials/i)).toContain(
+      'sum by (tool_id, operation) (rate(runtime_tool_permission_denials_total',
+    );
+  });
+});
+
+describe('engine-dashboard.json', () => {
+  const dashboard = readDashboard(ENGINE_DASHBOARD_FILE);
+  const exprs = (title: RegExp): string => panelExprs(dashboard, title);
+
+  test("has the seed's Execution Overview panels, on the seed's metric names", () => {
+    const latency = exprs(/execution latency by kind/i);
+    for (const q of ['0.5', '0.95', '0.99']) {
+      expect(latency).toContain(`histogram_quantile(${q}, sum by (le, kind) (`);
+    }
+    // Workflows from the wait histogram, tools from the runtime's, each labelled with its kind.
+    expect(latency).toContain(
+      'label_replace(rate(workflow_sync_poll_duration_seconds_bucket{workflow_id=~"$workflow_id"}[$__rate_interval]), "kind", "workflow", "", "")',
+    );
+    expect(latency).toContain(
+      'label_replace(rate(runtime_tool_execute_seconds_bucket[$__rate_interval]), "kind", "tool", "", "")',
+    );
+    expect(exprs(/async started rate by kind/i)).toBe(
+      'sum by (kind) (rate(http_exec_started_total[$__rate_interval]))',
+    );
+    const pollTime = dashboard.panels.find((panel) => /workflow poll time/i.test(panel.title));
+    expect(pollTime?.type).toBe('heatmap');
+    expect(exprs(/workflow poll time/i)).toContain(
+      'sum by (le) (increase(workflow_sync_poll_duration_seconds_bucket',
+    );
+    const errors = exprs(/error rate by kind/i);
+    expect(errors).toContain('workflow_sync_polls_total{outcome!="completed"');
+    expect(errors).toContain('runtime_tool_errors_total');
+    expect(exprs(/polls by outcome/i)).toContain(
+      'sum by (workflow_id, outcome) (rate(workflow_sync_polls_total',
+    );
+  });
+
+  test('a workflow_id variable whose "All" matches series without the label too', () => {
+    const variable = dashboard.templating.list.find((v) => v.name === 'workflow_id') as
+      { allValue?: string; definition?: string } | undefined;
+    expect(variable?.definition).toBe('label_values(workflow_sync_polls_total, workflow_id)');
+    // `.*` also matches the empty value: a kit created with workflowIdLabel: false still shows.
+    expect(variable?.allValue).toBe('.*');
   });
 });

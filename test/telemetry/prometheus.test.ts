@@ -9,14 +9,25 @@
  * and must all evaluate with health `ok`. Dashboard queries are evaluated with Grafana's
  * variables substituted: `$tool_id` → `.*` (the "All" value), `$__rate_interval` → `1m`.
  */
-import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll, describe, expect, test, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { createToolRuntime, type ToolRuntime } from '../../src/runtime/runtime.js';
 import { isToolExecutionError } from '../../src/errors/tool-execution-error.js';
 import { setupTelemetry, type TelemetryHandle } from '../../src/telemetry/index.js';
 import { MetricBuckets, PrometheusMetricNames } from '../../src/telemetry/names.js';
 import { FIXTURES } from '../helpers/runtime.js';
+import { sandboxAvailability } from '../sandbox/harness.js';
+import {
+  alertExpressions,
+  dashboardExpressions,
+  emptyDashboardQueries,
+  expectAlertReturnsData,
+  expectRulesHealthy,
+  finite,
+  querySamples,
+  sortedLe,
+  waitUntil,
+} from '../helpers/observability.js';
 import {
   findPrometheus,
   startPrometheus,
@@ -42,73 +53,15 @@ test('prometheus is available (required when TOOLCAGE_REQUIRE_ALL=1)', () => {
   if (requireAll) expect(binary, 'prometheus binary (TOOLCAGE_REQUIRE_ALL=1)').toBeDefined();
 });
 
-/** The `expr` of every rule in alerts.yml (a small reader for this file's layout: `expr: >-` blocks or one line). */
-function alertExpressions(): { alert: string; expr: string }[] {
-  const lines = readFileSync(ALERTS_FILE, 'utf8').split('\n');
-  const found: { alert: string; expr: string }[] = [];
-  let alert = '';
-  for (let i = 0; i < lines.length; i++) {
-    const line = lines[i]!;
-    const name = /^\s*- alert:\s*(\S+)/.exec(line);
-    if (name !== null) alert = name[1]!;
-    const expr = /^(\s*)expr:\s*(.*)$/.exec(line);
-    if (expr === null) continue;
-    const indent = expr[1]!.length;
-    if (expr[2] !== '>-' && expr[2] !== '|') {
-      found.push({ alert, expr: expr[2]! });
-      continue;
-    }
-    const block: string[] = [];
-    while (i + 1 < lines.length) {
-      const next = lines[i + 1]!;
-      if (next.trim() !== '' && next.length - next.trimStart().length <= indent) break;
-      block.push(next.trim());
-      i++;
-    }
-    found.push({ alert, expr: block.join(' ').trim() });
-  }
-  return found;
-}
-
-/** Every target `expr` of every panel of dashboard.json, with Grafana's variables substituted. */
-function dashboardExpressions(): { panel: string; expr: string }[] {
-  const dashboard = JSON.parse(readFileSync(DASHBOARD_FILE, 'utf8')) as {
-    panels: { title: string; targets?: { expr?: string }[] }[];
-  };
-  return dashboard.panels.flatMap((panel) =>
-    (panel.targets ?? []).map((target) => ({
-      panel: panel.title,
-      expr: (target.expr ?? '')
-        .replaceAll('$__rate_interval', '1m')
-        .replaceAll('${tool_id}', '.*')
-        .replaceAll('$tool_id', '.*'),
-    })),
-  );
-}
-
-// "expr > 30" (or ">= 30") → { base: "expr", threshold: 30 }.
-function splitThreshold(expr: string): { base: string; threshold: number } {
-  const match = /^([\s\S]*?)\s*>=?\s*([0-9.]+)\s*$/.exec(expr);
-  if (match === null) throw new Error(`alert expression without a "> threshold": ${expr}`);
-  return { base: match[1]!, threshold: Number(match[2]) };
-}
-
-// `le` label values in bucket order ('+Inf' last).
-const sortedLe = (values: Iterable<string | undefined>): (string | undefined)[] =>
-  [...new Set(values)].sort(
-    (a, b) => (a === '+Inf' ? Infinity : Number(a)) - (b === '+Inf' ? Infinity : Number(b)),
-  );
-
-const finite = (samples: Sample[]): Sample[] =>
-  samples.filter((s) => Number.isFinite(Number(s.value)));
-
 describe.skipIf(binary === undefined)('a real Prometheus scraping toolcage', () => {
   let telemetry: TelemetryHandle;
   let runtime: ToolRuntime;
+  // A network allow-list needs the sandbox: its executions feed the network panels.
+  let sandboxed: ToolRuntime | undefined;
   let prometheus: PrometheusServer;
 
   // What the mix below should produce, to compare with what Prometheus holds.
-  const expected = { ok: 0, throws: 0, forever: 0, crash: 0 };
+  const expected = { ok: 0, throws: 0, forever: 0, crash: 0, fetcher: 0 };
 
   async function runMix(): Promise<void> {
     const calls: Promise<unknown>[] = [];
@@ -124,28 +77,26 @@ describe.skipIf(binary === undefined)('a real Prometheus scraping toolcage', () 
     expected.forever++;
     calls.push(runtime.executeToolWithTimeout({ toolId: 'crash-exit' }));
     expected.crash++;
+    if (sandboxed !== undefined) {
+      // One connection allowed (nothing listens on port 9: the proxy answers 502), one refused
+      // by the allow-list (never attempted): both decisions, and a `net` denial.
+      for (const host of ['allowed.test', 'denied.test']) {
+        calls.push(
+          sandboxed.executeToolWithTimeout({
+            toolId: 'fetcher',
+            input: { url: `http://${host}:9/` },
+          }),
+        );
+        expected.fetcher++;
+      }
+    }
     const settled = await Promise.allSettled(calls);
     for (const result of settled) {
       if (result.status === 'rejected' && !isToolExecutionError(result.reason)) throw result.reason;
     }
   }
 
-  // Resolves once `check` holds; Prometheus is asked every 250 ms for up to 30 s (vi.waitFor:
-  // some of these waits are in beforeAll, where expect.poll cannot run).
-  async function waitUntil(what: string, check: () => Promise<boolean>): Promise<void> {
-    await vi.waitFor(
-      async () => {
-        if (!(await check())) throw new Error(`still waiting for ${what}`);
-      },
-      { timeout: 30_000, interval: 250 },
-    );
-  }
-
-  async function samples(expr: string): Promise<Sample[]> {
-    const answer = await prometheus.query(expr);
-    if (!answer.ok) throw new Error(`query failed: ${expr}\n${answer.error}`);
-    return answer.samples;
-  }
+  const samples = (expr: string): Promise<Sample[]> => querySamples(prometheus, expr);
 
   beforeAll(async () => {
     telemetry = await setupTelemetry({ otlp: false, prometheus: { port: 0 } });
@@ -162,6 +113,15 @@ describe.skipIf(binary === undefined)('a real Prometheus scraping toolcage', () 
       meterProvider: telemetry.meterProvider,
       tracerProvider: telemetry.tracerProvider,
     });
+    if (sandboxAvailability().ok) {
+      sandboxed = createToolRuntime({
+        rootDir: FIXTURES,
+        tools: { fetcher: { path: 'net-fetch.ts', permissions: { net: ['allowed.test'] } } },
+        network: { hosts: { 'allowed.test': '127.0.0.1' }, allowPrivateAddresses: true },
+        meterProvider: telemetry.meterProvider,
+        tracerProvider: telemetry.tracerProvider,
+      });
+    }
     prometheus = await startPrometheus({
       target: telemetry.prometheusUrl!,
       ruleFiles: [ALERTS_FILE],
@@ -174,7 +134,8 @@ describe.skipIf(binary === undefined)('a real Prometheus scraping toolcage', () 
       async () => (await samples(PrometheusMetricNames.timeouts)).length > 0,
     );
     await runMix();
-    const total = expected.ok + expected.throws + expected.forever + expected.crash;
+    const total =
+      expected.ok + expected.throws + expected.forever + expected.crash + expected.fetcher;
     await waitUntil('the second mix in Prometheus', async () => {
       const counts = await samples(`sum(${PrometheusMetricNames.executeSeconds}_count)`);
       return Number(counts[0]?.value) === total;
@@ -190,6 +151,7 @@ describe.skipIf(binary === undefined)('a real Prometheus scraping toolcage', () 
   afterAll(async () => {
     await prometheus?.close();
     await runtime?.close();
+    await sandboxed?.close();
     await telemetry?.shutdown();
   });
 
@@ -210,6 +172,7 @@ describe.skipIf(binary === undefined)('a real Prometheus scraping toolcage', () 
       'throws/error': expected.throws,
       'forever/timeout': expected.forever,
       'crash-exit/error': expected.crash,
+      ...(expected.fetcher > 0 ? { 'fetcher/error': expected.fetcher } : {}),
     });
     for (const sample of counts) {
       expect(Object.keys(sample.metric).sort()).toEqual([
@@ -233,6 +196,14 @@ describe.skipIf(binary === undefined)('a real Prometheus scraping toolcage', () 
       'throws/tool_error': expected.throws,
       'forever/timeout': expected.forever,
       'crash-exit/crashed': expected.crash,
+      // The allowed connection finds nothing on port 9 (the tool throws on the proxy's 502);
+      // the other is refused by the allow-list.
+      ...(expected.fetcher > 0
+        ? {
+            'fetcher/tool_error': expected.fetcher / 2,
+            'fetcher/permission_denied': expected.fetcher / 2,
+          }
+        : {}),
     });
     const timeouts = await samples(PrometheusMetricNames.timeouts);
     expect(timeouts.map((s) => ({ tool_id: s.metric['tool_id'], value: Number(s.value) }))).toEqual(
@@ -253,7 +224,9 @@ describe.skipIf(binary === undefined)('a real Prometheus scraping toolcage', () 
     expect(byKey['signal/SIGKILL']).toBe(expected.forever);
     expect(byKey['exit/3']).toBe(expected.crash);
     const total = Object.values(byKey).reduce((a, b) => a + b, 0);
-    expect(total).toBe(expected.ok + expected.throws + expected.forever + expected.crash);
+    expect(total).toBe(
+      expected.ok + expected.throws + expected.forever + expected.crash + expected.fetcher,
+    );
     for (const sample of exits) {
       const labels = Object.keys(sample.metric).filter(
         (k) => !['__name__', 'instance', 'job'].includes(k),
@@ -281,50 +254,44 @@ describe.skipIf(binary === undefined)('a real Prometheus scraping toolcage', () 
     expect(Number((await samples(`${name}_bucket{le="1000"}`))[0]?.value)).toBe(expected.ok);
   });
 
-  test.each(alertExpressions())(
+  test.each(alertExpressions(ALERTS_FILE))(
     'alert $alert: its expression evaluates and returns data',
-    async ({ expr }) => {
-      const { base, threshold } = splitThreshold(expr);
-      expect(threshold).toBeGreaterThan(0);
-      const values = finite(await samples(base));
-      expect(values.length, `no finite series for: ${base}`).toBeGreaterThan(0);
-      expect(values.some((s) => Number(s.value) > 0)).toBe(true);
-      const lowered = await samples(`${base} > 0`);
-      expect(lowered.length, `nothing above 0 for: ${base}`).toBeGreaterThan(0);
-    },
+    async ({ expr }) => expectAlertReturnsData(prometheus, expr),
   );
 
   test('alerts.yml: three rules, loaded and evaluated by Prometheus without error', async () => {
-    expect(alertExpressions().map((a) => a.alert)).toEqual([
-      'HighToolErrorRate',
-      'ToolTimeoutSpike',
-      'SlowToolExecution',
-    ]);
-    await waitUntil('rule evaluation', async () =>
-      (await prometheus.rules()).every((rule) => !rule.lastEvaluation.startsWith('0001')),
-    );
-    const rules = await prometheus.rules();
-    expect(rules.map((rule) => rule.name).sort()).toEqual([
-      'HighToolErrorRate',
-      'SlowToolExecution',
-      'ToolTimeoutSpike',
-    ]);
-    for (const rule of rules)
-      expect({ name: rule.name, health: rule.health, error: rule.lastError ?? '' }).toEqual({
-        name: rule.name,
-        health: 'ok',
-        error: '',
-      });
+    const names = ['HighToolErrorRate', 'ToolTimeoutSpike', 'SlowToolExecution'];
+    expect(alertExpressions(ALERTS_FILE).map((a) => a.alert)).toEqual(names);
+    await expectRulesHealthy(prometheus, names);
+  });
+
+  test('runtime_tool_network_requests_total and runtime_tool_permission_denials_total: counters with low-cardinality labels', async ({
+    skip,
+  }) => {
+    if (sandboxed === undefined) skip('no sandbox: no allow-list');
+    const requests = PrometheusMetricNames.networkRequests;
+    expect(await prometheus.metadataType(requests)).toBe('counter');
+    const decisions = await samples(requests);
+    expect(decisions.map((s) => s.metric['decision']).sort()).toEqual(['allowed', 'denied']);
+    for (const sample of decisions) {
+      expect(Object.keys(sample.metric).sort()).toEqual(
+        expect.arrayContaining(['decision', 'tool_id']),
+      );
+      expect(sample.metric['tool_id']).toBe('fetcher');
+      expect(Number(sample.value)).toBe(expected.fetcher / 2);
+    }
+    const denials = await samples(PrometheusMetricNames.permissionDenials);
+    expect(
+      denials.map((s) => [s.metric['tool_id'], s.metric['operation'], Number(s.value)]),
+    ).toEqual([['fetcher', 'net', expected.fetcher / 2]]);
   });
 
   test('dashboard.json: every panel query evaluates and returns data', async () => {
-    const expressions = dashboardExpressions();
-    expect(expressions.length).toBeGreaterThanOrEqual(6);
-    const empty: string[] = [];
-    for (const { panel, expr } of expressions) {
-      const values = finite(await samples(expr));
-      if (values.length === 0) empty.push(`${panel}: ${expr}`);
-    }
-    expect(empty).toEqual([]);
+    expect(dashboardExpressions(DASHBOARD_FILE).length).toBeGreaterThanOrEqual(8);
+    // Without the sandbox there is no allow-list, so no network data (sandboxAvailability()
+    // warned, or failed the run under TOOLCAGE_REQUIRE_ALL=1).
+    const network = /runtime_tool_(network_requests|permission_denials)_total/;
+    const empty = await emptyDashboardQueries(prometheus, DASHBOARD_FILE);
+    expect(empty.filter((query) => sandboxed !== undefined || !network.test(query))).toEqual([]);
   });
 });

@@ -20,12 +20,16 @@
  * after the entry and imports that module at once, before its request (and its env) arrives;
  * the request then uses it when it names the same path.
  *
+ * With `--toolcage-egress=PORT,PATH` (a `permissions.net` allow-list) it starts egress.ts first:
+ * the listener on the sandbox's loopback that carries HTTP_PROXY traffic to the manager's proxy.
+ *
  * With `--toolcage-grace` (the runtime has a kill grace period) a SIGTERM aborts `context.signal`
  * instead of ending the process at once.
  *
  * It never touches `process.stdout`/`process.stdin`: Bun initialises those lazily and the
  * first access costs ~14 ms (measured on Bun 1.4), more than the rest of the worker.
  */
+import type * as EgressModule from './egress.js';
 import type * as FallbackModule from './fallback.js';
 import type { WorkerPhase, WorkerRequest } from './protocol.js';
 
@@ -38,12 +42,23 @@ declare const Bun: {
 };
 
 type Fallback = typeof FallbackModule;
+type Egress = typeof EgressModule;
 type ToolFunction = (input: unknown, context: unknown) => unknown;
 
 // By URL, not a literal: the bundler that builds dist/ must leave fallback.js a module of its own.
 function fallback(): Promise<Fallback> {
   const name = import.meta.url.endsWith('.ts') ? 'fallback.ts' : 'fallback.js';
   return import(new URL(name, import.meta.url).href) as Promise<Fallback>;
+}
+
+// `--toolcage-egress=PORT,PATH` (an allow-list): egress.ts, loaded only then, listens where
+// HTTP_PROXY points before the tool's code runs.
+function startEgress(spec: string): void {
+  const name = import.meta.url.endsWith('.ts') ? 'egress.ts' : 'egress.js';
+  egress = (import(new URL(name, import.meta.url).href) as Promise<Egress>).then((m) =>
+    m.startEgress(spec),
+  );
+  egress.catch(() => {});
 }
 
 // Exactly one message: set when a result or an error is on its way, so that a late result after
@@ -73,6 +88,7 @@ function failAndExit(error: unknown): void {
 // chance to stop (SIGKILL follows either way) — without it SIGTERM ends the process at once.
 function readFlags(): void {
   for (const flag of process.argv.slice(2)) {
+    if (flag.startsWith('--toolcage-egress=')) startEgress(flag.slice(18));
     if (flag.startsWith('--toolcage-preload=')) preloadPath = flag.slice(19);
     if (flag === '--toolcage-grace') {
       process.on('SIGTERM', () => controller.abort(new Error('The execution was terminated')));
@@ -115,6 +131,7 @@ process.on('unhandledRejection', failAndExit);
 const controller = new AbortController();
 let preloadPath: string | undefined;
 let preloaded: Promise<Record<string, unknown>> | undefined;
+let egress: Promise<void> | undefined;
 if (process.argv.length > 2) readFlags();
 
 // The request: the first line on stdin.
@@ -137,6 +154,7 @@ try {
   ) as WorkerRequest;
   const rest = at !== -1 && at + 1 < text.length;
   if (rest) watchControl(text.slice(at + 1));
+  if (egress !== undefined) await egress;
   for (const name in request.env) process.env[name] = request.env[name];
   phase = 'load';
   const module = (

@@ -1,0 +1,169 @@
+/**
+ * `toolcage worker`: a Temporal worker serving the tools of a registry file on a task queue,
+ * until SIGINT/SIGTERM (then it drains the tools in flight and exits 0). Loaded by the CLI only
+ * for this command; the Temporal packages are loaded only once the arguments are good.
+ */
+import { parseArgs } from 'node:util';
+import type { SandboxMode } from '../sandbox/types.js';
+import type * as TemporalExports from '../temporal/index.js';
+import { telemetryFromEnv } from '../telemetry/env.js';
+import { setupTelemetry } from '../telemetry/setup.js';
+import type { TelemetrySetupOptions } from '../telemetry/options.js';
+import { readRegistryFile } from './registry-file.js';
+
+type TemporalModule = typeof TemporalExports;
+
+export const WORKER_USAGE = `Usage:
+  toolcage worker --task-queue NAME --registry FILE [--address HOST:PORT] [--namespace NAME]
+                  [--concurrency N] [--sandbox auto|bwrap|none] [--prometheus-port N]
+                  [--metrics-prefix PREFIX]
+
+Serves the activity \`executeTool\` on the task queue for the tools of FILE (JSON:
+{ "tools": { "<id>": { "path": "…", … } }, "defaults": {…}, "concurrency": N }), with
+at most N tools at once (Temporal's activity slots). SIGINT/SIGTERM/SIGHUP: stop polling, let the
+tools in flight finish (30 s, then they are cancelled), exit.
+  --address          the Temporal frontend (default $TEMPORAL_ADDRESS, else localhost:7233)
+  --namespace        default $TEMPORAL_NAMESPACE, else default
+  --concurrency      tools at once (default: the registry's, else 8)
+  --prometheus-port  serve /metrics on 127.0.0.1:N (runtime and workflow metrics)
+Telemetry: OTEL_EXPORTER_OTLP_ENDPOINT (and the other OTEL_* variables) push metrics and traces.
+Exit status: 0 after a shutdown, 1 the worker failed, 2 usage error.`;
+
+const OPTIONS = {
+  'task-queue': { type: 'string' },
+  registry: { type: 'string' },
+  address: { type: 'string' },
+  namespace: { type: 'string' },
+  concurrency: { type: 'string' },
+  sandbox: { type: 'string' },
+  'prometheus-port': { type: 'string' },
+  'metrics-prefix': { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+/** A parsed `toolcage worker` command line. */
+export interface WorkerCommand {
+  readonly taskQueue: string;
+  readonly registry: string;
+  readonly address: string;
+  readonly namespace: string;
+  readonly concurrency: number | undefined;
+  readonly sandbox: SandboxMode | undefined;
+  readonly prometheusPort: number | undefined;
+  readonly metricsPrefix: string | undefined;
+}
+
+/** Parses the arguments after `worker`; 'help' for --help. Throws an Error on misuse. */
+export function parseWorkerArgs(
+  argv: readonly string[],
+  env: Readonly<Record<string, string | undefined>> = process.env,
+): WorkerCommand | 'help' {
+  const { values, positionals } = parseArgs({
+    args: [...argv],
+    options: OPTIONS,
+    allowPositionals: true,
+    strict: true,
+  });
+  if (values.help === true) return 'help';
+  if (positionals.length > 0) throw new Error(`unexpected argument \`${positionals.join(' ')}\``);
+  const taskQueue = values['task-queue'];
+  if (taskQueue === undefined || taskQueue === '') throw new Error('--task-queue is required');
+  const registry = values.registry;
+  if (registry === undefined || registry === '') throw new Error('--registry is required');
+  const integer = (flag: 'concurrency' | 'prometheus-port', allowZero = false) => {
+    const text = values[flag];
+    if (text === undefined) return undefined;
+    if (!(allowZero ? /^(0|[1-9][0-9]*)$/ : /^[1-9][0-9]*$/).test(text))
+      throw new Error(
+        `--${flag} expects a ${allowZero ? 'non-negative' : 'positive'} integer, got \`${text}\``,
+      );
+    return Number(text);
+  };
+  const sandbox = values.sandbox;
+  if (sandbox !== undefined && sandbox !== 'auto' && sandbox !== 'bwrap' && sandbox !== 'none')
+    throw new Error(`--sandbox must be auto, bwrap or none, got \`${sandbox}\``);
+  return {
+    taskQueue,
+    registry,
+    address: values.address ?? nonEmpty(env['TEMPORAL_ADDRESS']) ?? 'localhost:7233',
+    namespace: values.namespace ?? nonEmpty(env['TEMPORAL_NAMESPACE']) ?? 'default',
+    concurrency: integer('concurrency'),
+    sandbox,
+    prometheusPort: integer('prometheus-port', true),
+    metricsPrefix: values['metrics-prefix'],
+  };
+}
+
+const nonEmpty = (value: string | undefined): string | undefined =>
+  value === undefined || value.trim() === '' ? undefined : value;
+
+/** Runs `toolcage worker …`; resolves to the exit status. */
+export async function workerCommand(argv: readonly string[]): Promise<number> {
+  let command: WorkerCommand | 'help';
+  let runtimeOptions;
+  try {
+    command = parseWorkerArgs(argv);
+    if (command === 'help') {
+      process.stdout.write(`${WORKER_USAGE}\n`);
+      return 0;
+    }
+    runtimeOptions = readRegistryFile(command.registry);
+  } catch (error) {
+    process.stderr.write(`toolcage worker: ${(error as Error).message}\n\n${WORKER_USAGE}\n`);
+    return 2;
+  }
+
+  let temporal: TemporalModule;
+  try {
+    temporal = await import('../temporal/index.js');
+  } catch (error) {
+    process.stderr.write(`toolcage worker: ${(error as Error).message}\n`);
+    return 1;
+  }
+  const telemetryOptions: TelemetrySetupOptions | undefined =
+    command.prometheusPort === undefined
+      ? telemetryFromEnv()
+      : { ...telemetryFromEnv(), prometheus: { port: command.prometheusPort } };
+  const telemetry =
+    telemetryOptions === undefined ? undefined : await setupTelemetry(telemetryOptions);
+  try {
+    const worker = await temporal.createToolWorker({
+      taskQueue: command.taskQueue,
+      address: command.address,
+      namespace: command.namespace,
+      runtimeOptions: {
+        ...runtimeOptions,
+        ...(command.concurrency === undefined ? {} : { concurrency: command.concurrency }),
+        ...(command.sandbox === undefined ? {} : { sandbox: command.sandbox }),
+      },
+      ...(telemetry === undefined
+        ? {}
+        : { meterProvider: telemetry.meterProvider, tracerProvider: telemetry.tracerProvider }),
+      ...(command.metricsPrefix === undefined ? {} : { metricsPrefix: command.metricsPrefix }),
+    });
+    const tools = Object.keys(runtimeOptions.tools ?? {});
+    process.stderr.write(
+      `toolcage worker: serving task queue \`${command.taskQueue}\` on ${command.address} ` +
+        `(namespace ${command.namespace}), ${worker.runtime.settings.concurrency} at once, ` +
+        `${tools.length} tool${tools.length === 1 ? '' : 's'}: ${tools.join(', ')}` +
+        `${telemetry?.prometheusUrl === undefined ? '' : `; metrics at ${telemetry.prometheusUrl}`}\n`,
+    );
+    // Temporal's runtime shuts its workers down on SIGINT, SIGTERM, SIGQUIT and SIGUSR2; a
+    // hang-up (a closed terminal) drains the same way instead of ending the process at once.
+    const onHangup = (): void => void worker.shutdown();
+    process.once('SIGHUP', onHangup);
+    try {
+      await worker.run();
+    } finally {
+      process.off('SIGHUP', onHangup);
+      await worker.shutdown();
+    }
+    process.stderr.write('toolcage worker: stopped\n');
+    return 0;
+  } catch (error) {
+    process.stderr.write(`toolcage worker: ${(error as Error).message}\n`);
+    return 1;
+  } finally {
+    await telemetry?.shutdown();
+  }
+}

@@ -1,0 +1,113 @@
+/**
+ * `toolcage doctor`'s check that `permissions.net` allow-lists can be enforced here: an egress
+ * proxy session really listens, and a Bun process inside a bubblewrap sandbox with its own
+ * network namespace (and user namespace, as tools run) reaches it through the bound socket and
+ * gets the proxy's answer. The request names a reserved name, so the proxy refuses it without
+ * any lookup: nothing leaves the machine.
+ */
+import { execFile } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { ownerTag } from '../sandbox/owner.js';
+import { TEMP_PREFIX } from '../sandbox/sweep.js';
+import { EGRESS_DIR } from './in-sandbox.js';
+import { normalizeNetworkOptions } from './options.js';
+import { createEgressProxy } from './proxy.js';
+import { SOCKET_NAME, type EgressSession } from './session.js';
+
+const execFileAsync = promisify(execFile);
+
+/** Whether allow-lists can be enforced, and what was found. */
+export interface EgressProbe {
+  readonly available: boolean;
+  readonly detail: string;
+}
+
+const PROBE_NAME = 'doctor-probe.invalid';
+// Runs inside the sandbox: one absolute-form request over the proxy's socket, its status line out.
+const SCRIPT = `
+import { connect } from 'node:net';
+const socket = connect('${EGRESS_DIR}/${SOCKET_NAME}');
+let text = '';
+socket.on('data', (chunk) => (text += chunk));
+socket.on('error', (error) => console.log('error ' + error.code));
+socket.on('close', () => console.log(text.split('\\r\\n')[0]));
+socket.write('GET http://${PROBE_NAME}/ HTTP/1.1\\r\\nHost: ${PROBE_NAME}\\r\\nConnection: close\\r\\n\\r\\n');
+`;
+
+/** Runs the probe; never throws. */
+export async function probeEgress(options: {
+  readonly bwrapPath: string | undefined;
+  readonly bunPath: string;
+  readonly userNamespace: boolean;
+}): Promise<EgressProbe> {
+  if (options.bwrapPath === undefined) {
+    return {
+      available: false,
+      detail: 'needs bubblewrap (the network namespace with no route out)',
+    };
+  }
+  let session: EgressSession | undefined;
+  try {
+    session = await createEgressProxy(normalizeNetworkOptions({})).open({
+      allow: [PROBE_NAME],
+      maxConnections: 1,
+      maxBytes: 64 * 1024,
+      directory: join(tmpdir(), `${TEMP_PREFIX}${ownerTag()}-net-${randomUUID()}`),
+    });
+  } catch (error) {
+    return { available: false, detail: `the egress proxy cannot listen: ${message(error)}` };
+  }
+  try {
+    const { stdout } = await execFileAsync(
+      options.bwrapPath,
+      [
+        ...(options.userNamespace ? ['--unshare-user', '--uid', '65534', '--gid', '65534'] : []),
+        '--unshare-net',
+        '--unshare-pid',
+        '--die-with-parent',
+        '--ro-bind',
+        '/',
+        '/',
+        '--dev',
+        '/dev',
+        '--proc',
+        '/proc',
+        '--tmpfs',
+        '/run',
+        '--ro-bind',
+        session.directory,
+        EGRESS_DIR,
+        '--',
+        options.bunPath,
+        '-e',
+        SCRIPT,
+      ],
+      { env: {}, timeout: 10_000 },
+    );
+    const status = stdout.trim();
+    const refused = session.activity().lastDenial;
+    if (!status.startsWith('HTTP/1.1 403') || refused === undefined) {
+      return {
+        available: false,
+        detail: `a sandboxed process did not reach the proxy (${status})`,
+      };
+    }
+    return {
+      available: true,
+      detail: 'a process in a sandbox with no route out reached its egress proxy',
+    };
+  } catch (error) {
+    return { available: false, detail: `the probe sandbox failed: ${message(error)}` };
+  } finally {
+    await session.close();
+  }
+}
+
+function message(error: unknown): string {
+  const stderr = (error as { stderr?: unknown }).stderr;
+  const text = typeof stderr === 'string' ? stderr.trim() : '';
+  return (text || (error instanceof Error ? error.message : String(error))).slice(0, 300);
+}

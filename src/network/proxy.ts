@@ -1,0 +1,63 @@
+/**
+ * The egress proxy of a runtime: it runs in the manager (Node), outside every sandbox, and opens
+ * one {@link EgressSession} per execution whose `permissions.net` is an allow-list.
+ *
+ * Written over node:http's 'request' and 'connect' events rather than on a proxy library:
+ * `proxy` 4.1 connects by host name (a second DNS lookup after any check, so DNS rebinding could
+ * move the connection) and adds Via/X-Forwarded-For; `proxy-chain` 3.0 can pin an address (its
+ * `dnsLookup` hook) but destroys every connection without a `remoteAddress` — every Unix-socket
+ * connection — forwards with `insecureHTTPParser`, and has no hook to stop a connection when a
+ * byte budget is spent. Node parses HTTP on both sides here; nothing is parsed by hand.
+ */
+import { parseHostPattern, type HostPattern } from './patterns.js';
+import { systemLookup, type Lookup, type NetworkPolicy } from './decide.js';
+import type { NormalizedNetworkOptions } from './options.js';
+import { EgressSession } from './session.js';
+
+/** What one execution's session enforces. */
+export interface SessionRequest {
+  /** Canonical host patterns (permissions.net, resolved). */
+  readonly allow: readonly string[];
+  readonly maxConnections: number;
+  readonly maxBytes: number;
+  /** A directory to create (must not exist) for the session's socket. */
+  readonly directory: string;
+}
+
+/** The proxy of a runtime. */
+export interface EgressProxy {
+  /** Opens one execution's session; rejects when it cannot listen. */
+  open(request: SessionRequest): Promise<EgressSession>;
+}
+
+/** Creates the egress proxy; `lookup` replaces DNS (tests). */
+export function createEgressProxy(
+  options: NormalizedNetworkOptions,
+  lookup: Lookup = systemLookup,
+): EgressProxy {
+  const policy: NetworkPolicy = {
+    hosts: options.hosts,
+    allowPrivateAddresses: options.allowPrivateAddresses,
+    lookup,
+  };
+  // Patterns arrive validated (permissions.ts); a failure here is toolcage's own bug.
+  const pattern = (text: string): HostPattern => {
+    const result = parseHostPattern(text);
+    if ('problem' in result) throw new Error(`host pattern \`${text}\` ${result.problem}`);
+    return result;
+  };
+  return {
+    open(request) {
+      return EgressSession.open(
+        request.directory,
+        {
+          allow: request.allow.map(pattern),
+          maxConnections: request.maxConnections,
+          maxBytes: request.maxBytes,
+          idleTimeoutMs: options.idleTimeoutMs,
+        },
+        policy,
+      );
+    },
+  };
+}

@@ -1,0 +1,140 @@
+/**
+ * Readers of the operations files (observability/*) for the tests that evaluate them against a
+ * real Prometheus: the alert expressions, the dashboard queries with Grafana's variables
+ * substituted, and small helpers over query answers.
+ */
+import { readFileSync } from 'node:fs';
+import { expect, vi } from 'vitest';
+import type { PrometheusServer, Sample } from './prometheus.js';
+
+/** The `expr` of every rule in a rules file (a small reader for its layout: `expr: >-` blocks or one line). */
+export function alertExpressions(file: string): { alert: string; expr: string }[] {
+  const lines = readFileSync(file, 'utf8').split('\n');
+  const found: { alert: string; expr: string }[] = [];
+  let alert = '';
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i]!;
+    const name = /^\s*- alert:\s*(\S+)/.exec(line);
+    if (name !== null) alert = name[1]!;
+    const expr = /^(\s*)expr:\s*(.*)$/.exec(line);
+    if (expr === null) continue;
+    const indent = expr[1]!.length;
+    if (expr[2] !== '>-' && expr[2] !== '|') {
+      found.push({ alert, expr: expr[2]! });
+      continue;
+    }
+    const block: string[] = [];
+    while (i + 1 < lines.length) {
+      const next = lines[i + 1]!;
+      if (next.trim() !== '' && next.length - next.trimStart().length <= indent) break;
+      block.push(next.trim());
+      i++;
+    }
+    found.push({ alert, expr: block.join(' ').trim() });
+  }
+  return found;
+}
+
+/**
+ * Every target `expr` of every panel of a dashboard, with Grafana's variables substituted:
+ * `$__rate_interval` → `1m`, any other `$name` / `${name}` → `.*` (the "All" value).
+ */
+export function dashboardExpressions(file: string): { panel: string; expr: string }[] {
+  const dashboard = JSON.parse(readFileSync(file, 'utf8')) as {
+    panels: { title: string; targets?: { expr?: string }[] }[];
+  };
+  return dashboard.panels.flatMap((panel) =>
+    (panel.targets ?? []).map((target) => ({
+      panel: panel.title,
+      expr: (target.expr ?? '')
+        .replaceAll('$__rate_interval', '1m')
+        .replace(/\$\{\w+\}|\$\w+/g, '.*'),
+    })),
+  );
+}
+
+/** "expr > 30" (or ">= 30") → { base: "expr", threshold: 30 }. */
+export function splitThreshold(expr: string): { base: string; threshold: number } {
+  const match = /^([\s\S]*?)\s*>=?\s*([0-9.]+)\s*$/.exec(expr);
+  if (match === null) throw new Error(`alert expression without a "> threshold": ${expr}`);
+  return { base: match[1]!, threshold: Number(match[2]) };
+}
+
+/** `le` label values in bucket order ('+Inf' last). */
+export const sortedLe = (values: Iterable<string | undefined>): (string | undefined)[] =>
+  [...new Set(values)].sort(
+    (a, b) => (a === '+Inf' ? Infinity : Number(a)) - (b === '+Inf' ? Infinity : Number(b)),
+  );
+
+/** The samples with a finite value. */
+export const finite = (samples: Sample[]): Sample[] =>
+  samples.filter((s) => Number.isFinite(Number(s.value)));
+
+/** Resolves once `check()` is true (every 250 ms); rejects after `timeoutMs`. */
+export async function waitUntil(
+  what: string,
+  check: () => Promise<boolean>,
+  timeoutMs = 30_000,
+): Promise<void> {
+  // vi.waitFor, not expect.poll: some of these waits are in beforeAll, where expect.poll cannot run.
+  await vi.waitFor(
+    async () => {
+      if (!(await check())) throw new Error(`timed out waiting for ${what}`);
+    },
+    { timeout: timeoutMs, interval: 250 },
+  );
+}
+
+/** The samples of an instant query (an error naming the query when Prometheus refuses it). */
+export async function querySamples(prometheus: PrometheusServer, expr: string): Promise<Sample[]> {
+  const answer = await prometheus.query(expr);
+  if (!answer.ok) throw new Error(`query failed: ${expr}\n${answer.error}`);
+  return answer.samples;
+}
+
+/**
+ * An alert expression "returns data": evaluated without its threshold comparison it gives at
+ * least one finite series above 0, and with the threshold lowered to 0 at least one series.
+ */
+export async function expectAlertReturnsData(
+  prometheus: PrometheusServer,
+  expr: string,
+): Promise<void> {
+  const { base, threshold } = splitThreshold(expr);
+  expect(threshold).toBeGreaterThan(0);
+  const values = finite(await querySamples(prometheus, base));
+  expect(values.length, `no finite series for: ${base}`).toBeGreaterThan(0);
+  expect(values.some((s) => Number(s.value) > 0)).toBe(true);
+  const lowered = await querySamples(prometheus, `${base} > 0`);
+  expect(lowered.length, `nothing above 0 for: ${base}`).toBeGreaterThan(0);
+}
+
+/** Waits until every loaded rule was evaluated; then they must be `names`, all healthy. */
+export async function expectRulesHealthy(
+  prometheus: PrometheusServer,
+  names: readonly string[],
+): Promise<void> {
+  await waitUntil('rule evaluation', async () =>
+    (await prometheus.rules()).every((rule) => !rule.lastEvaluation.startsWith('0001')),
+  );
+  const rules = await prometheus.rules();
+  expect(rules.map((rule) => rule.name).sort()).toEqual([...names].sort());
+  for (const rule of rules)
+    expect({ name: rule.name, health: rule.health, error: rule.lastError ?? '' }).toEqual({
+      name: rule.name,
+      health: 'ok',
+      error: '',
+    });
+}
+
+/** The queries of a dashboard that give no finite sample, as "panel: expr". */
+export async function emptyDashboardQueries(
+  prometheus: PrometheusServer,
+  file: string,
+): Promise<string[]> {
+  const empty: string[] = [];
+  for (const { panel, expr } of dashboardExpressions(file)) {
+    if (finite(await querySamples(prometheus, expr)).length === 0) empty.push(`${panel}: ${expr}`);
+  }
+  return empty;
+}
