@@ -1,3 +1,4 @@
+import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
@@ -9,5 +10,10 @@ export default defineConfig({
     // assertions of one file are not confused by the processes of another.
     fileParallelism: false,
     pool: 'forks',
+    // Every runtime a test makes (and every CLI it runs) caches compiled tools in the worktree
+    // (ignored by git), never in the user's ~/.cache/toolcage.
+    env: {
+      XDG_CACHE_HOME: fileURLToPath(new URL('./.vitest-tmp/xdg-cache', import.meta.url)),
+    },
   },
 });

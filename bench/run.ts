@@ -8,6 +8,7 @@ import { writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { format } from 'prettier';
 import { fileURLToPath } from 'node:url';
+import { bundleRows } from './cases/bundle.js';
 import { deadlineRows } from './cases/deadline.js';
 import { handwrittenRows } from './cases/handwritten.js';
 import { importRows } from './cases/import.js';
@@ -35,6 +36,7 @@ const CASES: Record<string, () => Promise<CaseResult>> = {
   ]),
   telemetry: rowsOnly(telemetryRows),
   memory: rowsOnly(memoryRows),
+  bundle: rowsOnly(bundleRows),
   network: rowsOnly(async () =>
     (await sandboxLanded())
       ? await networkRows()
@@ -173,6 +175,11 @@ if (only.length === Object.keys(CASES).length) {
     '  of its launcher counts until it is reaped (see bench/cases/deadline.ts).',
     '- Telemetry: 400 interleaved runs each (the difference is a few tenths of a ms).',
     '- Memory: RSS after a full GC (`--expose-gc`), after 200 and after 10,000 more executions.',
+    '- Bundle: a tool importing zod 4 (copied into a temp project), sandboxed, no prewarm. Bundled:',
+    '  every measured call is a cache hit (the first call built it). Unbundled: `bundle: false` with',
+    '  a read grant on node_modules, Bun resolving and loading zod from it. The freshness check is',
+    '  ToolBundler.module() on a tool it has built (a stat of each input and of the bundle); the',
+    '  bytecode row runs both bundles with the bare script.',
     '- Network: sandboxed; a tool makes 20 sequential `fetch`es to a loopback server and times',
     '  each inside itself, through the egress proxy (`net: [name]`, the name mapped by',
     '  `network.hosts`) vs. straight to it (`net: true`); the figure is the difference of the',

@@ -8,7 +8,9 @@
 import { readFileSync } from 'node:fs';
 import { constants } from 'node:os';
 import { dirname, resolve } from 'node:path';
+import { BuildCache, defaultCacheDir, renderCacheUsage } from './build/cache.js';
 import { parseCommandLine, USAGE, UsageError, type Command } from './cli/args.js';
+import { buildCommand } from './cli/build.js';
 import { renderDoctor } from './cli/doctor.js';
 import { terminalWidth } from './cli/table.js';
 import { isToolExecutionError } from './errors/tool-execution-error.js';
@@ -106,9 +108,8 @@ function version(): string {
 async function main(argv: readonly string[]): Promise<number> {
   // `worker` lives in its own module, loaded (with the Temporal packages) only for it.
   if (argv[0] === 'worker') return (await import('./cli/worker.js')).workerCommand(argv.slice(1));
-  let command: Command;
   try {
-    command = parseCommandLine(argv);
+    return await dispatch(parseCommandLine(argv));
   } catch (error) {
     if (!(error instanceof UsageError)) throw error;
     if (error.json)
@@ -119,6 +120,9 @@ async function main(argv: readonly string[]): Promise<number> {
     process.stderr.write(`toolcage: ${error.message}\n\n${USAGE}\n`);
     return 2;
   }
+}
+
+async function dispatch(command: Command): Promise<number> {
   switch (command.command) {
     case 'help':
       process.stdout.write(`${USAGE}\n`);
@@ -133,13 +137,16 @@ async function main(argv: readonly string[]): Promise<number> {
         bunPath: resolveBunBinary(),
         userNamespace: capabilities.userNamespaces.available,
       });
+      const cache = new BuildCache(defaultCacheDir()).usage();
       process.stdout.write(
         command.json
-          ? `${JSON.stringify({ ...capabilities, egress })}\n`
-          : `${renderDoctor(capabilities, { width: terminalWidth(), egress })}\n`,
+          ? `${JSON.stringify({ ...capabilities, egress, cache })}\n`
+          : `${renderDoctor(capabilities, { width: terminalWidth(), egress })}\n${renderCacheUsage(cache)}\n`,
       );
       return 0;
     }
+    case 'build':
+      return buildCommand(command);
     case 'run':
       return run(command);
     default:

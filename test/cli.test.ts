@@ -1,11 +1,12 @@
 import { execFile, spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { describe, expect, test } from 'vitest';
+import { afterEach, beforeEach, describe, expect, test } from 'vitest';
 import { MetricNames } from '../src/telemetry/names.js';
 import { toolcageCgroups, toolcageTempDirs, toolProcesses } from './helpers/leaks.js';
 import { startOtlpReceiver } from './helpers/otlp-receiver.js';
+import { makeProject, SECRETS, type Project } from './helpers/project.js';
 import { FIXTURES, TEST_SANDBOX } from './helpers/runtime.js';
 
 // The CLI as users run it: the built bin (npm test builds first, see "pretest").
@@ -17,12 +18,17 @@ interface CliRun {
   readonly stderr: string;
 }
 
-function cli(args: readonly string[], env: NodeJS.ProcessEnv = {}): Promise<CliRun> {
+function cli(args: readonly string[], env: NodeJS.ProcessEnv = {}, cwd?: string): Promise<CliRun> {
   return new Promise((resolve) => {
     execFile(
       process.execPath,
       [CLI, ...args],
-      { env: { ...process.env, ...env }, maxBuffer: 64 << 20 },
+      {
+        // XDG_CACHE_HOME (vitest.config.ts): the tests' build cache, not the user's.
+        env: { ...process.env, ...env },
+        maxBuffer: 64 << 20,
+        ...(cwd === undefined ? {} : { cwd }),
+      },
       (error, stdout, stderr) => {
         const code = error === null ? 0 : typeof error.code === 'number' ? error.code : -1;
         resolve({ code, stdout, stderr });
@@ -123,6 +129,136 @@ describe('toolcage run (human)', () => {
   });
 });
 
+describe.skipIf(TEST_SANDBOX === 'none')('toolcage in a tool project', () => {
+  let project: Project;
+  let xdg = '';
+  const inProject = (args: readonly string[]): Promise<CliRun> =>
+    cli(args, { XDG_CACHE_HOME: xdg }, project.root);
+  beforeEach(() => {
+    project = makeProject();
+    xdg = `${project.root}-xdg`;
+  });
+  afterEach(() => {
+    project.remove();
+    rmSync(xdg, { recursive: true, force: true });
+  });
+
+  test('run tools/validate.ts succeeds sandboxed with no --allow-read; a tool reading ./.env gets no secret', async () => {
+    const run = await inProject([
+      'run',
+      'tools/validate.ts',
+      '--input',
+      '{"city":"Lyon","days":3}',
+    ]);
+    expect(run.stderr).toBe('');
+    expect(run.code).toBe(0);
+    expect(JSON.parse(run.stdout)).toEqual({
+      city: 'LYON',
+      days: '3 days',
+      range: '2025-06-01..2025-06-04',
+    });
+    const json = await inProject([
+      'run',
+      'tools/validate.ts',
+      '--input',
+      '{"city":"Lyon","days":3}',
+      '--json',
+    ]);
+    expect(JSON.parse(json.stdout)).toMatchObject({
+      ok: true,
+      enforcement: { sandbox: 'bwrap', filesystem: 'bundle' },
+    });
+    const secret = await inProject([
+      'run',
+      'tools/reader.ts',
+      '--input',
+      '{"path":".env"}',
+      '--json',
+    ]);
+    expect(secret.code).toBe(1);
+    expect(secret.stdout + secret.stderr).not.toContain(SECRETS.toolEnv);
+    expect(JSON.parse(secret.stdout)).toMatchObject({
+      ok: false,
+      error: {
+        kind: 'permission_denied',
+        message: expect.stringContaining(`read of ${project.path('tools/.env')}`) as unknown,
+      },
+    });
+  });
+
+  test('build compiles ahead of time and prints each tool’s inputs, size and build time', async () => {
+    const built = await inProject(['build', 'tools/validate.ts']);
+    expect(built.code).toBe(0);
+    const lines = built.stdout.split('\n');
+    expect(lines[0]).toBe(`validate  ${project.path('tools/validate.ts')}`);
+    expect(lines[1]).toMatch(/^ {2}\d+ inputs, \d+\.\d KiB, built in \d+ ms$/);
+    expect(lines).toEqual(
+      expect.arrayContaining([
+        '    tools/validate.ts',
+        '    node_modules/zodlet/index.js',
+        '    packages/units/index.ts',
+        '    tsconfig.json',
+      ]),
+    );
+    expect(built.stdout).toMatch(
+      new RegExp(`bundle: ${xdg}/toolcage/v1/bundles/[0-9a-f]{64}\\.js\n$`),
+    );
+    // `run` finds it built.
+    const again = await inProject(['build', 'tools/validate.ts', '--json']);
+    const body = JSON.parse(again.stdout) as { ok: boolean; tools: Array<Record<string, unknown>> };
+    expect(body.ok).toBe(true);
+    expect(body.tools[0]).toMatchObject({ id: 'validate', ok: true, bundled: true, cached: true });
+    expect(body.tools[0]!['inputs']).toContain('node_modules/datelet/dist/format.js');
+  });
+
+  test('build --registry builds every registered tool and fails when one cannot be built', async () => {
+    project.write(
+      'tools/broken.ts',
+      "import x from 'no-such-package-4242';\nexport default () => x;\n",
+    );
+    project.write(
+      'toolcage.json',
+      JSON.stringify({
+        tools: {
+          validate: { path: 'tools/validate.ts' },
+          reader: { path: 'tools/reader.ts', bundle: false },
+          broken: { path: 'tools/broken.ts' },
+        },
+      }),
+    );
+    const run = await inProject(['build', '--registry', 'toolcage.json', '--json']);
+    expect(run.code).toBe(1);
+    const body = JSON.parse(run.stdout) as { ok: boolean; tools: Array<Record<string, unknown>> };
+    expect(body.ok).toBe(false);
+    expect(body.tools.map((tool) => [tool['id'], tool['ok'], tool['bundled']])).toEqual([
+      ['validate', true, true],
+      ['reader', true, false],
+      ['broken', false, true],
+    ]);
+    expect(body.tools[2]!['error']).toMatchObject({
+      kind: 'tool_error',
+      message:
+        "Tool `broken` could not be built: Cannot resolve 'no-such-package-4242' from tools/broken.ts (is it installed?)",
+    });
+  });
+
+  test('doctor shows where the build cache is and how large', async () => {
+    await inProject(['build', 'tools/validate.ts']);
+    const text = await inProject(['doctor']);
+    expect(text.code).toBe(0);
+    expect(text.stdout).toMatch(
+      new RegExp(
+        `build cache: ${xdg}/toolcage \\(1 entries, \\d+\\.\\d MiB of at most 256\\.0 MiB\\)`,
+      ),
+    );
+    const json = JSON.parse((await inProject(['doctor', '--json'])).stdout) as {
+      cache: { dir: string; bytes: number; entries: number };
+    };
+    expect(json.cache).toMatchObject({ dir: `${xdg}/toolcage`, entries: 1 });
+    expect(json.cache.bytes).toBeGreaterThan(0);
+  });
+});
+
 describe('toolcage run stopped by a signal', () => {
   test('SIGTERM kills the tool and removes its sandbox, then exits 128 + 15 saying it was cancelled', async () => {
     const child = spawn(process.execPath, [CLI, 'run', fixture('forever.ts'), ...sandbox], {
@@ -173,6 +309,9 @@ describe('usage errors exit 2', () => {
     [['run', 'a.ts', '--tmp-mb', '0']],
     [['run', 'a.ts', '--allow-everything']],
     [['frobnicate']],
+    [['build']],
+    [['build', 'a.ts', '--registry', 'r.json']],
+    [['build', '--registry', '/nonexistent/toolcage.json']],
   ])('%j', async (args) => {
     const run = await cli(args);
     expect(run.code).toBe(2);

@@ -10,6 +10,16 @@ export type Command =
   | { readonly command: 'version' }
   | { readonly command: 'doctor'; readonly json: boolean }
   | {
+      readonly command: 'build';
+      /** Tool files, or nothing with `registry`. */
+      readonly files: readonly string[];
+      /** A JSON registry (`{ "tools": { id: { path, … } } }`), paths relative to its directory. */
+      readonly registry: string | undefined;
+      /** The registry's, else `auto`, when not given. */
+      readonly sandbox: SandboxMode | undefined;
+      readonly json: boolean;
+    }
+  | {
       readonly command: 'run';
       readonly file: string;
       readonly exportName: string | undefined;
@@ -42,7 +52,9 @@ export const USAGE = `Usage:
                [--memory-mb N] [--cpu-seconds N] [--max-processes N] [--max-file-size-mb N]
                [--tmp-mb N] [--max-output-bytes N] [--max-connections N] [--max-network-mb N]
                [--sandbox auto|bwrap|none] [--json]
-  toolcage doctor [--json]     what this machine can enforce
+  toolcage build <tool-file>... | --registry FILE [--sandbox auto|bwrap|none] [--json]
+                               compile tools ahead of their calls (for images and CI)
+  toolcage doctor [--json]     what this machine can enforce, and the build cache
   toolcage worker --task-queue NAME --registry FILE [--address HOST:PORT] [--namespace NAME]
                   [--concurrency N] [...]   a Temporal worker (toolcage worker --help)
   toolcage --help | --version
@@ -92,8 +104,12 @@ export function parseCommandLine(argv: readonly string[]): Command {
       );
     return { command: 'doctor', json };
   }
+  if (command === 'build') return parseBuild(rest, json);
   if (command !== 'run')
-    throw new UsageError(`unknown command \`${command}\` (expected run, doctor or worker)`, json);
+    throw new UsageError(
+      `unknown command \`${command}\` (expected run, build, doctor or worker)`,
+      json,
+    );
 
   const fail = (message: string): never => {
     throw new UsageError(message, json);
@@ -179,6 +195,32 @@ export function parseCommandLine(argv: readonly string[]): Command {
     sandbox,
     json: values.json ?? false,
   };
+}
+
+function parseBuild(rest: readonly string[], json: boolean): Command {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: [...rest],
+      options: {
+        registry: { type: 'string' },
+        sandbox: { type: 'string' },
+        json: { type: 'boolean' },
+      },
+      allowPositionals: true,
+      strict: true,
+    });
+  } catch (error) {
+    throw new UsageError((error as Error).message, json);
+  }
+  const { values, positionals } = parsed;
+  if (positionals.length > 0 === (values.registry !== undefined))
+    throw new UsageError('build takes <tool-file>... or --registry FILE (one of the two)', json);
+  const sandbox = values.sandbox;
+  if (sandbox !== undefined && sandbox !== 'auto' && sandbox !== 'bwrap' && sandbox !== 'none') {
+    throw new UsageError(`--sandbox must be auto, bwrap or none, got \`${sandbox}\``, json);
+  }
+  return { command: 'build', files: positionals, registry: values.registry, sandbox, json };
 }
 
 function parseJson(flag: string, text: string, fail: (message: string) => never): unknown {

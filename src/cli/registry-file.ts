@@ -1,5 +1,6 @@
 /**
- * A registry file: the tools a worker serves, as JSON. Relative paths are relative to the file.
+ * A registry file: the tools a worker serves (and `toolcage build --registry` compiles), as JSON.
+ * Relative paths are relative to the file.
  *
  * ```json
  * {
@@ -26,6 +27,9 @@ const KEYS = [
   'rootDir',
   'toolRoots',
   'killGraceMs',
+  'cacheDir',
+  'cacheMaxBytes',
+  'maskPatterns',
 ] as const satisfies readonly (keyof ToolRuntimeOptions)[];
 
 /**
@@ -56,6 +60,9 @@ export function readRegistryFile(path: string): ToolRuntimeOptions {
   const options = {
     ...record,
     rootDir: resolve(base, typeof record['rootDir'] === 'string' ? record['rootDir'] : '.'),
+    ...(typeof record['cacheDir'] === 'string'
+      ? { cacheDir: resolve(base, record['cacheDir']) }
+      : {}),
   } as ToolRuntimeOptions;
   try {
     normalizeOptions(options);

@@ -1,4 +1,3 @@
-import { dirname } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { ErrorKind } from '../errors/kinds.js';
 import { isToolExecutionError, ToolExecutionError } from '../errors/tool-execution-error.js';
@@ -16,6 +15,7 @@ import { effectiveProfile, explainFailure } from './effective.js';
 import { withEgressProxy } from '../network/in-sandbox.js';
 import { permissionsToFlags } from '../sandbox/flags.js';
 import type { Launched, ProcessPool } from './pool.js';
+import type { ToolBundler } from '../build/bundler.js';
 
 /** What every execution of one runtime shares. */
 export interface ExecutionEnvironment {
@@ -25,6 +25,8 @@ export interface ExecutionEnvironment {
   readonly queue: SlotQueue;
   readonly observer: ExecutionObserver;
   readonly pool: ProcessPool;
+  /** Each call's module: its bundle (built on demand, cached) or its masked directory. */
+  readonly bundler: ToolBundler;
   /** Aborts when the runtime closes. */
   readonly closing: AbortSignal;
   /**
@@ -99,6 +101,9 @@ export async function execute(
   if (env.closing.aborted) end('closed');
 
   let release: (() => void) | undefined;
+  // Set once the span (and the metrics) hold this call's failure: an error that carries the
+  // call's execution id is not necessarily recorded (a refused launch or build carries it too).
+  let recorded = false;
   try {
     try {
       release = await env.queue.acquire(controller.signal);
@@ -140,6 +145,7 @@ export async function execute(
         network: outcome.network,
         denied: verdict.denied,
       });
+      recorded = true;
       throw failure;
     }
     const result: ExecuteResult = {
@@ -160,7 +166,7 @@ export async function execute(
     });
     return result;
   } catch (error) {
-    if (isToolExecutionError(error) && error.executionId === executionId) throw error;
+    if (recorded) throw error;
     const failure = asToolError(error, tool.toolId, executionId);
     failure.durationMs = elapsed();
     span.fail(failure, { durationMs: failure.durationMs, exit: undefined, outputBytes: 0 });
@@ -208,10 +214,16 @@ async function runOnce(
   span: ObservedExecution,
 ) {
   const { tool } = prepared;
+  const module = await env.bundler.module(tool, prepared.permissions, {
+    signal,
+    timeoutMs: prepared.timeoutMs,
+    executionId,
+  });
   let launched: Launched;
   try {
     launched = await env.pool.launch({
-      toolPath: tool.path,
+      toolPath: module.modulePath,
+      view: module.view,
       permissions: prepared.permissions,
       limits: prepared.limits,
       preload: tool.definition?.preload === true,
@@ -231,7 +243,7 @@ async function runOnce(
   const request: WorkerRequest = {
     executionId,
     toolId: tool.toolId,
-    toolPath: tool.path,
+    toolPath: module.modulePath,
     exportName: tool.exportName,
     env: toolEnv,
     input: prepared.input,
@@ -255,7 +267,7 @@ async function runOnce(
           prepared.permissions,
           prepared.limits,
           plan.enforcement,
-          [dirname(tool.path), ...env.runtimeFiles],
+          [...module.visible, ...env.runtimeFiles],
         ),
     });
     return { ...outcome, enforcement: plan.enforcement, network: plan.networkActivity?.() };

@@ -1,5 +1,7 @@
 import { isAbsolute, resolve } from 'node:path';
 import type { MeterProvider, TracerProvider } from '@opentelemetry/api';
+import { defaultCacheDir, DEFAULT_CACHE_MAX_BYTES } from '../build/cache.js';
+import { validateMaskPatterns } from '../build/patterns.js';
 import {
   normalizeNetworkOptions,
   type NetworkOptions,
@@ -31,6 +33,13 @@ export interface ToolDefinition {
    * The process is still single-use. @default false
    */
   readonly preload?: boolean;
+  /**
+   * Compile the tool with its imports into one module, and show the sandbox only that file.
+   * `false` runs the source from its directory, which the sandbox then shows whole (read-only)
+   * but for secret-bearing files (`.env*`, `.git`, `.npmrc`, `*.pem`, `*.key`, `maskPatterns`):
+   * for a tool that imports modules by computed paths or reads files beside itself. @default true
+   */
+  readonly bundle?: boolean;
 }
 
 /** Options of {@link createToolRuntime}. All optional. */
@@ -70,6 +79,16 @@ export interface ToolRuntimeOptions {
   readonly killGraceMs?: number;
   /** Bun binary. @default `TOOLCAGE_BUN`, else the binary of the npm package `bun` */
   readonly bunPath?: string;
+  /** Where compiled tools are cached (shared by runtimes and processes). @default `$XDG_CACHE_HOME/toolcage`, else `~/.cache/toolcage` */
+  readonly cacheDir?: string;
+  /** Bound of the cache's size; the least recently used entries go first. @default 268435456 (256 MiB) */
+  readonly cacheMaxBytes?: number;
+  /**
+   * More names of secret-bearing files (`*` and `?` wildcards, one path component), besides
+   * `.env*`, `.git`, `.npmrc`, `*.pem`, `*.key`: a bundle may not import them, a `bundle: false`
+   * tool does not see them. @default []
+   */
+  readonly maskPatterns?: readonly string[];
   /** Record metrics and spans. @default true */
   readonly telemetry?: boolean;
   /** Meter provider for toolcage's metrics. @default the global one, looked up at record time */
@@ -132,6 +151,9 @@ export interface NormalizedOptions {
   readonly allowAdHocTools: boolean;
   readonly killGraceMs: number;
   readonly bunPath: string | undefined;
+  readonly cacheDir: string;
+  readonly cacheMaxBytes: number;
+  readonly maskPatterns: readonly string[];
   readonly telemetry: boolean;
   readonly meterProvider: MeterProvider | undefined;
   readonly tracerProvider: TracerProvider | undefined;
@@ -190,6 +212,8 @@ export function normalizeOptions(options: ToolRuntimeOptions = {}): NormalizedOp
         expectPositiveInteger(`tools.${id}.timeoutMs`, definition.timeoutMs);
       if (definition.preload !== undefined)
         expectType(`tools.${id}.preload`, definition.preload, 'boolean');
+      if (definition.bundle !== undefined)
+        expectType(`tools.${id}.bundle`, definition.bundle, 'boolean');
       if (definition.permissions !== undefined)
         validatePermissions(definition.permissions, `tools.${id}.permissions`);
       if (definition.limits !== undefined) validateLimits(definition.limits, `tools.${id}.limits`);
@@ -221,6 +245,11 @@ export function normalizeOptions(options: ToolRuntimeOptions = {}): NormalizedOp
     return isAbsolute(root) ? resolve(root) : resolve(rootDir, root);
   });
   if (options.bunPath !== undefined) expectType('bunPath', options.bunPath, 'string');
+  if (options.cacheDir !== undefined) expectType('cacheDir', options.cacheDir, 'string');
+  const cacheMaxBytes = options.cacheMaxBytes ?? DEFAULT_CACHE_MAX_BYTES;
+  expectPositiveInteger('cacheMaxBytes', cacheMaxBytes);
+  const maskPatterns = options.maskPatterns ?? [];
+  validateMaskPatterns(maskPatterns, 'maskPatterns');
   if (options.telemetry !== undefined) expectType('telemetry', options.telemetry, 'boolean');
   if (options.allowAdHocTools !== undefined)
     expectType('allowAdHocTools', options.allowAdHocTools, 'boolean');
@@ -240,6 +269,9 @@ export function normalizeOptions(options: ToolRuntimeOptions = {}): NormalizedOp
     allowAdHocTools: options.allowAdHocTools ?? true,
     killGraceMs,
     bunPath: options.bunPath,
+    cacheDir: resolve(rootDir, options.cacheDir ?? defaultCacheDir()),
+    cacheMaxBytes,
+    maskPatterns,
     telemetry: options.telemetry ?? true,
     meterProvider: options.meterProvider,
     tracerProvider: options.tracerProvider,

@@ -1,11 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import { dirname } from 'node:path';
 import type {
   LaunchPlan,
   ResolvedLimits,
   ResolvedPermissions,
   Sandbox,
   SandboxMode,
+  ToolView,
 } from '../sandbox/types.js';
 import { killProcessGroup } from './kill-tree.js';
 import type { Launcher } from './launcher.js';
@@ -23,7 +23,10 @@ const WORKER_ENV: Readonly<Record<string, string>> = { BUN_RUNTIME_TRANSPILER_CA
 
 /** What a launch needs to know; two launches with equal profiles may share prewarmed processes. */
 export interface LaunchSpec {
+  /** The module the worker imports: the tool's bundle, or its source with `bundle: false`. */
   readonly toolPath: string;
+  /** What the sandbox shows of the tool (part of the profile: a new bundle is a new profile). */
+  readonly view: ToolView;
   readonly permissions: ResolvedPermissions;
   readonly limits: ResolvedLimits;
   /** Import the tool in a prewarmed process before its request (ToolDefinition.preload). */
@@ -64,7 +67,7 @@ interface Idle {
 
 /**
  * Starts tool processes, fresh or ahead of demand. A prewarmed process is started inside its
- * sandbox with exactly the profile (tool directory, permissions, limits) of the request that
+ * sandbox with exactly the profile (tool module and view, permissions, limits) of the request that
  * takes it, waits for its one request on stdin, and serves exactly one execution: isolation is
  * never traded for speed. The environment is not part of the profile: every process starts
  * with an empty one and receives the tool's variables with its request.
@@ -136,6 +139,7 @@ export class ProcessPool {
           ? [...this.#options.bunArgs, `${PRELOAD_ARG}${spec.toolPath}`]
           : this.#options.bunArgs,
       toolPath: spec.toolPath,
+      view: spec.view,
       runtimeFiles: this.#options.runtimeFiles,
       env: WORKER_ENV,
       permissions: spec.permissions,
@@ -238,8 +242,8 @@ export class ProcessPool {
 // Everything a process is started with, except the per-call request (and its environment).
 function profileKey(spec: LaunchSpec): string {
   return JSON.stringify([
-    dirname(spec.toolPath),
     spec.toolPath,
+    spec.view,
     spec.permissions,
     spec.limits,
     spec.preload === true,

@@ -1,5 +1,3 @@
-import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { ErrorKind } from '../errors/kinds.js';
 import { ToolExecutionError } from '../errors/tool-execution-error.js';
 import { createEgressProxy } from '../network/proxy.js';
@@ -17,8 +15,11 @@ import {
   type ToolRuntimeOptions,
 } from './options.js';
 import { Launcher } from './launcher.js';
+import { packageFiles } from './package-files.js';
 import { GRACE_ARG, ProcessPool } from './pool.js';
 import { SlotQueue } from './queue.js';
+import { createBundler } from '../build/create-bundler.js';
+import { BUILD_TIMEOUT_MS } from '../build/sandboxed-build.js';
 import { ToolResolver } from './resolve-tool.js';
 import { startSweeping } from './sweeper.js';
 
@@ -56,21 +57,6 @@ export interface ToolRuntimeSettings {
   readonly allowAdHocTools: boolean;
 }
 
-// The worker and the launcher run as TypeScript from src/ (tests) and as JavaScript from dist/
-// (the package).
-function bunEntry(name: 'worker' | 'launcher'): string {
-  const url = new URL(
-    `./${name}/main${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`,
-    import.meta.url,
-  );
-  return fileURLToPath(url);
-}
-
-function bunfigPath(): string {
-  // src/runtime/runtime.ts and dist/runtime/runtime.js are both two levels below the package root.
-  return fileURLToPath(new URL('../../bunfig.toml', import.meta.url));
-}
-
 /**
  * Creates a runtime. Options are validated at once (TypeError on misuse). It sweeps, at once
  * and then every minute, what runtimes of processes that are gone left behind.
@@ -85,14 +71,11 @@ export function createToolRuntime(options: ToolRuntimeOptions = {}): ToolRuntime
 export function createToolRuntimeOn(options: ToolRuntimeOptions, sandbox: Sandbox): ToolRuntime {
   const normalized = normalizeOptions(options);
   const bunPath = normalized.bunPath ?? resolveBunBinary();
-  const worker = bunEntry('worker');
-  const bunfig = bunfigPath();
-  if (!existsSync(worker) || !existsSync(bunfig)) {
-    throw new Error(`toolcage is incomplete: missing ${existsSync(worker) ? bunfig : worker}`);
-  }
+  const files = packageFiles();
+  const { worker, workerDir, bunfig } = files;
   const sweeper = startSweeping(() => sandbox.sweep());
-  const launcher = new Launcher(bunPath, bunEntry('launcher'));
-  const runtimeFiles = [worker, bunfig, fileURLToPath(new URL('./worker/', import.meta.url))];
+  const launcher = new Launcher(bunPath, files.launcher);
+  const runtimeFiles = [worker, bunfig, workerDir];
   const pool = new ProcessPool({
     sandbox,
     mode: normalized.sandbox,
@@ -118,12 +101,20 @@ export function createToolRuntimeOn(options: ToolRuntimeOptions, sandbox: Sandbo
   const queue = new SlotQueue(normalized.concurrency, normalized.maxQueued);
   const running = new Set<Promise<unknown>>();
   const tools = new ToolResolver(normalized);
+  const bundler = createBundler(normalized, {
+    sandbox,
+    bunPath,
+    bunVersion: () => bunVersion(bunPath),
+    files,
+    launcher,
+  });
   const environment: ExecutionEnvironment = {
     options: normalized,
     tools,
     sandbox,
     queue,
     pool,
+    bundler,
     closing: closing.signal,
     onClose: closeHandlers,
     observer: createObserver({
@@ -137,20 +128,32 @@ export function createToolRuntimeOn(options: ToolRuntimeOptions, sandbox: Sandbo
     runtimeFiles: [bunPath, ...runtimeFiles],
   };
 
-  // Registered tools are warmed ahead of their first request, with their own profile.
+  // Registered tools are built (or found in the cache) and warmed ahead of their first
+  // request, with their own profile.
+  const warming = new Set<Promise<void>>();
   if (normalized.prewarm > 0) {
     for (const id of normalized.tools.keys()) {
-      try {
-        const tool = tools.resolve({ toolId: id });
-        pool.warm({
-          toolPath: tool.path,
-          ...effectiveProfile(normalized, tool, {}),
-          preload: tool.definition?.preload === true,
-        });
-      } catch {
-        // A tool that cannot be resolved now fails clearly when it is called.
-      }
+      const warm = warmTool(id).catch(() => {
+        // A tool that cannot be resolved or built now fails clearly when it is called.
+      });
+      warming.add(warm);
+      void warm.finally(() => warming.delete(warm));
     }
+  }
+  async function warmTool(id: string): Promise<void> {
+    const tool = tools.resolve({ toolId: id });
+    const profile = effectiveProfile(normalized, tool, {});
+    const module = await bundler.module(tool, profile.permissions, {
+      signal: closing.signal,
+      timeoutMs: BUILD_TIMEOUT_MS,
+    });
+    if (closing.signal.aborted) return;
+    pool.warm({
+      toolPath: module.modulePath,
+      view: module.view,
+      ...profile,
+      preload: tool.definition?.preload === true,
+    });
   }
 
   let closed: Promise<void> | undefined;
@@ -188,6 +191,8 @@ export function createToolRuntimeOn(options: ToolRuntimeOptions, sandbox: Sandbo
         closing.abort();
         for (const handler of [...closeHandlers]) handler();
         await Promise.allSettled([...running]);
+        await bundler.close();
+        await Promise.allSettled([...warming]);
         await pool.close();
         await launcher.close();
         await sweeper.stop();

@@ -3,7 +3,8 @@
  * (which libraries Bun loads, how `/bin` and `/lib` are laid out) comes in as a {@link SystemView}.
  *
  * The view starts empty (bwrap's root is a fresh tmpfs) and gets, read-only unless said:
- * the Bun binary and its shared libraries, the tool's directory, the worker's files, the granted
+ * the Bun binary and its shared libraries, the tool (its compiled module alone, or with
+ * `bundle: false` its directory with secret-bearing entries masked), the worker's files, the granted
  * `read` paths, the granted `write` paths (read-write), a fresh `/proc` (own PID namespace) and
  * `/dev`, and a private tmpfs as `/tmp` (read-write, also `HOME` and the working dir), of
  * `limits.tmpMb`: nothing a tool writes there reaches the host's disk, and its pages are charged
@@ -16,7 +17,7 @@
  */
 import { dirname } from 'node:path';
 import { EGRESS_DIR, egressEnv } from '../network/in-sandbox.js';
-import type { ResolvedPermissions } from './types.js';
+import type { ResolvedPermissions, ToolView } from './types.js';
 
 /** What of the host the sandbox shows, found once by detection. */
 export interface SystemView {
@@ -39,8 +40,8 @@ export type RootEntry =
 export interface BwrapInput {
   readonly bunPath: string;
   readonly bunArgs: readonly string[];
-  /** Directory of the tool module (read-only). */
-  readonly toolDir: string;
+  /** The tool's own files (read-only): its bundle, or its directory with masks. */
+  readonly tool: ToolView;
   /** Worker entry, bunfig, … (read-only). */
   readonly runtimeFiles: readonly string[];
   readonly permissions: ResolvedPermissions;
@@ -77,7 +78,14 @@ type Mount =
     }
   | { readonly op: '--symlink'; readonly target: string; readonly dest: string }
   | { readonly op: '--tmpfs'; readonly dest: string; readonly sizeBytes: number | undefined }
-  | { readonly op: '--proc' | '--dev'; readonly dest: string };
+  | { readonly op: '--proc' | '--dev' | '--tmpfs-ro'; readonly dest: string };
+
+/**
+ * What a masked file is bound to. In a user namespace every mount is `nodev`, so opening this
+ * device node fails with EACCES (observed with bwrap 0.8: `cat` of the masked path says
+ * "Permission denied", classified `permission_denied`); without one it reads as empty.
+ */
+const MASK_FILE_SOURCE = '/dev/null';
 
 /** The namespaces a command line from {@link buildBwrapArgs} creates (for `enforcement`). */
 export function bwrapNamespaces(
@@ -128,6 +136,11 @@ export function buildBwrapArgs(input: BwrapInput): string[] {
       case '--proc':
       case '--dev':
         args.push(mount.op, mount.dest);
+        break;
+      case '--tmpfs-ro':
+        // An empty tmpfs over a masked directory, then read-only: `--remount-ro /` below does not
+        // reach mounts under the root, so without this the tool could write into it.
+        args.push('--tmpfs', mount.dest, '--remount-ro', mount.dest);
         break;
       default:
         args.push(mount.op, mount.src, mount.dest);
@@ -181,7 +194,7 @@ function mounts(input: BwrapInput): Mount[] {
     list.push({ op: '--ro-bind', src: input.egressDir, dest: EGRESS_DIR });
   }
   list.push({ op: '--ro-bind', src: input.bunPath, dest: input.bunPath });
-  list.push({ op: '--ro-bind', src: input.toolDir, dest: input.toolDir });
+  list.push(...toolMounts(input.tool));
   for (const file of input.runtimeFiles) list.push({ op: '--ro-bind', src: file, dest: file });
   // Before the grants: a granted path under /tmp (or /tmp itself) is the host's, as granted.
   list.push({ op: '--tmpfs', dest: SANDBOX_TMP, sizeBytes: input.tmpBytes });
@@ -194,6 +207,26 @@ function mounts(input: BwrapInput): Mount[] {
   list.push({ op: '--proc', dest: '/proc' });
   list.push({ op: '--dev', dest: '/dev' });
   return list;
+}
+
+// The tool's bundle alone, or its directory and then (deeper, so mounted after it) its masks.
+function toolMounts(view: ToolView): Mount[] {
+  if (view.kind === 'bundle') {
+    return [
+      { op: '--ro-bind', src: view.source, dest: view.file },
+      ...(view.bytecode === undefined
+        ? []
+        : [{ op: '--ro-bind', src: view.bytecode, dest: `${view.file}.jsc` } as const]),
+    ];
+  }
+  return [
+    { op: '--ro-bind', src: view.dir, dest: view.dir },
+    ...view.masked.map((entry): Mount =>
+      entry.type === 'directory'
+        ? { op: '--tmpfs-ro', dest: entry.path }
+        : { op: '--ro-bind', src: MASK_FILE_SOURCE, dest: entry.path },
+    ),
+  ];
 }
 
 /**

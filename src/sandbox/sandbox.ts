@@ -9,7 +9,7 @@
 import { randomUUID } from 'node:crypto';
 import { mkdirSync, openSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { basename, dirname, join } from 'node:path';
+import { basename, join } from 'node:path';
 import { buildBwrapArgs, bwrapNamespaces, SANDBOX_PATH } from './bwrap-args.js';
 import { backgroundCleanupSettled, inBackground } from './background.js';
 import { ExecutionCgroups, releaseManagerCgroups } from './cgroup.js';
@@ -24,7 +24,14 @@ import type { EgressSession } from '../network/session.js';
 import { buildSeccompProgram } from './seccomp.js';
 import { sweepOrphans, TEMP_PREFIX } from './sweep.js';
 import { systemView } from './system-view.js';
-import type { Enforcement, LaunchPlan, LaunchRequest, LimitReport, Sandbox } from './types.js';
+import type {
+  Enforcement,
+  LaunchPlan,
+  LaunchRequest,
+  LimitReport,
+  Sandbox,
+  ToolView,
+} from './types.js';
 
 /** Where a sandbox keeps its per-execution state (tests point these at fakes). */
 export interface SandboxOptions {
@@ -89,6 +96,7 @@ async function prepareLaunch(
 ): Promise<LaunchPlan> {
   const sandboxed = request.mode !== 'none';
   const { limits, permissions } = request;
+  const view = request.view ?? { kind: 'bundle', file: request.toolPath, source: request.toolPath };
   const refuse = (what: string, reason: string): never => {
     throw new SandboxRefusal(what, reason);
   };
@@ -179,7 +187,7 @@ async function prepareLaunch(
       args = buildBwrapArgs({
         bunPath: request.bunPath,
         bunArgs: session === undefined ? request.bunArgs : [...request.bunArgs, EGRESS_ARG],
-        toolDir: dirname(request.toolPath),
+        tool: view,
         runtimeFiles: request.runtimeFiles,
         permissions,
         env: request.env,
@@ -233,7 +241,7 @@ async function prepareLaunch(
         materialize();
         return gate ? LAUNCH_GO : '';
       },
-      enforcement: enforcement(request, caps, cgroups, userNamespace, shell !== undefined),
+      enforcement: enforcement(request, view, caps, cgroups, userNamespace, shell !== undefined),
     });
   } catch (error) {
     cgroups?.kill();
@@ -309,6 +317,7 @@ function plan(parts: {
 
 function enforcement(
   request: LaunchRequest,
+  view: ToolView,
   caps: SandboxCapabilities,
   cgroups: ExecutionCgroups | undefined,
   userNamespace: boolean,
@@ -320,7 +329,7 @@ function enforcement(
   return {
     sandbox: sandboxed ? 'bwrap' : 'none',
     namespaces: sandboxed ? bwrapNamespaces({ permissions, userNamespace }) : [],
-    filesystem: sandboxed ? 'restricted' : 'host',
+    filesystem: !sandboxed ? 'host' : view.kind === 'bundle' ? 'bundle' : 'directory (masked)',
     network:
       !sandboxed || permissions.net === true
         ? 'host'

@@ -81,8 +81,12 @@ export interface Enforcement {
   readonly sandbox: 'bwrap' | 'none';
   /** Namespaces the tool ran in (e.g. `mount`, `pid`, `ipc`, `uts`, `net`, `user`). */
   readonly namespaces: readonly string[];
-  /** Filesystem view: `restricted` (read-only binds of what was granted) or `host`. */
-  readonly filesystem: 'restricted' | 'host';
+  /**
+   * What of the tool's own files it could see: `bundle` (its compiled module, one file),
+   * `directory (masked)` (its directory, secret-bearing files hidden; `bundle: false`), or `host`
+   * (unsandboxed). Either way only the granted paths besides.
+   */
+  readonly filesystem: 'bundle' | 'directory (masked)' | 'host';
   /**
    * Network: `isolated` (loopback only), `allow-list` (no route out but toolcage's egress proxy,
    * which allows {@link Enforcement.networkAllowList}), or `host`.
@@ -118,6 +122,29 @@ export interface Enforcement {
   readonly kill: 'pid-namespace' | 'process-group';
 }
 
+/** A path hidden inside a bound directory: a file shows as an unreadable device, a directory as empty. */
+export interface MaskedEntry {
+  readonly path: string;
+  readonly type: 'file' | 'directory';
+}
+
+/** What of the tool's own files the sandbox shows (read-only). */
+export type ToolView =
+  /**
+   * One file: the tool compiled with its imports into one module (`source`, in the build
+   * cache), shown at the tool's own path (`file`), so that `import.meta` and paths relative to
+   * it are the tool's. A module without imports may be its own source.
+   */
+  | {
+      readonly kind: 'bundle';
+      readonly file: string;
+      readonly source: string;
+      /** Bun bytecode of `source`, shown beside `file` as `<file>.jsc` (where Bun looks for it). */
+      readonly bytecode?: string;
+    }
+  /** The tool's directory, as `bundle: false` asks, with its secret-bearing entries masked. */
+  | { readonly kind: 'directory'; readonly dir: string; readonly masked: readonly MaskedEntry[] };
+
 /** What the runtime asks the sandbox to launch. Everything already validated and resolved. */
 export interface LaunchRequest {
   readonly executionId: string;
@@ -125,8 +152,10 @@ export interface LaunchRequest {
   readonly bunPath: string;
   /** Arguments for Bun (flags, then the worker entry). Paths in them are host paths. */
   readonly bunArgs: readonly string[];
-  /** Absolute real path of the tool module. Its directory is readable. */
+  /** Absolute path of the module the worker imports (a compiled bundle, or the tool's source). */
   readonly toolPath: string;
+  /** What of the tool's own files is shown, read-only. @default `toolPath` alone (`{ kind: 'bundle', file: toolPath, source: toolPath }`) */
+  readonly view?: ToolView;
   /** Absolute paths of files/dirs the worker itself needs read-only (worker entry, bunfig). */
   readonly runtimeFiles: readonly string[];
   /** The complete environment of the tool process (already filtered; nothing else is inherited). */

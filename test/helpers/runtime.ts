@@ -1,4 +1,5 @@
 import { fileURLToPath } from 'node:url';
+import { defaultCacheDir } from '../../src/build/cache.js';
 import { createToolRuntime, type ToolRuntime } from '../../src/runtime/runtime.js';
 import type { ToolRuntimeOptions } from '../../src/runtime/options.js';
 import { detectCapabilities } from '../../src/sandbox/detect.js';
@@ -6,6 +7,13 @@ import type { SandboxMode } from '../../src/sandbox/types.js';
 
 /** The fixtures directory (absolute, with a trailing slash). */
 export const FIXTURES = fileURLToPath(new URL('../../tools-fixtures/', import.meta.url));
+
+/**
+ * The build cache of the tests: `$XDG_CACHE_HOME/toolcage`, which vitest.config.ts points into
+ * the worktree (kept between runs like a user's, never the user's own). Tests of the cache
+ * itself use a directory of their own.
+ */
+export const TEST_CACHE_DIR = defaultCacheDir();
 
 /**
  * The sandbox mode of the core tests: `TOOLCAGE_TEST_SANDBOX`, else `auto` (bubblewrap, which CI
@@ -33,6 +41,7 @@ export function fixtureRuntime(options: ToolRuntimeOptions = {}): ToolRuntime {
     rootDir: FIXTURES,
     sandbox: TEST_SANDBOX,
     telemetry: false,
+    cacheDir: TEST_CACHE_DIR,
     ...options,
   });
 }

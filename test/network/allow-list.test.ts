@@ -25,7 +25,7 @@ import { expectNothingLeft, openFds } from '../helpers/leaks.js';
 import { fixtureRuntime, rejectionOf } from '../helpers/runtime.js';
 import { BUN, sandboxAvailability } from '../sandbox/harness.js';
 
-const available = sandboxAvailability();
+const available = await sandboxAvailability();
 
 const HOSTS = { 'allowed.test': '127.0.0.1', 'denied.test': '127.0.0.1' };
 

@@ -12,7 +12,7 @@ import { FIXTURES } from '../helpers/runtime.js';
 import { sandboxAvailability } from '../sandbox/harness.js';
 
 const CLI = fileURLToPath(new URL('../../dist/cli.js', import.meta.url));
-const available = sandboxAvailability();
+const available = await sandboxAvailability();
 
 function run(args: readonly string[]) {
   const command = parseCommandLine(['run', 'tool.ts', ...args]);

@@ -6,7 +6,7 @@ import { doctorRows } from '../../src/sandbox/doctor.js';
 import { toolcageTempDirs } from '../helpers/leaks.js';
 import { BUN, sandboxAvailability } from '../sandbox/harness.js';
 
-const available = sandboxAvailability();
+const available = await sandboxAvailability();
 
 describe('the doctor probe of allow-lists', () => {
   test.skipIf(!available.ok)('a sandboxed process reaches its egress proxy here', async () => {

@@ -18,13 +18,13 @@ import type { LaunchRequest, Permissions } from '../../src/sandbox/types.js';
 import { rejectionOf } from '../helpers/runtime.js';
 import { BUN, BUN_ARGS, FIXTURES, RUNTIME_FILES, sandboxAvailability } from '../sandbox/harness.js';
 
-const available = sandboxAvailability();
+const available = await sandboxAvailability();
 
 function input(permissions: Permissions, egressDir?: string): BwrapInput {
   return {
     bunPath: '/opt/bun/bun',
     bunArgs: ['/rt/worker.ts'],
-    toolDir: '/tools',
+    tool: { kind: 'bundle', file: '/tools/t.ts', source: '/cache/t.js' },
     runtimeFiles: ['/rt/worker.ts'],
     permissions: resolvePermissions(permissions),
     env: { API: 'x', HTTP_PROXY: 'http://elsewhere' },

@@ -167,7 +167,8 @@ describe('prewarmed processes (runtime)', () => {
       tools: {
         early: { path: 'preload-probe.ts', preload: true },
         late: { path: 'preload-probe.ts' },
-        broken: { path: 'failed-import.ts', preload: true },
+        broken: { path: 'throws-on-load.ts', preload: true },
+        unbuildable: { path: 'failed-import.ts', preload: true },
       },
     };
     await withRuntime(options, async (runtime) => {
@@ -196,6 +197,12 @@ describe('prewarmed processes (runtime)', () => {
       // A module that fails to load ahead of time fails its call as a load error.
       const error = await rejectionOf(runtime.executeToolWithTimeout({ toolId: 'broken' }));
       expect(error['kind']).toBe(ErrorKind.ToolError);
+      expect(error['message']).toContain('this module fails as it loads');
+      // One that cannot be built is never warmed (three profiles, not four): its call fails
+      // with the build's error.
+      const unbuilt = await rejectionOf(runtime.executeToolWithTimeout({ toolId: 'unbuildable' }));
+      expect(unbuilt['kind']).toBe(ErrorKind.ToolError);
+      expect(unbuilt['message']).toContain("Cannot resolve 'definitely-not-installed-package-xyz'");
     });
   });
 
@@ -261,8 +268,10 @@ function recordingSandbox(): {
 const LIMITS: ResolvedLimits = { ...DEFAULT_LIMITS, maxOutputBytes: 1024, maxLogBytes: 1024 };
 
 function spec(overrides: Partial<LaunchSpec> = {}): LaunchSpec {
+  const toolPath = overrides.toolPath ?? `${FIXTURES}ok-sync.ts`;
   return {
-    toolPath: `${FIXTURES}ok-sync.ts`,
+    toolPath,
+    view: { kind: 'bundle', file: toolPath, source: toolPath },
     permissions: { read: [], write: [], net: false, env: [], run: false },
     limits: LIMITS,
     ...overrides,

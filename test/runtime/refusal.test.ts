@@ -11,6 +11,8 @@ import { createToolRuntimeOn } from '../../src/runtime/runtime.js';
 import { SandboxRefusal } from '../../src/sandbox/refusal.js';
 import { createSandbox } from '../../src/sandbox/sandbox.js';
 import type { LaunchRequest, Sandbox } from '../../src/sandbox/types.js';
+import { MetricNames } from '../../src/telemetry/names.js';
+import { collect, metric, points, testMeterProvider, testTracerProvider } from '../helpers/otel.js';
 import { rejectionOf } from '../helpers/runtime.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'refusal-test-'));
@@ -69,6 +71,34 @@ describe('a launch the sandbox refuses', () => {
       const poolIds = requests.map((request) => request.executionId);
       expect(poolIds).not.toContain(first['executionId']);
       expect(poolIds).not.toContain(second['executionId']);
+    } finally {
+      await runtime.close();
+    }
+  });
+
+  test('a refused call is recorded: its span fails and the error is counted under its kind', async () => {
+    const { reader, meterProvider } = testMeterProvider();
+    const { exporter, tracerProvider } = testTracerProvider();
+    const runtime = createToolRuntimeOn(
+      {
+        rootDir: dir,
+        sandbox: 'bwrap',
+        tools: { alpha: { path: 'beta.ts' } },
+        meterProvider,
+        tracerProvider,
+      },
+      recording().sandbox,
+    );
+    try {
+      const error = await rejectionOf(runtime.executeToolWithTimeout({ toolId: 'alpha' }));
+      expect(error['kind']).toBe(ErrorKind.SpawnFailed);
+      expect(error['durationMs']).toBeGreaterThan(0);
+      const spans = exporter.getFinishedSpans();
+      expect(spans.map((span) => span.attributes['error_kind'])).toEqual(['spawn_failed']);
+      const errors = points(metric(await collect(reader), MetricNames.errors));
+      expect(errors).toEqual([
+        { attributes: { tool_id: 'alpha', error_kind: 'spawn_failed' }, value: 1 },
+      ]);
     } finally {
       await runtime.close();
     }

@@ -25,7 +25,7 @@ function input(permissions: Permissions = {}, extra: Partial<BwrapInput> = {}): 
   return {
     bunPath: '/opt/bun/bun',
     bunArgs: ['--no-install', '/rt/worker.ts'],
-    toolDir: '/tools',
+    tool: { kind: 'directory', dir: '/tools', masked: [] },
     runtimeFiles: ['/rt/worker.ts'],
     permissions: resolvePermissions(permissions),
     env: { API: 'x' },
@@ -117,6 +117,54 @@ describe('buildBwrapArgs', () => {
       m.indexOf('--bind-try /tmp/out /tmp/out'),
     );
     expect(m.indexOf('--ro-bind-try / /')).toBeLessThan(m.indexOf('--proc /proc'));
+  });
+
+  test('a bundle is the only file of the tool: its source at the tool’s path, its bytecode beside it', () => {
+    const args = buildBwrapArgs(
+      input(
+        {},
+        {
+          tool: {
+            kind: 'bundle',
+            file: '/proj/tools/validate.ts',
+            source: '/cache/v1/bundles/ab.js',
+            bytecode: '/cache/v1/bundles/ab.js.jsc',
+          },
+        },
+      ),
+    );
+    const m = mounts(args);
+    expect(m).toContain('--ro-bind /cache/v1/bundles/ab.js /proj/tools/validate.ts');
+    expect(m).toContain('--ro-bind /cache/v1/bundles/ab.js.jsc /proj/tools/validate.ts.jsc');
+    expect(m.join('\n')).not.toMatch(/ \/proj\/tools( |$)/m);
+  });
+
+  test('bundle: false: the directory, then its masks over it (files by /dev/null, directories by a read-only tmpfs)', () => {
+    const args = buildBwrapArgs(
+      input(
+        { read: ['/proj/tools/data'] },
+        {
+          tool: {
+            kind: 'directory',
+            dir: '/proj/tools',
+            masked: [
+              { path: '/proj/tools/.env', type: 'file' },
+              { path: '/proj/tools/.git', type: 'directory' },
+            ],
+          },
+        },
+      ),
+    );
+    const at = (...sequence: string[]): number => {
+      const index = args.findIndex((_, i) => sequence.every((arg, j) => args[i + j] === arg));
+      expect(index, sequence.join(' ')).toBeGreaterThanOrEqual(0);
+      return index;
+    };
+    const dir = at('--ro-bind', '/proj/tools', '/proj/tools');
+    expect(at('--ro-bind', '/dev/null', '/proj/tools/.env')).toBeGreaterThan(dir);
+    expect(at('--tmpfs', '/proj/tools/.git', '--remount-ro', '/proj/tools/.git')).toBeGreaterThan(
+      dir,
+    );
   });
 
   test('a path granted for read and write is bound read-write only', () => {

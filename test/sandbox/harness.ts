@@ -147,8 +147,8 @@ export const CGROUP_MECHANISM = CAPABILITIES.cgroup.version === 'v2' ? 'cgroup-v
  * Whether the sandbox tests can run here. With `TOOLCAGE_REQUIRE_ALL=1` a missing bubblewrap
  * fails the suite instead of skipping it.
  */
-export function sandboxAvailability(): { ok: boolean; reason: string } {
-  const caps = CAPABILITIES;
+export async function sandboxAvailability(): Promise<{ ok: boolean; reason: string }> {
+  const caps = await detectCapabilities();
   const bun = BUN;
   const missing = [
     !caps.bwrap.works && `bubblewrap (${caps.bwrap.detail})`,

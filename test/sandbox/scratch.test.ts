@@ -11,7 +11,7 @@ import { expectNothingLeft, openFds } from '../helpers/leaks.js';
 import { rejectionOf, withRuntime } from '../helpers/runtime.js';
 import { sandboxAvailability } from './harness.js';
 
-const available = sandboxAvailability();
+const available = await sandboxAvailability();
 const MIB = 1024 * 1024;
 
 // Free bytes of the filesystem the host's temp dirs live on.

@@ -113,7 +113,7 @@ describe.skipIf(binary === undefined)('a real Prometheus scraping toolcage', () 
       meterProvider: telemetry.meterProvider,
       tracerProvider: telemetry.tracerProvider,
     });
-    if (sandboxAvailability().ok) {
+    if ((await sandboxAvailability()).ok) {
       sandboxed = createToolRuntime({
         rootDir: FIXTURES,
         tools: { fetcher: { path: 'net-fetch.ts', permissions: { net: ['allowed.test'] } } },

@@ -157,9 +157,13 @@ try {
   if (egress !== undefined) await egress;
   for (const name in request.env) process.env[name] = request.env[name];
   phase = 'load';
-  const module = (
+  let module = (
     preloadPath === request.toolPath ? await preloaded : await import(request.toolPath)
   ) as Record<string, unknown>;
+  // A bundle is CommonJS (for Bun's bytecode). Observed on Bun 1.4.5: where its nearest
+  // package.json says "type": "module", import() gives { __esModule, default: module.exports }
+  // instead of unwrapping `module.exports` as it does everywhere else.
+  if (module['__esModule'] === true) module = module['default'] as Record<string, unknown>;
   phase = 'export';
   const exported = module[request.exportName];
   const fn =

@@ -1,0 +1,88 @@
+/**
+ * Keeping the build cache within its bound: the least recently used entries go first (a use
+ * touches its manifest), with their bundles; bundles no manifest names and staging directories
+ * of builds that died go once they are old enough not to be another process's work in progress.
+ */
+import { readdirSync, rmSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+
+// A build's staging directory older than this belongs to a process that died.
+const STALE_TMP_MS = 30 * 60_000;
+// A bundle no manifest names may be one another process is committing right now.
+const ORPHAN_GRACE_MS = 10 * 60_000;
+
+/** A file of the cache. */
+export interface ListedFile {
+  readonly name: string;
+  readonly size: number;
+  readonly mtimeMs: number;
+}
+
+/** The cache's three directories. */
+export interface CacheDirs {
+  readonly entries: string;
+  readonly bundles: string;
+  readonly tmp: string;
+}
+
+/**
+ * Removes entries, least recently used first, until manifests and bundles fit `maxBytes`;
+ * never the manifest named `keep`. `bundleOf` reads a manifest's bundle file name.
+ */
+export function evictCache(
+  dirs: CacheDirs,
+  maxBytes: number,
+  keep: string | undefined,
+  bundleOf: (manifest: string) => string | undefined,
+): void {
+  const now = Date.now();
+  const manifests = listFiles(dirs.entries).filter((file) => file.name.endsWith('.json'));
+  const bundles = new Map(listFiles(dirs.bundles).map((file) => [file.name, file]));
+  const named = new Map<string, string>();
+  for (const file of manifests) {
+    const bundle = bundleOf(file.name);
+    if (bundle !== undefined) named.set(file.name, bundle);
+  }
+  const referenced = new Set([...named.values()].flatMap((file) => [file, `${file}.jsc`]));
+  for (const [name, file] of bundles) {
+    if (!referenced.has(name) && now - file.mtimeMs > ORPHAN_GRACE_MS) {
+      rmSync(join(dirs.bundles, name), { force: true });
+      bundles.delete(name);
+    }
+  }
+  for (const dir of listFiles(dirs.tmp)) {
+    if (now - dir.mtimeMs > STALE_TMP_MS)
+      rmSync(join(dirs.tmp, dir.name), { recursive: true, force: true });
+  }
+  let total = [...manifests, ...bundles.values()].reduce((sum, file) => sum + file.size, 0);
+  for (const file of manifests.sort((a, b) => a.mtimeMs - b.mtimeMs)) {
+    if (total <= maxBytes) break;
+    if (file.name === keep) continue;
+    rmSync(join(dirs.entries, file.name), { force: true });
+    total -= file.size;
+    const bundle = named.get(file.name);
+    named.delete(file.name);
+    if (bundle !== undefined && ![...named.values()].includes(bundle)) {
+      for (const name of [bundle, `${bundle}.jsc`]) {
+        rmSync(join(dirs.bundles, name), { force: true });
+        total -= bundles.get(name)?.size ?? 0;
+      }
+    }
+  }
+}
+
+/** The files of a directory with their size and mtime (none when it does not exist). */
+export function listFiles(dir: string): ListedFile[] {
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return [];
+  }
+  const files: ListedFile[] = [];
+  for (const name of names) {
+    const stat = statSync(join(dir, name), { throwIfNoEntry: false });
+    if (stat !== undefined) files.push({ name, size: stat.size, mtimeMs: stat.mtimeMs });
+  }
+  return files;
+}

@@ -1,0 +1,219 @@
+/**
+ * The build cache, shared by every runtime and process of a user:
+ *
+ *   <dir>/v1/entries/<key>.json   a manifest per (tool entry, Bun version, build options): the
+ *                                 inputs with their stats and content hashes, and the bundle
+ *   <dir>/v1/bundles/<sha>.js     bundles, named by the SHA-256 of their content, each with its
+ *                                 Bun bytecode beside it (`<sha>.js.jsc`) when it has some
+ *                                 (the name then covers both)
+ *   <dir>/v1/tmp/                 builds in progress and files being written
+ *
+ * Every write is a complete file renamed into place, so a reader sees an old entry or a new
+ * one, never half of one; concurrent writers of the same entry each leave a valid one (the last
+ * rename wins). A manifest that does not parse, or a bundle whose hash is not the manifest's,
+ * is rebuilt, never executed. The size is bounded: after each write the least recently used
+ * entries go until the total is under `maxBytes`.
+ */
+import { createHash, randomUUID } from 'node:crypto';
+import {
+  chmodSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { evictCache, listFiles } from './cache-evict.js';
+import { hashFile } from './freshness.js';
+import { isManifest, type BundleFiles, type Manifest } from './manifest.js';
+
+export type { BundleFiles, Manifest } from './manifest.js';
+
+/** Default bound of the cache's size. */
+export const DEFAULT_CACHE_MAX_BYTES = 256 * 1024 * 1024;
+
+const LAYOUT = 'v1';
+
+/** Where the cache is by default: `$XDG_CACHE_HOME/toolcage`, else `~/.cache/toolcage`. */
+export function defaultCacheDir(env: NodeJS.ProcessEnv = process.env): string {
+  const xdg = env['XDG_CACHE_HOME'];
+  return join(
+    xdg !== undefined && xdg.startsWith('/') ? xdg : join(homedir(), '.cache'),
+    'toolcage',
+  );
+}
+
+/** What the cache holds. */
+export interface CacheUsage {
+  readonly dir: string;
+  readonly bytes: number;
+  readonly entries: number;
+  readonly maxBytes: number;
+}
+
+/** One line for `toolcage doctor`. */
+export function renderCacheUsage(usage: CacheUsage): string {
+  const mib = (bytes: number): string => `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
+  return `build cache: ${usage.dir} (${usage.entries} entries, ${mib(usage.bytes)} of at most ${mib(usage.maxBytes)})`;
+}
+
+/** The cache key of an entry: its path, Bun's version and the build options. */
+export function entryKey(entry: string, bunVersion: string, options: string): string {
+  return createHash('sha256')
+    .update(JSON.stringify([LAYOUT, entry, bunVersion, options]))
+    .digest('hex');
+}
+
+/** The cache under one directory. */
+export class BuildCache {
+  readonly dir: string;
+  readonly maxBytes: number;
+  readonly #entries: string;
+  readonly #bundles: string;
+  readonly #tmp: string;
+  #made = false;
+
+  constructor(dir: string, maxBytes = DEFAULT_CACHE_MAX_BYTES) {
+    this.dir = dir;
+    this.maxBytes = maxBytes;
+    const root = join(dir, LAYOUT);
+    this.#entries = join(root, 'entries');
+    this.#bundles = join(root, 'bundles');
+    this.#tmp = join(root, 'tmp');
+  }
+
+  /** The bundle file of a manifest (its bytecode, if any, is this path + `.jsc`). */
+  bundlePath(manifest: Manifest): string {
+    return join(this.#bundles, manifest.bundle.file);
+  }
+
+  /** The manifest stored under `key`, or undefined when there is none or it is unreadable. */
+  read(key: string): Manifest | undefined {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(readFileSync(join(this.#entries, `${key}.json`), 'utf8'));
+    } catch {
+      return undefined;
+    }
+    return isManifest(parsed) ? parsed : undefined;
+  }
+
+  /** True when the manifest's bundle (and bytecode) is there with exactly the content it was built with. */
+  verify(manifest: Manifest): boolean {
+    const path = this.bundlePath(manifest);
+    const { bytecode } = manifest.bundle;
+    return (
+      hashFile(path) === manifest.bundle.sha256 &&
+      (bytecode === undefined || hashFile(`${path}.jsc`) === bytecode.sha256)
+    );
+  }
+
+  /** Marks an entry as used now (eviction takes the least recently used first). */
+  touch(key: string): void {
+    const now = new Date();
+    try {
+      utimesSync(join(this.#entries, `${key}.json`), now, now);
+    } catch {
+      // Evicted meanwhile: it is written again at the next build.
+    }
+  }
+
+  /** A fresh directory for one build's output (the build's only writable path). */
+  staging(): string {
+    this.#ensureLayout();
+    return mkdtempSync(join(this.#tmp, 'build-'));
+  }
+
+  /** Removes a staging directory; never throws. */
+  discard(staging: string): void {
+    rmSync(staging, { recursive: true, force: true });
+  }
+
+  /**
+   * Moves a built bundle (and its bytecode `<file>.jsc`, when `withBytecode`) into `bundles/`,
+   * named by its hash, and, unless `manifest` is undefined, writes the entry's manifest.
+   * The bytecode goes first: a bundle is never in place without the bytecode it names.
+   */
+  commit(
+    key: string,
+    file: string,
+    withBytecode: boolean,
+    manifest: ((bundle: BundleFiles) => Manifest) | undefined,
+  ): BundleFiles {
+    const sha256 = hashFile(file);
+    const bytecodeSha = withBytecode ? hashFile(`${file}.jsc`) : undefined;
+    if (sha256 === undefined || (withBytecode && bytecodeSha === undefined))
+      throw new Error(`the build wrote no bundle at ${file}`);
+    // Named by the content of both files: two builds that differ in either never share a name.
+    const name =
+      bytecodeSha === undefined
+        ? sha256
+        : createHash('sha256').update(`${sha256}:${bytecodeSha}`).digest('hex');
+    const bundle: BundleFiles = {
+      file: `${name}.js`,
+      sha256,
+      bytes: statSync(file).size,
+      ...(bytecodeSha === undefined
+        ? {}
+        : { bytecode: { sha256: bytecodeSha, bytes: statSync(`${file}.jsc`).size } }),
+    };
+    const target = join(this.#bundles, bundle.file);
+    if (withBytecode) {
+      chmodSync(`${file}.jsc`, 0o444);
+      renameSync(`${file}.jsc`, `${target}.jsc`);
+    }
+    chmodSync(file, 0o444);
+    renameSync(file, target);
+    if (manifest !== undefined) {
+      this.#writeAtomically(join(this.#entries, `${key}.json`), JSON.stringify(manifest(bundle)));
+    }
+    this.evict(key);
+    return bundle;
+  }
+
+  /** Removes least recently used entries until the cache fits `maxBytes` (never `keep`). */
+  evict(keep?: string): void {
+    evictCache(
+      { entries: this.#entries, bundles: this.#bundles, tmp: this.#tmp },
+      this.maxBytes,
+      keep === undefined ? undefined : `${keep}.json`,
+      (name) => this.read(name.slice(0, -'.json'.length))?.bundle.file,
+    );
+  }
+
+  /** What the cache holds (for `toolcage doctor`). */
+  usage(): CacheUsage {
+    const entries = listFiles(this.#entries);
+    const files = [...entries, ...listFiles(this.#bundles)];
+    return {
+      dir: this.dir,
+      bytes: files.reduce((sum, file) => sum + file.size, 0),
+      entries: entries.length,
+      maxBytes: this.maxBytes,
+    };
+  }
+
+  #ensureLayout(): void {
+    if (this.#made) return;
+    // 0700: bundles hold the tools' code.
+    mkdirSync(this.dir, { recursive: true, mode: 0o700 });
+    for (const dir of [this.#entries, this.#bundles, this.#tmp])
+      mkdirSync(dir, { recursive: true, mode: 0o700 });
+    this.#made = true;
+  }
+
+  #writeAtomically(path: string, text: string): void {
+    const temp = join(this.#tmp, `write-${randomUUID()}`);
+    try {
+      writeFileSync(temp, text, { mode: 0o600 });
+      renameSync(temp, path);
+    } finally {
+      rmSync(temp, { force: true });
+    }
+  }
+}

@@ -1,0 +1,146 @@
+/**
+ * Runs the build of one tool inside the sandbox, as any tool runs: the worker imports the
+ * builder (builder.ts) and calls it with the build's input. The process sees the project
+ * read-only, writes only into its output directory under the cache, has no network and may not
+ * start processes; the deadline, the kill and the classification are the ones of a tool.
+ */
+import { randomUUID } from 'node:crypto';
+import { ErrorKind } from '../errors/kinds.js';
+import { ToolExecutionError } from '../errors/tool-execution-error.js';
+import type { Launcher } from '../runtime/launcher.js';
+import { runProcess } from '../runtime/run-process.js';
+import { spawnPlan } from '../runtime/spawn.js';
+import { explainFailure } from '../sandbox/classify-hints.js';
+import { resolveLimits } from '../sandbox/limits.js';
+import { resolvePermissions } from '../sandbox/permissions.js';
+import type { LaunchPlan, Sandbox, SandboxMode } from '../sandbox/types.js';
+import type { BuildInput, BuildReport } from './builder.js';
+import type { BuildView } from './project.js';
+
+/** What running a build needs of the runtime. */
+export interface BuildHost {
+  readonly sandbox: Sandbox;
+  readonly mode: SandboxMode;
+  readonly bunPath: string;
+  /** Bun's flags and the worker's entry (the builder is the module the worker imports). */
+  readonly bunArgs: readonly string[];
+  /** The worker's files and the builder, read-only. */
+  readonly runtimeFiles: readonly string[];
+  /** The builder module (builder.ts or its built .js). */
+  readonly builder: string;
+  readonly launcher?: Launcher;
+}
+
+/** A build's own deadline; the call waiting for it has its own. */
+export const BUILD_TIMEOUT_MS = 120_000;
+
+// A large graph takes memory to bundle (Bun's parser keeps every module's AST).
+const BUILD_LIMITS = resolveLimits({
+  memoryMb: 2048,
+  maxFileSizeMb: 512,
+  maxOutputBytes: 64 * 1024 * 1024,
+});
+// Same as tool processes (see runtime/pool.ts): no transpiler cache in a throwaway HOME.
+const BUILD_ENV: Readonly<Record<string, string>> = { BUN_RUNTIME_TRANSPILER_CACHE_PATH: '0' };
+
+/**
+ * Builds `input.entry` sandboxed and returns the builder's report. Rejects with a
+ * {@link ToolExecutionError}: `spawn_failed` when the sandbox cannot start, `tool_error` when the
+ * builder itself failed (crashed, out of memory, past {@link BUILD_TIMEOUT_MS}), `cancelled`
+ * when `signal` aborts (the runtime closed).
+ */
+export async function runSandboxedBuild(
+  host: BuildHost,
+  input: BuildInput,
+  view: BuildView,
+  toolId: string,
+  signal: AbortSignal,
+): Promise<BuildReport> {
+  const executionId = randomUUID();
+  const permissions = resolvePermissions({ read: view.read, write: [input.outdir], net: false });
+  // Worded as a launch the sandbox refuses (runtime/execution.ts): what stops the build stops
+  // the tool.
+  const cannotStart = (error: unknown): ToolExecutionError =>
+    new ToolExecutionError({
+      kind: ErrorKind.SpawnFailed,
+      toolId,
+      message: `Tool \`${toolId}\` could not be started: ${error instanceof Error ? error.message : String(error)}`,
+      cause: error,
+    });
+  let plan: LaunchPlan;
+  try {
+    plan = await host.sandbox.prepare({
+      executionId,
+      bunPath: host.bunPath,
+      bunArgs: host.bunArgs,
+      toolPath: host.builder,
+      view: { kind: 'bundle', file: host.builder, source: host.builder },
+      runtimeFiles: host.runtimeFiles,
+      env: BUILD_ENV,
+      permissions,
+      limits: BUILD_LIMITS,
+      mode: host.mode,
+    });
+  } catch (error) {
+    // A SandboxRefusal (what it cannot enforce here, and why) or a failed setup.
+    throw cannotStart(error);
+  }
+  const controller = new AbortController();
+  const end = (reason: 'timeout' | 'closed'): void => {
+    if (!controller.signal.aborted) controller.abort(reason);
+  };
+  const timer = setTimeout(() => end('timeout'), BUILD_TIMEOUT_MS);
+  const onAbort = (): void => end('closed');
+  signal.addEventListener('abort', onAbort, { once: true });
+  if (signal.aborted) end('closed');
+  try {
+    let child;
+    try {
+      child = await spawnPlan(plan, host.launcher);
+    } catch (error) {
+      throw cannotStart(error);
+    }
+    const outcome = await runProcess(child, plan, {
+      toolId,
+      request: {
+        executionId,
+        toolId,
+        toolPath: host.builder,
+        exportName: 'default',
+        env: {},
+        input,
+        config: {},
+      },
+      timeoutMs: BUILD_TIMEOUT_MS,
+      maxOutputBytes: BUILD_LIMITS.maxOutputBytes,
+      maxLogBytes: BUILD_LIMITS.maxLogBytes,
+      killGraceMs: 0,
+      signal: controller.signal,
+      onLog: undefined,
+      explain: (message, processEnd, report) =>
+        explainFailure(message, processEnd, report, permissions, plan.enforcement, {
+          visible: [...view.read, input.outdir, host.bunPath, ...host.runtimeFiles],
+          limits: BUILD_LIMITS,
+        }),
+    });
+    const { verdict } = outcome;
+    if (verdict.ok) return verdict.output as BuildReport;
+    if (verdict.kind === ErrorKind.Cancelled) {
+      throw new ToolExecutionError({
+        kind: ErrorKind.Cancelled,
+        toolId,
+        message: `Tool \`${toolId}\` was cancelled while being built: the runtime was closed`,
+      });
+    }
+    throw new ToolExecutionError({
+      kind: verdict.kind === ErrorKind.SpawnFailed ? ErrorKind.SpawnFailed : ErrorKind.ToolError,
+      toolId,
+      message: `Tool \`${toolId}\` could not be built: ${verdict.message}`,
+      logs: outcome.logs,
+    });
+  } finally {
+    clearTimeout(timer);
+    signal.removeEventListener('abort', onAbort);
+    await plan.dispose();
+  }
+}

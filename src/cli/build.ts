@@ -1,0 +1,157 @@
+/**
+ * `toolcage build`: compiles tools ahead of their calls (for images and CI) into the build cache
+ * `toolcage run`, `toolcage worker` and the library use, and says what each one is made of.
+ */
+import { basename, dirname, extname, resolve } from 'node:path';
+import { createBundler } from '../build/create-bundler.js';
+import { shortPath } from '../build/build-errors.js';
+import { BUILD_TIMEOUT_MS } from '../build/sandboxed-build.js';
+import { isToolExecutionError } from '../errors/tool-execution-error.js';
+import { bunVersion, resolveBunBinary } from '../runtime/bun-binary.js';
+import { normalizeOptions } from '../runtime/options.js';
+import { packageFiles } from '../runtime/package-files.js';
+import { resolveTool } from '../runtime/resolve-tool.js';
+import { createSandbox, settleSandboxCleanup } from '../sandbox/sandbox.js';
+import type { Command } from './args.js';
+import { UsageError } from './args.js';
+import { readRegistryFile } from './registry-file.js';
+
+type BuildCommand = Extract<Command, { command: 'build' }>;
+
+/** What `build` reports of one tool. */
+export interface BuiltReport {
+  readonly id: string;
+  readonly entry: string;
+  readonly ok: boolean;
+  readonly bundled: boolean;
+  readonly cached?: boolean;
+  readonly buildMs?: number;
+  readonly bytes?: number;
+  readonly bundle?: string;
+  /** Every input of the graph, relative to the project's root. */
+  readonly inputs?: readonly string[];
+  readonly error?: Record<string, unknown>;
+}
+
+interface Target {
+  readonly id: string;
+  readonly request: { readonly toolId: string } | { readonly toolPath: string };
+  readonly options: ReturnType<typeof normalizeOptions>;
+}
+
+/** Runs `toolcage build`; returns the exit status (1 when a tool could not be built). */
+export async function buildCommand(command: BuildCommand): Promise<number> {
+  const targets = command.registry === undefined ? fileTargets(command) : registryTargets(command);
+  const bunPath = resolveBunBinary();
+  const bundlers = new Map<string, ReturnType<typeof createBundler>>();
+  const reports: BuiltReport[] = [];
+  const closing = new AbortController();
+  try {
+    for (const target of targets) {
+      const bundler =
+        bundlers.get(target.options.rootDir) ??
+        createBundler(target.options, {
+          sandbox: createSandbox(),
+          bunPath,
+          bunVersion: () => bunVersion(bunPath),
+          files: packageFiles(),
+        });
+      bundlers.set(target.options.rootDir, bundler);
+      reports.push(await buildOne(target, bundler, closing.signal));
+    }
+  } finally {
+    closing.abort();
+    await Promise.all([...bundlers.values()].map((bundler) => bundler.close()));
+    await settleSandboxCleanup();
+  }
+  process.stdout.write(
+    command.json
+      ? `${JSON.stringify({ ok: reports.every((r) => r.ok), tools: reports })}\n`
+      : reports.map(renderReport).join(''),
+  );
+  return reports.every((report) => report.ok) ? 0 : 1;
+}
+
+async function buildOne(
+  target: Target,
+  bundler: ReturnType<typeof createBundler>,
+  signal: AbortSignal,
+): Promise<BuiltReport> {
+  let entry = 'toolPath' in target.request ? target.request.toolPath : target.id;
+  try {
+    const tool = resolveTool(target.request, target.options);
+    entry = tool.path;
+    if (tool.definition?.bundle === false)
+      return { id: target.id, entry, ok: true, bundled: false };
+    const started = performance.now();
+    const built = await bundler.build(tool, { signal, timeoutMs: BUILD_TIMEOUT_MS });
+    return {
+      id: target.id,
+      entry,
+      ok: true,
+      bundled: true,
+      cached: built.cached,
+      buildMs: built.cached ? built.manifest.buildMs : Math.round(performance.now() - started),
+      bytes: built.manifest.bundle.bytes,
+      bundle: built.bundlePath,
+      inputs: built.manifest.inputs.map((input) => shortPath(input.path, built.root)),
+    };
+  } catch (error) {
+    if (!isToolExecutionError(error)) throw error;
+    return { id: target.id, entry, ok: false, bundled: true, error: error.toJSON() };
+  }
+}
+
+function renderReport(report: BuiltReport): string {
+  if (!report.ok) {
+    const error = report.error as { kind: string; message: string };
+    return `${report.id}  ${report.entry}\n  toolcage: ${error.kind}: ${error.message}\n`;
+  }
+  if (!report.bundled) return `${report.id}  ${report.entry}\n  not bundled (bundle: false)\n`;
+  const how =
+    report.cached === true
+      ? `cached (built in ${report.buildMs} ms)`
+      : `built in ${report.buildMs} ms`;
+  const lines = [
+    `${report.id}  ${report.entry}`,
+    `  ${report.inputs?.length ?? 0} inputs, ${kib(report.bytes ?? 0)}, ${how}`,
+    ...(report.inputs ?? []).map((input) => `    ${input}`),
+    `  bundle: ${report.bundle}`,
+  ];
+  return `${lines.join('\n')}\n`;
+}
+
+function kib(bytes: number): string {
+  return bytes < 1024 ? `${bytes} B` : `${(bytes / 1024).toFixed(1)} KiB`;
+}
+
+function fileTargets(command: BuildCommand): Target[] {
+  return command.files.map((file) => {
+    const path = resolve(file);
+    return {
+      id: basename(path, extname(path)),
+      request: { toolPath: path },
+      options: normalizeOptions({
+        rootDir: dirname(path),
+        toolRoots: [dirname(path)],
+        sandbox: command.sandbox ?? 'auto',
+      }),
+    };
+  });
+}
+
+// A registry file (see registry-file.ts: the one `toolcage worker` serves); `--sandbox` wins
+// over its `sandbox`.
+function registryTargets(command: BuildCommand): Target[] {
+  let options;
+  try {
+    const registry = readRegistryFile(command.registry!);
+    options = normalizeOptions({
+      ...registry,
+      ...(command.sandbox === undefined ? {} : { sandbox: command.sandbox }),
+    });
+  } catch (error) {
+    throw new UsageError(`--registry: ${(error as Error).message}`, command.json);
+  }
+  return [...options.tools.keys()].map((id) => ({ id, request: { toolId: id }, options }));
+}

@@ -1,0 +1,305 @@
+/**
+ * Tools as people write them, end to end: real Bun, real bubblewrap. A project whose
+ * `tools/validate.ts` imports npm packages hoisted to its root, a workspace package through a
+ * symlink, a tsconfig alias and JSON runs sandboxed with no grants; nothing beside the tool is
+ * readable, bundled or not; a build that would run the project's code is refused without
+ * running it; and no build leaves anything behind.
+ */
+import { existsSync, readdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, test } from 'vitest';
+import { ErrorKind } from '../../src/errors/kinds.js';
+import { createToolRuntime, type ToolRuntime } from '../../src/runtime/runtime.js';
+import type { ToolRuntimeOptions } from '../../src/runtime/options.js';
+import { openFds, settledLeftovers } from '../helpers/leaks.js';
+import { makeProject, OTHER_TOOL_MARKER, SECRETS, type Project } from '../helpers/project.js';
+import { rejectionOf } from '../helpers/runtime.js';
+import { sandboxAvailability } from '../sandbox/harness.js';
+
+const available = await sandboxAvailability();
+
+let project: Project;
+let cacheDir = '';
+let baselineFds = 0;
+const runtimes: ToolRuntime[] = [];
+
+function runtime(options: ToolRuntimeOptions = {}): ToolRuntime {
+  const created = createToolRuntime({
+    rootDir: project.root,
+    sandbox: 'bwrap',
+    telemetry: false,
+    cacheDir,
+    ...options,
+  });
+  runtimes.push(created);
+  return created;
+}
+
+// Everything a failure could carry back, so that a test can say no secret is in it.
+function everything(value: unknown): string {
+  return JSON.stringify(value, Object.getOwnPropertyNames(value ?? {}));
+}
+
+describe.skipIf(!available.ok)('bundled tools (Bun.build, bwrap)', () => {
+  beforeEach(() => {
+    baselineFds = openFds();
+    project = makeProject();
+    cacheDir = `${project.root}-cache`;
+  });
+  afterEach(async () => {
+    await Promise.all(runtimes.splice(0).map((created) => created.close()));
+    try {
+      // Nothing of any build is left: no staging directory (failed builds included), no process,
+      // no temp dir, no cgroup.
+      expect(
+        existsSync(join(cacheDir, 'v1/tmp')) ? readdirSync(join(cacheDir, 'v1/tmp')) : [],
+      ).toEqual([]);
+      const left = await settledLeftovers(baselineFds + 2, 5_000);
+      expect(left.processes).toEqual([]);
+      expect(left.tempDirs).toEqual([]);
+      expect(left.cgroups).toEqual([]);
+    } finally {
+      project.remove();
+      rmSync(cacheDir, { recursive: true, force: true });
+    }
+  });
+
+  test('a tool importing hoisted packages, package exports, a linked workspace package, a tsconfig alias and JSON runs with no grants', async () => {
+    const result = await runtime().executeToolWithTimeout({
+      toolPath: 'tools/validate.ts',
+      input: { city: 'Lyon', days: 3 },
+    });
+    expect(result.output).toEqual({
+      city: 'LYON',
+      days: '3 days',
+      range: '2025-06-01..2025-06-04',
+    });
+    expect(result.enforcement).toMatchObject({ sandbox: 'bwrap', filesystem: 'bundle' });
+    // The tool's own validation error is the tool's error.
+    const invalid = await rejectionOf(
+      runtimes[0]!.executeToolWithTimeout({ toolPath: 'tools/validate.ts', input: { city: '' } }),
+    );
+    expect(invalid['kind']).toBe(ErrorKind.ToolError);
+    expect(invalid['message']).toContain('expected a non-empty string');
+  });
+
+  test.each([
+    ['.env', SECRETS.toolEnv],
+    ['../.env', SECRETS.projectEnv],
+    ['server.key', SECRETS.key],
+    ['../.git/config', SECRETS.gitConfig],
+    ['other.ts', OTHER_TOOL_MARKER],
+    ['../admin/deploy.ts', OTHER_TOOL_MARKER],
+    ['notes.txt', 'not a secret'],
+  ])('bundled: reading %s beside the tool is permission_denied', async (path, secret) => {
+    const error = await rejectionOf(
+      runtime().executeToolWithTimeout({ toolPath: 'tools/reader.ts', input: { path } }),
+    );
+    // The tool asked for the path relative to its own directory: the bundle runs at the tool's
+    // path, so `import.meta.dir` is the tool's, and the file is simply not in the view.
+    expect(error['kind']).toBe(ErrorKind.PermissionDenied);
+    expect(error['message']).toContain(`read of ${join(project.root, 'tools', path)}`);
+    expect(everything(error)).not.toContain(secret);
+  });
+
+  test('bundle: false: the directory is readable, its secrets are masked, nothing outside it is visible', async () => {
+    project.write('tools/.git/config', SECRETS.gitConfig);
+    const created = runtime({ tools: { reader: { path: 'tools/reader.ts', bundle: false } } });
+    const read = (path: string) =>
+      created.executeToolWithTimeout({ toolId: 'reader', input: { path } });
+    const notes = await read('notes.txt');
+    expect(notes.output).toBe('not a secret\n');
+    expect(notes.enforcement.filesystem).toBe('directory (masked)');
+    for (const [path, secret] of [
+      ['.env', SECRETS.toolEnv],
+      ['server.key', SECRETS.key],
+      ['.git/config', SECRETS.gitConfig],
+      ['../.env', SECRETS.projectEnv],
+      ['../.git/config', SECRETS.gitConfig],
+      ['../admin/deploy.ts', OTHER_TOOL_MARKER],
+    ] as const) {
+      const error = await rejectionOf(read(path));
+      expect(everything(error), path).not.toContain(secret);
+      // A masked file cannot be opened (EACCES); a masked directory is empty and anything
+      // outside the directory is not there (ENOENT): both a permission_denied, but a file
+      // missing from the (visible, emptied) masked directory, which reads as the tool's own.
+      const code = (error['toolError'] as { code?: string } | undefined)?.code;
+      expect([ErrorKind.PermissionDenied, ErrorKind.ToolError], path).toContain(error['kind']);
+      expect(['EACCES', 'ENOENT'], path).toContain(code);
+      if (path !== '.git/config') expect(error['kind'], path).toBe(ErrorKind.PermissionDenied);
+    }
+    // A secret created after the first calls is masked at the next one.
+    project.write('tools/.env.production', 'LATE_SECRET=late-4242');
+    const late = await rejectionOf(read('.env.production'));
+    expect(everything(late)).not.toContain('late-4242');
+    expect(late['kind']).toBe(ErrorKind.PermissionDenied);
+  });
+
+  test('the bundle runs wherever it lies: at the tool’s path, at its cache path under a grant on the tool’s directory, and unsandboxed from a cache inside a "type": "module" project', async () => {
+    const input = { city: 'Lyon', days: 1 };
+    const expected = { city: 'LYON', days: '1 day' };
+    const granted = await runtime({
+      defaults: { permissions: { read: [project.path('tools')] } },
+    }).executeToolWithTimeout({ toolPath: 'tools/validate.ts', input });
+    expect(granted.output).toMatchObject(expected);
+    // With the grant the directory is the tool's to read, as granted.
+    const notes = await runtimes[0]!.executeToolWithTimeout({
+      toolPath: 'tools/reader.ts',
+      input: { path: 'notes.txt' },
+    });
+    expect(notes.output).toBe('not a secret\n');
+    // A grant of the tool's own source is not mounted over its bundle.
+    const ownFile = await runtime({
+      defaults: { permissions: { read: [project.path('tools/validate.ts')] } },
+    }).executeToolWithTimeout({ toolPath: 'tools/validate.ts', input });
+    expect(ownFile.output).toMatchObject(expected);
+    const unsandboxed = await runtime({
+      sandbox: 'none',
+      cacheDir: project.path('.cache/toolcage'),
+    }).executeToolWithTimeout({ toolPath: 'tools/validate.ts', input });
+    expect(unsandboxed.output).toMatchObject(expected);
+    expect(unsandboxed.enforcement.filesystem).toBe('host');
+  });
+
+  test('a registered, prewarmed and preloaded tool runs its bundle', async () => {
+    const created = runtime({
+      prewarm: 1,
+      tools: { validate: { path: 'tools/validate.ts', preload: true } },
+    });
+    const until = Date.now() + 30_000;
+    while (created.stats.idleProcesses < 1 && Date.now() < until) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    expect(created.stats.idleProcesses).toBe(1);
+    const result = await created.executeToolWithTimeout({
+      toolId: 'validate',
+      input: { city: 'Oslo', days: 1 },
+    });
+    expect(result.output).toMatchObject({ city: 'OSLO', days: '1 day' });
+    expect(result.enforcement.filesystem).toBe('bundle');
+  });
+
+  test.each(['bwrap', 'none'] as const)(
+    'sandbox %s: a macro, a project bunfig preload and a native addon are refused at build time, running nothing',
+    async (sandbox) => {
+      const marker = (name: string): string => project.path(`MARKER-${name}`);
+      project.write(
+        'tools/macro-lib.ts',
+        `import { writeFileSync } from 'node:fs';\nexport function stamp() { writeFileSync(${JSON.stringify(marker('macro'))}, 'ran'); return 1; }\n`,
+      );
+      project.write(
+        'tools/macro.ts',
+        "import { stamp } from './macro-lib.ts' with { type: 'macro' };\nexport default () => stamp();\n",
+      );
+      project.write(
+        'node_modules/fastnative/package.json',
+        JSON.stringify({ name: 'fastnative', main: 'index.js' }),
+      );
+      project.write(
+        'node_modules/fastnative/index.js',
+        `require('node:fs').writeFileSync(${JSON.stringify(marker('native'))}, 'ran');\nmodule.exports = require('./build/Release/fastnative.node');\n`,
+      );
+      // A prebuilt addon shipped in the package (no install script): any bytes will do, it must
+      // never be loaded.
+      project.write('node_modules/fastnative/build/Release/fastnative.node', '\x7fELF not really');
+      project.write(
+        'tools/native.ts',
+        "import addon from 'fastnative';\nexport default () => addon;\n",
+      );
+      const created = runtime({ sandbox });
+      const macro = await rejectionOf(
+        created.executeToolWithTimeout({ toolPath: 'tools/macro.ts' }),
+      );
+      expect(macro['kind']).toBe(ErrorKind.ToolError);
+      expect(macro['message']).toMatch(
+        /^Tool `macro` could not be built: tools\/macro\.ts:2:\d+ calls a macro \(an import `with \{ type: 'macro' \}`\); toolcage never runs code at build time$/,
+      );
+      const native = await rejectionOf(
+        created.executeToolWithTimeout({ toolPath: 'tools/native.ts' }),
+      );
+      expect(native['kind']).toBe(ErrorKind.ToolError);
+      expect(native['message']).toContain(
+        'a native addon (node_modules/fastnative/build/Release/fastnative.node): a sandboxed tool cannot load native code',
+      );
+      project.write(
+        'tools/preloaded.ts',
+        `import { writeFileSync } from 'node:fs';\nwriteFileSync(${JSON.stringify(marker('preload'))}, 'ran');\n`,
+      );
+      project.write('bunfig.toml', 'preload = ["./tools/preloaded.ts"]\n[test]\npreload = ["x"]\n');
+      const preload = await rejectionOf(
+        created.executeToolWithTimeout({
+          toolPath: 'tools/validate.ts',
+          input: { city: 'a', days: 1 },
+        }),
+      );
+      expect(preload['kind']).toBe(ErrorKind.ToolError);
+      expect(preload['message']).toBe(
+        'Tool `validate` could not be built: bunfig.toml asks Bun to preload ["./tools/preloaded.ts"]; toolcage never runs a project\'s preload (import what the tool needs from the tool itself)',
+      );
+      for (const name of ['macro', 'native', 'preload'])
+        expect(existsSync(marker(name)), name).toBe(false);
+    },
+  );
+
+  test('an import that cannot be resolved and a syntax error name the file and the specifier', async () => {
+    project.write(
+      'tools/missing-dep.ts',
+      "import x from 'no-such-package-4242';\nexport default () => x;\n",
+    );
+    project.write(
+      'tools/missing-file.ts',
+      "import x from './nowhere.ts';\nexport default () => x;\n",
+    );
+    project.write('tools/broken.ts', 'export default () => {\n  return 1 +;\n};\n');
+    const created = runtime();
+    const messages = await Promise.all(
+      ['missing-dep', 'missing-file', 'broken'].map(async (name) => {
+        const error = await rejectionOf(
+          created.executeToolWithTimeout({ toolPath: `tools/${name}.ts` }),
+        );
+        expect(error['kind']).toBe(ErrorKind.ToolError);
+        return error['message'];
+      }),
+    );
+    expect(messages).toEqual([
+      "Tool `missing-dep` could not be built: Cannot resolve 'no-such-package-4242' from tools/missing-dep.ts (is it installed?)",
+      "Tool `missing-file` could not be built: Cannot resolve './nowhere.ts' from tools/missing-file.ts",
+      expect.stringMatching(
+        /^Tool `broken` could not be built: Syntax error in tools\/broken\.ts:2:\d+: Unexpected/,
+      ),
+    ]);
+  });
+
+  test('importing a secret-bearing file is refused: imports need no grant, so they may not reach secrets', async () => {
+    project.write(
+      'tools/leaky.ts',
+      "import env from '../.env' with { type: 'text' };\nexport default () => env;\n",
+    );
+    const error = await rejectionOf(
+      runtime().executeToolWithTimeout({ toolPath: 'tools/leaky.ts' }),
+    );
+    expect(error['kind']).toBe(ErrorKind.ToolError);
+    expect(error['message']).toBe(
+      "Tool `leaky` could not be built: tools/leaky.ts imports '../.env', a secret-bearing file (.env) that a tool may not see; read it at run time with a `read` grant instead",
+    );
+    expect(everything(error)).not.toContain(SECRETS.projectEnv);
+  });
+
+  test('a deadline that passes while the tool is being built is a timeout; the build goes on for the next call', async () => {
+    const created = runtime();
+    const error = await rejectionOf(
+      created.executeToolWithTimeout({
+        toolPath: 'tools/validate.ts',
+        input: { city: 'a', days: 1 },
+        timeoutMs: 1,
+      }),
+    );
+    expect(error['kind']).toBe(ErrorKind.Timeout);
+    expect(error['message']).toBe('Tool `validate` timed out after 1 ms while being built');
+    const result = await created.executeToolWithTimeout({
+      toolPath: 'tools/validate.ts',
+      input: { city: 'a', days: 1 },
+    });
+    expect(result.output).toMatchObject({ city: 'A' });
+  });
+});

@@ -1,0 +1,249 @@
+/**
+ * The build cache with real builds (Bun, bubblewrap): what rebuilds and what does not, two
+ * runtimes building at once, torn and tampered entries, and the size bound.
+ */
+import {
+  chmodSync,
+  existsSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, test } from 'vitest';
+import { createBundler } from '../../src/build/create-bundler.js';
+import { BuildCache } from '../../src/build/cache.js';
+import type { ToolBundler } from '../../src/build/bundler.js';
+import { ErrorKind } from '../../src/errors/kinds.js';
+import { bunVersion, resolveBunBinary } from '../../src/runtime/bun-binary.js';
+import { normalizeOptions } from '../../src/runtime/options.js';
+import { packageFiles } from '../../src/runtime/package-files.js';
+import { resolveTool } from '../../src/runtime/resolve-tool.js';
+import { createToolRuntime } from '../../src/runtime/runtime.js';
+import { createSandbox } from '../../src/sandbox/sandbox.js';
+import { openFds, settledLeftovers } from '../helpers/leaks.js';
+import { makeProject, type Project } from '../helpers/project.js';
+import { rejectionOf } from '../helpers/runtime.js';
+import { sandboxAvailability } from '../sandbox/harness.js';
+
+const available = await sandboxAvailability();
+const BUN = resolveBunBinary();
+
+let project: Project;
+let cacheDir = '';
+let baselineFds = 0;
+const bundlers: ToolBundler[] = [];
+
+/** A bundler as a runtime makes it ("a runtime"), over the test's project and cache. */
+function runtimeBundler(cacheMaxBytes?: number, maskPatterns?: string[]) {
+  const options = normalizeOptions({
+    rootDir: project.root,
+    cacheDir,
+    sandbox: 'bwrap',
+    ...(cacheMaxBytes === undefined ? {} : { cacheMaxBytes }),
+    ...(maskPatterns === undefined ? {} : { maskPatterns }),
+  });
+  const bundler = createBundler(options, {
+    sandbox: createSandbox(),
+    bunPath: BUN,
+    bunVersion: () => bunVersion(BUN),
+    files: packageFiles(),
+  });
+  bundlers.push(bundler);
+  return {
+    build: (path: string) =>
+      bundler.build(resolveTool({ toolPath: path }, options), {
+        signal: new AbortController().signal,
+        timeoutMs: 120_000,
+      }),
+  };
+}
+
+function run(input: unknown) {
+  const runtime = createToolRuntime({
+    rootDir: project.root,
+    cacheDir,
+    sandbox: 'bwrap',
+    telemetry: false,
+  });
+  return runtime
+    .executeToolWithTimeout({ toolPath: 'tools/validate.ts', input })
+    .finally(() => runtime.close());
+}
+
+const cacheFiles = (sub: 'entries' | 'bundles' | 'tmp'): string[] => {
+  const dir = join(cacheDir, 'v1', sub);
+  return existsSync(dir) ? readdirSync(dir).sort() : [];
+};
+
+describe.skipIf(!available.ok)('the build cache', () => {
+  beforeEach(() => {
+    baselineFds = openFds();
+    project = makeProject();
+    cacheDir = `${project.root}-cache`;
+  });
+  afterEach(async () => {
+    await Promise.all(bundlers.splice(0).map((bundler) => bundler.close()));
+    try {
+      expect(cacheFiles('tmp')).toEqual([]);
+      const left = await settledLeftovers(baselineFds + 2, 5_000);
+      expect(left.processes).toEqual([]);
+      expect(left.tempDirs).toEqual([]);
+      expect(left.cgroups).toEqual([]);
+    } finally {
+      project.remove();
+      rmSync(cacheDir, { recursive: true, force: true });
+    }
+  });
+
+  test('an unchanged graph is not built again; a change to any input is', async () => {
+    const first = runtimeBundler();
+    const built = await first.build('tools/validate.ts');
+    expect(built.cached).toBe(false);
+    // Every module of the graph and the files that steered its resolution are inputs.
+    const inputs = built.manifest.inputs.map((input) => input.path.slice(project.root.length + 1));
+    expect(inputs).toEqual(
+      expect.arrayContaining([
+        'tools/validate.ts',
+        'tools/helpers/range.ts',
+        'tools/defaults.json',
+        'node_modules/zodlet/index.js',
+        'node_modules/datelet/dist/index.js',
+        'node_modules/datelet/dist/format.js',
+        'node_modules/datelet/package.json',
+        'packages/units/index.ts',
+        'src/lib/format.ts',
+        'tsconfig.json',
+        'package.json',
+      ]),
+    );
+    expect((await first.build('tools/validate.ts')).cached).toBe(true);
+    // Another runtime finds it in the cache.
+    expect((await runtimeBundler().build('tools/validate.ts')).cached).toBe(true);
+    // A touch changes the stat, not the content.
+    const later = new Date(Date.now() + 10_000);
+    utimesSync(project.path('tools/validate.ts'), later, later);
+    expect((await first.build('tools/validate.ts')).cached).toBe(true);
+
+    const edits: Array<[string, (text: string) => string]> = [
+      ['tools/validate.ts', (text) => `${text}\n// edited\n`],
+      ['tools/helpers/range.ts', () => 'export const MAX_DAYS = 2;\n'],
+      ['node_modules/zodlet/index.js', (text) => `${text}\n// patched\n`],
+      ['packages/units/index.ts', () => "export const unit = (): string => 'd';\n"],
+      [
+        'node_modules/datelet/package.json',
+        (text) => text.replace('"./dist/format.js"', '"./dist/format.js" '),
+      ],
+    ];
+    for (const [path, edit] of edits) {
+      writeFileSync(project.path(path), edit(readFileSync(project.path(path), 'utf8')));
+      const again = await first.build('tools/validate.ts');
+      expect(again.cached, path).toBe(false);
+      expect((await first.build('tools/validate.ts')).cached, path).toBe(true);
+    }
+    // The rebuilt bundle is what runs: the edited range and unit are in force.
+    const error = await rejectionOf(run({ city: 'Lyon', days: 3 }));
+    expect(error['message']).toContain('at most 2 days');
+    expect((await run({ city: 'Lyon', days: 2 })).output).toMatchObject({ days: '2 d' });
+    expect(cacheFiles('entries')).toHaveLength(1);
+  });
+
+  test('two runtimes building the same tool at once leave one valid entry', async () => {
+    const [a, b] = await Promise.all([
+      runtimeBundler().build('tools/validate.ts'),
+      runtimeBundler().build('tools/validate.ts'),
+    ]);
+    expect([a.cached, b.cached]).toEqual([false, false]);
+    expect(a.bundlePath).toBe(b.bundlePath);
+    const entries = cacheFiles('entries');
+    expect(entries).toHaveLength(1);
+    // One bundle and its bytecode.
+    expect(cacheFiles('bundles')).toEqual([
+      a.manifest.bundle.file,
+      `${a.manifest.bundle.file}.jsc`,
+    ]);
+    const cache = new BuildCache(cacheDir);
+    const stored = cache.read(entries[0]!.replace(/\.json$/, ''))!;
+    expect(cache.verify(stored)).toBe(true);
+    expect((await runtimeBundler().build('tools/validate.ts')).cached).toBe(true);
+  });
+
+  test.each(['bundle', 'bytecode'] as const)(
+    'a tampered %s is rebuilt, never executed — by a new runtime and by the one that verified it',
+    async (part) => {
+      const marker = project.path('MARKER-tampered');
+      const built = await runtimeBundler().build('tools/validate.ts');
+      const file = part === 'bundle' ? built.bundlePath : `${built.bundlePath}.jsc`;
+      const tamper = (): void => {
+        chmodSync(file, 0o644);
+        writeFileSync(
+          file,
+          part === 'bundle'
+            ? `// @bun\nrequire('node:fs').writeFileSync(${JSON.stringify(marker)}, 'ran');\nmodule.exports = { default: () => 'tampered' };\n`
+            : 'not bytecode',
+        );
+      };
+      tamper();
+      const fresh = runtimeBundler();
+      expect((await fresh.build('tools/validate.ts')).cached).toBe(false);
+      expect((await run({ city: 'Lyon', days: 1 })).output).toMatchObject({ city: 'LYON' });
+      // The same runtime again: the stat changed since it verified the files.
+      tamper();
+      expect((await fresh.build('tools/validate.ts')).cached).toBe(false);
+      expect(existsSync(marker)).toBe(false);
+    },
+  );
+
+  test('an entry built under fewer secret-bearing names is not used by a runtime with more', async () => {
+    project.write('tools/data.secret', 'SECRET-BY-PATTERN-4242');
+    project.write(
+      'tools/embeds.ts',
+      "import text from './data.secret' with { type: 'text' };\nexport default () => text;\n",
+    );
+    expect((await runtimeBundler().build('tools/embeds.ts')).cached).toBe(false);
+    const strict = runtimeBundler(undefined, ['*.secret']);
+    const error = await rejectionOf(strict.build('tools/embeds.ts'));
+    expect(error['kind']).toBe(ErrorKind.ToolError);
+    expect(error['message']).toBe(
+      "Tool `embeds` could not be built: tools/embeds.ts imports './data.secret', a secret-bearing file (data.secret) that a tool may not see; read it at run time with a `read` grant instead",
+    );
+  });
+
+  test('a torn manifest is rebuilt', async () => {
+    await runtimeBundler().build('tools/validate.ts');
+    const [entry] = cacheFiles('entries');
+    writeFileSync(join(cacheDir, 'v1/entries', entry!), '{"version":1,"entry":');
+    expect((await runtimeBundler().build('tools/validate.ts')).cached).toBe(false);
+    expect(new BuildCache(cacheDir).read(entry!.replace(/\.json$/, ''))).toBeDefined();
+  });
+
+  test('the size bound evicts the least recently used entries, never the one just written', async () => {
+    const roomy = runtimeBundler();
+    const validate = await roomy.build('tools/validate.ts');
+    const other = await roomy.build('tools/other.ts');
+    expect(cacheFiles('entries')).toHaveLength(2);
+    // One byte: every entry but the one being written goes.
+    const tight = runtimeBundler(1);
+    project.write('tools/reader.ts', "export default () => 'reader';\n");
+    const reader = await tight.build('tools/reader.ts');
+    expect(cacheFiles('entries')).toHaveLength(1);
+    expect(cacheFiles('bundles')).toEqual(
+      [reader.manifest.bundle.file, `${reader.manifest.bundle.file}.jsc`].sort(),
+    );
+    expect(existsSync(validate.bundlePath)).toBe(false);
+    expect(existsSync(other.bundlePath)).toBe(false);
+    // What was evicted is built again when it is needed.
+    expect((await tight.build('tools/validate.ts')).cached).toBe(false);
+    expect(cacheFiles('entries')).toHaveLength(1);
+  });
+
+  test('a failed build leaves nothing: no entry, no bundle, no staging directory', async () => {
+    project.write('tools/broken.ts', 'export default ( => 1;\n');
+    const error = await rejectionOf(runtimeBundler().build('tools/broken.ts'));
+    expect(error['kind']).toBe(ErrorKind.ToolError);
+    expect(cacheFiles('entries')).toEqual([]);
+    expect(cacheFiles('bundles')).toEqual([]);
+  });
+});
