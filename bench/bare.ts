@@ -38,3 +38,33 @@ export function runBare(command: BareCommand, requestLine: string): Promise<void
     child.stdin?.write(requestLine);
   });
 }
+
+/**
+ * One run of a hand-written script (bench/handwritten.ts): the input on stdin, then its end; the
+ * result read from stdout. Resolves when the process has exited and its pipes have closed.
+ */
+export function runHandwritten(command: BareCommand, input: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command.file, [...command.args], {
+      cwd: command.cwd,
+      env: { ...command.env },
+      // fd 3 unused (a sandbox's descriptors start at 4, as toolcage passes them).
+      stdio: ['pipe', 'pipe', 'pipe', 'ignore', ...(command.extraFds ?? [])],
+    });
+    const chunks: Buffer[] = [];
+    let stderr = '';
+    child.stdout?.on('data', (chunk: Buffer) => chunks.push(chunk));
+    child.stderr?.on('data', (chunk: Buffer) => (stderr = (stderr + String(chunk)).slice(-500)));
+    child.stdin?.on('error', () => {});
+    child.once('error', reject);
+    child.once('close', (code, signal) => {
+      const text = Buffer.concat(chunks).toString('utf8');
+      if (text.startsWith('{"echo":')) resolve();
+      else {
+        const why = `exit ${code ?? signal}: ${text.slice(0, 200) || '(no output)'} ${stderr}`;
+        reject(new Error(`the hand-written baseline failed (${why})`));
+      }
+    });
+    child.stdin?.end(input);
+  });
+}

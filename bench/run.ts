@@ -5,10 +5,13 @@
  */
 import { DEFAULT_LIMITS } from '../src/sandbox/limits.js';
 import { writeFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { format } from 'prettier';
 import { fileURLToPath } from 'node:url';
 import { bundleRows } from './cases/bundle.js';
 import { deadlineRows } from './cases/deadline.js';
+import { handwrittenRows } from './cases/handwritten.js';
+import { importRows } from './cases/import.js';
 import { latencyRows } from './cases/latency.js';
 import { memoryRows } from './cases/memory.js';
 import { networkRows } from './cases/network.js';
@@ -16,20 +19,25 @@ import { telemetryRows } from './cases/telemetry.js';
 import { throughputRows } from './cases/throughput.js';
 import { describeMachine } from './machine.js';
 import { isBwrap, loadSandbox } from './sandbox-plan.js';
-import { BUN, type Row } from './setup.js';
+import { BUN, type CaseResult, type Row } from './setup.js';
 import { markdownTable, textTable } from './table.js';
 
-const CASES: Record<string, () => Promise<Row[]>> = {
-  latency: latencyRows,
-  throughput: throughputRows,
-  deadline: async () => [
+const rowsOnly = (rows: () => Promise<Row[]>) => async (): Promise<CaseResult> => ({
+  rows: await rows(),
+});
+
+const CASES: Record<string, () => Promise<CaseResult>> = {
+  latency: rowsOnly(latencyRows),
+  handwritten: handwrittenRows,
+  throughput: rowsOnly(throughputRows),
+  deadline: rowsOnly(async () => [
     ...(await deadlineRows('none')),
     ...((await sandboxLanded()) ? await deadlineRows('bwrap') : []),
-  ],
-  telemetry: telemetryRows,
-  memory: memoryRows,
-  bundle: bundleRows,
-  network: async () =>
+  ]),
+  telemetry: rowsOnly(telemetryRows),
+  memory: rowsOnly(memoryRows),
+  bundle: rowsOnly(bundleRows),
+  network: rowsOnly(async () =>
     (await sandboxLanded())
       ? await networkRows()
       : [
@@ -42,6 +50,8 @@ const CASES: Record<string, () => Promise<Row[]>> = {
             pass: undefined,
           },
         ],
+  ),
+  import: rowsOnly(importRows),
 };
 
 // Whether bubblewrap is usable here (the sandboxed deadline rows need it).
@@ -67,25 +77,60 @@ async function sandboxLanded(): Promise<boolean> {
   }
 }
 
+// What the ladder's steps are made of, measured apart from it while the hand-written baseline
+// was added (same machine, medians; see the commit messages of that change).
+const IN_THE_WAY = [
+  '### What stands between a call and the hand-written baseline',
+  '',
+  '- The prologue, on the path of every call, `sandbox: none` included: one more `exec` (of',
+  '  `/bin/sh`) and the joins of the memory and pids cgroups plus `RLIMIT_FSIZE`. Alone, ≈ 1–1.5',
+  "  ms (the shell's exec ≈ 0.4–0.9 ms; two joins by thread and the rlimit ≈ 0.6 ms more, Bun's",
+  '  pages then being charged to a memory cgroup). It is how `memoryMb`, `maxProcesses` and',
+  '  `maxFileSizeMb` are enforced; the hand-written file enforces none of them. Against a bare',
+  '  `bun file.ts` of ≈ 9–12 ms it is more than the 10 % the unsandboxed target allows.',
+  "- The tool in a module of its own and the protocol around it (a request line, the tool's",
+  '  import, the result on fd 3), where the hand-written file has the tool inline: ≈ 1–2 ms.',
+  "- The cgroups' removal after each call: ≈ 1.8 ms of kernel work for two v1 cgroups, off the",
+  "  call's path but on the CPU the next call needs when two cores are busy.",
+  "- No longer in the way: toolcage's worker against the bare script (its result went out through",
+  "  node:fs's `writeSync`, and importing node:fs cost Bun ≈ 3 ms of CPU at every start: the built",
+  "  worker took 9.4 ms of CPU with it, 6.6 ms without, perf stat, 4 × 30 runs); toolcage's bwrap",
+  "  view against the plain one (within ± 1 ms); the call's own work (validation, the plan ≈ 0.1–0.2",
+  '  ms, queue, classification: ≈ 0.5–1.5 ms), which the launcher pays for (≈ 1–2 ms saved against',
+  "  Node's fork).",
+  '- This machine was shared while these were measured (a load of 7–15 on 2 cores): a step of the',
+  '  ladder moves by ± 2 ms from run to run, its medians by less.',
+  '',
+];
+
 const only = process.env['BENCH_ONLY']?.split(',').filter(Boolean) ?? Object.keys(CASES);
 const rows: Row[] = [];
+const sections: string[] = [];
 const started = performance.now();
+// Other work on the machine moves every figure: the load around the run goes into RESULTS.md.
+const loadAtStart = loadavg()[0]!;
 for (const name of only) {
   const run = CASES[name];
   if (run === undefined)
     throw new Error(`unknown bench case \`${name}\` (have: ${Object.keys(CASES).join(', ')})`);
   const caseStarted = performance.now();
   process.stderr.write(`bench: ${name}…\n`);
-  rows.push(...(await run()));
+  const result = await run();
+  rows.push(...result.rows);
+  if (result.section !== undefined) sections.push(result.section);
   process.stderr.write(
     `bench: ${name} took ${((performance.now() - caseStarted) / 1000).toFixed(0)} s\n`,
   );
 }
 const seconds = (performance.now() - started) / 1000;
 
-const machine = describeMachine(BUN);
+const machine = {
+  ...describeMachine(BUN),
+  'load average (1 min), start → end': `${loadAtStart.toFixed(1)} → ${loadavg()[0]!.toFixed(1)}`,
+};
 const table = textTable(rows);
 console.log(table);
+for (const section of sections) console.log(`\n${section}`);
 const missed = rows.filter((row) => row.pass === false).length;
 console.log(
   `\n${missed === 0 ? 'all measured targets PASS' : `${missed} target(s) MISS`} (${seconds.toFixed(0)} s)`,
@@ -104,6 +149,9 @@ if (only.length === Object.keys(CASES).length) {
     '',
     markdownTable(rows),
     '',
+    ...(sections.length === 0
+      ? []
+      : ['## Where the time of a call goes', '', ...sections, ...IN_THE_WAY]),
     '## How the figures are taken',
     '',
     '- The runtime measured is the built package (dist/), the way users run it; the bare',
@@ -114,6 +162,13 @@ if (only.length === Object.keys(CASES).length) {
     "- Sandboxed: the bare `bwrap … bun` runs the bwrap command of the sandbox's own LaunchPlan",
     '  for the same tool (a fresh plan per run, prepared outside the timing), with the bare script',
     "  in place of the worker; toolcage's wrapper around bwrap (cgroups, rlimits) is its own cost.",
+    '- Hand-written: `bench/handwritten.ts` is what a user writes instead of toolcage (read the',
+    '  input on stdin, write the result on stdout, the tool inline), run as `bun file.ts` and',
+    '  under `bwrap --ro-bind / / --dev /dev --proc /proc --unshare-all --die-with-parent',
+    '  --new-session`, spawned from the same Node process. The ladder below the table goes from',
+    '  it to a toolcage call one step at a time; every step runs once per round, in a rotating',
+    '  order, 60 rounds (bench/cases/handwritten.ts; alone: `BENCH_ONLY=handwritten npm run',
+    '  bench`). A difference of medians is what a step costs, within the noise of a few tenths.',
     '- Prewarmed: each call is made once the pool has refilled and its process has booted.',
     '- Deadline: `tools-fixtures/spin.ts` with a 200 ms deadline, sequential; processes are',
     '  polled in /proc every ms. A zombie reparented to PID 1 counts as gone; one of the manager or',
@@ -129,6 +184,13 @@ if (only.length === Object.keys(CASES).length) {
     '  each inside itself, through the egress proxy (`net: [name]`, the name mapped by',
     '  `network.hosts`) vs. straight to it (`net: true`); the figure is the difference of the',
     '  medians of all requests. Cold start: the trivial tool with an allow-list vs. no network.',
+    "- Import: `import 'toolcage'` in a fresh `node` (30 interleaved processes each), against",
+    "  `import 'toolcage'` plus `'toolcage/telemetry'` (the SDK and exporters the entry loaded",
+    '  itself until they moved to the subpath); time of the import, and RSS growth across it.',
+    '  Against the build of the commit before the move (`bench/import-cost.ts <its root>`, 30',
+    '  processes each, interleaved): 0.40× the time and 0.60× the RSS growth (89 ms against 224',
+    '  ms, 13.7 MB against 22.9 MB), 0.52× and 0.68× once the network allow-lists had joined the',
+    '  entry (62 ms against 120 ms, 15.4 MB against 22.6 MB).',
     '',
   ].join('\n');
   // Formatted as the repository's `prettier --check` expects it.

@@ -38,6 +38,13 @@ export async function trivial(runtime: ToolRuntime): Promise<void> {
   await runtime.executeToolWithTimeout({ toolId: 'trivial', input: { n: 1 } });
 }
 
+/** What a case gives: rows of the results table, and optionally a section of its own. */
+export interface CaseResult {
+  readonly rows: Row[];
+  /** Markdown for RESULTS.md, after the table. */
+  readonly section?: string;
+}
+
 /** A row of the results table. */
 export interface Row {
   readonly figure: string;

@@ -11,21 +11,25 @@ import { dirname, resolve } from 'node:path';
 import { BuildCache, defaultCacheDir, renderCacheUsage } from './build/cache.js';
 import { parseCommandLine, USAGE, UsageError, type Command } from './cli/args.js';
 import { buildCommand } from './cli/build.js';
+import { renderDoctor } from './cli/doctor.js';
+import { terminalWidth } from './cli/table.js';
 import { isToolExecutionError } from './errors/tool-execution-error.js';
 import { closeOnSignals } from './runtime/close-on-signals.js';
 import { createToolRuntime } from './runtime/runtime.js';
 import { detectCapabilities } from './sandbox/detect.js';
 import { probeEgress } from './network/probe.js';
 import { resolveBunBinary } from './runtime/bun-binary.js';
-import { renderDoctor } from './sandbox/doctor.js';
-import { setupTelemetry, telemetryFromEnv } from './telemetry/index.js';
+import { telemetryFromEnv } from './telemetry/env.js';
 
 type RunCommand = Extract<Command, { command: 'run' }>;
 
 async function run(command: RunCommand): Promise<number> {
   const telemetryOptions = telemetryFromEnv();
+  // The SDK loads only when the environment asks for telemetry.
   const telemetry =
-    telemetryOptions === undefined ? undefined : await setupTelemetry(telemetryOptions);
+    telemetryOptions === undefined
+      ? undefined
+      : await (await import('./telemetry/setup.js')).setupTelemetry(telemetryOptions);
   const file = resolve(command.file);
   const runtime = createToolRuntime({
     rootDir: dirname(file),
@@ -137,7 +141,7 @@ async function dispatch(command: Command): Promise<number> {
       process.stdout.write(
         command.json
           ? `${JSON.stringify({ ...capabilities, egress, cache })}\n`
-          : `${renderDoctor(capabilities, undefined, egress)}\n${renderCacheUsage(cache)}\n`,
+          : `${renderDoctor(capabilities, { width: terminalWidth(), egress })}\n${renderCacheUsage(cache)}\n`,
       );
       return 0;
     }

@@ -3,6 +3,7 @@
  * Sandboxed with bubblewrap when the machine has it; otherwise it says so and runs unsandboxed.
  */
 import { fileURLToPath } from 'node:url';
+import { formatTable, terminalWidth, type Column } from './cli/table.js';
 import { closeOnSignals } from './runtime/close-on-signals.js';
 import { createToolRuntime } from './runtime/runtime.js';
 import { isToolExecutionError } from './errors/tool-execution-error.js';
@@ -39,6 +40,14 @@ const DEMO: readonly { readonly title: string; readonly request: ExecuteRequest 
   },
 ];
 
+// The detail is cut to fit the terminal; what each tool does wraps.
+const COLUMNS: readonly Column[] = [
+  { header: 'tool (tools-fixtures/)', shrink: 'wrap', minWidth: 24 },
+  { header: 'outcome' },
+  { header: 'ms' },
+  { header: 'detail', shrink: 'cut' },
+];
+
 async function main(): Promise<void> {
   const capabilities = await detectCapabilities();
   const sandboxed = capabilities.bwrap.works;
@@ -56,42 +65,30 @@ async function main(): Promise<void> {
   });
   // Ctrl-C kills the tool under way and removes its sandbox before the demo ends.
   const stopOnSignals = closeOnSignals(runtime);
-  const rows: string[][] = [
-    ['tool', 'what it does', 'outcome', 'kind', 'ms', 'output bytes', 'detail'],
-  ];
+  const rows: string[][] = [];
   for (const { title, request } of DEMO) {
     try {
       const result = await runtime.executeToolWithTimeout(request);
+      const output = JSON.stringify(result.output);
       rows.push([
-        request.toolPath ?? '',
-        title,
+        `${title} (${request.toolPath ?? ''})`,
         'success',
-        '',
         String(result.durationMs),
-        String(result.outputBytes),
-        JSON.stringify(result.output).slice(0, 60),
+        `${result.outputBytes} B: ${output}`,
       ]);
     } catch (error) {
       if (!isToolExecutionError(error)) throw error;
       rows.push([
-        request.toolPath ?? '',
-        title,
-        'error',
+        `${title} (${request.toolPath ?? ''})`,
         error.kind,
         String(error.durationMs),
-        '',
-        error.message.slice(0, 90),
+        error.message,
       ]);
     }
   }
   stopOnSignals();
   await runtime.close();
-  const widths = rows[0]!.map((_, column) => Math.max(...rows.map((row) => row[column]!.length)));
-  for (const [index, row] of rows.entries()) {
-    process.stdout.write(`${row.map((cell, column) => cell.padEnd(widths[column]!)).join('  ')}\n`);
-    if (index === 0)
-      process.stdout.write(`${widths.map((width) => '-'.repeat(width)).join('  ')}\n`);
-  }
+  process.stdout.write(`${formatTable(COLUMNS, rows, { width: terminalWidth() })}\n`);
   process.stdout.write(
     `\nsandbox: ${sandboxed ? 'bubblewrap' : 'none'}; see \`toolcage doctor\` for what this machine enforces.\n`,
   );

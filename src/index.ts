@@ -1,6 +1,7 @@
 /**
  * toolcage: run untrusted TypeScript/JavaScript tools in sandboxed, single-use Bun processes
- * under deadlines and resource limits, with classified errors and OpenTelemetry.
+ * under deadlines and resource limits, with classified errors and OpenTelemetry. Loads
+ * `@opentelemetry/api` only; the SDK wiring is `toolcage/telemetry` (src/telemetry/index.ts).
  */
 export { createToolRuntime } from './runtime/runtime.js';
 export type { ToolRuntime, ToolRuntimeSettings } from './runtime/runtime.js';
@@ -18,5 +19,3 @@ export { ToolExecutionError, isToolExecutionError } from './errors/tool-executio
 export type { CapturedLogs, LimitName, ToolThrownError } from './errors/tool-execution-error.js';
 export type { Enforcement, Limits, Permissions, SandboxMode } from './sandbox/types.js';
 export type { NetworkOptions } from './network/options.js';
-export { setupTelemetry } from './telemetry/index.js';
-export type { TelemetryHandle, TelemetrySetupOptions } from './telemetry/index.js';

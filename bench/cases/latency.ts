@@ -1,6 +1,6 @@
-import { closeSync, openSync } from 'node:fs';
-import { runBare, type BareCommand } from '../bare.js';
-import { isBwrap, loadSandbox } from '../sandbox-plan.js';
+import { closeSync } from 'node:fs';
+import { runBare } from '../bare.js';
+import { isBwrap, loadSandbox, withoutPrologue } from '../sandbox-plan.js';
 import {
   BARE_BUN,
   BARE_BUN_ARGS,
@@ -81,28 +81,11 @@ async function bareBwrapRun(sandbox: Sandbox): Promise<number> {
     // The temp dir and cgroups the bwrap command binds (toolcage makes them while its prologue
     // starts; the bare run has no prologue, and this is outside the timing).
     plan.materialize();
-    const extraFds = (plan.extraFiles ?? []).map((file) => openSync(file, 'r'));
-    const start = plan.args.findIndex((arg) => /(^|\/)bwrap$/.test(arg));
-    const command: BareCommand =
-      /(^|\/)bwrap$/.test(plan.file) || start === -1
-        ? {
-            file: plan.file,
-            args: plan.args,
-            env: plan.env,
-            cwd: plan.cwd,
-            extraFds,
-          }
-        : {
-            file: plan.args[start]!,
-            args: plan.args.slice(start + 1),
-            env: plan.env,
-            cwd: plan.cwd,
-            extraFds,
-          };
+    const command = withoutPrologue(plan);
     try {
       return await timed(() => runBare(command, BARE_REQUEST));
     } finally {
-      for (const fd of extraFds) closeSync(fd);
+      for (const fd of command.extraFds) closeSync(fd);
     }
   } finally {
     await plan.dispose();

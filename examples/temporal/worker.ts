@@ -6,8 +6,9 @@
  */
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { setupTelemetry, type ToolRuntimeOptions } from 'toolcage';
+import type { ToolRuntimeOptions } from 'toolcage';
 import { createToolWorker } from 'toolcage/temporal';
+import { setupTelemetry } from 'toolcage/telemetry';
 
 const here = (path: string): string => fileURLToPath(new URL(path, import.meta.url));
 const registry = JSON.parse(readFileSync(here('./registry.json'), 'utf8')) as ToolRuntimeOptions;

@@ -6,7 +6,8 @@
 import { parseArgs } from 'node:util';
 import type { SandboxMode } from '../sandbox/types.js';
 import type * as TemporalExports from '../temporal/index.js';
-import { setupTelemetry, telemetryFromEnv } from '../telemetry/index.js';
+import { telemetryFromEnv } from '../telemetry/env.js';
+import { setupTelemetry } from '../telemetry/setup.js';
 import type { TelemetrySetupOptions } from '../telemetry/options.js';
 import { readRegistryFile } from './registry-file.js';
 

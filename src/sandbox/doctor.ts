@@ -1,5 +1,6 @@
 /**
- * `toolcage doctor`: what this machine offers for enforcement, as a table a person can act on.
+ * `toolcage doctor`: what this machine offers for enforcement, as rows a person can act on
+ * (printed by src/cli/doctor.ts).
  */
 import { readFileSync } from 'node:fs';
 import type { Component, SandboxCapabilities } from './detect.js';
@@ -161,38 +162,8 @@ function cgroupRows(caps: SandboxCapabilities, mounts: string): DoctorRow[] {
   return rows;
 }
 
-/** The report as an aligned text table, with a verdict line at the end. */
-export function renderDoctor(
-  caps: SandboxCapabilities,
-  mounts = readMounts(),
-  egress?: Component,
-): string {
-  const rows = doctorRows(caps, mounts, egress);
-  const header = ['component', 'status', 'detail', 'how to fix'];
-  const cells = rows.map((r) => [r.component, r.status, r.detail, r.fix]);
-  const widths = header.map((h, i) =>
-    Math.min(i === 2 ? 70 : 60, Math.max(h.length, ...cells.map((c) => (c[i] ?? '').length))),
-  );
-  const line = (values: readonly string[]): string =>
-    values
-      .map((v, i) => (i === values.length - 1 ? v : v.padEnd(widths[i] ?? 0)))
-      .join('  ')
-      .trimEnd();
-  const missing = rows.filter((r) => r.status === 'missing').map((r) => r.component);
-  const verdict =
-    missing.length === 0
-      ? 'Sandboxed execution (sandbox: auto/bwrap) is fully enforced on this machine.'
-      : `Sandboxed execution is refused (spawn_failed) until fixed: ${missing.join(', ')}. \`sandbox: 'none'\` still runs, unsandboxed.`;
-  return [
-    line(header),
-    line(widths.map((w) => '-'.repeat(w))),
-    ...cells.map(line),
-    '',
-    verdict,
-  ].join('\n');
-}
-
-function readMounts(): string {
+/** The cgroup lines of the mount table (where `favordynmods` shows). */
+export function readMounts(): string {
   try {
     return readFileSync('/proc/mounts', 'utf8')
       .split('\n')

@@ -1,43 +1,64 @@
 /**
- * The OTLP settings of a setup: options first, then the standard `OTEL_*` variables, then
- * defaults. https://opentelemetry.io/docs/specs/otel/protocol/exporter/
+ * The OTLP settings of a setup. The exporters read the standard `OTEL_EXPORTER_OTLP_*`
+ * variables themselves (endpoints, headers, timeouts, compression, certificates, per signal and
+ * in general; https://opentelemetry.io/docs/specs/otel/protocol/exporter/); toolcage passes them
+ * only what the caller gave as options, and its own defaults where no variable says otherwise.
+ * What the exporters do not do is decided here: which signals are exported at all, the metric
+ * export interval, and the bounds derived from each signal's export timeout.
  */
 import type { OtlpOptions, TelemetrySetupOptions } from './options.js';
 
 type Env = Readonly<Record<string, string | undefined>>;
 
-/** One signal's exporter settings. */
-export interface SignalExport {
-  readonly url: string;
-  readonly headers: Record<string, string>;
+/** A signal, as the OTLP variables name it. */
+export type Signal = 'METRICS' | 'TRACES';
+
+/** What toolcage gives one signal's OTLP exporter; what is left out, the exporter reads from the environment. */
+export interface ExporterSettings {
+  readonly url?: string;
+  readonly headers?: Record<string, string>;
+  readonly timeoutMillis?: number;
 }
 
-/** Everything the OTLP exporters need; a signal is undefined when it has no endpoint. */
+/** One exported signal. */
+export interface SignalExport {
+  readonly exporter: ExporterSettings;
+  /** Where it goes, for messages (the exporter resolves the same from the same settings). */
+  readonly destination: string;
+  /** How long one export may take, retries included, ms, whoever set it: the bounds around it follow. */
+  readonly timeoutMs: number;
+}
+
+/** Everything the OTLP wiring needs; a signal is undefined when it has no endpoint. */
 export interface ResolvedOtlp {
   readonly metrics: SignalExport | undefined;
   readonly traces: SignalExport | undefined;
   readonly intervalMs: number;
-  readonly timeoutMs: number;
 }
 
 const DEFAULT_INTERVAL_MS = 60_000;
-// OpenTelemetry's default is 10 s. toolcage's batches are small, and this is also how long a
-// one-shot CLI run waits at exit when the collector is down (the exporter retries until then).
-const DEFAULT_TIMEOUT_MS = 3_000;
+/**
+ * OpenTelemetry's default is 10 s. toolcage's batches are small, and this is also how long a
+ * one-shot CLI run waits at exit when the collector is down (the exporter retries until then).
+ */
+export const DEFAULT_EXPORT_TIMEOUT_MS = 3_000;
 
 const ENDPOINT = 'OTEL_EXPORTER_OTLP_ENDPOINT';
-const METRICS_ENDPOINT = 'OTEL_EXPORTER_OTLP_METRICS_ENDPOINT';
-const TRACES_ENDPOINT = 'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT';
+const PATHS: Record<Signal, string> = { METRICS: 'v1/metrics', TRACES: 'v1/traces' };
 
 /**
  * The setup options the CLI uses: OTLP push when an `OTEL_EXPORTER_OTLP_*ENDPOINT` variable is
- * set (the endpoints and the rest are read from the environment by {@link setupTelemetry}),
- * else undefined (no telemetry).
+ * set (the exporters read the endpoints and the rest from the environment), else undefined (no
+ * telemetry).
  */
 export function telemetryFromEnv(env: Env = process.env): TelemetrySetupOptions | undefined {
-  const set = [ENDPOINT, METRICS_ENDPOINT, TRACES_ENDPOINT].some(
-    (name) => (env[name]?.trim() ?? '') !== '',
-  );
+  const set = [
+    ENDPOINT,
+    signalVariable('METRICS', 'ENDPOINT'),
+    signalVariable('TRACES', 'ENDPOINT'),
+  ]
+    .map((name) => nonEmpty(env[name]))
+    .some((value) => value !== undefined);
   return set ? { otlp: {} } : undefined;
 }
 
@@ -48,24 +69,8 @@ export function resolveOtlp(
 ): ResolvedOtlp | undefined {
   if (options === false) return undefined;
   const opts = options ?? {};
-  const base = nonEmpty(opts.endpoint) ?? nonEmpty(env[ENDPOINT]);
-  const baseFromOption = nonEmpty(opts.endpoint) !== undefined;
-  const signal = (specificVariable: string, path: string, headersVariable: string) => {
-    // An explicit option beats every variable; a signal-specific variable is used as is.
-    const specific = baseFromOption ? undefined : nonEmpty(env[specificVariable]);
-    const url = specific ?? (base === undefined ? undefined : appendPath(base, path));
-    if (url === undefined) return undefined;
-    return {
-      url,
-      headers: {
-        ...parseHeaders(env['OTEL_EXPORTER_OTLP_HEADERS']),
-        ...parseHeaders(env[headersVariable]),
-        ...opts.headers,
-      },
-    };
-  };
-  const metrics = signal(METRICS_ENDPOINT, 'v1/metrics', 'OTEL_EXPORTER_OTLP_METRICS_HEADERS');
-  const traces = signal(TRACES_ENDPOINT, 'v1/traces', 'OTEL_EXPORTER_OTLP_TRACES_HEADERS');
+  const metrics = signalExport('METRICS', opts, env);
+  const traces = signalExport('TRACES', opts, env);
   if (metrics === undefined && traces === undefined) return undefined;
   return {
     metrics,
@@ -74,32 +79,48 @@ export function resolveOtlp(
       positive(opts.intervalMs) ??
       positive(Number(env['OTEL_METRIC_EXPORT_INTERVAL'])) ??
       DEFAULT_INTERVAL_MS,
-    timeoutMs:
-      positive(opts.timeoutMs) ??
-      positive(Number(env['OTEL_EXPORTER_OTLP_TIMEOUT'])) ??
-      DEFAULT_TIMEOUT_MS,
   };
 }
 
-/** Parses `key1=value1,key2=value2` (values percent-decoded), skipping malformed entries. */
-export function parseHeaders(value: string | undefined): Record<string, string> {
-  const headers: Record<string, string> = {};
-  for (const entry of (value ?? '').split(',')) {
-    const at = entry.indexOf('=');
-    if (at <= 0) continue;
-    const key = entry.slice(0, at).trim();
-    if (key === '') continue;
-    headers[key] = decode(entry.slice(at + 1).trim());
-  }
-  return headers;
+function signalExport(signal: Signal, opts: OtlpOptions, env: Env): SignalExport | undefined {
+  const endpoint = nonEmpty(opts.endpoint);
+  const url = endpoint === undefined ? undefined : appendPath(endpoint, PATHS[signal]);
+  // An explicit option beats every variable (the exporter does the same with a given url); a
+  // signal's own variable is used as is, the general one gets the signal's path.
+  const general = nonEmpty(env[ENDPOINT]);
+  const destination =
+    url ??
+    nonEmpty(env[signalVariable(signal, 'ENDPOINT')]) ??
+    (general === undefined ? undefined : appendPath(general, PATHS[signal]));
+  if (destination === undefined) return undefined;
+  const optionTimeout = positive(opts.timeoutMs);
+  const variableTimeout =
+    positive(Number(env[signalVariable(signal, 'TIMEOUT')])) ??
+    positive(Number(env['OTEL_EXPORTER_OTLP_TIMEOUT']));
+  return {
+    exporter: {
+      ...(url === undefined ? {} : { url }),
+      ...(opts.headers === undefined ? {} : { headers: { ...opts.headers } }),
+      // Left out when a variable sets it: the exporter reads the signal's own, else the general one.
+      ...(variableTimeout !== undefined && optionTimeout === undefined
+        ? {}
+        : { timeoutMillis: optionTimeout ?? DEFAULT_EXPORT_TIMEOUT_MS }),
+    },
+    destination,
+    timeoutMs: optionTimeout ?? variableTimeout ?? DEFAULT_EXPORT_TIMEOUT_MS,
+  };
 }
 
-function decode(value: string): string {
-  try {
-    return decodeURIComponent(value);
-  } catch {
-    return value;
-  }
+/**
+ * `value` unless the SDK variable `name` is set, so that a component reading that variable
+ * itself (the batch span processor reads `OTEL_BSP_*`) gets it rather than toolcage's default.
+ */
+export function unlessSet<T>(name: string, value: T, env: Env = process.env): T | undefined {
+  return nonEmpty(env[name]) === undefined ? value : undefined;
+}
+
+function signalVariable(signal: Signal, setting: 'ENDPOINT' | 'TIMEOUT'): string {
+  return `OTEL_EXPORTER_OTLP_${signal}_${setting}`;
 }
 
 function appendPath(base: string, path: string): string {

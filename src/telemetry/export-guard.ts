@@ -31,12 +31,26 @@ export class ExportFailureReporter {
     // symptom, not the cause: the in-flight export reports the real error (ECONNREFUSED, a
     // timeout, an HTTP status) when it gives up, and that one is worth the warning.
     if (isConcurrencyLimit(error)) return;
-    if (this.#failing) return;
-    this.#failing = true;
-    this.#warn(
+    this.#warnOnce(
       `toolcage: telemetry export of ${signal} to ${url} failed (${describe(error)}); ` +
         'tool executions are unaffected, and further export failures are counted, not logged',
     );
+  }
+
+  /** shutdown() gave up on exports still pending after `limitMs`: their data is dropped. */
+  shutdownTimedOut(limitMs: number): void {
+    this.#failures += 1;
+    this.#warnOnce(
+      `toolcage: telemetry shutdown did not finish within ${limitMs} ms; ` +
+        'what was still being exported is dropped',
+    );
+  }
+
+  // One warning per outage: the first failure after a success or the start.
+  #warnOnce(message: string): void {
+    if (this.#failing) return;
+    this.#failing = true;
+    this.#warn(message);
   }
 }
 

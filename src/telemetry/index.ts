@@ -1,6 +1,7 @@
 /**
- * SDK wiring of toolcage's telemetry (used by applications and the CLI, never by the library).
+ * `toolcage/telemetry`: the OpenTelemetry SDK wiring, for applications and the CLI that have no
+ * SDK of their own. A subpath of its own so that `import 'toolcage'` loads `@opentelemetry/api`
+ * only, never the SDK and its exporters (the OpenTelemetry rule for libraries).
  */
 export { setupTelemetry } from './setup.js';
-export { telemetryFromEnv } from './env.js';
 export type { OtlpOptions, TelemetryHandle, TelemetrySetupOptions } from './options.js';

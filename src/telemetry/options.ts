@@ -10,13 +10,14 @@ export interface OtlpOptions {
    * @default `OTEL_EXPORTER_OTLP_{METRICS,TRACES}_ENDPOINT`, else `OTEL_EXPORTER_OTLP_ENDPOINT`, else no OTLP
    */
   readonly endpoint?: string;
-  /** Extra request headers (merged over `OTEL_EXPORTER_OTLP_HEADERS`). @default {} */
+  /** Extra request headers (merged over `OTEL_EXPORTER_OTLP_HEADERS` and the signal's own). @default {} */
   readonly headers?: Readonly<Record<string, string>>;
   /** Metric export interval, ms. @default `OTEL_METRIC_EXPORT_INTERVAL`, else 60000 */
   readonly intervalMs?: number;
   /**
    * Time one export may take, retries included, ms. It bounds how long `shutdown()` waits for a
-   * collector that is down. @default `OTEL_EXPORTER_OTLP_TIMEOUT`, else 3000
+   * collector that is down.
+   * @default `OTEL_EXPORTER_OTLP_{METRICS,TRACES}_TIMEOUT`, else `OTEL_EXPORTER_OTLP_TIMEOUT`, else 3000
    */
   readonly timeoutMs?: number;
 }
@@ -42,7 +43,8 @@ export interface TelemetryHandle {
   forceFlush(): Promise<void>;
   /**
    * Flushes, stops the exporters and the Prometheus endpoint, and unregisters the global
-   * providers it registered. Idempotent; never rejects; bounded by the OTLP `timeoutMs`.
+   * providers it registered. Idempotent; never rejects; bounded by the longest export timeout
+   * plus 2 s (what is still pending then is dropped, with a warning).
    */
   shutdown(): Promise<void>;
   readonly meterProvider: MeterProvider;

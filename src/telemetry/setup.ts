@@ -4,6 +4,7 @@
  * itself (metrics.ts, tracing.ts) never touches the SDK.
  */
 import { context, metrics, propagation, ProxyTracerProvider, trace } from '@opentelemetry/api';
+import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import {
   CompositePropagator,
   W3CBaggagePropagator,
@@ -28,19 +29,23 @@ import {
   BatchSpanProcessor,
   type SpanProcessor,
 } from '@opentelemetry/sdk-trace-base';
-import { AsyncLocalStorageContextManager } from './context-manager.js';
-import { resolveOtlp, type ResolvedOtlp } from './env.js';
+import pTimeout from 'p-timeout';
+import { DEFAULT_EXPORT_TIMEOUT_MS, resolveOtlp, unlessSet, type ResolvedOtlp } from './env.js';
 import { ExportFailureReporter, guardMetricExporter, guardSpanExporter } from './export-guard.js';
 import type { TelemetryHandle, TelemetrySetupOptions } from './options.js';
 import { startPrometheusEndpoint, type PrometheusEndpoint } from './prometheus-endpoint.js';
 
 const DEFAULT_SERVICE_NAME = 'toolcage';
 // Bounds on what a slow or dead collector can make us hold: spans waiting (then dropped),
-// and requests in flight per exporter.
+// and requests in flight per exporter. The span processor's are its `OTEL_BSP_*` defaults
+// unless those variables are set (it reads them itself); the exporters read none for theirs.
 const MAX_QUEUED_SPANS = 2048;
 const MAX_SPANS_PER_EXPORT = 512;
 const SPAN_EXPORT_DELAY_MS = 1_000;
 const MAX_CONCURRENT_EXPORTS = 2;
+// What a reader or processor adds to its exporter's own bound, so the exporter's runs out first
+// and reports why; and what shutdown() adds to the longest export on top of that.
+const EXPORT_MARGIN_MS = 1_000;
 
 /**
  * Wires the OpenTelemetry SDK for toolcage and registers it globally (meter and tracer
@@ -49,8 +54,9 @@ const MAX_CONCURRENT_EXPORTS = 2;
  * `handle.meterProvider`/`handle.tracerProvider` to `createToolRuntime` to be independent of that.
  *
  * A collector that is down or slow never hurts an execution: recording never waits on export,
- * each export (retries included) is bounded by `otlp.timeoutMs`, the span queue is bounded, and
- * an outage gives one warning, not one per export.
+ * each export (retries included) is bounded by its timeout, the span queue is bounded,
+ * `shutdown()` is bounded by the longest export timeout, and an outage gives one warning, not
+ * one per export.
  */
 export async function setupTelemetry(
   options: TelemetrySetupOptions = {},
@@ -89,12 +95,20 @@ export async function setupTelemetry(
     shutdown() {
       shutdown ??= (async () => {
         // Providers' shutdown flushes first (a one-shot CLI run must not lose its data points).
-        await Promise.allSettled([
-          prometheus?.close(),
-          meterProvider.shutdown(),
-          tracerProvider.shutdown(),
-        ]);
-        unregister();
+        // Each export is bounded by its own timeout; this bounds the whole, whatever hangs.
+        const limit = shutdownLimitMs(otlp);
+        try {
+          await pTimeout(
+            Promise.allSettled([
+              prometheus?.close(),
+              meterProvider.shutdown(),
+              tracerProvider.shutdown(),
+            ]),
+            { milliseconds: limit, fallback: () => reporter.shutdownTimedOut(limit) },
+          );
+        } finally {
+          unregister();
+        }
       })();
       return shutdown;
     },
@@ -118,19 +132,18 @@ function metricReaders(
   prometheus: PrometheusEndpoint | undefined,
 ): IMetricReader[] {
   const readers: IMetricReader[] = [];
-  if (otlp?.metrics !== undefined) {
+  const signal = otlp?.metrics;
+  if (otlp !== undefined && signal !== undefined) {
     const exporter = new OTLPMetricExporter({
-      url: otlp.metrics.url,
-      headers: otlp.metrics.headers,
-      timeoutMillis: otlp.timeoutMs,
+      ...signal.exporter,
       concurrencyLimit: MAX_CONCURRENT_EXPORTS,
     });
     readers.push(
       new PeriodicExportingMetricReader({
-        exporter: guardMetricExporter(exporter, reporter, otlp.metrics.url),
+        exporter: guardMetricExporter(exporter, reporter, signal.destination),
         exportIntervalMillis: otlp.intervalMs,
         // The reader's own bound must leave the exporter its full budget, and may not exceed the interval.
-        exportTimeoutMillis: Math.min(otlp.timeoutMs + 1_000, otlp.intervalMs),
+        exportTimeoutMillis: Math.min(signal.timeoutMs + EXPORT_MARGIN_MS, otlp.intervalMs),
       }),
     );
   }
@@ -142,21 +155,35 @@ function spanProcessors(
   otlp: ResolvedOtlp | undefined,
   reporter: ExportFailureReporter,
 ): SpanProcessor[] {
-  if (otlp?.traces === undefined) return [];
+  const signal = otlp?.traces;
+  if (signal === undefined) return [];
   const exporter = new OTLPTraceExporter({
-    url: otlp.traces.url,
-    headers: otlp.traces.headers,
-    timeoutMillis: otlp.timeoutMs,
+    ...signal.exporter,
     concurrencyLimit: MAX_CONCURRENT_EXPORTS,
   });
+  const config = {
+    maxQueueSize: unlessSet('OTEL_BSP_MAX_QUEUE_SIZE', MAX_QUEUED_SPANS),
+    maxExportBatchSize: unlessSet('OTEL_BSP_MAX_EXPORT_BATCH_SIZE', MAX_SPANS_PER_EXPORT),
+    scheduledDelayMillis: unlessSet('OTEL_BSP_SCHEDULE_DELAY', SPAN_EXPORT_DELAY_MS),
+    exportTimeoutMillis: unlessSet('OTEL_BSP_EXPORT_TIMEOUT', signal.timeoutMs + EXPORT_MARGIN_MS),
+  };
   return [
-    new BatchSpanProcessor(guardSpanExporter(exporter, reporter, otlp.traces.url), {
-      maxQueueSize: MAX_QUEUED_SPANS,
-      maxExportBatchSize: MAX_SPANS_PER_EXPORT,
-      scheduledDelayMillis: SPAN_EXPORT_DELAY_MS,
-      exportTimeoutMillis: otlp.timeoutMs + 1_000,
-    }),
+    new BatchSpanProcessor(
+      guardSpanExporter(exporter, reporter, signal.destination),
+      // Only what is set: the processor reads a variable only for a setting it was not given.
+      Object.fromEntries(Object.entries(config).filter(([, value]) => value !== undefined)),
+    ),
   ];
+}
+
+// The bound of shutdown(): the longest export (each flush runs its exports at once), plus margins.
+function shutdownLimitMs(otlp: ResolvedOtlp | undefined): number {
+  const longest = Math.max(
+    otlp?.metrics?.timeoutMs ?? 0,
+    otlp?.traces?.timeoutMs ?? 0,
+    otlp === undefined ? DEFAULT_EXPORT_TIMEOUT_MS : 0,
+  );
+  return longest + 2 * EXPORT_MARGIN_MS;
 }
 
 // Registers what is not registered yet; returns the undo of exactly that.

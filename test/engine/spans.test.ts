@@ -16,7 +16,7 @@ import {
   WorkflowWaitError,
   type PollResult,
 } from '../../src/engine/index.js';
-import { AsyncLocalStorageContextManager } from '../../src/telemetry/context-manager.js';
+import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { rejection, testKit } from '../helpers/engine.js';
 import { collect, metric, points, testMeterProvider, testTracerProvider } from '../helpers/otel.js';
 

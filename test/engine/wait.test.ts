@@ -409,8 +409,7 @@ describe('waitForCompletion', () => {
 
   test('the poll runs inside the wait span (its context is active)', async () => {
     const { trace, context } = await import('@opentelemetry/api');
-    const { AsyncLocalStorageContextManager } =
-      await import('../../src/telemetry/context-manager.js');
+    const { AsyncLocalStorageContextManager } = await import('@opentelemetry/context-async-hooks');
     context.setGlobalContextManager(new AsyncLocalStorageContextManager());
     try {
       const { kit, exporter } = testKit();

@@ -4,7 +4,7 @@
  * substituted, and small helpers over query answers.
  */
 import { readFileSync } from 'node:fs';
-import { expect } from 'vitest';
+import { expect, vi } from 'vitest';
 import type { PrometheusServer, Sample } from './prometheus.js';
 
 /** The `expr` of every rule in a rules file (a small reader for its layout: `expr: >-` blocks or one line). */
@@ -76,11 +76,13 @@ export async function waitUntil(
   check: () => Promise<boolean>,
   timeoutMs = 30_000,
 ): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 250));
-  }
+  // vi.waitFor, not expect.poll: some of these waits are in beforeAll, where expect.poll cannot run.
+  await vi.waitFor(
+    async () => {
+      if (!(await check())) throw new Error(`timed out waiting for ${what}`);
+    },
+    { timeout: timeoutMs, interval: 250 },
+  );
 }
 
 /** The samples of an instant query (an error naming the query when Prometheus refuses it). */

@@ -64,8 +64,6 @@ export interface OtlpReceiver {
   latestMetric(name: string): ReceivedMetric | undefined;
   /** Every span received. */
   spans(): ReceivedSpan[];
-  /** Resolves when `predicate` holds, polling every 20 ms; rejects after `timeoutMs`. */
-  waitFor(predicate: () => boolean, timeoutMs?: number): Promise<void>;
   /** Answers with this HTTP status from now on (a collector failing, then recovering). */
   setStatus(status: number): void;
   close(): Promise<void>;
@@ -128,14 +126,6 @@ export async function startOtlpReceiver(options: OtlpReceiverOptions = {}): Prom
     latestMetric: (name) => metrics().findLast((metric) => metric.name === name),
     spans: () =>
       requests.filter((r) => r.path === '/v1/traces').flatMap((r) => decodeSpans(r.body)),
-    async waitFor(predicate, timeoutMs = 10_000) {
-      const deadline = Date.now() + timeoutMs;
-      while (!predicate()) {
-        if (Date.now() > deadline)
-          throw new Error(`OTLP receiver: condition not met in ${timeoutMs} ms`);
-        await new Promise((resolve) => setTimeout(resolve, 20));
-      }
-    },
     setStatus(next) {
       status = next;
     },

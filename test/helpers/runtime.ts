@@ -46,6 +46,29 @@ export function fixtureRuntime(options: ToolRuntimeOptions = {}): ToolRuntime {
   });
 }
 
+/**
+ * Runs `body` with a runtime over the fixtures (see {@link fixtureRuntime}) and closes it
+ * whatever happens, so nothing of it outlives the test's body and the leak checks after it hold.
+ */
+export async function withRuntime<T>(body: (runtime: ToolRuntime) => Promise<T>): Promise<T>;
+export async function withRuntime<T>(
+  options: ToolRuntimeOptions,
+  body: (runtime: ToolRuntime) => Promise<T>,
+): Promise<T>;
+export async function withRuntime<T>(
+  ...args:
+    | [(runtime: ToolRuntime) => Promise<T>]
+    | [ToolRuntimeOptions, (runtime: ToolRuntime) => Promise<T>]
+): Promise<T> {
+  const [options, body] = args.length === 1 ? [{}, args[0]] : args;
+  const runtime = fixtureRuntime(options);
+  try {
+    return await body(runtime);
+  } finally {
+    await runtime.close();
+  }
+}
+
 /** The rejection of a promise that must reject (fails the test when it resolves). */
 export async function rejectionOf(promise: Promise<unknown>): Promise<Record<string, unknown>> {
   try {

@@ -1,7 +1,8 @@
 import { describe, expect, test } from 'vitest';
 import { probeEgress } from '../../src/network/probe.js';
 import { detectCapabilities } from '../../src/sandbox/detect.js';
-import { doctorRows, renderDoctor } from '../../src/sandbox/doctor.js';
+import { renderDoctor } from '../../src/cli/doctor.js';
+import { doctorRows } from '../../src/sandbox/doctor.js';
 import { toolcageTempDirs } from '../helpers/leaks.js';
 import { BUN, sandboxAvailability } from '../sandbox/harness.js';
 
@@ -23,7 +24,7 @@ describe('the doctor probe of allow-lists', () => {
     expect(toolcageTempDirs().length).toBeLessThanOrEqual(before);
     const row = doctorRows(caps, '', probe).find((r) => r.component === 'network allow-lists');
     expect(row).toMatchObject({ status: 'ok', fix: '' });
-    expect(renderDoctor(caps, '', probe)).toContain('network allow-lists');
+    expect(renderDoctor(caps, { mounts: '', egress: probe })).toContain('network allow-lists');
   });
 
   test('without bubblewrap, or with one that fails, allow-lists are reported missing', async () => {

@@ -1,7 +1,7 @@
 import { afterEach, beforeAll, describe, expect, test } from 'vitest';
 import { ErrorKind } from '../../src/errors/kinds.js';
 import { expectNothingLeft, openFds } from '../helpers/leaks.js';
-import { fixtureRuntime } from '../helpers/runtime.js';
+import { withRuntime } from '../helpers/runtime.js';
 
 let baselineFds: number;
 beforeAll(() => {
@@ -30,8 +30,7 @@ interface Outcome {
 describe('bursts', () => {
   test(`${BURST} executions at once, concurrency ${CONCURRENCY}: all complete or are rejected cleanly by the bounded queue`, async () => {
     const maxQueued = 600;
-    const runtime = fixtureRuntime({ concurrency: CONCURRENCY, maxQueued });
-    try {
+    await withRuntime({ concurrency: CONCURRENCY, maxQueued }, async (runtime) => {
       const submitted = performance.now();
       const outcomes = await Promise.all(
         Array.from({ length: BURST }, (_, index) =>
@@ -73,14 +72,11 @@ describe('bursts', () => {
       const firstSuccess = Math.min(...succeeded.map((outcome) => outcome.settledMs));
       expect(lastRejection).toBeLessThan(firstSuccess);
       expect(runtime.stats).toEqual({ running: 0, queued: 0, idleProcesses: 0 });
-    } finally {
-      await runtime.close();
-    }
+    });
   }, 240_000);
 
   test('a queued execution whose deadline passes while it waits times out at its deadline, not after the queue drains', async () => {
-    const runtime = fixtureRuntime({ concurrency: CONCURRENCY, maxQueued: BURST });
-    try {
+    await withRuntime({ concurrency: CONCURRENCY, maxQueued: BURST }, async (runtime) => {
       const submitted = performance.now();
       // Work that keeps every slot busy for a while, then a burst of queued calls with deadlines
       // spread over the time the queue takes to drain: early deadlines expire while queued.
@@ -187,8 +183,6 @@ describe('bursts', () => {
       if (running.length > 0) expect(Math.max(...running)).toBeLessThan(100);
       // The queue's own wait really was longer than that: the bound above is not trivially met.
       expect(drainedAt).toBeGreaterThan(1_500 + 1_000);
-    } finally {
-      await runtime.close();
-    }
+    });
   }, 240_000);
 });

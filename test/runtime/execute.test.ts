@@ -1,9 +1,9 @@
-import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, test, vi } from 'vitest';
 import { ErrorKind } from '../../src/errors/kinds.js';
 import { isToolExecutionError } from '../../src/errors/tool-execution-error.js';
 import type { ToolRuntime } from '../../src/runtime/runtime.js';
 import { expectNothingLeft, openFds } from '../helpers/leaks.js';
-import { fixtureRuntime, rejectionOf } from '../helpers/runtime.js';
+import { fixtureRuntime, rejectionOf, withRuntime } from '../helpers/runtime.js';
 
 let runtime: ToolRuntime;
 let baselineFds: number;
@@ -16,6 +16,7 @@ afterAll(async () => {
   await runtime.close();
 });
 afterEach(async () => {
+  vi.unstubAllEnvs();
   await expectNothingLeft(baselineFds);
 });
 
@@ -101,66 +102,60 @@ describe('successful tools', () => {
   });
 
   test('a registered Compozy tool is picked by its id', async () => {
-    const registry = fixtureRuntime({
-      tools: { weather: { path: 'compozy-entry.ts' }, time: { path: 'compozy-entry.ts' } },
-    });
-    try {
-      expect((await registry.executeToolWithTimeout({ toolId: 'weather' })).output).toEqual({
-        city: 'Paris',
-        forecast: 'sunny',
-      });
-      expect((await registry.executeToolWithTimeout({ toolId: 'time' })).output).toEqual({
-        iso: '1970-01-01T00:00:00.000Z',
-      });
-    } finally {
-      await registry.close();
-    }
+    await withRuntime(
+      {
+        tools: { weather: { path: 'compozy-entry.ts' }, time: { path: 'compozy-entry.ts' } },
+      },
+      async (registry) => {
+        expect((await registry.executeToolWithTimeout({ toolId: 'weather' })).output).toEqual({
+          city: 'Paris',
+          forecast: 'sunny',
+        });
+        expect((await registry.executeToolWithTimeout({ toolId: 'time' })).output).toEqual({
+          iso: '1970-01-01T00:00:00.000Z',
+        });
+      },
+    );
   });
 });
 
 describe('the environment is not inherited', () => {
   test('a host secret is invisible; given variables are visible', async () => {
-    process.env['SECRET_TOKEN'] = 'host-secret';
-    try {
-      const result = await runtime.executeToolWithTimeout({
-        toolPath: 'env-reader.ts',
-        input: { names: ['SECRET_TOKEN', 'API_BASE', 'PATH', 'NODE_OPTIONS'] },
-        env: { API_BASE: 'https://example.invalid' },
-      });
-      expect(result.output).toMatchObject({
-        seen: { SECRET_TOKEN: null, API_BASE: 'https://example.invalid', NODE_OPTIONS: null },
-      });
-    } finally {
-      delete process.env['SECRET_TOKEN'];
-    }
+    vi.stubEnv('SECRET_TOKEN', 'host-secret');
+    const result = await runtime.executeToolWithTimeout({
+      toolPath: 'env-reader.ts',
+      input: { names: ['SECRET_TOKEN', 'API_BASE', 'PATH', 'NODE_OPTIONS'] },
+      env: { API_BASE: 'https://example.invalid' },
+    });
+    expect(result.output).toMatchObject({
+      seen: { SECRET_TOKEN: null, API_BASE: 'https://example.invalid', NODE_OPTIONS: null },
+    });
   });
 
   test('a host variable passes only when permissions.env names it, and a call cannot widen that', async () => {
-    process.env['SHARED_REGION'] = 'eu-west';
-    process.env['OTHER_SECRET'] = 'no';
-    const granting = fixtureRuntime({ defaults: { permissions: { env: ['SHARED_REGION'] } } });
-    try {
-      const result = await granting.executeToolWithTimeout({
-        toolPath: 'env-reader.ts',
-        input: { names: ['SHARED_REGION', 'OTHER_SECRET'] },
-      });
-      expect(result.output).toMatchObject({
-        seen: { SHARED_REGION: 'eu-west', OTHER_SECRET: null },
-      });
-      const widened = await rejectionOf(
-        granting.executeToolWithTimeout({
+    vi.stubEnv('SHARED_REGION', 'eu-west');
+    vi.stubEnv('OTHER_SECRET', 'no');
+    await withRuntime(
+      { defaults: { permissions: { env: ['SHARED_REGION'] } } },
+      async (granting) => {
+        const result = await granting.executeToolWithTimeout({
           toolPath: 'env-reader.ts',
-          input: { names: ['OTHER_SECRET'] },
-          permissions: { env: ['OTHER_SECRET'] },
-        }),
-      );
-      expect(widened['kind']).toBe(ErrorKind.InvalidRequest);
-      expect(widened['message']).toContain('OTHER_SECRET is not granted');
-    } finally {
-      await granting.close();
-      delete process.env['SHARED_REGION'];
-      delete process.env['OTHER_SECRET'];
-    }
+          input: { names: ['SHARED_REGION', 'OTHER_SECRET'] },
+        });
+        expect(result.output).toMatchObject({
+          seen: { SHARED_REGION: 'eu-west', OTHER_SECRET: null },
+        });
+        const widened = await rejectionOf(
+          granting.executeToolWithTimeout({
+            toolPath: 'env-reader.ts',
+            input: { names: ['OTHER_SECRET'] },
+            permissions: { env: ['OTHER_SECRET'] },
+          }),
+        );
+        expect(widened['kind']).toBe(ErrorKind.InvalidRequest);
+        expect(widened['message']).toContain('OTHER_SECRET is not granted');
+      },
+    );
   });
 });
 

@@ -18,7 +18,7 @@ import { Launcher } from '../../src/runtime/launcher.js';
 import { spawnPlan, type SpawnedProcess } from '../../src/runtime/spawn.js';
 import { expectNothingLeft, launcherProcesses, openFds, toolProcesses } from '../helpers/leaks.js';
 import { readyLauncher, shellPlan } from '../helpers/plans.js';
-import { fixtureRuntime } from '../helpers/runtime.js';
+import { withRuntime } from '../helpers/runtime.js';
 
 let baselineFds: number;
 beforeAll(() => {
@@ -191,8 +191,7 @@ describe('the launcher', () => {
   });
 
   test("a runtime's executions run through its launcher once it is up", async () => {
-    const runtime = fixtureRuntime({ sandbox: 'none' });
-    try {
+    await withRuntime({ sandbox: 'none' }, async (runtime) => {
       // The first calls spawn directly while the launcher starts; it is up within a few.
       const parents = new Set<number>();
       let viaLauncher = false;
@@ -207,8 +206,6 @@ describe('the launcher', () => {
       expect(viaLauncher).toBe(true);
       // Only the manager itself (before) and its launcher ever started one.
       expect([...parents].filter((pid) => pid !== process.pid)).toHaveLength(1);
-    } finally {
-      await runtime.close();
-    }
+    });
   });
 });

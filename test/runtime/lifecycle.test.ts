@@ -1,7 +1,7 @@
 import { afterEach, beforeAll, describe, expect, test } from 'vitest';
 import { ErrorKind } from '../../src/errors/kinds.js';
 import { expectNothingLeft, openFds } from '../helpers/leaks.js';
-import { fixtureRuntime, rejectionOf } from '../helpers/runtime.js';
+import { fixtureRuntime, rejectionOf, withRuntime } from '../helpers/runtime.js';
 
 let baselineFds: number;
 beforeAll(() => {
@@ -23,8 +23,7 @@ function waitForLine(text: string): {
 
 describe('deadlines', () => {
   test('a tool that ignores SIGTERM still ends at its deadline, even with a grace period', async () => {
-    const runtime = fixtureRuntime({ killGraceMs: 100 });
-    try {
+    await withRuntime({ killGraceMs: 100 }, async (runtime) => {
       const started = performance.now();
       const error = await rejectionOf(
         runtime.executeToolWithTimeout({ toolPath: 'ignores-sigterm.ts', timeoutMs: 300 }),
@@ -35,42 +34,36 @@ describe('deadlines', () => {
       // Deadline + grace, with room for a loaded machine.
       expect(elapsed).toBeGreaterThanOrEqual(300);
       expect(elapsed).toBeLessThan(300 + 100 + 1500);
-    } finally {
-      await runtime.close();
-    }
+    });
   });
 
   test('context.signal aborts at the deadline before the kill', async () => {
-    const runtime = fixtureRuntime({ killGraceMs: 500 });
-    try {
+    await withRuntime({ killGraceMs: 500 }, async (runtime) => {
       const error = await rejectionOf(
         runtime.executeToolWithTimeout({ toolPath: 'abort-aware.ts', timeoutMs: 300 }),
       );
       expect(error['kind']).toBe(ErrorKind.Timeout);
       expect((error['logs'] as { stderr: string }).stderr).toContain('saw abort');
-    } finally {
-      await runtime.close();
-    }
+    });
   });
 
   test('the per-call timeout is capped by the tool’s own', async () => {
-    const runtime = fixtureRuntime({ tools: { slow: { path: 'forever.ts', timeoutMs: 200 } } });
-    try {
-      const error = await rejectionOf(
-        runtime.executeToolWithTimeout({ toolId: 'slow', timeoutMs: 60_000 }),
-      );
-      expect(error['kind']).toBe(ErrorKind.Timeout);
-      expect(error['message']).toContain('200 ms');
-    } finally {
-      await runtime.close();
-    }
+    await withRuntime(
+      { tools: { slow: { path: 'forever.ts', timeoutMs: 200 } } },
+      async (runtime) => {
+        const error = await rejectionOf(
+          runtime.executeToolWithTimeout({ toolId: 'slow', timeoutMs: 60_000 }),
+        );
+        expect(error['kind']).toBe(ErrorKind.Timeout);
+        expect(error['message']).toContain('200 ms');
+      },
+    );
   });
 });
 
 describe('cancellation', () => {
   test('an AbortSignal cancels a running execution', async () => {
-    const runtime = fixtureRuntime();
-    try {
+    await withRuntime(async (runtime) => {
       const controller = new AbortController();
       const { onLog, ready } = waitForLine('ready');
       const pending = rejectionOf(
@@ -84,21 +77,16 @@ describe('cancellation', () => {
       controller.abort();
       const error = await pending;
       expect(error['kind']).toBe(ErrorKind.Cancelled);
-    } finally {
-      await runtime.close();
-    }
+    });
   });
 
   test('an already aborted signal never starts the tool', async () => {
-    const runtime = fixtureRuntime();
-    try {
+    await withRuntime(async (runtime) => {
       const error = await rejectionOf(
         runtime.executeToolWithTimeout({ toolPath: 'ok-sync.ts', signal: AbortSignal.abort() }),
       );
       expect(error['kind']).toBe(ErrorKind.Cancelled);
-    } finally {
-      await runtime.close();
-    }
+    });
   });
 
   test('close() cancels running and queued executions and refuses new ones', async () => {
@@ -117,8 +105,7 @@ describe('cancellation', () => {
 
 describe('the bounded queue', () => {
   test('a full queue rejects at once with resource_limit (limit: queue)', async () => {
-    const runtime = fixtureRuntime({ concurrency: 1, maxQueued: 1 });
-    try {
+    await withRuntime({ concurrency: 1, maxQueued: 1 }, async (runtime) => {
       const { onLog, ready } = waitForLine('ready');
       const running = rejectionOf(
         runtime.executeToolWithTimeout({ toolPath: 'forever.ts', timeoutMs: 2_000, onLog }),
@@ -135,14 +122,11 @@ describe('the bounded queue', () => {
       expect(rejected['message']).toContain('queue is full');
       expect((await running)['kind']).toBe(ErrorKind.Timeout);
       expect((await queued).output).toEqual({ echo: null });
-    } finally {
-      await runtime.close();
-    }
+    });
   });
 
   test('a queued execution’s deadline holds while it waits', async () => {
-    const runtime = fixtureRuntime({ concurrency: 1 });
-    try {
+    await withRuntime({ concurrency: 1 }, async (runtime) => {
       const { onLog, ready } = waitForLine('ready');
       const running = rejectionOf(
         runtime.executeToolWithTimeout({ toolPath: 'forever.ts', timeoutMs: 1_500, onLog }),
@@ -156,16 +140,13 @@ describe('the bounded queue', () => {
       expect(queued['message']).toContain('waiting for a free slot');
       expect(performance.now() - started).toBeLessThan(1_000);
       await running;
-    } finally {
-      await runtime.close();
-    }
+    });
   });
 });
 
 describe('bounded memory', () => {
   test('a 50 MB result against a 1 MB cap fails with output_limit without the manager holding it', async () => {
-    const runtime = fixtureRuntime();
-    try {
+    await withRuntime(async (runtime) => {
       globalThis.gc?.();
       const before = process.memoryUsage();
       let peakExternal = 0;
@@ -186,8 +167,6 @@ describe('bounded memory', () => {
       expect(error['kind']).toBe(ErrorKind.OutputLimit);
       // The cap is 1 MB; what is buffered is bounded by it (plus stream chunks), far from 50 MB.
       expect(peakExternal).toBeLessThan(16 * 1024 * 1024);
-    } finally {
-      await runtime.close();
-    }
+    });
   });
 });

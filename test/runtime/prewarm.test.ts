@@ -12,7 +12,7 @@ import type {
 } from '../../src/sandbox/types.js';
 import { expectNothingLeft, openFds } from '../helpers/leaks.js';
 import { ErrorKind } from '../../src/errors/kinds.js';
-import { FIXTURES, fixtureRuntime, rejectionOf } from '../helpers/runtime.js';
+import { FIXTURES, fixtureRuntime, rejectionOf, withRuntime } from '../helpers/runtime.js';
 
 let baselineFds: number;
 beforeAll(() => {
@@ -52,14 +52,6 @@ function alive(pid: number): boolean {
   }
 }
 
-async function until(check: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
-
 interface PidCount {
   readonly pid: number;
   readonly instance: string;
@@ -68,85 +60,109 @@ interface PidCount {
 
 describe('prewarmed processes (runtime)', () => {
   test('a prewarmed process serves exactly one execution: no two calls share a process', async () => {
-    const runtime = fixtureRuntime({ prewarm: 2, tools: { counter: { path: 'pid-counter.ts' } } });
-    try {
-      await until(() => runtime.stats.idleProcesses === 2, 'the pool to fill');
-      const results: PidCount[] = [];
-      for (let i = 0; i < 6; i++) {
-        await until(() => runtime.stats.idleProcesses === 2, 'a refill');
-        const before = workerPids();
-        const call = runtime.executeToolWithTimeout<PidCount>({ toolId: 'counter' });
-        // Taken from the pool as the call starts (the refill waits until this process is gone).
-        await new Promise((resolve) => setImmediate(resolve));
-        expect(runtime.stats.idleProcesses).toBe(1);
-        const result = await call;
-        // Unsandboxed, the tool's pid is a host pid: it was running before the call.
-        if (result.enforcement.sandbox === 'none') expect(before.has(result.output.pid)).toBe(true);
-        results.push(result.output);
-      }
-      const concurrent = await Promise.all(
-        Array.from({ length: 6 }, () =>
-          runtime.executeToolWithTimeout<PidCount>({ toolId: 'counter' }),
-        ),
-      );
-      results.push(...concurrent.map((result) => result.output));
-      expect(results.every((result) => result.calls === 1)).toBe(true);
-      expect(new Set(results.map((result) => result.instance)).size).toBe(results.length);
-    } finally {
-      await runtime.close();
-    }
+    await withRuntime(
+      { prewarm: 2, tools: { counter: { path: 'pid-counter.ts' } } },
+      async (runtime) => {
+        await expect
+          .poll(() => runtime.stats.idleProcesses, { message: 'the pool to fill', timeout: 10_000 })
+          .toBe(2);
+        const results: PidCount[] = [];
+        for (let i = 0; i < 6; i++) {
+          await expect
+            .poll(() => runtime.stats.idleProcesses, { message: 'a refill', timeout: 10_000 })
+            .toBe(2);
+          const before = workerPids();
+          const call = runtime.executeToolWithTimeout<PidCount>({ toolId: 'counter' });
+          // Taken from the pool as the call starts (the refill waits until this process is gone).
+          await new Promise((resolve) => setImmediate(resolve));
+          expect(runtime.stats.idleProcesses).toBe(1);
+          const result = await call;
+          // Unsandboxed, the tool's pid is a host pid: it was running before the call.
+          if (result.enforcement.sandbox === 'none')
+            expect(before.has(result.output.pid)).toBe(true);
+          results.push(result.output);
+        }
+        const concurrent = await Promise.all(
+          Array.from({ length: 6 }, () =>
+            runtime.executeToolWithTimeout<PidCount>({ toolId: 'counter' }),
+          ),
+        );
+        results.push(...concurrent.map((result) => result.output));
+        expect(results.every((result) => result.calls === 1)).toBe(true);
+        expect(new Set(results.map((result) => result.instance)).size).toBe(results.length);
+      },
+    );
   });
 
   test('the environment travels with the request, not with the prewarmed process', async () => {
-    const runtime = fixtureRuntime({ prewarm: 1, tools: { env: { path: 'env-reader.ts' } } });
-    try {
-      await until(() => runtime.stats.idleProcesses === 1, 'the pool to fill');
-      const first = await runtime.executeToolWithTimeout<Record<string, unknown>>({
-        toolId: 'env',
-        input: { names: ['GREETING'] },
-        env: { GREETING: 'one' },
-      });
-      await until(() => runtime.stats.idleProcesses === 1, 'a refill');
-      const second = await runtime.executeToolWithTimeout<Record<string, unknown>>({
-        toolId: 'env',
-        input: { names: ['GREETING'] },
-        env: { GREETING: 'two' },
-      });
-      expect(JSON.stringify(first.output)).toContain('one');
-      expect(JSON.stringify(second.output)).toContain('two');
-      expect(JSON.stringify(second.output)).not.toContain('one');
-    } finally {
-      await runtime.close();
-    }
+    await withRuntime(
+      { prewarm: 1, tools: { env: { path: 'env-reader.ts' } } },
+      async (runtime) => {
+        await expect
+          .poll(() => runtime.stats.idleProcesses, { message: 'the pool to fill', timeout: 10_000 })
+          .toBe(1);
+        const first = await runtime.executeToolWithTimeout<Record<string, unknown>>({
+          toolId: 'env',
+          input: { names: ['GREETING'] },
+          env: { GREETING: 'one' },
+        });
+        await expect
+          .poll(() => runtime.stats.idleProcesses, { message: 'a refill', timeout: 10_000 })
+          .toBe(1);
+        const second = await runtime.executeToolWithTimeout<Record<string, unknown>>({
+          toolId: 'env',
+          input: { names: ['GREETING'] },
+          env: { GREETING: 'two' },
+        });
+        expect(JSON.stringify(first.output)).toContain('one');
+        expect(JSON.stringify(second.output)).toContain('two');
+        expect(JSON.stringify(second.output)).not.toContain('one');
+      },
+    );
   });
 
   test('idle processes are retired after prewarmIdleMs and nothing of them is left', async () => {
-    const runtime = fixtureRuntime({
-      prewarm: 2,
-      prewarmIdleMs: 300,
-      tools: { counter: { path: 'pid-counter.ts' } },
-    });
-    try {
-      await until(() => runtime.stats.idleProcesses === 2, 'the pool to fill');
-      const warm = workerPids();
-      expect(warm.size).toBeGreaterThanOrEqual(2); // bwrap and Bun, under the sandbox
-      await until(() => runtime.stats.idleProcesses === 0, 'idle retirement', 5_000);
-      await until(
-        () => [...warm].every((pid) => !alive(pid)),
-        'the retired processes to be gone',
-        5_000,
-      );
-      // A call after retirement still works (cold), and the profile is warmed again after it.
-      const result = await runtime.executeToolWithTimeout<PidCount>({ toolId: 'counter' });
-      expect(result.output.calls).toBe(1);
-      await until(() => runtime.stats.idleProcesses === 2, 'the refill after a call');
-    } finally {
-      await runtime.close();
-    }
+    await withRuntime(
+      {
+        prewarm: 2,
+        prewarmIdleMs: 300,
+        tools: { counter: { path: 'pid-counter.ts' } },
+      },
+      async (runtime) => {
+        await expect
+          .poll(() => runtime.stats.idleProcesses, { message: 'the pool to fill', timeout: 10_000 })
+          .toBe(2);
+        const warm = workerPids();
+        expect(warm.size).toBeGreaterThanOrEqual(2); // bwrap and Bun, under the sandbox
+        await expect
+          .poll(() => runtime.stats.idleProcesses, { message: 'idle retirement', timeout: 5_000 })
+          .toBe(0);
+        await expect
+          .poll(() => [...warm].filter(alive), {
+            message: 'the retired processes to be gone',
+            timeout: 5_000,
+          })
+          .toEqual([]);
+        // A call after retirement still works (cold), and the profile is warmed again after it.
+        const result = await runtime.executeToolWithTimeout<PidCount>({ toolId: 'counter' });
+        expect(result.output.calls).toBe(1);
+        await expect
+          .poll(() => runtime.stats.idleProcesses, {
+            message: 'the refill after a call',
+            timeout: 10_000,
+          })
+          .toBe(2);
+      },
+    );
   });
 
   test('a tool registered with preload is imported before its request, without the request’s env', async () => {
-    const runtime = fixtureRuntime({
+    interface Probe {
+      readonly loadedAt: number;
+      readonly greetingAtLoad: string | null;
+      readonly greetingAtCall: string | null;
+    }
+    const options = {
       prewarm: 1,
       tools: {
         early: { path: 'preload-probe.ts', preload: true },
@@ -154,15 +170,17 @@ describe('prewarmed processes (runtime)', () => {
         broken: { path: 'throws-on-load.ts', preload: true },
         unbuildable: { path: 'failed-import.ts', preload: true },
       },
-    });
-    interface Probe {
-      readonly loadedAt: number;
-      readonly greetingAtLoad: string | null;
-      readonly greetingAtCall: string | null;
-    }
-    try {
-      await until(() => runtime.stats.idleProcesses === 3, 'three profiles to fill');
-      await new Promise((resolve) => setTimeout(resolve, 300)); // time for the imports to run
+    };
+    await withRuntime(options, async (runtime) => {
+      await expect
+        .poll(() => runtime.stats.idleProcesses, {
+          message: 'three profiles to fill',
+          timeout: 10_000,
+        })
+        .toBe(3);
+      // Time for the imports to run: nothing outside a prewarmed process tells that its import is
+      // done (it then waits on stdin, as it did before), so this one wait stays a wait.
+      await new Promise((resolve) => setTimeout(resolve, 300));
       const calledAt = Date.now();
       const early = await runtime.executeToolWithTimeout<Probe>({
         toolId: 'early',
@@ -185,9 +203,7 @@ describe('prewarmed processes (runtime)', () => {
       const unbuilt = await rejectionOf(runtime.executeToolWithTimeout({ toolId: 'unbuildable' }));
       expect(unbuilt['kind']).toBe(ErrorKind.ToolError);
       expect(unbuilt['message']).toContain("Cannot resolve 'definitely-not-installed-package-xyz'");
-    } finally {
-      await runtime.close();
-    }
+    });
   });
 
   test('close() drains the pool: no process, temp dir or cgroup is left', async () => {
@@ -199,7 +215,12 @@ describe('prewarmed processes (runtime)', () => {
         c: { path: 'pid-counter.ts', limits: { maxOutputBytes: 4096 } },
       },
     });
-    await until(() => runtime.stats.idleProcesses === 6, 'three profiles to fill');
+    await expect
+      .poll(() => runtime.stats.idleProcesses, {
+        message: 'three profiles to fill',
+        timeout: 10_000,
+      })
+      .toBe(6);
     // A call whose refill is under way while close() runs.
     await runtime.executeToolWithTimeout({ toolId: 'a' });
     await runtime.close();
@@ -273,19 +294,34 @@ function pool(
   });
 }
 
+// Runs `body` with a pool of `sandbox`'s processes, closed whatever happens.
+async function withPool(
+  sandbox: Sandbox,
+  options: Parameters<typeof pool>[1],
+  body: (processes: ProcessPool) => Promise<void>,
+): Promise<void> {
+  const processes = pool(sandbox, options);
+  try {
+    await body(processes);
+  } finally {
+    await processes.close();
+  }
+}
+
 describe('ProcessPool', () => {
   test('never hands a process to a request of another profile', async () => {
     const { sandbox, requests } = recordingSandbox();
-    const processes = pool(sandbox);
     const narrow = spec();
     const wide = spec({
       permissions: { read: ['/data'], write: [], net: true, env: [], run: false },
     });
     const lowLimit = spec({ limits: { ...LIMITS, memoryMb: 128 } });
     const otherTool = spec({ toolPath: `${FIXTURES}pid-counter.ts` });
-    try {
+    await withPool(sandbox, {}, async (processes) => {
       for (const profile of [narrow, wide, lowLimit, otherTool]) processes.warm(profile);
-      await until(() => processes.idleCount === 8, 'four profiles to fill');
+      await expect
+        .poll(() => processes.idleCount, { message: 'four profiles to fill', timeout: 10_000 })
+        .toBe(8);
       const prepared = requests.size;
       for (const profile of [wide, narrow, otherTool, lowLimit, narrow, wide]) {
         const launched = await processes.launch(profile);
@@ -299,62 +335,67 @@ describe('ProcessPool', () => {
         await launched.plan.dispose();
       }
       expect(requests.size - prepared).toBeLessThanOrEqual(6); // only refills, started after each call
-    } finally {
-      await processes.close();
-    }
+    });
   });
 
   test('refills in the background once the taken process is gone, bounded by `prewarm`', async () => {
     const { sandbox, requests } = recordingSandbox();
-    const processes = pool(sandbox, { prewarm: 2 });
-    try {
+    await withPool(sandbox, { prewarm: 2 }, async (processes) => {
       processes.warm(spec());
       processes.warm(spec()); // warming twice does not start more than `prewarm`
-      await until(() => processes.idleCount === 2, 'the pool to fill');
+      await expect
+        .poll(() => processes.idleCount, { message: 'the pool to fill', timeout: 10_000 })
+        .toBe(2);
       expect(requests.size).toBe(2);
       const launched = await processes.launch(spec());
       expect(processes.idleCount).toBe(1);
-      // Not refilled while the taken process still runs.
+      // Not refilled while the taken process still runs: an absence, so a wait, not a poll.
       await new Promise((resolve) => setTimeout(resolve, 50));
       expect(requests.size).toBe(2);
       launched.child.stdin.end();
       await launched.child.closed;
       await launched.plan.dispose();
-      await until(() => processes.idleCount === 2, 'the refill');
+      await expect
+        .poll(() => processes.idleCount, { message: 'the refill', timeout: 10_000 })
+        .toBe(2);
       expect(requests.size).toBe(3);
-    } finally {
-      await processes.close();
-    }
+    });
   });
 
   test('retires idle processes after idleMs and disposes their plans', async () => {
     const { sandbox, requests, disposed } = recordingSandbox();
-    const processes = pool(sandbox, { prewarm: 2, idleMs: 150 });
-    try {
+    await withPool(sandbox, { prewarm: 2, idleMs: 150 }, async (processes) => {
       processes.warm(spec());
-      await until(() => processes.idleCount === 2, 'the pool to fill');
-      await until(() => processes.idleCount === 0, 'retirement', 3_000);
-      await until(() => disposed.size === 2, 'the plans to be disposed', 3_000);
+      await expect
+        .poll(() => processes.idleCount, { message: 'the pool to fill', timeout: 10_000 })
+        .toBe(2);
+      await expect
+        .poll(() => processes.idleCount, { message: 'retirement', timeout: 3_000 })
+        .toBe(0);
+      await expect
+        .poll(() => disposed.size, { message: 'the plans to be disposed', timeout: 3_000 })
+        .toBe(2);
       expect([...requests.keys()].every((plan) => disposed.has(plan))).toBe(true);
-    } finally {
-      await processes.close();
-    }
+    });
   });
 
   test('keeps at most maxProfiles profiles warm, least recently refilled first out', async () => {
     const { sandbox, disposed } = recordingSandbox();
-    const processes = pool(sandbox, { prewarm: 1, maxProfiles: 2 });
-    try {
+    await withPool(sandbox, { prewarm: 1, maxProfiles: 2 }, async (processes) => {
       processes.warm(spec({ limits: { ...LIMITS, memoryMb: 100 } }));
-      await until(() => processes.idleCount === 1, 'the first profile');
+      await expect
+        .poll(() => processes.idleCount, { message: 'the first profile', timeout: 10_000 })
+        .toBe(1);
       processes.warm(spec({ limits: { ...LIMITS, memoryMb: 200 } }));
-      await until(() => processes.idleCount === 2, 'the second profile');
+      await expect
+        .poll(() => processes.idleCount, { message: 'the second profile', timeout: 10_000 })
+        .toBe(2);
       processes.warm(spec({ limits: { ...LIMITS, memoryMb: 300 } }));
-      await until(() => disposed.size === 1, 'the oldest profile to be retired');
+      await expect
+        .poll(() => disposed.size, { message: 'the oldest profile to be retired', timeout: 10_000 })
+        .toBe(1);
       expect(processes.idleCount).toBe(2);
-    } finally {
-      await processes.close();
-    }
+    });
   });
 
   test('close() kills and disposes every idle process, and refills under way', async () => {

@@ -173,8 +173,7 @@ describe('soak', () => {
         (error: unknown) => kindOf(error),
       ),
     );
-    while (runtime.stats.running < CONCURRENCY)
-      await new Promise((resolve) => setTimeout(resolve, 10));
+    await expect.poll(() => runtime.stats.running, { timeout: 10_000 }).toBe(CONCURRENCY);
     await runtime.close();
     const closedKinds = await Promise.all(last);
 

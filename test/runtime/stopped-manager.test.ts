@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { afterEach, beforeEach, describe, expect, test } from 'vitest';
+import { afterEach, beforeEach, describe, expect, test, vi } from 'vitest';
 import { createToolRuntimeOn } from '../../src/runtime/runtime.js';
 import { startSweeping } from '../../src/runtime/sweeper.js';
 import { createSandbox } from '../../src/sandbox/sandbox.js';
@@ -84,12 +84,13 @@ function leftOf(owner: string) {
 
 const NOTHING = { tempDirs: [], cgroups: [], processes: [] };
 
-// Polls until `check` holds or `ms` have passed; returns how long it took.
+// Waits until `check` holds or `ms` have passed (the caller asserts what is left then);
+// returns how long it took.
 async function within(ms: number, check: () => boolean): Promise<number> {
   const started = performance.now();
-  while (!check() && performance.now() - started < ms) {
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
+  await vi
+    .waitFor(() => expect(check()).toBe(true), { timeout: ms, interval: 10 })
+    .catch(() => undefined);
   return performance.now() - started;
 }
 

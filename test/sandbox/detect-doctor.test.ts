@@ -1,6 +1,7 @@
 import { describe, expect, test } from 'vitest';
 import { detectCapabilities, type SandboxCapabilities } from '../../src/sandbox/detect.js';
-import { doctorRows, renderDoctor } from '../../src/sandbox/doctor.js';
+import { renderDoctor } from '../../src/cli/doctor.js';
+import { doctorRows } from '../../src/sandbox/doctor.js';
 import { parseLdd } from '../../src/sandbox/system-view.js';
 
 const healthy: SandboxCapabilities = {
@@ -31,10 +32,9 @@ const healthy: SandboxCapabilities = {
 
 describe('renderDoctor', () => {
   test('a healthy machine', () => {
-    const text = renderDoctor(
-      healthy,
-      'cgroup2 /sys/fs/cgroup/unified cgroup2 rw,favordynmods 0 0',
-    );
+    const text = renderDoctor(healthy, {
+      mounts: 'cgroup2 /sys/fs/cgroup/unified cgroup2 rw,favordynmods 0 0',
+    });
     expect(text).toMatch(/^component\s+status\s+detail\s+how to fix/);
     expect(text).toMatch(/bubblewrap\s+ok\s+\/usr\/bin\/bwrap 0\.8\.0/);
     expect(text).toContain('fully enforced');
@@ -52,11 +52,39 @@ describe('renderDoctor', () => {
         detail: 'bwrap not found on PATH',
       },
     };
-    const text = renderDoctor(caps, '');
+    const text = renderDoctor(caps, { mounts: '' });
     expect(text).toMatch(
       /bubblewrap\s+missing\s+bwrap not found on PATH\s+apt-get install bubblewrap/,
     );
     expect(text).toContain('refused (spawn_failed) until fixed: bubblewrap');
+  });
+
+  test('fits an 80-column terminal, wrapping detail and fix without losing a word', () => {
+    const caps: SandboxCapabilities = {
+      ...healthy,
+      bwrap: {
+        ...healthy.bwrap,
+        works: false,
+        detail: 'bwrap: setting up uid map: Permission denied',
+      },
+    };
+    const text = renderDoctor(caps, { mounts: '', width: 80 });
+    const [table] = text.split('\n\n');
+    for (const line of table!.split('\n')) expect(line.length).toBeLessThanOrEqual(80);
+    // A column's characters, read down the table (a word longer than the column is broken
+    // inside, so spaces cannot be compared).
+    const lines = table!.split('\n');
+    const column = (from: string, to?: string): string =>
+      lines
+        .slice(2)
+        .map((line) =>
+          line.slice(lines[0]!.indexOf(from), to === undefined ? undefined : lines[0]!.indexOf(to)),
+        )
+        .join('')
+        .replace(/\s+/g, '');
+    const fix = doctorRows(caps, '').find((row) => row.component === 'bubblewrap sandbox')!.fix;
+    expect(column('how to fix')).toContain(fix.replace(/\s+/g, ''));
+    expect(column('detail', 'how to fix')).toContain('bwrap:settingupuidmap:Permissiondenied');
   });
 
   test('cgroup v2 without favordynmods is a warning, not a refusal', () => {
@@ -90,7 +118,7 @@ describe('renderDoctor', () => {
       status: 'warn',
       fix: expect.stringContaining('≥ 0.7') as unknown,
     });
-    expect(renderDoctor(healthy, '')).toContain('fully enforced');
+    expect(renderDoctor(healthy, { mounts: '' })).toContain('fully enforced');
   });
 
   test('cgroup v1 needs no favordynmods: tools join by thread, off the slow path', () => {

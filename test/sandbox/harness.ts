@@ -1,97 +1,147 @@
 /**
- * Runs a fixture through the real sandbox, the real worker and the runtime's own process driver
- * (`spawnPlan` + `runProcess`), classified with the sandbox's hints: end to end below the
- * runtime's queue and options, so these tests do not depend on how the runtime is wired.
+ * The sandbox tests' way in: real executions through `createToolRuntime`, the path users run,
+ * started either of the two ways a runtime starts a tool process — through its launcher (every
+ * call once the launcher is up) or by spawning it directly (the calls made while the launcher
+ * starts, and every call when it cannot) — with a check that each call really took that way.
  */
-import { randomUUID } from 'node:crypto';
-import { existsSync } from 'node:fs';
+import { ChildProcess, type SpawnOptions } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { expect, vi } from 'vitest';
+import {
+  isToolExecutionError,
+  type ToolExecutionError,
+} from '../../src/errors/tool-execution-error.js';
 import { resolveBunBinary } from '../../src/runtime/bun-binary.js';
-import { runProcess, type ProcessOutcome } from '../../src/runtime/run-process.js';
-import { spawnPlan } from '../../src/runtime/spawn.js';
-import { explainThroughSandbox } from '../../src/sandbox/classify-hints.js';
-import { detectCapabilities } from '../../src/sandbox/detect.js';
-import { resolveLimits } from '../../src/sandbox/limits.js';
-import { resolvePermissions } from '../../src/sandbox/permissions.js';
-import { createSandbox } from '../../src/sandbox/sandbox.js';
+import type { ToolRuntime } from '../../src/runtime/runtime.js';
+import { detectCapabilities, type SandboxCapabilities } from '../../src/sandbox/detect.js';
 import type { Enforcement, Limits, Permissions, SandboxMode } from '../../src/sandbox/types.js';
+import { toolcageCgroups } from '../helpers/leaks.js';
+import { fixtureRuntime, FIXTURES } from '../helpers/runtime.js';
 
-export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-export const FIXTURES = `${ROOT}tools-fixtures/`;
+export { FIXTURES };
+
+/** Bun, and the worker's command and files as the runtime passes them (for tests of plans). */
+export const BUN = resolveBunBinary();
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const WORKER = `${ROOT}src/runtime/worker/main.ts`;
 const BUNFIG = `${ROOT}bunfig.toml`;
-export const BUN = resolveBunBinary();
 export const BUN_ARGS = ['--no-install', '--no-env-file', `--config=${BUNFIG}`, WORKER];
 export const RUNTIME_FILES = [WORKER, BUNFIG, `${ROOT}src/runtime/worker/`];
 
-/** What one sandboxed run produced. */
-export interface SandboxRun extends ProcessOutcome {
-  readonly enforcement: Enforcement;
-  readonly executionId: string;
-}
+/** How a runtime starts a tool's process. */
+export type SpawnWay = 'launcher' | 'direct';
+export const SPAWN_WAYS: readonly SpawnWay[] = ['launcher', 'direct'];
+
+/** What one execution gave: its output and enforcement, or its error. */
+export type SandboxRun =
+  | { readonly ok: true; readonly output: unknown; readonly enforcement: Enforcement }
+  | { readonly ok: false; readonly error: ToolExecutionError };
 
 export interface RunOptions {
+  /** The tool's permissions (the runtime's defaults: a call could only narrow them). */
   readonly permissions?: Permissions;
+  /** The tool's limits (the runtime's defaults). */
   readonly limits?: Limits;
   readonly input?: unknown;
   readonly env?: Record<string, string>;
   readonly timeoutMs?: number;
+  /** @default 'bwrap' */
   readonly mode?: SandboxMode;
   readonly onLog?: (stream: 'stdout' | 'stderr', line: string) => void;
 }
 
-const sandbox = createSandbox();
-
-/** Runs `tools-fixtures/<fixture>` once, sandboxed, and disposes everything before returning. */
-export async function runFixture(fixture: string, options: RunOptions = {}): Promise<SandboxRun> {
-  const toolPath = `${FIXTURES}${fixture}`;
-  const executionId = randomUUID();
-  const permissions = resolvePermissions(options.permissions ?? {});
-  const limits = resolveLimits(options.limits ?? {});
-  const plan = await sandbox.prepare({
-    executionId,
-    bunPath: BUN,
-    bunArgs: BUN_ARGS,
-    toolPath,
-    runtimeFiles: RUNTIME_FILES,
-    env: {},
-    permissions,
-    limits,
-    mode: options.mode ?? 'bwrap',
+/**
+ * Runs `tools-fixtures/<fixture>` once through a runtime of its own, started `way`, and closes
+ * the runtime (every process, temp dir and cgroup of the call gone) before returning.
+ */
+export async function runFixture(
+  way: SpawnWay,
+  fixture: string,
+  options: RunOptions = {},
+): Promise<SandboxRun> {
+  const runtime = fixtureRuntime({
+    sandbox: options.mode ?? 'bwrap',
+    defaults: {
+      ...(options.permissions === undefined ? {} : { permissions: options.permissions }),
+      ...(options.limits === undefined ? {} : { limits: options.limits }),
+    },
   });
-  const controller = new AbortController();
-  const timer = setTimeout(() => controller.abort('timeout'), options.timeoutMs ?? 10_000);
+  // Node's spawn() of a tool process is the direct way: `child_process.spawn()` starts every
+  // process through ChildProcess.prototype.spawn (not in @types/node). The launcher's own start
+  // and the detection probes pass three stdio descriptors, a tool process four or more.
+  const prototype = ChildProcess.prototype as unknown as { spawn(options: SpawnOptions): void };
+  const spawns = vi.spyOn(prototype, 'spawn');
+  const directSpawns = (): number =>
+    spawns.mock.calls.filter(([spawnOptions]) => (spawnOptions.stdio?.length ?? 0) >= 4).length;
   try {
-    const child = await spawnPlan(plan);
-    const outcome = await runProcess(child, plan, {
-      toolId: fixture.replace(/\.ts$/, ''),
-      request: {
-        executionId,
-        toolId: fixture.replace(/\.ts$/, ''),
-        toolPath,
-        exportName: 'default',
-        env: options.env ?? {},
-        input: options.input ?? null,
-        config: {},
-      },
-      timeoutMs: options.timeoutMs ?? 10_000,
-      maxOutputBytes: limits.maxOutputBytes,
-      maxLogBytes: limits.maxLogBytes,
-      killGraceMs: 0,
-      signal: controller.signal,
-      onLog: options.onLog,
-      explain: (message, end, report) =>
-        explainThroughSandbox(message, end, report, permissions, plan.enforcement, {
-          visible: [FIXTURES, BUN, ...RUNTIME_FILES],
-          limits,
-        }),
-    });
-    return { ...outcome, enforcement: plan.enforcement, executionId };
+    if (way === 'launcher') await untilThroughLauncher(runtime, directSpawns);
+    const before = directSpawns();
+    const run = await execute(runtime, fixture, options);
+    expect(directSpawns() - before, `${fixture} was not started ${way}`).toBe(
+      way === 'direct' ? 1 : 0,
+    );
+    return run;
   } finally {
-    clearTimeout(timer);
-    await plan.dispose();
+    spawns.mockRestore();
+    await runtime.close();
   }
 }
+
+// A runtime's first call starts its launcher (and spawns directly meanwhile); once a call is
+// started without a direct spawn, the launcher is up and takes every later one.
+async function untilThroughLauncher(
+  runtime: ToolRuntime,
+  directSpawns: () => number,
+): Promise<void> {
+  await vi.waitFor(
+    async () => {
+      const before = directSpawns();
+      await runtime.executeToolWithTimeout({ toolPath: 'ok-sync.ts' });
+      expect(directSpawns(), 'the launcher is not up yet').toBe(before);
+    },
+    { timeout: 20_000, interval: 0 },
+  );
+}
+
+async function execute(
+  runtime: ToolRuntime,
+  fixture: string,
+  options: RunOptions,
+): Promise<SandboxRun> {
+  try {
+    const result = await runtime.executeToolWithTimeout({
+      toolPath: fixture,
+      input: options.input ?? null,
+      ...(options.env === undefined ? {} : { env: options.env }),
+      ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }),
+      ...(options.onLog === undefined ? {} : { onLog: options.onLog }),
+    });
+    return { ok: true, output: result.output, enforcement: result.enforcement };
+  } catch (error) {
+    if (!isToolExecutionError(error)) throw error;
+    return { ok: false, error };
+  }
+}
+
+/** The error of a run that must have failed. */
+export function failure(run: SandboxRun): ToolExecutionError {
+  if (run.ok) throw new Error(`expected a failure, got ${JSON.stringify(run.output)}`);
+  return run.error;
+}
+
+/** The output of a run that must have succeeded. */
+export function output(run: SandboxRun): unknown {
+  if (!run.ok) throw new Error(`${run.error.kind}: ${run.error.message}\n${run.error.logs.stderr}`);
+  return run.output;
+}
+
+/** The capabilities detected here (cached by the sandbox's detection). */
+export const CAPABILITIES: SandboxCapabilities = await detectCapabilities();
+
+/** The mechanism of the memory and process limits on this machine's cgroup version. */
+export const CGROUP_MECHANISM = CAPABILITIES.cgroup.version === 'v2' ? 'cgroup-v2' : 'cgroup-v1';
 
 /**
  * Whether the sandbox tests can run here. With `TOOLCAGE_REQUIRE_ALL=1` a missing bubblewrap
@@ -99,11 +149,12 @@ export async function runFixture(fixture: string, options: RunOptions = {}): Pro
  */
 export async function sandboxAvailability(): Promise<{ ok: boolean; reason: string }> {
   const caps = await detectCapabilities();
+  const bun = BUN;
   const missing = [
     !caps.bwrap.works && `bubblewrap (${caps.bwrap.detail})`,
     !caps.cgroup.memory && `memory cgroup (${caps.cgroup.detail})`,
     !caps.cgroup.pids && 'pids cgroup',
-    !existsSync(BUN) && `Bun at ${BUN}`,
+    !existsSync(bun) && `Bun at ${bun}`,
   ].filter((m): m is string => typeof m === 'string');
   if (missing.length === 0) return { ok: true, reason: '' };
   const reason = `SANDBOX TESTS SKIPPED: missing ${missing.join(', ')} (apt-get install bubblewrap; run as root for cgroups)`;
@@ -111,4 +162,22 @@ export async function sandboxAvailability(): Promise<{ ok: boolean; reason: stri
     throw new Error(`TOOLCAGE_REQUIRE_ALL=1: ${reason}`);
   console.warn(reason);
   return { ok: false, reason };
+}
+
+/**
+ * How many forks the pids limit `limit` has refused in this process's cgroups so far (the `max`
+ * count of `pids.events`, on cgroup v1 and v2 alike).
+ */
+export function refusedForks(limit: number): number {
+  let refused = 0;
+  for (const dir of toolcageCgroups()) {
+    try {
+      if (readFileSync(join(dir, 'pids.max'), 'utf8').trim() !== String(limit)) continue;
+      const events = readFileSync(join(dir, 'pids.events'), 'utf8');
+      refused += Number(/^max (\d+)/m.exec(events)?.[1] ?? 0);
+    } catch {
+      // Not a pids cgroup, or gone meanwhile.
+    }
+  }
+  return refused;
 }

@@ -8,7 +8,7 @@ import { afterEach, beforeEach, describe, expect, test } from 'vitest';
 import { ErrorKind } from '../../src/errors/kinds.js';
 import { DEFAULT_LIMITS } from '../../src/sandbox/limits.js';
 import { expectNothingLeft, openFds } from '../helpers/leaks.js';
-import { fixtureRuntime, rejectionOf } from '../helpers/runtime.js';
+import { rejectionOf, withRuntime } from '../helpers/runtime.js';
 import { sandboxAvailability } from './harness.js';
 
 const available = await sandboxAvailability();
@@ -36,8 +36,7 @@ describe.skipIf(!available.ok)('scratch space (limits.tmpMb)', () => {
   });
 
   test('a tool writing 2 GB into /tmp under the default limits hits resource_limit disk within the cap, and the host disk never notices', async () => {
-    const runtime = fixtureRuntime({ sandbox: 'bwrap' });
-    try {
+    await withRuntime({ sandbox: 'bwrap' }, async (runtime) => {
       const before = hostFree();
       let lowest = before;
       const sampler = setInterval(() => {
@@ -68,47 +67,42 @@ describe.skipIf(!available.ok)('scratch space (limits.tmpMb)', () => {
       expect(written(error)).toBeLessThanOrEqual(cap);
       // Other work on this machine writes too; the tool's 2 GB alone would be 30 times the cap.
       expect(before - lowest).toBeLessThan(cap);
-    } finally {
-      await runtime.close();
-    }
+    });
   }, 60_000);
 
   test('a call can lower the cap; the tmpfs pages count toward memoryMb, which bounds a larger tmpMb', async () => {
-    const runtime = fixtureRuntime({
-      sandbox: 'bwrap',
-      defaults: { limits: { tmpMb: 400, memoryMb: 128 } },
-    });
-    try {
-      const lowered = await rejectionOf(
-        runtime.executeToolWithTimeout({ toolPath: 'fill-tmp.ts', limits: { tmpMb: 8 } }),
-      );
-      expect(lowered).toMatchObject({ kind: ErrorKind.ResourceLimit, limit: 'disk' });
-      expect(written(lowered)).toBeLessThanOrEqual(8 * MIB);
-      const memory = await rejectionOf(
-        runtime.executeToolWithTimeout({ toolPath: 'fill-tmp.ts', input: { mb: 300 } }),
-      );
-      expect(memory).toMatchObject({ kind: ErrorKind.OutOfMemory, limit: 'memory' });
-      const fits = await runtime.executeToolWithTimeout({
-        toolPath: 'fill-tmp.ts',
-        input: { mb: 4 },
-      });
-      expect(fits.output).toBe(4 * MIB);
-      expect(fits.enforcement.tmp).toEqual({ mechanism: 'tmpfs', limitMb: 400 });
-    } finally {
-      await runtime.close();
-    }
+    await withRuntime(
+      {
+        sandbox: 'bwrap',
+        defaults: { limits: { tmpMb: 400, memoryMb: 128 } },
+      },
+      async (runtime) => {
+        const lowered = await rejectionOf(
+          runtime.executeToolWithTimeout({ toolPath: 'fill-tmp.ts', limits: { tmpMb: 8 } }),
+        );
+        expect(lowered).toMatchObject({ kind: ErrorKind.ResourceLimit, limit: 'disk' });
+        expect(written(lowered)).toBeLessThanOrEqual(8 * MIB);
+        const memory = await rejectionOf(
+          runtime.executeToolWithTimeout({ toolPath: 'fill-tmp.ts', input: { mb: 300 } }),
+        );
+        expect(memory).toMatchObject({ kind: ErrorKind.OutOfMemory, limit: 'memory' });
+        const fits = await runtime.executeToolWithTimeout({
+          toolPath: 'fill-tmp.ts',
+          input: { mb: 4 },
+        });
+        expect(fits.output).toBe(4 * MIB);
+        expect(fits.enforcement.tmp).toEqual({ mechanism: 'tmpfs', limitMb: 400 });
+      },
+    );
   }, 60_000);
 
   test("sandbox: 'none' says that it does not enforce the cap", async () => {
-    const runtime = fixtureRuntime({ sandbox: 'none' });
-    try {
+    await withRuntime({ sandbox: 'none' }, async (runtime) => {
       const result = await runtime.executeToolWithTimeout({
         toolPath: 'fill-tmp.ts',
         input: { mb: 1 },
       });
       expect(result.enforcement.tmp).toEqual({ mechanism: 'none' });
-    } finally {
-      await runtime.close();
-    }
+    });
   });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import { parseHeaders, resolveOtlp, telemetryFromEnv } from '../../src/telemetry/env.js';
+import { resolveOtlp, telemetryFromEnv, unlessSet } from '../../src/telemetry/env.js';
 
 const BASE = 'http://collector:4318';
 
@@ -62,51 +62,94 @@ describe('resolveOtlp', () => {
     },
   ])('$name', ({ options, env, metrics, traces }) => {
     const resolved = resolveOtlp(options, env);
-    expect(resolved?.metrics?.url).toBe(metrics);
-    expect(resolved?.traces?.url).toBe(traces);
+    expect(resolved?.metrics?.destination).toBe(metrics);
+    expect(resolved?.traces?.destination).toBe(traces);
   });
 
-  test('headers: base variable, then signal variable, then option', () => {
-    const resolved = resolveOtlp(
-      { headers: { c: 'option' } },
-      {
-        OTEL_EXPORTER_OTLP_ENDPOINT: BASE,
-        OTEL_EXPORTER_OTLP_HEADERS: 'a=base,b=base,c=base',
-        OTEL_EXPORTER_OTLP_METRICS_HEADERS: 'b=metrics',
-      },
-    );
-    expect(resolved?.metrics?.headers).toEqual({ a: 'base', b: 'metrics', c: 'option' });
-    expect(resolved?.traces?.headers).toEqual({ a: 'base', b: 'base', c: 'option' });
-  });
-
-  test('interval and timeout: option, then variable, then default; junk is ignored', () => {
-    const env = { OTEL_EXPORTER_OTLP_ENDPOINT: BASE };
-    expect(resolveOtlp({}, env)).toMatchObject({ intervalMs: 60_000, timeoutMs: 3_000 });
+  test('the exporters get a url and headers only from options (they read the variables themselves)', () => {
+    const env = {
+      OTEL_EXPORTER_OTLP_ENDPOINT: BASE,
+      OTEL_EXPORTER_OTLP_HEADERS: 'a=base',
+    };
+    expect(resolveOtlp({}, env)?.metrics?.exporter).toEqual({ timeoutMillis: 3_000 });
     expect(
-      resolveOtlp(
-        {},
-        { ...env, OTEL_METRIC_EXPORT_INTERVAL: '5000', OTEL_EXPORTER_OTLP_TIMEOUT: '800' },
-      ),
-    ).toMatchObject({ intervalMs: 5_000, timeoutMs: 800 });
-    expect(
-      resolveOtlp(
-        { intervalMs: 100, timeoutMs: 50 },
-        { ...env, OTEL_METRIC_EXPORT_INTERVAL: '5000' },
-      ),
-    ).toMatchObject({ intervalMs: 100, timeoutMs: 50 });
-    expect(resolveOtlp({}, { ...env, OTEL_METRIC_EXPORT_INTERVAL: 'soon' })).toMatchObject({
-      intervalMs: 60_000,
+      resolveOtlp({ endpoint: 'http://option:1/', headers: { c: 'option' } }, env)?.traces
+        ?.exporter,
+    ).toEqual({
+      url: 'http://option:1/v1/traces',
+      headers: { c: 'option' },
+      timeoutMillis: 3_000,
     });
+  });
+
+  test.each([
+    {
+      name: 'nothing set: toolcage’s 3 s, passed to the exporter',
+      options: {},
+      env: {},
+      metrics: { timeoutMs: 3_000, timeoutMillis: 3_000 },
+      traces: { timeoutMs: 3_000, timeoutMillis: 3_000 },
+    },
+    {
+      name: 'the general variable: read by the exporter, not passed',
+      options: {},
+      env: { OTEL_EXPORTER_OTLP_TIMEOUT: '800' },
+      metrics: { timeoutMs: 800, timeoutMillis: undefined },
+      traces: { timeoutMs: 800, timeoutMillis: undefined },
+    },
+    {
+      name: 'a signal’s own variable beats the general one for that signal',
+      options: {},
+      env: { OTEL_EXPORTER_OTLP_TIMEOUT: '800', OTEL_EXPORTER_OTLP_METRICS_TIMEOUT: '200' },
+      metrics: { timeoutMs: 200, timeoutMillis: undefined },
+      traces: { timeoutMs: 800, timeoutMillis: undefined },
+    },
+    {
+      name: 'the option beats every variable',
+      options: { timeoutMs: 50 },
+      env: { OTEL_EXPORTER_OTLP_TRACES_TIMEOUT: '200' },
+      metrics: { timeoutMs: 50, timeoutMillis: 50 },
+      traces: { timeoutMs: 50, timeoutMillis: 50 },
+    },
+    {
+      name: 'junk is ignored',
+      options: {},
+      env: { OTEL_EXPORTER_OTLP_TIMEOUT: 'soon', OTEL_EXPORTER_OTLP_TRACES_TIMEOUT: '-5' },
+      metrics: { timeoutMs: 3_000, timeoutMillis: 3_000 },
+      traces: { timeoutMs: 3_000, timeoutMillis: 3_000 },
+    },
+  ])('timeouts: $name', ({ options, env, metrics, traces }) => {
+    const resolved = resolveOtlp(options, { OTEL_EXPORTER_OTLP_ENDPOINT: BASE, ...env });
+    for (const [signal, expected] of [
+      [resolved?.metrics, metrics],
+      [resolved?.traces, traces],
+    ] as const) {
+      expect(signal?.timeoutMs).toBe(expected.timeoutMs);
+      expect(signal?.exporter.timeoutMillis).toBe(expected.timeoutMillis);
+    }
+  });
+
+  test('interval: option, then variable, then default; junk is ignored', () => {
+    const env = { OTEL_EXPORTER_OTLP_ENDPOINT: BASE };
+    expect(resolveOtlp({}, env)?.intervalMs).toBe(60_000);
+    expect(resolveOtlp({}, { ...env, OTEL_METRIC_EXPORT_INTERVAL: '5000' })?.intervalMs).toBe(
+      5_000,
+    );
+    expect(
+      resolveOtlp({ intervalMs: 100 }, { ...env, OTEL_METRIC_EXPORT_INTERVAL: '5000' })?.intervalMs,
+    ).toBe(100);
+    expect(resolveOtlp({}, { ...env, OTEL_METRIC_EXPORT_INTERVAL: 'soon' })?.intervalMs).toBe(
+      60_000,
+    );
   });
 });
 
-test('parseHeaders decodes values and skips malformed entries', () => {
-  expect(parseHeaders('api-key=a%20b, x = 1 ,=nokey,novalue,bad=%E0%A4%A')).toEqual({
-    'api-key': 'a b',
-    x: '1',
-    bad: '%E0%A4%A',
-  });
-  expect(parseHeaders(undefined)).toEqual({});
+test('unlessSet: toolcage’s value only where the SDK variable is not set', () => {
+  expect(unlessSet('OTEL_BSP_MAX_QUEUE_SIZE', 2048, {})).toBe(2048);
+  expect(unlessSet('OTEL_BSP_MAX_QUEUE_SIZE', 2048, { OTEL_BSP_MAX_QUEUE_SIZE: ' ' })).toBe(2048);
+  expect(
+    unlessSet('OTEL_BSP_MAX_QUEUE_SIZE', 2048, { OTEL_BSP_MAX_QUEUE_SIZE: '100' }),
+  ).toBeUndefined();
 });
 
 test('telemetryFromEnv: OTLP when any endpoint variable is set', () => {

@@ -1,20 +1,17 @@
 import { createServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { context, metrics, propagation, trace } from '@opentelemetry/api';
+import type { BasicTracerProvider } from '@opentelemetry/sdk-trace-base';
 import { afterEach, describe, expect, test, vi } from 'vitest';
 import { ErrorKind } from '../../src/errors/kinds.js';
 import { ToolExecutionError } from '../../src/errors/tool-execution-error.js';
 import { MetricNames, ToolMetrics } from '../../src/metrics.js';
-import {
-  setupTelemetry,
-  telemetryFromEnv,
-  type TelemetryHandle,
-} from '../../src/telemetry/index.js';
+import { telemetryFromEnv } from '../../src/telemetry/env.js';
+import { setupTelemetry, type TelemetryHandle } from '../../src/telemetry/index.js';
 import { MetricBuckets } from '../../src/telemetry/names.js';
 import { startExecutionSpan } from '../../src/tracing.js';
-import { createToolRuntime } from '../../src/runtime/runtime.js';
 import { startOtlpReceiver, type OtlpReceiver } from '../helpers/otlp-receiver.js';
-import { FIXTURES } from '../helpers/runtime.js';
+import { withRuntime } from '../helpers/runtime.js';
 
 const cleanups: (() => Promise<void>)[] = [];
 
@@ -187,7 +184,9 @@ describe('setupTelemetry with OTLP', () => {
     const handle = track(await setupTelemetry(options));
     recordMix(handle);
     // The periodic reader pushes on its own (100 ms), before any flush.
-    await otlp.waitFor(() => otlp.latestMetric(MetricNames.timeouts) !== undefined);
+    await expect
+      .poll(() => otlp.latestMetric(MetricNames.timeouts), { timeout: 10_000 })
+      .toBeDefined();
     await handle.shutdown();
 
     const metricRequest = otlp.requests.find((request) => request.path === '/v1/metrics');
@@ -276,23 +275,20 @@ describe('real executions through OTLP (as the CLI does it)', () => {
   test('the span carries the tool id and exit, the tool sees its TRACEPARENT, metrics arrive on shutdown', async () => {
     const otlp = await receiver();
     const handle = track(await setupTelemetry({ otlp: { endpoint: otlp.endpoint } }));
-    const runtime = createToolRuntime({
-      rootDir: FIXTURES,
+    const options = {
       sandbox: 'none',
+      telemetry: true,
       meterProvider: handle.meterProvider,
       tracerProvider: handle.tracerProvider,
-    });
-    let seen: Record<string, string | null> = {};
-    try {
+    } as const;
+    const seen = await withRuntime(options, async (runtime) => {
       const result = await runtime.executeToolWithTimeout({
         toolPath: 'env-reader.ts',
         input: { names: ['TRACEPARENT'] },
       });
-      seen = (result.output as { seen: Record<string, string | null> }).seen;
       await runtime.executeToolWithTimeout({ toolPath: 'throws.ts' }).catch(() => undefined);
-    } finally {
-      await runtime.close();
-    }
+      return (result.output as { seen: Record<string, string | null> }).seen;
+    });
     await handle.shutdown();
 
     const spans = otlp.spans();
@@ -333,8 +329,8 @@ describe('a collector that is down or slow', () => {
     const started = performance.now();
     for (let i = 0; i < 200; i++) recordMix(handle);
     const recording = performance.now() - started;
-    // Let a few periodic exports fail on their own before the shutdown.
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    // A few periodic exports fail on their own before the shutdown.
+    await expect.poll(() => handle.exportFailures, { timeout: 10_000 }).toBeGreaterThan(1);
     const shutdownStarted = performance.now();
     await handle.shutdown();
     const shutdown = performance.now() - shutdownStarted;
@@ -381,6 +377,55 @@ describe('a collector that is down or slow', () => {
     expect(slow.requests.length).toBeGreaterThan(0);
     expect(warnings).toHaveLength(1);
     expect(warnings[0]).toContain('timed out');
+  });
+
+  test('per-signal timeout variables reach the exporters (they beat the general one)', async () => {
+    const slow = await receiver({ delayMs: 30_000 });
+    vi.stubEnv('OTEL_EXPORTER_OTLP_ENDPOINT', slow.endpoint);
+    vi.stubEnv('OTEL_EXPORTER_OTLP_TIMEOUT', '20000');
+    vi.stubEnv('OTEL_EXPORTER_OTLP_METRICS_TIMEOUT', '300');
+    vi.stubEnv('OTEL_EXPORTER_OTLP_TRACES_TIMEOUT', '300');
+    const warnings: string[] = [];
+    const handle = track(
+      await setupTelemetry({
+        ...telemetryFromEnv(),
+        onWarning: (message) => warnings.push(message),
+      }),
+    );
+    recordMix(handle);
+    const started = performance.now();
+    await handle.shutdown();
+    // With the general 20 s, the exports would still be waiting.
+    expect(performance.now() - started).toBeLessThan(10_000);
+    expect(slow.requests.map((request) => request.path).sort()).toEqual([
+      '/v1/metrics',
+      '/v1/traces',
+    ]);
+    // The exporters gave up themselves (not shutdown's own bound).
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toContain('timed out');
+  });
+
+  test('shutdown() is bounded even when a provider never finishes, and still unregisters', async () => {
+    const otlp = await receiver();
+    const warnings: string[] = [];
+    const handle = track(
+      await setupTelemetry({
+        otlp: { endpoint: otlp.endpoint, timeoutMs: 200 },
+        onWarning: (message) => warnings.push(message),
+      }),
+    );
+    // Every part of the real SDK honours its own timeout, so a hang has to be made: the tracer
+    // provider's shutdown never settles.
+    vi.spyOn(handle.tracerProvider as BasicTracerProvider, 'shutdown').mockReturnValue(
+      new Promise<void>(() => {}),
+    );
+    await handle.shutdown();
+    expect(warnings).toEqual([
+      'toolcage: telemetry shutdown did not finish within 2200 ms; what was still being exported is dropped',
+    ]);
+    expect(handle.exportFailures).toBe(1);
+    expect(metrics.getMeterProvider()).not.toBe(handle.meterProvider);
   });
 
   test('a collector answering 500 is an outage too; recovery re-arms the warning', async () => {

@@ -1,4 +1,5 @@
 import { context, SpanStatusCode, trace } from '@opentelemetry/api';
+import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { hrTimeToMilliseconds } from '@opentelemetry/core';
 import {
   BasicTracerProvider,
@@ -10,7 +11,6 @@ import {
 import { afterEach, describe, expect, test } from 'vitest';
 import { ErrorKind } from '../../src/errors/kinds.js';
 import { ToolExecutionError } from '../../src/errors/tool-execution-error.js';
-import { AsyncLocalStorageContextManager } from '../../src/telemetry/context-manager.js';
 import { createObserver } from '../../src/runtime/observe.js';
 import { startExecutionSpan, type ExecutionSpanAttributes } from '../../src/tracing.js';
 

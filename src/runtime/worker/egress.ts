@@ -13,25 +13,8 @@
  * empties it, and passes an end on once it is empty.
  */
 
-// The parts of Bun's socket API used here (the package carries no Bun type definitions).
-interface BunSocket {
-  data: Direction;
-  write(data: Uint8Array): number;
-  end(): void;
-  pause(): void;
-  resume(): void;
-}
-interface Handlers {
-  open?(socket: BunSocket): void;
-  data(socket: BunSocket, chunk: Uint8Array): void;
-  drain(socket: BunSocket): void;
-  close(socket: BunSocket): void;
-  error(socket: BunSocket): void;
-}
-declare const Bun: {
-  listen(options: { hostname: string; port: number; socket: Handlers }): { unref?(): void };
-  connect(options: { unix: string; socket: Handlers; data: Direction }): Promise<BunSocket>;
-};
+// A socket of the forwarder: its `data` is the direction its bytes go.
+type BunSocket = Bun.Socket<Direction>;
 
 /** One side of a connection: where its bytes go, and what is waiting to go there. */
 interface Direction {
@@ -86,7 +69,7 @@ function close(way: Direction): void {
 }
 
 // Handlers of the sockets to the proxy: each one's `data` is the direction towards the client.
-const upstreamHandlers: Handlers = {
+const upstreamHandlers: Bun.SocketHandler<Direction> = {
   data: (socket, chunk) => send(socket.data, chunk),
   drain: (socket) => flush(socket.data.back!),
   close: (socket) => close(socket.data),
@@ -99,7 +82,7 @@ export function startEgress(spec: string): Promise<void> {
   const port = Number(spec.slice(0, comma));
   const path = spec.slice(comma + 1);
   try {
-    const server = Bun.listen({
+    const server = Bun.listen<Direction>({
       hostname: '127.0.0.1',
       port,
       socket: {
