@@ -11,7 +11,7 @@ import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import type { Readable } from 'node:stream';
-import { afterEach, beforeAll, describe, expect, test } from 'vitest';
+import { afterEach, beforeAll, describe, expect, onTestFinished, test } from 'vitest';
 import { resolveBunBinary } from '../../src/runtime/bun-binary.js';
 import { killProcessGroup } from '../../src/runtime/kill-tree.js';
 import { Launcher } from '../../src/runtime/launcher.js';
@@ -59,6 +59,7 @@ describe('the launcher', () => {
     await withLauncher(async (launcher) => {
       const program = join(tmpdir(), `launcher-test-${process.pid}.txt`);
       writeFileSync(program, 'the program');
+      onTestFinished(() => rmSync(program, { force: true }));
       const child = await spawnPlan(
         shellPlan(
           'printf "%s|%s|%s|" "$(env | cut -d= -f1 | sort | tr "\\n" ,)" "$(pwd)" ' +
