@@ -146,6 +146,7 @@ export function buildBwrapArgs(input: BwrapInput): string[] {
         args.push(mount.op, mount.src, mount.dest);
     }
   }
+  for (const dir of toolDirsUnderTmp(input)) args.push('--remount-ro', dir);
   // bwrap builds the view on a fresh tmpfs root, writable by default: without this, a write to
   // /etc/x or to a mount point's parent "succeeds" into that throwaway tmpfs (observed), which
   // misleads the tool and spends sandbox memory. Read-only, it fails with EROFS
@@ -195,6 +196,8 @@ function mounts(input: BwrapInput): Mount[] {
   }
   list.push({ op: '--ro-bind', src: input.bunPath, dest: input.bunPath });
   list.push(...toolMounts(input.tool));
+  for (const dir of toolDirsUnderTmp(input))
+    list.push({ op: '--tmpfs', dest: dir, sizeBytes: undefined });
   for (const file of input.runtimeFiles) list.push({ op: '--ro-bind', src: file, dest: file });
   // Before the grants: a granted path under /tmp (or /tmp itself) is the host's, as granted.
   list.push({ op: '--tmpfs', dest: SANDBOX_TMP, sizeBytes: input.tmpBytes });
@@ -207,6 +210,30 @@ function mounts(input: BwrapInput): Mount[] {
   list.push({ op: '--proc', dest: '/proc' });
   list.push({ op: '--dev', dest: '/dev' });
   return list;
+}
+
+/**
+ * The bundle's directory when it lies inside the private `/tmp` (a project under the host's
+ * /tmp) and no grant shows the host's copy of it. bwrap makes the missing parents of the
+ * bundle's mount point on the writable `/tmp` tmpfs, so a write beside the tool "succeeded"
+ * into the scratch space (observed with a checkout in /tmp: `writeFileSync` of
+ * `<tool dir>/x.txt` returned). The directory gets an empty tmpfs of its own, made read-only
+ * once the bundle is bound into it (`--remount-ro` is not recursive: the bundle's own
+ * read-only mount and grants below stay as they are), so such a write fails with EROFS as it
+ * does anywhere else in the view.
+ */
+function toolDirsUnderTmp(input: Pick<BwrapInput, 'tool' | 'permissions'>): string[] {
+  if (input.tool.kind !== 'bundle') return [];
+  const dir = dirname(input.tool.file);
+  if (!isStrictlyUnder(dir, SANDBOX_TMP)) return [];
+  const grants = [...input.permissions.read, ...input.permissions.write];
+  if (grants.some((grant) => grant === dir || isStrictlyUnder(dir, grant))) return [];
+  return [dir];
+}
+
+function isStrictlyUnder(path: string, parent: string): boolean {
+  const prefix = parent.endsWith('/') ? parent : `${parent}/`;
+  return path.startsWith(prefix) && path.length > prefix.length;
 }
 
 // The tool's bundle alone, or its directory and then (deeper, so mounted after it) its masks.

@@ -139,6 +139,38 @@ describe('buildBwrapArgs', () => {
     expect(m.join('\n')).not.toMatch(/ \/proj\/tools( |$)/m);
   });
 
+  test('a bundle whose directory lies in the private /tmp: that directory is an empty tmpfs, read-only once the bundle is in it', () => {
+    const bundle = (permissions: Permissions): string[] =>
+      buildBwrapArgs(
+        input(permissions, {
+          tool: {
+            kind: 'bundle',
+            file: '/tmp/proj/tools/t.ts',
+            source: '/c/b.js',
+            bytecode: undefined,
+          },
+        }),
+      );
+    const args = bundle({});
+    const tmpfs = args.indexOf('/tmp/proj/tools', args.indexOf('--tmpfs /tmp') + 1);
+    expect(args[tmpfs - 1]).toBe('--tmpfs');
+    const bound = args.indexOf('/tmp/proj/tools/t.ts');
+    const readOnly = args.lastIndexOf('/tmp/proj/tools');
+    expect(args[readOnly - 1]).toBe('--remount-ro');
+    // The private /tmp first, then the directory's tmpfs, the bundle into it, then read-only.
+    expect(args.indexOf('/tmp')).toBeLessThan(tmpfs);
+    expect(tmpfs).toBeLessThan(bound);
+    expect(bound).toBeLessThan(readOnly);
+    // A grant that shows the host's directory (or a parent of it) is left as granted.
+    const remounts = (args: string[]): string[] =>
+      args.flatMap((arg, at) => (arg === '--remount-ro' ? [args[at + 1]!] : []));
+    expect(remounts(args)).toEqual(['/tmp/proj/tools', '/']);
+    for (const grant of ['/tmp/proj', '/tmp/proj/tools'])
+      expect(remounts(bundle({ read: [grant] }))).toEqual(['/']);
+    // Outside /tmp, bwrap's parents sit on the read-only root already.
+    expect(remounts(buildBwrapArgs(input()))).toEqual(['/']);
+  });
+
   test('bundle: false: the directory, then its masks over it (files by /dev/null, directories by a read-only tmpfs)', () => {
     const args = buildBwrapArgs(
       input(
