@@ -201,3 +201,40 @@ export async function scrapeTwoRounds(
       finite(await querySamples(prometheus, `rate(${options.rising}[1m]) > 0`)).length > 0,
   );
 }
+
+/** A Grafana dashboard file, as far as the tests read it. */
+export interface Dashboard {
+  readonly schemaVersion: number;
+  readonly uid: string;
+  readonly panels: {
+    title: string;
+    type: string;
+    datasource?: { uid?: string };
+    targets?: { expr?: string; datasource?: { uid?: string } }[];
+  }[];
+  readonly templating: { list: { name: string; type: string; query?: unknown }[] };
+}
+
+/** The dashboard in `file`. */
+export const readDashboard = (file: string): Dashboard =>
+  JSON.parse(readFileSync(file, 'utf8')) as Dashboard;
+
+/** The queries of the panels whose title matches, one per line. */
+export const panelExprs = (dashboard: Dashboard, title: RegExp): string =>
+  dashboard.panels
+    .filter((panel) => title.test(panel.title))
+    .flatMap((panel) => (panel.targets ?? []).map((target) => target.expr ?? ''))
+    .join('\n');
+
+/** A Grafana dashboard (schema 39+) with uid `uid` and a Prometheus data-source variable used by every query. */
+export function expectGrafanaDashboard(dashboard: Dashboard, uid: string): void {
+  expect(dashboard.schemaVersion).toBeGreaterThanOrEqual(39);
+  expect(dashboard.uid).toBe(uid);
+  const variable = dashboard.templating.list.find((v) => v.name === 'DS_PROMETHEUS');
+  expect(variable).toMatchObject({ type: 'datasource', query: 'prometheus' });
+  for (const panel of dashboard.panels) {
+    expect(panel.datasource?.uid).toBe('${DS_PROMETHEUS}');
+    for (const target of panel.targets ?? [])
+      expect(target.datasource?.uid).toBe('${DS_PROMETHEUS}');
+  }
+}
