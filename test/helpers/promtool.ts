@@ -79,3 +79,15 @@ export function foldedAnnotation(file: string, alert: string, key: string): stri
   }
   return lines.join(' ');
 }
+
+/**
+ * The head of a `promtool test rules` file: `rulesFile` loaded and evaluated every minute, one
+ * test group sampled every minute; its `input_series:` entries follow on the next lines.
+ */
+export const ruleTestsHead = (rulesFile: string): string => `
+rule_files:
+  - ${JSON.stringify(rulesFile)}
+evaluation_interval: 1m
+tests:
+  - interval: 1m
+    input_series:`;

@@ -14,6 +14,7 @@ import {
   promtoolCheck,
   promtoolForTests,
   promtoolTest,
+  ruleTestsHead,
 } from '../helpers/promtool.js';
 
 const ALERTS_FILE = fileURLToPath(new URL('../../observability/alerts.yml', import.meta.url));
@@ -32,13 +33,7 @@ const { promtool, skip } = promtoolForTests('observability/alerts.yml');
 // Series for `promtool test rules`, one sample a minute for 20 minutes. Tool `bad`: 1
 // execution/s, all failing (tool_error), 10 % timing out, all slower than 30 s. Tool `good`:
 // 1 execution/s, all under 0.1 s, no failures. Each alert must fire for `bad` only.
-const RULE_TESTS = (rulesFile: string): string => `
-rule_files:
-  - ${JSON.stringify(rulesFile)}
-evaluation_interval: 1m
-tests:
-  - interval: 1m
-    input_series:
+const RULE_TESTS = (rulesFile: string): string => `${ruleTestsHead(rulesFile)}
       - series: 'runtime_tool_errors_total{tool_id="bad",error_kind="tool_error"}'
         values: '0+60x20'
       - series: 'runtime_tool_timeouts_total{tool_id="bad"}'
@@ -134,13 +129,7 @@ const ENGINE_RULE_TESTS = (rulesFile: string): string => {
               summary: ${JSON.stringify(annotationLine(alert, 'summary', workflow))}
               description: ${JSON.stringify(annotation(alert, 'description', ENGINE_ALERTS_FILE, values(workflow)))}
               runbook: ${JSON.stringify(annotation(alert, 'runbook', ENGINE_ALERTS_FILE, values(workflow)))}`;
-  return `
-rule_files:
-  - ${JSON.stringify(rulesFile)}
-evaluation_interval: 1m
-tests:
-  - interval: 1m
-    input_series:
+  return `${ruleTestsHead(rulesFile)}
       - series: 'workflow_sync_polls_total{workflow_id="slow",outcome="completed"}'
         values: '0+60x20'
       - series: 'workflow_sync_polls_total{workflow_id="slow",outcome="timeout"}'

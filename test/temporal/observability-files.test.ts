@@ -13,6 +13,7 @@ import {
   promtoolCheck,
   promtoolForTests,
   promtoolTest,
+  ruleTestsHead,
 } from '../helpers/promtool.js';
 
 const ALERTS_FILE = fileURLToPath(
@@ -52,13 +53,7 @@ function expected(alert: string, values: Record<string, string>): string {
 // 10 % timed out, 10 % canceled, all slower than 10 s. Type `good`: 1/s, all completed under
 // 0.1 s. Process `a` configured 2 workers and runs 1; process `b` runs its 1. Each alert must
 // fire for `bad` (or `a`) only, and not before its `for`.
-const RULE_TESTS = (rulesFile: string): string => `
-rule_files:
-  - ${JSON.stringify(rulesFile)}
-evaluation_interval: 1m
-tests:
-  - interval: 1m
-    input_series:
+const RULE_TESTS = (rulesFile: string): string => `${ruleTestsHead(rulesFile)}
       - series: 'compozy_temporal_workflow_completed_total{workflow_type="bad"}'
         values: '0+30x20'
       - series: 'compozy_temporal_workflow_failed_total{workflow_type="bad"}'
