@@ -4,35 +4,19 @@
  */
 import type { ErrorKind } from '../errors/kinds.js';
 import type { LimitName, ToolThrownError } from '../errors/tool-execution-error.js';
-import type { Enforcement, Limits, Permissions } from '../sandbox/types.js';
+import type { ExecuteRequest } from '../runtime/options.js';
+import type { Enforcement } from '../sandbox/types.js';
 
 /** The name workflows schedule the activity by (Go: `workflow.ExecuteActivity(ctx, "executeTool", req)`). */
 export const EXECUTE_TOOL_ACTIVITY = 'executeTool';
 
-/** The argument of `executeTool`: {@link ExecuteRequest} without what cannot cross the wire. */
-export interface ToolActivityRequest {
-  /** A registered tool id. Exactly one of `toolId` and `toolPath`. */
-  readonly toolId?: string;
-  /** An ad-hoc tool module (refused unless the worker's runtime allows ad-hoc tools). */
-  readonly toolPath?: string;
-  /** Export of an ad-hoc tool. @default 'default' */
-  readonly exportName?: string;
-  /** The tool's input: any JSON value. @default null */
-  readonly input?: unknown;
-  /** The tool's configuration: JSON. @default {} */
-  readonly config?: unknown;
-  /** Extra variables for this call (validated like the runtime's). @default {} */
-  readonly env?: Readonly<Record<string, string>>;
-  /**
-   * Deadline of this call, ms; capped by the tool's own and by the time the activity has left
-   * (its start-to-close and schedule-to-close timeouts, less a margin).
-   */
-  readonly timeoutMs?: number;
-  /** Narrows (never widens) the tool's permissions. */
-  readonly permissions?: Permissions;
-  /** Lowers (never raises) the tool's limits. */
-  readonly limits?: Limits;
-}
+/**
+ * The argument of `executeTool`: {@link ExecuteRequest} without what cannot cross the wire
+ * (`signal`, `onLog`). On the activity, `toolPath` is refused unless the worker's runtime allows
+ * ad-hoc tools, `env` is validated like the runtime's, and `timeoutMs` is also capped by the
+ * time the activity has left (its start-to-close and schedule-to-close timeouts, less a margin).
+ */
+export type ToolActivityRequest = Omit<ExecuteRequest, 'signal' | 'onLog'>;
 
 /** Logs of a result or a failure, each stream's tail trimmed to the activity's `maxLogBytes`. */
 export interface ToolActivityLogs {

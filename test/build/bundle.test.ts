@@ -5,30 +5,31 @@
  * readable, bundled or not; a build that would run the project's code is refused without
  * running it; and no build leaves anything behind.
  */
-import { existsSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, test } from 'vitest';
+import { describe, expect, test } from 'vitest';
 import { ErrorKind } from '../../src/errors/kinds.js';
 import { createToolRuntime, type ToolRuntime } from '../../src/runtime/runtime.js';
 import type { ToolRuntimeOptions } from '../../src/runtime/options.js';
-import { openFds, settledLeftovers } from '../helpers/leaks.js';
-import { makeProject, OTHER_TOOL_MARKER, SECRETS, type Project } from '../helpers/project.js';
+import { useBuildFixture } from '../helpers/build-fixture.js';
+import { OTHER_TOOL_MARKER, SECRETS } from '../helpers/project.js';
 import { rejectionOf } from '../helpers/runtime.js';
 import { sandboxAvailability } from '../sandbox/harness.js';
 
 const available = await sandboxAvailability();
 
-let project: Project;
-let cacheDir = '';
-let baselineFds = 0;
 const runtimes: ToolRuntime[] = [];
+// Before each test a fresh project and cache; after it, nothing of any build may be left.
+const fixture = useBuildFixture(() =>
+  Promise.all(runtimes.splice(0).map((created) => created.close())),
+);
 
 function runtime(options: ToolRuntimeOptions = {}): ToolRuntime {
   const created = createToolRuntime({
-    rootDir: project.root,
+    rootDir: fixture.project.root,
     sandbox: 'bwrap',
     telemetry: false,
-    cacheDir,
+    cacheDir: fixture.cacheDir,
     ...options,
   });
   runtimes.push(created);
@@ -41,29 +42,6 @@ function everything(value: unknown): string {
 }
 
 describe.skipIf(!available.ok)('bundled tools (Bun.build, bwrap)', () => {
-  beforeEach(() => {
-    baselineFds = openFds();
-    project = makeProject();
-    cacheDir = `${project.root}-cache`;
-  });
-  afterEach(async () => {
-    await Promise.all(runtimes.splice(0).map((created) => created.close()));
-    try {
-      // Nothing of any build is left: no staging directory (failed builds included), no process,
-      // no temp dir, no cgroup.
-      expect(
-        existsSync(join(cacheDir, 'v1/tmp')) ? readdirSync(join(cacheDir, 'v1/tmp')) : [],
-      ).toEqual([]);
-      const left = await settledLeftovers(baselineFds + 2, 5_000);
-      expect(left.processes).toEqual([]);
-      expect(left.tempDirs).toEqual([]);
-      expect(left.cgroups).toEqual([]);
-    } finally {
-      project.remove();
-      rmSync(cacheDir, { recursive: true, force: true });
-    }
-  });
-
   test('a tool importing hoisted packages, package exports, a linked workspace package, a tsconfig alias and JSON runs with no grants', async () => {
     const result = await runtime().executeToolWithTimeout({
       toolPath: 'tools/validate.ts',
@@ -98,12 +76,12 @@ describe.skipIf(!available.ok)('bundled tools (Bun.build, bwrap)', () => {
     // The tool asked for the path relative to its own directory: the bundle runs at the tool's
     // path, so `import.meta.dir` is the tool's, and the file is simply not in the view.
     expect(error['kind']).toBe(ErrorKind.PermissionDenied);
-    expect(error['message']).toContain(`read of ${join(project.root, 'tools', path)}`);
+    expect(error['message']).toContain(`read of ${join(fixture.project.root, 'tools', path)}`);
     expect(everything(error)).not.toContain(secret);
   });
 
   test('bundle: false: the directory is readable, its secrets are masked, nothing outside it is visible', async () => {
-    project.write('tools/.git/config', SECRETS.gitConfig);
+    fixture.project.write('tools/.git/config', SECRETS.gitConfig);
     const created = runtime({ tools: { reader: { path: 'tools/reader.ts', bundle: false } } });
     const read = (path: string) =>
       created.executeToolWithTimeout({ toolId: 'reader', input: { path } });
@@ -129,7 +107,7 @@ describe.skipIf(!available.ok)('bundled tools (Bun.build, bwrap)', () => {
       if (path !== '.git/config') expect(error['kind'], path).toBe(ErrorKind.PermissionDenied);
     }
     // A secret created after the first calls is masked at the next one.
-    project.write('tools/.env.production', 'LATE_SECRET=late-4242');
+    fixture.project.write('tools/.env.production', 'LATE_SECRET=late-4242');
     const late = await rejectionOf(read('.env.production'));
     expect(everything(late)).not.toContain('late-4242');
     expect(late['kind']).toBe(ErrorKind.PermissionDenied);
@@ -139,7 +117,7 @@ describe.skipIf(!available.ok)('bundled tools (Bun.build, bwrap)', () => {
     const input = { city: 'Lyon', days: 1 };
     const expected = { city: 'LYON', days: '1 day' };
     const granted = await runtime({
-      defaults: { permissions: { read: [project.path('tools')] } },
+      defaults: { permissions: { read: [fixture.project.path('tools')] } },
     }).executeToolWithTimeout({ toolPath: 'tools/validate.ts', input });
     expect(granted.output).toMatchObject(expected);
     // With the grant the directory is the tool's to read, as granted.
@@ -150,12 +128,12 @@ describe.skipIf(!available.ok)('bundled tools (Bun.build, bwrap)', () => {
     expect(notes.output).toBe('not a secret\n');
     // A grant of the tool's own source is not mounted over its bundle.
     const ownFile = await runtime({
-      defaults: { permissions: { read: [project.path('tools/validate.ts')] } },
+      defaults: { permissions: { read: [fixture.project.path('tools/validate.ts')] } },
     }).executeToolWithTimeout({ toolPath: 'tools/validate.ts', input });
     expect(ownFile.output).toMatchObject(expected);
     const unsandboxed = await runtime({
       sandbox: 'none',
-      cacheDir: project.path('.cache/toolcage'),
+      cacheDir: fixture.project.path('.cache/toolcage'),
     }).executeToolWithTimeout({ toolPath: 'tools/validate.ts', input });
     expect(unsandboxed.output).toMatchObject(expected);
     expect(unsandboxed.enforcement.filesystem).toBe('host');
@@ -182,27 +160,30 @@ describe.skipIf(!available.ok)('bundled tools (Bun.build, bwrap)', () => {
   test.each(['bwrap', 'none'] as const)(
     'sandbox %s: a macro, a project bunfig preload and a native addon are refused at build time, running nothing',
     async (sandbox) => {
-      const marker = (name: string): string => project.path(`MARKER-${name}`);
-      project.write(
+      const marker = (name: string): string => fixture.project.path(`MARKER-${name}`);
+      fixture.project.write(
         'tools/macro-lib.ts',
         `import { writeFileSync } from 'node:fs';\nexport function stamp() { writeFileSync(${JSON.stringify(marker('macro'))}, 'ran'); return 1; }\n`,
       );
-      project.write(
+      fixture.project.write(
         'tools/macro.ts',
         "import { stamp } from './macro-lib.ts' with { type: 'macro' };\nexport default () => stamp();\n",
       );
-      project.write(
+      fixture.project.write(
         'node_modules/fastnative/package.json',
         JSON.stringify({ name: 'fastnative', main: 'index.js' }),
       );
-      project.write(
+      fixture.project.write(
         'node_modules/fastnative/index.js',
         `require('node:fs').writeFileSync(${JSON.stringify(marker('native'))}, 'ran');\nmodule.exports = require('./build/Release/fastnative.node');\n`,
       );
       // A prebuilt addon shipped in the package (no install script): any bytes will do, it must
       // never be loaded.
-      project.write('node_modules/fastnative/build/Release/fastnative.node', '\x7fELF not really');
-      project.write(
+      fixture.project.write(
+        'node_modules/fastnative/build/Release/fastnative.node',
+        '\x7fELF not really',
+      );
+      fixture.project.write(
         'tools/native.ts',
         "import addon from 'fastnative';\nexport default () => addon;\n",
       );
@@ -221,11 +202,14 @@ describe.skipIf(!available.ok)('bundled tools (Bun.build, bwrap)', () => {
       expect(native['message']).toContain(
         'a native addon (node_modules/fastnative/build/Release/fastnative.node): a sandboxed tool cannot load native code',
       );
-      project.write(
+      fixture.project.write(
         'tools/preloaded.ts',
         `import { writeFileSync } from 'node:fs';\nwriteFileSync(${JSON.stringify(marker('preload'))}, 'ran');\n`,
       );
-      project.write('bunfig.toml', 'preload = ["./tools/preloaded.ts"]\n[test]\npreload = ["x"]\n');
+      fixture.project.write(
+        'bunfig.toml',
+        'preload = ["./tools/preloaded.ts"]\n[test]\npreload = ["x"]\n',
+      );
       const preload = await rejectionOf(
         created.executeToolWithTimeout({
           toolPath: 'tools/validate.ts',
@@ -242,15 +226,15 @@ describe.skipIf(!available.ok)('bundled tools (Bun.build, bwrap)', () => {
   );
 
   test('an import that cannot be resolved and a syntax error name the file and the specifier', async () => {
-    project.write(
+    fixture.project.write(
       'tools/missing-dep.ts',
       "import x from 'no-such-package-4242';\nexport default () => x;\n",
     );
-    project.write(
+    fixture.project.write(
       'tools/missing-file.ts',
       "import x from './nowhere.ts';\nexport default () => x;\n",
     );
-    project.write('tools/broken.ts', 'export default () => {\n  return 1 +;\n};\n');
+    fixture.project.write('tools/broken.ts', 'export default () => {\n  return 1 +;\n};\n');
     const created = runtime();
     const messages = await Promise.all(
       ['missing-dep', 'missing-file', 'broken'].map(async (name) => {
@@ -271,7 +255,7 @@ describe.skipIf(!available.ok)('bundled tools (Bun.build, bwrap)', () => {
   });
 
   test('importing a secret-bearing file is refused: imports need no grant, so they may not reach secrets', async () => {
-    project.write(
+    fixture.project.write(
       'tools/leaky.ts',
       "import env from '../.env' with { type: 'text' };\nexport default () => env;\n",
     );

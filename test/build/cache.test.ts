@@ -7,12 +7,11 @@ import {
   existsSync,
   readdirSync,
   readFileSync,
-  rmSync,
   utimesSync,
   writeFileSync,
 } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, test } from 'vitest';
+import { describe, expect, test } from 'vitest';
 import { createBundler } from '../../src/build/create-bundler.js';
 import { BuildCache } from '../../src/build/cache.js';
 import type { ToolBundler } from '../../src/build/bundler.js';
@@ -23,24 +22,24 @@ import { packageFiles } from '../../src/runtime/package-files.js';
 import { resolveTool } from '../../src/runtime/resolve-tool.js';
 import { createToolRuntime } from '../../src/runtime/runtime.js';
 import { createSandbox } from '../../src/sandbox/sandbox.js';
-import { openFds, settledLeftovers } from '../helpers/leaks.js';
-import { makeProject, type Project } from '../helpers/project.js';
+import { useBuildFixture } from '../helpers/build-fixture.js';
 import { rejectionOf } from '../helpers/runtime.js';
 import { sandboxAvailability } from '../sandbox/harness.js';
 
 const available = await sandboxAvailability();
 const BUN = resolveBunBinary();
 
-let project: Project;
-let cacheDir = '';
-let baselineFds = 0;
 const bundlers: ToolBundler[] = [];
+// Before each test a fresh project and cache; after it, nothing of any build may be left.
+const fixture = useBuildFixture(() =>
+  Promise.all(bundlers.splice(0).map((bundler) => bundler.close())),
+);
 
 /** A bundler as a runtime makes it ("a runtime"), over the test's project and cache. */
 function runtimeBundler(cacheMaxBytes?: number, maskPatterns?: string[]) {
   const options = normalizeOptions({
-    rootDir: project.root,
-    cacheDir,
+    rootDir: fixture.project.root,
+    cacheDir: fixture.cacheDir,
     sandbox: 'bwrap',
     ...(cacheMaxBytes === undefined ? {} : { cacheMaxBytes }),
     ...(maskPatterns === undefined ? {} : { maskPatterns }),
@@ -63,8 +62,8 @@ function runtimeBundler(cacheMaxBytes?: number, maskPatterns?: string[]) {
 
 function run(input: unknown) {
   const runtime = createToolRuntime({
-    rootDir: project.root,
-    cacheDir,
+    rootDir: fixture.project.root,
+    cacheDir: fixture.cacheDir,
     sandbox: 'bwrap',
     telemetry: false,
   });
@@ -74,36 +73,19 @@ function run(input: unknown) {
 }
 
 const cacheFiles = (sub: 'entries' | 'bundles' | 'tmp'): string[] => {
-  const dir = join(cacheDir, 'v1', sub);
+  const dir = join(fixture.cacheDir, 'v1', sub);
   return existsSync(dir) ? readdirSync(dir).sort() : [];
 };
 
 describe.skipIf(!available.ok)('the build cache', () => {
-  beforeEach(() => {
-    baselineFds = openFds();
-    project = makeProject();
-    cacheDir = `${project.root}-cache`;
-  });
-  afterEach(async () => {
-    await Promise.all(bundlers.splice(0).map((bundler) => bundler.close()));
-    try {
-      expect(cacheFiles('tmp')).toEqual([]);
-      const left = await settledLeftovers(baselineFds + 2, 5_000);
-      expect(left.processes).toEqual([]);
-      expect(left.tempDirs).toEqual([]);
-      expect(left.cgroups).toEqual([]);
-    } finally {
-      project.remove();
-      rmSync(cacheDir, { recursive: true, force: true });
-    }
-  });
-
   test('an unchanged graph is not built again; a change to any input is', async () => {
     const first = runtimeBundler();
     const built = await first.build('tools/validate.ts');
     expect(built.cached).toBe(false);
     // Every module of the graph and the files that steered its resolution are inputs.
-    const inputs = built.manifest.inputs.map((input) => input.path.slice(project.root.length + 1));
+    const inputs = built.manifest.inputs.map((input) =>
+      input.path.slice(fixture.project.root.length + 1),
+    );
     expect(inputs).toEqual(
       expect.arrayContaining([
         'tools/validate.ts',
@@ -124,7 +106,7 @@ describe.skipIf(!available.ok)('the build cache', () => {
     expect((await runtimeBundler().build('tools/validate.ts')).cached).toBe(true);
     // A touch changes the stat, not the content.
     const later = new Date(Date.now() + 10_000);
-    utimesSync(project.path('tools/validate.ts'), later, later);
+    utimesSync(fixture.project.path('tools/validate.ts'), later, later);
     expect((await first.build('tools/validate.ts')).cached).toBe(true);
 
     const edits: Array<[string, (text: string) => string]> = [
@@ -138,7 +120,10 @@ describe.skipIf(!available.ok)('the build cache', () => {
       ],
     ];
     for (const [path, edit] of edits) {
-      writeFileSync(project.path(path), edit(readFileSync(project.path(path), 'utf8')));
+      writeFileSync(
+        fixture.project.path(path),
+        edit(readFileSync(fixture.project.path(path), 'utf8')),
+      );
       const again = await first.build('tools/validate.ts');
       expect(again.cached, path).toBe(false);
       expect((await first.build('tools/validate.ts')).cached, path).toBe(true);
@@ -164,7 +149,7 @@ describe.skipIf(!available.ok)('the build cache', () => {
       a.manifest.bundle.file,
       `${a.manifest.bundle.file}.jsc`,
     ]);
-    const cache = new BuildCache(cacheDir);
+    const cache = new BuildCache(fixture.cacheDir);
     const stored = cache.read(entries[0]!.replace(/\.json$/, ''))!;
     expect(cache.verify(stored)).toBe(true);
     expect((await runtimeBundler().build('tools/validate.ts')).cached).toBe(true);
@@ -173,7 +158,7 @@ describe.skipIf(!available.ok)('the build cache', () => {
   test.each(['bundle', 'bytecode'] as const)(
     'a tampered %s is rebuilt, never executed — by a new runtime and by the one that verified it',
     async (part) => {
-      const marker = project.path('MARKER-tampered');
+      const marker = fixture.project.path('MARKER-tampered');
       const built = await runtimeBundler().build('tools/validate.ts');
       const file = part === 'bundle' ? built.bundlePath : `${built.bundlePath}.jsc`;
       const tamper = (): void => {
@@ -197,8 +182,8 @@ describe.skipIf(!available.ok)('the build cache', () => {
   );
 
   test('an entry built under fewer secret-bearing names is not used by a runtime with more', async () => {
-    project.write('tools/data.secret', 'SECRET-BY-PATTERN-4242');
-    project.write(
+    fixture.project.write('tools/data.secret', 'SECRET-BY-PATTERN-4242');
+    fixture.project.write(
       'tools/embeds.ts',
       "import text from './data.secret' with { type: 'text' };\nexport default () => text;\n",
     );
@@ -214,9 +199,9 @@ describe.skipIf(!available.ok)('the build cache', () => {
   test('a torn manifest is rebuilt', async () => {
     await runtimeBundler().build('tools/validate.ts');
     const [entry] = cacheFiles('entries');
-    writeFileSync(join(cacheDir, 'v1/entries', entry!), '{"version":1,"entry":');
+    writeFileSync(join(fixture.cacheDir, 'v1/entries', entry!), '{"version":1,"entry":');
     expect((await runtimeBundler().build('tools/validate.ts')).cached).toBe(false);
-    expect(new BuildCache(cacheDir).read(entry!.replace(/\.json$/, ''))).toBeDefined();
+    expect(new BuildCache(fixture.cacheDir).read(entry!.replace(/\.json$/, ''))).toBeDefined();
   });
 
   test('the size bound evicts the least recently used entries, never the one just written', async () => {
@@ -226,7 +211,7 @@ describe.skipIf(!available.ok)('the build cache', () => {
     expect(cacheFiles('entries')).toHaveLength(2);
     // One byte: every entry but the one being written goes.
     const tight = runtimeBundler(1);
-    project.write('tools/reader.ts', "export default () => 'reader';\n");
+    fixture.project.write('tools/reader.ts', "export default () => 'reader';\n");
     const reader = await tight.build('tools/reader.ts');
     expect(cacheFiles('entries')).toHaveLength(1);
     expect(cacheFiles('bundles')).toEqual(
@@ -240,7 +225,7 @@ describe.skipIf(!available.ok)('the build cache', () => {
   });
 
   test('a failed build leaves nothing: no entry, no bundle, no staging directory', async () => {
-    project.write('tools/broken.ts', 'export default ( => 1;\n');
+    fixture.project.write('tools/broken.ts', 'export default ( => 1;\n');
     const error = await rejectionOf(runtimeBundler().build('tools/broken.ts'));
     expect(error['kind']).toBe(ErrorKind.ToolError);
     expect(cacheFiles('entries')).toEqual([]);

@@ -16,17 +16,13 @@ import {
   emptyDashboardQueries,
   expectAlertReturnsData,
   expectRulesHealthy,
-  finite,
+  prometheusForTests,
   querySamples,
+  scrapeTwoRounds,
   sortedLe,
   waitUntil,
 } from '../helpers/observability.js';
-import {
-  findPrometheus,
-  startPrometheus,
-  type PrometheusServer,
-  type Sample,
-} from '../helpers/prometheus.js';
+import { startPrometheus, type PrometheusServer, type Sample } from '../helpers/prometheus.js';
 import { toolcageCgroups, toolcageTempDirs, toolProcesses } from '../helpers/leaks.js';
 import { TEST_SANDBOX } from '../helpers/runtime.js';
 
@@ -35,14 +31,7 @@ const EXAMPLE = join(ROOT, 'examples/engine-http.ts');
 const ENGINE_ALERTS_FILE = join(ROOT, 'observability/engine-alerts.yml');
 const ENGINE_DASHBOARD_FILE = join(ROOT, 'observability/engine-dashboard.json');
 
-const binary = findPrometheus();
-const requireAll = process.env['TOOLCAGE_REQUIRE_ALL'] === '1';
-if (binary === undefined && !requireAll) {
-  console.warn(
-    '\n*** SKIPPED: the real-Prometheus part of test/engine/example.test.ts — no prometheus binary ' +
-      '(apt-get install prometheus, or set PROMETHEUS_BIN). Set TOOLCAGE_REQUIRE_ALL=1 to make this a failure. ***\n',
-  );
-}
+const binary = prometheusForTests('the real-Prometheus part of test/engine/example.test.ts');
 
 interface RunningExample {
   readonly child: ChildProcess;
@@ -205,30 +194,15 @@ describe('examples/engine-http.ts', () => {
         target: example.metricsUrl,
         ruleFiles: [ENGINE_ALERTS_FILE],
       });
-      // Rates need an increase between two scrapes: the first round is in; a scrape sees it,
-      // then a second round, then a scrape with rates over it.
-      await waitUntil(
-        'the first scrape',
-        async () => (await samples(EnginePrometheusMetricNames.workflowSyncPolls)).length > 0,
-      );
-      await traffic();
-      await waitUntil(
-        'the second round in Prometheus',
-        async () =>
-          Number(
-            (await samples(`sum(${EnginePrometheusMetricNames.workflowSyncPollDuration}_count)`))[0]
-              ?.value,
-          ) === 6,
-      );
-      await waitUntil(
-        'non-zero rates',
-        async () =>
-          finite(
-            await samples(
-              `rate(${EnginePrometheusMetricNames.workflowSyncPolls}{outcome="timeout"}[1m]) > 0`,
-            ),
-          ).length > 0,
-      );
+      // The first round of traffic is in (the test above made it).
+      await scrapeTwoRounds(prometheus, {
+        round: traffic,
+        firstRoundDone: true,
+        firstSeries: EnginePrometheusMetricNames.workflowSyncPolls,
+        counted: `${EnginePrometheusMetricNames.workflowSyncPollDuration}_count`,
+        total: () => 6,
+        rising: `${EnginePrometheusMetricNames.workflowSyncPolls}{outcome="timeout"}`,
+      });
     }, 90_000);
 
     afterAll(async () => {

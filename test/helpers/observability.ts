@@ -4,8 +4,8 @@
  * substituted, and small helpers over query answers.
  */
 import { readFileSync } from 'node:fs';
-import { expect, vi } from 'vitest';
-import type { PrometheusServer, Sample } from './prometheus.js';
+import { expect, test, vi } from 'vitest';
+import { findPrometheus, type PrometheusServer, type Sample } from './prometheus.js';
 
 /** The `expr` of every rule in a rules file (a small reader for its layout: `expr: >-` blocks or one line). */
 export function alertExpressions(file: string): { alert: string; expr: string }[] {
@@ -137,4 +137,104 @@ export async function emptyDashboardQueries(
     if (finite(await querySamples(prometheus, expr)).length === 0) empty.push(`${panel}: ${expr}`);
   }
   return empty;
+}
+
+/**
+ * The Prometheus binary for a test file's real-Prometheus part, called at the file's top level.
+ * It registers a test that fails under TOOLCAGE_REQUIRE_ALL=1 when the binary is missing;
+ * elsewhere a missing binary is a loud warning naming `part` (the caller skips that part).
+ */
+export function prometheusForTests(part: string): string | undefined {
+  const binary = findPrometheus();
+  const requireAll = process.env['TOOLCAGE_REQUIRE_ALL'] === '1';
+  if (binary === undefined && !requireAll) {
+    console.warn(
+      `\n*** SKIPPED: ${part} — no prometheus binary (apt-get install prometheus, ` +
+        'or set PROMETHEUS_BIN). Set TOOLCAGE_REQUIRE_ALL=1 to make this a failure. ***\n',
+    );
+  }
+  test('prometheus is available (required when TOOLCAGE_REQUIRE_ALL=1)', () => {
+    if (requireAll) expect(binary, 'prometheus binary (TOOLCAGE_REQUIRE_ALL=1)').toBeDefined();
+  });
+  return binary;
+}
+
+/** Options of {@link scrapeTwoRounds}. */
+export interface ScrapeTwoRoundsOptions {
+  /** One round of traffic. */
+  readonly round: () => unknown;
+  /** The first round already ran before (it is not run again). @default false */
+  readonly firstRoundDone?: boolean;
+  /** A selector with series once a scrape has seen the first round. */
+  readonly firstSeries: string;
+  /** A selector whose `sum` is `total()` once Prometheus holds the second round. */
+  readonly counted: string;
+  /** What `sum(counted)` is after both rounds (read after the second round ran). */
+  readonly total: () => number;
+  /** A counter selector whose `rate(…[1m])` must have a series above 0. */
+  readonly rising: string;
+}
+
+/**
+ * Rates need an increase between two scrapes: a first round of traffic, a scrape that sees it,
+ * a second round, Prometheus holding it, then a scrape with non-zero rates over it.
+ */
+export async function scrapeTwoRounds(
+  prometheus: PrometheusServer,
+  options: ScrapeTwoRoundsOptions,
+): Promise<void> {
+  if (options.firstRoundDone !== true) await options.round();
+  await waitUntil(
+    'the first scrape',
+    async () => (await querySamples(prometheus, options.firstSeries)).length > 0,
+  );
+  await options.round();
+  const total = options.total();
+  await waitUntil(
+    'the second round in Prometheus',
+    async () =>
+      Number((await querySamples(prometheus, `sum(${options.counted})`))[0]?.value) === total,
+  );
+  await waitUntil(
+    'non-zero rates',
+    async () =>
+      finite(await querySamples(prometheus, `rate(${options.rising}[1m]) > 0`)).length > 0,
+  );
+}
+
+/** A Grafana dashboard file, as far as the tests read it. */
+export interface Dashboard {
+  readonly schemaVersion: number;
+  readonly uid: string;
+  readonly panels: {
+    title: string;
+    type: string;
+    datasource?: { uid?: string };
+    targets?: { expr?: string; datasource?: { uid?: string } }[];
+  }[];
+  readonly templating: { list: { name: string; type: string; query?: unknown }[] };
+}
+
+/** The dashboard in `file`. */
+export const readDashboard = (file: string): Dashboard =>
+  JSON.parse(readFileSync(file, 'utf8')) as Dashboard;
+
+/** The queries of the panels whose title matches, one per line. */
+export const panelExprs = (dashboard: Dashboard, title: RegExp): string =>
+  dashboard.panels
+    .filter((panel) => title.test(panel.title))
+    .flatMap((panel) => (panel.targets ?? []).map((target) => target.expr ?? ''))
+    .join('\n');
+
+/** A Grafana dashboard (schema 39+) with uid `uid` and a Prometheus data-source variable used by every query. */
+export function expectGrafanaDashboard(dashboard: Dashboard, uid: string): void {
+  expect(dashboard.schemaVersion).toBeGreaterThanOrEqual(39);
+  expect(dashboard.uid).toBe(uid);
+  const variable = dashboard.templating.list.find((v) => v.name === 'DS_PROMETHEUS');
+  expect(variable).toMatchObject({ type: 'datasource', query: 'prometheus' });
+  for (const panel of dashboard.panels) {
+    expect(panel.datasource?.uid).toBe('${DS_PROMETHEUS}');
+    for (const target of panel.targets ?? [])
+      expect(target.datasource?.uid).toBe('${DS_PROMETHEUS}');
+  }
 }

@@ -5,16 +5,18 @@
  * return data from a real Prometheus is prometheus.test.ts's job (and test/engine/'s for the
  * engine files).
  */
-import { execFile } from 'node:child_process';
-import { accessSync, constants, readFileSync } from 'node:fs';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import { describe, expect, test } from 'vitest';
+import { expectGrafanaDashboard, panelExprs, readDashboard } from '../helpers/observability.js';
+import {
+  foldedAnnotation,
+  promtoolCheck,
+  promtoolForTests,
+  promtoolTest,
+  ruleTestsHead,
+} from '../helpers/promtool.js';
 
-const run = promisify(execFile);
 const ALERTS_FILE = fileURLToPath(new URL('../../observability/alerts.yml', import.meta.url));
 const DASHBOARD_FILE = fileURLToPath(
   new URL('../../observability/dashboard.json', import.meta.url),
@@ -26,35 +28,12 @@ const ENGINE_DASHBOARD_FILE = fileURLToPath(
   new URL('../../observability/engine-dashboard.json', import.meta.url),
 );
 
-function findPromtool(): string | undefined {
-  const candidate = process.env['PROMTOOL_BIN'] || '/usr/bin/promtool';
-  try {
-    accessSync(candidate, constants.X_OK);
-    return candidate;
-  } catch {
-    return undefined;
-  }
-}
-
-const promtool = findPromtool();
-const requireAll = process.env['TOOLCAGE_REQUIRE_ALL'] === '1';
-if (promtool === undefined && !requireAll) {
-  console.warn(
-    '\n*** SKIPPED: promtool checks of observability/alerts.yml — no promtool (apt-get install prometheus, ' +
-      'or set PROMTOOL_BIN). Set TOOLCAGE_REQUIRE_ALL=1 to make this a failure. ***\n',
-  );
-}
+const { promtool, skip } = promtoolForTests('observability/alerts.yml');
 
 // Series for `promtool test rules`, one sample a minute for 20 minutes. Tool `bad`: 1
 // execution/s, all failing (tool_error), 10 % timing out, all slower than 30 s. Tool `good`:
 // 1 execution/s, all under 0.1 s, no failures. Each alert must fire for `bad` only.
-const RULE_TESTS = (rulesFile: string): string => `
-rule_files:
-  - ${JSON.stringify(rulesFile)}
-evaluation_interval: 1m
-tests:
-  - interval: 1m
-    input_series:
+const RULE_TESTS = (rulesFile: string): string => `${ruleTestsHead(rulesFile)}
       - series: 'runtime_tool_errors_total{tool_id="bad",error_kind="tool_error"}'
         values: '0+60x20'
       - series: 'runtime_tool_timeouts_total{tool_id="bad"}'
@@ -123,37 +102,14 @@ function annotation(
   file = ALERTS_FILE,
   values: Record<string, string> = { '$labels.tool_id': 'bad' },
 ): string {
-  const text = readFileSync(file, 'utf8');
-  const start = text.indexOf(`- alert: ${alert}`);
-  const at = text.indexOf(`${key}: >-\n`, start);
-  const lines: string[] = [];
-  for (const line of text.slice(at).split('\n').slice(1)) {
-    if (!line.startsWith('            ')) break;
-    lines.push(line.trim());
-  }
-  return lines.join(' ').replace(/\{\{ ([^}]+?) \}\}/g, (template, inner: string) => {
-    const value = values[inner];
-    if (value === undefined) throw new Error(`no value for ${template} in ${alert}.${key}`);
-    return value;
-  });
-}
-
-/** Runs `promtool test rules` on a generated test file; the combined output. */
-async function promtoolTest(tests: string): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), 'promtool-test-'));
-  try {
-    const testFile = join(dir, 'rules.test.yml');
-    await writeFile(testFile, tests);
-    const result = await run(promtool!, ['test', 'rules', testFile]).catch(
-      (error: { stdout?: string; stderr?: string }) => ({
-        stdout: error.stdout ?? '',
-        stderr: error.stderr ?? '',
-      }),
-    );
-    return `${result.stdout}${result.stderr}`;
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
+  return foldedAnnotation(file, alert, key).replace(
+    /\{\{ ([^}]+?) \}\}/g,
+    (template, inner: string) => {
+      const value = values[inner];
+      if (value === undefined) throw new Error(`no value for ${template} in ${alert}.${key}`);
+      return value;
+    },
+  );
 }
 
 // Series for `promtool test rules` of engine-alerts.yml, one sample a minute for 20 minutes.
@@ -173,13 +129,7 @@ const ENGINE_RULE_TESTS = (rulesFile: string): string => {
               summary: ${JSON.stringify(annotationLine(alert, 'summary', workflow))}
               description: ${JSON.stringify(annotation(alert, 'description', ENGINE_ALERTS_FILE, values(workflow)))}
               runbook: ${JSON.stringify(annotation(alert, 'runbook', ENGINE_ALERTS_FILE, values(workflow)))}`;
-  return `
-rule_files:
-  - ${JSON.stringify(rulesFile)}
-evaluation_interval: 1m
-tests:
-  - interval: 1m
-    input_series:
+  return `${ruleTestsHead(rulesFile)}
       - series: 'workflow_sync_polls_total{workflow_id="slow",outcome="completed"}'
         values: '0+60x20'
       - series: 'workflow_sync_polls_total{workflow_id="slow",outcome="timeout"}'
@@ -238,7 +188,7 @@ function annotationLine(alert: string, key: string, workflow: string): string {
   return line[1]!.replaceAll('{{ $labels.workflow_id }}', workflow);
 }
 
-describe.skipIf(promtool === undefined && !requireAll).each([
+describe.skipIf(skip).each([
   [
     'alerts.yml',
     ALERTS_FILE,
@@ -254,54 +204,21 @@ describe.skipIf(promtool === undefined && !requireAll).each([
 ])('%s', (_, file, fires, tests) => {
   test('passes promtool check rules', async () => {
     expect(promtool, 'promtool (TOOLCAGE_REQUIRE_ALL=1)').toBeDefined();
-    const { stdout } = await run(promtool!, ['check', 'rules', file]);
-    expect(stdout).toContain('SUCCESS: 3 rules found');
+    expect(await promtoolCheck(promtool!, file)).toContain('SUCCESS: 3 rules found');
   });
 
   test(`${fires} (promtool test rules)`, async () => {
     expect(promtool).toBeDefined();
-    expect(await promtoolTest(tests(file))).toContain('SUCCESS');
+    expect(await promtoolTest(promtool!, tests(file))).toContain('SUCCESS');
   });
 });
-
-interface Panel {
-  title: string;
-  type: string;
-  datasource?: { uid?: string };
-  targets?: { expr?: string; datasource?: { uid?: string } }[];
-}
-interface Dashboard {
-  schemaVersion: number;
-  uid: string;
-  panels: Panel[];
-  templating: { list: { name: string; type: string; query?: unknown }[] };
-}
-
-const readDashboard = (file: string): Dashboard =>
-  JSON.parse(readFileSync(file, 'utf8')) as Dashboard;
-
-// The queries of the panels whose title matches, one per line.
-const panelExprs = (dashboard: Dashboard, title: RegExp): string =>
-  dashboard.panels
-    .filter((panel) => title.test(panel.title))
-    .flatMap((panel) => (panel.targets ?? []).map((t) => t.expr ?? ''))
-    .join('\n');
 
 describe.each([
   ['dashboard.json', DASHBOARD_FILE, 'toolcage-executions'],
   ['engine-dashboard.json', ENGINE_DASHBOARD_FILE, 'toolcage-engine'],
 ])('%s', (_, file, uid) => {
   test('is a Grafana dashboard with a Prometheus data-source variable used by every query', () => {
-    const dashboard = readDashboard(file);
-    expect(dashboard.schemaVersion).toBeGreaterThanOrEqual(39);
-    expect(dashboard.uid).toBe(uid);
-    const variable = dashboard.templating.list.find((v) => v.name === 'DS_PROMETHEUS');
-    expect(variable).toMatchObject({ type: 'datasource', query: 'prometheus' });
-    for (const panel of dashboard.panels) {
-      expect(panel.datasource?.uid).toBe('${DS_PROMETHEUS}');
-      for (const target of panel.targets ?? [])
-        expect(target.datasource?.uid).toBe('${DS_PROMETHEUS}');
-    }
+    expectGrafanaDashboard(readDashboard(file), uid);
   });
 });
 

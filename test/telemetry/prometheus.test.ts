@@ -23,35 +23,19 @@ import {
   emptyDashboardQueries,
   expectAlertReturnsData,
   expectRulesHealthy,
-  finite,
+  prometheusForTests,
   querySamples,
+  scrapeTwoRounds,
   sortedLe,
-  waitUntil,
 } from '../helpers/observability.js';
-import {
-  findPrometheus,
-  startPrometheus,
-  type PrometheusServer,
-  type Sample,
-} from '../helpers/prometheus.js';
+import { startPrometheus, type PrometheusServer, type Sample } from '../helpers/prometheus.js';
 
 const ALERTS_FILE = fileURLToPath(new URL('../../observability/alerts.yml', import.meta.url));
 const DASHBOARD_FILE = fileURLToPath(
   new URL('../../observability/dashboard.json', import.meta.url),
 );
 
-const binary = findPrometheus();
-const requireAll = process.env['TOOLCAGE_REQUIRE_ALL'] === '1';
-if (binary === undefined && !requireAll) {
-  console.warn(
-    '\n*** SKIPPED: test/telemetry/prometheus.test.ts — no prometheus binary (apt-get install prometheus, ' +
-      'or set PROMETHEUS_BIN). Set TOOLCAGE_REQUIRE_ALL=1 to make this a failure. ***\n',
-  );
-}
-
-test('prometheus is available (required when TOOLCAGE_REQUIRE_ALL=1)', () => {
-  if (requireAll) expect(binary, 'prometheus binary (TOOLCAGE_REQUIRE_ALL=1)').toBeDefined();
-});
+const binary = prometheusForTests('test/telemetry/prometheus.test.ts');
 
 describe.skipIf(binary === undefined)('a real Prometheus scraping toolcage', () => {
   let telemetry: TelemetryHandle;
@@ -127,25 +111,14 @@ describe.skipIf(binary === undefined)('a real Prometheus scraping toolcage', () 
       ruleFiles: [ALERTS_FILE],
     });
 
-    // Rates need an increase between two scrapes: one mix, a scrape that sees it, another mix.
-    await runMix();
-    await waitUntil(
-      'the first scrape',
-      async () => (await samples(PrometheusMetricNames.timeouts)).length > 0,
-    );
-    await runMix();
-    const total =
-      expected.ok + expected.throws + expected.forever + expected.crash + expected.fetcher;
-    await waitUntil('the second mix in Prometheus', async () => {
-      const counts = await samples(`sum(${PrometheusMetricNames.executeSeconds}_count)`);
-      return Number(counts[0]?.value) === total;
+    await scrapeTwoRounds(prometheus, {
+      round: runMix,
+      firstSeries: PrometheusMetricNames.timeouts,
+      counted: `${PrometheusMetricNames.executeSeconds}_count`,
+      total: () =>
+        expected.ok + expected.throws + expected.forever + expected.crash + expected.fetcher,
+      rising: PrometheusMetricNames.timeouts,
     });
-    // …and a rate over it (a scrape after the increase is in).
-    await waitUntil(
-      'non-zero rates',
-      async () =>
-        finite(await samples(`rate(${PrometheusMetricNames.timeouts}[1m]) > 0`)).length > 0,
-    );
   }, 60_000);
 
   afterAll(async () => {

@@ -4,16 +4,18 @@
  * has the panels. That their queries return data from a real Prometheus scraping toolcage is
  * prometheus.test.ts's job.
  */
-import { execFile } from 'node:child_process';
-import { accessSync, constants, readFileSync } from 'node:fs';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
-import { afterAll, describe, expect, test } from 'vitest';
+import { describe, expect, test } from 'vitest';
+import { expectGrafanaDashboard, panelExprs, readDashboard } from '../helpers/observability.js';
+import {
+  foldedAnnotation,
+  promtoolCheck,
+  promtoolForTests,
+  promtoolTest,
+  ruleTestsHead,
+} from '../helpers/promtool.js';
 
-const run = promisify(execFile);
 const ALERTS_FILE = fileURLToPath(
   new URL('../../observability/temporal-alerts.yml', import.meta.url),
 );
@@ -21,36 +23,11 @@ const DASHBOARD_FILE = fileURLToPath(
   new URL('../../observability/temporal-dashboard.json', import.meta.url),
 );
 
-function findPromtool(): string | undefined {
-  const candidate = process.env['PROMTOOL_BIN'] || '/usr/bin/promtool';
-  try {
-    accessSync(candidate, constants.X_OK);
-    return candidate;
-  } catch {
-    return undefined;
-  }
-}
-
-const promtool = findPromtool();
-const requireAll = process.env['TOOLCAGE_REQUIRE_ALL'] === '1';
-if (promtool === undefined && !requireAll) {
-  console.warn(
-    '\n*** SKIPPED: promtool checks of observability/temporal-alerts.yml — no promtool (apt-get install prometheus, ' +
-      'or set PROMTOOL_BIN). Set TOOLCAGE_REQUIRE_ALL=1 to make this a failure. ***\n',
-  );
-}
+const { promtool, skip } = promtoolForTests('observability/temporal-alerts.yml');
 
 /** A folded (`>-`) annotation of the rules file as Prometheus renders it with `values`. */
 function annotation(alert: string, key: string, values: Record<string, string>): string {
-  const text = readFileSync(ALERTS_FILE, 'utf8');
-  const start = text.indexOf(`- alert: ${alert}`);
-  const at = text.indexOf(`${key}: >-\n`, start);
-  const lines: string[] = [];
-  for (const line of text.slice(at).split('\n').slice(1)) {
-    if (!line.startsWith('            ')) break;
-    lines.push(line.trim());
-  }
-  let rendered = lines.join(' ');
+  let rendered = foldedAnnotation(ALERTS_FILE, alert, key);
   for (const [template, value] of Object.entries(values))
     rendered = rendered.replaceAll(template, value);
   return rendered;
@@ -76,13 +53,7 @@ function expected(alert: string, values: Record<string, string>): string {
 // 10 % timed out, 10 % canceled, all slower than 10 s. Type `good`: 1/s, all completed under
 // 0.1 s. Process `a` configured 2 workers and runs 1; process `b` runs its 1. Each alert must
 // fire for `bad` (or `a`) only, and not before its `for`.
-const RULE_TESTS = (rulesFile: string): string => `
-rule_files:
-  - ${JSON.stringify(rulesFile)}
-evaluation_interval: 1m
-tests:
-  - interval: 1m
-    input_series:
+const RULE_TESTS = (rulesFile: string): string => `${ruleTestsHead(rulesFile)}
       - series: 'compozy_temporal_workflow_completed_total{workflow_type="bad"}'
         values: '0+30x20'
       - series: 'compozy_temporal_workflow_failed_total{workflow_type="bad"}'
@@ -151,67 +122,28 @@ ${expected('SlowWorkflowExecution', { '{{ $labels.workflow_type }}': 'bad' })}
 ${expected('TemporalWorkersNotRunning', { '{{ $labels.instance }}': 'a', '{{ $value }}': '1' })}
 `;
 
-describe.skipIf(promtool === undefined && !requireAll)('temporal-alerts.yml', () => {
-  const dirs: string[] = [];
-  afterAll(async () => {
-    for (const dir of dirs) await rm(dir, { recursive: true, force: true });
-  });
-
+describe.skipIf(skip)('temporal-alerts.yml', () => {
   test('passes promtool check rules', async () => {
     expect(promtool, 'promtool (TOOLCAGE_REQUIRE_ALL=1)').toBeDefined();
-    const { stdout } = await run(promtool!, ['check', 'rules', ALERTS_FILE]);
-    expect(stdout).toContain('SUCCESS: 4 rules found');
+    expect(await promtoolCheck(promtool!, ALERTS_FILE)).toContain('SUCCESS: 4 rules found');
   });
 
   test('fires for failing, timing-out, slow workflows and a missing worker, and not otherwise (promtool test rules)', async () => {
     expect(promtool).toBeDefined();
-    const dir = await mkdtemp(join(tmpdir(), 'promtool-test-'));
-    dirs.push(dir);
-    const testFile = join(dir, 'temporal-alerts.test.yml');
-    await writeFile(testFile, RULE_TESTS(ALERTS_FILE));
-    const result = await run(promtool!, ['test', 'rules', testFile]).catch(
-      (error: { stdout?: string; stderr?: string }) => ({
-        stdout: error.stdout ?? '',
-        stderr: error.stderr ?? '',
-      }),
-    );
-    expect(`${result.stdout}${result.stderr}`, `${result.stdout}${result.stderr}`).toContain(
-      'SUCCESS',
-    );
+    const output = await promtoolTest(promtool!, RULE_TESTS(ALERTS_FILE));
+    expect(output, output).toContain('SUCCESS');
   });
 });
 
 describe('temporal-dashboard.json', () => {
-  interface Panel {
-    title: string;
-    datasource?: { uid?: string };
-    targets?: { expr?: string; datasource?: { uid?: string } }[];
-  }
-  const dashboard = JSON.parse(readFileSync(DASHBOARD_FILE, 'utf8')) as {
-    schemaVersion: number;
-    uid: string;
-    panels: Panel[];
-    templating: { list: { name: string; type: string; query?: unknown }[] };
-  };
+  const dashboard = readDashboard(DASHBOARD_FILE);
 
   test('is a Grafana dashboard with a Prometheus data-source variable used by every query', () => {
-    expect(dashboard.schemaVersion).toBeGreaterThanOrEqual(39);
-    expect(dashboard.uid).toBe('toolcage-temporal');
-    const variable = dashboard.templating.list.find((v) => v.name === 'DS_PROMETHEUS');
-    expect(variable).toMatchObject({ type: 'datasource', query: 'prometheus' });
-    for (const panel of dashboard.panels) {
-      expect(panel.datasource?.uid).toBe('${DS_PROMETHEUS}');
-      for (const target of panel.targets ?? [])
-        expect(target.datasource?.uid).toBe('${DS_PROMETHEUS}');
-    }
+    expectGrafanaDashboard(dashboard, 'toolcage-temporal');
   });
 
   test('has the panels: failure rate, p95 duration by type, running vs configured workers', () => {
-    const exprs = (title: RegExp): string =>
-      dashboard.panels
-        .filter((panel) => title.test(panel.title))
-        .flatMap((panel) => (panel.targets ?? []).map((t) => t.expr ?? ''))
-        .join('\n');
+    const exprs = (title: RegExp): string => panelExprs(dashboard, title);
     expect(exprs(/failure rate/i)).toMatch(
       /sum by \(workflow_type\) \(rate\(compozy_temporal_workflow_failed_total/,
     );

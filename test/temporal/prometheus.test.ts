@@ -29,15 +29,12 @@ import {
   emptyDashboardQueries,
   expectRulesHealthy,
   finite,
+  prometheusForTests,
   querySamples,
-  waitUntil,
+  scrapeTwoRounds,
+  sortedLe,
 } from '../helpers/observability.js';
-import {
-  findPrometheus,
-  startPrometheus,
-  type PrometheusServer,
-  type Sample,
-} from '../helpers/prometheus.js';
+import { startPrometheus, type PrometheusServer, type Sample } from '../helpers/prometheus.js';
 import { FIXTURES, TEST_SANDBOX } from '../helpers/runtime.js';
 
 const ALERTS_FILE = fileURLToPath(
@@ -48,18 +45,7 @@ const DASHBOARD_FILE = fileURLToPath(
 );
 const NAMES = workflowMetricNames();
 
-const binary = findPrometheus();
-const requireAll = process.env['TOOLCAGE_REQUIRE_ALL'] === '1';
-if (binary === undefined && !requireAll) {
-  console.warn(
-    '\n*** SKIPPED: test/temporal/prometheus.test.ts — no prometheus binary (apt-get install prometheus, ' +
-      'or set PROMETHEUS_BIN). Set TOOLCAGE_REQUIRE_ALL=1 to make this a failure. ***\n',
-  );
-}
-
-test('prometheus is available (required when TOOLCAGE_REQUIRE_ALL=1)', () => {
-  if (requireAll) expect(binary, 'prometheus binary (TOOLCAGE_REQUIRE_ALL=1)').toBeDefined();
-});
+const binary = prometheusForTests('test/temporal/prometheus.test.ts');
 
 // What the worker passes a sink function for a live execution (the fields the sinks read).
 const live = (workflowType: string, runStartMs: number): WorkflowInfo =>
@@ -133,18 +119,13 @@ describe.skipIf(binary === undefined)('a real Prometheus scraping the Temporal m
     );
     await env.run(createToolActivities(runtime).executeTool, { toolId: 'echo', input: 1 });
 
-    // Rates need an increase between two scrapes.
-    round();
-    await waitUntil('the first scrape', async () => (await samples(NAMES.started)).length > 0);
-    round();
-    await waitUntil('the second round', async () => {
-      const total = await samples(`sum(${NAMES.started})`);
-      return Number(total[0]?.value) === expected.started;
+    await scrapeTwoRounds(prometheus, {
+      round,
+      firstSeries: NAMES.started,
+      counted: NAMES.started,
+      total: () => expected.started,
+      rising: NAMES.ended.failed,
     });
-    await waitUntil(
-      'non-zero rates',
-      async () => finite(await samples(`rate(${NAMES.ended.failed}[1m]) > 0`)).length > 0,
-    );
   }, 90_000);
 
   afterAll(async () => {
@@ -184,10 +165,10 @@ describe.skipIf(binary === undefined)('a real Prometheus scraping the Temporal m
     const name = NAMES.durationSeconds;
     expect(await prometheus.metadataType(name)).toBe('histogram');
     const buckets = await samples(`${name}_bucket{workflow_type="orders"}`);
-    const le = [...new Set(buckets.map((s) => s.metric['le']))].sort(
-      (a, b) => (a === '+Inf' ? Infinity : Number(a)) - (b === '+Inf' ? Infinity : Number(b)),
-    );
-    expect(le).toEqual([...WORKFLOW_DURATION_BUCKETS.map(String), '+Inf']);
+    expect(sortedLe(buckets.map((s) => s.metric['le']))).toEqual([
+      ...WORKFLOW_DURATION_BUCKETS.map(String),
+      '+Inf',
+    ]);
     const count = await samples(`${name}_count{workflow_type="orders"}`);
     expect(Number(count[0]?.value)).toBe(14);
     // The 20 s executions are above the top bucket: 12 of 14 at or under 10 s.

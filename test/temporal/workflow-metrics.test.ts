@@ -5,10 +5,7 @@
  */
 import type { Meter, MeterProvider as ApiMeterProvider } from '@opentelemetry/api';
 import {
-  AggregationTemporality,
   DataPointType,
-  MeterProvider,
-  MetricReader,
   type DataPoint,
   type Histogram,
   type MetricData,
@@ -36,22 +33,10 @@ import {
   type WorkflowOutcome,
 } from '../../src/temporal/workflow-metric-names.js';
 import { WorkflowMetrics } from '../../src/temporal/workflow-metrics.js';
-
-class TestReader extends MetricReader {
-  constructor() {
-    super({ aggregationTemporalitySelector: () => AggregationTemporality.CUMULATIVE });
-  }
-  protected override onForceFlush(): Promise<void> {
-    return Promise.resolve();
-  }
-  protected override onShutdown(): Promise<void> {
-    return Promise.resolve();
-  }
-}
+import { collect, testMeterProvider } from '../helpers/otel.js';
 
 function setup(prefix?: string) {
-  const reader = new TestReader();
-  const provider = new MeterProvider({ readers: [reader] });
+  const { reader, meterProvider: provider } = testMeterProvider();
   const warnings: string[] = [];
   const metrics = new WorkflowMetrics({
     meterProvider: provider,
@@ -59,17 +44,6 @@ function setup(prefix?: string) {
     ...(prefix === undefined ? {} : { prefix }),
   });
   return { reader, metrics, warnings };
-}
-
-async function collect(reader: MetricReader): Promise<Map<string, MetricData>> {
-  const { resourceMetrics, errors } = await reader.collect();
-  expect(errors).toEqual([]);
-  const byName = new Map<string, MetricData>();
-  for (const scope of resourceMetrics.scopeMetrics) {
-    expect(scope.scope.name).toBe('toolcage');
-    for (const metric of scope.metrics) byName.set(metric.descriptor.name, metric);
-  }
-  return byName;
 }
 
 const values = (data: MetricData | undefined) =>
