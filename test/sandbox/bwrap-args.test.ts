@@ -147,21 +147,22 @@ describe('buildBwrapArgs', () => {
             kind: 'bundle',
             file: '/tmp/proj/tools/t.ts',
             source: '/c/b.js',
-            bytecode: undefined,
           },
         }),
       );
     const args = bundle({});
-    const tmpfs = args.indexOf('/tmp/proj/tools', args.indexOf('--tmpfs /tmp') + 1);
-    expect(args[tmpfs - 1]).toBe('--tmpfs');
+    const mountedAt = (dest: string): number =>
+      args.findIndex((arg, at) => arg === dest && args[at - 1] === '--tmpfs');
+    const scratch = mountedAt('/tmp');
+    const tmpfs = mountedAt('/tmp/proj/tools');
     const bound = args.indexOf('/tmp/proj/tools/t.ts');
     const readOnly = args.lastIndexOf('/tmp/proj/tools');
     expect(args[readOnly - 1]).toBe('--remount-ro');
     // The private /tmp first, then the directory's tmpfs, the bundle into it, then read-only.
-    expect(args.indexOf('/tmp')).toBeLessThan(tmpfs);
+    expect(scratch).toBeGreaterThan(0);
+    expect(scratch).toBeLessThan(tmpfs);
     expect(tmpfs).toBeLessThan(bound);
     expect(bound).toBeLessThan(readOnly);
-    // A grant that shows the host's directory (or a parent of it) is left as granted.
     const remounts = (args: string[]): string[] =>
       args.flatMap((arg, at) => (arg === '--remount-ro' ? [args[at + 1]!] : []));
     expect(remounts(args)).toEqual(['/tmp/proj/tools', '/']);
