@@ -140,7 +140,8 @@ export async function runWait<T>(
         outcome = WaitOutcome.Completed;
         return answer.value;
       }
-      await Promise.race([deadline.sleep(backoffDelay(attempt, wait.backoff)), deadline.stopped]);
+      // Returns at once when the deadline stops; the loop head then throws its reason.
+      await deadline.sleep(backoffDelay(attempt, wait.backoff));
     }
   } catch (thrown) {
     const error = waitError(wait, thrown, deadline.reason, {
