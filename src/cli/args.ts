@@ -105,7 +105,8 @@ export function parseCommandLine(argv: readonly string[]): Command {
   return parseRun(rest, json);
 }
 
-type Fail = (message: string) => never;
+/** Reports a usage error; never returns. */
+export type Fail = (message: string) => never;
 type RunValues = ReturnType<typeof parseRunFlags>['values'];
 
 function parseDoctor(rest: readonly string[], json: boolean): Command {
@@ -126,7 +127,7 @@ function parseRun(rest: readonly string[], json: boolean): Command {
   const { values, file, net } = parseRunFlags(rest, fail);
   const input = inputOf(values, fail);
   const config = values.config === undefined ? {} : parseJson('--config', values.config, fail);
-  const sandbox = sandboxOf(values.sandbox, fail);
+  const sandbox = sandboxFlag(values.sandbox, fail) ?? 'auto';
   const env = envOf(values.env, fail);
   const limits = limitsOf(values, fail);
   return {
@@ -181,12 +182,11 @@ function inputOf(values: RunValues, fail: Fail): unknown {
   return inputText === undefined ? null : parseJson('--input', inputText, fail);
 }
 
-function sandboxOf(value: string | undefined, fail: Fail): SandboxMode {
-  const sandbox = value ?? 'auto';
-  if (sandbox !== 'auto' && sandbox !== 'bwrap' && sandbox !== 'none') {
-    return fail(`--sandbox must be auto, bwrap or none, got \`${sandbox}\``);
-  }
-  return sandbox;
+/** `--sandbox`: `auto`, `bwrap` or `none`; undefined when the flag was not given. */
+export function sandboxFlag(value: string | undefined, fail: Fail): SandboxMode | undefined {
+  if (value === undefined || value === 'auto' || value === 'bwrap' || value === 'none')
+    return value;
+  return fail(`--sandbox must be auto, bwrap or none, got \`${value}\``);
 }
 
 // --env NAME=VALUE, repeatable (the values are validated by the runtime, like a library call's).
@@ -261,10 +261,9 @@ function parseBuild(rest: readonly string[], json: boolean): Command {
   const { values, positionals } = parsed;
   if (positionals.length > 0 === (values.registry !== undefined))
     throw new UsageError('build takes <tool-file>... or --registry FILE (one of the two)', json);
-  const sandbox = values.sandbox;
-  if (sandbox !== undefined && sandbox !== 'auto' && sandbox !== 'bwrap' && sandbox !== 'none') {
-    throw new UsageError(`--sandbox must be auto, bwrap or none, got \`${sandbox}\``, json);
-  }
+  const sandbox = sandboxFlag(values.sandbox, (message) => {
+    throw new UsageError(message, json);
+  });
   return { command: 'build', files: positionals, registry: values.registry, sandbox, json };
 }
 

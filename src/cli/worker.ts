@@ -9,6 +9,7 @@ import type * as TemporalExports from '../temporal/index.js';
 import { telemetryFromEnv } from '../telemetry/env.js';
 import { setupTelemetry } from '../telemetry/setup.js';
 import type { TelemetrySetupOptions } from '../telemetry/options.js';
+import { sandboxFlag } from './args.js';
 import { readRegistryFile } from './registry-file.js';
 
 type TemporalModule = typeof TemporalExports;
@@ -79,9 +80,9 @@ export function parseWorkerArgs(
       );
     return Number(text);
   };
-  const sandbox = values.sandbox;
-  if (sandbox !== undefined && sandbox !== 'auto' && sandbox !== 'bwrap' && sandbox !== 'none')
-    throw new Error(`--sandbox must be auto, bwrap or none, got \`${sandbox}\``);
+  const sandbox = sandboxFlag(values.sandbox, (message) => {
+    throw new Error(message);
+  });
   return {
     taskQueue,
     registry,
