@@ -17,6 +17,7 @@
  */
 import { dirname } from 'node:path';
 import { EGRESS_DIR, egressEnv } from '../network/in-sandbox.js';
+import { isInside } from './permissions.js';
 import type { ResolvedPermissions, ToolView } from './types.js';
 
 /** What of the host the sandbox shows, found once by detection. */
@@ -123,7 +124,8 @@ export function buildBwrapArgs(input: BwrapInput): string[] {
   // --new-session: no way back to a controlling terminal (TIOCSTI, CVE-2017-5226).
   args.push('--die-with-parent', '--new-session', '--cap-drop', 'ALL');
 
-  for (const mount of orderMounts(mounts(input))) {
+  const toolDirsInTmp = toolDirsUnderTmp(input);
+  for (const mount of orderMounts(mounts(input, toolDirsInTmp))) {
     switch (mount.op) {
       case '--symlink':
         args.push('--symlink', mount.target, mount.dest);
@@ -146,7 +148,7 @@ export function buildBwrapArgs(input: BwrapInput): string[] {
         args.push(mount.op, mount.src, mount.dest);
     }
   }
-  for (const dir of toolDirsUnderTmp(input)) args.push('--remount-ro', dir);
+  for (const dir of toolDirsInTmp) args.push('--remount-ro', dir);
   // bwrap builds the view on a fresh tmpfs root, writable by default: without this, a write to
   // /etc/x or to a mount point's parent "succeeds" into that throwaway tmpfs (observed), which
   // misleads the tool and spends sandbox memory. Read-only, it fails with EROFS
@@ -172,7 +174,7 @@ export function sandboxEnv(
   };
 }
 
-function mounts(input: BwrapInput): Mount[] {
+function mounts(input: BwrapInput, toolDirsInTmp: readonly string[]): Mount[] {
   const { permissions, system } = input;
   const list: Mount[] = [];
   if (permissions.run) {
@@ -196,8 +198,7 @@ function mounts(input: BwrapInput): Mount[] {
   }
   list.push({ op: '--ro-bind', src: input.bunPath, dest: input.bunPath });
   list.push(...toolMounts(input.tool));
-  for (const dir of toolDirsUnderTmp(input))
-    list.push({ op: '--tmpfs', dest: dir, sizeBytes: undefined });
+  for (const dir of toolDirsInTmp) list.push({ op: '--tmpfs', dest: dir, sizeBytes: undefined });
   for (const file of input.runtimeFiles) list.push({ op: '--ro-bind', src: file, dest: file });
   // Before the grants: a granted path under /tmp (or /tmp itself) is the host's, as granted.
   list.push({ op: '--tmpfs', dest: SANDBOX_TMP, sizeBytes: input.tmpBytes });
@@ -225,15 +226,9 @@ function mounts(input: BwrapInput): Mount[] {
 function toolDirsUnderTmp(input: Pick<BwrapInput, 'tool' | 'permissions'>): string[] {
   if (input.tool.kind !== 'bundle') return [];
   const dir = dirname(input.tool.file);
-  if (!isStrictlyUnder(dir, SANDBOX_TMP)) return [];
+  if (dir === SANDBOX_TMP || !isInside(dir, SANDBOX_TMP)) return [];
   const grants = [...input.permissions.read, ...input.permissions.write];
-  if (grants.some((grant) => grant === dir || isStrictlyUnder(dir, grant))) return [];
-  return [dir];
-}
-
-function isStrictlyUnder(path: string, parent: string): boolean {
-  const prefix = parent.endsWith('/') ? parent : `${parent}/`;
-  return path.startsWith(prefix) && path.length > prefix.length;
+  return grants.some((grant) => isInside(dir, grant)) ? [] : [dir];
 }
 
 // The tool's bundle alone, or its directory and then (deeper, so mounted after it) its masks.
