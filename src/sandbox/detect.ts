@@ -3,8 +3,9 @@
  * a trivial sandbox really starts), user namespaces, cgroups (v2 delegated, or v1 controllers
  * mounted and writable), the shell used to apply limits, prlimit, and a seccomp syscall table.
  */
-import { accessSync, constants, existsSync, readFileSync } from 'node:fs';
+import { accessSync, constants, existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { readOr } from './cgroup-files.js';
 import type { CgroupLayout } from './cgroup-version.js';
 import { runProbe } from './probe.js';
 import { currentSeccompArch, type SeccompArch } from './seccomp.js';
@@ -251,13 +252,5 @@ function isWritable(path: string): boolean {
     return true;
   } catch {
     return false;
-  }
-}
-
-function readOr(path: string): string {
-  try {
-    return readFileSync(path, 'utf8');
-  } catch {
-    return '';
   }
 }
