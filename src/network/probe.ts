@@ -10,8 +10,7 @@ import { randomUUID } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { ownerTag } from '../sandbox/owner.js';
-import { TEMP_PREFIX } from '../sandbox/sweep.js';
+import { ownedTempPrefix } from '../sandbox/sweep.js';
 import { EGRESS_DIR } from './in-sandbox.js';
 import { normalizeNetworkOptions } from './options.js';
 import { createEgressProxy } from './proxy.js';
@@ -55,7 +54,7 @@ export async function probeEgress(options: {
       allow: [PROBE_NAME],
       maxConnections: 1,
       maxBytes: 64 * 1024,
-      directory: join(tmpdir(), `${TEMP_PREFIX}${ownerTag()}-net-${randomUUID()}`),
+      directory: join(tmpdir(), `${ownedTempPrefix('net')}${randomUUID()}`),
     });
   } catch (error) {
     return { available: false, detail: `the egress proxy cannot listen: ${message(error)}` };

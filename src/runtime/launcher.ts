@@ -5,8 +5,7 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pTimeout from 'p-timeout';
-import { ownerTag } from '../sandbox/owner.js';
-import { TEMP_PREFIX } from '../sandbox/sweep.js';
+import { ownedTempPrefix } from '../sandbox/sweep.js';
 import type { LaunchPlan } from '../sandbox/types.js';
 import { killProcessGroup } from './kill-tree.js';
 import type { ProcessEnd } from './process-end.js';
@@ -187,7 +186,7 @@ export class Launcher {
     let dir: string;
     try {
       // Named after its owner: a sweep removes it if this process dies before the launcher does.
-      dir = mkdtempSync(join(tmpdir(), `${TEMP_PREFIX}${ownerTag()}-launcher-`));
+      dir = mkdtempSync(join(tmpdir(), ownedTempPrefix('launcher')));
     } catch {
       // No private directory for the socket: every process is spawned directly.
       this.#state = 'closed';

@@ -17,9 +17,8 @@ import { enforcement } from './enforcement.js';
 import { buildLaunchCommand, LAUNCH_GO } from './launch-command.js';
 import { plan } from './launch-plan.js';
 import { bwrapTarget, directTarget, toolView } from './launch-target.js';
-import { ownerTag } from './owner.js';
 import { SandboxRefusal } from './refusal.js';
-import { sweepOrphans, TEMP_PREFIX } from './sweep.js';
+import { ownedTempPrefix, sweepOrphans } from './sweep.js';
 import type { LaunchPlan, LaunchRequest, Sandbox } from './types.js';
 import { openEgressSession, planCgroups, planWorkspace, type Workspace } from './workspace.js';
 
@@ -92,9 +91,7 @@ async function prepareLaunch(
     // Sandboxed, the private /tmp is a tmpfs of bwrap's (bwrap-args.ts): nothing on the host.
     // Else it is a host directory of its own, named after its owner so that a sweep can tell
     // whose it is.
-    const root = sandboxed
-      ? undefined
-      : join(tmpRoot, `${TEMP_PREFIX}${ownerTag()}-${randomUUID()}`);
+    const root = sandboxed ? undefined : join(tmpRoot, `${ownedTempPrefix()}${randomUUID()}`);
     workspace = planWorkspace(root, planCgroups(request, caps), session);
     return await buildPlan(request, caps, workspace, tmpRoot, userNamespace);
   } catch (error) {

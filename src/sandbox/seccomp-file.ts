@@ -5,9 +5,8 @@
 import { randomUUID } from 'node:crypto';
 import { openSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ownerTag } from './owner.js';
 import { buildSeccompProgram, type SeccompArch } from './seccomp.js';
-import { TEMP_PREFIX } from './sweep.js';
+import { ownedTempPrefix } from './sweep.js';
 
 const programFds = new Map<string, number>();
 
@@ -26,7 +25,7 @@ export function seccompProgramFile(
   const key = `${arch}:${allowProcesses}`;
   let fd = programFds.get(key);
   if (fd === undefined) {
-    const file = join(tmpRoot, `.${TEMP_PREFIX}${ownerTag()}-seccomp-${randomUUID()}.bpf`);
+    const file = join(tmpRoot, `.${ownedTempPrefix('seccomp')}${randomUUID()}.bpf`);
     writeFileSync(file, buildSeccompProgram({ arch, allowProcesses }), { mode: 0o600 });
     try {
       fd = openSync(file, 'r');

@@ -13,12 +13,21 @@ import { lstat, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { sweepStaleCgroupsIn } from './cgroup.js';
 import type { CgroupLayout } from './cgroup-version.js';
-import { canJudgeOwners, isOwnerAlive, parseOwner } from './owner.js';
+import { canJudgeOwners, isOwnerAlive, ownerTag, parseOwner } from './owner.js';
 import { removeTree } from './remove-tree.js';
 import type { SweepReport } from './types.js';
 
 /** The prefix of every temp dir or file toolcage makes, before its owner. */
 export const TEMP_PREFIX = 'toolcage-';
+
+/**
+ * The start of a temp name this process owns, as the sweep reads it back (`OWNED` below):
+ * `toolcage-<pid>-<start>-`, then `<kind>-` when given. Every temp dir or file toolcage makes
+ * is named from here, so none can drift out of the sweep's sight.
+ */
+export function ownedTempPrefix(kind?: string): string {
+  return `${TEMP_PREFIX}${ownerTag()}-${kind === undefined ? '' : `${kind}-`}`;
+}
 
 const OWNED = /^\.?toolcage-(\d+-\d+)-/;
 

@@ -10,10 +10,9 @@ import type { EgressProxy } from '../network/proxy.js';
 import type { EgressSession } from '../network/session.js';
 import { ExecutionCgroups } from './cgroup.js';
 import type { SandboxCapabilities } from './detect.js';
-import { ownerTag } from './owner.js';
 import { SandboxRefusal } from './refusal.js';
 import { removeTree } from './remove-tree.js';
-import { TEMP_PREFIX } from './sweep.js';
+import { ownedTempPrefix } from './sweep.js';
 import type { LaunchRequest } from './types.js';
 
 const MIB = 1024 * 1024;
@@ -35,7 +34,7 @@ export async function openEgressSession(
       allow: permissions.net,
       maxConnections: limits.maxConnections,
       maxBytes: limits.maxNetworkMb * MIB,
-      directory: join(tmpRoot, `${TEMP_PREFIX}${ownerTag()}-net-${randomUUID()}`),
+      directory: join(tmpRoot, `${ownedTempPrefix('net')}${randomUUID()}`),
     });
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
