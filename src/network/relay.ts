@@ -18,7 +18,7 @@ export interface RelayMeter {
   count(bytes: number): void;
   /** A socket of this execution: closed with it, and after its idle timeout. */
   track(socket: Socket): void;
-  /** The connection's slot is free again (called once). */
+  /** The connection's slot is free again. Calls after the first do nothing (the session guards it). */
   release(): void;
   /**
    * The session's keep-alive agent for forwarded requests. Its pool is keyed by the address
@@ -50,13 +50,6 @@ export function forwardRequest(
   address: string,
   meter: RelayMeter,
 ): void {
-  let released = false;
-  const release = (): void => {
-    if (!released) {
-      released = true;
-      meter.release();
-    }
-  };
   meter.count(headerBytes(req.rawHeaders));
   const upstream = httpRequest({
     host: address,
@@ -70,7 +63,7 @@ export function forwardRequest(
     agent: meter.agent,
   });
   upstream.once('socket', (socket) => meter.track(socket));
-  upstream.once('close', release);
+  upstream.once('close', () => meter.release());
   upstream.once('response', (response) => {
     meter.count(headerBytes(response.rawHeaders));
     res.writeHead(
@@ -82,7 +75,7 @@ export function forwardRequest(
     response.pipe(res);
   });
   upstream.once('error', (error: NodeJS.ErrnoException) => {
-    release();
+    meter.release();
     if (res.headersSent) res.destroy();
     else {
       const detail = `connect to ${hostHeader(target)} failed: ${error.code ?? error.message}`;
@@ -103,14 +96,10 @@ export function openTunnel(
   address: string,
   meter: RelayMeter,
 ): void {
-  let released = false;
   const close = (): void => {
     client.destroy();
     upstream.destroy();
-    if (!released) {
-      released = true;
-      meter.release();
-    }
+    meter.release();
   };
   const upstream = connect({ host: address, port: target.port });
   meter.track(upstream);
@@ -132,10 +121,7 @@ export function openTunnel(
       const body = `connect to ${hostHeader(target)} failed: ${error.code ?? error.message}\n`;
       client.end(statusResponse(502, 'Bad Gateway', {}, body));
       upstream.destroy();
-      if (!released) {
-        released = true;
-        meter.release();
-      }
+      meter.release();
       return;
     }
     close();
