@@ -10,6 +10,7 @@ import { createObserver } from './observe.js';
 import {
   normalizeOptions,
   validateRequestTypes,
+  type NormalizedOptions,
   type ExecuteRequest,
   type ExecuteResult,
   type ToolRuntimeOptions,
@@ -62,14 +63,18 @@ export interface ToolRuntimeSettings {
  * and then every minute, what runtimes of processes that are gone left behind.
  */
 export function createToolRuntime(options: ToolRuntimeOptions = {}): ToolRuntime {
-  // The egress proxy of allow-lists serves this runtime's sandbox (validated, then again below).
-  const { network } = normalizeOptions(options);
-  return createToolRuntimeOn(options, createSandbox({ egress: createEgressProxy(network) }));
+  const normalized = normalizeOptions(options);
+  // The egress proxy of allow-lists serves this runtime's sandbox.
+  const egress = createEgressProxy(normalized.network);
+  return createRuntimeFrom(normalized, createSandbox({ egress }));
 }
 
 /** {@link createToolRuntime} over a given sandbox (tests set one up over fakes); not exported by the package. */
 export function createToolRuntimeOn(options: ToolRuntimeOptions, sandbox: Sandbox): ToolRuntime {
-  const normalized = normalizeOptions(options);
+  return createRuntimeFrom(normalizeOptions(options), sandbox);
+}
+
+function createRuntimeFrom(normalized: NormalizedOptions, sandbox: Sandbox): ToolRuntime {
   const bunPath = normalized.bunPath ?? resolveBunBinary();
   const files = packageFiles();
   const sweeper = startSweeping(() => sandbox.sweep());
