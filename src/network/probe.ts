@@ -5,18 +5,15 @@
  * gets the proxy's answer. The request names a reserved name, so the proxy refuses it without
  * any lookup: nothing leaves the machine.
  */
-import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
+import { runProbe } from '../sandbox/probe.js';
 import { ownedTempPrefix } from '../sandbox/sweep.js';
 import { EGRESS_DIR } from './in-sandbox.js';
 import { normalizeNetworkOptions } from './options.js';
 import { createEgressProxy } from './proxy.js';
 import { SOCKET_NAME, type EgressSession } from './session.js';
-
-const execFileAsync = promisify(execFile);
 
 /** Whether allow-lists can be enforced, and what was found. */
 export interface EgressProbe {
@@ -57,36 +54,39 @@ export async function probeEgress(options: {
       directory: join(tmpdir(), `${ownedTempPrefix('net')}${randomUUID()}`),
     });
   } catch (error) {
-    return { available: false, detail: `the egress proxy cannot listen: ${message(error)}` };
+    const reason = error instanceof Error ? error.message : String(error);
+    return { available: false, detail: `the egress proxy cannot listen: ${reason.slice(0, 300)}` };
   }
   try {
-    const { stdout } = await execFileAsync(
-      options.bwrapPath,
-      [
-        ...(options.userNamespace ? ['--unshare-user', '--uid', '65534', '--gid', '65534'] : []),
-        '--unshare-net',
-        '--unshare-pid',
-        '--die-with-parent',
-        '--ro-bind',
-        '/',
-        '/',
-        '--dev',
-        '/dev',
-        '--proc',
-        '/proc',
-        '--tmpfs',
-        '/run',
-        '--ro-bind',
-        session.directory,
-        EGRESS_DIR,
-        '--',
-        options.bunPath,
-        '-e',
-        SCRIPT,
-      ],
-      { env: {}, timeout: 10_000 },
-    );
-    const status = stdout.trim();
+    const probe = await runProbe(options.bwrapPath, [
+      ...(options.userNamespace ? ['--unshare-user', '--uid', '65534', '--gid', '65534'] : []),
+      '--unshare-net',
+      '--unshare-pid',
+      '--die-with-parent',
+      '--ro-bind',
+      '/',
+      '/',
+      '--dev',
+      '/dev',
+      '--proc',
+      '/proc',
+      '--tmpfs',
+      '/run',
+      '--ro-bind',
+      session.directory,
+      EGRESS_DIR,
+      '--',
+      options.bunPath,
+      '-e',
+      SCRIPT,
+    ]);
+    if (!probe.ok) {
+      return {
+        available: false,
+        detail: `the probe sandbox failed: ${probe.failure.slice(0, 300)}`,
+      };
+    }
+    const status = probe.stdout.trim();
     const refused = session.activity().lastDenial;
     if (!status.startsWith('HTTP/1.1 403') || refused === undefined) {
       return {
@@ -98,15 +98,7 @@ export async function probeEgress(options: {
       available: true,
       detail: 'a process in a sandbox with no route out reached its egress proxy',
     };
-  } catch (error) {
-    return { available: false, detail: `the probe sandbox failed: ${message(error)}` };
   } finally {
     await session.close();
   }
-}
-
-function message(error: unknown): string {
-  const stderr = (error as { stderr?: unknown }).stderr;
-  const text = typeof stderr === 'string' ? stderr.trim() : '';
-  return (text || (error instanceof Error ? error.message : String(error))).slice(0, 300);
 }
