@@ -4,7 +4,8 @@
  * refuses in a graph that did build (a secret-bearing file, a native addon, a file the bundle
  * would need beside it). Messages name files relative to the project's root.
  */
-import { relative, sep } from 'node:path';
+import { relative } from 'node:path';
+import { isInside } from '../sandbox/permissions.js';
 import type { BuildImport, BuildProblem, BuildReport } from './build-protocol.js';
 import { secretComponent, type NameMatcher } from './patterns.js';
 
@@ -81,6 +82,5 @@ export function refusedGraph(
 
 /** `path` relative to the project root when it lies inside it, else as it is. */
 export function shortPath(path: string, root: string): string {
-  const below = relative(root, path);
-  return below === '' || below === '..' || below.startsWith(`..${sep}`) ? path : below;
+  return path !== root && isInside(path, root) ? relative(root, path) : path;
 }

@@ -3,8 +3,9 @@
  * is refused), and the directory view of a `bundle: false` tool masks them. Patterns match one
  * path component (a file or directory name), `*` any run of characters, `?` one character.
  */
-import { isAbsolute, relative, sep } from 'node:path';
+import { relative, sep } from 'node:path';
 import { describeValue } from '../errors/describe-value.js';
+import { isInside } from '../sandbox/permissions.js';
 
 /** Always masked: environment files, git metadata, npm credentials, keys and certificates. */
 export const DEFAULT_MASK_PATTERNS: readonly string[] = [
@@ -54,9 +55,7 @@ export function secretComponent(
   root: string,
   matcher: NameMatcher,
 ): string | undefined {
-  const below = relative(root, path);
-  const outside = below === '..' || below.startsWith(`..${sep}`) || isAbsolute(below);
-  const parts = outside ? path.split(sep) : below.split(sep);
+  const parts = (isInside(path, root) ? relative(root, path) : path).split(sep);
   return parts.find((part) => part !== '' && matcher.matches(part));
 }
 
