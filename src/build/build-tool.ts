@@ -45,7 +45,7 @@ export interface Built {
 }
 
 /**
- * Builds `tool` under the cache key `key`. Rejects with a ToolExecutionError: `tool_error`
+ * Builds `tool` (of the project `root`) under the cache key `key`. Rejects with a ToolExecutionError: `tool_error`
  * naming why it cannot be built, `tool_not_found` when the entry is gone, and what
  * runSandboxedBuild rejects with. Leaves nothing in the cache's staging area.
  */
@@ -54,9 +54,10 @@ export async function buildTool(
   tool: ResolvedTool,
   key: string,
   bunVersion: string,
+  root: string,
 ): Promise<Built> {
   const { cache, matcher } = context;
-  const view = buildView(tool.path);
+  const view = buildView(tool.path, root);
   const staging = cache.staging();
   try {
     // What the filesystem's clock said as the build began: an input changed later (ctime after

@@ -24,7 +24,7 @@ import {
 } from './freshness.js';
 import { DirectoryMasks } from './mask.js';
 import { secretComponent, type NameMatcher } from './patterns.js';
-import { buildView } from './project.js';
+import { projectRoot } from './project.js';
 import type { BuildHost } from './sandboxed-build.js';
 import { bundleModule, directoryModule, type ToolModule } from './tool-module.js';
 
@@ -151,7 +151,7 @@ export class ToolBundler {
     const bunVersion = await this.#options.bunVersion();
     const key = entryKey(tool.path, bunVersion, BUILD_OPTIONS);
     const stored = cache.read(key);
-    const root = buildView(tool.path).root;
+    const root = projectRoot(tool.path);
     // Built by a runtime whose secret-bearing names were fewer: built again, so refused here.
     const allowed =
       stored?.inputs.every(
@@ -181,6 +181,7 @@ export class ToolBundler {
       tool,
       key,
       bunVersion,
+      root,
     );
     const files = bundleFiles(cache, built.manifest);
     const fresh: Fresh = {

@@ -20,20 +20,11 @@ export interface BuildView {
 }
 
 /**
- * The project of `toolPath` (an absolute real path): the workspace root when an ancestor's
- * `package.json` declares `workspaces` (or has a `pnpm-workspace.yaml`), else the nearest
- * directory with a `package.json`, else the tool's own directory.
+ * What the build of `toolPath` (an absolute real path) may read, in the project `root`
+ * ({@link projectRoot}; pass it when it is known already).
  */
-export function buildView(toolPath: string): BuildView {
-  const toolDir = dirname(toolPath);
-  const ancestors: string[] = [];
-  for (let dir = toolDir; ; dir = dirname(dir)) {
-    ancestors.push(dir);
-    if (dir === dirname(dir)) break;
-  }
-  const nearest = ancestors.find((dir) => existsSync(join(dir, 'package.json')));
-  const workspace = ancestors.find(isWorkspaceRoot);
-  const root = workspace ?? nearest ?? toolDir;
+export function buildView(toolPath: string, root = projectRoot(toolPath)): BuildView {
+  const ancestors = ancestorsOf(toolPath);
   const above = ancestors.slice(ancestors.indexOf(root) + 1);
   const read = [root, ...above.map((dir) => join(dir, 'node_modules')).filter(isDirectory)];
   for (const modules of [join(root, 'node_modules'), ...read.slice(1)]) {
@@ -42,6 +33,32 @@ export function buildView(toolPath: string): BuildView {
     }
   }
   return { root, read, configDirs: ancestors.slice(0, ancestors.indexOf(root) + 1) };
+}
+
+/**
+ * The project of `toolPath` (an absolute real path): the workspace root when an ancestor's
+ * `package.json` declares `workspaces` (or has a `pnpm-workspace.yaml`), else the nearest
+ * directory with a `package.json`, else the tool's own directory. Cheaper than
+ * {@link buildView} (no `node_modules` listing): what a call needs when the cached bundle is
+ * still valid.
+ */
+export function projectRoot(toolPath: string): string {
+  const ancestors = ancestorsOf(toolPath);
+  return (
+    ancestors.find(isWorkspaceRoot) ??
+    ancestors.find((dir) => existsSync(join(dir, 'package.json'))) ??
+    dirname(toolPath)
+  );
+}
+
+// The tool's directory and every directory above it, nearest first.
+function ancestorsOf(toolPath: string): string[] {
+  const ancestors: string[] = [];
+  for (let dir = dirname(toolPath); ; dir = dirname(dir)) {
+    ancestors.push(dir);
+    if (dir === dirname(dir)) break;
+  }
+  return ancestors;
 }
 
 function isWorkspaceRoot(dir: string): boolean {
