@@ -163,14 +163,7 @@ export class ExecutionCgroups {
   }
 
   async #remove(): Promise<void> {
-    const dirs = this.#dirs();
-    // rmdir first: it fails (EBUSY) while any member is left, so an empty cgroup costs no read of
-    // its member list; members are killed only when it did fail.
-    for (const delay of RETRY_DELAYS_MS) {
-      if (dirs.every((dir) => tryRmdir(dir))) break;
-      killMembers(dirs);
-      await sleep(delay);
-    }
+    await removeCgroups(this.#dirs());
     this.#destroyed = true;
   }
 
@@ -204,7 +197,7 @@ export async function sweepStaleCgroupsIn(layout: CgroupLayout): Promise<string[
       if (!isStale(name)) continue;
       const manager = join(parent, name);
       const executions = listDirs(manager).map((execution) => join(manager, execution));
-      removed.push(...(await removeKilling(executions)));
+      removed.push(...(await removeCgroups(executions)));
       if (tryRmdir(manager)) removed.push(manager);
     }
   }
@@ -218,14 +211,18 @@ function isStale(name: string): boolean {
   return owner !== undefined && `${owner.pid}-${owner.start}` === name && !isOwnerAlive(owner);
 }
 
-// Kills the members of each cgroup and removes it, retrying while killed tasks still exit.
-async function removeKilling(dirs: readonly string[]): Promise<string[]> {
-  let left = [...dirs];
+/**
+ * Removes each cgroup, killing its members and retrying while killed tasks still exit; resolves
+ * with the ones removed. rmdir comes first: it fails (EBUSY) while any member is left, so an
+ * empty cgroup costs no read of its member list; members are killed only when it did fail.
+ */
+async function removeCgroups(dirs: readonly string[]): Promise<string[]> {
+  let left = dirs.filter((dir) => !tryRmdir(dir));
   for (const delay of RETRY_DELAYS_MS) {
     if (left.length === 0) break;
     killMembers(left);
+    await sleep(delay);
     left = left.filter((dir) => !tryRmdir(dir));
-    if (left.length > 0) await sleep(delay);
   }
   return dirs.filter((dir) => !left.includes(dir));
 }
