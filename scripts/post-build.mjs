@@ -16,6 +16,7 @@ chmodSync(new URL('../dist/cli.js', import.meta.url), 0o755);
 // builder, a build's "tool") is built on its own.
 const BUN_SIDE = [
   'runtime/worker/main',
+  'runtime/worker/run',
   'runtime/worker/fallback',
   'runtime/worker/egress',
   'runtime/launcher/main',

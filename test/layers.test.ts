@@ -20,7 +20,8 @@ const show = ({ file, target }: { file: string; target: string }): string => `${
 describe('the layers of src/', () => {
   test('the graph is read (a rule over an empty graph would pass for nothing)', () => {
     expect(graph.get('runtime/run-process.ts')).toContain('runtime/classify.ts');
-    expect(graph.get('runtime/worker/main.ts')).toContain('runtime/worker/protocol.ts');
+    expect(graph.get('runtime/worker/main.ts')).toContain('runtime/worker/run.ts');
+    expect(graph.get('runtime/worker/run.ts')).toContain('runtime/worker/protocol.ts');
     expect(graph.size).toBeGreaterThan(40);
   });
 

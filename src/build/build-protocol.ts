@@ -17,6 +17,11 @@ export interface BuildInput {
    * hold: that graph is built again as ESM, without bytecode.
    */
   readonly bytecode: boolean;
+  /**
+   * toolcage's worker (run.ts or its build, absolute): the bundle carries it and starts it, the
+   * tool's module evaluated when the worker loads it (see builder.ts). Not reported as an input.
+   */
+  readonly worker: string;
 }
 
 /** One problem that stopped the build. */

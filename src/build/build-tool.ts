@@ -2,7 +2,8 @@
  * One build of a tool, from its entry to a cache entry: the sandboxed build, the checks of what
  * it inlined, the inputs recorded with their content hashes, and the commit into the cache.
  */
-import { existsSync, statSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { ErrorKind } from '../errors/kinds.js';
 import { ToolExecutionError } from '../errors/tool-execution-error.js';
@@ -14,23 +15,33 @@ import type { NameMatcher } from './patterns.js';
 import { buildView } from './project.js';
 import { runSandboxedBuild, type BuildHost } from './sandboxed-build.js';
 
-// Bumped whenever the build's options or output layout change: part of every cache key.
-// Bytecode: measured on Bun 1.4.5 importing a zod 4 bundle (167 KB), 4.7 ms with its bytecode
-// against 12.3 ms as ESM (medians of 40 fresh processes; bench `bundle` has it end to end).
-export const BUILD_OPTIONS = JSON.stringify({
-  revision: 1,
-  target: 'bun',
-  format: 'cjs with bytecode; esm for a top-level await',
-  macros: false,
-  sourcemap: 'none',
-  env: 'disable',
-});
+/**
+ * The build's options, part of every cache key; `revision` is bumped whenever they or the output
+ * layout change. A bundle carries toolcage's worker (builder.ts), so the worker's path and
+ * content are part of the key too: another install or version of toolcage builds its own.
+ * Bytecode: measured on Bun 1.4.5 importing a zod 4 bundle (167 KB), 4.7 ms with its bytecode
+ * against 12.3 ms as ESM (medians of 40 fresh processes; bench `bundle` has it end to end).
+ */
+export function buildOptions(worker: string): string {
+  return JSON.stringify({
+    revision: 2,
+    target: 'bun',
+    format: 'cjs with bytecode; esm for a top-level await',
+    macros: false,
+    sourcemap: 'none',
+    env: 'disable',
+    // Its path too: the bundle loads the worker's slow paths from beside it.
+    worker: [worker, createHash('sha256').update(readFileSync(worker)).digest('hex')],
+  });
+}
 
 /** What one build needs of its runtime. */
 export interface BuildContext {
   readonly host: BuildHost;
   readonly cache: BuildCache;
   readonly matcher: NameMatcher;
+  /** buildOptions() of the host's worker. */
+  readonly options: string;
   /** Aborts when the runtime closes. */
   readonly signal: AbortSignal;
 }
@@ -67,7 +78,13 @@ export async function buildTool(
     const started = performance.now();
     const report = await runSandboxedBuild(
       context.host,
-      { entry: tool.path, outdir: staging, configDirs: view.configDirs, bytecode: true },
+      {
+        entry: tool.path,
+        outdir: staging,
+        configDirs: view.configDirs,
+        bytecode: true,
+        worker: context.host.worker,
+      },
       view,
       tool.toolId,
       context.signal,
@@ -94,7 +111,7 @@ export async function buildTool(
       version: 1,
       entry: tool.path,
       bunVersion,
-      options: BUILD_OPTIONS,
+      options: context.options,
       inputs,
       bundle,
       modules: report.inputs.length,

@@ -1,7 +1,8 @@
 /**
- * The Bun-side build of one tool: `Bun.build` of its entry into one module, run by the worker as
- * a "tool" inside the sandbox (src/build/sandboxed-build.ts). It reads the project, writes only
- * into its output directory, and reports what it read; the manager decides what to keep.
+ * The Bun-side build of one tool: `Bun.build` of its entry, with toolcage's worker, into one
+ * module (see carrierFiles), run by the worker as a "tool" inside the sandbox
+ * (src/build/sandboxed-build.ts). It reads the project, writes only into its output directory,
+ * and reports what it read; the manager decides what to keep.
  *
  * Never runs the project's code: `macros: false` (observed on Bun 1.4.5: the `--no-macros` flag
  * does not reach `Bun.build` — a macro still ran and wrote its marker file — while the option
@@ -15,6 +16,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 
 import type { BuildImport, BuildInput, BuildProblem, BuildReport } from './build-protocol.js';
 
@@ -38,10 +40,13 @@ export default async function build(input: BuildInput): Promise<BuildReport> {
       problems: problems.length > 0 ? problems : [{ kind: 'other', message: 'the build failed' }],
     };
   }
-  // Metafile paths are relative to the working directory.
+  // Metafile paths are relative to the working directory. The carrier's modules are toolcage's,
+  // not the tool's: neither inputs nor imports of it.
   const absolute = (path: string): string => resolve(process.cwd(), path);
+  const carrier = new Set([...Object.keys(carrierFiles(input).files), input.worker]);
   const imports: BuildImport[] = [];
   for (const [from, info] of Object.entries(result.metafile.inputs)) {
+    if (carrier.has(absolute(from))) continue;
     for (const edge of info.imports ?? []) {
       imports.push({
         from: absolute(from),
@@ -52,7 +57,9 @@ export default async function build(input: BuildInput): Promise<BuildReport> {
   }
   return {
     ok: true,
-    inputs: Object.keys(result.metafile.inputs).map(absolute),
+    inputs: Object.keys(result.metafile.inputs)
+      .map(absolute)
+      .filter((path) => !carrier.has(path)),
     imports,
     outputs: result.outputs.map((output) => ({
       name: output.path.slice(input.outdir.length + 1),
@@ -62,11 +69,39 @@ export default async function build(input: BuildInput): Promise<BuildReport> {
   };
 }
 
+/**
+ * The bundle's entry, in memory (Bun.build's `files`): it leaves the tool's loader where the
+ * worker looks for it (`globalThis[Symbol.for('toolcage.embedded')]`, see worker/run.ts), then
+ * starts the worker. The loader is a dynamic import of a module inside the bundle, which
+ * Bun.build turns into a lazy initialiser (observed on Bun 1.4.5: `__esm(() => { …the tool's
+ * top level… })`, called on the import): the tool's top level runs when the worker loads it,
+ * after the request's variables are set, not when the bundle starts. At a fixed place, nowhere
+ * on disk: the bundle names its modules' paths in comments, and the same tool must give the
+ * same bytes whichever build made it.
+ */
+function carrierFiles(input: BuildInput): { entry: string; files: Record<string, string> } {
+  const entry = '/toolcage-carrier/entry.js';
+  const loader = `{ load: () => import(${JSON.stringify(input.entry)}), worker: ${JSON.stringify(pathToFileURL(input.worker).href)} }`;
+  return {
+    entry,
+    files: {
+      [entry]: [
+        `import { startWorker } from ${JSON.stringify(input.worker)};`,
+        `globalThis[Symbol.for('toolcage.embedded')] = ${loader};`,
+        'void startWorker();',
+        '',
+      ].join('\n'),
+    },
+  };
+}
+
 function bundle(input: BuildInput, format: 'cjs' | 'esm'): Promise<Bun.BuildOutput> {
+  const carrier = carrierFiles(input);
   // `macros` is read by Bun.build (observed on Bun 1.4.5, see above) but not declared by its
   // types (@types/bun 1.4.5): the config is typed with it added.
   const config: Bun.BuildConfig & { readonly macros: false } = {
-    entrypoints: [input.entry],
+    entrypoints: [carrier.entry],
+    files: carrier.files,
     outdir: input.outdir,
     naming: { entry: 'tool.[ext]' },
     target: 'bun',

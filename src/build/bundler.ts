@@ -12,7 +12,7 @@
 import { statSync } from 'node:fs';
 import type { ResolvedTool } from '../runtime/resolve-tool.js';
 import type { ResolvedPermissions } from '../sandbox/types.js';
-import { BUILD_OPTIONS, buildTool } from './build-tool.js';
+import { buildOptions, buildTool } from './build-tool.js';
 import { waitForBuild, type BuildWait } from './build-wait.js';
 import { entryKey, type BuildCache, type Manifest } from './cache.js';
 import {
@@ -71,6 +71,8 @@ export class ToolBundler {
   readonly #fresh = new Map<string, Fresh>();
   readonly #building = new Map<string, Promise<Fresh>>();
   readonly #closing = new AbortController();
+  // buildOptions() of the worker, read at the first build or cache lookup.
+  #buildOptions: string | undefined;
 
   constructor(options: BundlerOptions) {
     this.#options = options;
@@ -149,7 +151,8 @@ export class ToolBundler {
   async #load(tool: ResolvedTool): Promise<Fresh> {
     const { cache } = this.#options;
     const bunVersion = await this.#options.bunVersion();
-    const key = entryKey(tool.path, bunVersion, BUILD_OPTIONS);
+    const options = (this.#buildOptions ??= buildOptions(this.#options.host.worker));
+    const key = entryKey(tool.path, bunVersion, options);
     const stored = cache.read(key);
     const root = projectRoot(tool.path);
     // Built by a runtime whose secret-bearing names were fewer: built again, so refused here.
@@ -177,7 +180,7 @@ export class ToolBundler {
       }
     }
     const built = await buildTool(
-      { ...this.#options, signal: this.#closing.signal },
+      { ...this.#options, options, signal: this.#closing.signal },
       tool,
       key,
       bunVersion,

@@ -25,7 +25,7 @@ export function builderModule(): string {
 /** The bundler of one runtime: its cache, its masks, and builds run like tools. */
 export function createBundler(options: NormalizedOptions, parts: BundlerParts): ToolBundler {
   const builder = builderModule();
-  const { worker, bunfig, workerDir } = parts.files;
+  const { worker, workerModule, bunfig, workerDir } = parts.files;
   return new ToolBundler({
     host: {
       sandbox: parts.sandbox,
@@ -33,6 +33,7 @@ export function createBundler(options: NormalizedOptions, parts: BundlerParts): 
       bunPath: parts.bunPath,
       // As for tools (see runtime.ts), and --no-macros: the builder's own imports run no macro.
       bunArgs: ['--no-install', '--no-env-file', '--no-macros', `--config=${bunfig}`, worker],
+      worker: workerModule,
       runtimeFiles: [worker, bunfig, workerDir, builder],
       builder,
       ...(parts.launcher === undefined ? {} : { launcher: parts.launcher }),

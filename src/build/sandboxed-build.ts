@@ -24,6 +24,8 @@ export interface BuildHost {
   readonly bunPath: string;
   /** Bun's flags and the worker's entry (the builder is the module the worker imports). */
   readonly bunArgs: readonly string[];
+  /** The worker's own module (run.ts), which every bundle carries (see builder.ts). */
+  readonly worker: string;
   /** The worker's files and the builder, read-only. */
   readonly runtimeFiles: readonly string[];
   /** The builder module (builder.ts or its built .js). */

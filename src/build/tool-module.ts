@@ -15,6 +15,8 @@ export interface ToolModule {
   readonly view: ToolView;
   /** What of the tool is visible inside (to tell a denied read from a missing file). */
   readonly visible: readonly string[];
+  /** The module is a bundle that carries the worker: Bun runs it in the worker's place. */
+  readonly carriesWorker: boolean;
 }
 
 /**
@@ -51,6 +53,7 @@ export function bundleModule(
       ...(bundle.bytecode === undefined ? {} : { bytecode: bundle.bytecode }),
     },
     visible: bundle.bytecode === undefined ? [file] : [file, `${file}.jsc`],
+    carriesWorker: true,
   };
 }
 
@@ -72,5 +75,10 @@ export function directoryModule(
       message: `Tool \`${tool.toolId}\` could not be started (bundle: false): ${error.message}; bundle it, or move it to a directory of its own`,
     });
   }
-  return { modulePath: tool.path, view: { kind: 'directory', dir, masked }, visible: [dir] };
+  return {
+    modulePath: tool.path,
+    view: { kind: 'directory', dir, masked },
+    visible: [dir],
+    carriesWorker: false,
+  };
 }

@@ -267,6 +267,7 @@ async function runOnce(
       permissions: prepared.permissions,
       limits: prepared.limits,
       preload: tool.definition?.preload === true,
+      carriesWorker: module.carriesWorker,
     });
   } catch (error) {
     // The sandbox's refusal (a SandboxRefusal: what it cannot enforce, and why) or a failed

@@ -3,8 +3,10 @@ import { fileURLToPath } from 'node:url';
 
 /** The files of toolcage itself that Bun runs or reads. */
 export interface PackageFiles {
-  /** The worker's entry: what every tool process (and build) runs. */
+  /** The worker's entry: what a tool process runs when its tool is not a bundle (and builds). */
   readonly worker: string;
+  /** The worker itself (run.ts), which the entry runs and every tool's bundle carries. */
+  readonly workerModule: string;
   /** The worker's directory (its slow paths are imported from there). */
   readonly workerDir: string;
   readonly launcher: string;
@@ -14,9 +16,9 @@ export interface PackageFiles {
 
 // The worker and the launcher run as TypeScript from src/ (tests) and as JavaScript from dist/
 // (the package).
-function bunEntry(name: 'worker' | 'launcher'): string {
+function bunModule(name: 'worker/main' | 'worker/run' | 'launcher/main'): string {
   const url = new URL(
-    `./${name}/main${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`,
+    `./${name}${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`,
     import.meta.url,
   );
   return fileURLToPath(url);
@@ -25,13 +27,14 @@ function bunEntry(name: 'worker' | 'launcher'): string {
 /** toolcage's own files; throws when the package is incomplete. */
 export function packageFiles(): PackageFiles {
   const files = {
-    worker: bunEntry('worker'),
+    worker: bunModule('worker/main'),
+    workerModule: bunModule('worker/run'),
     workerDir: fileURLToPath(new URL('./worker/', import.meta.url)),
-    launcher: bunEntry('launcher'),
+    launcher: bunModule('launcher/main'),
     // src/runtime/ and dist/runtime/ are both one level below the package root.
     bunfig: fileURLToPath(new URL('../../bunfig.toml', import.meta.url)),
   };
-  for (const path of [files.worker, files.bunfig]) {
+  for (const path of [files.worker, files.workerModule, files.bunfig]) {
     if (!existsSync(path)) throw new Error(`toolcage is incomplete: missing ${path}`);
   }
   return files;

@@ -31,6 +31,11 @@ export interface LaunchSpec {
   readonly limits: ResolvedLimits;
   /** Import the tool in a prewarmed process before its request (ToolDefinition.preload). */
   readonly preload?: boolean;
+  /**
+   * The tool's bundle carries the worker (see worker/main.ts): Bun runs `toolPath` in the
+   * worker's place.
+   */
+  readonly carriesWorker?: boolean;
 }
 
 /** The worker's argument naming the module to import ahead of the request (see worker/main.ts). */
@@ -48,7 +53,10 @@ export interface PoolOptions {
   readonly sandbox: Sandbox;
   readonly mode: SandboxMode;
   readonly bunPath: string;
+  /** Bun's flags, the worker's entry (`worker`), and the worker's flags. */
   readonly bunArgs: readonly string[];
+  /** The worker's entry in `bunArgs`: a bundle that carries the worker runs in its place. */
+  readonly worker?: string;
   readonly runtimeFiles: readonly string[];
   /** Idle processes kept per profile. */
   readonly prewarm: number;
@@ -130,14 +138,19 @@ export class ProcessPool {
 
   async #start(spec: LaunchSpec, prewarmed: boolean): Promise<Launched> {
     const executionId = randomUUID();
+    const { worker } = this.#options;
+    const bunArgs =
+      spec.carriesWorker === true && worker !== undefined
+        ? this.#options.bunArgs.map((arg) => (arg === worker ? spec.toolPath : arg))
+        : this.#options.bunArgs;
     const plan = await this.#options.sandbox.prepare({
       executionId,
       bunPath: this.#options.bunPath,
       // Only a prewarmed process imports ahead: a fresh one gets its request at once anyway.
       bunArgs:
         spec.preload === true && prewarmed
-          ? [...this.#options.bunArgs, `${PRELOAD_ARG}${spec.toolPath}`]
-          : this.#options.bunArgs,
+          ? [...bunArgs, `${PRELOAD_ARG}${spec.toolPath}`]
+          : bunArgs,
       toolPath: spec.toolPath,
       view: spec.view,
       runtimeFiles: this.#options.runtimeFiles,
@@ -247,5 +260,6 @@ function profileKey(spec: LaunchSpec): string {
     spec.permissions,
     spec.limits,
     spec.preload === true,
+    spec.carriesWorker === true,
   ]);
 }

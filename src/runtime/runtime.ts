@@ -86,6 +86,7 @@ function createRuntimeFrom(normalized: NormalizedOptions, sandbox: Sandbox): Too
     mode: normalized.sandbox,
     bunPath,
     bunArgs: workerArgs(files, normalized.killGraceMs),
+    worker: files.worker,
     runtimeFiles: readable,
     prewarm: normalized.prewarm,
     idleMs: normalized.prewarmIdleMs,
@@ -151,6 +152,7 @@ function warmRegisteredTools(environment: ExecutionEnvironment, warming: Set<Pro
       view: module.view,
       ...profile,
       preload: tool.definition?.preload === true,
+      carriesWorker: module.carriesWorker,
     });
   };
   for (const id of options.tools.keys()) {

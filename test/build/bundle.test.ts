@@ -5,11 +5,17 @@
  * readable, bundled or not; a build that would run the project's code is refused without
  * running it; and no build leaves anything behind.
  */
-import { existsSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
+import type { Readable } from 'node:stream';
 import { describe, expect, test } from 'vitest';
 import { ErrorKind } from '../../src/errors/kinds.js';
+import { resolveBunBinary } from '../../src/runtime/bun-binary.js';
+import { packageFiles } from '../../src/runtime/package-files.js';
 import { createToolRuntime, type ToolRuntime } from '../../src/runtime/runtime.js';
+import type { WorkerRequest } from '../../src/runtime/worker/protocol.js';
 import type { ToolRuntimeOptions } from '../../src/runtime/options.js';
 import { useBuildFixture } from '../helpers/build-fixture.js';
 import { OTHER_TOOL_MARKER, SECRETS } from '../helpers/project.js';
@@ -137,6 +143,79 @@ describe.skipIf(!available.ok)('bundled tools (Bun.build, bwrap)', () => {
     }).executeToolWithTimeout({ toolPath: 'tools/validate.ts', input });
     expect(unsandboxed.output).toMatchObject(expected);
     expect(unsandboxed.enforcement.filesystem).toBe('host');
+  });
+
+  // What the carried worker (src/runtime/worker/run.ts) must keep of an import: the tool's top
+  // level runs after the request's variables are set, and the tool never sees the loader.
+  test.each([
+    ['bwrap', 0],
+    ['none', 0],
+    ['bwrap', 1],
+  ] as const)(
+    'sandbox %s, prewarm %d: the process runs the bundle, which carries the worker; the tool’s top level sees its variables',
+    async (sandbox, prewarm) => {
+      fixture.project.write(
+        'tools/top-level.ts',
+        [
+          "const atLoad = { value: process.env['TOP_LEVEL_VALUE'] ?? null, symbols: Object.getOwnPropertySymbols(globalThis).map(String) };",
+          'export default () => ({ ...atLoad, entry: process.argv[1] });',
+          '',
+        ].join('\n'),
+      );
+      const created = runtime({
+        sandbox,
+        prewarm,
+        // Not `preload`: that evaluates the tool ahead of its request, by definition.
+        tools: { top: { path: 'tools/top-level.ts' } },
+      });
+      if (prewarm > 0) await expect.poll(() => created.stats.idleProcesses).toBe(1);
+      const result = await created.executeToolWithTimeout({
+        toolId: 'top',
+        env: { TOP_LEVEL_VALUE: 'set by the request' },
+      });
+      const output = result.output as { value: unknown; symbols: string[]; entry: string };
+      expect(output.value).toBe('set by the request');
+      expect(output.symbols).not.toContain('Symbol(toolcage.embedded)');
+      // Sandboxed, the bundle is shown at the tool's own path; unsandboxed it runs from the cache.
+      if (sandbox === 'bwrap')
+        expect(output.entry).toBe(fixture.project.path('tools/top-level.ts'));
+      else expect(output.entry.startsWith(fixture.cacheDir)).toBe(true);
+    },
+  );
+
+  test('a bundle imported by the plain worker entry: the copy of the worker it carries stands down, the tool still runs', async () => {
+    const built = await runtime({ sandbox: 'none' }).executeToolWithTimeout({
+      toolPath: 'tools/validate.ts',
+      input: { city: 'Rome', days: 1 },
+    });
+    expect(built.output).toMatchObject({ city: 'ROME' });
+    const [bundle] = readdirSync(join(fixture.cacheDir, 'v1/bundles')).filter((name) =>
+      name.endsWith('.js'),
+    );
+    const files = packageFiles();
+    const child = spawn(
+      resolveBunBinary(),
+      ['--no-install', '--no-env-file', `--config=${files.bunfig}`, files.worker],
+      { stdio: ['pipe', 'pipe', 'pipe', 'pipe'], env: {} },
+    );
+    const request: WorkerRequest = {
+      executionId: 'imported-bundle',
+      toolId: 'validate',
+      toolPath: join(fixture.cacheDir, 'v1/bundles', bundle!),
+      exportName: 'default',
+      env: {},
+      input: { city: 'Oslo', days: 2 },
+      config: {},
+    };
+    child.stdin!.end(`${JSON.stringify(request)}\n`);
+    let message = '';
+    (child.stdio[3] as Readable).on('data', (chunk: Buffer) => (message += chunk.toString()));
+    const [code] = (await once(child, 'close')) as [number | null];
+    expect(code).toBe(0);
+    expect(JSON.parse(message)).toEqual({
+      type: 'result',
+      output: { city: 'OSLO', days: '2 days', range: '2025-06-01..2025-06-03' },
+    });
   });
 
   test('a registered, prewarmed and preloaded tool runs its bundle', async () => {

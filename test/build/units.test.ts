@@ -16,6 +16,7 @@ import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
 import { describeProblems, refusedGraph } from '../../src/build/build-errors.js';
+import { buildOptions } from '../../src/build/build-tool.js';
 import { checkInputs, recordInput } from '../../src/build/freshness.js';
 import {
   DirectoryMasks,
@@ -222,6 +223,19 @@ describe('freshness', () => {
     expect(checkInputs([record]).fresh).toBe(false);
     rmSync(file);
     expect(checkInputs([record]).fresh).toBe(false);
+  });
+});
+
+describe('the cache key of the worker a bundle carries', () => {
+  test('another worker, by content or by place, is another key; the same is the same', () => {
+    const worker = write('a/run.js', 'export function startWorker() {}\n');
+    const same = write('b/run.js', 'export function startWorker() {}\n');
+    const first = buildOptions(worker);
+    expect(buildOptions(worker)).toBe(first);
+    // The bundle loads the worker's slow paths from beside it: another place is another bundle.
+    expect(buildOptions(same)).not.toBe(first);
+    writeFileSync(worker, 'export function startWorker() { /* changed */ }\n');
+    expect(buildOptions(worker)).not.toBe(first);
   });
 });
 

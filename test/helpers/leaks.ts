@@ -29,16 +29,19 @@ export interface Leftovers {
   readonly fds: number;
 }
 
+/** This checkout's root (with a trailing slash): its worker, launcher and fixtures live there. */
+const CHECKOUT = fileURLToPath(new URL('../../', import.meta.url));
+
 // Command-line fragments only toolcage's tool processes (and the fixtures' grandchildren) have.
+// A bundled tool's process runs its bundle, not the worker's file: every tool process (and
+// build) is given this checkout's bunfig explicitly, the launcher is not.
 const MARKERS = [
   '/runtime/worker/main.',
+  `--config=${CHECKOUT}bunfig.toml`,
   'tools-fixtures/',
   'sleep 4242',
   'toolcage-fixture-marker',
 ];
-
-/** This checkout's root (with a trailing slash): its worker, launcher and fixtures live there. */
-const CHECKOUT = fileURLToPath(new URL('../../', import.meta.url));
 /** This process's owner tag, as toolcage names what it makes here. */
 export const OWNER = ownerTag();
 

@@ -28,8 +28,8 @@ function workerPids(): Set<number> {
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
     try {
-      if (!readFileSync(`/proc/${entry}/cmdline`, 'utf8').includes('/runtime/worker/main.'))
-        continue;
+      // Every tool process is given the package's bunfig (a bundled tool runs its bundle).
+      if (!readFileSync(`/proc/${entry}/cmdline`, 'utf8').includes('--config=')) continue;
       let current = Number(entry);
       for (let depth = 0; depth < 8 && current > 1; depth++) {
         const stat = readFileSync(`/proc/${current}/stat`, 'utf8');
