@@ -207,7 +207,7 @@ describe.skipIf(!available.ok)('bundled tools (Bun.build, bwrap)', () => {
       input: { city: 'Oslo', days: 2 },
       config: {},
     };
-    child.stdin!.end(`${JSON.stringify(request)}\n`);
+    child.stdin.end(`${JSON.stringify(request)}\n`);
     let message = '';
     (child.stdio[3] as Readable).on('data', (chunk: Buffer) => (message += chunk.toString()));
     const [code] = (await once(child, 'close')) as [number | null];
