@@ -8,9 +8,15 @@
  *
  * Run it alone with `BENCH_ONLY=handwritten npm run bench`.
  */
-import { closeSync } from 'node:fs';
+import { closeSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type * as Bundling from '../../src/build/create-bundler.js';
+import type * as Options from '../../src/runtime/options.js';
+import type * as PackageFiles from '../../src/runtime/package-files.js';
+import type * as ResolveTool from '../../src/runtime/resolve-tool.js';
+import { bunVersion } from '../../src/runtime/bun-binary.js';
 import type { Launcher as LauncherClass } from '../../src/runtime/launcher.js';
 import type { SpawnedProcess } from '../../src/runtime/spawn.js';
 import type { WorkerRequest } from '../../src/runtime/worker/protocol.js';
@@ -25,6 +31,7 @@ import {
   BUN,
   BUNFIG,
   benchRuntime,
+  FIXTURES,
   ms,
   trivial,
   TRIVIAL_TOOL,
@@ -32,7 +39,14 @@ import {
   type Row,
 } from '../setup.js';
 import { median, timed } from '../stats.js';
-import { DIST_LAUNCHER, DIST_WORKER, DIST_WORKER_DIR, Launcher, spawnPlan } from '../toolcage.js';
+import {
+  DIST_LAUNCHER,
+  DIST_WORKER,
+  DIST_WORKER_DIR,
+  distModule,
+  Launcher,
+  spawnPlan,
+} from '../toolcage.js';
 
 const RUNS = 60;
 const WARMUP = 4;
@@ -42,15 +56,25 @@ const INPUT = JSON.stringify({ n: 1 });
 const BUN_FLAGS = ['--no-install', '--no-env-file', `--config=${BUNFIG}`];
 // What the runtime gives every worker process (src/runtime/pool.ts).
 const WORKER_ENV = { BUN_RUNTIME_TRANSPILER_CACHE_PATH: '0' };
-const WORKER_REQUEST = `${JSON.stringify({
-  executionId: 'bench',
-  toolId: 'trivial',
-  toolPath: TRIVIAL_TOOL,
-  exportName: 'default',
-  env: {},
-  input: { n: 1 },
-  config: {},
-} satisfies WorkerRequest)}\n`;
+const workerRequest = (toolPath: string): string =>
+  `${JSON.stringify({
+    executionId: 'bench',
+    toolId: 'trivial',
+    toolPath,
+    exportName: 'default',
+    env: {},
+    input: { n: 1 },
+    config: {},
+  } satisfies WorkerRequest)}\n`;
+const WORKER_REQUEST = workerRequest(TRIVIAL_TOOL);
+
+/** toolcage's bundle of the trivial tool (it carries the worker), and the file Bun runs. */
+interface CarrierBundle {
+  readonly bundle: string;
+  readonly bytecode: string | undefined;
+  /** Sandboxed, the bundle is shown at the tool's path; unsandboxed it runs from the cache. */
+  readonly entry: string;
+}
 
 /** One step of the ladder: a name and one timed run. */
 interface Step {
@@ -77,8 +101,12 @@ export async function handwrittenRows(): Promise<CaseResult> {
         continue;
       }
       const runtime = benchRuntime({ sandbox: mode });
+      const cacheDir = mkdtempSync(join(tmpdir(), 'toolcage-bench-cache-'));
       try {
-        const { medians, prepareMs } = await measure(ladder(mode, sandbox, launcher, runtime));
+        const carrier = await carrierBundle(mode, cacheDir);
+        const { medians, prepareMs } = await measure(
+          ladder(mode, sandbox, launcher, runtime, carrier),
+        );
         const [first, last] = [medians[0]!, medians.at(-1)!];
         const ratio = last.ms / first.ms;
         rows.push({
@@ -92,6 +120,7 @@ export async function handwrittenRows(): Promise<CaseResult> {
         sections.push(breakdown(mode, medians, prepareMs));
       } finally {
         await runtime.close();
+        rmSync(cacheDir, { recursive: true, force: true });
       }
     }
   } finally {
@@ -100,12 +129,42 @@ export async function handwrittenRows(): Promise<CaseResult> {
   return { rows, section: sections.join('\n') };
 }
 
+// The trivial tool built as a call of `mode` builds it (dist's bundler, into `cacheDir`).
+async function carrierBundle(mode: 'bwrap' | 'none', cacheDir: string): Promise<CarrierBundle> {
+  const { createBundler } = await distModule<typeof Bundling>('build/create-bundler.js');
+  const { normalizeOptions } = await distModule<typeof Options>('runtime/options.js');
+  const { packageFiles } = await distModule<typeof PackageFiles>('runtime/package-files.js');
+  const { resolveTool } = await distModule<typeof ResolveTool>('runtime/resolve-tool.js');
+  const options = normalizeOptions({ rootDir: FIXTURES, sandbox: mode, cacheDir });
+  const bundler = createBundler(options, {
+    sandbox: loadSandbox(),
+    bunPath: BUN,
+    bunVersion: () => bunVersion(BUN),
+    files: packageFiles(),
+  });
+  try {
+    const tool = resolveTool({ toolPath: TRIVIAL_TOOL }, options);
+    const wait = { signal: new AbortController().signal, timeoutMs: 120_000 };
+    const built = await bundler.build(tool, wait);
+    const bytecode =
+      built.manifest.bundle.bytecode === undefined ? undefined : `${built.bundlePath}.jsc`;
+    return {
+      bundle: built.bundlePath,
+      bytecode,
+      entry: mode === 'bwrap' ? TRIVIAL_TOOL : built.bundlePath,
+    };
+  } finally {
+    await bundler.close();
+  }
+}
+
 // From the hand-written command to a toolcage call, one thing added per step.
 function ladder(
   mode: 'bwrap' | 'none',
   sandbox: Sandbox,
   launcher: LauncherClass,
   runtime: Parameters<typeof trivial>[0],
+  carrier: CarrierBundle,
 ): Step[] {
   const handwritten: BareCommand =
     mode === 'bwrap'
@@ -132,6 +191,18 @@ function ladder(
   });
   const workerLaunch = (): LaunchRequest =>
     launch([...BUN_FLAGS, DIST_WORKER], [DIST_WORKER, BUNFIG, DIST_WORKER_DIR], WORKER_ENV);
+  // As a call runs a bundled tool: Bun runs the bundle, the worker's slow paths beside it.
+  const carrierLaunch = (): LaunchRequest => ({
+    ...launch([...BUN_FLAGS, carrier.entry], [BUNFIG, DIST_WORKER_DIR], WORKER_ENV),
+    toolPath: carrier.entry,
+    view: {
+      kind: 'bundle',
+      file: carrier.entry,
+      source: carrier.bundle,
+      ...(carrier.bytecode === undefined ? {} : { bytecode: carrier.bytecode }),
+    },
+  });
+  const carrierRequest = workerRequest(carrier.entry);
   const sandboxName = mode === 'bwrap' ? "toolcage's bwrap" : "toolcage's environment";
   return [
     {
@@ -167,16 +238,20 @@ function ladder(
         ),
     },
     {
-      name: "+ toolcage's worker (dist/runtime/worker/main.js) instead of the bare script",
+      name: "+ toolcage's worker entry (dist/runtime/worker/main.js, as for `bundle: false`) instead of the bare script",
       run: () => bareRun(sandbox, workerLaunch(), (command) => runBare(command, WORKER_REQUEST)),
     },
     {
+      name: "+ the tool's bundle as toolcage builds it, the worker inside, run by Bun in its place",
+      run: () => bareRun(sandbox, carrierLaunch(), (command) => runBare(command, carrierRequest)),
+    },
+    {
       name: "+ toolcage's prologue (cgroups, rlimits, `go`), spawned by Node",
-      run: () => planRun(sandbox, workerLaunch(), undefined),
+      run: () => planRun(sandbox, carrierLaunch(), undefined, carrierRequest),
     },
     {
       name: "+ toolcage's launcher instead of Node's spawn",
-      run: () => planRun(sandbox, workerLaunch(), launcher),
+      run: () => planRun(sandbox, carrierLaunch(), launcher, carrierRequest),
     },
     {
       name: '= a toolcage call (validation, plan, queue, deadline, result, classification)',
@@ -236,10 +311,11 @@ async function planRun(
   sandbox: Sandbox,
   request: LaunchRequest,
   launcher: LauncherClass | undefined,
+  requestLine: string,
 ): Promise<number> {
   const plan = await timedPrepare(sandbox, request);
   try {
-    return await timed(async () => drive(await spawnPlan(plan, launcher), WORKER_REQUEST));
+    return await timed(async () => drive(await spawnPlan(plan, launcher), requestLine));
   } finally {
     await plan.dispose();
   }
