@@ -1,5 +1,5 @@
 import { readdirSync, readFileSync } from 'node:fs';
-import { benchRuntime, type Row } from '../setup.js';
+import { BUNFIG, benchRuntime, type Row } from '../setup.js';
 import { quantile } from '../stats.js';
 import type { SandboxMode } from '../../src/sandbox/types.js';
 
@@ -91,15 +91,16 @@ function running(pid: number): boolean {
   }
 }
 
-// Processes descending from this one whose command line names toolcage's worker (Bun, and
-// bwrap around it). Other runs on the machine are not ours to count.
+// Processes descending from this one whose command line gives Bun toolcage's bunfig, as every
+// tool process has (Bun, and bwrap around it; a bundled tool runs its bundle, not the worker's
+// file). Other runs on the machine are not ours to count.
 function workerPids(): number[] {
   const found: number[] = [];
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
     try {
       if (
-        readFileSync(`/proc/${entry}/cmdline`, 'utf8').includes('/runtime/worker/main.') &&
+        readFileSync(`/proc/${entry}/cmdline`, 'utf8').includes(`--config=${BUNFIG}`) &&
         descendsFromUs(Number(entry))
       ) {
         found.push(Number(entry));

@@ -13,7 +13,7 @@ export const EGRESS_DIR = '/run/toolcage';
  * the host shares it). The conventional HTTP proxy port; a tool cannot listen on it itself.
  */
 export const EGRESS_PORT = 3128;
-/** The worker's argument that starts the listener (see runtime/worker/main.ts). */
+/** The worker's argument that starts the listener (see runtime/worker/run.ts). */
 export const EGRESS_ARG = `--toolcage-egress=${EGRESS_PORT},${EGRESS_DIR}/${SOCKET_NAME}`;
 
 /**

@@ -32,15 +32,15 @@ export interface LaunchSpec {
   /** Import the tool in a prewarmed process before its request (ToolDefinition.preload). */
   readonly preload?: boolean;
   /**
-   * The tool's bundle carries the worker (see worker/main.ts): Bun runs `toolPath` in the
+   * The tool's bundle carries the worker (see worker/run.ts): Bun runs `toolPath` in the
    * worker's place.
    */
   readonly carriesWorker?: boolean;
 }
 
-/** The worker's argument naming the module to import ahead of the request (see worker/main.ts). */
+/** The worker's argument naming the module to import ahead of the request (see worker/run.ts). */
 export const PRELOAD_ARG = '--toolcage-preload=';
-/** The worker's argument saying that a SIGTERM starts a kill grace period (see worker/main.ts). */
+/** The worker's argument saying that a SIGTERM starts a kill grace period (see worker/run.ts). */
 export const GRACE_ARG = '--toolcage-grace';
 
 /** A started process and the plan it runs under. */

@@ -1,5 +1,5 @@
 /**
- * The sandbox's end of the egress proxy, started by main.ts (flag `--toolcage-egress=PORT,PATH`)
+ * The sandbox's end of the egress proxy, started by run.ts (flag `--toolcage-egress=PORT,PATH`)
  * before the tool's code runs: a listener on the sandbox's own loopback (127.0.0.1:PORT, where
  * HTTP_PROXY points) that pipes each connection, unread, to the Unix socket PATH — the proxy of
  * this execution in the manager, bound into the sandbox. It decides nothing: the sandbox's

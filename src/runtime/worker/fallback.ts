@@ -1,6 +1,6 @@
 /**
- * The worker's slow paths, in a module of their own that main.ts imports only when one is
- * taken: error messages, Compozy-style entries and control lines on stdin (`abort`). Runs inside Bun; like main.ts it imports nothing of the rest of toolcage at run time.
+ * The worker's slow paths, in a module of their own that run.ts imports only when one is
+ * taken: error messages, Compozy-style entries and control lines on stdin (`abort`). Runs inside Bun; like run.ts it imports nothing of the rest of toolcage at run time.
  *
  * Why a separate module: Bun (JavaScriptCore) compiles the code of an entry module before its
  * first statement runs, and even a function that is never called costs its pre-parse. Measured
@@ -9,7 +9,7 @@
  * of every execution. Loading this module on a failure costs that failure ≈ 0.3 ms.
  */
 import { writeSync } from 'node:fs';
-// The type Bun's types give `Bun.stdin.stream().getReader()` (main.ts's reader).
+// The type Bun's types give `Bun.stdin.stream().getReader()` (run.ts's reader).
 import type { ReadableStreamDefaultReader } from 'node:stream/web';
 import type { SerializedError, WorkerMessage, WorkerPhase, WorkerRequest } from './protocol.js';
 
