@@ -9,6 +9,7 @@ import { loadavg } from 'node:os';
 import { format } from 'prettier';
 import { fileURLToPath } from 'node:url';
 import { bundleRows } from './cases/bundle.js';
+import { cgroupRows } from './cases/cgroup.js';
 import { deadlineRows } from './cases/deadline.js';
 import { handwrittenRows } from './cases/handwritten.js';
 import { importRows } from './cases/import.js';
@@ -34,6 +35,7 @@ const CASES: Record<string, () => Promise<CaseResult>> = {
     ...(await deadlineRows('none')),
     ...((await sandboxLanded()) ? await deadlineRows('bwrap') : []),
   ]),
+  cgroup: rowsOnly(cgroupRows),
   telemetry: rowsOnly(telemetryRows),
   memory: rowsOnly(memoryRows),
   bundle: rowsOnly(bundleRows),

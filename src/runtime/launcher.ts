@@ -96,7 +96,7 @@ export class Launcher {
    * itself (the launcher is not ready yet, or cannot start here).
    * Rejects when the process could not be started (the launcher's reason, or its end).
    */
-  spawn(plan: LaunchPlan): Promise<LauncherProcess> | undefined {
+  spawn(plan: LaunchPlan, into?: LaunchPlan['into']): Promise<LauncherProcess> | undefined {
     if (this.#state === 'off') this.#start();
     if (this.#state !== 'ready') return undefined;
     const token = randomBytes(16).toString('hex');
@@ -113,9 +113,11 @@ export class Launcher {
       });
     });
     this.#keepNodeAlive();
-    const { file, args, env, cwd, extraFiles = [] } = plan;
+    const { env, cwd, extraFiles = [] } = plan;
+    const { file, args } = into ?? plan;
+    const cgroup = into?.cgroup;
     this.#child!.stdin!.write(
-      `${JSON.stringify({ t: token, file, args, env, cwd, files: extraFiles })}\n`,
+      `${JSON.stringify({ t: token, file, args, env, cwd, files: extraFiles, cgroup })}\n`,
     );
     // A launcher that does not answer is stuck: it fails (this request with it) and is replaced.
     // p-timeout's timer goes as soon as the request is answered.
@@ -141,6 +143,11 @@ export class Launcher {
     this.#server?.ref();
     this.#keepNodeAlive();
     return new Promise((resolve) => this.#readyWaiters.push(resolve));
+  }
+
+  /** True once the launcher is up: spawn() then takes a plan (see LaunchPlan.into). */
+  get ready(): boolean {
+    return this.#state === 'ready';
   }
 
   /** The launcher's pid and socket while it runs (for tests and diagnostics). */

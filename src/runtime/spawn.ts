@@ -31,13 +31,20 @@ export interface SpawnedProcess {
  * This is the only place toolcage starts a process for a tool.
  */
 export async function spawnPlan(plan: LaunchPlan, launcher?: Launcher): Promise<SpawnedProcess> {
-  const viaLauncher = launcher?.spawn(plan);
+  // Started inside its cgroup (LaunchPlan.into, cgroup v2), the process needs it made first; only
+  // the launcher can (Bun.spawn's `cgroup`): Node's spawn has no such option.
+  const into = launcher?.ready === true ? plan.into : undefined;
+  if (into !== undefined) {
+    const made = materialize(plan);
+    if ('error' in made) throw made.error;
+  }
+  const viaLauncher = launcher?.spawn(plan, into);
   if (viaLauncher === undefined) return spawnDirect(plan);
-  // Made while the launcher starts the process.
-  const setup = materialize(plan);
+  // Made while the launcher starts the process (waiting for its `go`).
+  const setup = into === undefined ? materialize(plan) : undefined;
   const started = await viaLauncher;
   const [stdin, stdout, stderr, result] = started.stdio;
-  const setupError = goOrKill(setup, started.pid, stdin);
+  const setupError = setup === undefined ? undefined : goOrKill(setup, started.pid, stdin);
   const closed = Promise.all([started.exited, ...started.stdio.map(closeOf)]).then(() => {});
   return {
     pid: started.pid,

@@ -19,6 +19,8 @@ export function cgroupV1(layout: Extract<CgroupLayout, { version: 'v1' }>): Cgro
      * and everything it `exec`s or forks afterwards starts inside.
      */
     joinFile: 'tasks',
+    // CLONE_INTO_CGROUP takes a v2 cgroup only (EBADF on a v1 one, observed on Linux 6.18).
+    cloneInto: false,
     hierarchy: (controller) => layout[controller],
     hierarchies: () => [...new Set([layout.memory, layout.pids].filter((d) => d !== undefined))],
     // Every v1 cgroup has the controllers of its hierarchy.

@@ -26,6 +26,11 @@ export interface CgroupVersion {
   readonly mechanism: 'cgroup-v1' | 'cgroup-v2';
   /** The file a single-threaded process writes `0` (itself) to, to join a cgroup. */
   readonly joinFile: string;
+  /**
+   * A process can be started inside one of its cgroups (clone3's CLONE_INTO_CGROUP, Linux 5.7,
+   * v2 only), which skips the migration lock a join takes (see cgroup-v2.ts).
+   */
+  readonly cloneInto: boolean;
   /** The hierarchy that holds a controller, or undefined when it is not usable. */
   hierarchy(controller: 'memory' | 'pids'): string | undefined;
   /** Every hierarchy toolcage makes cgroups in (no duplicates). */

@@ -101,6 +101,15 @@ export class ExecutionCgroups {
     return this.#dirs().map((dir) => join(dir, this.#version.joinFile));
   }
 
+  /**
+   * The one cgroup a process can be started in (cgroup v2, see CgroupVersion.cloneInto), so that
+   * it needs no join; undefined on v1 (a cgroup per hierarchy) or without cgroups.
+   */
+  get cloneInto(): string | undefined {
+    const dirs = this.#dirs();
+    return this.#version.cloneInto && dirs.length === 1 ? dirs[0] : undefined;
+  }
+
   /** The mechanism name for `enforcement`. */
   get mechanism(): 'cgroup-v1' | 'cgroup-v2' {
     return this.#version.mechanism;

@@ -23,6 +23,7 @@ function isBwrapProcess(pid: number): boolean {
 
 export function plan(parts: {
   command: { file: string; args: string[] };
+  into?: LaunchPlan['into'];
   env: Record<string, string>;
   cwd: string;
   workspace: Workspace;
@@ -35,6 +36,7 @@ export function plan(parts: {
   return {
     file: parts.command.file,
     args: parts.command.args,
+    ...(parts.into === undefined ? {} : { into: parts.into }),
     env: parts.env,
     cwd: parts.cwd,
     enforcement: parts.enforcement,

@@ -120,21 +120,24 @@ async function buildPlan(
     root === undefined
       ? await bwrapTarget(request, caps, tmpRoot, userNamespace, workspace.session)
       : directTarget(request, root, shell === undefined ? root : tmpRoot);
-  const command =
+  const prologue = (started: 'joins' | 'inside'): { file: string; args: string[] } =>
     shell === undefined
       ? { file: target.file, args: target.args }
       : buildLaunchCommand({
           shell,
-          gate: true,
+          // Started inside its cgroup, the process is spawned once they are made: nothing to wait for.
+          gate: started === 'joins',
           ...(root === undefined ? {} : { cwd: root }),
-          cgroupJoins: workspace.cgroups?.joinFiles ?? [],
+          cgroupJoins: started === 'joins' ? (workspace.cgroups?.joinFiles ?? []) : [],
           cpuSeconds: request.limits.cpuSeconds,
           fileSizeBytes: request.limits.maxFileSizeMb * MIB,
           file: target.file,
           args: target.args,
         });
+  const into = workspace.cgroups?.cloneInto;
   return plan({
-    command,
+    command: prologue('joins'),
+    ...(into === undefined ? {} : { into: { ...prologue('inside'), cgroup: into } }),
     env: target.env,
     cwd: target.cwd,
     workspace,

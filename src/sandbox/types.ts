@@ -191,6 +191,18 @@ export interface LaunchPlan {
    */
   readonly extraFiles?: readonly string[];
   /**
+   * The same process started inside its cgroup instead (cgroup v2: clone3's CLONE_INTO_CGROUP,
+   * by the launcher's Bun.spawn), which takes no migration lock: its prologue neither joins nor
+   * waits for `go`. {@link materialize} must have made the cgroup before it is spawned.
+   * Absent on cgroup v1 and without cgroups.
+   */
+  readonly into?: {
+    readonly file: string;
+    readonly args: readonly string[];
+    /** The cgroup directory to start it in. */
+    readonly cgroup: string;
+  };
+  /**
    * Creates what the process needs only once it runs — its temp dir and its cgroups — and
    * returns what to write on its stdin before anything else (`go\n`, or nothing): a process
    * started through the sandbox's prologue waits for that line, so this work overlaps the

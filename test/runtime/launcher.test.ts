@@ -4,6 +4,7 @@ import {
   mkdtempSync,
   readdirSync,
   readFileSync,
+  rmdirSync,
   rmSync,
   writeFileSync,
 } from 'node:fs';
@@ -52,6 +53,27 @@ async function resultOf(child: SpawnedProcess): Promise<string> {
 function destroyAll(child: SpawnedProcess): void {
   for (const stream of [child.stdin, child.stdout, child.stderr, child.result])
     (stream as Readable).destroy();
+}
+
+// A writable cgroup v2 hierarchy (the unified one of a v1 machine will do: starting a process
+// inside a cgroup needs no controller), or why there is none.
+function writableCgroup2(): { root: string } | { missing: string } {
+  const mounts = readFileSync('/proc/self/mounts', 'utf8').split('\n');
+  const root = mounts.map((line) => line.split(' ')).find((fields) => fields[2] === 'cgroup2')?.[1];
+  if (root === undefined) return { missing: 'no cgroup2 filesystem is mounted' };
+  try {
+    const probe = mkdtempSync(join(root, 'toolcage-probe-'));
+    rmdirSync(probe);
+    return { root };
+  } catch (error) {
+    return { missing: `${root} is not writable here (${String(error)})` };
+  }
+}
+const cgroup2 = writableCgroup2();
+if ('missing' in cgroup2) {
+  process.stderr.write(
+    `\n*** SKIPPED: starting a process inside a cgroup v2 (launcher.test.ts): ${cgroup2.missing}. Set TOOLCAGE_REQUIRE_ALL=1 to make this a failure. ***\n\n`,
+  );
 }
 
 describe('the launcher', () => {
@@ -209,4 +231,39 @@ describe('the launcher', () => {
       expect([...parents].filter((pid) => pid !== process.pid)).toHaveLength(1);
     });
   });
+});
+
+describe('starting inside a cgroup (cgroup v2, LaunchPlan.into)', () => {
+  test('cgroup v2 is writable here (required when TOOLCAGE_REQUIRE_ALL=1)', () => {
+    if (process.env['TOOLCAGE_REQUIRE_ALL'] === '1') expect(cgroup2).toHaveProperty('root');
+  });
+
+  test.skipIf('missing' in cgroup2)(
+    "through the launcher the process starts inside the plan's cgroup and runs its `into` command; spawned directly it runs the plan's own",
+    async () => {
+      const root = (cgroup2 as { root: string }).root;
+      const dir = mkdtempSync(join(root, 'toolcage-test-into-'));
+      onTestFinished(() => rmdirSync(dir));
+      const report = 'printf "%s|%s" "$0" "$(grep "^0::" /proc/self/cgroup)" >&3';
+      let materialized = 0;
+      const plan = shellPlan(report, {
+        args: ['-c', report, 'joined by its prologue'],
+        into: { file: '/bin/sh', args: ['-c', report, 'started inside'], cgroup: dir },
+        // The cgroup must be made before a process can start in it: the launcher path makes it first.
+        materialize: () => {
+          materialized++;
+          return '';
+        },
+      });
+      await withLauncher(async (launcher) => {
+        const inside = await spawnPlan(plan, launcher);
+        const [how, membership] = (await resultOf(inside)).split('|');
+        expect(how).toBe('started inside');
+        expect(membership).toBe(`0::/${dir.slice(root.length + 1)}`);
+        expect(materialized).toBe(1);
+      });
+      const direct = await spawnPlan(plan);
+      expect((await resultOf(direct)).split('|')[0]).toBe('joined by its prologue');
+    },
+  );
 });

@@ -5,11 +5,14 @@
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, describe, expect, test } from 'vitest';
+import { afterEach, describe, expect, onTestFinished, test } from 'vitest';
 import { spawn } from 'node:child_process';
 import { ExecutionCgroups, sweepStaleCgroupsIn } from '../../src/sandbox/cgroup.js';
 import { ownerTag } from '../../src/sandbox/owner.js';
 import { detectCgroups } from '../../src/sandbox/detect.js';
+import { DEFAULT_LIMITS } from '../../src/sandbox/limits.js';
+import { createSandbox } from '../../src/sandbox/sandbox.js';
+import type { LaunchPlan } from '../../src/sandbox/types.js';
 
 let root = '';
 afterEach(() => rmSync(root, { recursive: true, force: true }));
@@ -95,6 +98,8 @@ describe('ExecutionCgroups on v1', () => {
       join(pidsDir, 'exec-1', 'tasks'),
     ]);
     expect(created.mechanism).toBe('cgroup-v1');
+    // One cgroup per hierarchy, and CLONE_INTO_CGROUP takes v2 cgroups only: the process joins.
+    expect(created.cloneInto).toBeUndefined();
   });
 
   test('reads OOM kills and refused forks', () => {
@@ -137,6 +142,8 @@ describe('ExecutionCgroups on v2', () => {
       maxProcesses: 100,
     });
     const dir = join(runtimeDir, 'exec-4');
+    // One cgroup for both controllers: a process can be started inside it.
+    expect(group.cloneInto).toBe(dir);
     expect(readFileSync(join(dir, 'memory.max'), 'utf8')).toBe(String(512 * 1024 * 1024));
     expect(readFileSync(join(dir, 'pids.max'), 'utf8')).toBe('100');
     for (const parent of [root, join(root, 'toolcage'), runtimeDir]) {
@@ -205,3 +212,45 @@ export async function exitedOwner(): Promise<string> {
   await new Promise((resolve) => child.once('exit', resolve));
   return tag;
 }
+
+describe('the launch plan on each version', () => {
+  // An unsandboxed plan over the fake hierarchy (its cgroups made when the plan is materialised).
+  async function planOver(cgroupRoot: string): Promise<LaunchPlan> {
+    const tmpRoot = mkdtempSync(join(tmpdir(), 'sbx-plan-'));
+    onTestFinished(() => rmSync(tmpRoot, { recursive: true, force: true }));
+    const plan = await createSandbox({ cgroupRoot, tmpRoot }).prepare({
+      executionId: 'exec-plan',
+      bunPath: '/bin/true',
+      bunArgs: [],
+      toolPath: join(tmpRoot, 'tool.ts'),
+      runtimeFiles: [],
+      env: {},
+      permissions: { read: [], write: [], net: false, env: [], run: false },
+      limits: DEFAULT_LIMITS,
+      mode: 'none',
+    });
+    onTestFinished(() => plan.dispose());
+    return plan;
+  }
+
+  test('v2: the launcher starts the process inside its cgroup, with a prologue that neither joins nor waits', async () => {
+    const plan = await planOver(fakeV2());
+    const dir = join(root, 'toolcage', ownerTag(), 'exec-plan');
+    expect(plan.into?.cgroup).toBe(dir);
+    const script = (args: readonly string[] | undefined): string => args?.[1] ?? '';
+    // The prologue Node spawns joins and waits for `go`; the one started inside does neither,
+    // and still sets the rlimits.
+    expect(script(plan.args)).toContain(`echo 0 > '${join(dir, 'cgroup.procs')}'`);
+    expect(script(plan.args)).toContain('read -r go');
+    expect(script(plan.into?.args)).not.toContain('cgroup.procs');
+    expect(script(plan.into?.args)).not.toContain('read -r go');
+    expect(script(plan.into?.args)).toContain('ulimit -f');
+    expect(plan.into?.file).toBe(plan.file);
+  });
+
+  test('v1: no start inside a cgroup; the prologue joins each hierarchy', async () => {
+    const plan = await planOver(fakeV1());
+    expect(plan.into).toBeUndefined();
+    expect(plan.args[1]).toContain(`/tasks'`);
+  });
+});

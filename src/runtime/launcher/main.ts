@@ -12,6 +12,7 @@
  *
  * Protocol, one JSON object per line:
  *   stdin  (manager → launcher): `{"t":token,"file":…,"args":[…],"env":{…},"cwd":…,"files":[…]}`
+ *          and, to start the process inside a cgroup (v2, see LaunchPlan.into), `"cgroup":dir`
  *   stdout (launcher → manager): `{"ready":true}` once, then per request `{"t":token,"pid":N}`
  *          or `{"t":token,"error":"…"}`, and once it has exited `{"t":token,"code":N,"signal":S}`.
  * The process's stdio are four connections to the manager's Unix socket (argv[2]), opened here
@@ -38,6 +39,13 @@ interface Request {
   readonly cwd: string;
   /** Opened read-only as fds 4, 5, … (LaunchPlan.extraFiles). */
   readonly files: readonly string[];
+  /**
+   * A cgroup v2 directory the process starts in: Bun.spawn clones it there (CLONE_INTO_CGROUP,
+   * no migration lock; observed on Bun 1.4.5 with strace, falling back to a write of
+   * `cgroup.procs` by the child before its exec where clone3 refuses) and fails the spawn when it
+   * cannot be joined.
+   */
+  readonly cgroup?: string;
 }
 
 const AF_UNIX = 1;
@@ -102,6 +110,7 @@ function launch(request: Request): void {
       // At least the four dialled above.
       stdio: fds as [number, number, number, ...number[]],
       detached: true,
+      ...(request.cgroup === undefined ? {} : { cgroup: request.cgroup }),
     });
     live.set(child.pid, child);
     reply({ t: request.t, pid: child.pid });
