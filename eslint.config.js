@@ -27,7 +27,13 @@ export default tseslint.config(
   },
   {
     // The Bun side is typed by tsconfig.bun.json (Bun's types), which tsconfig.json excludes.
-    files: ['src/runtime/worker/**', 'src/runtime/launcher/**', 'src/build/builder.ts'],
+    files: [
+      'src/runtime/worker/**',
+      'src/runtime/launcher/**',
+      'src/build/builder.ts',
+      'bench/bare-worker.ts',
+      'bench/handwritten.ts',
+    ],
     languageOptions: {
       parserOptions: { projectService: false, project: './tsconfig.bun.json' },
     },

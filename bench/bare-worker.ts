@@ -3,11 +3,6 @@
  * else — read the one request line on stdin, import the tool, call it, write the result on fd 3,
  * exit. Runs inside Bun.
  */
-declare const Bun: {
-  readonly stdin: { stream(): ReadableStream<Uint8Array> };
-  file(fd: number): unknown;
-  write(destination: unknown, data: string): Promise<number>;
-};
 
 const reader = Bun.stdin.stream().getReader();
 const decoder = new TextDecoder();

@@ -4,7 +4,6 @@
  * idiom; `process.stdin`/`process.stdout` would cost Bun more (they are set up lazily, ≈ 14 ms on
  * Bun 1.4 at their first use), so this is the faster of the two ways a user would write it.
  */
-declare const Bun: { readonly stdin: { text(): Promise<string> } };
 
 const input: unknown = JSON.parse(await Bun.stdin.text());
 console.log(JSON.stringify({ echo: input }));

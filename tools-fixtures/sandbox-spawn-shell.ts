@@ -2,9 +2,7 @@
 // 'self' = Bun.spawnSync of the Bun binary itself, which is always in the sandbox's view).
 import { spawnSync } from 'node:child_process';
 
-declare const Bun: {
-  spawnSync(cmd: string[]): { stdout: { toString(): string }; exitCode: number | null };
-};
+/// <reference types="bun" />
 
 export default function spawnShell(input: { how?: 'bun' | 'node' | 'self' } | null) {
   const how = input?.how ?? 'bun';
