@@ -10,7 +10,7 @@
 import { mkdtempSync, readFileSync, rmdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Launcher as LauncherClass } from '../../src/runtime/launcher.js';
-import type { Enforcement, LaunchPlan } from '../../src/sandbox/types.js';
+import { shellPlan } from '../../test/helpers/shell-plan.js';
 import { BUN, ms, type Row } from '../setup.js';
 import { median } from '../stats.js';
 import { DIST_LAUNCHER, Launcher, spawnPlan } from '../toolcage.js';
@@ -74,22 +74,11 @@ async function timedStart(
       kind === 'join'
         ? `echo 0 > '${join(dir, 'cgroup.procs')}' && exec /bin/true`
         : 'exec /bin/true';
-    const plan: LaunchPlan = {
-      file: '/bin/sh',
-      args: ['-c', script],
+    const plan = shellPlan(script, {
       ...(kind === 'inside'
         ? { into: { file: '/bin/sh', args: ['-c', script], cgroup: dir } }
         : {}),
-      env: {},
-      cwd: '/',
-      enforcement: { kill: 'process-group' } as Enforcement,
-      materialize: () => '',
-      terminate() {},
-      killAll() {},
-      killsAll: false,
-      inspect: () => Promise.resolve({ memoryExceeded: false, processesExceeded: false }),
-      dispose: () => Promise.resolve(),
-    };
+    });
     const started = performance.now();
     const child = await spawnPlan(plan, launcher);
     child.stdout.resume();
