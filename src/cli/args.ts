@@ -137,7 +137,7 @@ function parseRun(rest: readonly string[], json: boolean): Command {
     input,
     config,
     env,
-    timeoutMs: integerFlag(values, 'timeout-ms', fail) ?? 60_000,
+    timeoutMs: integerFlag('timeout-ms', values['timeout-ms'], fail) ?? 60_000,
     permissions: permissionsOf(values, net),
     limits,
     network: networkOptions(values.host, values['allow-private-addresses'], fail),
@@ -214,7 +214,7 @@ const LIMIT_FLAGS = [
 function limitsOf(values: RunValues, fail: Fail): Limits {
   const limits: Record<string, number> = {};
   for (const [flag, key] of LIMIT_FLAGS) {
-    const value = integerFlag(values, flag, fail);
+    const value = integerFlag(flag, values[flag], fail);
     if (value !== undefined) limits[key] = value;
   }
   return limits;
@@ -234,11 +234,16 @@ function permissionsOf(values: RunValues, net: boolean | string[]): Permissions 
   };
 }
 
-function integerFlag(values: RunValues, flag: keyof RunValues, fail: Fail): number | undefined {
-  const text = values[flag];
+/** A flag's positive (with `allowZero`, non-negative) integer; undefined when it is absent. */
+export function integerFlag(
+  flag: string,
+  text: string | undefined,
+  fail: Fail,
+  allowZero = false,
+): number | undefined {
   if (text === undefined) return undefined;
-  if (typeof text !== 'string' || !/^[1-9][0-9]*$/.test(text))
-    fail(`--${flag} expects a positive integer, got \`${String(text)}\``);
+  if (!(allowZero ? /^(0|[1-9][0-9]*)$/ : /^[1-9][0-9]*$/).test(text))
+    fail(`--${flag} expects a ${allowZero ? 'non-negative' : 'positive'} integer, got \`${text}\``);
   return Number(text);
 }
 

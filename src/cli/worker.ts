@@ -9,7 +9,7 @@ import type * as TemporalExports from '../temporal/index.js';
 import { telemetryFromEnv } from '../telemetry/env.js';
 import { setupTelemetry } from '../telemetry/setup.js';
 import type { TelemetrySetupOptions } from '../telemetry/options.js';
-import { sandboxFlag } from './args.js';
+import { integerFlag, sandboxFlag } from './args.js';
 import { readRegistryFile } from './registry-file.js';
 
 type TemporalModule = typeof TemporalExports;
@@ -71,18 +71,12 @@ export function parseWorkerArgs(
   if (taskQueue === undefined || taskQueue === '') throw new Error('--task-queue is required');
   const registry = values.registry;
   if (registry === undefined || registry === '') throw new Error('--registry is required');
-  const integer = (flag: 'concurrency' | 'prometheus-port', allowZero = false) => {
-    const text = values[flag];
-    if (text === undefined) return undefined;
-    if (!(allowZero ? /^(0|[1-9][0-9]*)$/ : /^[1-9][0-9]*$/).test(text))
-      throw new Error(
-        `--${flag} expects a ${allowZero ? 'non-negative' : 'positive'} integer, got \`${text}\``,
-      );
-    return Number(text);
-  };
-  const sandbox = sandboxFlag(values.sandbox, (message) => {
+  const fail = (message: string): never => {
     throw new Error(message);
-  });
+  };
+  const integer = (flag: 'concurrency' | 'prometheus-port', allowZero = false) =>
+    integerFlag(flag, values[flag], fail, allowZero);
+  const sandbox = sandboxFlag(values.sandbox, fail);
   return {
     taskQueue,
     registry,
