@@ -14,7 +14,7 @@ import type { ExecuteWorkflowSyncOptions } from './workflow.js';
 
 export { createEngineKit } from './kit.js';
 export type { EngineKit, EngineKitOptions } from './kit.js';
-export type { WarningHandler } from './guard.js';
+export type { WarningHandler } from '../telemetry/guard.js';
 export type { BackoffOptions } from './backoff.js';
 export type { Poll, PollContext, PollResult, WaitForCompletionOptions } from './wait.js';
 export type { ExecuteWorkflowSyncOptions, StartedPollContext } from './workflow.js';

@@ -6,7 +6,7 @@
 import type { MeterProvider, TracerProvider } from '@opentelemetry/api';
 import { expectOneOf, expectType } from '../runtime/options.js';
 import { runAgentSpans, type AgentSpansOptions } from './agent.js';
-import { TelemetryGuard, type WarningHandler } from './guard.js';
+import { TelemetryGuard, type WarningHandler } from '../telemetry/guard.js';
 import { EngineMetrics } from './metrics.js';
 import { EXECUTION_KINDS, type ExecutionKind } from './names.js';
 import { runTaskSpan, type TaskSpanOptions } from './task.js';
@@ -56,7 +56,12 @@ export function createEngineKit(options: EngineKitOptions = {}): EngineKit {
   for (const name of ['meterProvider', 'tracerProvider'] as const) {
     if (options[name] !== undefined) expectType(name, options[name], 'object');
   }
-  const guard = new TelemetryGuard(options.onWarning);
+  const guard = new TelemetryGuard(
+    (what, error) =>
+      `toolcage engine telemetry failed (${what}: ${error instanceof Error ? `${error.name}: ${error.message}` : String(error)}); the observed call went on unaffected. ` +
+      'Later telemetry failures of this kit are not reported.',
+    options.onWarning,
+  );
   const metrics = new EngineMetrics({
     meterProvider: options.meterProvider,
     workflowIdLabel: options.workflowIdLabel ?? true,

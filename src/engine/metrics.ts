@@ -4,7 +4,7 @@
 import type { Attributes, Counter, Histogram, MeterProvider } from '@opentelemetry/api';
 import { INSTRUMENTATION_SCOPE } from '../telemetry/names.js';
 import { ProviderInstruments } from '../telemetry/provider-instruments.js';
-import type { TelemetryGuard } from './guard.js';
+import type { TelemetryGuard } from '../telemetry/guard.js';
 import {
   EngineMetricAttributes,
   EngineMetricBuckets,

@@ -14,7 +14,7 @@ import {
   type TracerProvider,
 } from '@opentelemetry/api';
 import { categorizeError, type ErrorCategorizer } from './categorize.js';
-import type { TelemetryGuard } from './guard.js';
+import type { TelemetryGuard } from '../telemetry/guard.js';
 import { EngineSpanAttributes } from './names.js';
 
 /** What the span helpers need from their kit. */

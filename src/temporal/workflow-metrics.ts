@@ -12,6 +12,7 @@ import {
   type UpDownCounter,
 } from '@opentelemetry/api';
 import { expectType } from '../runtime/options.js';
+import { TelemetryGuard } from '../telemetry/guard.js';
 import { INSTRUMENTATION_SCOPE } from '../telemetry/names.js';
 import { ProviderInstruments } from '../telemetry/provider-instruments.js';
 import {
@@ -58,9 +59,7 @@ export class WorkflowMetrics {
   readonly names: WorkflowMetricNames;
   readonly #prefix: string;
   readonly #instruments: ProviderInstruments<Instruments>;
-  readonly #onWarning: (message: string) => void;
-  #warned = false;
-  #failures = 0;
+  readonly #guard: TelemetryGuard;
 
   constructor(options: WorkflowMetricsOptions = {}) {
     expectType('options', options, 'object');
@@ -78,12 +77,16 @@ export class WorkflowMetrics {
       (provider) => createInstruments(provider, names),
       options.meterProvider,
     );
-    this.#onWarning = options.onWarning ?? defaultWarn;
+    this.#guard = new TelemetryGuard(
+      (_what, error) =>
+        `toolcage: recording the Temporal workflow metrics failed (${error instanceof Error ? error.message : String(error)}); workflows are unaffected, later failures are not reported`,
+      options.onWarning,
+    );
   }
 
   /** Recording failures so far (the first one was reported). */
   get failures(): number {
-    return this.#failures;
+    return this.#guard.failures;
   }
 
   /** `…_workflow_started_total{workflow_type}`. */
@@ -129,21 +132,7 @@ export class WorkflowMetrics {
   }
 
   #safely(record: () => void): void {
-    try {
-      record();
-    } catch (error) {
-      this.#failures++;
-      if (this.#warned) return;
-      this.#warned = true;
-      const message = error instanceof Error ? error.message : String(error);
-      try {
-        this.#onWarning(
-          `toolcage: recording the Temporal workflow metrics failed (${message}); workflows are unaffected, later failures are not reported`,
-        );
-      } catch {
-        // A warning handler that throws changes nothing either.
-      }
-    }
+    this.#guard.do('workflow metrics', record);
   }
 
   // The instruments of the current provider (see ProviderInstruments: a meter taken before the
@@ -179,8 +168,4 @@ function createInstruments(provider: MeterProvider, names: WorkflowMetricNames):
       description: 'toolcage Temporal workers configured in this process.',
     }),
   };
-}
-
-function defaultWarn(message: string): void {
-  process.emitWarning(message, 'TelemetryWarning');
 }

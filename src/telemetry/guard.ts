@@ -1,19 +1,32 @@
 /**
  * Telemetry must never change what the code it observes returns or throws. Every call into a
- * meter, a tracer or a span goes through a guard: a throw is caught, the first one is reported
- * (once per kit, so a broken SDK does not flood the log), and the observed code carries on.
+ * meter, a tracer or a span goes through a guard: a throw is caught and counted, the first one
+ * is reported (once per guard, so a broken SDK does not flood the log), and the observed code
+ * carries on. The engine kit (src/engine/kit.ts) and the Temporal workflow metrics
+ * (src/temporal/workflow-metrics.ts) each keep one.
  */
 
-/** Receives the one warning of a kit whose telemetry threw. */
+/** Receives the one warning of a guard whose telemetry threw. */
 export type WarningHandler = (message: string) => void;
 
 /** Runs telemetry calls, swallowing their failures and reporting the first one. */
 export class TelemetryGuard {
   readonly #warn: WarningHandler;
-  #warned = false;
+  readonly #message: (what: string, error: unknown) => string;
+  #failures = 0;
 
-  constructor(warn: WarningHandler = defaultWarn) {
+  /** `message` words the one warning from the first failure (what was recorded, and the error). */
+  constructor(
+    message: (what: string, error: unknown) => string,
+    warn: WarningHandler = defaultWarn,
+  ) {
+    this.#message = message;
     this.#warn = warn;
+  }
+
+  /** Telemetry calls that threw so far (the first one was reported). */
+  get failures(): number {
+    return this.#failures;
   }
 
   /** `fn()`, or `fallback` when it throws. */
@@ -32,14 +45,9 @@ export class TelemetryGuard {
   }
 
   #report(what: string, error: unknown): void {
-    if (this.#warned) return;
-    this.#warned = true;
-    const detail = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+    if (this.#failures++ > 0) return;
     try {
-      this.#warn(
-        `toolcage engine telemetry failed (${what}: ${detail}); the observed call went on unaffected. ` +
-          'Later telemetry failures of this kit are not reported.',
-      );
+      this.#warn(this.#message(what, error));
     } catch {
       // A throwing warning handler is one more telemetry failure: ignored.
     }
