@@ -183,6 +183,25 @@ describe.skipIf(!available.ok)('bundled tools (Bun.build, bwrap)', () => {
     },
   );
 
+  test('a tool with a top-level await is built as ESM (no bytecode) and its top level still runs after its variables are set', async () => {
+    fixture.project.write(
+      'tools/awaits.ts',
+      [
+        "const value = await Promise.resolve(process.env['TOP_LEVEL_VALUE'] ?? null);",
+        'export default () => ({ value });',
+        '',
+      ].join('\n'),
+    );
+    const result = await runtime().executeToolWithTimeout({
+      toolPath: 'tools/awaits.ts',
+      env: { TOP_LEVEL_VALUE: 'after the await' },
+    });
+    expect(result.output).toEqual({ value: 'after the await' });
+    const files = readdirSync(join(fixture.cacheDir, 'v1/bundles'));
+    expect(files.filter((name) => name.endsWith('.js'))).toHaveLength(1);
+    expect(files.filter((name) => name.endsWith('.jsc'))).toEqual([]);
+  });
+
   test('a bundle imported by the plain worker entry: the copy of the worker it carries stands down, the tool still runs', async () => {
     const built = await runtime({ sandbox: 'none' }).executeToolWithTimeout({
       toolPath: 'tools/validate.ts',
