@@ -43,7 +43,10 @@ export function evictCache(
     const bundle = bundleOf(file.name);
     if (bundle !== undefined) named.set(file.name, bundle);
   }
-  const referenced = new Set([...named.values()].flatMap((file) => [file, `${file}.jsc`]));
+  // How many manifests name each bundle (two tools with the same content share one).
+  const users = new Map<string, number>();
+  for (const bundle of named.values()) users.set(bundle, (users.get(bundle) ?? 0) + 1);
+  const referenced = new Set([...users.keys()].flatMap((file) => [file, `${file}.jsc`]));
   for (const [name, file] of bundles) {
     if (!referenced.has(name) && now - file.mtimeMs > ORPHAN_GRACE_MS) {
       rmSync(join(dirs.bundles, name), { force: true });
@@ -61,8 +64,9 @@ export function evictCache(
     rmSync(join(dirs.entries, file.name), { force: true });
     total -= file.size;
     const bundle = named.get(file.name);
-    named.delete(file.name);
-    if (bundle !== undefined && ![...named.values()].includes(bundle)) {
+    const left = bundle === undefined ? 0 : (users.get(bundle) ?? 1) - 1;
+    if (bundle !== undefined) users.set(bundle, left);
+    if (bundle !== undefined && left === 0) {
       for (const name of [bundle, `${bundle}.jsc`]) {
         rmSync(join(dirs.bundles, name), { force: true });
         total -= bundles.get(name)?.size ?? 0;

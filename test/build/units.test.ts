@@ -7,6 +7,7 @@ import {
   mkdirSync,
   mkdtempSync,
   readdirSync,
+  readFileSync,
   rmSync,
   symlinkSync,
   utimesSync,
@@ -17,6 +18,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
 import { describeProblems, refusedGraph } from '../../src/build/build-errors.js';
 import { buildOptions } from '../../src/build/build-tool.js';
+import { evictCache } from '../../src/build/cache-evict.js';
 import { checkInputs, recordInput } from '../../src/build/freshness.js';
 import {
   DirectoryMasks,
@@ -236,6 +238,34 @@ describe('the cache key of the worker a bundle carries', () => {
     expect(buildOptions(same)).not.toBe(first);
     writeFileSync(worker, 'export function startWorker() { /* changed */ }\n');
     expect(buildOptions(worker)).not.toBe(first);
+  });
+});
+
+describe('the size bound of the cache', () => {
+  test('least recently used first; a bundle two entries share stays until neither names it', () => {
+    const dirs = {
+      entries: join(dir, 'entries'),
+      bundles: join(dir, 'bundles'),
+      tmp: join(dir, 'tmp'),
+    };
+    const entry = (name: string, bundle: string, ageMs: number): void => {
+      const path = write(`entries/${name}.json`, bundle);
+      const when = new Date(Date.now() - ageMs);
+      utimesSync(path, when, when);
+    };
+    write('bundles/shared.js', 'x'.repeat(100));
+    write('bundles/shared.js.jsc', 'x'.repeat(100));
+    write('bundles/own.js', 'x'.repeat(100));
+    entry('oldest', 'shared.js', 3_000);
+    entry('older', 'own.js', 2_000);
+    entry('newest', 'shared.js', 1_000);
+    const bundleOf = (manifest: string): string =>
+      readFileSync(join(dirs.entries, manifest), 'utf8');
+    // Room for one entry and one bundle with its bytecode: the two oldest entries go; the bundle
+    // the newest still names stays, the other goes with its only entry.
+    evictCache(dirs, 250, undefined, bundleOf);
+    expect(readdirSync(dirs.entries)).toEqual(['newest.json']);
+    expect(readdirSync(dirs.bundles).sort()).toEqual(['shared.js', 'shared.js.jsc']);
   });
 });
 
