@@ -81,7 +81,9 @@ function startEgress(spec: string): void {
 // The tool's module: from the bundle this process runs, imported ahead (preload), or imported
 // now. A bundle imported here that carries a worker leaves its loader as it is evaluated.
 async function loadTool(toolPath: string): Promise<ToolModule> {
-  if (embedded !== undefined && toolPath === process.argv[1]) return embedded.load();
+  // Started on a tool's bundle: that is the tool (the pool names the same module in the
+  // request). Not compared with process.argv[1], which Bun resolves through symlinks.
+  if (embedded !== undefined) return embedded.load();
   let module = (await import(toolPath)) as ToolModule;
   const carried = (globalThis as Slots)[EMBEDDED];
   if (carried !== undefined) {
