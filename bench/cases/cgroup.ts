@@ -1,5 +1,5 @@
 /**
- * Joining a cgroup v2 from the prologue against starting inside it (LaunchPlan.into): the same
+ * Joining a cgroup v2 from the prologue against starting inside it (LaunchPlan.byLauncher): the same
  * `sh -c 'exec /bin/true'`, started by toolcage's launcher, (a) in no cgroup, (b) writing `0` to
  * its cgroup's `cgroup.procs` first, as the prologue does where the process is spawned by Node,
  * (c) started inside its cgroup by the launcher (Bun.spawn's `cgroup`: CLONE_INTO_CGROUP). The
@@ -76,7 +76,15 @@ async function timedStart(
         : 'exec /bin/true';
     const plan = shellPlan(script, {
       ...(kind === 'inside'
-        ? { into: { file: '/bin/sh', args: ['-c', script], cgroup: dir } }
+        ? {
+            byLauncher: {
+              file: '/bin/sh',
+              args: ['-c', script],
+              cwd: '/',
+              cgroup: dir,
+              rlimits: [],
+            },
+          }
         : {}),
     });
     const started = performance.now();

@@ -250,7 +250,11 @@ function ladder(
       run: () => planRun(sandbox, carrierLaunch(), undefined, carrierRequest),
     },
     {
-      name: "+ toolcage's launcher instead of Node's spawn",
+      name: "+ toolcage's launcher instead of Node's spawn, running the prologue",
+      run: () => planRun(sandbox, carrierLaunch(), launcher, carrierRequest, 'prologue'),
+    },
+    {
+      name: '+ the launcher setting the cgroups and rlimits itself, without the prologue',
       run: () => planRun(sandbox, carrierLaunch(), launcher, carrierRequest),
     },
     {
@@ -312,8 +316,13 @@ async function planRun(
   request: LaunchRequest,
   launcher: LauncherClass | undefined,
   requestLine: string,
+  limits: 'prologue' | 'launcher' = 'launcher',
 ): Promise<number> {
-  const plan = await timedPrepare(sandbox, request);
+  const prepared = await timedPrepare(sandbox, request);
+  // Without its byLauncher, the launcher spawns the plan's prologue, as Node does.
+  const { byLauncher, ...prologueOnly } = prepared;
+  const plan: LaunchPlan =
+    limits === 'prologue' || byLauncher === undefined ? prologueOnly : prepared;
   try {
     return await timed(async () => drive(await spawnPlan(plan, launcher), requestLine));
   } finally {

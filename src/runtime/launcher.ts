@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pTimeout from 'p-timeout';
 import { ownedTempPrefix } from '../sandbox/sweep.js';
-import type { LaunchPlan } from '../sandbox/types.js';
+import type { LauncherLaunch, LaunchPlan } from '../sandbox/types.js';
 import { killProcessGroup } from './kill-tree.js';
 import type { ProcessEnd } from './process-end.js';
 
@@ -93,10 +93,12 @@ export class Launcher {
 
   /**
    * Starts `plan` through the launcher, or returns undefined when the caller must spawn it
-   * itself (the launcher is not ready yet, or cannot start here).
+   * itself (the launcher is not ready yet, or cannot start here). With `limits` (the plan's
+   * byLauncher, its cgroups and temp dir made), the launcher starts that command and applies the
+   * cgroups and rlimits itself; without, it starts the plan's own command (its prologue).
    * Rejects when the process could not be started (the launcher's reason, or its end).
    */
-  spawn(plan: LaunchPlan, into?: LaunchPlan['into']): Promise<LauncherProcess> | undefined {
+  spawn(plan: LaunchPlan, limits?: LauncherLaunch): Promise<LauncherProcess> | undefined {
     if (this.#state === 'off') this.#start();
     if (this.#state !== 'ready') return undefined;
     const token = randomBytes(16).toString('hex');
@@ -113,11 +115,10 @@ export class Launcher {
       });
     });
     this.#keepNodeAlive();
-    const { env, cwd, extraFiles = [] } = plan;
-    const { file, args } = into ?? plan;
-    const cgroup = into?.cgroup;
+    const { env, extraFiles = [] } = plan;
+    const { file, args, cwd } = limits ?? plan;
     this.#child!.stdin!.write(
-      `${JSON.stringify({ t: token, file, args, env, cwd, files: extraFiles, cgroup })}\n`,
+      `${JSON.stringify({ t: token, ...limits, file, args, env, cwd, files: extraFiles })}\n`,
     );
     // A launcher that does not answer is stuck: it fails (this request with it) and is replaced.
     // p-timeout's timer goes as soon as the request is answered.
@@ -145,7 +146,7 @@ export class Launcher {
     return new Promise((resolve) => this.#readyWaiters.push(resolve));
   }
 
-  /** True once the launcher is up: spawn() then takes a plan (see LaunchPlan.into). */
+  /** True once the launcher is up: spawn() then takes a plan and its limits (LaunchPlan.byLauncher). */
   get ready(): boolean {
     return this.#state === 'ready';
   }

@@ -31,17 +31,17 @@ export interface SpawnedProcess {
  * This is the only place toolcage starts a process for a tool.
  */
 export async function spawnPlan(plan: LaunchPlan, launcher?: Launcher): Promise<SpawnedProcess> {
-  // Started inside its cgroup (LaunchPlan.into, cgroup v2), the process needs it made first; only
-  // the launcher can (Bun.spawn's `cgroup`): Node's spawn has no such option.
-  const into = launcher?.ready === true ? plan.into : undefined;
-  if (into !== undefined) {
+  // The launcher applies the limits itself (LaunchPlan.byLauncher): the cgroups and temp dir must
+  // be there first. Node's spawn cannot (see launcher/main.ts): it spawns the prologue.
+  const byLauncher = launcher?.ready === true ? plan.byLauncher : undefined;
+  if (byLauncher !== undefined) {
     const made = materialize(plan);
     if ('error' in made) throw made.error;
   }
-  const viaLauncher = launcher?.spawn(plan, into);
+  const viaLauncher = launcher?.spawn(plan, byLauncher);
   if (viaLauncher === undefined) return spawnDirect(plan);
-  // Made while the launcher starts the process (waiting for its `go`).
-  const setup = into === undefined ? materialize(plan) : undefined;
+  // Made while the launcher starts the prologue, which waits for its `go`.
+  const setup = byLauncher === undefined ? materialize(plan) : undefined;
   const started = await viaLauncher;
   const [stdin, stdout, stderr, result] = started.stdio;
   const setupError = setup === undefined ? undefined : goOrKill(setup, started.pid, stdin);

@@ -63,6 +63,12 @@ export interface BwrapInput {
    * read-only at EGRESS_DIR; the proxy variables point at the worker's listener.
    */
   readonly egressDir?: string | undefined;
+  /**
+   * bwrap's `--info-fd` (it writes the sandbox's process's pid there) and `--block-fd` (that
+   * process waits for a byte on it before it forks the tool's): how the launcher sets its
+   * rlimits (see runtime/launcher/main.ts).
+   */
+  readonly hold?: { readonly infoFd: number; readonly blockFd: number } | undefined;
 }
 
 /** Where the private temp dir appears inside; also HOME and the working directory. */
@@ -157,6 +163,9 @@ export function buildBwrapArgs(input: BwrapInput): string[] {
   args.push('--chdir', SANDBOX_TMP, '--clearenv');
   for (const [name, value] of Object.entries(sandboxEnv(input))) args.push('--setenv', name, value);
   if (input.seccompFd !== undefined) args.push('--seccomp', String(input.seccompFd));
+  if (input.hold !== undefined) {
+    args.push('--info-fd', String(input.hold.infoFd), '--block-fd', String(input.hold.blockFd));
+  }
   args.push('--', input.bunPath, ...input.bunArgs);
   return args;
 }

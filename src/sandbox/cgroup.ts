@@ -19,7 +19,7 @@ import { cgroupV1 } from './cgroup-v1.js';
 import { cgroupV2 } from './cgroup-v2.js';
 import type { CgroupLayout, CgroupVersion } from './cgroup-version.js';
 import { isOwnerAlive, ownerTag, parseOwner } from './owner.js';
-import type { LimitReport } from './types.js';
+import type { LauncherLaunch, LimitReport } from './types.js';
 
 /** What one execution's cgroups limit. */
 export interface CgroupLimits {
@@ -102,12 +102,27 @@ export class ExecutionCgroups {
   }
 
   /**
-   * The one cgroup a process can be started in (cgroup v2, see CgroupVersion.cloneInto), so that
-   * it needs no join; undefined on v1 (a cgroup per hierarchy) or without cgroups.
+   * How the launcher puts a process in these cgroups (LauncherLaunch): on v2 the one cgroup it
+   * starts the process in (CgroupVersion.cloneInto: no migration lock); on v1 the `tasks` file
+   * of each, which its spawning thread joins for the spawn (a thread of its own: the kernel's
+   * fast path, see cgroup-v1.ts).
    */
-  get cloneInto(): string | undefined {
-    const dirs = this.#dirs();
-    return this.#version.cloneInto && dirs.length === 1 ? dirs[0] : undefined;
+  get forLauncher(): Pick<LauncherLaunch, 'cgroup' | 'joins'> {
+    if (this.#version.cloneInto) {
+      const [dir, ...others] = this.#dirs();
+      return dir === undefined || others.length > 0 ? {} : { cgroup: dir };
+    }
+    const joins: NonNullable<LauncherLaunch['joins']>[number][] = [];
+    for (const [controller, dir] of [
+      ['memory', this.#memoryDir],
+      ['pids', this.#pidsDir],
+    ] as const) {
+      const file = dir === undefined ? undefined : join(dir, this.#version.joinFile);
+      if (file !== undefined && !joins.some((join) => join.file === file)) {
+        joins.push({ controller, hierarchy: hierarchy(this.#version, controller), file });
+      }
+    }
+    return { joins };
   }
 
   /** The mechanism name for `enforcement`. */

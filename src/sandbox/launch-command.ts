@@ -1,6 +1,9 @@
 /**
- * The command the runtime spawns: the sandbox command itself, or — when the process must join
- * cgroups or get rlimits — a `/bin/sh` prologue that does both to itself and then `exec`s it.
+ * The command Node spawns: the sandbox command itself, or — when the process must join cgroups
+ * or get rlimits — a `/bin/sh` prologue that does both to itself and then `exec`s it. The
+ * runtime's launcher, once up, starts the sandbox command without it and applies the same limits
+ * itself (LaunchPlan.byLauncher, see runtime/launcher/main.ts): this is the path of the calls
+ * made before the launcher is up, or after it failed.
  *
  * Why a shell: the process must be inside its cgroups *before* it can fork (children forked
  * earlier stay outside), and rlimits can only be set on oneself (or by `prlimit --pid` after the
@@ -58,17 +61,14 @@ export function buildLaunchCommand(input: LaunchCommandInput): { file: string; a
   for (const join of input.cgroupJoins) {
     steps.push(`echo 0 > ${quote(join)} || fail ${quote(`join the cgroup ${join}`)}`);
   }
-  if (input.cpuSeconds !== undefined) {
-    // Soft limit first (the hard one may not go below it). Soft < hard so the kernel sends
-    // SIGXCPU (which names the reason) before the SIGKILL at the hard limit.
+  for (const limit of rlimits(input)) {
+    // dash counts `ulimit -f` in 512-byte blocks. The soft limit first (the hard one may not go
+    // below it).
     steps.push(
-      `ulimit -S -t ${input.cpuSeconds} && ulimit -H -t ${input.cpuSeconds + 1} || fail 'set RLIMIT_CPU'`,
+      limit.resource === 'cpu'
+        ? `ulimit -S -t ${limit.soft} && ulimit -H -t ${limit.hard} || fail 'set RLIMIT_CPU'`
+        : `ulimit -f ${limit.soft / 512} || fail 'set RLIMIT_FSIZE'`,
     );
-  }
-  if (input.fileSizeBytes !== undefined) {
-    // dash counts `ulimit -f` in 512-byte blocks.
-    const blocks = Math.max(1, Math.floor(input.fileSizeBytes / 512));
-    steps.push(`ulimit -f ${blocks} || fail 'set RLIMIT_FSIZE'`);
   }
   if (input.cwd !== undefined) steps.push(`cd ${quote(input.cwd)} || fail 'enter the temp dir'`);
   if (steps.length === 0) return { file: input.file, args: [...input.args] };
@@ -78,6 +78,25 @@ export function buildLaunchCommand(input: LaunchCommandInput): { file: string; a
     'exec "$0" "$@"',
   ].join('\n');
   return { file: input.shell, args: ['-c', script, input.file, ...input.args] };
+}
+
+/**
+ * The rlimits of a launch, as the prologue's `ulimit`s and the launcher's prlimit() set them:
+ * RLIMIT_CPU soft < hard so the kernel sends SIGXCPU (which names the reason) before the SIGKILL
+ * at the hard limit; RLIMIT_FSIZE in whole 512-byte blocks, as `ulimit -f` counts it.
+ */
+export function rlimits(
+  input: Pick<LaunchCommandInput, 'cpuSeconds' | 'fileSizeBytes'>,
+): { resource: 'cpu' | 'fsize'; soft: number; hard: number }[] {
+  const limits: { resource: 'cpu' | 'fsize'; soft: number; hard: number }[] = [];
+  if (input.cpuSeconds !== undefined) {
+    limits.push({ resource: 'cpu', soft: input.cpuSeconds, hard: input.cpuSeconds + 1 });
+  }
+  if (input.fileSizeBytes !== undefined) {
+    const bytes = Math.max(1, Math.floor(input.fileSizeBytes / 512)) * 512;
+    limits.push({ resource: 'fsize', soft: bytes, hard: bytes });
+  }
+  return limits;
 }
 
 /** Single-quotes a word for sh. */

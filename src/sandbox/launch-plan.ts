@@ -23,7 +23,7 @@ function isBwrapProcess(pid: number): boolean {
 
 export function plan(parts: {
   command: { file: string; args: string[] };
-  into?: LaunchPlan['into'];
+  byLauncher?: LaunchPlan['byLauncher'];
   env: Record<string, string>;
   cwd: string;
   workspace: Workspace;
@@ -36,7 +36,7 @@ export function plan(parts: {
   return {
     file: parts.command.file,
     args: parts.command.args,
-    ...(parts.into === undefined ? {} : { into: parts.into }),
+    ...(parts.byLauncher === undefined ? {} : { byLauncher: parts.byLauncher }),
     env: parts.env,
     cwd: parts.cwd,
     enforcement: parts.enforcement,

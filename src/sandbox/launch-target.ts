@@ -21,6 +21,8 @@ export interface Target {
   readonly env: Record<string, string>;
   readonly cwd: string;
   readonly seccompFile?: string;
+  /** bwrap's arguments with `--info-fd`/`--block-fd` added, and those descriptors (LauncherLaunch.hold). */
+  readonly hold?: { readonly args: string[]; readonly infoFd: number; readonly blockFd: number };
 }
 
 export async function bwrapTarget(
@@ -35,22 +37,27 @@ export async function bwrapTarget(
   const { arch } = caps.seccomp;
   const seccompFile =
     arch === undefined ? undefined : seccompProgramFile(tmpRoot, arch, permissions.run);
+  const input = {
+    bunPath: request.bunPath,
+    bunArgs: session === undefined ? request.bunArgs : [...request.bunArgs, EGRESS_ARG],
+    tool: toolView(request),
+    runtimeFiles: request.runtimeFiles,
+    permissions,
+    env: request.env,
+    // Without --size support (bubblewrap < 0.7) the tmpfs is bounded by the memory cgroup only.
+    tmpBytes: caps.bwrap.tmpfsSize ? limits.tmpMb * MIB : undefined,
+    system: await systemView(request.bunPath),
+    userNamespace,
+    seccompFd: seccompFile === undefined ? undefined : SECCOMP_CHILD_FD,
+    egressDir: session?.directory,
+  };
+  // The launcher's two descriptors come after the plan's own files (the seccomp program).
+  const infoFd = SECCOMP_CHILD_FD + (seccompFile === undefined ? 0 : 1);
+  const hold = { infoFd, blockFd: infoFd + 1 };
   return {
     file: caps.bwrap.path!,
-    args: buildBwrapArgs({
-      bunPath: request.bunPath,
-      bunArgs: session === undefined ? request.bunArgs : [...request.bunArgs, EGRESS_ARG],
-      tool: toolView(request),
-      runtimeFiles: request.runtimeFiles,
-      permissions,
-      env: request.env,
-      // Without --size support (bubblewrap < 0.7) the tmpfs is bounded by the memory cgroup only.
-      tmpBytes: caps.bwrap.tmpfsSize ? limits.tmpMb * MIB : undefined,
-      system: await systemView(request.bunPath),
-      userNamespace,
-      seccompFd: seccompFile === undefined ? undefined : SECCOMP_CHILD_FD,
-      egressDir: session?.directory,
-    }),
+    args: buildBwrapArgs(input),
+    hold: { ...hold, args: buildBwrapArgs({ ...input, hold }) },
     // bwrap gets the tool's variables through --setenv; its own environment stays empty so
     // that /proc/1/environ (bwrap is the namespace's init) shows nothing of the host.
     env: {},

@@ -1,7 +1,8 @@
 /**
  * The sandbox as the runtime sees it: `prepare()` turns one launch request into the exact
  * command to spawn (bwrap inside a shell prologue that joins the execution's cgroups and sets
- * its rlimits), with a private `/tmp` (a size-limited tmpfs) and a seccomp program, and refuses
+ * its rlimits, and the same command without it for the launcher, which applies them itself),
+ * with a private `/tmp` (a size-limited tmpfs) and a seccomp program, and refuses
  * (a SandboxRefusal) what it cannot enforce. Mode `none` runs Bun directly, but still with a
  * private temp dir (a host directory), a cleared environment, and the cgroups and rlimits when
  * the machine has them. `sweep()` removes what managers that are gone left behind.
@@ -14,12 +15,12 @@ import { backgroundCleanupSettled } from './background.js';
 import { removeManagerCgroups } from './cgroup.js';
 import { detectCapabilities, type SandboxCapabilities } from './detect.js';
 import { enforcement } from './enforcement.js';
-import { buildLaunchCommand, LAUNCH_GO } from './launch-command.js';
+import { buildLaunchCommand, LAUNCH_GO, rlimits } from './launch-command.js';
 import { plan } from './launch-plan.js';
 import { bwrapTarget, directTarget, toolView } from './launch-target.js';
 import { SandboxRefusal } from './refusal.js';
 import { ownedTempPrefix, sweepOrphans } from './sweep.js';
-import type { LaunchPlan, LaunchRequest, Sandbox } from './types.js';
+import type { LauncherLaunch, LaunchPlan, LaunchRequest, Sandbox } from './types.js';
 import { openEgressSession, planCgroups, planWorkspace, type Workspace } from './workspace.js';
 
 /** Where a sandbox keeps its per-execution state (tests point these at fakes). */
@@ -120,24 +121,41 @@ async function buildPlan(
     root === undefined
       ? await bwrapTarget(request, caps, tmpRoot, userNamespace, workspace.session)
       : directTarget(request, root, shell === undefined ? root : tmpRoot);
-  const prologue = (started: 'joins' | 'inside'): { file: string; args: string[] } =>
+  const limits = {
+    cpuSeconds: request.limits.cpuSeconds,
+    fileSizeBytes: request.limits.maxFileSizeMb * MIB,
+  };
+  const command =
     shell === undefined
       ? { file: target.file, args: target.args }
       : buildLaunchCommand({
           shell,
-          // Started inside its cgroup, the process is spawned once they are made: nothing to wait for.
-          gate: started === 'joins',
+          gate: true,
           ...(root === undefined ? {} : { cwd: root }),
-          cgroupJoins: started === 'joins' ? (workspace.cgroups?.joinFiles ?? []) : [],
-          cpuSeconds: request.limits.cpuSeconds,
-          fileSizeBytes: request.limits.maxFileSizeMb * MIB,
+          cgroupJoins: workspace.cgroups?.joinFiles ?? [],
+          ...limits,
           file: target.file,
           args: target.args,
         });
-  const into = workspace.cgroups?.cloneInto;
+  // The launcher applies the same limits without the prologue's shell (see LauncherLaunch).
+  // Without a shell, neither path sets rlimits: the enforcement report says so for both.
+  const byLauncher: LauncherLaunch | undefined =
+    shell === undefined
+      ? undefined
+      : {
+          file: target.file,
+          args: target.hold?.args ?? target.args,
+          // Unsandboxed, the temp dir: made before the launcher spawns.
+          cwd: root ?? target.cwd,
+          ...workspace.cgroups?.forLauncher,
+          rlimits: rlimits(limits),
+          ...(target.hold === undefined
+            ? {}
+            : { hold: { infoFd: target.hold.infoFd, blockFd: target.hold.blockFd } }),
+        };
   return plan({
-    command: prologue('joins'),
-    ...(into === undefined ? {} : { into: { ...prologue('inside'), cgroup: into } }),
+    command,
+    ...(byLauncher === undefined ? {} : { byLauncher }),
     env: target.env,
     cwd: target.cwd,
     workspace,

@@ -191,17 +191,12 @@ export interface LaunchPlan {
    */
   readonly extraFiles?: readonly string[];
   /**
-   * The same process started inside its cgroup instead (cgroup v2: clone3's CLONE_INTO_CGROUP,
-   * by the launcher's Bun.spawn), which takes no migration lock: its prologue neither joins nor
-   * waits for `go`. {@link materialize} must have made the cgroup before it is spawned.
-   * Absent on cgroup v1 and without cgroups.
+   * The same process as the launcher starts it, with no prologue: the launcher puts it in its
+   * cgroups and gives it its rlimits itself (see runtime/launcher/main.ts). {@link materialize}
+   * must have made the cgroups and temp dir before it is spawned. Absent where the launch needs
+   * the prologue's shell anyway (no `/bin/sh`: then neither path sets rlimits).
    */
-  readonly into?: {
-    readonly file: string;
-    readonly args: readonly string[];
-    /** The cgroup directory to start it in. */
-    readonly cgroup: string;
-  };
+  readonly byLauncher?: LauncherLaunch;
   /**
    * Creates what the process needs only once it runs — its temp dir and its cgroups — and
    * returns what to write on its stdin before anything else (`go\n`, or nothing): a process
@@ -228,6 +223,41 @@ export interface LaunchPlan {
   readonly networkActivity?: () => NetworkActivity;
   /** Removes everything the plan created (temp dir, cgroups, fds). Idempotent; never throws. */
   dispose(): Promise<void>;
+}
+
+/** A launch as the launcher runs it: the command itself, and the limits it applies around it. */
+export interface LauncherLaunch {
+  /** bwrap, or Bun itself unsandboxed. */
+  readonly file: string;
+  readonly args: readonly string[];
+  readonly cwd: string;
+  /** cgroup v2: the cgroup to start it in (clone3's CLONE_INTO_CGROUP: no migration lock). */
+  readonly cgroup?: string;
+  /**
+   * cgroup v1: the `tasks` files the launcher's spawning thread writes `0` to just before the
+   * spawn (the child starts in its thread's cgroups), then leaves for its own again; each with
+   * its controller and hierarchy, to find the launcher's own cgroup there.
+   */
+  readonly joins?: readonly {
+    readonly controller: 'memory' | 'pids';
+    readonly hierarchy: string;
+    readonly file: string;
+  }[];
+  /**
+   * The rlimits the launcher sets on the process (prlimit) before it can run anything else: the
+   * same values the prologue's `ulimit`s set (launch-command.ts).
+   */
+  readonly rlimits: readonly {
+    readonly resource: 'cpu' | 'fsize';
+    readonly soft: number;
+    readonly hard: number;
+  }[];
+  /**
+   * bwrap: its `--info-fd`/`--block-fd` descriptors. bwrap forks the sandbox's process early and
+   * that process forks the tool's, so the rlimits go to the sandbox's process (its pid from the
+   * info fd) while it waits on the block fd, before it forks anything.
+   */
+  readonly hold?: { readonly infoFd: number; readonly blockFd: number };
 }
 
 /** What {@link Sandbox.sweep} removed. */

@@ -233,13 +233,13 @@ describe('the launcher', () => {
   });
 });
 
-describe('starting inside a cgroup (cgroup v2, LaunchPlan.into)', () => {
+describe('starting inside a cgroup (cgroup v2, LaunchPlan.byLauncher)', () => {
   test('cgroup v2 is writable here (required when TOOLCAGE_REQUIRE_ALL=1)', () => {
     if (process.env['TOOLCAGE_REQUIRE_ALL'] === '1') expect(cgroup2).toHaveProperty('root');
   });
 
   test.skipIf('missing' in cgroup2)(
-    "through the launcher the process starts inside the plan's cgroup and runs its `into` command; spawned directly it runs the plan's own",
+    "through the launcher the process starts inside the plan's cgroup and runs its `byLauncher` command; spawned directly it runs the plan's own",
     async () => {
       const root = (cgroup2 as { root: string }).root;
       const dir = mkdtempSync(join(root, 'toolcage-test-into-'));
@@ -248,7 +248,13 @@ describe('starting inside a cgroup (cgroup v2, LaunchPlan.into)', () => {
       let materialized = 0;
       const plan = shellPlan(report, {
         args: ['-c', report, 'joined by its prologue'],
-        into: { file: '/bin/sh', args: ['-c', report, 'started inside'], cgroup: dir },
+        byLauncher: {
+          file: '/bin/sh',
+          args: ['-c', report, 'started inside'],
+          cwd: '/',
+          cgroup: dir,
+          rlimits: [],
+        },
         // The cgroup must be made before a process can start in it: the launcher path makes it first.
         materialize: () => {
           materialized++;

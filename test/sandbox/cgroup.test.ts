@@ -98,8 +98,22 @@ describe('ExecutionCgroups on v1', () => {
       join(pidsDir, 'exec-1', 'tasks'),
     ]);
     expect(created.mechanism).toBe('cgroup-v1');
-    // One cgroup per hierarchy, and CLONE_INTO_CGROUP takes v2 cgroups only: the process joins.
-    expect(created.cloneInto).toBeUndefined();
+    // One cgroup per hierarchy, and CLONE_INTO_CGROUP takes v2 cgroups only: the launcher's
+    // spawning thread joins each `tasks` file, and comes back to its own in the same hierarchy.
+    expect(created.forLauncher).toEqual({
+      joins: [
+        {
+          controller: 'memory',
+          hierarchy: join(root, 'memory'),
+          file: join(memoryDir, 'exec-1', 'tasks'),
+        },
+        {
+          controller: 'pids',
+          hierarchy: join(root, 'pids'),
+          file: join(pidsDir, 'exec-1', 'tasks'),
+        },
+      ],
+    });
   });
 
   test('reads OOM kills and refused forks', () => {
@@ -143,7 +157,7 @@ describe('ExecutionCgroups on v2', () => {
     });
     const dir = join(runtimeDir, 'exec-4');
     // One cgroup for both controllers: a process can be started inside it.
-    expect(group.cloneInto).toBe(dir);
+    expect(group.forLauncher).toEqual({ cgroup: dir });
     expect(readFileSync(join(dir, 'memory.max'), 'utf8')).toBe(String(512 * 1024 * 1024));
     expect(readFileSync(join(dir, 'pids.max'), 'utf8')).toBe('100');
     for (const parent of [root, join(root, 'toolcage'), runtimeDir]) {
@@ -215,7 +229,10 @@ export async function exitedOwner(): Promise<string> {
 
 describe('the launch plan on each version', () => {
   // An unsandboxed plan over the fake hierarchy (its cgroups made when the plan is materialised).
-  async function planOver(cgroupRoot: string): Promise<LaunchPlan> {
+  async function planOver(
+    cgroupRoot: string,
+    limits: Partial<typeof DEFAULT_LIMITS> = {},
+  ): Promise<LaunchPlan> {
     const tmpRoot = mkdtempSync(join(tmpdir(), 'sbx-plan-'));
     onTestFinished(() => rmSync(tmpRoot, { recursive: true, force: true }));
     const plan = await createSandbox({ cgroupRoot, tmpRoot }).prepare({
@@ -226,31 +243,36 @@ describe('the launch plan on each version', () => {
       runtimeFiles: [],
       env: {},
       permissions: { read: [], write: [], net: false, env: [], run: false },
-      limits: DEFAULT_LIMITS,
+      limits: { ...DEFAULT_LIMITS, ...limits },
       mode: 'none',
     });
     onTestFinished(() => plan.dispose());
     return plan;
   }
 
-  test('v2: the launcher starts the process inside its cgroup, with a prologue that neither joins nor waits', async () => {
+  test('v2: the launcher starts Bun itself inside its cgroup and sets its rlimits; the prologue Node spawns joins and waits', async () => {
     const plan = await planOver(fakeV2());
     const dir = join(root, 'toolcage', ownerTag(), 'exec-plan');
-    expect(plan.into?.cgroup).toBe(dir);
-    const script = (args: readonly string[] | undefined): string => args?.[1] ?? '';
-    // The prologue Node spawns joins and waits for `go`; the one started inside does neither,
-    // and still sets the rlimits.
-    expect(script(plan.args)).toContain(`echo 0 > '${join(dir, 'cgroup.procs')}'`);
-    expect(script(plan.args)).toContain('read -r go');
-    expect(script(plan.into?.args)).not.toContain('cgroup.procs');
-    expect(script(plan.into?.args)).not.toContain('read -r go');
-    expect(script(plan.into?.args)).toContain('ulimit -f');
-    expect(plan.into?.file).toBe(plan.file);
+    expect(plan.byLauncher).toMatchObject({
+      file: '/bin/true',
+      cgroup: dir,
+      rlimits: [{ resource: 'fsize', soft: 64 * 1024 * 1024, hard: 64 * 1024 * 1024 }],
+    });
+    expect(plan.byLauncher).not.toHaveProperty('joins');
+    expect(plan.byLauncher).not.toHaveProperty('hold');
+    // Unsandboxed, it runs in its temp dir, which is made before the launcher spawns.
+    expect(plan.byLauncher?.cwd).toMatch(/toolcage-/);
+    expect(plan.args[1]).toContain(`echo 0 > '${join(dir, 'cgroup.procs')}'`);
+    expect(plan.args[1]).toContain('read -r go');
+    expect(plan.args[1]).toContain(`ulimit -f ${(64 * 1024 * 1024) / 512}`);
   });
 
-  test('v1: no start inside a cgroup; the prologue joins each hierarchy', async () => {
-    const plan = await planOver(fakeV1());
-    expect(plan.into).toBeUndefined();
+  test('v1: the launcher joins each hierarchy by thread; a CPU limit is soft below hard', async () => {
+    const plan = await planOver(fakeV1(), { cpuSeconds: 3 });
+    expect(plan.byLauncher?.joins?.map((join) => join.controller)).toEqual(['memory', 'pids']);
+    expect(plan.byLauncher).not.toHaveProperty('cgroup');
+    expect(plan.byLauncher?.rlimits).toContainEqual({ resource: 'cpu', soft: 3, hard: 4 });
     expect(plan.args[1]).toContain(`/tasks'`);
+    expect(plan.args[1]).toContain('ulimit -S -t 3 && ulimit -H -t 4');
   });
 });

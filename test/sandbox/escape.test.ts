@@ -319,6 +319,38 @@ describe.skipIf(!available.ok).each(SPAWN_WAYS)(
       },
     );
 
+    // Through the launcher the limits are set by it (LaunchPlan.byLauncher), directly by the
+    // prologue: the tool's own process must carry them either way.
+    test.each(['bwrap', 'none'] as const)(
+      'mode %s: the tool’s own process has its rlimits and is in the execution’s cgroups',
+      async (mode) => {
+        const run = await runFixture('reports-limits.ts', {
+          mode,
+          limits: { cpuSeconds: 2, maxFileSizeMb: 10 },
+        });
+        const seen = output(run) as {
+          cpu: { soft: string; hard: string };
+          fileSize: { soft: string; hard: string };
+          cgroup: string;
+        };
+        expect(seen.cpu).toEqual({ soft: '2', hard: '3' });
+        expect(seen.fileSize).toEqual({
+          soft: String(10 * 1024 * 1024),
+          hard: String(10 * 1024 * 1024),
+        });
+        const lines = seen.cgroup.split('\n');
+        const owned = `/toolcage/${OWNER}/`;
+        if (CGROUP_MECHANISM === 'cgroup-v1') {
+          expect(lines.find((line) => /^\d+:([^:]*,)?memory(,[^:]*)?:/.test(line))).toContain(
+            owned,
+          );
+          expect(lines.find((line) => /^\d+:([^:]*,)?pids(,[^:]*)?:/.test(line))).toContain(owned);
+        } else {
+          expect(lines.find((line) => line.startsWith('0::'))).toContain(owned);
+        }
+      },
+    );
+
     test("mode 'none' runs unsandboxed but still with cgroups, rlimits and a private temp dir", async () => {
       const run = await runFixture('sandbox-read-host-env.ts', { mode: 'none' });
       const env = output(run) as Record<string, string>;
