@@ -139,15 +139,16 @@ async function buildPlan(
         });
   // The launcher applies the same limits without the prologue's shell (see LauncherLaunch).
   // Without a shell, neither path sets rlimits: the enforcement report says so for both.
+  const cgroups = workspace.cgroups?.forLauncher;
   const byLauncher: LauncherLaunch | undefined =
-    shell === undefined
+    shell === undefined || !launcherMayJoin(cgroups, request.limits.memoryMb)
       ? undefined
       : {
           file: target.file,
           args: target.hold?.args ?? target.args,
           // Unsandboxed, the temp dir: made before the launcher spawns.
           cwd: root ?? target.cwd,
-          ...workspace.cgroups?.forLauncher,
+          ...cgroups,
           rlimits: rlimits(limits),
           ...(target.hold === undefined
             ? {}
@@ -173,6 +174,23 @@ async function buildPlan(
       shell !== undefined,
     ),
   });
+}
+
+/**
+ * On cgroup v1 the launcher's spawning thread sits in the execution's memory cgroup while it
+ * spawns, and its process counts for that cgroup's OOM killer (v1 picks among the processes of
+ * the cgroup's tasks): a limit the new process could reach in those microseconds could take the
+ * launcher, and with it every execution it started. Below this the prologue joins instead; Bun
+ * does not start in so little anyway (it is an out_of_memory either way).
+ */
+const LAUNCHER_JOIN_MIN_MEMORY_MB = 32;
+
+function launcherMayJoin(
+  cgroups: Pick<LauncherLaunch, 'joins'> | undefined,
+  memoryMb: number,
+): boolean {
+  const joinsMemory = cgroups?.joins?.some((join) => join.controller === 'memory') === true;
+  return !joinsMemory || memoryMb >= LAUNCHER_JOIN_MIN_MEMORY_MB;
 }
 
 // Sandboxed, everything the permissions and limits need must be here: bwrap that works, seccomp

@@ -267,6 +267,16 @@ describe('the launch plan on each version', () => {
     expect(plan.args[1]).toContain(`ulimit -f ${(64 * 1024 * 1024) / 512}`);
   });
 
+  test('v1 with a tiny memory limit: no launcher join (its process would count for that cgroup’s OOM killer); the prologue joins', async () => {
+    const plan = await planOver(fakeV1(), { memoryMb: 16 });
+    expect(plan.byLauncher).toBeUndefined();
+    expect(plan.args[1]).toContain(`/tasks'`);
+  });
+
+  test('v2 with a tiny memory limit: the process is cloned into its cgroup, the launcher never in it', async () => {
+    expect((await planOver(fakeV2(), { memoryMb: 16 })).byLauncher).toHaveProperty('cgroup');
+  });
+
   test('v1: the launcher joins each hierarchy by thread; a CPU limit is soft below hard', async () => {
     const plan = await planOver(fakeV1(), { cpuSeconds: 3 });
     expect(plan.byLauncher?.joins?.map((join) => join.controller)).toEqual(['memory', 'pids']);
