@@ -273,3 +273,50 @@ describe('starting inside a cgroup (cgroup v2, LaunchPlan.byLauncher)', () => {
     },
   );
 });
+
+describe('limits the launcher applies itself (LaunchPlan.byLauncher)', () => {
+  const bwrap = ['/usr/bin/bwrap', '/bin/bwrap'].find((path) => existsSync(path));
+
+  test.skipIf(bwrap === undefined)(
+    'bwrap held on --block-fd gets its rlimits first; a bwrap that fails before its sandbox ends as a process, its stderr kept',
+    async () => {
+      const report = 'grep -E "^Max (cpu time|file size)" /proc/self/limits >&3';
+      const held = (args: string[]) =>
+        shellPlan('', {
+          byLauncher: {
+            file: bwrap!,
+            args,
+            cwd: '/',
+            rlimits: [
+              { resource: 'cpu', soft: 7, hard: 8 },
+              { resource: 'fsize', soft: 1024 * 1024, hard: 1024 * 1024 },
+            ],
+            hold: { infoFd: 4, blockFd: 5 },
+          },
+        });
+      await withLauncher(async (launcher) => {
+        const ok = await spawnPlan(
+          held([
+            ...['--ro-bind', '/', '/', '--proc', '/proc', '--dev', '/dev', '--unshare-pid'],
+            ...['--die-with-parent', '--info-fd', '4', '--block-fd', '5', '--'],
+            ...['/bin/sh', '-c', report],
+          ]),
+          launcher,
+        );
+        const limits = await resultOf(ok);
+        expect(limits).toMatch(/^Max cpu time\s+7\s+8\s/m);
+        expect(limits).toMatch(/^Max file size\s+1048576\s+1048576\s/m);
+        expect(await ok.exited).toEqual({ code: 0, signal: null });
+        const failing = await spawnPlan(
+          held(['--no-such-flag', '--info-fd', '4', '--block-fd', '5', '--', '/bin/true']),
+          launcher,
+        );
+        const stderr: Buffer[] = [];
+        failing.stderr.on('data', (chunk: Buffer) => stderr.push(chunk));
+        await resultOf(failing);
+        expect((await failing.exited).code).not.toBe(0);
+        expect(Buffer.concat(stderr).toString()).toContain('--no-such-flag');
+      });
+    },
+  );
+});

@@ -151,13 +151,27 @@ function pipe(): { read: number; write: number } {
   return { read: ends[0]!, write: ends[1]! };
 }
 
+const ESRCH = 3;
+
+/** prlimit() failed; `gone` when the process no longer exists (ESRCH). */
+class RlimitError extends Error {
+  constructor(
+    message: string,
+    readonly gone: boolean,
+  ) {
+    super(message);
+  }
+}
+
 function setRlimits(pid: number, rlimits: Request['rlimits']): void {
   for (const limit of rlimits ?? []) {
     // struct rlimit: two 64-bit values. ptr() at the call, as in dial().
     const values = new BigUint64Array([BigInt(limit.soft), BigInt(limit.hard)]);
     if (libc.symbols.prlimit(pid, RLIMIT[limit.resource], ptr(values), null) !== 0) {
-      throw new Error(
-        `cannot set RLIMIT_${limit.resource.toUpperCase()} of process ${pid} (errno ${errno()})`,
+      const code = errno();
+      throw new RlimitError(
+        `cannot set RLIMIT_${limit.resource.toUpperCase()} of process ${pid} (errno ${code})`,
+        code === ESRCH,
       );
     }
   }
@@ -293,7 +307,10 @@ async function release(
     released = true;
     started(request, child);
   } catch (error) {
-    refuse(request, child, error);
+    // The sandbox's process is gone (bwrap failed after it forked it): nothing ran, and bwrap's
+    // exit and stderr say why, as for any failed start.
+    if (error instanceof RlimitError && error.gone) started(request, child);
+    else refuse(request, child, error);
   } finally {
     closeSync(info);
     // Not released, the sandbox's process must never take the block fd's end for its byte: the
