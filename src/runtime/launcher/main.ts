@@ -40,7 +40,9 @@
  *   fast path — spawns, the child starting in its thread's cgroups, and goes back to its own.
  *   Meanwhile this process's page faults are charged to the execution's memory cgroup (v1
  *   charges a process's memory to its leader's cgroup): a few pages of Bun.spawn, which stay
- *   charged there. Nothing else of the manager touches that cgroup before the reply.
+ *   charged there. A thread the spawning thread starts meanwhile is born inside: it is brought
+ *   back before the reply (bringBackThreads). Nothing else of the manager touches that cgroup
+ *   before the reply.
  * - rlimits: prlimit() on the process before anything can run in it. Bun (unsandboxed) runs no
  *   tool code before its request, which the manager writes after the reply. bwrap forks the
  *   sandbox's process early and that one forks the tool's: bwrap's `--info-fd` gives the
@@ -48,7 +50,15 @@
  *   then its byte. The reply comes after, or an error (the process killed).
  */
 import { dlopen, ptr, read } from 'bun:ffi';
-import { closeSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  openSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs';
 import { dirname } from 'node:path';
 
 interface Request {
@@ -200,12 +210,32 @@ function spawnInCgroups(request: Request, stdio: number[]): Bun.Subprocess {
   } finally {
     try {
       for (const join of joined) writeFileSync(ownTasks(join), '0');
+      for (const join of joined) bringBackThreads(join);
     } catch (error) {
       // Still in the execution's cgroups, this thread would be killed with them: the launch
       // fails, and the launcher with it (the manager starts another).
       if (child !== undefined) killGroup(child.pid);
       reply({ t: request.t, error: `cannot leave the execution's cgroup: ${failure(error)}` });
       process.exit(1);
+    }
+  }
+}
+
+/*
+ * Threads of this process that the spawning thread started while it was in an execution's
+ * cgroups are there still (a thread starts in its creator's cgroups): they go back now, before
+ * the reply. JavaScriptCore starts some helper threads lazily, from the thread that runs the JS
+ * that needs them — seen here (Bun 1.4.5, Linux 6.18, under load): a `JSCWarmUp` thread born
+ * inside an execution's cgroups, and the launcher SIGKILLed with that cgroup's members when the
+ * execution ended, failing every execution in flight. One read of `tasks` per cgroup on every
+ * spawn; moving another thread is the kernel's slow path (the migration lock, see cgroup-v1.ts),
+ * paid only when one was left.
+ */
+function bringBackThreads(join: NonNullable<Request['joins']>[number]): void {
+  for (const tid of readFileSync(join.file, 'utf8').split('\n')) {
+    // /proc/self/task/<tid> exists only for a thread of this process (not the child, say).
+    if (tid !== '' && existsSync(`/proc/self/task/${tid}`)) {
+      writeFileSync(ownTasks(join), tid);
     }
   }
 }
