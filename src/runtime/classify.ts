@@ -21,6 +21,8 @@ export interface Observation {
   readonly spawnError: Error | undefined;
   readonly exitCode: number | null;
   readonly signal: string | null;
+  /** Why toolcage killed the process itself, having lost track of it (ProcessEnd.lost). */
+  readonly lost: string | undefined;
   /** The worker's message; `invalid` when fd 3 carried something that is not one; undefined when nothing came. */
   readonly message: WorkerMessage | 'invalid' | undefined;
   readonly stderrTail: string;
@@ -114,6 +116,8 @@ export function classify(o: Observation): Verdict {
       `${tool} wrote something on the result channel that is not a result message`,
     );
   }
+  // Killed by toolcage before it reported anything: toolcage's failure, not the tool's crash.
+  if (o.lost !== undefined) return fail(ErrorKind.Internal, `${tool} was lost: ${o.lost}`);
   return fromExit(o);
 }
 

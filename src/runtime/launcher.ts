@@ -223,8 +223,8 @@ export class Launcher {
       this.#stderr = '';
       this.#lines = '';
       this.#ended = new Promise((resolve) => {
-        child.once('close', () => {
-          fail('it exited');
+        child.once('close', (code, signal) => {
+          fail(signal === null ? `it exited with code ${code}` : `it was killed by ${signal}`);
           resolve();
         });
       });
@@ -376,7 +376,7 @@ export class Launcher {
     for (const [token, running] of [...this.#running]) {
       this.#running.delete(token);
       killProcessGroup(running.pid, 'SIGKILL');
-      running.exit({ code: null, signal: 'SIGKILL' });
+      running.exit({ code: null, signal: 'SIGKILL', lost: reason });
     }
     const child = this.#child;
     if (child !== undefined && child.exitCode === null && child.signalCode === null)

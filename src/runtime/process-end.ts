@@ -5,4 +5,9 @@
 export interface ProcessEnd {
   readonly code: number | null;
   readonly signal: NodeJS.Signals | null;
+  /**
+   * Set when toolcage lost track of the process and killed it itself — its launcher failed, so
+   * no exit report could come (launcher.ts): why. The tool is not to blame then.
+   */
+  readonly lost?: string;
 }

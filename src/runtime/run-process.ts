@@ -151,6 +151,7 @@ async function judge(
     spawnError: child.spawnError(),
     exitCode: end.code,
     signal: end.signal,
+    lost: end.lost,
     message,
     stderrTail: output.stderr.text().slice(-4096),
     memoryExceeded: report.memoryExceeded,

@@ -12,6 +12,7 @@ const base: Observation = {
   spawnError: undefined,
   exitCode: 0,
   signal: null,
+  lost: undefined,
   message: undefined,
   stderrTail: '',
   memoryExceeded: false,
@@ -86,6 +87,21 @@ describe('classify', () => {
     ['exit 0 without result', { exitCode: 0 }, ErrorKind.InvalidOutput],
     ['exit 3 without result', { exitCode: 3 }, ErrorKind.Crashed],
     ['SIGSEGV', { exitCode: null, signal: 'SIGSEGV' }, ErrorKind.Crashed],
+    [
+      'killed by toolcage when its launcher failed',
+      { exitCode: null, signal: 'SIGKILL', lost: 'the toolcage launcher failed: it exited' },
+      ErrorKind.Internal,
+    ],
+    [
+      'a result that came before the launcher failed',
+      { message: result(1), signal: 'SIGKILL', lost: 'the toolcage launcher failed: it exited' },
+      'success',
+    ],
+    [
+      'a tool error that came before the launcher failed',
+      { message: thrown('call'), signal: 'SIGKILL', lost: 'the toolcage launcher failed' },
+      ErrorKind.ToolError,
+    ],
     [
       'denied by the sandbox',
       { message: thrown('call', 'EACCES'), denied: 'read of /etc/shadow' },
