@@ -25,16 +25,20 @@ describe('nothing outlives an execution', () => {
     ] as const;
     const runs = Array.from({ length: 200 }, (_, index) => plan[index % plan.length]!);
     const outcomes = await Promise.all(
-      runs.map(async ({ request, kind }) => {
+      runs.map(async ({ request, kind }, index) => {
+        const name = `#${index} ${'toolPath' in request ? request.toolPath : request.toolId}`;
+        const expected = `${name}: ${kind}`;
         try {
           await runtime.executeToolWithTimeout(request);
-          return ['success', kind];
+          return { got: `${name}: success`, expected };
         } catch (error) {
-          return [(error as { kind: string }).kind, kind];
+          const { kind: got, message } = error as { kind: string; message: string };
+          return { got: got === kind ? expected : `${name}: ${got} (${message})`, expected };
         }
       }),
     );
-    for (const [got, expected] of outcomes) expect(got).toBe(expected);
+    // Compared as a list so that a failure names every execution that went wrong, and why.
+    expect(outcomes.map(({ got }) => got)).toEqual(outcomes.map(({ expected }) => expected));
     await runtime.close();
     await expectNothingLeft(baselineFds, 5_000);
   }, 180_000);
