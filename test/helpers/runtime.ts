@@ -1,3 +1,4 @@
+import { expect } from 'vitest';
 import { fileURLToPath } from 'node:url';
 import { defaultCacheDir } from '../../src/build/cache.js';
 import { createToolRuntime, type ToolRuntime } from '../../src/runtime/runtime.js';
@@ -77,4 +78,30 @@ export async function rejectionOf(promise: Promise<unknown>): Promise<Record<str
   } catch (error) {
     return error as Record<string, unknown>;
   }
+}
+
+/** Resolves once a log line containing `text` has been streamed (the fixture is ready). */
+export function waitForLine(text: string): {
+  onLog: (stream: string, line: string) => void;
+  ready: Promise<void>;
+} {
+  let resolveReady!: () => void;
+  const ready = new Promise<void>((resolve) => (resolveReady = resolve));
+  return { onLog: (_stream, line) => line.includes(text) && resolveReady(), ready };
+}
+
+/**
+ * Runs a fixture that logs `ready` (forever.ts, ignores-sigterm.ts, abort-aware.ts) until it does, then cancels
+ * it: its bundle is built and cached then. For a test about a running tool, whose deadline or
+ * kill must not fall on the build of a clean checkout (CI) on a loaded machine.
+ */
+export async function runUntilReady(runtime: ToolRuntime, toolPath: string): Promise<void> {
+  const controller = new AbortController();
+  const { onLog, ready } = waitForLine('ready');
+  const run = rejectionOf(
+    runtime.executeToolWithTimeout({ toolPath, signal: controller.signal, onLog }),
+  );
+  await ready;
+  controller.abort();
+  expect((await run)['kind']).toBe('cancelled');
 }

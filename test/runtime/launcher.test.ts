@@ -20,7 +20,7 @@ import { detectCgroups } from '../../src/sandbox/detect.js';
 import { spawnPlan, type SpawnedProcess } from '../../src/runtime/spawn.js';
 import { expectNothingLeft, launcherProcesses, openFds, toolProcesses } from '../helpers/leaks.js';
 import { readyLauncher, shellPlan } from '../helpers/plans.js';
-import { withRuntime } from '../helpers/runtime.js';
+import { runUntilReady, withRuntime } from '../helpers/runtime.js';
 
 let baselineFds: number;
 beforeAll(() => {
@@ -239,7 +239,9 @@ describe('the launcher', () => {
 
   test('an execution whose launcher dies under it fails as internal, not as a crash of its tool', async () => {
     await withRuntime({ sandbox: 'none' }, async (runtime) => {
-      // Up first (a call through it seen), so that the execution runs through it.
+      // Built first (the build's process is not the tool's), and the launcher up (a call
+      // through it seen), so that the execution runs through it.
+      await runUntilReady(runtime, 'forever.ts');
       const launcher = await vi.waitFor(async () => {
         const { output } = await runtime.executeToolWithTimeout<{ ppid: number }>({
           toolPath: 'reports-parent.ts',
@@ -248,7 +250,8 @@ describe('the launcher', () => {
           output.ppid,
         );
         return output.ppid;
-      });
+        // Room for the first call's build on a clean checkout.
+      }, 30_000);
       const execution = runtime.executeToolWithTimeout({
         toolPath: 'forever.ts',
         timeoutMs: 30_000,

@@ -1,7 +1,13 @@
 import { afterEach, beforeAll, describe, expect, test } from 'vitest';
 import { ErrorKind } from '../../src/errors/kinds.js';
 import { expectNothingLeft, openFds } from '../helpers/leaks.js';
-import { fixtureRuntime, rejectionOf, withRuntime } from '../helpers/runtime.js';
+import {
+  fixtureRuntime,
+  rejectionOf,
+  runUntilReady,
+  waitForLine,
+  withRuntime,
+} from '../helpers/runtime.js';
 
 let baselineFds: number;
 beforeAll(() => {
@@ -11,19 +17,12 @@ afterEach(async () => {
   await expectNothingLeft(baselineFds);
 });
 
-// Resolves once a log line containing `text` has been streamed (the fixture is ready).
-function waitForLine(text: string): {
-  onLog: (stream: string, line: string) => void;
-  ready: Promise<void>;
-} {
-  let resolveReady!: () => void;
-  const ready = new Promise<void>((resolve) => (resolveReady = resolve));
-  return { onLog: (_stream, line) => line.includes(text) && resolveReady(), ready };
-}
-
 describe('deadlines', () => {
   test('a tool that ignores SIGTERM still ends at its deadline, even with a grace period', async () => {
     await withRuntime({ killGraceMs: 100 }, async (runtime) => {
+      // Built first: on a clean checkout (CI) a loaded machine can take longer than the deadline
+      // to build it, and this is about the kill of a running tool.
+      await runUntilReady(runtime, 'ignores-sigterm.ts');
       const started = performance.now();
       const error = await rejectionOf(
         runtime.executeToolWithTimeout({ toolPath: 'ignores-sigterm.ts', timeoutMs: 300 }),
@@ -39,6 +38,7 @@ describe('deadlines', () => {
 
   test('context.signal aborts at the deadline before the kill', async () => {
     await withRuntime({ killGraceMs: 500 }, async (runtime) => {
+      await runUntilReady(runtime, 'abort-aware.ts');
       const error = await rejectionOf(
         runtime.executeToolWithTimeout({ toolPath: 'abort-aware.ts', timeoutMs: 300 }),
       );
