@@ -4,7 +4,7 @@
  */
 import { EGRESS_ARG } from '../network/in-sandbox.js';
 import type { EgressSession } from '../network/session.js';
-import { buildBwrapArgs, SANDBOX_PATH } from './bwrap-args.js';
+import { buildBwrapArgs, SANDBOX_PATH, withHold } from './bwrap-args.js';
 import type { SandboxCapabilities } from './detect.js';
 import { seccompProgramFile } from './seccomp-file.js';
 import { systemView } from './system-view.js';
@@ -54,10 +54,11 @@ export async function bwrapTarget(
   // The launcher's two descriptors come after the plan's own files (the seccomp program).
   const infoFd = SECCOMP_CHILD_FD + (seccompFile === undefined ? 0 : 1);
   const hold = { infoFd, blockFd: infoFd + 1 };
+  const args = buildBwrapArgs(input);
   return {
     file: caps.bwrap.path!,
-    args: buildBwrapArgs(input),
-    hold: { ...hold, args: buildBwrapArgs({ ...input, hold }) },
+    args,
+    hold: { ...hold, args: withHold(args, input, hold) },
     // bwrap gets the tool's variables through --setenv; its own environment stays empty so
     // that /proc/1/environ (bwrap is the namespace's init) shows nothing of the host.
     env: {},

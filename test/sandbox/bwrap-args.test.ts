@@ -1,6 +1,11 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import { describe, expect, test } from 'vitest';
-import { buildBwrapArgs, bwrapNamespaces, type BwrapInput } from '../../src/sandbox/bwrap-args.js';
+import {
+  buildBwrapArgs,
+  bwrapNamespaces,
+  withHold,
+  type BwrapInput,
+} from '../../src/sandbox/bwrap-args.js';
 import {
   buildLaunchCommand,
   LAUNCH_FAILURE_EXIT,
@@ -52,6 +57,22 @@ function mounts(args: readonly string[]): string[] {
   }
   return out;
 }
+
+describe('withHold', () => {
+  test("adds the launcher's descriptors just before the command, the rest unchanged", () => {
+    const plain = buildBwrapArgs(input({}, { env: { FLAG: '--' } }));
+    const held = withHold(plain, input(), { infoFd: 5, blockFd: 6 });
+    const command = ['--', '/opt/bun/bun', '--no-install', '/rt/worker.ts'];
+    expect(held.slice(-command.length)).toEqual(command);
+    expect(held.slice(-command.length - 4, -command.length)).toEqual([
+      '--info-fd',
+      '5',
+      '--block-fd',
+      '6',
+    ]);
+    expect(held.slice(0, -command.length - 4)).toEqual(plain.slice(0, -command.length));
+  });
+});
 
 describe('buildBwrapArgs', () => {
   test('default: every namespace, nothing of the system but Bun and its libraries', () => {
