@@ -18,7 +18,7 @@ export function cgroupV2(layout: Extract<CgroupLayout, { version: 'v2' }>): Cgro
      * unified hierarchy of this machine, /bin/true under `sh`, spawned by Bun every 30 ms,
      * medians of 40): 1.21 ms with no cgroup, 11.06 ms with the shell's `echo 0 > cgroup.procs`,
      * 1.40 ms cloned into the cgroup (Bun.spawn's `cgroup` option). The launcher does it (see
-     * LaunchPlan.into); a process Node spawns still joins from its prologue.
+     * LauncherLaunch.cgroup in types.ts); a process Node spawns still joins from its prologue.
      */
     cloneInto: true,
     hierarchy: (controller) => (layout[controller] ? layout.root : undefined),
