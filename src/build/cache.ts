@@ -17,6 +17,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import {
   chmodSync,
+  chownSync,
   mkdirSync,
   mkdtempSync,
   readFileSync,
@@ -39,13 +40,17 @@ export const DEFAULT_CACHE_MAX_BYTES = 256 * 1024 * 1024;
 
 const LAYOUT = 'v1';
 
-/** Where the cache is by default: `$XDG_CACHE_HOME/toolcage`, else `~/.cache/toolcage`. */
-export function defaultCacheDir(env: NodeJS.ProcessEnv = process.env): string {
+/**
+ * Where the cache is by default: `$XDG_CACHE_HOME/toolcage`, else `~/.cache/toolcage`; for root,
+ * `/var/cache/toolcage`: root's home is closed to the sandbox user that must bind the bundles.
+ */
+export function defaultCacheDir(
+  env: NodeJS.ProcessEnv = process.env,
+  uid: number | undefined = process.getuid?.(),
+): string {
   const xdg = env['XDG_CACHE_HOME'];
-  return join(
-    xdg !== undefined && xdg.startsWith('/') ? xdg : join(homedir(), '.cache'),
-    'toolcage',
-  );
+  if (xdg !== undefined && xdg.startsWith('/')) return join(xdg, 'toolcage');
+  return uid === 0 ? '/var/cache/toolcage' : join(homedir(), '.cache', 'toolcage');
 }
 
 /** What the cache holds. */
@@ -164,10 +169,10 @@ export class BuildCache {
     };
     const target = join(this.#bundles, bundle.file);
     if (withBytecode) {
-      chmodSync(`${file}.jsc`, 0o444);
+      seal(`${file}.jsc`);
       renameSync(`${file}.jsc`, `${target}.jsc`);
     }
-    chmodSync(file, 0o444);
+    seal(file);
     renameSync(file, target);
     if (manifest !== undefined) {
       this.#writeAtomically(join(this.#entries, `${key}.json`), JSON.stringify(manifest(bundle)));
@@ -200,10 +205,11 @@ export class BuildCache {
 
   #ensureLayout(): void {
     if (this.#made) return;
-    // 0700: bundles hold the tools' code.
-    mkdirSync(this.dir, { recursive: true, mode: 0o700 });
+    // 0711: others may not list the bundles (they hold the tools' code), but the sandbox's user
+    // (a root manager's `nobody`, see sandbox/identity.ts) must pass through to bind one.
+    mkdirSync(this.dir, { recursive: true, mode: 0o711 });
     for (const dir of [this.#entries, this.#bundles, this.#tmp])
-      mkdirSync(dir, { recursive: true, mode: 0o700 });
+      mkdirSync(dir, { recursive: true, mode: 0o711 });
     this.#made = true;
   }
 
@@ -216,4 +222,13 @@ export class BuildCache {
       rmSync(temp, { force: true });
     }
   }
+}
+
+// A built file as the cache keeps it: read-only, and the manager's own — a build sandboxed as
+// another user (a root manager's sandbox user) wrote it, and that user must not change it later.
+function seal(file: string): void {
+  const uid = process.getuid?.();
+  const gid = process.getgid?.();
+  if (uid === 0 && gid !== undefined && statSync(file).uid !== uid) chownSync(file, uid, gid);
+  chmodSync(file, 0o444);
 }

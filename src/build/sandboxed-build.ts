@@ -71,6 +71,7 @@ export async function runSandboxedBuild(
     });
   let plan: LaunchPlan;
   try {
+    host.sandbox.handOver?.(input.outdir);
     plan = await host.sandbox.prepare({
       executionId,
       bunPath: host.bunPath,

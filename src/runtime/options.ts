@@ -11,6 +11,9 @@ import { validateLimits } from '../sandbox/limits.js';
 import { validatePermissions } from '../sandbox/permissions.js';
 import type { Enforcement, Limits, Permissions, SandboxMode } from '../sandbox/types.js';
 import { describeValue } from '../errors/describe-value.js';
+import { expectOneOf, expectPositiveInteger, expectType } from '../errors/expect.js';
+
+export { expectOneOf, expectPositiveInteger, expectType };
 import type { CapturedLogs } from '../errors/tool-execution-error.js';
 
 /** A tool in the registry. */
@@ -96,6 +99,20 @@ export interface ToolRuntimeOptions {
   readonly meterProvider?: MeterProvider;
   /** Tracer provider for the `runtime.execute_tool` span. @default the global one */
   readonly tracerProvider?: TracerProvider;
+  /**
+   * The host user a root manager runs its sandboxes as: a name or `uid[:gid]`; `root` keeps host
+   * root (not recommended: `enforcement.user.hostRoot` and `doctor` flag it). A manager that is
+   * not root runs them as itself. @default `TOOLCAGE_SANDBOX_USER`, else `nobody`
+   */
+  readonly sandboxUser?: string;
+  /**
+   * A delegated cgroup for the executions' cgroups, as a path in the cgroup hierarchy
+   * (`/user.slice/engine`). @default `TOOLCAGE_CGROUP_PARENT`, else root: the hierarchy's root;
+   * another user: its own cgroup when it may write there
+   */
+  readonly cgroupParent?: string;
+  /** Refuse (`spawn_failed`) rather than bound memory and processes by rlimits when no cgroup can be written. @default false */
+  readonly requireCgroups?: boolean;
 }
 
 /** One execution request. */
@@ -158,44 +175,9 @@ export interface NormalizedOptions {
   readonly telemetry: boolean;
   readonly meterProvider: MeterProvider | undefined;
   readonly tracerProvider: TracerProvider | undefined;
-}
-
-/** Throws a TypeError worded like execa's when `value` is not a positive integer. */
-export function expectPositiveInteger(name: string, value: unknown, allowZero = false): void {
-  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < (allowZero ? 0 : 1)) {
-    throw new TypeError(
-      `Expected \`${name}\` to be a ${allowZero ? 'non-negative' : 'positive'} integer, got ${describeValue(value)}`,
-    );
-  }
-}
-
-/** Throws a TypeError unless `value` is one of `allowed`. */
-export function expectOneOf<T extends string>(
-  name: string,
-  value: unknown,
-  allowed: readonly T[],
-): asserts value is T {
-  if (!allowed.includes(value as T)) {
-    throw new TypeError(
-      `Expected \`${name}\` to be one of ${allowed.map((a) => `'${a}'`).join(', ')}, got ${describeValue(value)}`,
-    );
-  }
-}
-
-/** Throws a TypeError unless `value` is of `type`. */
-export function expectType(
-  name: string,
-  value: unknown,
-  type: 'string' | 'boolean' | 'function' | 'object',
-): void {
-  const ok =
-    type === 'object'
-      ? typeof value === 'object' && value !== null && !Array.isArray(value)
-      : typeof value === type;
-  if (!ok)
-    throw new TypeError(
-      `Expected \`${name}\` to be ${type === 'object' ? 'an object' : `a ${type}`}, got ${describeValue(value)}`,
-    );
+  readonly sandboxUser: string | undefined;
+  readonly cgroupParent: string | undefined;
+  readonly requireCgroups: boolean;
 }
 
 /** Fills defaults and validates types (TypeError on misuse, before anything starts). */
@@ -254,6 +236,11 @@ export function normalizeOptions(options: ToolRuntimeOptions = {}): NormalizedOp
   if (options.telemetry !== undefined) expectType('telemetry', options.telemetry, 'boolean');
   if (options.allowAdHocTools !== undefined)
     expectType('allowAdHocTools', options.allowAdHocTools, 'boolean');
+  for (const key of ['sandboxUser', 'cgroupParent'] as const) {
+    if (options[key] !== undefined) expectType(key, options[key], 'string');
+  }
+  if (options.requireCgroups !== undefined)
+    expectType('requireCgroups', options.requireCgroups, 'boolean');
   return {
     tools,
     defaultTimeoutMs: timeoutMs,
@@ -276,6 +263,9 @@ export function normalizeOptions(options: ToolRuntimeOptions = {}): NormalizedOp
     telemetry: options.telemetry ?? true,
     meterProvider: options.meterProvider,
     tracerProvider: options.tracerProvider,
+    sandboxUser: options.sandboxUser,
+    cgroupParent: options.cgroupParent,
+    requireCgroups: options.requireCgroups ?? false,
   };
 }
 

@@ -66,7 +66,13 @@ export function createToolRuntime(options: ToolRuntimeOptions = {}): ToolRuntime
   const normalized = normalizeOptions(options);
   // The egress proxy of allow-lists serves this runtime's sandbox.
   const egress = createEgressProxy(normalized.network);
-  return createRuntimeFrom(normalized, createSandbox({ egress }));
+  const sandbox = createSandbox({
+    egress,
+    sandboxUser: normalized.sandboxUser,
+    cgroupParent: normalized.cgroupParent,
+    requireCgroups: normalized.requireCgroups,
+  });
+  return createRuntimeFrom(normalized, sandbox);
 }
 
 /** {@link createToolRuntime} over a given sandbox (tests set one up over fakes); not exported by the package. */

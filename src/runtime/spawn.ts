@@ -31,6 +31,14 @@ export interface SpawnedProcess {
  * This is the only place toolcage starts a process for a tool.
  */
 export async function spawnPlan(plan: LaunchPlan, launcher?: Launcher): Promise<SpawnedProcess> {
+  // A launch only the launcher can start as planned (LauncherLaunch.required) waits for it.
+  if (plan.byLauncher?.required === true && launcher?.ready !== true) {
+    if (launcher === undefined || !(await launcher.whenReady())) {
+      throw new Error(
+        'sandbox setup failed: this launch needs the toolcage launcher (an rlimit it alone sets, or a switch of user without setpriv), and it is not running',
+      );
+    }
+  }
   // The launcher applies the limits itself (LaunchPlan.byLauncher): the cgroups and temp dir must
   // be there first. Node's spawn cannot (see launcher/main.ts): it spawns the prologue.
   const byLauncher = launcher?.ready === true ? plan.byLauncher : undefined;

@@ -18,7 +18,7 @@
 import { dirname } from 'node:path';
 import { EGRESS_DIR, egressEnv } from '../network/in-sandbox.js';
 import { isInside } from './permissions.js';
-import type { ResolvedPermissions, ToolView } from './types.js';
+import type { MaskedEntry, ResolvedPermissions, ToolView } from './types.js';
 
 /** What of the host the sandbox shows, found once by detection. */
 export interface SystemView {
@@ -30,6 +30,10 @@ export interface SystemView {
   readonly runEtc: readonly string[];
   /** `/etc` files for name resolution, shown when `net` is granted. */
   readonly netEtc: readonly string[];
+  /** `/proc` paths made read-only inside (those this kernel has). */
+  readonly procReadOnly?: readonly string[];
+  /** `/proc` paths masked inside: a file bound over, a directory emptied. */
+  readonly procMasked?: readonly MaskedEntry[];
 }
 
 /** A top-level host path: a directory to bind, or a symlink to recreate. */
@@ -227,8 +231,31 @@ function mounts(input: BwrapInput, toolDirsInTmp: readonly string[]): Mount[] {
   }
   for (const path of permissions.write) list.push({ op: '--bind-try', src: path, dest: path });
   list.push({ op: '--proc', dest: '/proc' });
+  list.push(...procCovers(system));
   list.push({ op: '--dev', dest: '/dev' });
   return list;
+}
+
+/**
+ * Kernel knobs and internals under the fresh `/proc`, covered whoever the tool is outside. bwrap
+ * covers `/proc/sys` read-only only when its own access(W_OK) check finds it writable, which it
+ * did not for a sandbox mapped to host root (observed: `kernel.core_pattern` writable inside).
+ * The source is the host's /proc: the same knobs (a `net` knob answers for the reader's network
+ * namespace, the sandbox's own).
+ */
+function procCovers(system: SystemView): Mount[] {
+  return [
+    ...(system.procReadOnly ?? []).map((path): Mount => ({
+      op: '--ro-bind-try',
+      src: path,
+      dest: path,
+    })),
+    ...(system.procMasked ?? []).map((entry): Mount =>
+      entry.type === 'directory'
+        ? { op: '--tmpfs-ro', dest: entry.path }
+        : { op: '--ro-bind', src: MASK_FILE_SOURCE, dest: entry.path },
+    ),
+  ];
 }
 
 /**

@@ -22,6 +22,7 @@ export function cgroupV1(layout: Extract<CgroupLayout, { version: 'v1' }>): Cgro
     // CLONE_INTO_CGROUP takes a v2 cgroup only (EBADF on a v1 one, observed on Linux 6.18).
     cloneInto: false,
     hierarchy: (controller) => layout[controller],
+    mount: (controller) => layout.mounts?.[controller] ?? layout[controller],
     hierarchies: () => [...new Set([layout.memory, layout.pids].filter((d) => d !== undefined))],
     // Every v1 cgroup has the controllers of its hierarchy.
     delegate: () => {},

@@ -23,6 +23,7 @@ export function cgroupV2(layout: Extract<CgroupLayout, { version: 'v2' }>): Cgro
     cloneInto: true,
     hierarchy: (controller) => (layout[controller] ? layout.root : undefined),
     hierarchies: () => [layout.root],
+    mount: () => undefined,
     delegate(dirs) {
       // v2 hands a controller to children only when every ancestor enables it in subtree_control.
       const enable = [layout.memory ? '+memory' : '', layout.pids ? '+pids' : '']

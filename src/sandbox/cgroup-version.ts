@@ -11,6 +11,11 @@ export type CgroupLayout =
       readonly memory: string | undefined;
       /** Hierarchy of the pids controller (`/sys/fs/cgroup/pids`), if usable. */
       readonly pids: string | undefined;
+      /**
+       * Where each hierarchy is mounted, when `memory`/`pids` are cgroups below it (delegated):
+       * the launcher finds its own cgroup there. @default `memory`, `pids`
+       */
+      readonly mounts?: { readonly memory: string; readonly pids: string };
     }
   | {
       readonly version: 'v2';
@@ -31,8 +36,10 @@ export interface CgroupVersion {
    * v2 only), which skips the migration lock a join takes (see cgroup-v2.ts).
    */
   readonly cloneInto: boolean;
-  /** The hierarchy that holds a controller, or undefined when it is not usable. */
+  /** Where toolcage's cgroups of a controller go, or undefined when it is not usable. */
   hierarchy(controller: 'memory' | 'pids'): string | undefined;
+  /** Where a controller's hierarchy is mounted (v1), to find a process's own cgroup in it. */
+  mount(controller: 'memory' | 'pids'): string | undefined;
   /** Every hierarchy toolcage makes cgroups in (no duplicates). */
   hierarchies(): string[];
   /** Lets the children of each of `dirs` (top-down) use toolcage's controllers. */

@@ -119,7 +119,8 @@ export class ExecutionCgroups {
     ] as const) {
       const file = dir === undefined ? undefined : join(dir, this.#version.joinFile);
       if (file !== undefined && !joins.some((join) => join.file === file)) {
-        joins.push({ controller, hierarchy: hierarchy(this.#version, controller), file });
+        const mount = this.#version.mount(controller) ?? hierarchy(this.#version, controller);
+        joins.push({ controller, hierarchy: mount, file });
       }
     }
     return { joins };

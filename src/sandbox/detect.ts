@@ -3,10 +3,10 @@
  * a trivial sandbox really starts), user namespaces, cgroups (v2 delegated, or v1 controllers
  * mounted and writable), the shell used to apply limits, prlimit, and a seccomp syscall table.
  */
-import { accessSync, constants, existsSync } from 'node:fs';
+import { accessSync, constants } from 'node:fs';
 import { join } from 'node:path';
+import { detectCgroups, type CgroupCapabilities } from './cgroup-detect.js';
 import { readOr } from './cgroup-files.js';
-import type { CgroupLayout } from './cgroup-version.js';
 import { runProbe } from './probe.js';
 import { currentSeccompArch, type SeccompArch } from './seccomp.js';
 
@@ -31,24 +31,27 @@ export interface SandboxCapabilities {
   };
   /** bwrap can create a user namespace (run the tool as an unprivileged uid). */
   readonly userNamespaces: Component;
-  /** Usable cgroup controllers; `layout` is undefined when none is. */
-  readonly cgroup: Component & {
-    readonly version: 'v1' | 'v2' | 'none';
-    readonly memory: boolean;
-    readonly pids: boolean;
-    readonly cpu: boolean;
-    readonly layout: CgroupLayout | undefined;
-  };
+  /** Usable cgroup controllers and where they are; `layout` is undefined when none is. */
+  readonly cgroup: CgroupCapabilities;
   /** The shell that joins cgroups and sets rlimits before `exec`. */
   readonly shell: Component & { readonly path: string | undefined };
   readonly prlimit: Component & { readonly path: string | undefined };
+  /** util-linux `setpriv`: a root manager's prologue switches to the sandbox user with it. */
+  readonly setpriv: Component & { readonly path: string | undefined };
   readonly seccomp: Component & { readonly arch: SeccompArch | undefined };
 }
+
+/** Where detection looks (tests point it at fakes). */
+export { detectCgroups };
 
 /** Where detection looks (tests point it at fakes). */
 export interface DetectOptions {
   /** The cgroup filesystem. @default '/sys/fs/cgroup' */
   readonly cgroupRoot?: string;
+  /** A delegated cgroup for the executions' cgroups (`cgroupParent`, see cgroup-detect.ts). */
+  readonly cgroupParent?: string | undefined;
+  /** Who starts bwrap (the sandbox user, identity.ts): the bwrap probes run as it. */
+  readonly runAs?: { readonly uid: number; readonly gid: number } | undefined;
   /** Directories searched for `bwrap`, `prlimit`. @default PATH + the usual system dirs */
   readonly searchPath?: readonly string[];
 }
@@ -57,7 +60,12 @@ const cache = new Map<string, Promise<SandboxCapabilities>>();
 
 /** Detects once per option set (cached for the life of the process). */
 export function detectCapabilities(options: DetectOptions = {}): Promise<SandboxCapabilities> {
-  const key = JSON.stringify([options.cgroupRoot, options.searchPath]);
+  const key = JSON.stringify([
+    options.cgroupRoot,
+    options.searchPath,
+    options.cgroupParent,
+    options.runAs,
+  ]);
   let found = cache.get(key);
   if (found === undefined) {
     found = detect(options);
@@ -71,15 +79,18 @@ async function detect(options: DetectOptions): Promise<SandboxCapabilities> {
   const uid = process.getuid?.();
   const bwrapPath = findExecutable('bwrap', searchPath);
   const prlimitPath = findExecutable('prlimit', searchPath);
+  const setprivPath = findExecutable('setpriv', searchPath);
   const shellPath = isExecutable('/bin/sh') ? '/bin/sh' : undefined;
   const arch = currentSeccompArch();
-  const [bwrap, userNamespaces] = await probeBwrap(bwrapPath);
+  const [bwrap, userNamespaces] = await probeBwrap(bwrapPath, options.runAs);
   return {
     platform: process.platform,
     uid,
     bwrap,
     userNamespaces,
-    cgroup: detectCgroups(options.cgroupRoot ?? '/sys/fs/cgroup'),
+    cgroup: detectCgroups(options.cgroupRoot ?? '/sys/fs/cgroup', {
+      parent: options.cgroupParent,
+    }),
     shell: {
       available: shellPath !== undefined,
       path: shellPath,
@@ -89,6 +100,13 @@ async function detect(options: DetectOptions): Promise<SandboxCapabilities> {
       available: prlimitPath !== undefined,
       path: prlimitPath,
       detail: prlimitPath ?? 'not found (optional: rlimits are set by the shell builtin ulimit)',
+    },
+    setpriv: {
+      available: setprivPath !== undefined,
+      path: setprivPath,
+      detail:
+        setprivPath ??
+        'not found (util-linux): a root manager starts its sandboxes through the launcher only',
     },
     seccomp: {
       available: arch !== undefined,
@@ -104,6 +122,7 @@ async function detect(options: DetectOptions): Promise<SandboxCapabilities> {
 // bwrap's version, and a trivial sandbox with and without a user namespace.
 async function probeBwrap(
   path: string | undefined,
+  as: DetectOptions['runAs'],
 ): Promise<[SandboxCapabilities['bwrap'], Component]> {
   const noUserns: Component = { available: false, detail: 'not tested (no working bwrap)' };
   const missing = (detail: string): SandboxCapabilities['bwrap'] => ({
@@ -120,7 +139,7 @@ async function probeBwrap(
     return [missing(`\`bwrap --version\` failed: ${versionProbe.failure}`), noUserns];
   }
   const version = versionProbe.stdout.trim().replace(/^bubblewrap\s+/, '');
-  const { withUserns, plain, tmpfsSize } = await trySandboxes(path);
+  const { withUserns, plain, tmpfsSize } = await trySandboxes(path, as);
   const works = withUserns === undefined || plain === undefined;
   const failure = plain ?? withUserns ?? '';
   return [
@@ -147,6 +166,7 @@ async function probeBwrap(
 // it can size a tmpfs.
 async function trySandboxes(
   path: string,
+  as: DetectOptions['runAs'],
 ): Promise<{ withUserns: string | undefined; plain: string | undefined; tmpfsSize: boolean }> {
   const trueBin = ['/bin/true', '/usr/bin/true'].find(isExecutable) ?? '/bin/true';
   const base = [
@@ -167,65 +187,28 @@ async function trySandboxes(
     '/dev',
   ];
   const userns = ['--unshare-user', '--uid', '65534', '--gid', '65534', '--disable-userns'];
-  const withUserns = await tryRun(path, [...userns, ...base, '--', trueBin]);
-  const plain = withUserns === undefined ? undefined : await tryRun(path, [...base, '--', trueBin]);
+  const withUserns = await tryRun(path, [...userns, ...base, '--', trueBin], as);
+  const plain =
+    withUserns === undefined ? undefined : await tryRun(path, [...base, '--', trueBin], as);
   const works = withUserns === undefined || plain === undefined;
   // The private /tmp is a tmpfs of limits.tmpMb (bwrap-args.ts): `--size` came with bubblewrap
   // 0.7 and is refused by a setuid bwrap, so it is tried rather than read from the version.
   const sized = ['--size', '1048576', '--tmpfs', '/tmp', '--', trueBin];
   const tmpfsSize =
     works &&
-    (await tryRun(path, [...(withUserns === undefined ? userns : []), ...base, ...sized])) ===
+    (await tryRun(path, [...(withUserns === undefined ? userns : []), ...base, ...sized], as)) ===
       undefined;
   return { withUserns, plain, tmpfsSize };
 }
 
 // Runs a command; undefined when it exited 0, else what went wrong.
-async function tryRun(file: string, args: readonly string[]): Promise<string | undefined> {
-  const probe = await runProbe(file, args);
+async function tryRun(
+  file: string,
+  args: readonly string[],
+  as: DetectOptions['runAs'],
+): Promise<string | undefined> {
+  const probe = await runProbe(file, args, as);
   return probe.ok ? undefined : probe.failure;
-}
-
-/** Finds usable cgroup controllers under `root` (a v2 mount, or v1 hierarchies below it). */
-export function detectCgroups(root: string): SandboxCapabilities['cgroup'] {
-  const controllersFile = join(root, 'cgroup.controllers');
-  if (existsSync(controllersFile)) {
-    const controllers = readOr(controllersFile).trim().split(/\s+/);
-    const writable = isWritable(root);
-    const memory = writable && controllers.includes('memory');
-    const pids = writable && controllers.includes('pids');
-    return {
-      version: 'v2',
-      memory,
-      pids,
-      cpu: writable && controllers.includes('cpu'),
-      available: memory || pids,
-      layout: memory || pids ? { version: 'v2', root, memory, pids } : undefined,
-      detail: writable
-        ? `cgroup v2 at ${root}, controllers: ${controllers.join(' ') || '(none)'}`
-        : `cgroup v2 at ${root} is not writable (delegate a subtree to this user)`,
-    };
-  }
-  const v1 = (controller: string, file: string): string | undefined => {
-    const dir = join(root, controller);
-    return existsSync(join(dir, file)) && isWritable(dir) ? dir : undefined;
-  };
-  const memory = v1('memory', 'memory.limit_in_bytes');
-  const pids = v1('pids', 'cgroup.procs');
-  const cpu = v1('cpu', 'cgroup.procs');
-  const found = [memory && 'memory', pids && 'pids', cpu && 'cpu'].filter(Boolean).join(', ');
-  return {
-    version: memory !== undefined || pids !== undefined ? 'v1' : 'none',
-    memory: memory !== undefined,
-    pids: pids !== undefined,
-    cpu: cpu !== undefined,
-    available: memory !== undefined || pids !== undefined,
-    layout:
-      memory !== undefined || pids !== undefined ? { version: 'v1', memory, pids } : undefined,
-    detail: found
-      ? `cgroup v1 at ${root}, writable: ${found}`
-      : `no writable memory or pids controller under ${root}`,
-  };
 }
 
 function defaultSearchPath(): string[] {
@@ -240,15 +223,6 @@ function findExecutable(name: string, dirs: readonly string[]): string | undefin
 function isExecutable(path: string): boolean {
   try {
     accessSync(path, constants.X_OK);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-function isWritable(path: string): boolean {
-  try {
-    accessSync(path, constants.W_OK);
     return true;
   } catch {
     return false;

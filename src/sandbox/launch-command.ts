@@ -40,6 +40,15 @@ export interface LaunchCommandInput {
   readonly cpuSeconds: number | undefined;
   /** RLIMIT_FSIZE in bytes: a larger write raises SIGXFSZ (or fails with EFBIG). */
   readonly fileSizeBytes: number | undefined;
+  /** RLIMIT_NOFILE: descriptors the tool may hold open. */
+  readonly openFiles?: number | undefined;
+  /** RLIMIT_DATA in bytes: the memory bound where no memory cgroup can be written (rlimit-data). */
+  readonly dataBytes?: number | undefined;
+  /**
+   * Start the command as this host user (a root manager's sandbox user): the prologue joins the
+   * cgroups as root, then `setpriv` drops the groups and switches before the `exec`.
+   */
+  readonly user?: { readonly setpriv: string; readonly uid: number; readonly gid: number };
   /** The command to become. */
   readonly file: string;
   readonly args: readonly string[];
@@ -64,18 +73,21 @@ export function buildLaunchCommand(input: LaunchCommandInput): { file: string; a
   for (const limit of rlimits(input)) {
     // dash counts `ulimit -f` in 512-byte blocks. The soft limit first (the hard one may not go
     // below it).
-    steps.push(
-      limit.resource === 'cpu'
-        ? `ulimit -S -t ${limit.soft} && ulimit -H -t ${limit.hard} || fail 'set RLIMIT_CPU'`
-        : `ulimit -f ${limit.soft / 512} || fail 'set RLIMIT_FSIZE'`,
-    );
+    steps.push(ulimitStep(limit));
   }
   if (input.cwd !== undefined) steps.push(`cd ${quote(input.cwd)} || fail 'enter the temp dir'`);
-  if (steps.length === 0) return { file: input.file, args: [...input.args] };
+  if (steps.length === 0 && input.user === undefined) {
+    return { file: input.file, args: [...input.args] };
+  }
+  const { user } = input;
+  const exec =
+    user === undefined
+      ? 'exec "$0" "$@"'
+      : `exec ${quote(user.setpriv)} --reuid=${user.uid} --regid=${user.gid} --clear-groups -- "$0" "$@"`;
   const script = [
     `fail() { echo "${LAUNCH_FAILURE_PREFIX}cannot $1" >&2; exit ${LAUNCH_FAILURE_EXIT}; }`,
     ...steps,
-    'exec "$0" "$@"',
+    exec,
   ].join('\n');
   return { file: input.shell, args: ['-c', script, input.file, ...input.args] };
 }
@@ -86,9 +98,9 @@ export function buildLaunchCommand(input: LaunchCommandInput): { file: string; a
  * at the hard limit; RLIMIT_FSIZE in whole 512-byte blocks, as `ulimit -f` counts it.
  */
 export function rlimits(
-  input: Pick<LaunchCommandInput, 'cpuSeconds' | 'fileSizeBytes'>,
-): { resource: 'cpu' | 'fsize'; soft: number; hard: number }[] {
-  const limits: { resource: 'cpu' | 'fsize'; soft: number; hard: number }[] = [];
+  input: Pick<LaunchCommandInput, 'cpuSeconds' | 'fileSizeBytes' | 'openFiles' | 'dataBytes'>,
+): Rlimit[] {
+  const limits: Rlimit[] = [];
   if (input.cpuSeconds !== undefined) {
     limits.push({ resource: 'cpu', soft: input.cpuSeconds, hard: input.cpuSeconds + 1 });
   }
@@ -96,7 +108,42 @@ export function rlimits(
     const bytes = Math.max(1, Math.floor(input.fileSizeBytes / 512)) * 512;
     limits.push({ resource: 'fsize', soft: bytes, hard: bytes });
   }
+  if (input.openFiles !== undefined) {
+    limits.push({ resource: 'nofile', soft: input.openFiles, hard: input.openFiles });
+  }
+  if (input.dataBytes !== undefined) {
+    // dash counts `ulimit -d` in KiB.
+    const bytes = Math.max(1, Math.floor(input.dataBytes / 1024)) * 1024;
+    limits.push({ resource: 'data', soft: bytes, hard: bytes });
+  }
   return limits;
+}
+
+/** One rlimit as the prologue and the launcher set it (soft, then hard). */
+export interface Rlimit {
+  readonly resource: 'cpu' | 'fsize' | 'nofile' | 'data' | 'nproc';
+  readonly soft: number;
+  readonly hard: number;
+}
+
+// The prologue's `ulimit` for one rlimit (dash: -f in 512-byte blocks, -d in KiB). RLIMIT_NPROC
+// is never set here: before bwrap's user namespace exists it would count every process of the
+// host user (see sandbox.ts), so only the launcher sets it, on the sandbox's own process.
+function ulimitStep(limit: Rlimit): string {
+  switch (limit.resource) {
+    case 'cpu':
+      return `ulimit -S -t ${limit.soft} && ulimit -H -t ${limit.hard} || fail 'set RLIMIT_CPU'`;
+    case 'fsize':
+      return `ulimit -f ${limit.soft / 512} || fail 'set RLIMIT_FSIZE'`;
+    case 'nofile':
+      return `ulimit -n ${limit.soft} || fail 'set RLIMIT_NOFILE'`;
+    case 'data':
+      return `ulimit -d ${limit.soft / 1024} || fail 'set RLIMIT_DATA'`;
+    case 'nproc':
+      return ':';
+    default:
+      return limit.resource satisfies never;
+  }
 }
 
 /** Single-quotes a word for sh. */

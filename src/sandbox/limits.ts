@@ -18,6 +18,7 @@ export const DEFAULT_LIMITS: ResolvedLimits = Object.freeze({
   maxLogBytes: MIB,
   maxConnections: 32,
   maxNetworkMb: 256,
+  maxOpenFiles: 1024,
 });
 
 const KEYS = [
@@ -30,6 +31,7 @@ const KEYS = [
   'maxLogBytes',
   'maxConnections',
   'maxNetworkMb',
+  'maxOpenFiles',
 ] as const satisfies readonly (keyof Limits)[];
 
 /**
@@ -80,6 +82,7 @@ export function resolveLimits(tool?: Limits, defaults?: Limits, call?: Limits): 
     maxLogBytes: pick('maxLogBytes') ?? DEFAULT_LIMITS.maxLogBytes,
     maxConnections: pick('maxConnections') ?? DEFAULT_LIMITS.maxConnections,
     maxNetworkMb: pick('maxNetworkMb') ?? DEFAULT_LIMITS.maxNetworkMb,
+    maxOpenFiles: pick('maxOpenFiles') ?? DEFAULT_LIMITS.maxOpenFiles,
   };
   if (call === undefined) return base;
   return {
@@ -93,6 +96,7 @@ export function resolveLimits(tool?: Limits, defaults?: Limits, call?: Limits): 
     maxLogBytes: lower(base.maxLogBytes, call.maxLogBytes),
     maxConnections: lower(base.maxConnections, call.maxConnections),
     maxNetworkMb: lower(base.maxNetworkMb, call.maxNetworkMb),
+    maxOpenFiles: lower(base.maxOpenFiles, call.maxOpenFiles),
   };
 }
 

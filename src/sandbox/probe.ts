@@ -21,9 +21,16 @@ export interface ProbeResult {
 const PROBE_TIMEOUT_MS = 10_000;
 
 /** Runs `file args` to its end; never rejects. */
-export async function runProbe(file: string, args: readonly string[]): Promise<ProbeResult> {
+export async function runProbe(
+  file: string,
+  args: readonly string[],
+  as?: { readonly uid: number; readonly gid: number },
+): Promise<ProbeResult> {
   const { execa } = await import('execa');
   const result = await execa(file, args, {
+    // The sandbox's own user when it is not this process's (a root manager's): what bwrap can
+    // do depends on who starts it.
+    ...(as === undefined ? {} : { uid: as.uid, gid: as.gid }),
     env: {},
     extendEnv: false,
     stdin: 'ignore',

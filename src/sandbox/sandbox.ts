@@ -8,13 +8,21 @@
  * the machine has them. `sweep()` removes what managers that are gone left behind.
  */
 import { randomUUID } from 'node:crypto';
+import { chownSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import type { EgressProxy } from '../network/proxy.js';
 import { backgroundCleanupSettled } from './background.js';
 import { removeManagerCgroups } from './cgroup.js';
 import { detectCapabilities, type SandboxCapabilities } from './detect.js';
+import {
+  enforceable,
+  MIN_DATA_LIMIT_MB,
+  refuseUnreachable,
+  type LimitMeans,
+} from './enforceable.js';
 import { enforcement } from './enforcement.js';
+import { resolveSandboxIdentity, type SandboxIdentity } from './identity.js';
 import { buildLaunchCommand, LAUNCH_GO, rlimits } from './launch-command.js';
 import { plan } from './launch-plan.js';
 import { bwrapTarget, directTarget, toolView } from './launch-target.js';
@@ -42,6 +50,12 @@ export interface SandboxOptions {
    * Without it, a sandboxed tool with an allow-list is refused (`spawn_failed`).
    */
   readonly egress?: EgressProxy;
+  /** The host user a root manager runs its sandboxes as (identity.ts). @default `nobody` */
+  readonly sandboxUser?: string | undefined;
+  /** A delegated cgroup for the executions' cgroups (cgroup-detect.ts). */
+  readonly cgroupParent?: string | undefined;
+  /** Refuse a launch whose memory or process limit no cgroup can enforce. @default false */
+  readonly requireCgroups?: boolean | undefined;
 }
 
 const MIB = 1024 * 1024;
@@ -49,16 +63,39 @@ const MIB = 1024 * 1024;
 /** Creates the bubblewrap/cgroup sandbox. Detection runs once, at the first `prepare()` or `sweep()`. */
 export function createSandbox(options: SandboxOptions = {}): Sandbox {
   const tmpRoot = options.tmpRoot ?? tmpdir();
+  const who = whoRuns(options.sandboxUser);
+  const runAs = 'identity' in who && who.identity.switched ? who.identity : undefined;
   const detect = (): Promise<SandboxCapabilities> =>
-    detectCapabilities(options.cgroupRoot === undefined ? {} : { cgroupRoot: options.cgroupRoot });
+    detectCapabilities({
+      ...(options.cgroupRoot === undefined ? {} : { cgroupRoot: options.cgroupRoot }),
+      cgroupParent: options.cgroupParent ?? nonEmpty(process.env['TOOLCAGE_CGROUP_PARENT']),
+      ...(runAs === undefined ? {} : { runAs: { uid: runAs.uid, gid: runAs.gid } }),
+    });
+  const statics = new Map<string, string | undefined>();
   return {
     async prepare(request) {
       const caps = await detect();
+      if ('error' in who && request.mode !== 'none') {
+        throw new SandboxRefusal('its sandbox user', who.error);
+      }
       const userNamespace = (options.userNamespace ?? true) && caps.userNamespaces.available;
-      return prepareLaunch(request, caps, tmpRoot, userNamespace, options.egress);
+      const identity = 'identity' in who ? who.identity : undefined;
+      return prepareLaunch(request, caps, {
+        statics,
+        tmpRoot,
+        userNamespace,
+        egress: options.egress,
+        identity,
+        requireCgroups: options.requireCgroups ?? false,
+      });
     },
     async sweep() {
       return sweepOrphans(tmpRoot, (await detect()).cgroup.layout);
+    },
+    handOver(dir) {
+      if ('identity' in who && who.identity.switched) {
+        chownSync(dir, who.identity.uid, who.identity.gid);
+      }
     },
   };
 }
@@ -74,27 +111,62 @@ export async function settleSandboxCleanup(): Promise<void> {
   removeManagerCgroups();
 }
 
+/** What one launch is planned with, besides the request and the machine. */
+interface LaunchContext {
+  readonly tmpRoot: string;
+  readonly userNamespace: boolean;
+  readonly egress: EgressProxy | undefined;
+  /** The sandbox's host user; undefined when unsandboxed launches only are possible. */
+  readonly identity: SandboxIdentity | undefined;
+  readonly requireCgroups: boolean;
+  /** What the sandbox user can reach of the files every launch binds (enforceable.ts). */
+  readonly statics: Map<string, string | undefined>;
+}
+
+// Resolves the sandbox user once; a wrong one refuses every sandboxed launch with its reason.
+function whoRuns(
+  sandboxUser: string | undefined,
+): { identity: SandboxIdentity } | { error: string } {
+  try {
+    return { identity: resolveSandboxIdentity(sandboxUser) };
+  } catch (error) {
+    return { error: error instanceof Error ? error.message : String(error) };
+  }
+}
+
+function nonEmpty(value: string | undefined): string | undefined {
+  return value === undefined || value.trim() === '' ? undefined : value.trim();
+}
+
 // One launch: refuse what cannot be enforced, open the egress proxy's session of an allow-list,
 // name the execution's temp dir and cgroups, and build its plan; a failure on the way undoes
 // whatever was made.
 async function prepareLaunch(
   request: LaunchRequest,
   caps: SandboxCapabilities,
-  tmpRoot: string,
-  userNamespace: boolean,
-  egress: EgressProxy | undefined,
+  context: LaunchContext,
 ): Promise<LaunchPlan> {
   const sandboxed = request.mode !== 'none';
-  if (sandboxed) refuseWhatCannotBeEnforced(request, caps);
-  const session = sandboxed ? await openEgressSession(request, tmpRoot, egress) : undefined;
+  const means = sandboxed
+    ? enforceable(request, caps, context)
+    : { memory: 'cgroup' as const, processes: 'cgroup' as const };
+  if (sandboxed && context.identity !== undefined) {
+    refuseUnreachable(request, context.identity, context.statics);
+  }
+  const user = sandboxed ? context.identity : undefined;
+  const session = sandboxed
+    ? await openEgressSession(request, context.tmpRoot, context.egress, user)
+    : undefined;
   let workspace: Workspace | undefined;
   try {
     // Sandboxed, the private /tmp is a tmpfs of bwrap's (bwrap-args.ts): nothing on the host.
     // Else it is a host directory of its own, named after its owner so that a sweep can tell
     // whose it is.
-    const root = sandboxed ? undefined : join(tmpRoot, `${ownedTempPrefix()}${randomUUID()}`);
+    const root = sandboxed
+      ? undefined
+      : join(context.tmpRoot, `${ownedTempPrefix()}${randomUUID()}`);
     workspace = planWorkspace(root, planCgroups(request, caps), session);
-    return await buildPlan(request, caps, workspace, tmpRoot, userNamespace);
+    return await buildPlan(request, caps, workspace, context, means);
   } catch (error) {
     // The workspace undoes the session with the rest; without one, only the session was made.
     await (workspace?.undo() ?? session?.close());
@@ -105,26 +177,33 @@ async function prepareLaunch(
 }
 
 // The command — bwrap around Bun, or Bun alone — inside the prologue that joins the cgroups,
-// sets the rlimits and waits for its temp dir and cgroups to be made (LaunchPlan.materialize).
+// sets the rlimits, switches to the sandbox user and waits for its temp dir and cgroups to be
+// made (LaunchPlan.materialize); and the same launch as the launcher starts it.
 async function buildPlan(
   request: LaunchRequest,
   caps: SandboxCapabilities,
   workspace: Workspace,
-  tmpRoot: string,
-  userNamespace: boolean,
+  context: LaunchContext,
+  means: LimitMeans,
 ): Promise<LaunchPlan> {
   const shell = caps.shell.path;
   const { root } = workspace;
+  const sandboxed = root === undefined;
   // Without a prologue to wait for them, the temp dir and cgroups are made now.
   if (shell === undefined) workspace.materialize();
-  const target =
-    root === undefined
-      ? await bwrapTarget(request, caps, tmpRoot, userNamespace, workspace.session)
-      : directTarget(request, root, shell === undefined ? root : tmpRoot);
-  const limits = {
-    cpuSeconds: request.limits.cpuSeconds,
-    fileSizeBytes: request.limits.maxFileSizeMb * MIB,
-  };
+  const target = sandboxed
+    ? await bwrapTarget(request, caps, context.tmpRoot, context.userNamespace, workspace.session)
+    : directTarget(request, root, shell === undefined ? root : context.tmpRoot);
+  const limits = launchLimits(request, sandboxed, means);
+  const switchTo = sandboxed && context.identity?.switched === true ? context.identity : undefined;
+  const prologueUser =
+    switchTo === undefined || caps.setpriv.path === undefined
+      ? undefined
+      : { setpriv: caps.setpriv.path, uid: switchTo.uid, gid: switchTo.gid };
+  // RLIMIT_NPROC is set by the launcher only; a switch without setpriv too: such a launch waits
+  // for the launcher rather than start another way.
+  const launcherOnly =
+    means.processes === 'rlimit-nproc' || (switchTo !== undefined && prologueUser === undefined);
   const command =
     shell === undefined
       ? { file: target.file, args: target.args }
@@ -134,11 +213,10 @@ async function buildPlan(
           ...(root === undefined ? {} : { cwd: root }),
           cgroupJoins: workspace.cgroups?.joinFiles ?? [],
           ...limits,
+          ...(prologueUser === undefined ? {} : { user: prologueUser }),
           file: target.file,
           args: target.args,
         });
-  // The launcher applies the same limits without the prologue's shell (see LauncherLaunch).
-  // Without a shell, neither path sets rlimits: the enforcement report says so for both.
   const cgroups = workspace.cgroups?.forLauncher;
   const byLauncher: LauncherLaunch | undefined =
     shell === undefined || !launcherMayJoin(cgroups, request.limits.memoryMb)
@@ -149,10 +227,23 @@ async function buildPlan(
           // Unsandboxed, the temp dir: made before the launcher spawns.
           cwd: root ?? target.cwd,
           ...cgroups,
-          rlimits: rlimits(limits),
+          rlimits: [
+            ...rlimits(limits),
+            ...(means.processes === 'rlimit-nproc'
+              ? [
+                  {
+                    resource: 'nproc' as const,
+                    soft: request.limits.maxProcesses,
+                    hard: request.limits.maxProcesses,
+                  },
+                ]
+              : []),
+          ],
           ...(target.hold === undefined
             ? {}
             : { hold: { infoFd: target.hold.infoFd, blockFd: target.hold.blockFd } }),
+          ...(switchTo === undefined ? {} : { user: { uid: switchTo.uid, gid: switchTo.gid } }),
+          ...(launcherOnly ? { required: true } : {}),
         };
   return plan({
     command,
@@ -165,15 +256,30 @@ async function buildPlan(
       workspace.materialize();
       return shell === undefined ? '' : LAUNCH_GO;
     },
-    enforcement: enforcement(
-      request,
-      toolView(request),
-      caps,
-      workspace.cgroups,
-      userNamespace,
-      shell !== undefined,
-    ),
+    enforcement: enforcement(request, toolView(request), caps, {
+      cgroups: workspace.cgroups,
+      userNamespace: context.userNamespace,
+      rlimits: shell !== undefined,
+      means,
+      dataLimitMb: limits.dataBytes === undefined ? undefined : limits.dataBytes / MIB,
+      identity: sandboxed ? context.identity : undefined,
+    }),
   });
+}
+
+// The rlimits of a launch: CPU, file size and descriptors always; memory where no cgroup
+// bounds it (never below what Bun needs to start, see MIN_DATA_LIMIT_MB).
+function launchLimits(request: LaunchRequest, sandboxed: boolean, means: LimitMeans) {
+  const { limits } = request;
+  return {
+    cpuSeconds: limits.cpuSeconds,
+    fileSizeBytes: limits.maxFileSizeMb * MIB,
+    openFiles: limits.maxOpenFiles,
+    dataBytes:
+      sandboxed && means.memory === 'rlimit-data'
+        ? Math.max(limits.memoryMb, MIN_DATA_LIMIT_MB) * MIB
+        : undefined,
+  };
 }
 
 /**
@@ -191,37 +297,4 @@ function launcherMayJoin(
 ): boolean {
   const joinsMemory = cgroups?.joins?.some((join) => join.controller === 'memory') === true;
   return !joinsMemory || memoryMb >= LAUNCHER_JOIN_MIN_MEMORY_MB;
-}
-
-// Sandboxed, everything the permissions and limits need must be here: bwrap that works, seccomp
-// (for `run: false`), the memory and pids cgroups, and the shell that applies the limits.
-function refuseWhatCannotBeEnforced(request: LaunchRequest, caps: SandboxCapabilities): void {
-  const { limits, permissions } = request;
-  const refuse = (what: string, reason: string): never => {
-    throw new SandboxRefusal(what, reason);
-  };
-  if (caps.bwrap.path === undefined) {
-    refuse(
-      'its permissions',
-      "bubblewrap (bwrap) is not installed (`apt-get install bubblewrap`), or choose `sandbox: 'none'` explicitly",
-    );
-  }
-  if (!caps.bwrap.works)
-    refuse('its permissions', `bubblewrap does not work here: ${caps.bwrap.detail}`);
-  if (!permissions.run && caps.seccomp.arch === undefined) {
-    refuse('`run: false`', caps.seccomp.detail);
-  }
-  if (!caps.cgroup.memory) {
-    refuse(
-      `\`limits.memoryMb\` (${limits.memoryMb})`,
-      `no writable memory cgroup controller (${caps.cgroup.detail}); run as root or delegate a cgroup v2 subtree`,
-    );
-  }
-  if (!caps.cgroup.pids) {
-    refuse(
-      `\`limits.maxProcesses\` (${limits.maxProcesses})`,
-      `no writable pids cgroup controller (${caps.cgroup.detail})`,
-    );
-  }
-  if (caps.shell.path === undefined) refuse('its limits', '/bin/sh is missing');
 }

@@ -12,6 +12,11 @@
  * Without `run`: `fork`, `vfork` and a `clone` without CLONE_THREAD fail with EPERM, so a tool
  * cannot start a process even with the Bun binary it can see (`Bun.spawn([process.execPath])`).
  * Threads (CLONE_THREAD) stay allowed.
+ *
+ * File modes (MODE_RULES): no setuid or setgid bit can be set (chmod family, or a file created
+ * with one), so a file written under a write grant never becomes a setuid binary on the host;
+ * without `run`, no execute bit either, so nothing the tool writes can be executed — bwrap has
+ * no `noexec` for its tmpfs and binds. `openat2` (its mode sits in memory) returns ENOSYS.
  */
 
 /** Architectures with a syscall table here; others get no filter (and `run: false` is refused). */
@@ -25,6 +30,17 @@ interface ArchTable {
   readonly clone3: number;
   readonly fork: readonly number[];
   readonly denied: readonly number[];
+  /** Syscalls that set a file's mode: where the mode is, and the flags when they may create. */
+  readonly modes: readonly ModeRule[];
+  readonly openat2: number;
+}
+
+/** A syscall that sets a mode: its number, the mode's argument, the open flags' argument. */
+interface ModeRule {
+  readonly nr: number;
+  readonly mode: number;
+  /** Set for open-like calls: the mode applies only with O_CREAT or O_TMPFILE in these flags. */
+  readonly flags?: number;
 }
 
 // Numbers from the kernel's arch/x86/entry/syscalls/syscall_64.tbl and include/uapi/asm-generic/unistd.h.
@@ -41,6 +57,19 @@ const TABLES: Readonly<Record<SeccompArch, ArchTable>> = {
     denied: [
       272, 308, 101, 248, 249, 250, 165, 166, 155, 161, 321, 298, 323, 246, 320, 175, 313, 176, 304,
     ],
+    // chmod, fchmod, fchmodat, fchmodat2, creat, mknod, mknodat, open, openat
+    modes: [
+      { nr: 90, mode: 1 },
+      { nr: 91, mode: 1 },
+      { nr: 268, mode: 2 },
+      { nr: 452, mode: 2 },
+      { nr: 85, mode: 1 },
+      { nr: 133, mode: 1 },
+      { nr: 259, mode: 2 },
+      { nr: 2, mode: 2, flags: 1 },
+      { nr: 257, mode: 3, flags: 2 },
+    ],
+    openat2: 437,
   },
   arm64: {
     audit: 0xc00000b7, // AUDIT_ARCH_AARCH64
@@ -51,6 +80,15 @@ const TABLES: Readonly<Record<SeccompArch, ArchTable>> = {
     denied: [
       97, 268, 117, 217, 218, 219, 40, 39, 41, 51, 280, 241, 282, 104, 294, 105, 273, 106, 265,
     ],
+    // fchmod, fchmodat, fchmodat2, mknodat, openat
+    modes: [
+      { nr: 52, mode: 1 },
+      { nr: 53, mode: 2 },
+      { nr: 452, mode: 2 },
+      { nr: 33, mode: 2 },
+      { nr: 56, mode: 3, flags: 2 },
+    ],
+    openat2: 437,
   },
 };
 
@@ -58,6 +96,11 @@ const CLONE_THREAD = 0x00010000;
 // CLONE_NEWNS | CLONE_NEWCGROUP | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNET
 const CLONE_NEW_ANY =
   0x00020000 | 0x02000000 | 0x04000000 | 0x08000000 | 0x10000000 | 0x20000000 | 0x40000000;
+
+// O_CREAT | __O_TMPFILE (the same on x86_64 and arm64).
+const O_CREATES = 0o100 | 0o20000000;
+const S_ISUID_ISGID = 0o6000;
+const S_IXALL = 0o111;
 
 const EPERM = 1;
 const ENOSYS = 38;
@@ -99,6 +142,21 @@ export function buildSeccompProgram(options: {
   asm.load(OFFSET_NR);
   if (table.x32Bit) asm.jump(JGE_K, 0x40000000, 'deny', 'next');
   asm.label('next');
+  asm.jump(JEQ_K, table.openat2, 'enosys', 'no-openat2');
+  asm.label('no-openat2');
+  const modeBits = options.allowProcesses ? S_ISUID_ISGID : S_ISUID_ISGID | S_IXALL;
+  table.modes.forEach((rule, index) => {
+    asm.jump(JEQ_K, rule.nr, `mode${index}`, `not-mode${index}`);
+    asm.label(`mode${index}`);
+    if (rule.flags !== undefined) {
+      asm.load(OFFSET_ARG0_LOW + 8 * rule.flags);
+      asm.jump(JSET_K, O_CREATES, `creates${index}`, 'allow');
+      asm.label(`creates${index}`);
+    }
+    asm.load(OFFSET_ARG0_LOW + 8 * rule.mode);
+    asm.jump(JSET_K, modeBits, 'deny', 'allow');
+    asm.label(`not-mode${index}`);
+  });
   asm.jump(JEQ_K, table.clone3, 'enosys', 'no-clone3');
   asm.label('no-clone3');
   asm.jump(JEQ_K, table.clone, 'clone', 'no-clone');

@@ -43,6 +43,24 @@ const NET_ETC = [
   '/etc/ca-certificates',
 ];
 
+// /proc paths covered as container runtimes cover them: read-only (kernel knobs), or masked
+// (kernel memory, keys, timers, the scheduler's and allocators' internals). Only those this
+// kernel has: bwrap cannot make a mount point inside /proc.
+const PROC_READ_ONLY = ['/proc/sys', '/proc/sysrq-trigger', '/proc/irq', '/proc/bus', '/proc/fs'];
+const PROC_MASKED = [
+  '/proc/kcore',
+  '/proc/keys',
+  '/proc/key-users',
+  '/proc/timer_list',
+  '/proc/sched_debug',
+  '/proc/slabinfo',
+  '/proc/vmallocinfo',
+  '/proc/kallsyms',
+  '/proc/kmsg',
+  '/proc/acpi',
+  '/proc/scsi',
+];
+
 // When the libraries cannot be listed (no ldd), bind the usual library directories whole.
 const FALLBACK_LIBRARY_DIRS = ['/lib', '/lib64', '/usr/lib', '/usr/lib64'];
 
@@ -77,6 +95,11 @@ async function findSystemView(bunPath: string): Promise<SystemView> {
     runRoot: rootEntries(RUN_ROOT),
     runEtc: RUN_ETC.filter((file) => existsSync(file)),
     netEtc: NET_ETC.filter((file) => existsSync(file)),
+    procReadOnly: PROC_READ_ONLY.filter((path) => existsSync(path)),
+    procMasked: PROC_MASKED.filter((path) => existsSync(path)).map((path) => ({
+      path,
+      type: lstatSync(path).isDirectory() ? ('directory' as const) : ('file' as const),
+    })),
   };
 }
 

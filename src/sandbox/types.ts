@@ -2,6 +2,7 @@
  * The permission and limit model, and the contract between the runtime and the sandbox.
  * Only src/sandbox/ knows how these are enforced (bubblewrap, cgroups, rlimits).
  */
+import type { Rlimit } from './launch-command.js';
 import type { NetworkActivity } from '../network/ledger.js';
 
 /** What a tool may touch. Every field optional (the README: "Permissions and what is enforced"). */
@@ -57,6 +58,8 @@ export interface Limits {
   readonly maxConnections?: number;
   /** MiB through the egress proxy in total, both directions (allow-lists only). @default 256 */
   readonly maxNetworkMb?: number;
+  /** Descriptors each of the tool's processes may hold open (RLIMIT_NOFILE). @default 1024 */
+  readonly maxOpenFiles?: number;
 }
 
 /** Limits with every field filled (`cpuSeconds` may stay unset). */
@@ -70,6 +73,7 @@ export interface ResolvedLimits {
   readonly maxLogBytes: number;
   readonly maxConnections: number;
   readonly maxNetworkMb: number;
+  readonly maxOpenFiles: number;
 }
 
 /** `auto`: bubblewrap when the machine has it, else refuse; `bwrap`: require it; `none`: run unsandboxed (explicit). */
@@ -100,18 +104,25 @@ export interface Enforcement {
   readonly subprocesses: 'denied' | 'allowed';
   /** Memory limit mechanism and value. */
   readonly memory: {
-    readonly mechanism: 'cgroup-v1' | 'cgroup-v2' | 'none';
+    /** `rlimit-data`: RLIMIT_DATA where no memory cgroup can be written (Bun then throws `Out of memory`). */
+    readonly mechanism: 'cgroup-v1' | 'cgroup-v2' | 'rlimit-data' | 'none';
     readonly limitMb?: number;
   };
   /** Process count mechanism and value. */
   readonly processes: {
-    readonly mechanism: 'cgroup-v1' | 'cgroup-v2' | 'none';
+    /**
+     * `rlimit-nproc`: RLIMIT_NPROC inside the sandbox's user namespace (no pids cgroup, `run`
+     * granted); `seccomp`: no pids cgroup, but no new process can be started (`run: false`).
+     */
+    readonly mechanism: 'cgroup-v1' | 'cgroup-v2' | 'rlimit-nproc' | 'seccomp' | 'none';
     readonly limit?: number;
   };
   /** CPU seconds mechanism and value. */
   readonly cpu: { readonly mechanism: 'rlimit' | 'none'; readonly seconds?: number };
   /** File size mechanism and value. */
   readonly fileSize: { readonly mechanism: 'rlimit' | 'none'; readonly limitMb?: number };
+  /** Open descriptors per process (RLIMIT_NOFILE). */
+  readonly openFiles: { readonly mechanism: 'rlimit' | 'none'; readonly limit?: number };
   /**
    * The private `/tmp`: `tmpfs` (nothing of it on the host's disk; its pages count toward the
    * memory limit) with `limitMb`, or without it when bubblewrap cannot size a tmpfs (< 0.7: then
@@ -120,6 +131,16 @@ export interface Enforcement {
   readonly tmp: { readonly mechanism: 'tmpfs' | 'none'; readonly limitMb?: number };
   /** Process-tree kill: `pid-namespace` (+ cgroup) or `process-group`. */
   readonly kill: 'pid-namespace' | 'process-group';
+  /**
+   * The host user the tool's processes ran as (uid 65534 inside the sandbox maps to it).
+   * `hostRoot: true` only when a root manager was told `sandboxUser: 'root'` (not recommended).
+   */
+  readonly user: {
+    readonly uid: number;
+    readonly gid: number;
+    readonly name: string;
+    readonly hostRoot: boolean;
+  };
 }
 
 /** A path hidden inside a bound directory: a file shows as an unreadable device, a directory as empty. */
@@ -247,17 +268,24 @@ export interface LauncherLaunch {
    * The rlimits the launcher sets on the process (prlimit) before it can run anything else: the
    * same values the prologue's `ulimit`s set (launch-command.ts).
    */
-  readonly rlimits: readonly {
-    readonly resource: 'cpu' | 'fsize';
-    readonly soft: number;
-    readonly hard: number;
-  }[];
+  readonly rlimits: readonly Rlimit[];
   /**
    * bwrap: its `--info-fd`/`--block-fd` descriptors. bwrap forks the sandbox's process early and
    * that process forks the tool's, so the rlimits go to the sandbox's process (its pid from the
    * info fd) while it waits on the block fd, before it forks anything.
    */
   readonly hold?: { readonly infoFd: number; readonly blockFd: number };
+  /**
+   * The host user to start it as (a root manager's sandbox user, see identity.ts): Bun.spawn
+   * drops the supplementary groups, then sets the gid and uid in the child before its exec.
+   */
+  readonly user?: { readonly uid: number; readonly gid: number };
+  /**
+   * Only the launcher can start it as planned (RLIMIT_NPROC inside the user namespace, or a
+   * switch of user without setpriv): the spawn waits for the launcher instead of starting the
+   * prologue.
+   */
+  readonly required?: boolean;
 }
 
 /** What {@link Sandbox.sweep} removed. */
@@ -281,4 +309,10 @@ export interface Sandbox {
    * killing what is left in those cgroups; another live manager's are never touched. Never rejects.
    */
   sweep(): Promise<SweepReport>;
+  /**
+   * Makes a directory toolcage created for a launch (a build's output) the sandbox user's, so
+   * that a sandbox running as another user (a root manager's, see identity.ts) may write it.
+   * A no-op when the sandbox runs as this process's user.
+   */
+  handOver?(dir: string): void;
 }

@@ -4,12 +4,13 @@
  * egress proxy's session of an allow-list. A launch that fails undoes them.
  */
 import { randomUUID } from 'node:crypto';
-import { mkdirSync } from 'node:fs';
+import { chmodSync, chownSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { EgressProxy } from '../network/proxy.js';
-import type { EgressSession } from '../network/session.js';
+import { SOCKET_NAME, type EgressSession } from '../network/session.js';
 import { ExecutionCgroups } from './cgroup.js';
 import type { SandboxCapabilities } from './detect.js';
+import type { SandboxIdentity } from './identity.js';
 import { SandboxRefusal } from './refusal.js';
 import { removeTree } from './remove-tree.js';
 import { ownedTempPrefix } from './sweep.js';
@@ -24,22 +25,37 @@ export async function openEgressSession(
   request: LaunchRequest,
   tmpRoot: string,
   egress: EgressProxy | undefined,
+  user?: SandboxIdentity,
 ): Promise<EgressSession | undefined> {
   const { limits, permissions } = request;
   if (!Array.isArray(permissions.net)) return undefined;
   const what = '`permissions.net` (an allow-list)';
   if (egress === undefined) throw new SandboxRefusal(what, 'this sandbox has no egress proxy');
   try {
-    return await egress.open({
+    const session = await egress.open({
       allow: permissions.net,
       maxConnections: limits.maxConnections,
       maxBytes: limits.maxNetworkMb * MIB,
       directory: join(tmpRoot, `${ownedTempPrefix('net')}${randomUUID()}`),
     });
+    // bwrap binds the directory as the sandbox user, and the tool's forwarder connects to the
+    // socket as that user (connect() needs write permission on it): both go to its group. The
+    // owner stays this process, whose sweep removes only its own user's leftovers (sweep.ts).
+    if (user?.switched === true) shareWithGroup(session.directory, user.gid);
+    return session;
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
     throw new SandboxRefusal(what, `its egress proxy could not start: ${message}`);
   }
+}
+
+function shareWithGroup(directory: string, gid: number): void {
+  const uid = process.getuid?.() ?? 0;
+  const socket = join(directory, SOCKET_NAME);
+  chownSync(directory, uid, gid);
+  chmodSync(directory, 0o710);
+  chownSync(socket, uid, gid);
+  chmodSync(socket, 0o660);
 }
 
 // The execution's cgroups, named (not made yet): only with a cgroup hierarchy and the shell whose

@@ -370,12 +370,14 @@ describe('options of the build', () => {
     expect(() => normalizeOptions(options as ToolRuntimeOptions)).toThrow(message);
   });
 
-  test('the cache goes to $XDG_CACHE_HOME/toolcage, else ~/.cache/toolcage; a relative cacheDir is the rootDir’s', () => {
-    expect(defaultCacheDir({ XDG_CACHE_HOME: '/x/cache' })).toBe('/x/cache/toolcage');
-    expect(defaultCacheDir({ XDG_CACHE_HOME: 'relative' })).toBe(
+  test('the cache goes to $XDG_CACHE_HOME/toolcage, else ~/.cache/toolcage (root: /var/cache/toolcage); a relative cacheDir is the rootDir’s', () => {
+    expect(defaultCacheDir({ XDG_CACHE_HOME: '/x/cache' }, 1000)).toBe('/x/cache/toolcage');
+    expect(defaultCacheDir({ XDG_CACHE_HOME: 'relative' }, 1000)).toBe(
       join(homedir(), '.cache/toolcage'),
     );
-    expect(defaultCacheDir({})).toBe(join(homedir(), '.cache/toolcage'));
+    expect(defaultCacheDir({}, 1000)).toBe(join(homedir(), '.cache/toolcage'));
+    expect(defaultCacheDir({}, 0)).toBe('/var/cache/toolcage');
+    expect(defaultCacheDir({ XDG_CACHE_HOME: '/x/cache' }, 0)).toBe('/x/cache/toolcage');
     expect(normalizeOptions({ rootDir: '/p', cacheDir: 'c' }).cacheDir).toBe('/p/c');
   });
 

@@ -106,7 +106,7 @@ describe('a launch the sandbox refuses', () => {
 
   test('the refusal says what cannot be enforced and why, and makes no user-facing error itself', async () => {
     const refusal = await rejectionOf(
-      createSandbox({ cgroupRoot: noCgroups }).prepare({
+      createSandbox({ cgroupRoot: noCgroups, requireCgroups: true }).prepare({
         executionId: 'pool-id',
         bunPath: '/bin/true',
         bunArgs: [],
@@ -123,13 +123,14 @@ describe('a launch the sandbox refuses', () => {
           maxOutputBytes: 1024,
           maxLogBytes: 1024,
           maxConnections: 32,
+          maxOpenFiles: 1024,
           maxNetworkMb: 256,
         },
         mode: 'bwrap',
       }),
     );
     expect(refusal).toBeInstanceOf(SandboxRefusal);
-    expect(refusal['what']).toMatch(/^(its permissions|`limits\.memoryMb` \(512\))$/);
+    expect(refusal['what']).toMatch(/^(its permissions|`limits\.memoryMb` \(512\) by a cgroup)$/);
     expect(refusal['reason']).not.toBe('');
     expect(refusal).not.toHaveProperty('toolId');
     expect(refusal).not.toHaveProperty('executionId');

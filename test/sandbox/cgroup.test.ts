@@ -256,7 +256,10 @@ describe('the launch plan on each version', () => {
     expect(plan.byLauncher).toMatchObject({
       file: '/bin/true',
       cgroup: dir,
-      rlimits: [{ resource: 'fsize', soft: 64 * 1024 * 1024, hard: 64 * 1024 * 1024 }],
+      rlimits: [
+        { resource: 'fsize', soft: 64 * 1024 * 1024, hard: 64 * 1024 * 1024 },
+        { resource: 'nofile', soft: 1024, hard: 1024 },
+      ],
     });
     expect(plan.byLauncher).not.toHaveProperty('joins');
     expect(plan.byLauncher).not.toHaveProperty('hold');
@@ -265,6 +268,7 @@ describe('the launch plan on each version', () => {
     expect(plan.args[1]).toContain(`echo 0 > '${join(dir, 'cgroup.procs')}'`);
     expect(plan.args[1]).toContain('read -r go');
     expect(plan.args[1]).toContain(`ulimit -f ${(64 * 1024 * 1024) / 512}`);
+    expect(plan.args[1]).toContain('ulimit -n 1024');
   });
 
   test('v1 with a tiny memory limit: no launcher join (its process would count for that cgroup’s OOM killer); the prologue joins', async () => {

@@ -21,12 +21,13 @@ const healthy: SandboxCapabilities = {
     version: 'v1',
     memory: true,
     pids: true,
-    cpu: true,
+    via: 'root',
     layout: { version: 'v1', memory: '/sys/fs/cgroup/memory', pids: '/sys/fs/cgroup/pids' },
     detail: 'cgroup v1 at /sys/fs/cgroup, writable: memory, pids, cpu',
   },
   shell: { available: true, path: '/bin/sh', detail: '/bin/sh' },
   prlimit: { available: true, path: '/usr/bin/prlimit', detail: '/usr/bin/prlimit' },
+  setpriv: { available: true, path: '/usr/bin/setpriv', detail: '/usr/bin/setpriv' },
   seccomp: { available: true, arch: 'x64', detail: 'classic BPF filter for x64' },
 };
 

@@ -5,7 +5,15 @@
  * temp dirs, no cgroups.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -53,6 +61,8 @@ describe.skipIf(!available.ok).each(SPAWN_WAYS)(
       baselineFds = openFds();
       connections = 0;
       scratch = mkdtempSync(join(tmpdir(), 'sbx-test-'));
+      // A root manager's sandbox runs as `nobody` (sandbox/identity.ts): a grant must be its to use.
+      chmodSync(scratch, 0o777);
     });
     afterEach(async () => {
       rmSync(scratch, { recursive: true, force: true });

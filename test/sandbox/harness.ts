@@ -15,6 +15,7 @@ import {
 } from '../../src/errors/tool-execution-error.js';
 import { resolveBunBinary } from '../../src/runtime/bun-binary.js';
 import type { ToolRuntime } from '../../src/runtime/runtime.js';
+import type { ToolRuntimeOptions } from '../../src/runtime/options.js';
 import { detectCapabilities, type SandboxCapabilities } from '../../src/sandbox/detect.js';
 import type { Enforcement, Limits, Permissions, SandboxMode } from '../../src/sandbox/types.js';
 import { toolcageCgroups } from '../helpers/leaks.js';
@@ -50,6 +51,8 @@ export interface RunOptions {
   /** @default 'bwrap' */
   readonly mode?: SandboxMode;
   readonly onLog?: (stream: 'stdout' | 'stderr', line: string) => void;
+  /** More runtime options (`sandboxUser`, `requireCgroups`, …). */
+  readonly runtime?: ToolRuntimeOptions;
 }
 
 /**
@@ -62,6 +65,7 @@ export async function runFixture(
   options: RunOptions = {},
 ): Promise<SandboxRun> {
   const runtime = fixtureRuntime({
+    ...options.runtime,
     sandbox: options.mode ?? 'bwrap',
     defaults: {
       ...(options.permissions === undefined ? {} : { permissions: options.permissions }),

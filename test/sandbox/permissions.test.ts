@@ -94,6 +94,7 @@ describe('limits', () => {
       maxLogBytes: 1024 * 1024,
       maxConnections: 32,
       maxNetworkMb: 256,
+      maxOpenFiles: 1024,
     });
     expect(resolveLimits()).toEqual(DEFAULT_LIMITS);
   });

@@ -72,7 +72,8 @@ describe('seccomp program (x86_64)', () => {
 
   test('8 bytes per instruction, and small', () => {
     expect(denyProcesses.length % 8).toBe(0);
-    expect(denyProcesses.length / 8).toBeLessThan(64);
+    // The file-mode rules (setuid/setgid, execute bits) take ~40 instructions of it.
+    expect(denyProcesses.length / 8).toBeLessThan(128);
   });
 
   test('arm64 has a table; other architectures have none', () => {

@@ -77,11 +77,12 @@ interface Request {
     readonly file: string;
   }[];
   readonly rlimits?: readonly {
-    readonly resource: 'cpu' | 'fsize';
+    readonly resource: keyof typeof RLIMIT;
     readonly soft: number;
     readonly hard: number;
   }[];
   readonly hold?: { readonly infoFd: number; readonly blockFd: number };
+  readonly user?: { readonly uid: number; readonly gid: number };
 }
 
 const AF_UNIX = 1;
@@ -91,7 +92,7 @@ const SOCK_STREAM = 1;
 const SOCK_CLOEXEC = 0o2000000;
 const O_RDONLY = 0;
 const O_CLOEXEC = 0o2000000;
-const RLIMIT = { cpu: 0, fsize: 1 } as const;
+const RLIMIT = { cpu: 0, fsize: 1, data: 2, nproc: 6, nofile: 7 } as const;
 
 const libc = dlopen('libc.so.6', {
   socket: { args: ['i32', 'i32', 'i32'], returns: 'i32' },
@@ -99,6 +100,8 @@ const libc = dlopen('libc.so.6', {
   __errno_location: { args: [], returns: 'ptr' },
   pipe2: { args: ['ptr', 'i32'], returns: 'i32' },
   prlimit: { args: ['i32', 'i32', 'ptr', 'ptr'], returns: 'i32' },
+  setresuid: { args: ['u32', 'u32', 'u32'], returns: 'i32' },
+  setresgid: { args: ['u32', 'u32', 'u32'], returns: 'i32' },
 });
 
 const socketPath = process.argv[2];
@@ -173,7 +176,11 @@ class RlimitError extends Error {
   }
 }
 
-function setRlimits(pid: number, rlimits: Request['rlimits']): void {
+function setRlimits(pid: number, rlimits: Request['rlimits'], user?: Request['user']): void {
+  if (user !== undefined && (rlimits?.length ?? 0) > 0) {
+    asUser(user, () => setRlimits(pid, rlimits));
+    return;
+  }
   for (const limit of rlimits ?? []) {
     // struct rlimit: two 64-bit values. ptr() at the call, as in dial().
     const values = new BigUint64Array([BigInt(limit.soft), BigInt(limit.hard)]);
@@ -187,6 +194,40 @@ function setRlimits(pid: number, rlimits: Request['rlimits']): void {
   }
 }
 
+/*
+ * Runs `work` with this process's real and effective ids set to `user`'s, the saved ones kept
+ * (root), then back. prlimit() on another user's process needs CAP_SYS_RESOURCE — which root
+ * lacked on this project's own machines (CapEff without bit 24) — or the same ids: a root
+ * manager's sandbox runs as its sandbox user (see sandbox/identity.ts). glibc applies each call
+ * to every thread of the process; nothing else runs here meanwhile.
+ */
+function asUser(user: NonNullable<Request['user']>, work: () => void): void {
+  const own = { uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0 };
+  if (libc.symbols.setresgid(user.gid, user.gid, own.gid) !== 0) {
+    throw new Error(`setresgid(${user.gid}) failed (errno ${errno()})`);
+  }
+  try {
+    if (libc.symbols.setresuid(user.uid, user.uid, own.uid) !== 0) {
+      throw new Error(`setresuid(${user.uid}) failed (errno ${errno()})`);
+    }
+    try {
+      work();
+    } finally {
+      restore(() => libc.symbols.setresuid(own.uid, own.uid, own.uid), 'setresuid');
+    }
+  } finally {
+    restore(() => libc.symbols.setresgid(own.gid, own.gid, own.gid), 'setresgid');
+  }
+}
+
+// Back to the launcher's own ids; a launcher that cannot is no use to anyone: it ends (the
+// manager starts another).
+function restore(call: () => number, name: string): void {
+  if (call() === 0) return;
+  reply({ fatal: `${name} back to the launcher's own ids failed (errno ${errno()})` });
+  process.exit(1);
+}
+
 // Bun.spawn with the child in its cgroups (see "Limits"): cloned into a v2 one, or started from
 // this thread while it is in the v1 ones, which it leaves again whatever happens.
 function spawnInCgroups(request: Request, stdio: number[]): Bun.Subprocess {
@@ -197,7 +238,11 @@ function spawnInCgroups(request: Request, stdio: number[]): Bun.Subprocess {
       writeFileSync(join.file, '0');
       joined.push(join);
     }
+    // `uid`/`gid`: not in Bun's types, but honoured (Bun 1.4.5, checked with `id`): setgroups(0),
+    // setgid, setuid in the child before its exec.
+    const user = request.user === undefined ? {} : { uid: request.user.uid, gid: request.user.gid };
     child = Bun.spawn({
+      ...user,
       cmd: [request.file, ...request.args],
       env: request.env,
       cwd: request.cwd,
@@ -289,7 +334,7 @@ function launch(request: Request): void {
     live.set(spawned.pid, spawned);
     void spawned.exited.then(() => live.delete(spawned.pid));
     // bwrap: its sandbox's process gets them (below); Bun itself: now.
-    if (hold === undefined) setRlimits(spawned.pid, request.rlimits);
+    if (hold === undefined) setRlimits(spawned.pid, request.rlimits, request.user);
   } catch (error) {
     refuse(request, child, error);
     if (hold !== undefined) {
@@ -332,7 +377,7 @@ async function release(
       pid = undefined;
     }
     if (typeof pid !== 'number') throw new Error(`bwrap's --info-fd is not understood: ${text}`);
-    setRlimits(pid, request.rlimits);
+    setRlimits(pid, request.rlimits, request.user);
     writeSync(block, '1');
     released = true;
     started(request, child);
