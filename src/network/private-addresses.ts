@@ -114,7 +114,8 @@ function contains(block: AddressBlock, address: Uint8Array | undefined): boolean
 }
 
 // A block holds only link-local addresses when its first and last ones are: no block aligned on
-// its size starts in one link-local range (169.254/16, fe80::/10, their IPv6 forms) and ends in another.
+// its size starts in one link-local range (169.254/16, fe80::/10, their IPv6 forms) and ends in
+// another.
 function onlyLinkLocal(bytes: Uint8Array, prefix: number): boolean {
   const linkLocal = (address: Uint8Array): boolean =>
     restrictedAddress(formatAddress(address))?.class === AddressClass.LinkLocal;
