@@ -17,7 +17,7 @@ import { isToolExecutionError } from './errors/tool-execution-error.js';
 import { closeOnSignals } from './runtime/close-on-signals.js';
 import { createToolRuntime } from './runtime/runtime.js';
 import { detectCapabilities } from './sandbox/detect.js';
-import { probeEgress } from './network/probe.js';
+import { probeEgress } from './sandbox/egress-probe.js';
 import { resolveBunBinary } from './runtime/bun-binary.js';
 import { telemetryFromEnv } from './telemetry/env.js';
 

@@ -38,6 +38,10 @@ describe('the layers of src/', () => {
     expect(importsInto(graph, 'sandbox', ['runtime', 'telemetry', 'cli'])).toEqual([]);
   });
 
+  test('src/network knows nothing of the sandbox, the runtime, telemetry or the CLI', () => {
+    expect(importsInto(graph, 'network', ['sandbox', 'runtime', 'telemetry', 'cli'])).toEqual([]);
+  });
+
   test('the Bun side imports only itself and its protocols, and Node code only the protocols', () => {
     const bunSide = (file: string): boolean => BUN_SIDE.some((dir) => isUnder(file, dir));
     const shared = (file: string): boolean => SHARED.includes(file);

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import type { NetworkOptions } from '../network/options.js';
 import type { Limits, Permissions, SandboxMode } from '../sandbox/types.js';
-import { networkOptions, takeAllowNet } from './network-args.js';
+import { networkOptions, takeAllowNet, takeAllowPrivateAddresses } from './network-args.js';
 
 /** A parsed `toolcage` command line. */
 export type Command =
@@ -47,7 +47,7 @@ export class UsageError extends Error {
 export const USAGE = `Usage:
   toolcage run <tool-file> [--export NAME] [--input JSON | --input-file FILE] [--config JSON]
                [--timeout-ms N] [--allow-read P]... [--allow-write P]... [--allow-net[=HOSTS]]
-               [--host NAME=ADDRESS]... [--allow-private-addresses]
+               [--host NAME=ADDRESS]... [--allow-private-addresses[=BLOCKS]]
                [--allow-env NAME]... [--allow-run] [--env NAME=VALUE]...
                [--memory-mb N] [--cpu-seconds N] [--max-processes N] [--max-file-size-mb N]
                [--tmp-mb N] [--max-output-bytes N] [--max-connections N] [--max-network-mb N]
@@ -73,7 +73,6 @@ const RUN_OPTIONS = {
   'allow-read': { type: 'string', multiple: true },
   'allow-write': { type: 'string', multiple: true },
   host: { type: 'string', multiple: true },
-  'allow-private-addresses': { type: 'boolean' },
   'allow-env': { type: 'string', multiple: true },
   'allow-run': { type: 'boolean' },
   'memory-mb': { type: 'string' },
@@ -124,7 +123,7 @@ function parseRun(rest: readonly string[], json: boolean): Command {
   const fail: Fail = (message) => {
     throw new UsageError(message, json);
   };
-  const { values, file, net } = parseRunFlags(rest, fail);
+  const { values, file, net, privateAddresses } = parseRunFlags(rest, fail);
   const input = inputOf(values, fail);
   const config = values.config === undefined ? {} : parseJson('--config', values.config, fail);
   const sandbox = sandboxFlag(values.sandbox, fail) ?? 'auto';
@@ -140,20 +139,21 @@ function parseRun(rest: readonly string[], json: boolean): Command {
     timeoutMs: integerFlag('timeout-ms', values['timeout-ms'], fail) ?? 60_000,
     permissions: permissionsOf(values, net),
     limits,
-    network: networkOptions(values.host, values['allow-private-addresses'], fail),
+    network: networkOptions(values.host, privateAddresses, fail),
     sandbox,
     json: values.json ?? false,
   };
 }
 
-// `--allow-net[=HOSTS]` (network-args.ts), then node:util's parser (strict: an unknown flag is
-// an error), and exactly one <tool-file>.
+// `--allow-net[=HOSTS]` and `--allow-private-addresses[=BLOCKS]` (network-args.ts), then
+// node:util's parser (strict: an unknown flag is an error), and exactly one <tool-file>.
 function parseRunFlags(rest: readonly string[], fail: Fail) {
   const allowNet = takeAllowNet(rest, fail);
+  const allowPrivate = takeAllowPrivateAddresses(allowNet.rest, fail);
   let parsed;
   try {
     parsed = parseArgs({
-      args: allowNet.rest,
+      args: allowPrivate.rest,
       options: RUN_OPTIONS,
       allowPositionals: true,
       strict: true,
@@ -170,7 +170,7 @@ function parseRunFlags(rest: readonly string[], fail: Fail) {
         : `expected one <tool-file>, got ${positionals.join(' ')}`,
     );
   }
-  return { values, file, net: allowNet.net };
+  return { values, file, net: allowNet.net, privateAddresses: allowPrivate.grant };
 }
 
 // --input JSON or --input-file FILE (not both); null when neither.

@@ -1,8 +1,9 @@
 /**
- * Which IP addresses the egress proxy refuses to connect to unless the runtime allows private
- * addresses: loopback, private, link-local (the cloud metadata address 169.254.169.254), shared
- * (CGNAT), unspecified, multicast, broadcast and reserved ranges, in IPv4 and IPv6, including the
- * IPv6 forms that carry an IPv4 address (mapped, compatible, NAT64, 6to4). Pure: no I/O, no DNS.
+ * Which IP addresses the egress proxy refuses to connect to unless `network.allowPrivateAddresses`
+ * admits them (private-addresses.ts): loopback, private, link-local (the cloud metadata address
+ * 169.254.169.254), shared (CGNAT), unspecified, multicast, broadcast and reserved ranges, in
+ * IPv4 and IPv6, including the IPv6 forms that carry an IPv4 address (mapped, compatible,
+ * translated, NAT64, 6to4). Pure: no I/O, no DNS.
  */
 import { isIP } from 'node:net';
 
@@ -23,6 +24,11 @@ export type AddressClass = (typeof AddressClass)[keyof typeof AddressClass];
 export interface RestrictedAddress {
   readonly class: AddressClass;
   readonly description: string;
+  /**
+   * The address the class is of: the IPv4 address an IPv6 form carries (mapped, compatible,
+   * translated, NAT64, 6to4), else the address itself; empty when the text was no address.
+   */
+  readonly judged: Uint8Array;
 }
 
 type Rule = readonly [network: readonly number[], prefix: number, cls: AddressClass];
@@ -70,9 +76,14 @@ const DESCRIPTIONS: Readonly<Record<AddressClass, string>> = {
  */
 export function restrictedAddress(address: string): RestrictedAddress | undefined {
   const bytes = parseAddress(address);
-  if (bytes === undefined) return restricted(AddressClass.Reserved);
-  const cls = bytes.length === 4 ? classifyV4(bytes) : classifyV6(bytes);
-  return cls === undefined ? undefined : restricted(cls);
+  if (bytes === undefined) return restricted(AddressClass.Reserved, new Uint8Array(0));
+  if (bytes.length === 4) {
+    const cls = classifyV4(bytes);
+    return cls === undefined ? undefined : restricted(cls, bytes);
+  }
+  const embedded = embeddedIPv4(bytes);
+  const cls = classifyV6(bytes, embedded);
+  return cls === undefined ? undefined : restricted(cls, embedded ?? bytes);
 }
 
 /** The bytes of an IPv4 (4) or IPv6 (16) literal; undefined when `text` is neither. */
@@ -100,29 +111,56 @@ export function inPrefix(address: Uint8Array, network: ArrayLike<number>, prefix
   return true;
 }
 
-function restricted(cls: AddressClass): RestrictedAddress {
-  return { class: cls, description: DESCRIPTIONS[cls] };
+/** The smallest address of the `prefix`-bit block `bytes` lies in. */
+export function networkOf(bytes: Uint8Array, prefix: number): Uint8Array {
+  return bytes.map((byte, i) => {
+    const left = Math.max(0, Math.min(8, prefix - i * 8));
+    return byte & ((0xff << (8 - left)) & 0xff);
+  });
+}
+
+/** The largest address of the `prefix`-bit block `bytes` lies in. */
+export function lastOf(bytes: Uint8Array, prefix: number): Uint8Array {
+  return bytes.map((byte, i) => {
+    const left = Math.max(0, Math.min(8, prefix - i * 8));
+    return byte | (0xff >> left);
+  });
+}
+
+function restricted(cls: AddressClass, judged: Uint8Array): RestrictedAddress {
+  return { class: cls, description: DESCRIPTIONS[cls], judged };
 }
 
 function classifyV4(bytes: Uint8Array): AddressClass | undefined {
   return IPV4_RULES.find(([network, prefix]) => inPrefix(bytes, network, prefix))?.[2];
 }
 
-function classifyV6(bytes: Uint8Array): AddressClass | undefined {
+function classifyV6(bytes: Uint8Array, embedded: Uint8Array | undefined): AddressClass | undefined {
   const zeros = (from: number, to: number): boolean => bytes.subarray(from, to).every((b) => !b);
   if (zeros(0, 15) && bytes[15] === 0) return AddressClass.Unspecified;
   if (zeros(0, 15) && bytes[15] === 1) return AddressClass.Loopback;
-  // ::ffff:a.b.c.d (mapped) and ::a.b.c.d (compatible, deprecated): the kernel may reach the
-  // IPv4 address through them, so its class decides; a compatible form of a public IPv4 is
-  // still not a real IPv6 destination.
-  if (zeros(0, 10) && bytes[10] === 0xff && bytes[11] === 0xff) return classifyV4(bytes.slice(12));
-  if (zeros(0, 12)) return classifyV4(bytes.slice(12)) ?? AddressClass.Reserved;
-  // 64:ff9b::/96 (NAT64) and 2002::/16 (6to4) reach the IPv4 address they embed.
-  if (inPrefix(bytes, [0, 0x64, 0xff, 0x9b, 0, 0, 0, 0, 0, 0, 0, 0], 96)) {
-    return classifyV4(bytes.slice(12));
+  if (embedded !== undefined) {
+    // A compatible (::a.b.c.d, deprecated) or translated (::ffff:0:a.b.c.d) form of a public
+    // IPv4 address is still not a real IPv6 destination.
+    const reservedForm = zeros(0, 12) || (zeros(0, 8) && bytes[8] === 0xff && bytes[9] === 0xff);
+    return classifyV4(embedded) ?? (reservedForm ? AddressClass.Reserved : undefined);
   }
-  if (bytes[0] === 0x20 && bytes[1] === 0x02) return classifyV4(bytes.slice(2, 6));
   return IPV6_RULES.find(([network, prefix]) => inPrefix(bytes, network, prefix))?.[2];
+}
+
+// The IPv4 address an IPv6 address reaches, whose class then decides: ::ffff:a.b.c.d (mapped)
+// and ::a.b.c.d (compatible) the kernel may reach directly; ::ffff:0:a.b.c.d (SIIT, RFC 7915),
+// 64:ff9b::/96 (NAT64) and 2002::/16 (6to4) a translator or relay reaches.
+function embeddedIPv4(bytes: Uint8Array): Uint8Array | undefined {
+  const zeros = (from: number, to: number): boolean => bytes.subarray(from, to).every((b) => !b);
+  const ffff = (at: number): boolean => bytes[at] === 0xff && bytes[at + 1] === 0xff;
+  if (zeros(0, 15) && (bytes[15] ?? 0) <= 1) return undefined; // :: and ::1 are IPv6's own
+  if (zeros(0, 10) && ffff(10)) return bytes.slice(12);
+  if (zeros(0, 12)) return bytes.slice(12);
+  if (zeros(0, 8) && ffff(8) && zeros(10, 12)) return bytes.slice(12);
+  if (inPrefix(bytes, [0, 0x64, 0xff, 0x9b, 0, 0, 0, 0, 0, 0, 0, 0], 96)) return bytes.slice(12);
+  if (bytes[0] === 0x20 && bytes[1] === 0x02) return bytes.slice(2, 6);
+  return undefined;
 }
 
 // An IPv6 literal already accepted by isIP (so well-formed): groups, `::`, a dotted IPv4 tail.

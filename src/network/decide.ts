@@ -8,6 +8,7 @@ import { lookup as dnsLookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
 import { restrictedAddress } from './address-rules.js';
 import { patternAllows, type HostPattern, type Target } from './patterns.js';
+import { admitRestricted, type PrivateAddressGrant } from './private-addresses.js';
 
 /** Resolves a name to its addresses (IPv4 and IPv6 literals). */
 export type Lookup = (name: string) => Promise<readonly string[]>;
@@ -16,8 +17,8 @@ export type Lookup = (name: string) => Promise<readonly string[]>;
 export interface NetworkPolicy {
   /** Static name → addresses (`network.hosts`), consulted before DNS. */
   readonly hosts: ReadonlyMap<string, readonly string[]>;
-  /** Connect to loopback, private, link-local and shared addresses too. */
-  readonly allowPrivateAddresses: boolean;
+  /** Which refused addresses may be connected to after all (`network.allowPrivateAddresses`). */
+  readonly allowPrivateAddresses: PrivateAddressGrant;
   readonly lookup: Lookup;
 }
 
@@ -52,15 +53,12 @@ export async function decide(
   let refusal: string | undefined;
   for (const address of addresses) {
     const restricted = restrictedAddress(address);
-    if (
-      restricted === undefined ||
-      (policy.allowPrivateAddresses && isPrivateClass(restricted.class))
-    ) {
-      return { allowed: true, address };
-    }
+    if (restricted === undefined) return { allowed: true, address };
+    const admission = admitRestricted(policy.allowPrivateAddresses, restricted, address);
+    if (admission.admitted) return { allowed: true, address };
     refusal ??= literal
-      ? `${address} is ${restricted.description}`
-      : `resolves to ${address}, ${restricted.description}`;
+      ? `${address} is ${restricted.description}${admission.hint}`
+      : `resolves to ${address}, ${restricted.description}${admission.hint}`;
   }
   return { allowed: false, reason: refusal ?? 'resolves to no address' };
 }
@@ -97,10 +95,4 @@ async function resolveName(
   } finally {
     clearTimeout(timer);
   }
-}
-
-// Classes `allowPrivateAddresses` opens; unspecified, multicast, broadcast and reserved
-// addresses are never a destination (`0.0.0.0` reaches the host itself on Linux).
-function isPrivateClass(cls: string): boolean {
-  return cls === 'loopback' || cls === 'private' || cls === 'link-local' || cls === 'shared';
 }

@@ -5,6 +5,7 @@
 import { describeValue } from '../errors/describe-value.js';
 import { parseAddress } from './address-rules.js';
 import { formatAddress, hostNameProblem } from './patterns.js';
+import { parseAddressBlock, type PrivateAddressGrant } from './private-addresses.js';
 
 /** Options of the egress proxy that enforces `permissions.net` allow-lists. All optional. */
 export interface NetworkOptions {
@@ -14,11 +15,14 @@ export interface NetworkOptions {
    */
   readonly hosts?: Readonly<Record<string, string | readonly string[]>>;
   /**
-   * Let allowed names and addresses reach loopback, private (10/8, 172.16/12, 192.168/16,
-   * fc00::/7), link-local (169.254/16, fe80::/10) and shared (100.64/10) addresses. Unspecified,
-   * multicast, broadcast and reserved addresses stay refused. @default false
+   * Let allowed names and addresses reach addresses the proxy otherwise refuses. `true`:
+   * loopback and private (10/8, 172.16/12, 192.168/16, fc00::/7, fec0::/10), never link-local
+   * (169.254/16, fe80::/10: cloud metadata) nor shared (100.64/10). A list of CIDR blocks or
+   * addresses (`['10.1.0.0/16', '169.254.169.254']`): exactly those; a link-local address only
+   * through a block of link-local addresses. Unspecified, multicast and broadcast addresses stay
+   * refused. @default false
    */
-  readonly allowPrivateAddresses?: boolean;
+  readonly allowPrivateAddresses?: boolean | readonly string[];
   /** A connection through the proxy with no traffic for this long is closed, ms. @default 60000 */
   readonly idleTimeoutMs?: number;
 }
@@ -26,7 +30,7 @@ export interface NetworkOptions {
 /** {@link NetworkOptions} with every default filled in. */
 export interface NormalizedNetworkOptions {
   readonly hosts: ReadonlyMap<string, readonly string[]>;
-  readonly allowPrivateAddresses: boolean;
+  readonly allowPrivateAddresses: PrivateAddressGrant;
   readonly idleTimeoutMs: number;
 }
 
@@ -49,12 +53,10 @@ export function normalizeNetworkOptions(
       );
     }
   }
-  const allowPrivateAddresses = value.allowPrivateAddresses ?? false;
-  if (typeof allowPrivateAddresses !== 'boolean') {
-    throw new TypeError(
-      `Expected \`${name}.allowPrivateAddresses\` to be a boolean, got ${describeValue(allowPrivateAddresses)}`,
-    );
-  }
+  const allowPrivateAddresses = normalizeGrant(
+    value.allowPrivateAddresses,
+    `${name}.allowPrivateAddresses`,
+  );
   const idleTimeoutMs = value.idleTimeoutMs ?? 60_000;
   if (
     typeof idleTimeoutMs !== 'number' ||
@@ -70,6 +72,26 @@ export function normalizeNetworkOptions(
     allowPrivateAddresses,
     idleTimeoutMs,
   };
+}
+
+function normalizeGrant(value: unknown, name: string): PrivateAddressGrant {
+  if (value === undefined || typeof value === 'boolean') return value ?? false;
+  if (!Array.isArray(value)) {
+    throw new TypeError(
+      `Expected \`${name}\` to be a boolean or an array of CIDR blocks, got ${describeValue(value)}`,
+    );
+  }
+  const blocks = (value as unknown[]).map((entry, index) => {
+    const parsed =
+      typeof entry === 'string' ? parseAddressBlock(entry) : { problem: 'is not a string' };
+    if ('problem' in parsed) {
+      throw new TypeError(
+        `Expected \`${name}[${index}]\` to be a CIDR block or an IP address, got ${describeValue(entry)}: it ${parsed.problem}`,
+      );
+    }
+    return parsed;
+  });
+  return blocks.length === 0 ? false : blocks;
 }
 
 function normalizeHosts(value: unknown, name: string): Map<string, readonly string[]> {

@@ -5,7 +5,7 @@
  * A pattern without a port allows every port. Names match names and addresses match addresses:
  * a name is never allowed because of the address it resolves to. Pure: no DNS.
  */
-import { inPrefix, parseAddress } from './address-rules.js';
+import { inPrefix, networkOf, parseAddress } from './address-rules.js';
 
 /** A parsed host pattern. */
 export type HostPattern =
@@ -174,10 +174,7 @@ function parseCidr(text: string): HostPattern | { readonly problem: string } {
   const max = bytes.length * 8;
   const prefix = /^[0-9]{1,3}$/.test(bits) ? Number(bits) : NaN;
   if (!(prefix >= 0 && prefix <= max)) return { problem: `has a prefix length outside 0–${max}` };
-  const network = bytes.map((byte, i) => {
-    const left = Math.max(0, Math.min(8, prefix - i * 8));
-    return byte & ((0xff << (8 - left)) & 0xff);
-  });
+  const network = networkOf(bytes, prefix);
   if (network.some((byte, i) => byte !== bytes[i])) {
     return {
       problem: `has bits set after its prefix (the block is \`${formatAddress(network)}/${prefix}\`)`,

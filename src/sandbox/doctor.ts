@@ -16,7 +16,7 @@ export interface DoctorRow {
 
 /**
  * The rows of the report, for a caller that wants them as data. `egress` is the result of the
- * allow-list probe (network/probe.ts), when it ran.
+ * allow-list probe (egress-probe.ts), when it ran.
  */
 export function doctorRows(
   caps: SandboxCapabilities,

@@ -1,6 +1,7 @@
 // The address rules as a pure function: no test here (or anywhere) connects to these addresses.
 import { describe, expect, test } from 'vitest';
 import { parseAddress, restrictedAddress } from '../../src/network/address-rules.js';
+import { formatAddress } from '../../src/network/patterns.js';
 
 describe('restrictedAddress', () => {
   test.each([
@@ -42,6 +43,10 @@ describe('restrictedAddress', () => {
     ['::ffff:0.0.0.0', 'unspecified'],
     ['::10.0.0.1', 'private'],
     ['::8.8.8.8', 'reserved'],
+    ['::ffff:0:10.0.0.1', 'private'],
+    ['::ffff:0:a9fe:a9fe', 'link-local'],
+    ['::ffff:0:7f00:1', 'loopback'],
+    ['::ffff:0:8.8.8.8', 'reserved'],
     ['64:ff9b::10.0.0.1', 'private'],
     ['64:ff9b::a9fe:a9fe', 'link-local'],
     ['64:ff9b:1::1', 'private'],
@@ -76,6 +81,19 @@ describe('restrictedAddress', () => {
     'fe7f::1',
   ])('%s is public', (address) => {
     expect(restrictedAddress(address)).toBeUndefined();
+  });
+
+  test.each([
+    ['10.0.0.1', '10.0.0.1'],
+    ['::1', '::1'],
+    ['fe80::1', 'fe80::1'],
+    ['::ffff:169.254.169.254', '169.254.169.254'],
+    ['::10.0.0.1', '10.0.0.1'],
+    ['::ffff:0:a00:1', '10.0.0.1'],
+    ['64:ff9b::a9fe:a9fe', '169.254.169.254'],
+    ['2002:7f00:1::', '127.0.0.1'],
+  ])('%s is judged as %s', (address, judged) => {
+    expect(formatAddress(restrictedAddress(address)!.judged)).toBe(judged);
   });
 
   test('the description names the class for messages', () => {

@@ -64,7 +64,31 @@ describe('network flags', () => {
     expect(command.limits).toEqual({ maxConnections: 4, maxNetworkMb: 8 });
   });
 
+  test('--allow-private-addresses=BLOCKS is a list of blocks; lists accumulate', () => {
+    const command = run([
+      '--allow-private-addresses=10.0.0.0/8,169.254.169.254',
+      '--allow-net=allowed.test',
+      '--allow-private-addresses=fd00::/8',
+    ]);
+    expect(command.network).toEqual({
+      hosts: {},
+      allowPrivateAddresses: ['10.0.0.0/8', '169.254.169.254', 'fd00::/8'],
+    });
+    expect(command.permissions.net).toEqual(['allowed.test']);
+    expect(run([]).network).toEqual({ hosts: {} });
+  });
+
   test.each([
+    [
+      ['--allow-private-addresses', '--allow-private-addresses=169.254.169.254'],
+      'give --allow-private-addresses (loopback and private ranges) or --allow-private-addresses=BLOCKS, not both',
+    ],
+    [
+      ['--allow-private-addresses=10.0.0.1/8'],
+      '--allow-private-addresses=10.0.0.1/8: `10.0.0.1/8` is not a CIDR block or an IP address: it has bits set after its prefix (the block is `10.0.0.0/8`)',
+    ],
+    [['--allow-private-addresses='], '`` is not a CIDR block or an IP address'],
+    [['--allow-private-addresses=internal.example'], '`internal.example` is not a CIDR block'],
     [['--allow-net=http://x.example'], '`http://x.example` is not a host pattern: it is a URL'],
     [['--allow-net=a.example,'], '`` is not a host pattern: it is empty'],
     [['--host', 'allowed.test'], '--host expects NAME=ADDRESS, got `allowed.test`'],

@@ -52,7 +52,7 @@ let count = 0;
 async function open(
   allow: string[],
   options: {
-    allowPrivateAddresses?: boolean;
+    allowPrivateAddresses?: boolean | string[];
     maxConnections?: number;
     maxBytes?: number;
     idleTimeoutMs?: number;
@@ -195,6 +195,25 @@ describe('the egress proxy', () => {
     expect(tunnel.headers['x-toolcage-denied']).toBe('127.0.0.1 is a loopback address');
     tunnel.socket.destroy();
     expect(serverSockets).toBe(0);
+  });
+
+  test('an allowPrivateAddresses list admits exactly its blocks', async () => {
+    const session = await open(['allowed.test', '127.0.0.1'], {
+      allowPrivateAddresses: ['127.0.0.0/8'],
+    });
+    expect((await get(session, `http://allowed.test:${port}/listed`)).status).toBe(200);
+    const tunnel = await connectThrough(session, `127.0.0.1:${port}`);
+    expect(tunnel.status).toBe(200);
+    tunnel.socket.destroy();
+    const other = await open(['allowed.test'], { allowPrivateAddresses: ['10.0.0.0/8'] });
+    const reply = await get(other, `http://allowed.test:${port}/`);
+    expect(reply.status).toBe(403);
+    expect(reply.headers['x-toolcage-denied']).toBe(
+      'resolves to 127.0.0.1, a loopback address outside `allowPrivateAddresses`',
+    );
+    expect(other.activity().lastDenial?.message).toBe(
+      `connect to allowed.test:${port}: resolves to 127.0.0.1, a loopback address outside \`allowPrivateAddresses\``,
+    );
   });
 
   test('resolves a name once and connects to the address it checked (DNS rebinding)', async () => {

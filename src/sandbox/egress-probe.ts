@@ -8,12 +8,12 @@
 import { randomUUID } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { runProbe } from '../sandbox/probe.js';
-import { ownedTempPrefix } from '../sandbox/sweep.js';
-import { EGRESS_DIR } from './in-sandbox.js';
-import { normalizeNetworkOptions } from './options.js';
-import { createEgressProxy } from './proxy.js';
-import { SOCKET_NAME, type EgressSession } from './session.js';
+import { EGRESS_DIR } from '../network/in-sandbox.js';
+import { normalizeNetworkOptions } from '../network/options.js';
+import { createEgressProxy } from '../network/proxy.js';
+import { SOCKET_NAME, type EgressSession } from '../network/session.js';
+import { runProbe } from './probe.js';
+import { ownedTempPrefix } from './sweep.js';
 
 /** Whether allow-lists can be enforced, and what was found. */
 export interface EgressProbe {
@@ -58,28 +58,7 @@ export async function probeEgress(options: {
     return { available: false, detail: `the egress proxy cannot listen: ${reason.slice(0, 300)}` };
   }
   try {
-    const probe = await runProbe(options.bwrapPath, [
-      ...(options.userNamespace ? ['--unshare-user', '--uid', '65534', '--gid', '65534'] : []),
-      '--unshare-net',
-      '--unshare-pid',
-      '--die-with-parent',
-      '--ro-bind',
-      '/',
-      '/',
-      '--dev',
-      '/dev',
-      '--proc',
-      '/proc',
-      '--tmpfs',
-      '/run',
-      '--ro-bind',
-      session.directory,
-      EGRESS_DIR,
-      '--',
-      options.bunPath,
-      '-e',
-      SCRIPT,
-    ]);
+    const probe = await runProbe(options.bwrapPath, probeArgs(options, session.directory));
     if (!probe.ok) {
       return {
         available: false,
@@ -101,4 +80,34 @@ export async function probeEgress(options: {
   } finally {
     await session.close();
   }
+}
+
+// A sandbox as tools get one (own network namespace, and user namespace when there is one) with
+// the session's directory bound where the worker finds it, running SCRIPT in Bun.
+function probeArgs(
+  options: { readonly bunPath: string; readonly userNamespace: boolean },
+  directory: string,
+): string[] {
+  return [
+    ...(options.userNamespace ? ['--unshare-user', '--uid', '65534', '--gid', '65534'] : []),
+    '--unshare-net',
+    '--unshare-pid',
+    '--die-with-parent',
+    '--ro-bind',
+    '/',
+    '/',
+    '--dev',
+    '/dev',
+    '--proc',
+    '/proc',
+    '--tmpfs',
+    '/run',
+    '--ro-bind',
+    directory,
+    EGRESS_DIR,
+    '--',
+    options.bunPath,
+    '-e',
+    SCRIPT,
+  ];
 }

@@ -1,10 +1,10 @@
 import { describe, expect, test } from 'vitest';
-import { probeEgress } from '../../src/network/probe.js';
+import { probeEgress } from '../../src/sandbox/egress-probe.js';
 import { detectCapabilities } from '../../src/sandbox/detect.js';
 import { renderDoctor } from '../../src/cli/doctor.js';
 import { doctorRows } from '../../src/sandbox/doctor.js';
 import { toolcageTempDirs } from '../helpers/leaks.js';
-import { BUN, sandboxAvailability } from '../sandbox/harness.js';
+import { BUN, sandboxAvailability } from './harness.js';
 
 const available = await sandboxAvailability();
 
