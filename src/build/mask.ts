@@ -7,11 +7,11 @@
  * (installed packages, not the project's secrets, and often 10⁴–10⁵ entries) and the masked
  * directories themselves (hidden whole). Bounded: a tree of more than `maxEntries` entries, or
  * deeper than `maxDepth` directories, is refused rather than half-checked — an entry below the
- * bound would not be masked. Cost, measured on this 2-core machine under load (docs/secrets.md):
- * one `stat` and one `readdir` per directory at the first call, 10,000 files in 111 directories:
- * ≈ 10 ms; later calls `stat` each directory read (≈ 1–2 µs each; the same tree ≈ 0.2 ms) — an
- * entry created, removed or renamed changes its directory's mtime — and scan again only when one
- * changed. The scans of at most `MAX_KEPT_SCANS` directories are kept per runtime.
+ * bound would not be masked. Cost (docs/secrets.md, 2-core machine under load): a first call
+ * reads every directory (10,000 files in 111 directories: 50–110 ms); later calls `stat` each
+ * directory read (the same tree: ≈ 0.5 ms) — an entry created, removed or renamed changes its
+ * directory's mtime — and read again only those that changed. The scans of at most
+ * `MAX_KEPT_SCANS` directories are kept per runtime.
  * Masking is by name: a hard link to a secret under another name is not found.
  */
 import { readdirSync, realpathSync, statSync, type Dirent } from 'node:fs';
@@ -45,14 +45,19 @@ export interface ScanBounds {
   readonly maxDepth: number;
 }
 
+/** One directory as read: what says that its entries changed, and what it holds. */
+interface DirRecord {
+  readonly mtimeMs: number;
+  readonly ino: number;
+  readonly entries: number;
+  readonly masked: readonly MaskedEntry[];
+  readonly subdirs: readonly string[];
+}
+
 interface Scan {
   readonly masked: readonly MaskedEntry[];
-  /** Every directory read, with what says that its entries changed. */
-  readonly dirs: ReadonlyArray<{
-    readonly path: string;
-    readonly mtimeMs: number;
-    readonly ino: number;
-  }>;
+  /** Every directory read. */
+  readonly dirs: ReadonlyMap<string, DirRecord>;
 }
 
 /** The masks of directories, scanned once and checked again at every call. */
@@ -69,80 +74,96 @@ export class DirectoryMasks {
     this.#bounds = bounds;
   }
 
-  get matcher(): NameMatcher {
-    return this.#matcher;
-  }
-
-  /** The entries to mask in `dir` (absolute). Throws {@link MaskScanError}. */
+  /**
+   * The entries to mask in `dir` (absolute). Throws {@link MaskScanError}. Only directories
+   * changed since the last call are read again.
+   */
   masks(dir: string): readonly MaskedEntry[] {
     const known = this.#scans.get(dir);
     this.#scans.delete(dir);
-    const scan =
-      known !== undefined && unchanged(known)
-        ? known
-        : scanDirectory(dir, this.#matcher, this.#bounds);
+    const scan = scanDirectory(dir, this.#matcher, this.#bounds, known?.dirs);
     this.#scans.set(dir, scan);
     if (this.#scans.size > MAX_KEPT_SCANS) this.#scans.delete(this.#scans.keys().next().value!);
     return scan.masked;
   }
 }
 
-function unchanged(scan: Scan): boolean {
-  for (const dir of scan.dirs) {
-    const stat = statSync(dir.path, { throwIfNoEntry: false });
-    if (stat === undefined || stat.mtimeMs !== dir.mtimeMs || stat.ino !== dir.ino) return false;
-  }
-  return true;
-}
-
-/** Reads the tree under `root` (depth-first, links not followed) and lists what to mask. */
-export function scanDirectory(root: string, matcher: NameMatcher, bounds: ScanBounds): Scan {
+/**
+ * Reads the tree under `root` (links not followed) and lists what to mask; a directory of
+ * `previous` whose stat did not change is not read again.
+ */
+export function scanDirectory(
+  root: string,
+  matcher: NameMatcher,
+  bounds: ScanBounds,
+  previous?: ReadonlyMap<string, DirRecord>,
+): Scan {
   const masked: MaskedEntry[] = [];
-  const dirs: Array<{ path: string; mtimeMs: number; ino: number }> = [];
+  const dirs = new Map<string, DirRecord>();
   const pending: Array<{ dir: string; depth: number }> = [{ dir: root, depth: 0 }];
   let seen = 0;
   for (let next = pending.pop(); next !== undefined; next = pending.pop()) {
     const { dir, depth } = next;
     // Stat before reading: an entry added in between changes the mtime we keep.
-    const stat = statSync(dir);
-    dirs.push({ path: dir, mtimeMs: stat.mtimeMs, ino: stat.ino });
-    let entries: Dirent[];
-    try {
-      entries = readdirSync(dir, { withFileTypes: true });
-    } catch {
-      continue; // Unreadable for us: unreadable inside too.
+    const stat = statSync(dir, { throwIfNoEntry: false });
+    if (stat === undefined) continue; // Gone meanwhile.
+    let record = previous?.get(dir);
+    if (record === undefined || record.mtimeMs !== stat.mtimeMs || record.ino !== stat.ino) {
+      record = readDirectory(dir, stat, matcher, root);
     }
-    seen += entries.length;
+    dirs.set(dir, record);
+    seen += record.entries;
     if (seen > bounds.maxEntries) {
       throw new MaskScanError(
         root,
         `${root} has more than ${bounds.maxEntries} entries outside node_modules, too many to check for secret files`,
       );
     }
-    for (const entry of entries) {
-      const path = join(dir, entry.name);
-      if (matcher.matches(entry.name, dir)) {
-        if (entry.isSymbolicLink()) {
-          // A link leading out of the directory dangles inside the sandbox (or leads into a
-          // directory scanned on its own); one inside it is masked where it leads (a mount on
-          // the link itself would follow it anyway).
-          const target = linkTarget(path, root);
-          if (target !== undefined) masked.push(target);
-        } else {
-          masked.push({ path, type: entry.isDirectory() ? 'directory' : 'file' });
-        }
-      } else if (entry.isDirectory() && entry.name !== 'node_modules') {
-        if (depth + 1 > bounds.maxDepth) {
-          throw new MaskScanError(
-            root,
-            `${root} is more than ${bounds.maxDepth} directories deep (${path}), too deep to check for secret files`,
-          );
-        }
-        pending.push({ dir: path, depth: depth + 1 });
+    masked.push(...record.masked);
+    for (const sub of record.subdirs) {
+      if (depth + 1 > bounds.maxDepth) {
+        throw new MaskScanError(
+          root,
+          `${root} is more than ${bounds.maxDepth} directories deep (${sub}), too deep to check for secret files`,
+        );
       }
+      pending.push({ dir: sub, depth: depth + 1 });
     }
   }
   return { masked, dirs };
+}
+
+function readDirectory(
+  dir: string,
+  stat: { readonly mtimeMs: number; readonly ino: number },
+  matcher: NameMatcher,
+  root: string,
+): DirRecord {
+  let entries: Dirent[];
+  try {
+    entries = readdirSync(dir, { withFileTypes: true });
+  } catch {
+    entries = []; // Unreadable for us: unreadable inside too.
+  }
+  const masked: MaskedEntry[] = [];
+  const subdirs: string[] = [];
+  for (const entry of entries) {
+    const path = join(dir, entry.name);
+    if (matcher.matches(entry.name, dir)) {
+      if (entry.isSymbolicLink()) {
+        // A link leading out of the directory dangles inside the sandbox (or leads into a
+        // directory scanned on its own); one inside it is masked where it leads (a mount on
+        // the link itself would follow it anyway).
+        const target = linkTarget(path, root);
+        if (target !== undefined) masked.push(target);
+      } else {
+        masked.push({ path, type: entry.isDirectory() ? 'directory' : 'file' });
+      }
+    } else if (entry.isDirectory() && entry.name !== 'node_modules') {
+      subdirs.push(path);
+    }
+  }
+  return { mtimeMs: stat.mtimeMs, ino: stat.ino, entries: entries.length, masked, subdirs };
 }
 
 /**
