@@ -41,6 +41,8 @@ export interface BuildImport {
   readonly path: string;
   /** The specifier as written. */
   readonly original: string;
+  /** The loader the import asks for (`with { type: 'text' }`: `text`; Bun's metafile names `json`, `toml`, …). */
+  readonly loader?: string;
 }
 
 /** What the build produced. */

@@ -8,6 +8,8 @@ import { dirname, join } from 'node:path';
 import { ErrorKind } from '../errors/kinds.js';
 import { ToolExecutionError } from '../errors/tool-execution-error.js';
 import type { ResolvedTool } from '../runtime/resolve-tool.js';
+import type { ResolvedPermissions } from '../sandbox/types.js';
+import { outsideAssets, refusedAsset } from './assets.js';
 import { describeProblems, refusedGraph } from './build-errors.js';
 import type { BuildCache, Manifest } from './cache.js';
 import { recordInput, type InputRecord } from './freshness.js';
@@ -24,7 +26,7 @@ import { runSandboxedBuild, type BuildHost } from './sandboxed-build.js';
  */
 export function buildOptions(worker: string): string {
   return JSON.stringify({
-    revision: 2,
+    revision: 3,
     target: 'bun',
     format: 'cjs with bytecode; esm for a top-level await',
     macros: false,
@@ -56,17 +58,23 @@ export interface Built {
 }
 
 /**
- * Builds `tool` (of the project `root`) under the cache key `key`. Rejects with a ToolExecutionError: `tool_error`
- * naming why it cannot be built, `tool_not_found` when the entry is gone, and what
- * runSandboxedBuild rejects with. Leaves nothing in the cache's staging area.
+ * Builds `tool` (of the project `root`) under the cache key `key`, for a call with `permissions`
+ * (what data it may inline from outside its package, see assets.ts). Rejects with a
+ * ToolExecutionError: `tool_error` naming why it cannot be built, `tool_not_found` when the
+ * entry is gone, and what runSandboxedBuild rejects with. Leaves nothing in the cache's staging
+ * area.
  */
 export async function buildTool(
   context: BuildContext,
   tool: ResolvedTool,
   key: string,
-  bunVersion: string,
-  root: string,
+  build: {
+    readonly bunVersion: string;
+    readonly root: string;
+    readonly permissions: ResolvedPermissions;
+  },
 ): Promise<Built> {
+  const { bunVersion, root } = build;
   const { cache, matcher } = context;
   const view = buildView(tool.path, root);
   const staging = cache.staging();
@@ -100,7 +108,10 @@ export async function buildTool(
       }
       throw unbuildable(tool, describeProblems(report.problems, view.root));
     }
-    const refused = refusedGraph(report, matcher, view.root);
+    const assets = outsideAssets(report, tool.path);
+    const refused =
+      refusedGraph(report, matcher, view.root) ??
+      refusedAsset(assets, build.permissions, tool.path, view.root);
     if (refused !== undefined) throw unbuildable(tool, refused);
     const records = [...new Set([...report.inputs, ...configFiles(report.inputs, view.root)])].map(
       recordInput,
@@ -113,6 +124,7 @@ export async function buildTool(
       bunVersion,
       options: context.options,
       inputs,
+      assets: [...new Set(assets.map((asset) => asset.path))],
       bundle,
       modules: report.inputs.length,
       buildMs,
@@ -131,7 +143,8 @@ export async function buildTool(
   }
 }
 
-function unbuildable(tool: ResolvedTool, why: string): ToolExecutionError {
+/** The error of a tool whose graph cannot be used, saying `why`. */
+export function unbuildable(tool: ResolvedTool, why: string): ToolExecutionError {
   return new ToolExecutionError({
     kind: ErrorKind.ToolError,
     toolId: tool.toolId,

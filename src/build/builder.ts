@@ -48,10 +48,12 @@ export default async function build(input: BuildInput): Promise<BuildReport> {
   for (const [from, info] of Object.entries(result.metafile.inputs)) {
     if (carrier.has(absolute(from))) continue;
     for (const edge of info.imports ?? []) {
+      const loader = edge.with?.['type'];
       imports.push({
         from: absolute(from),
         path: absolute(edge.path),
         original: edge.original ?? edge.path,
+        ...(loader === undefined ? {} : { loader }),
       });
     }
   }

@@ -11,8 +11,10 @@
  */
 import { statSync } from 'node:fs';
 import type { ResolvedTool } from '../runtime/resolve-tool.js';
+import { resolvePermissions } from '../sandbox/permissions.js';
 import type { ResolvedPermissions } from '../sandbox/types.js';
-import { buildOptions, buildTool } from './build-tool.js';
+import { refusedAsset } from './assets.js';
+import { buildOptions, buildTool, unbuildable } from './build-tool.js';
 import { waitForBuild, type BuildWait } from './build-wait.js';
 import { entryKey, type BuildCache, type Manifest } from './cache.js';
 import {
@@ -26,7 +28,7 @@ import { DirectoryMasks } from './mask.js';
 import { secretComponent, type NameMatcher } from './patterns.js';
 import { projectRoot } from './project.js';
 import type { BuildHost } from './sandboxed-build.js';
-import { bundleModule, directoryModule, type ToolModule } from './tool-module.js';
+import { bundleModule, directoryModule, withMasks, type ToolModule } from './tool-module.js';
 
 export type { BuildWait } from './build-wait.js';
 export type { ToolModule } from './tool-module.js';
@@ -46,7 +48,7 @@ export interface BundlerOptions {
   readonly cache: BuildCache;
   /** Bun's version (part of the cache key), asked once per binary (see bun-binary.ts). */
   readonly bunVersion: () => Promise<string>;
-  /** Secret-bearing names: refused as imports, masked in directory views. */
+  /** Secret-bearing names: refused as imports, masked in the tool's and granted directories. */
   readonly matcher: NameMatcher;
 }
 
@@ -64,7 +66,7 @@ interface Fresh {
   readonly root: string;
 }
 
-/** Bundles of one runtime's tools, and the masks of its `bundle: false` tools. */
+/** Bundles of one runtime's tools, and the masks of what its sandboxes show. */
 export class ToolBundler {
   readonly #options: BundlerOptions;
   readonly #masks: DirectoryMasks;
@@ -90,21 +92,29 @@ export class ToolBundler {
     permissions: ResolvedPermissions,
     wait: BuildWait,
   ): ToolModule | Promise<ToolModule> {
-    if (tool.definition?.bundle === false) return directoryModule(tool, this.#masks, permissions);
-    const sandboxed = this.#options.host.mode !== 'none';
+    if (tool.definition?.bundle === false)
+      return this.#masked(directoryModule(tool), tool, permissions);
     const fresh = this.#fresh.get(tool.path);
     if (fresh !== undefined && this.#stillFresh(fresh))
-      return bundleModule(tool, fresh, permissions, sandboxed);
-    return waitForBuild(this.#ensure(tool), tool.toolId, wait).then((built) =>
-      bundleModule(tool, built, permissions, sandboxed),
+      return this.#bundled(tool, fresh, permissions);
+    return waitForBuild(this.#ensure(tool, permissions), tool.toolId, wait).then((built) =>
+      this.#bundled(tool, built, permissions),
     );
   }
 
-  /** Builds a tool (or finds it in the cache) ahead of its calls: `toolcage build`. */
-  async build(tool: ResolvedTool, wait: BuildWait): Promise<BuiltTool> {
+  /**
+   * Builds a tool (or finds it in the cache) ahead of its calls: `toolcage build`, for calls
+   * with `permissions` (the tool's own).
+   */
+  async build(
+    tool: ResolvedTool,
+    wait: BuildWait,
+    permissions: ResolvedPermissions = resolvePermissions({}),
+  ): Promise<BuiltTool> {
     const known = this.#fresh.get(tool.path);
     const fresh = known !== undefined && this.#stillFresh(known) ? known : undefined;
-    const built = fresh ?? (await waitForBuild(this.#ensure(tool), tool.toolId, wait));
+    const built = fresh ?? (await waitForBuild(this.#ensure(tool, permissions), tool.toolId, wait));
+    this.#checkAssets(tool, built, permissions);
     return {
       manifest: built.manifest,
       bundlePath: built.bundle,
@@ -117,6 +127,25 @@ export class ToolBundler {
   async close(): Promise<void> {
     this.#closing.abort();
     await Promise.allSettled([...this.#building.values()]);
+  }
+
+  #bundled(tool: ResolvedTool, built: Fresh, permissions: ResolvedPermissions): ToolModule {
+    this.#checkAssets(tool, built, permissions);
+    const sandboxed = this.#options.host.mode !== 'none';
+    return this.#masked(bundleModule(tool, built, permissions, sandboxed), tool, permissions);
+  }
+
+  // A bundle built for a call with a grant does not serve one without it (see assets.ts).
+  #checkAssets(tool: ResolvedTool, built: Fresh, permissions: ResolvedPermissions): void {
+    const refused = refusedAsset(built.manifest.assets, permissions, tool.path, built.root);
+    if (refused !== undefined) throw unbuildable(tool, refused);
+  }
+
+  // Unsandboxed, the tool sees the host as it is: nothing to mask.
+  #masked(module: ToolModule, tool: ResolvedTool, permissions: ResolvedPermissions): ToolModule {
+    if (this.#options.host.mode === 'none') return module;
+    const { host } = this.#options;
+    return withMasks(module, tool, this.#masks, permissions, [host.bunPath, ...host.runtimeFiles]);
   }
 
   // The per-call check of a tool this runtime has built or verified (see freshness.ts).
@@ -136,10 +165,10 @@ export class ToolBundler {
     return true;
   }
 
-  #ensure(tool: ResolvedTool): Promise<Fresh> {
+  #ensure(tool: ResolvedTool, permissions: ResolvedPermissions): Promise<Fresh> {
     let building = this.#building.get(tool.path);
     if (building === undefined) {
-      building = this.#load(tool).finally(() => this.#building.delete(tool.path));
+      building = this.#load(tool, permissions).finally(() => this.#building.delete(tool.path));
       // Callers may all have stopped waiting; the failure is theirs to see, not unhandled.
       building.catch(() => {});
       this.#building.set(tool.path, building);
@@ -148,7 +177,7 @@ export class ToolBundler {
   }
 
   // The stored entry when it is still valid, else a new build.
-  async #load(tool: ResolvedTool): Promise<Fresh> {
+  async #load(tool: ResolvedTool, permissions: ResolvedPermissions): Promise<Fresh> {
     const { cache } = this.#options;
     const bunVersion = await this.#options.bunVersion();
     const options = (this.#buildOptions ??= buildOptions(this.#options.host.worker));
@@ -183,8 +212,7 @@ export class ToolBundler {
       { ...this.#options, options, signal: this.#closing.signal },
       tool,
       key,
-      bunVersion,
-      root,
+      { bunVersion, root, permissions },
     );
     const files = bundleFiles(cache, built.manifest);
     const fresh: Fresh = {

@@ -13,6 +13,11 @@ export interface Manifest {
   readonly inputs: readonly InputRecord[];
   /** The bundle's file name in `bundles/`, its SHA-256 and size, and its bytecode's. */
   readonly bundle: BundleFiles;
+  /**
+   * Data files inlined from outside the tool's package (see assets.ts): each call must be allowed
+   * to read them.
+   */
+  readonly assets: readonly string[];
   /** Modules inlined (the graph, without the config files). */
   readonly modules: number;
   readonly buildMs: number;
@@ -51,6 +56,8 @@ export function isManifest(value: unknown): value is Manifest {
     typeof m.options === 'string' &&
     Array.isArray(m.inputs) &&
     (m.inputs as unknown[]).every(isInputRecord) &&
+    Array.isArray(m.assets) &&
+    (m.assets as unknown[]).every((asset) => typeof asset === 'string') &&
     typeof m.bundle === 'object' &&
     m.bundle !== null &&
     typeof m.bundle.file === 'string' &&

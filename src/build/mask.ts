@@ -1,131 +1,184 @@
 /**
- * The masks of a `bundle: false` tool: its directory is bound as it is, and every secret-bearing
- * entry in it (see patterns.ts) is covered, so the tool sees neither `.env` nor `.git` beside it.
+ * Scans a directory the sandbox shows — a `bundle: false` tool's own, or a granted one — for its
+ * secret-bearing entries (see patterns.ts), matched by name at every depth scanned; the masks of
+ * one call are assembled in call-masks.ts.
  *
- * What is scanned: the whole tree under the tool's directory, except `node_modules` (installed
- * packages, not the project's secrets, and often 10⁴–10⁵ entries) and the masked directories
- * themselves (hidden whole). Bounded: a tree of more than `maxEntries` entries is refused rather
- * than half-checked. Cost, measured on this 2-core machine under load: one `stat` and one
- * `readdir` per directory at the first call (≈ 20–30 µs each; toolcage's own repository without
- * node_modules, 44 directories: 1.4 ms); later calls `stat` each directory read (≈ 1–2 µs each;
- * the same tree: 0.05 ms) — an entry created, removed or renamed changes its directory's mtime —
- * and scan again only when one changed.
+ * What is scanned: the tree under the directory, links not followed, except `node_modules`
+ * (installed packages, not the project's secrets, and often 10⁴–10⁵ entries) and the masked
+ * directories themselves (hidden whole). Bounded: a tree of more than `maxEntries` entries, or
+ * deeper than `maxDepth` directories, is refused rather than half-checked — an entry below the
+ * bound would not be masked. Cost (docs/secrets.md, 2-core machine under load): a first call
+ * reads every directory (10,000 files in 111 directories: 50–110 ms); later calls `stat` each
+ * directory read (the same tree: ≈ 0.5 ms) — an entry created, removed or renamed changes its
+ * directory's mtime — and read again only those that changed. The scans of at most
+ * `MAX_KEPT_SCANS` directories are kept per runtime.
  * Masking is by name: a hard link to a secret under another name is not found.
  */
 import { readdirSync, realpathSync, statSync, type Dirent } from 'node:fs';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { isInside } from '../sandbox/permissions.js';
-import type { MaskedEntry, ResolvedPermissions } from '../sandbox/types.js';
+import type { MaskedEntry } from '../sandbox/types.js';
 import type { NameMatcher } from './patterns.js';
 
 /** Entries a scan reads at most before it refuses the directory. */
-export const MAX_SCANNED_ENTRIES = 20_000;
+export const MAX_SCANNED_ENTRIES = 50_000;
+/** Directory levels below the scanned one a scan reads at most before it refuses it. */
+export const MAX_SCAN_DEPTH = 32;
+/** Scanned directories whose result a runtime keeps (the least recently used is dropped). */
+export const MAX_KEPT_SCANS = 256;
 
 /** The directory is too large to be checked for secret files. */
 export class MaskScanError extends Error {
   override readonly name = 'MaskScanError';
+
+  constructor(
+    /** The directory that was being scanned. */
+    readonly root: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export interface ScanBounds {
+  readonly maxEntries: number;
+  readonly maxDepth: number;
+}
+
+/** One directory as read: what says that its entries changed, and what it holds. */
+interface DirRecord {
+  readonly mtimeMs: number;
+  readonly ino: number;
+  readonly entries: number;
+  readonly masked: readonly MaskedEntry[];
+  readonly subdirs: readonly string[];
 }
 
 interface Scan {
   readonly masked: readonly MaskedEntry[];
-  /** Every directory read, with what says that its entries changed. */
-  readonly dirs: ReadonlyArray<{
-    readonly path: string;
-    readonly mtimeMs: number;
-    readonly ino: number;
-  }>;
+  /** Every directory read. */
+  readonly dirs: ReadonlyMap<string, DirRecord>;
 }
 
-/** The masks of tool directories, scanned once and checked again at every call. */
+/** The masks of directories, scanned once and checked again at every call. */
 export class DirectoryMasks {
   readonly #matcher: NameMatcher;
-  readonly #maxEntries: number;
+  readonly #bounds: ScanBounds;
   readonly #scans = new Map<string, Scan>();
 
-  constructor(matcher: NameMatcher, maxEntries = MAX_SCANNED_ENTRIES) {
+  constructor(
+    matcher: NameMatcher,
+    bounds: ScanBounds = { maxEntries: MAX_SCANNED_ENTRIES, maxDepth: MAX_SCAN_DEPTH },
+  ) {
     this.#matcher = matcher;
-    this.#maxEntries = maxEntries;
+    this.#bounds = bounds;
   }
 
-  /** The entries to mask in `dir` (an absolute real path). Throws {@link MaskScanError}. */
+  /**
+   * The entries to mask in `dir` (absolute). Throws {@link MaskScanError}. Only directories
+   * changed since the last call are read again.
+   */
   masks(dir: string): readonly MaskedEntry[] {
     const known = this.#scans.get(dir);
-    if (known !== undefined && unchanged(known)) return known.masked;
-    const scan = scanDirectory(dir, this.#matcher, this.#maxEntries);
+    this.#scans.delete(dir);
+    const scan = scanDirectory(dir, this.#matcher, this.#bounds, known?.dirs);
     this.#scans.set(dir, scan);
+    if (this.#scans.size > MAX_KEPT_SCANS) this.#scans.delete(this.#scans.keys().next().value!);
     return scan.masked;
   }
 }
 
 /**
- * The masks a call keeps: an entry that a grant names, lies under, or contains is left visible —
- * the grant is explicit (and a mount over a granted path's parent would hide it).
+ * Reads the tree under `root` (links not followed) and lists what to mask; a directory of
+ * `previous` whose stat did not change is not read again.
  */
-export function masksOutsideGrants(
-  masked: readonly MaskedEntry[],
-  permissions: ResolvedPermissions,
-): readonly MaskedEntry[] {
-  const grants = [...permissions.read, ...permissions.write];
-  if (grants.length === 0) return masked;
-  return masked.filter(
-    (entry) => !grants.some((grant) => isInside(entry.path, grant) || isInside(grant, entry.path)),
-  );
-}
-
-function unchanged(scan: Scan): boolean {
-  for (const dir of scan.dirs) {
-    const stat = statSync(dir.path, { throwIfNoEntry: false });
-    if (stat === undefined || stat.mtimeMs !== dir.mtimeMs || stat.ino !== dir.ino) return false;
-  }
-  return true;
-}
-
-/** Reads the tree under `root` (depth-first, links not followed) and lists what to mask. */
-export function scanDirectory(root: string, matcher: NameMatcher, maxEntries: number): Scan {
+export function scanDirectory(
+  root: string,
+  matcher: NameMatcher,
+  bounds: ScanBounds,
+  previous?: ReadonlyMap<string, DirRecord>,
+): Scan {
   const masked: MaskedEntry[] = [];
-  const dirs: Array<{ path: string; mtimeMs: number; ino: number }> = [];
-  const pending = [root];
+  const dirs = new Map<string, DirRecord>();
+  const pending: Array<{ dir: string; depth: number }> = [{ dir: root, depth: 0 }];
   let seen = 0;
-  for (let dir = pending.pop(); dir !== undefined; dir = pending.pop()) {
+  for (let next = pending.pop(); next !== undefined; next = pending.pop()) {
+    const { dir, depth } = next;
     // Stat before reading: an entry added in between changes the mtime we keep.
-    const stat = statSync(dir);
-    dirs.push({ path: dir, mtimeMs: stat.mtimeMs, ino: stat.ino });
-    let entries: Dirent[];
-    try {
-      entries = readdirSync(dir, { withFileTypes: true });
-    } catch {
-      continue; // Unreadable for us: unreadable inside too.
+    const stat = statSync(dir, { throwIfNoEntry: false });
+    if (stat === undefined) continue; // Gone meanwhile.
+    let record = previous?.get(dir);
+    if (record === undefined || record.mtimeMs !== stat.mtimeMs || record.ino !== stat.ino) {
+      record = readDirectory(dir, stat, matcher, root);
     }
-    seen += entries.length;
-    if (seen > maxEntries) {
+    dirs.set(dir, record);
+    seen += record.entries;
+    if (seen > bounds.maxEntries) {
       throw new MaskScanError(
-        `its directory ${root} has more than ${maxEntries} entries outside node_modules, too many to check for secret files`,
+        root,
+        `${root} has more than ${bounds.maxEntries} entries outside node_modules, too many to check for secret files`,
       );
     }
-    for (const entry of entries) {
-      const path = join(dir, entry.name);
-      if (matcher.matches(entry.name)) {
-        const target = entry.isSymbolicLink() ? linkTarget(path, root) : undefined;
-        if (entry.isSymbolicLink()) {
-          // A link leading out of the directory dangles inside the sandbox; one inside it is
-          // masked where it leads (a mount on the link itself would follow it anyway).
-          if (target !== undefined) masked.push(target);
-        } else {
-          masked.push({ path, type: entry.isDirectory() ? 'directory' : 'file' });
-        }
-      } else if (entry.isDirectory() && entry.name !== 'node_modules') {
-        pending.push(path);
+    masked.push(...record.masked);
+    for (const sub of record.subdirs) {
+      if (depth + 1 > bounds.maxDepth) {
+        throw new MaskScanError(
+          root,
+          `${root} is more than ${bounds.maxDepth} directories deep (${sub}), too deep to check for secret files`,
+        );
       }
+      pending.push({ dir: sub, depth: depth + 1 });
     }
   }
   return { masked, dirs };
 }
 
-function linkTarget(path: string, root: string): MaskedEntry | undefined {
+function readDirectory(
+  dir: string,
+  stat: { readonly mtimeMs: number; readonly ino: number },
+  matcher: NameMatcher,
+  root: string,
+): DirRecord {
+  let entries: Dirent[];
   try {
+    entries = readdirSync(dir, { withFileTypes: true });
+  } catch {
+    entries = []; // Unreadable for us: unreadable inside too.
+  }
+  const masked: MaskedEntry[] = [];
+  const subdirs: string[] = [];
+  for (const entry of entries) {
+    const path = join(dir, entry.name);
+    if (matcher.matches(entry.name, dir)) {
+      if (entry.isSymbolicLink()) {
+        // A link leading out of the directory dangles inside the sandbox (or leads into a
+        // directory scanned on its own); one inside it is masked where it leads (a mount on
+        // the link itself would follow it anyway).
+        const target = linkTarget(path, root);
+        if (target !== undefined) masked.push(target);
+      } else {
+        masked.push({ path, type: entry.isDirectory() ? 'directory' : 'file' });
+      }
+    } else if (entry.isDirectory() && entry.name !== 'node_modules') {
+      subdirs.push(path);
+    }
+  }
+  return { mtimeMs: stat.mtimeMs, ino: stat.ino, entries: entries.length, masked, subdirs };
+}
+
+/**
+ * Where the link `path` leads, as a path under `root` (which may itself be reached through a
+ * link: the sandbox shows the tree at `root`), or undefined when it leads outside.
+ */
+export function linkTarget(path: string, root: string): MaskedEntry | undefined {
+  try {
+    const realRoot = realpathSync(root);
     const real = realpathSync(path);
-    if (!isInside(real, root) || real === root) return undefined;
-    return { path: real, type: statSync(real).isDirectory() ? 'directory' : 'file' };
+    if (!isInside(real, realRoot) || real === realRoot) return undefined;
+    return {
+      path: join(root, relative(realRoot, real)),
+      type: statSync(real).isDirectory() ? 'directory' : 'file',
+    };
   } catch {
     return undefined; // Dangling on the host too.
   }

@@ -4,8 +4,9 @@ import { ErrorKind } from '../errors/kinds.js';
 import { ToolExecutionError } from '../errors/tool-execution-error.js';
 import type { ResolvedTool } from '../runtime/resolve-tool.js';
 import { isInside } from '../sandbox/permissions.js';
-import type { ResolvedPermissions, ToolView } from '../sandbox/types.js';
-import { MaskScanError, masksOutsideGrants, type DirectoryMasks } from './mask.js';
+import type { MaskedEntry, ResolvedPermissions, ToolView } from '../sandbox/types.js';
+import { callMasks } from './call-masks.js';
+import { MaskScanError, type DirectoryMasks } from './mask.js';
 
 /** What a call runs. */
 export interface ToolModule {
@@ -15,6 +16,8 @@ export interface ToolModule {
   readonly view: ToolView;
   /** What of the tool is visible inside (to tell a denied read from a missing file). */
   readonly visible: readonly string[];
+  /** Secret-bearing entries of the tool's directory and the granted ones, hidden (call-masks.ts). */
+  readonly masked: readonly MaskedEntry[];
   /** The module is a bundle that carries the worker: Bun runs it in the worker's place. */
   readonly carriesWorker: boolean;
 }
@@ -53,32 +56,53 @@ export function bundleModule(
       ...(bundle.bytecode === undefined ? {} : { bytecode: bundle.bytecode }),
     },
     visible: bundle.bytecode === undefined ? [file] : [file, `${file}.jsc`],
+    masked: [],
     carriesWorker: true,
   };
 }
 
-/** A `bundle: false` tool: its source, in its directory with secret-bearing entries masked. */
-export function directoryModule(
+/** A `bundle: false` tool: its source, in its directory (masked by {@link withMasks}). */
+export function directoryModule(tool: ResolvedTool): ToolModule {
+  const dir = dirname(tool.path);
+  return {
+    modulePath: tool.path,
+    view: { kind: 'directory', dir },
+    visible: [dir],
+    masked: [],
+    carriesWorker: false,
+  };
+}
+
+/**
+ * `module` with the masks of its call: the secret-bearing entries of its directory view and of
+ * the granted directories. `runtimeFiles`: the other host paths shown (Bun, the worker's files).
+ * Throws a ToolExecutionError, `spawn_failed`, when a directory is too large to be checked.
+ */
+export function withMasks(
+  module: ToolModule,
   tool: ResolvedTool,
   masks: DirectoryMasks,
   permissions: ResolvedPermissions,
+  runtimeFiles: readonly string[],
 ): ToolModule {
-  const dir = dirname(tool.path);
-  let masked;
+  const toolDir = module.view.kind === 'directory' ? module.view.dir : undefined;
   try {
-    masked = masksOutsideGrants(masks.masks(dir), permissions);
+    const masked = callMasks(
+      masks,
+      {
+        ...(toolDir === undefined ? {} : { toolDir }),
+        shown: [...module.visible, ...runtimeFiles],
+      },
+      permissions,
+    );
+    return masked.length === 0 ? module : { ...module, masked };
   } catch (error) {
     if (!(error instanceof MaskScanError)) throw error;
+    const what = error.root === toolDir ? 'its directory (bundle: false)' : 'a granted directory';
     throw new ToolExecutionError({
       kind: ErrorKind.SpawnFailed,
       toolId: tool.toolId,
-      message: `Tool \`${tool.toolId}\` could not be started (bundle: false): ${error.message}; bundle it, or move it to a directory of its own`,
+      message: `Tool \`${tool.toolId}\` could not be started: ${what} cannot be checked for secret files: ${error.message}; grant narrower paths${toolDir === undefined ? '' : ', bundle the tool, or move it to a directory of its own'}`,
     });
   }
-  return {
-    modulePath: tool.path,
-    view: { kind: 'directory', dir, masked },
-    visible: [dir],
-    carriesWorker: false,
-  };
 }

@@ -8,6 +8,7 @@ import { shortPath } from '../build/build-errors.js';
 import { BUILD_TIMEOUT_MS } from '../build/sandboxed-build.js';
 import { isToolExecutionError } from '../errors/tool-execution-error.js';
 import { bunVersion, resolveBunBinary } from '../runtime/bun-binary.js';
+import { effectiveProfile } from '../runtime/effective.js';
 import { normalizeOptions } from '../runtime/options.js';
 import { packageFiles } from '../runtime/package-files.js';
 import { resolveTool } from '../runtime/resolve-tool.js';
@@ -84,7 +85,9 @@ async function buildOne(
     if (tool.definition?.bundle === false)
       return { id: target.id, entry, ok: true, bundled: false };
     const started = performance.now();
-    const built = await bundler.build(tool, { signal, timeoutMs: BUILD_TIMEOUT_MS });
+    // Built for the tool's own permissions: the data it may inline from outside its package.
+    const { permissions } = effectiveProfile(target.options, tool, {});
+    const built = await bundler.build(tool, { signal, timeoutMs: BUILD_TIMEOUT_MS }, permissions);
     return {
       id: target.id,
       entry,

@@ -264,6 +264,7 @@ async function runOnce(
     launched = await env.pool.launch({
       toolPath: module.modulePath,
       view: module.view,
+      masked: module.masked,
       permissions: prepared.permissions,
       limits: prepared.limits,
       preload: tool.definition?.preload === true,

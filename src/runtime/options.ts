@@ -40,7 +40,7 @@ export interface ToolDefinition {
   /**
    * Compile the tool with its imports into one module, and show the sandbox only that file.
    * `false` runs the source from its directory, which the sandbox then shows whole (read-only)
-   * but for secret-bearing files (`.env*`, `.git`, `.npmrc`, `*.pem`, `*.key`, `maskPatterns`):
+   * but for secret-bearing files (build/patterns.ts, and `maskPatterns`):
    * for a tool that imports modules by computed paths or reads files beside itself. @default true
    */
   readonly bundle?: boolean;
@@ -88,9 +88,10 @@ export interface ToolRuntimeOptions {
   /** Bound of the cache's size; the least recently used entries go first. @default 268435456 (256 MiB) */
   readonly cacheMaxBytes?: number;
   /**
-   * More names of secret-bearing files (`*` and `?` wildcards, one path component), besides
-   * `.env*`, `.git`, `.npmrc`, `*.pem`, `*.key`: a bundle may not import them, a `bundle: false`
-   * tool does not see them. @default []
+   * More names of secret-bearing files (`*` and `?` wildcards, one path component, or names
+   * joined by `/`: `.config/gcloud`), besides the defaults (`.env*`, `.git`, `.ssh`, `.aws`,
+   * `*.pem`, … — DEFAULT_MASK_PATTERNS, README "Secrets"): a bundle may not import them, and no
+   * directory the sandbox shows (granted, or a `bundle: false` tool's) shows them. @default []
    */
   readonly maskPatterns?: readonly string[];
   /** Record metrics and spans. @default true */

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type {
   LaunchPlan,
+  MaskedEntry,
   ResolvedLimits,
   ResolvedPermissions,
   Sandbox,
@@ -27,6 +28,8 @@ export interface LaunchSpec {
   readonly toolPath: string;
   /** What the sandbox shows of the tool (part of the profile: a new bundle is a new profile). */
   readonly view: ToolView;
+  /** Secret-bearing entries hidden in the directories shown (part of the profile too). */
+  readonly masked?: readonly MaskedEntry[];
   readonly permissions: ResolvedPermissions;
   readonly limits: ResolvedLimits;
   /** Import the tool in a prewarmed process before its request (ToolDefinition.preload). */
@@ -153,6 +156,7 @@ export class ProcessPool {
           : bunArgs,
       toolPath: spec.toolPath,
       view: spec.view,
+      ...(spec.masked === undefined || spec.masked.length === 0 ? {} : { masked: spec.masked }),
       runtimeFiles: this.#options.runtimeFiles,
       env: WORKER_ENV,
       permissions: spec.permissions,
@@ -257,6 +261,7 @@ function profileKey(spec: LaunchSpec): string {
   return JSON.stringify([
     spec.toolPath,
     spec.view,
+    spec.masked ?? [],
     spec.permissions,
     spec.limits,
     spec.preload === true,

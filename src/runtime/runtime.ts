@@ -156,6 +156,7 @@ function warmRegisteredTools(environment: ExecutionEnvironment, warming: Set<Pro
     pool.warm({
       toolPath: module.modulePath,
       view: module.view,
+      masked: module.masked,
       ...profile,
       preload: tool.definition?.preload === true,
       carriesWorker: module.carriesWorker,

@@ -17,6 +17,7 @@
  */
 import { dirname } from 'node:path';
 import { EGRESS_DIR, egressEnv } from '../network/in-sandbox.js';
+import { maskMounts } from './mask-mounts.js';
 import { isInside } from './permissions.js';
 import type { MaskedEntry, ResolvedPermissions, ToolView } from './types.js';
 
@@ -45,8 +46,10 @@ export type RootEntry =
 export interface BwrapInput {
   readonly bunPath: string;
   readonly bunArgs: readonly string[];
-  /** The tool's own files (read-only): its bundle, or its directory with masks. */
+  /** The tool's own files (read-only): its bundle, or its directory. */
   readonly tool: ToolView;
+  /** Secret-bearing entries of the tool's directory and of the granted ones, hidden. */
+  readonly masked?: readonly MaskedEntry[];
   /** Worker entry, bunfig, … (read-only). */
   readonly runtimeFiles: readonly string[];
   readonly permissions: ResolvedPermissions;
@@ -84,13 +87,6 @@ type Mount =
   | { readonly op: '--symlink'; readonly target: string; readonly dest: string }
   | { readonly op: '--tmpfs'; readonly dest: string; readonly sizeBytes: number | undefined }
   | { readonly op: '--proc' | '--dev' | '--tmpfs-ro'; readonly dest: string };
-
-/**
- * What a masked file is bound to. In a user namespace every mount is `nodev`, so opening this
- * device node fails with EACCES (observed with bwrap 0.8: `cat` of the masked path says
- * "Permission denied", classified `permission_denied`); without one it reads as empty.
- */
-const MASK_FILE_SOURCE = '/dev/null';
 
 /** The namespaces a command line from {@link buildBwrapArgs} creates (for `enforcement`). */
 export function bwrapNamespaces(
@@ -144,9 +140,10 @@ export function buildBwrapArgs(input: BwrapInput): string[] {
         args.push(mount.op, mount.dest);
         break;
       case '--tmpfs-ro':
-        // An empty tmpfs over a masked directory, then read-only: `--remount-ro /` below does not
-        // reach mounts under the root, so without this the tool could write into it.
-        args.push('--tmpfs', mount.dest, '--remount-ro', mount.dest);
+        // An empty tmpfs of mode 0000 over a masked directory (opening it fails with EACCES,
+        // see mask-mounts.ts), then read-only: `--remount-ro /` below does not reach mounts
+        // under the root, so without this the tool could write into it.
+        args.push('--perms', '0000', '--tmpfs', mount.dest, '--remount-ro', mount.dest);
         break;
       default:
         args.push(mount.op, mount.src, mount.dest);
@@ -220,6 +217,8 @@ function mounts(input: BwrapInput, toolDirsInTmp: readonly string[]): Mount[] {
   }
   list.push({ op: '--ro-bind', src: input.bunPath, dest: input.bunPath });
   list.push(...toolMounts(input.tool));
+  // Deeper than the directories they lie in, so mounted after them (see orderMounts).
+  list.push(...maskMounts(input.masked ?? []));
   for (const dir of toolDirsInTmp) list.push({ op: '--tmpfs', dest: dir, sizeBytes: undefined });
   for (const file of input.runtimeFiles) list.push({ op: '--ro-bind', src: file, dest: file });
   // Before the grants: a granted path under /tmp (or /tmp itself) is the host's, as granted.
@@ -276,7 +275,7 @@ function toolDirsUnderTmp(input: Pick<BwrapInput, 'tool' | 'permissions'>): stri
   return grants.some((grant) => isInside(dir, grant)) ? [] : [dir];
 }
 
-// The tool's bundle alone, or its directory and then (deeper, so mounted after it) its masks.
+// The tool's bundle alone, or its directory (its masks come with the others).
 function toolMounts(view: ToolView): Mount[] {
   if (view.kind === 'bundle') {
     return [
@@ -286,14 +285,7 @@ function toolMounts(view: ToolView): Mount[] {
         : [{ op: '--ro-bind', src: view.bytecode, dest: `${view.file}.jsc` } as const]),
     ];
   }
-  return [
-    { op: '--ro-bind', src: view.dir, dest: view.dir },
-    ...view.masked.map((entry): Mount =>
-      entry.type === 'directory'
-        ? { op: '--tmpfs-ro', dest: entry.path }
-        : { op: '--ro-bind', src: MASK_FILE_SOURCE, dest: entry.path },
-    ),
-  ];
+  return [{ op: '--ro-bind', src: view.dir, dest: view.dir }];
 }
 
 /**

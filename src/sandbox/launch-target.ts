@@ -41,6 +41,7 @@ export async function bwrapTarget(
     bunPath: request.bunPath,
     bunArgs: session === undefined ? request.bunArgs : [...request.bunArgs, EGRESS_ARG],
     tool: toolView(request),
+    masked: request.masked ?? [],
     runtimeFiles: request.runtimeFiles,
     permissions,
     env: request.env,

@@ -143,7 +143,10 @@ export interface Enforcement {
   };
 }
 
-/** A path hidden inside a bound directory: a file shows as an unreadable device, a directory as empty. */
+/**
+ * A path hidden inside a bound directory: a file shows as an unreadable device, a directory as
+ * one that cannot be opened (both EACCES).
+ */
 export interface MaskedEntry {
   readonly path: string;
   readonly type: 'file' | 'directory';
@@ -163,8 +166,8 @@ export type ToolView =
       /** Bun bytecode of `source`, shown beside `file` as `<file>.jsc` (where Bun looks for it). */
       readonly bytecode?: string;
     }
-  /** The tool's directory, as `bundle: false` asks, with its secret-bearing entries masked. */
-  | { readonly kind: 'directory'; readonly dir: string; readonly masked: readonly MaskedEntry[] };
+  /** The tool's directory, as `bundle: false` asks (its secret-bearing entries masked: {@link LaunchRequest.masked}). */
+  | { readonly kind: 'directory'; readonly dir: string };
 
 /** What the runtime asks the sandbox to launch. Everything already validated and resolved. */
 export interface LaunchRequest {
@@ -179,6 +182,11 @@ export interface LaunchRequest {
   readonly view?: ToolView;
   /** Absolute paths of files/dirs the worker itself needs read-only (worker entry, bunfig). */
   readonly runtimeFiles: readonly string[];
+  /**
+   * Secret-bearing entries inside the tool's directory view and the granted directories, hidden
+   * (none of them is a granted path, holds one, or lies in another). @default []
+   */
+  readonly masked?: readonly MaskedEntry[];
   /** The complete environment of the tool process (already filtered; nothing else is inherited). */
   readonly env: Readonly<Record<string, string>>;
   readonly permissions: ResolvedPermissions;

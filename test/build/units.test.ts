@@ -20,12 +20,9 @@ import { describeProblems, refusedGraph } from '../../src/build/build-errors.js'
 import { buildOptions } from '../../src/build/build-tool.js';
 import { evictCache } from '../../src/build/cache-evict.js';
 import { checkInputs, recordInput } from '../../src/build/freshness.js';
-import {
-  DirectoryMasks,
-  masksOutsideGrants,
-  MaskScanError,
-  scanDirectory,
-} from '../../src/build/mask.js';
+import { outsideAssets, refusedAsset } from '../../src/build/assets.js';
+import { callMasks } from '../../src/build/call-masks.js';
+import { DirectoryMasks, MaskScanError, scanDirectory } from '../../src/build/mask.js';
 import {
   compileMaskPatterns,
   secretComponent,
@@ -66,6 +63,17 @@ describe('secret-bearing names', () => {
     ['.envrc', true],
     ['.git', true],
     ['.npmrc', true],
+    ['.git-credentials', true],
+    ['.netrc', true],
+    ['.ssh', true],
+    ['.aws', true],
+    ['.gnupg', true],
+    ['.kube', true],
+    ['.docker', true],
+    ['.pypirc', true],
+    ['id_ed25519', true],
+    ['id_rsa.pub', true],
+    ['cert.p12', true],
     ['server.pem', true],
     ['id.key', true],
     ['db.secret', true],
@@ -77,8 +85,28 @@ describe('secret-bearing names', () => {
     ['keys', false],
     ['credentials.json', false],
     ['pem', false],
+    ['gcloud', false],
+    ['.config', false],
+    ['identity.ts', false],
   ])('%s → %s', (name, masked) => {
-    expect(matcher.matches(name)).toBe(masked);
+    expect(matcher.matches(name, '/home/u')).toBe(masked);
+  });
+
+  test('a pattern `a/b` matches the name b in a directory named a, and only there', () => {
+    expect(matcher.matches('gcloud', '/home/u/.config')).toBe(true);
+    expect(matcher.matches('gcloud', '/home/u/src')).toBe(false);
+    expect(matcher.matches('gcloud')).toBe(false);
+    const deeper = compileMaskPatterns(['vault/*/token']);
+    expect(deeper.matches('token', '/srv/vault/prod')).toBe(true);
+    expect(deeper.matches('token', '/srv/other/prod')).toBe(false);
+    const plain = compileMaskPatterns();
+    expect(secretComponent('/home/u/.config/gcloud/creds.json', '/home/u', plain)).toBe('gcloud');
+    // Its parent may lie above the root.
+    expect(secretComponent('/home/u/.config/gcloud/x.json', '/home/u/.config', plain)).toBe(
+      'gcloud',
+    );
+    expect(secretComponent('/p/tools/.ssh/config', '/p', plain)).toBe('.ssh');
+    expect(secretComponent('/p/src/gcloud/a.ts', '/p', plain)).toBeUndefined();
   });
 
   test('a secret component anywhere below the root, or anywhere in a path outside it', () => {
@@ -95,9 +123,11 @@ describe('secret-bearing names', () => {
 
   test.each([
     [
-      ['a/b'],
-      'Expected `maskPatterns[0]` to be a file name pattern without `/` (like `*.secret`), got `a/b` (string)',
+      ['a//b'],
+      'Expected `maskPatterns[0]` to be a file name pattern (like `*.secret`), or names joined by `/` (like `.config/gcloud`), got `a//b` (string)',
     ],
+    [['/etc'], 'got `/etc` (string)'],
+    [['a/../b'], 'got `a/../b` (string)'],
     [[''], 'Expected `maskPatterns[0]` to be a file name pattern'],
     [[3], 'got `3` (number)'],
     [
@@ -110,8 +140,9 @@ describe('secret-bearing names', () => {
   });
 });
 
-describe('the masks of a directory (bundle: false)', () => {
+describe('the masks of a directory (bundle: false, or granted)', () => {
   const matcher = compileMaskPatterns();
+  const bounds = (maxEntries: number, maxDepth = 32) => ({ maxEntries, maxDepth });
 
   test('finds secret files and directories at any depth, not inside node_modules or masked dirs', () => {
     write('tool.ts');
@@ -122,7 +153,7 @@ describe('the masks of a directory (bundle: false)', () => {
     write('.git/.env'); // inside a masked directory: hidden with it
     write('node_modules/pkg/.env'); // a package's, not the project's
     write('notes.txt');
-    const scan = scanDirectory(dir, matcher, 1000);
+    const scan = scanDirectory(dir, matcher, bounds(1000));
     expect(
       scan.masked.map((entry) => [entry.path.slice(dir.length + 1), entry.type]).sort(),
     ).toEqual([
@@ -137,15 +168,35 @@ describe('the masks of a directory (bundle: false)', () => {
     write('config/prod.txt', 'secret');
     symlinkSync('config/prod.txt', join(dir, '.env'));
     symlinkSync('/etc/hostname', join(dir, '.npmrc'));
-    const scan = scanDirectory(dir, matcher, 1000);
+    const scan = scanDirectory(dir, matcher, bounds(1000));
     expect(scan.masked).toEqual([{ path: join(dir, 'config/prod.txt'), type: 'file' }]);
+    // Scanned through a link to it, the masks are where the sandbox shows them: under the link.
+    symlinkSync(dir, `${dir}-link`);
+    try {
+      expect(scanDirectory(`${dir}-link`, matcher, bounds(1000)).masked).toEqual([
+        { path: join(`${dir}-link`, 'config/prod.txt'), type: 'file' },
+      ]);
+    } finally {
+      rmSync(`${dir}-link`);
+    }
   });
 
   test('a tree larger than the bound is refused, not half-checked', () => {
     for (let i = 0; i < 30; i++) write(`many/f${i}.ts`);
-    expect(() => scanDirectory(dir, matcher, 20)).toThrow(MaskScanError);
-    expect(() => scanDirectory(dir, matcher, 20)).toThrow(
+    expect(() => scanDirectory(dir, matcher, bounds(20))).toThrow(MaskScanError);
+    expect(() => scanDirectory(dir, matcher, bounds(20))).toThrow(
       'more than 20 entries outside node_modules',
+    );
+  });
+
+  test('a tree deeper than the bound is refused, not half-checked: a secret below it would leak', () => {
+    write('a/b/c/.env');
+    expect(scanDirectory(dir, matcher, bounds(1000, 3)).masked).toEqual([
+      { path: join(dir, 'a/b/c/.env'), type: 'file' },
+    ]);
+    write('a/b/c/d/notes.txt');
+    expect(() => scanDirectory(dir, matcher, bounds(1000, 3))).toThrow(
+      `${dir} is more than 3 directories deep (${join(dir, 'a/b/c/d')})`,
     );
   });
 
@@ -159,23 +210,154 @@ describe('the masks of a directory (bundle: false)', () => {
     expect(masks.masks(dir)).toEqual([{ path: join(dir, 'sub/.env'), type: 'file' }]);
   });
 
-  test('a grant naming, inside or around a masked entry keeps it visible', () => {
-    const masked = [
-      { path: '/p/tools/.env', type: 'file' as const },
-      { path: '/p/tools/.git', type: 'directory' as const },
-      { path: '/p/tools/sub/a.pem', type: 'file' as const },
-    ];
-    expect(masksOutsideGrants(masked, resolvePermissions({}))).toEqual(masked);
-    expect(
-      masksOutsideGrants(
-        masked,
-        resolvePermissions({ read: ['/p/tools/.env', '/p/tools/.git/hooks'] }),
-      ),
-    ).toEqual([masked[2]]);
-    expect(masksOutsideGrants(masked, resolvePermissions({ write: ['/p/tools/sub'] }))).toEqual([
-      masked[0],
-      masked[1],
+  test('the kept scans are bounded', () => {
+    const masks = new DirectoryMasks(matcher);
+    for (let i = 0; i < 300; i++) mkdirSync(join(dir, `d${i}`));
+    for (let i = 0; i < 300; i++) expect(masks.masks(join(dir, `d${i}`))).toEqual([]);
+    write('d0/.env');
+    expect(masks.masks(join(dir, 'd0'))).toEqual([{ path: join(dir, 'd0/.env'), type: 'file' }]);
+  });
+});
+
+describe('the masks of a call (every directory shown)', () => {
+  const masks = () => new DirectoryMasks(compileMaskPatterns());
+  const rel = (entries: readonly { path: string; type: string }[]) =>
+    entries.map((entry) => `${entry.path.slice(dir.length + 1)} ${entry.type}`);
+
+  test('every granted directory, read or write, at every scanned depth; not a granted file', () => {
+    write('data/data.txt');
+    write('data/.env');
+    write('data/.ssh/id_ed25519');
+    write('data/sub/.aws/credentials');
+    write('out/deep/er/server.key');
+    write('file-grant.txt');
+    const permissions = resolvePermissions({
+      read: [join(dir, 'data'), join(dir, 'file-grant.txt'), join(dir, 'missing')],
+      write: [join(dir, 'out')],
+    });
+    expect(rel(callMasks(masks(), { shown: [] }, permissions))).toEqual([
+      'data/.env file',
+      'data/.ssh directory',
+      'data/sub/.aws directory',
+      'out/deep/er/server.key file',
     ]);
+  });
+
+  test('a secret is visible only through a grant of its own path', () => {
+    write('data/.env');
+    write('data/.ssh/id_ed25519');
+    write('data/.ssh/known_hosts');
+    write('data/.ssh/keys/id_rsa');
+    write('data/.git/config');
+    const data = join(dir, 'data');
+    // The grant of the key: `.ssh` cannot be covered whole (the key is bound inside it), so its
+    // other entries are masked one by one.
+    const key = join(data, '.ssh/id_ed25519');
+    expect(
+      rel(callMasks(masks(), { shown: [] }, resolvePermissions({ read: [data, key] }))),
+    ).toEqual([
+      'data/.env file',
+      'data/.git directory',
+      'data/.ssh/keys directory',
+      'data/.ssh/known_hosts file',
+    ]);
+    // A directory inside a granted one does not unmask its parent's secrets, nor its own.
+    write('data/sub/.env');
+    expect(
+      rel(
+        callMasks(masks(), { shown: [] }, resolvePermissions({ read: [data, join(data, 'sub')] })),
+      ),
+    ).toEqual([
+      'data/.env file',
+      'data/.git directory',
+      'data/.ssh directory',
+      'data/sub/.env file',
+    ]);
+    // The tool's own files and the runtime's, when a masked directory holds them, stay shown.
+    expect(
+      rel(
+        callMasks(
+          masks(),
+          { shown: [join(data, '.git/config')] },
+          resolvePermissions({ read: [data] }),
+        ),
+      ),
+    ).toEqual(['data/.env file', 'data/.ssh directory', 'data/sub/.env file']);
+  });
+
+  test("the tool's directory (bundle: false) and a grant above it: masked once, under the grant too", () => {
+    write('p/tools/tool.ts');
+    write('p/tools/.env');
+    write('p/.git/config');
+    const toolDir = join(dir, 'p/tools');
+    expect(rel(callMasks(masks(), { toolDir, shown: [] }, resolvePermissions({})))).toEqual([
+      'p/tools/.env file',
+    ]);
+    expect(
+      rel(
+        callMasks(masks(), { toolDir, shown: [] }, resolvePermissions({ read: [join(dir, 'p')] })),
+      ),
+    ).toEqual(['p/.git directory', 'p/tools/.env file']);
+  });
+
+  test('node_modules and pseudo-filesystems are not scanned; a grant too large is refused', () => {
+    write('node_modules/pkg/.env');
+    const bounded = new DirectoryMasks(compileMaskPatterns(), { maxEntries: 10, maxDepth: 32 });
+    const grant = (path: string) => resolvePermissions({ read: [path] });
+    expect(callMasks(bounded, { shown: [] }, grant(join(dir, 'node_modules')))).toEqual([]);
+    expect(callMasks(bounded, { shown: [] }, grant('/proc'))).toEqual([]);
+    for (let i = 0; i < 20; i++) write(`big/f${i}`);
+    expect(() => callMasks(bounded, { shown: [] }, grant(join(dir, 'big')))).toThrow(MaskScanError);
+  });
+});
+
+describe('data imports from outside the tool’s package', () => {
+  test('outside the importer’s package, unless granted; code and a package’s own data are fine', () => {
+    write('repo/package.json', '{}');
+    write('repo/tools/package.json', '{}');
+    write('repo/node_modules/db/package.json', '{}');
+    const at = (relative: string) => join(dir, relative);
+    const edge = (from: string, path: string, loader?: string) => ({
+      from: at(from),
+      path: at(path),
+      original: path,
+      ...(loader === undefined ? {} : { loader }),
+    });
+    const imports = [
+      edge('repo/tools/t.ts', 'repo/tools/data/cities.json'),
+      edge('repo/tools/t.ts', 'repo/lib/util.ts'),
+      edge('repo/tools/t.ts', 'repo/node_modules/db/index.js'),
+      edge('repo/node_modules/db/index.js', 'repo/node_modules/db/table.json'),
+      edge('repo/tools/t.ts', 'repo/config.json'),
+      edge('repo/tools/t.ts', 'repo/lib/other.ts', 'text'),
+      edge('repo/tools/t.ts', 'repo/notes.txt', 'text'),
+      edge('repo/node_modules/db/index.js', 'repo/seeds.toml', 'toml'),
+    ];
+    const tool = at('repo/tools/t.ts');
+    // An external import is not inlined: no data of the bundle.
+    imports.push({ from: tool, path: '/tmp/fs', original: 'node:fs' });
+    const inputs = imports.filter((e) => e.original !== 'node:fs').map((e) => e.path);
+    const assets = outsideAssets({ inputs, imports }, tool);
+    expect(assets.map((asset) => asset.path)).toEqual(
+      ['repo/config.json', 'repo/lib/other.ts', 'repo/notes.txt', 'repo/seeds.toml'].map(at),
+    );
+    const root = at('repo');
+    expect(refusedAsset(assets, resolvePermissions({}), tool, root)).toBe(
+      `tools/t.ts imports 'repo/config.json', a data file outside the tool's package (tools) that it may not read; grant it with \`read\` (permissions.read: ['${at('repo/config.json')}'])`,
+    );
+    expect(
+      refusedAsset(
+        assets,
+        resolvePermissions({ read: [at('repo/config.json'), at('repo/lib')] }),
+        tool,
+        root,
+      ),
+    ).toContain("tools/t.ts imports 'repo/notes.txt'");
+    expect(refusedAsset(assets, resolvePermissions({ read: [root] }), tool, root)).toBeUndefined();
+    // From a cached entry, the paths alone.
+    expect(refusedAsset([at('repo/notes.txt')], resolvePermissions({}), tool, root)).toContain(
+      'it inlines notes.txt, a data file outside',
+    );
   });
 });
 
@@ -360,7 +542,7 @@ describe('options of the build', () => {
   test.each([
     [{ cacheMaxBytes: 0 }, 'Expected `cacheMaxBytes` to be a positive integer, got `0` (number)'],
     [{ cacheDir: 3 }, 'Expected `cacheDir` to be a string, got `3` (number)'],
-    [{ maskPatterns: ['a/b'] }, 'Expected `maskPatterns[0]` to be a file name pattern'],
+    [{ maskPatterns: ['a//b'] }, 'Expected `maskPatterns[0]` to be a file name pattern'],
     [
       { tools: { t: { path: 't.ts', bundle: 'no' } } },
       'Expected `tools.t.bundle` to be a boolean, got `no` (string)',

@@ -30,7 +30,7 @@ function input(permissions: Permissions = {}, extra: Partial<BwrapInput> = {}): 
   return {
     bunPath: '/opt/bun/bun',
     bunArgs: ['--no-install', '/rt/worker.ts'],
-    tool: { kind: 'directory', dir: '/tools', masked: [] },
+    tool: { kind: 'directory', dir: '/tools' },
     runtimeFiles: ['/rt/worker.ts'],
     permissions: resolvePermissions(permissions),
     env: { API: 'x' },
@@ -193,19 +193,17 @@ describe('buildBwrapArgs', () => {
     expect(remounts(buildBwrapArgs(input()))).toEqual(['/']);
   });
 
-  test('bundle: false: the directory, then its masks over it (files by /dev/null, directories by a read-only tmpfs)', () => {
+  test('the directories shown, then their masks over them (files by /dev/null, directories by a read-only tmpfs of mode 0000)', () => {
     const args = buildBwrapArgs(
       input(
         { read: ['/proj/tools/data'] },
         {
-          tool: {
-            kind: 'directory',
-            dir: '/proj/tools',
-            masked: [
-              { path: '/proj/tools/.env', type: 'file' },
-              { path: '/proj/tools/.git', type: 'directory' },
-            ],
-          },
+          tool: { kind: 'directory', dir: '/proj/tools' },
+          masked: [
+            { path: '/proj/tools/.env', type: 'file' },
+            { path: '/proj/tools/.git', type: 'directory' },
+            { path: '/proj/tools/data/.ssh', type: 'directory' },
+          ],
         },
       ),
     );
@@ -216,8 +214,12 @@ describe('buildBwrapArgs', () => {
     };
     const dir = at('--ro-bind', '/proj/tools', '/proj/tools');
     expect(at('--ro-bind', '/dev/null', '/proj/tools/.env')).toBeGreaterThan(dir);
-    expect(at('--tmpfs', '/proj/tools/.git', '--remount-ro', '/proj/tools/.git')).toBeGreaterThan(
-      dir,
+    expect(
+      at('--perms', '0000', '--tmpfs', '/proj/tools/.git', '--remount-ro', '/proj/tools/.git'),
+    ).toBeGreaterThan(dir);
+    // A mask inside a granted directory comes after the grant's bind.
+    expect(at('--perms', '0000', '--tmpfs', '/proj/tools/data/.ssh')).toBeGreaterThan(
+      at('--ro-bind-try', '/proj/tools/data', '/proj/tools/data'),
     );
   });
 
