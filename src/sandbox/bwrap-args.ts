@@ -249,11 +249,7 @@ function procCovers(system: SystemView): Mount[] {
       src: path,
       dest: path,
     })),
-    ...(system.procMasked ?? []).map((entry): Mount =>
-      entry.type === 'directory'
-        ? { op: '--tmpfs-ro', dest: entry.path }
-        : { op: '--ro-bind', src: MASK_FILE_SOURCE, dest: entry.path },
-    ),
+    ...maskMounts(system.procMasked ?? []),
   ];
 }
 
