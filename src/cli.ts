@@ -16,7 +16,9 @@ import { terminalWidth } from './cli/table.js';
 import { isToolExecutionError } from './errors/tool-execution-error.js';
 import { closeOnSignals } from './runtime/close-on-signals.js';
 import { createToolRuntime } from './runtime/runtime.js';
-import { detectCapabilities } from './sandbox/detect.js';
+import { inspectSandbox } from './sandbox/sandbox.js';
+import type { DoctorIdentity } from './sandbox/doctor.js';
+import { packageFiles } from './runtime/package-files.js';
 import { probeEgress } from './sandbox/egress-probe.js';
 import { resolveBunBinary } from './runtime/bun-binary.js';
 import { telemetryFromEnv } from './telemetry/env.js';
@@ -131,7 +133,17 @@ async function dispatch(command: Command): Promise<number> {
       process.stdout.write(`${version()}\n`);
       return 0;
     case 'doctor': {
-      const capabilities = await detectCapabilities();
+      const { caps: capabilities, identity } = await inspectSandbox();
+      const files = packageFiles();
+      const who: DoctorIdentity = {
+        identity,
+        paths: [
+          { path: resolveBunBinary(), need: 'exec' },
+          { path: files.worker, need: 'read' },
+          { path: files.bunfig, need: 'read' },
+          { path: defaultCacheDir(), need: 'exec' },
+        ],
+      };
       const egress = await probeEgress({
         bwrapPath: capabilities.bwrap.works ? capabilities.bwrap.path : undefined,
         bunPath: resolveBunBinary(),
@@ -140,8 +152,8 @@ async function dispatch(command: Command): Promise<number> {
       const cache = new BuildCache(defaultCacheDir()).usage();
       process.stdout.write(
         command.json
-          ? `${JSON.stringify({ ...capabilities, egress, cache })}\n`
-          : `${renderDoctor(capabilities, { width: terminalWidth(), egress })}\n${renderCacheUsage(cache)}\n`,
+          ? `${JSON.stringify({ ...capabilities, sandboxUser: identity, egress, cache })}\n`
+          : `${renderDoctor(capabilities, { width: terminalWidth(), egress, who })}\n${renderCacheUsage(cache)}\n`,
       );
       return 0;
     }

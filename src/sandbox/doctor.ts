@@ -3,7 +3,18 @@
  * (printed by src/cli/doctor.ts).
  */
 import { readFileSync } from 'node:fs';
+import { cgroupFsReadOnly, describeBlockers, userNamespaceBlockers } from './blockers.js';
 import type { Component, SandboxCapabilities } from './detect.js';
+import type { SandboxIdentity } from './identity.js';
+import { unreachable, type Reach } from './reach.js';
+
+/** Who runs the sandboxes, and what of the runtime that user must reach (for `doctor`). */
+export interface DoctorIdentity {
+  /** The sandbox user, or why it could not be resolved. */
+  readonly identity: SandboxIdentity | { readonly error: string };
+  /** Paths every sandbox binds or writes (Bun, the worker, the build cache), and how. */
+  readonly paths: readonly { readonly path: string; readonly need: Reach }[];
+}
 
 /** One row of the report. */
 export interface DoctorRow {
@@ -22,6 +33,7 @@ export function doctorRows(
   caps: SandboxCapabilities,
   mounts = readMounts(),
   egress?: Component,
+  who?: DoctorIdentity,
 ): DoctorRow[] {
   return [
     row(
@@ -31,6 +43,7 @@ export function doctorRows(
       "the sandbox needs Linux; elsewhere only `sandbox: 'none'` runs",
     ),
     ...bubblewrapRows(caps),
+    ...(who === undefined ? [] : identityRows(who)),
     // Stated on every machine: an unsandboxed execution's temp dir is a host directory.
     row(
       'scratch cap (none)',
@@ -105,11 +118,14 @@ function bubblewrapRows(caps: SandboxCapabilities): DoctorRow[] {
     'apt-get install bubblewrap (Fedora: dnf install bubblewrap)',
   );
   if (bwrap.path === undefined) return [found];
+  const blockers = describeBlockers(userNamespaceBlockers());
   const works = row(
     'bubblewrap sandbox',
     bwrap.works,
     bwrap.works ? 'a trivial sandbox starts' : bwrap.detail,
-    'allow user namespaces (sysctl kernel.unprivileged_userns_clone=1, user.max_user_namespaces>0; on Ubuntu 24.04 an AppArmor profile for bwrap), or run as root',
+    blockers === ''
+      ? 'allow user namespaces (sysctl kernel.unprivileged_userns_clone=1, user.max_user_namespaces>0; on Ubuntu ≥ 23.10 an AppArmor profile for bwrap)'
+      : blockers,
   );
   if (!bwrap.works) return [found, works];
   const scratch = row(
@@ -127,20 +143,29 @@ function bubblewrapRows(caps: SandboxCapabilities): DoctorRow[] {
 // The memory and pids controllers, and on v2 whether joining a cgroup may wait.
 function cgroupRows(caps: SandboxCapabilities, mounts: string): DoctorRow[] {
   const { cgroup } = caps;
+  const readOnly = cgroupFsReadOnly()
+    ? ' /sys/fs/cgroup is mounted read-only (a container?): mount it read-write for the container, or use cgroupParent.'
+    : '';
+  const delegate = `delegate a subtree to this user: systemd \`Delegate=yes\` (cgroup v2), or mkdir + chown -R under each v1 controller and start the manager inside; or set cgroupParent (see "Running as a service" in the README).${readOnly}`;
+  // Without a writable cgroup the sandbox still runs: the limits fall back to rlimits (warn).
   const rows = [
     row(
       'memory cgroup',
       cgroup.memory,
-      cgroup.detail,
-      cgroup.version === 'v2'
-        ? 'enable the memory controller for a subtree writable by this user (systemd: Delegate=yes), or run as root'
-        : 'mount the memory controller (cgroup v1) or cgroup v2, writable by this user (run as root)',
+      cgroup.memory
+        ? cgroup.detail
+        : `${cgroup.detail}. Memory is bounded by RLIMIT_DATA instead (at least 320 MiB, about half of it usable as heap; enforcement.memory says rlimit-data)`,
+      delegate,
+      true,
     ),
     row(
       'pids cgroup',
       cgroup.pids,
-      cgroup.pids ? 'process limit available' : cgroup.detail,
-      'enable the pids controller as for memory',
+      cgroup.pids
+        ? 'process limit available'
+        : `${cgroup.detail}. Processes are bounded by seccomp (no \`run\`) or by RLIMIT_NPROC in the sandbox's user namespace (\`run\`)`,
+      delegate,
+      true,
     ),
   ];
   // On v1 a tool process joins its cgroups by thread (`tasks`), which never waits for the
@@ -160,6 +185,52 @@ function cgroupRows(caps: SandboxCapabilities, mounts: string): DoctorRow[] {
       ),
     );
   }
+  return rows;
+}
+
+// Who the sandbox runs as (loud when host root), and whether it reaches what it must bind.
+function identityRows(who: DoctorIdentity): DoctorRow[] {
+  const { identity } = who;
+  if ('error' in identity) {
+    return [
+      row(
+        'sandbox user',
+        false,
+        identity.error,
+        'name an existing user with sandboxUser or TOOLCAGE_SANDBOX_USER',
+      ),
+    ];
+  }
+  const user = `${identity.name} (uid ${identity.uid}, gid ${identity.gid})`;
+  const rows = [
+    identity.hostRoot
+      ? row(
+          'sandbox user',
+          false,
+          `HOST ROOT: sandboxUser is root, so every tool runs as host root without capabilities (writable host files, root-owned files under write grants). Not recommended`,
+          'drop sandboxUser: root (the default for a root manager is nobody; a dedicated account is better: useradd --system toolcage-sandbox, then sandboxUser: toolcage-sandbox)',
+          true,
+        )
+      : row(
+          'sandbox user',
+          true,
+          identity.switched
+            ? `${user}: this root manager starts its sandboxes as that user (grants must be readable/writable by it)`
+            : `${user}: the manager's own user`,
+          '',
+        ),
+  ];
+  const blocked = who.paths
+    .map(({ path, need }) => unreachable(path, identity, need))
+    .filter((why): why is string => why !== undefined);
+  rows.push(
+    row(
+      'sandbox user reaches the runtime',
+      blocked.length === 0,
+      blocked.length === 0 ? 'Bun, the worker and the build cache' : blocked.join('; '),
+      `make those paths readable (the cache writable) by ${identity.name}: chmod o+x on the parent directories, or move the project out of a private home`,
+    ),
+  );
   return rows;
 }
 

@@ -101,6 +101,22 @@ export function createSandbox(options: SandboxOptions = {}): Sandbox {
 }
 
 /**
+ * What a sandbox with these options would find here, for `doctor`: the machine's capabilities
+ * (probed as the sandbox user) and that user, or why it cannot be resolved.
+ */
+export async function inspectSandbox(
+  options: Pick<SandboxOptions, 'sandboxUser' | 'cgroupParent'> = {},
+): Promise<{ caps: SandboxCapabilities; identity: SandboxIdentity | { error: string } }> {
+  const who = whoRuns(options.sandboxUser);
+  const runAs = 'identity' in who && who.identity.switched ? who.identity : undefined;
+  const caps = await detectCapabilities({
+    cgroupParent: options.cgroupParent ?? nonEmpty(process.env['TOOLCAGE_CGROUP_PARENT']),
+    ...(runAs === undefined ? {} : { runAs: { uid: runAs.uid, gid: runAs.gid } }),
+  });
+  return { caps, identity: 'identity' in who ? who.identity : who };
+}
+
+/**
  * Settles when the cgroups and temp dirs of every disposed plan are removed (dispose() hands
  * them to background removal, which kills whatever is still in a cgroup), and this process's
  * own cgroup directory too when no execution is left in it. `runtime.close()` awaits it; never

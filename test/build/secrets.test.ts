@@ -175,6 +175,8 @@ describe.skipIf(!available.ok)('secrets under grants (bwrap)', () => {
     write('tools/reader.ts', READER);
     write('granted/data.txt', 'plain data');
     for (const [file, secret] of Object.entries(SECRETS)) write(`granted/${file}`, secret);
+    // Writable by whoever runs the sandbox (a root manager's is `nobody`).
+    chmodSync(join(root, 'granted'), 0o777);
     return join(root, 'granted');
   }
 

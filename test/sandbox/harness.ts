@@ -148,20 +148,50 @@ export const CAPABILITIES: SandboxCapabilities = await detectCapabilities();
 export const CGROUP_MECHANISM = CAPABILITIES.cgroup.version === 'v2' ? 'cgroup-v2' : 'cgroup-v1';
 
 /**
+ * Whether executions get memory and pids cgroups here. `TOOLCAGE_TEST_CGROUPS=none` says a run
+ * has none on purpose (CI's unprivileged run without a delegated subtree): the sandbox then
+ * bounds memory and processes by rlimits, and the tests expect those.
+ */
+export const CGROUPS = CAPABILITIES.cgroup.memory && CAPABILITIES.cgroup.pids;
+const NO_CGROUPS_EXPECTED = process.env['TOOLCAGE_TEST_CGROUPS'] === 'none';
+
+/** How memory of `memoryMb` is enforced here (the rlimit never goes below what Bun needs). */
+export function memoryEnforced(memoryMb: number): { mechanism: string; limitMb: number } {
+  return CGROUPS
+    ? { mechanism: CGROUP_MECHANISM, limitMb: memoryMb }
+    : { mechanism: 'rlimit-data', limitMb: Math.max(memoryMb, 320) };
+}
+
+/** How `maxProcesses` is enforced here, with `run` or without. */
+export function processesEnforced(
+  limit: number,
+  run: boolean,
+): { mechanism: string; limit?: number } {
+  if (CGROUPS) return { mechanism: CGROUP_MECHANISM, limit };
+  return run ? { mechanism: 'rlimit-nproc', limit } : { mechanism: 'seccomp' };
+}
+
+/**
  * Whether the sandbox tests can run here. With `TOOLCAGE_REQUIRE_ALL=1` a missing bubblewrap
  * fails the suite instead of skipping it.
  */
 export async function sandboxAvailability(): Promise<{ ok: boolean; reason: string }> {
   const caps = await detectCapabilities();
   const bun = BUN;
+  const cgroups = caps.cgroup.memory && caps.cgroup.pids;
+  if (NO_CGROUPS_EXPECTED && cgroups) {
+    throw new Error(
+      `TOOLCAGE_TEST_CGROUPS=none, but cgroups are writable here (${caps.cgroup.detail})`,
+    );
+  }
   const missing = [
     !caps.bwrap.works && `bubblewrap (${caps.bwrap.detail})`,
-    !caps.cgroup.memory && `memory cgroup (${caps.cgroup.detail})`,
-    !caps.cgroup.pids && 'pids cgroup',
+    !NO_CGROUPS_EXPECTED && !caps.cgroup.memory && `memory cgroup (${caps.cgroup.detail})`,
+    !NO_CGROUPS_EXPECTED && !caps.cgroup.pids && 'pids cgroup',
     !existsSync(bun) && `Bun at ${bun}`,
   ].filter((m): m is string => typeof m === 'string');
   if (missing.length === 0) return { ok: true, reason: '' };
-  const reason = `SANDBOX TESTS SKIPPED: missing ${missing.join(', ')} (apt-get install bubblewrap; run as root for cgroups)`;
+  const reason = `SANDBOX TESTS SKIPPED: missing ${missing.join(', ')} (apt-get install bubblewrap; for cgroups run as root or in a delegated subtree, or set TOOLCAGE_TEST_CGROUPS=none to test the rlimit bounds)`;
   if (process.env['TOOLCAGE_REQUIRE_ALL'] === '1')
     throw new Error(`TOOLCAGE_REQUIRE_ALL=1: ${reason}`);
   console.warn(reason);
