@@ -12,8 +12,11 @@ export default defineConfig({
     pool: 'forks',
     // Every runtime a test makes (and every CLI it runs) caches compiled tools in the worktree
     // (ignored by git), never in the user's ~/.cache/toolcage.
+    // (CI's unprivileged runs point it at a directory of their own: TOOLCAGE_TEST_XDG_CACHE.)
     env: {
-      XDG_CACHE_HOME: fileURLToPath(new URL('./.vitest-tmp/xdg-cache', import.meta.url)),
+      XDG_CACHE_HOME:
+        process.env['TOOLCAGE_TEST_XDG_CACHE'] ??
+        fileURLToPath(new URL('./.vitest-tmp/xdg-cache', import.meta.url)),
     },
   },
 });
