@@ -17,5 +17,6 @@ export type {
 export { ErrorKind, ERROR_KINDS } from './errors/kinds.js';
 export { ToolExecutionError, isToolExecutionError } from './errors/tool-execution-error.js';
 export type { CapturedLogs, LimitName, ToolThrownError } from './errors/tool-execution-error.js';
+export type { Denial, DeniedOperation } from './errors/denial.js';
 export type { Enforcement, Limits, Permissions, SandboxMode } from './sandbox/types.js';
 export type { NetworkOptions } from './network/options.js';

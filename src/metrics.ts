@@ -8,6 +8,7 @@ import {
   type Histogram,
   type MeterProvider,
 } from '@opentelemetry/api';
+import type { DeniedOperation } from './errors/denial.js';
 import { ErrorKind } from './errors/kinds.js';
 import {
   INSTRUMENTATION_SCOPE,
@@ -22,9 +23,6 @@ export { MetricNames, PrometheusMetricNames } from './telemetry/names.js';
 
 /** How an execution ended, as the `outcome` label of `runtime_tool_execute_seconds`. */
 export type Outcome = 'success' | 'error' | 'timeout';
-
-/** What the sandbox denied (`operation` of `runtime_tool_permission_denials_total`). */
-export type DeniedOperation = 'read' | 'write' | 'net' | 'run' | 'other';
 
 /** How the tool's process ended (`runtime_bun_process_exits_total`). */
 export interface ProcessExit {

@@ -1,3 +1,4 @@
+import type { Denial } from './denial.js';
 import type { ErrorKind } from './kinds.js';
 
 const BRAND = Symbol.for('toolcage.ToolExecutionError');
@@ -40,6 +41,7 @@ export interface ToolExecutionErrorOptions {
   readonly logs?: CapturedLogs;
   readonly toolError?: ToolThrownError;
   readonly limit?: LimitName;
+  readonly denial?: Denial;
   readonly executionId?: string;
 }
 
@@ -56,6 +58,11 @@ export class ToolExecutionError extends Error {
   logs: CapturedLogs;
   readonly toolError: ToolThrownError | undefined;
   readonly limit: LimitName | undefined;
+  /**
+   * For `permission_denied`: what was refused, why, and who saw it (`observedBy`: toolcage's
+   * egress proxy, or only the tool's own report — see errors/denial.ts).
+   */
+  readonly denial: Denial | undefined;
   readonly executionId: string | undefined;
 
   constructor(options: ToolExecutionErrorOptions) {
@@ -68,6 +75,7 @@ export class ToolExecutionError extends Error {
     this.logs = options.logs ?? EMPTY_LOGS;
     this.toolError = options.toolError;
     this.limit = options.limit;
+    this.denial = options.denial;
     this.executionId = options.executionId;
     Object.defineProperty(this, BRAND, { value: true });
   }
@@ -81,6 +89,7 @@ export class ToolExecutionError extends Error {
       ...(this.exitCode === undefined ? {} : { exitCode: this.exitCode }),
       ...(this.signal === undefined ? {} : { signal: this.signal }),
       ...(this.limit === undefined ? {} : { limit: this.limit }),
+      ...(this.denial === undefined ? {} : { denial: this.denial }),
       ...(this.toolError === undefined ? {} : { toolError: this.toolError }),
       durationMs: this.durationMs,
       logs: this.logs,

@@ -2,10 +2,19 @@
  * Classification of a finished process: from everything toolcage observed of one run to its
  * verdict (success, or an error kind with its message). Beside run-process.ts, which gathers the
  * observation; the kinds and the error class it names live in src/errors.
+ *
+ * Facts and claims. What the tool's process wrote — the message on fd 3 (its `phase` too) and
+ * stderr — is the tool's claim: it can make a failure `tool_error`, `invalid_output` or
+ * `tool_not_found`, never a system kind. `spawn_failed`, `internal` and `out_of_memory` rest
+ * only on what toolcage observed itself: a spawn error, the launcher's report that the sandbox
+ * never started, a process it lost, the memory cgroup's events (docs/architecture.md, "Facts and
+ * claims").
  */
+import { denialMessage, type Denial } from '../errors/denial.js';
+import { toErrorLink, type ErrorLink } from '../errors/error-link.js';
 import { ErrorKind } from '../errors/kinds.js';
 import type { LimitName, ToolThrownError } from '../errors/tool-execution-error.js';
-import { RESULT_FRAME_BYTES, type SerializedError, type WorkerMessage } from './worker/protocol.js';
+import { RESULT_FRAME_BYTES, type WorkerMessage } from './worker/protocol.js';
 
 /** Why toolcage itself ended a run, recorded at the moment it decided (first reason wins). */
 export type EndReason = 'timeout' | 'cancelled' | 'closed' | 'output_limit';
@@ -26,12 +35,21 @@ export interface Observation {
   /** The worker's message; `invalid` when fd 3 carried something that is not one; undefined when nothing came. */
   readonly message: WorkerMessage | 'invalid' | undefined;
   readonly stderrTail: string;
+  /**
+   * Why the sandbox never started the tool, as the launcher saw it (ProcessEnd.sandboxFailed):
+   * nothing of the tool ran, so what is on stderr is bwrap's.
+   */
+  readonly sandboxFailed: string | undefined;
+  /**
+   * The memory limit was hit, as toolcage observed it: the memory cgroup's OOM events
+   * (LimitReport.memoryExceeded). Where memory is bounded by an rlimit instead (no memory
+   * cgroup), that bound's own observed fact must arrive here the same way, through the
+   * LimitReport: Bun's `RangeError: Out of memory` is text the tool can print or throw at will.
+   */
   readonly memoryExceeded: boolean;
   readonly processesExceeded: boolean;
-  /** The denied operation, when the sandbox explains the tool's error ("read of /etc/passwd"). */
-  readonly denied: string | undefined;
-  /** The grant that would allow it ("grant it with --allow-read /etc/passwd …"), if one would. */
-  readonly grantHint: string | undefined;
+  /** The denial that explains the failure (sandbox/denials.ts). */
+  readonly denial: Denial | undefined;
   /** An rlimit the tool's error or exit points to. */
   readonly limitHit: LimitName | undefined;
   readonly limitDetail: string | undefined;
@@ -46,14 +64,9 @@ export type Verdict =
       readonly message: string;
       readonly limit?: LimitName;
       readonly toolError?: ToolThrownError;
-      /** What the sandbox denied, for `permission_denied` ("read of /etc/passwd"). */
-      readonly denied?: string;
+      /** What the sandbox denied, for `permission_denied`. */
+      readonly denial?: Denial;
     };
-
-const OUT_OF_MEMORY = /RangeError: Out of memory|JavaScript heap out of memory|Out of memory/;
-// bwrap's own set-up errors, and the launch prologue's (src/sandbox/launch-command.ts), which
-// exits 125 with this prefix when it cannot join the cgroup or set an rlimit.
-const BWRAP_FAILURE = /^(bwrap: |toolcage-sandbox: )/m;
 
 /**
  * Decides the outcome of one run from what was observed. Pure: toolcage's own recorded reason
@@ -86,6 +99,12 @@ export function classify(o: Observation): Verdict {
   if (o.spawnError !== undefined) {
     return fail(ErrorKind.SpawnFailed, `${tool} could not be started: ${o.spawnError.message}`);
   }
+  if (o.sandboxFailed !== undefined) {
+    return fail(
+      ErrorKind.SpawnFailed,
+      `${tool} could not be started: the sandbox failed (${o.sandboxFailed})${detail(o)}`,
+    );
+  }
   const message = o.message;
   if (message !== undefined && message !== 'invalid' && message.type === 'result') {
     // The stream check allows the frame's bytes; the result itself must fit the cap exactly.
@@ -108,8 +127,9 @@ export function classify(o: Observation): Verdict {
       message: `${tool} ran out of memory${detail(o)}`,
     };
   }
-  if (message !== undefined && message !== 'invalid')
-    return fromWorkerError(o, message.phase, message.error);
+  if (message !== undefined && message !== 'invalid') {
+    return fromWorkerError(o, message.phase, toErrorLink(message.error));
+  }
   if (message === 'invalid') {
     return fail(
       ErrorKind.InvalidOutput,
@@ -121,10 +141,14 @@ export function classify(o: Observation): Verdict {
   return fromExit(o);
 }
 
-// The worker reported a failure: load, export, call, output or protocol.
-function fromWorkerError(o: Observation, phase: string, error: SerializedError): Verdict {
+/**
+ * The worker reported a failure: load, export, call, output or protocol. The phase is written
+ * by the tool's process like the rest of the message, so none of them makes a system kind: a
+ * `protocol` failure (the worker could not read its request, or the tool wrote such a message
+ * itself) and a phase nobody knows are protocol violations, `invalid_output`.
+ */
+function fromWorkerError(o: Observation, phase: unknown, error: ErrorLink): Verdict {
   const tool = `Tool \`${o.toolId}\``;
-  const toolError = thrown(error);
   switch (phase) {
     case 'export':
       return fail(ErrorKind.ToolNotFound, `${tool}: ${error.message}`);
@@ -135,31 +159,26 @@ function fromWorkerError(o: Observation, phase: string, error: SerializedError):
       );
     case 'protocol':
       return fail(
-        ErrorKind.Internal,
-        `${tool}: the worker could not read its request: ${error.message}`,
+        ErrorKind.InvalidOutput,
+        `${tool}: a protocol failure was reported on the result channel: ${error.message}`,
       );
     case 'load':
     case 'call':
       break;
     default:
-      return fail(ErrorKind.Internal, `${tool}: the worker reported an unknown phase \`${phase}\``);
+      return fail(
+        ErrorKind.InvalidOutput,
+        `${tool}: the result channel carried an error of an unknown phase \`${String(phase).slice(0, 40)}\``,
+      );
   }
-  if (chainMatches(error, (e) => OUT_OF_MEMORY.test(`${e.name}: ${e.message}`))) {
-    return {
-      ok: false,
-      kind: ErrorKind.OutOfMemory,
-      limit: 'memory',
-      message: `${tool} ran out of memory: ${error.message}`,
-      toolError,
-    };
-  }
-  if (o.denied !== undefined) {
+  const toolError = thrown(error);
+  if (o.denial !== undefined) {
     return {
       ok: false,
       kind: ErrorKind.PermissionDenied,
-      message: `${tool} was denied by the sandbox: ${o.denied}${o.grantHint === undefined ? '' : `; ${o.grantHint}`}`,
+      message: denialMessage(o.toolId, o.denial),
       toolError,
-      denied: o.denied,
+      denial: o.denial,
     };
   }
   const limitVerdict = limitHit(o, `: ${error.message}`);
@@ -173,25 +192,17 @@ function fromWorkerError(o: Observation, phase: string, error: SerializedError):
   };
 }
 
-// No message at all: explain the exit.
+/**
+ * No message at all: explain the exit. bwrap's and the launch prologue's failure lines on stderr
+ * (`bwrap: …`, `toolcage-sandbox: …`) can be printed by any tool, so they never make
+ * `spawn_failed` alone: only the launcher's report that the sandbox never started does (see
+ * classify). Without it such a line is quoted in the `crashed` message, where a reader sees it;
+ * and Bun's `RangeError: Out of memory` on stderr is no `out_of_memory` either.
+ */
 function fromExit(o: Observation): Verdict {
   const tool = `Tool \`${o.toolId}\``;
   const how =
     o.signal !== null ? `was killed by ${o.signal}` : `exited with code ${String(o.exitCode)}`;
-  if (o.exitCode !== null && o.exitCode !== 0 && BWRAP_FAILURE.test(o.stderrTail)) {
-    return fail(
-      ErrorKind.SpawnFailed,
-      `${tool} could not be started: the sandbox failed: ${firstLine(o.stderrTail, BWRAP_FAILURE)}`,
-    );
-  }
-  if (OUT_OF_MEMORY.test(o.stderrTail)) {
-    return {
-      ok: false,
-      kind: ErrorKind.OutOfMemory,
-      limit: 'memory',
-      message: `${tool} ran out of memory and ${how}`,
-    };
-  }
   const limitVerdict = limitHit(o, ` and ${how}`);
   if (limitVerdict !== undefined) return limitVerdict;
   if (o.exitCode === 0) {
@@ -217,19 +228,13 @@ function fail(kind: ErrorKind, message: string): Verdict {
   return { ok: false, kind, message };
 }
 
-function thrown(error: SerializedError): ToolThrownError {
+function thrown(error: ErrorLink): ToolThrownError {
   return {
     name: error.name,
     message: error.message,
     ...(error.stack === undefined ? {} : { stack: error.stack }),
     ...(error.code === undefined ? {} : { code: error.code }),
   };
-}
-
-function chainMatches(error: SerializedError, test: (e: SerializedError) => boolean): boolean {
-  for (let e: SerializedError | undefined = error; e !== undefined; e = e.cause)
-    if (test(e)) return true;
-  return false;
 }
 
 function limitLabel(limit: LimitName): string {
@@ -262,9 +267,4 @@ function detail(o: Observation): string {
   const lines = o.stderrTail.trim().split('\n');
   const last = lines[lines.length - 1]?.trim();
   return last === undefined || last === '' ? '' : `; stderr: ${last.slice(0, 300)}`;
-}
-
-function firstLine(text: string, pattern: RegExp): string {
-  const line = text.split('\n').find((l) => pattern.test(l)) ?? text;
-  return line.trim().slice(0, 300);
 }

@@ -196,9 +196,10 @@ function settle(
       logs,
       ...(verdict.toolError === undefined ? {} : { toolError: verdict.toolError }),
       ...(verdict.limit === undefined ? {} : { limit: verdict.limit }),
+      ...(verdict.denial === undefined ? {} : { denial: verdict.denial }),
       executionId,
     });
-    span.fail(failure, { durationMs, exit: end, outputBytes, network, denied: verdict.denied });
+    span.fail(failure, { durationMs, exit: end, outputBytes, network, denial: verdict.denial });
     return { failure };
   }
   const result: ExecuteResult = {
@@ -304,6 +305,7 @@ async function runOnce(
       explain: (message, end, report) =>
         explainThroughSandbox(message, end, report, prepared.permissions, plan.enforcement, {
           visible: [...module.visible, ...env.runtimeFiles],
+          masked: module.masked.map((entry) => entry.path),
           limits: prepared.limits,
         }),
     });

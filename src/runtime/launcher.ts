@@ -36,7 +36,13 @@ type LauncherMessage =
   | { ready: true }
   | { t: string; pid: number }
   | { t: string; error: string }
-  | { t: string; code: number | null; signal: NodeJS.Signals | null };
+  | {
+      t: string;
+      code: number | null;
+      signal: NodeJS.Signals | null;
+      /** The sandbox ended before the tool's process started (ProcessEnd.sandboxFailed). */
+      sandboxFailed?: string;
+    };
 
 // How long a request may wait for the launcher's answer (it takes ≈ 0.5 ms) before the launcher
 // is taken for stuck, killed, and the request fails as not started.
@@ -283,7 +289,11 @@ export class Launcher {
       } else if ('code' in message) {
         const running = this.#running.get(message.t);
         this.#running.delete(message.t);
-        running?.exit({ code: message.code, signal: message.signal });
+        running?.exit({
+          code: message.code,
+          signal: message.signal,
+          ...(message.sandboxFailed === undefined ? {} : { sandboxFailed: message.sandboxFailed }),
+        });
         this.#letNodeExit();
       } else {
         const waiting = this.#waiting.get(message.t);

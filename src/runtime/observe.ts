@@ -1,12 +1,12 @@
 import { context, type MeterProvider, type TracerProvider } from '@opentelemetry/api';
 import { ToolMetrics, type Outcome } from '../metrics.js';
 import type { NetworkActivity } from '../network/ledger.js';
-import { deniedOperationKind } from '../sandbox/classify-hints.js';
 import {
   startExecutionSpan,
   type ExecutionSpan,
   type ExecutionSpanAttributes,
 } from '../tracing.js';
+import type { Denial } from '../errors/denial.js';
 import { ErrorKind } from '../errors/kinds.js';
 import type { ToolExecutionError } from '../errors/tool-execution-error.js';
 import type { ProcessEnd } from './process-end.js';
@@ -19,8 +19,8 @@ export interface EndFacts {
   readonly outputBytes: number;
   /** What the egress proxy saw, with an allow-list. */
   readonly network?: NetworkActivity | undefined;
-  /** The operation a `permission_denied` failure was denied ("read of /etc/passwd"). */
-  readonly denied?: string | undefined;
+  /** The denial a `permission_denied` failure names. */
+  readonly denial?: Denial | undefined;
 }
 
 /**
@@ -117,9 +117,12 @@ function recordDenials(
     metrics.recordNetworkRequests(toolId, network.allowed, network.denied);
     metrics.recordPermissionDenials(toolId, 'net', proxied);
   }
-  if (facts.denied === undefined) return;
-  const operation = deniedOperationKind(facts.denied);
-  if (operation !== 'net' || proxied === 0) metrics.recordPermissionDenials(toolId, operation);
+  const denial = facts.denial;
+  // The proxy's own refusals are counted above, each once.
+  if (denial === undefined || denial.observedBy === 'proxy') return;
+  if (denial.operation !== 'net' || proxied === 0) {
+    metrics.recordPermissionDenials(toolId, denial.operation);
+  }
 }
 
 function exitOf(exit: ProcessEnd | undefined) {

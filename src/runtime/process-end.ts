@@ -10,4 +10,10 @@ export interface ProcessEnd {
    * no exit report could come (launcher.ts): why. The tool is not to blame then.
    */
   readonly lost?: string;
+  /**
+   * Set when the launcher saw the sandbox end before it started the tool's process (bwrap's
+   * `--info-fd` stayed empty, or its sandbox process was gone before it was released; see
+   * launcher/main.ts `release`): why. Nothing of the tool ran, so the failure is the sandbox's.
+   */
+  readonly sandboxFailed?: string;
 }

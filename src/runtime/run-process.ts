@@ -1,7 +1,8 @@
 import type { Readable } from 'node:stream';
 import pTimeout from 'p-timeout';
-import { signalOfExitCode } from '../sandbox/classify-hints.js';
-import { classify, type EndReason, type Observation, type Verdict } from './classify.js';
+import { NO_HINTS, type SandboxHints } from '../sandbox/classify-hints.js';
+import { signalOfExitCode } from '../sandbox/limit-hints.js';
+import { classify, type EndReason, type Verdict } from './classify.js';
 import type { CapturedLogs } from '../errors/tool-execution-error.js';
 import type { LaunchPlan, LimitReport } from '../sandbox/types.js';
 import { LogCapture } from './log-capture.js';
@@ -34,21 +35,10 @@ export interface RunProcessOptions {
     message: WorkerMessage | 'invalid' | undefined,
     end: ProcessEnd,
     report: LimitReport,
-  ) => {
-    denied: string | undefined;
-    grantHint: string | undefined;
-    limitHit: Observation['limitHit'];
-    limitDetail: string | undefined;
-  };
+  ) => SandboxHints;
 }
 
 const NO_LIMITS: LimitReport = { memoryExceeded: false, processesExceeded: false };
-const NO_HINTS = {
-  denied: undefined,
-  grantHint: undefined,
-  limitHit: undefined,
-  limitDetail: undefined,
-} as const;
 
 // After the tool's own process has exited, how long its stdio may stay open (held by a
 // grandchild the kill could not reach) before toolcage closes its ends.
@@ -154,10 +144,10 @@ async function judge(
     lost: end.lost,
     message,
     stderrTail: output.stderr.text().slice(-4096),
+    sandboxFailed: end.sandboxFailed,
     memoryExceeded: report.memoryExceeded,
     processesExceeded: report.processesExceeded,
-    denied: hints.denied,
-    grantHint: hints.grantHint,
+    denial: hints.denial,
     limitHit: hints.limitHit,
     limitDetail: hints.limitDetail,
   });

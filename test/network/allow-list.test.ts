@@ -314,7 +314,7 @@ describe.skipIf(!available.ok)('network allow-lists (bwrap, egress proxy)', () =
     );
     expect(error['kind']).toBe(ErrorKind.PermissionDenied);
     expect(error['message']).toBe(
-      `Tool \`net-raw-connect\` was denied by the sandbox: connect to 127.0.0.1:${http.port}: no route out of the sandbox but its egress proxy (HTTP_PROXY)`,
+      `Tool \`net-raw-connect\` reported that a connect to 127.0.0.1:${http.port} was denied (no route out of the sandbox but its egress proxy at HTTP_PROXY)`,
     );
     expect(http.paths.length).toBe(before);
   });

@@ -2,6 +2,7 @@ import { describe, expect, test } from 'vitest';
 import { classify, type Observation } from '../../src/runtime/classify.js';
 import { ErrorKind } from '../../src/errors/kinds.js';
 import type { WorkerMessage } from '../../src/runtime/worker/protocol.js';
+import type { Denial } from '../../src/errors/denial.js';
 
 const base: Observation = {
   toolId: 't',
@@ -15,10 +16,10 @@ const base: Observation = {
   lost: undefined,
   message: undefined,
   stderrTail: '',
+  sandboxFailed: undefined,
   memoryExceeded: false,
   processesExceeded: false,
-  denied: undefined,
-  grantHint: undefined,
+  denial: undefined,
   limitHit: undefined,
   limitDetail: undefined,
 };
@@ -32,6 +33,20 @@ const thrown = (
   phase,
   error: { name: 'Error', message, ...extra },
 });
+
+const reported: Denial = {
+  operation: 'read',
+  path: '/etc/shadow',
+  reason: 'outside its sandbox view',
+  observedBy: 'tool',
+};
+const refused: Denial = {
+  operation: 'net',
+  host: 'evil.example',
+  port: 443,
+  reason: 'not in the allow-list',
+  observedBy: 'proxy',
+};
 
 describe('classify', () => {
   test.each<[string, Partial<Observation>, string]>([
@@ -55,8 +70,12 @@ describe('classify', () => {
     ],
     ['spawn error', { spawnError: new Error('ENOENT'), exitCode: null }, ErrorKind.SpawnFailed],
     [
-      'bwrap failed to set up',
-      { exitCode: 1, stderrTail: "bwrap: Can't find source path /x: No such file" },
+      'the launcher saw bwrap end before it made the sandbox',
+      {
+        exitCode: 1,
+        sandboxFailed: 'bwrap ended before it made the sandbox',
+        stderrTail: 'bwrap: setting up uid map: Permission denied',
+      },
       ErrorKind.SpawnFailed,
     ],
     [
@@ -65,13 +84,8 @@ describe('classify', () => {
       ErrorKind.OutOfMemory,
     ],
     [
-      'Bun RangeError: Out of memory',
-      { message: thrown('call', 'Out of memory', { name: 'RangeError' }) },
-      ErrorKind.OutOfMemory,
-    ],
-    [
-      'OOM on stderr',
-      { exitCode: 134, stderrTail: 'RangeError: Out of memory' },
+      'Bun RangeError: Out of memory while the memory cgroup saw the limit',
+      { memoryExceeded: true, message: thrown('call', 'Out of memory', { name: 'RangeError' }) },
       ErrorKind.OutOfMemory,
     ],
     ['thrown', { message: thrown('call') }, ErrorKind.ToolError],
@@ -82,7 +96,7 @@ describe('classify', () => {
       ErrorKind.ToolNotFound,
     ],
     ['unserialisable output', { message: thrown('output') }, ErrorKind.InvalidOutput],
-    ['worker protocol failure', { message: thrown('protocol') }, ErrorKind.Internal],
+    ['a protocol failure on fd 3', { message: thrown('protocol') }, ErrorKind.InvalidOutput],
     ['junk on fd 3', { message: 'invalid' }, ErrorKind.InvalidOutput],
     ['exit 0 without result', { exitCode: 0 }, ErrorKind.InvalidOutput],
     ['exit 3 without result', { exitCode: 3 }, ErrorKind.Crashed],
@@ -103,8 +117,13 @@ describe('classify', () => {
       ErrorKind.ToolError,
     ],
     [
-      'denied by the sandbox',
-      { message: thrown('call', 'EACCES'), denied: 'read of /etc/shadow' },
+      'a denial the plan confirms',
+      { message: thrown('call', 'EACCES'), denial: reported },
+      ErrorKind.PermissionDenied,
+    ],
+    [
+      'a connection the egress proxy refused',
+      { message: thrown('call', 'HTTP 403'), denial: refused },
       ErrorKind.PermissionDenied,
     ],
     ['CPU rlimit', { exitCode: null, signal: 'SIGXCPU', limitHit: 'cpu' }, ErrorKind.ResourceLimit],
@@ -128,14 +147,95 @@ describe('classify', () => {
       message:
         'Tool `t` crashed: it exited with code 3 without a result; stderr: fatal: disk on fire',
     });
-    const denied = classify({
-      ...base,
-      message: thrown('call', 'nope'),
-      denied: 'connect to 127.0.0.1:80',
-    });
-    expect(denied).toMatchObject({
+    expect(classify({ ...base, message: thrown('call', 'nope'), denial: refused })).toEqual({
+      ok: false,
       kind: 'permission_denied',
-      message: 'Tool `t` was denied by the sandbox: connect to 127.0.0.1:80',
+      message:
+        'Tool `t` was denied by the sandbox: connect to evil.example:443: not in the allow-list',
+      toolError: { name: 'Error', message: 'nope' },
+      denial: refused,
+    });
+  });
+
+  test('a denial only the tool reports says so, and suggests no grant of what it named', () => {
+    const verdict = classify({ ...base, message: thrown('call', 'EACCES'), denial: reported });
+    expect(verdict).toMatchObject({
+      kind: 'permission_denied',
+      message:
+        'Tool `t` reported that a read of /etc/shadow was denied (outside its sandbox view); the caller grants reads with permissions.read (--allow-read)',
+      denial: reported,
+    });
+    expect(verdict.ok ? '' : verdict.message).not.toMatch(/allow-read \/etc\/shadow|grant it/);
+  });
+});
+
+// What the tool's process writes (fd 3, stderr, its exit code) is its claim: never a system kind.
+describe('classify: what a tool can forge', () => {
+  test.each<[string, Partial<Observation>, string]>([
+    [
+      'the prologue’s failure line on stderr, exit 125',
+      {
+        exitCode: 125,
+        stderrTail: 'toolcage-sandbox: cannot join the cgroup /sys/fs/cgroup/pids/toolcage/1/tasks',
+      },
+      ErrorKind.Crashed,
+    ],
+    [
+      'bwrap’s failure line on stderr, exit 1',
+      { exitCode: 1, stderrTail: "bwrap: Can't find source path /x: No such file or directory" },
+      ErrorKind.Crashed,
+    ],
+    [
+      'a thrown RangeError: Out of memory, no cgroup event',
+      { message: thrown('call', 'Out of memory', { name: 'RangeError' }) },
+      ErrorKind.ToolError,
+    ],
+    [
+      'Out of memory on stderr, exit 134, no cgroup event',
+      { exitCode: 134, stderrTail: 'RangeError: Out of memory' },
+      ErrorKind.Crashed,
+    ],
+    [
+      'an error of phase `protocol`',
+      { message: thrown('protocol', 'no request on stdin') },
+      ErrorKind.InvalidOutput,
+    ],
+    [
+      'an error of a phase nobody knows',
+      {
+        message: { type: 'error', phase: 'spawn', error: { name: 'Error', message: 'x' } } as never,
+      },
+      ErrorKind.InvalidOutput,
+    ],
+    [
+      'an error that is not an object',
+      { message: { type: 'error', phase: 'call', error: null } as never },
+      ErrorKind.ToolError,
+    ],
+    [
+      'an EACCES naming /etc/shadow the plan does not confirm',
+      {
+        message: thrown('call', "EACCES: permission denied, open '/etc/shadow'", {
+          code: 'EACCES',
+        }),
+      },
+      ErrorKind.ToolError,
+    ],
+  ])('%s', (_name, observed, expected) => {
+    const verdict = classify({ ...base, ...observed });
+    expect(verdict.ok ? 'success' : verdict.kind).toBe(expected);
+  });
+
+  test('a forged sandbox failure is quoted in the crash, where a reader still sees it', () => {
+    const verdict = classify({
+      ...base,
+      exitCode: 125,
+      stderrTail: 'toolcage-sandbox: cannot join the cgroup /x/tasks\n',
+    });
+    expect(verdict).toMatchObject({
+      kind: 'crashed',
+      message:
+        'Tool `t` crashed: it exited with code 125 without a result; stderr: toolcage-sandbox: cannot join the cgroup /x/tasks',
     });
   });
 });

@@ -384,7 +384,7 @@ describe('limits the launcher applies itself (LaunchPlan.byLauncher)', () => {
   });
 
   test.skipIf(bwrap === undefined)(
-    'bwrap held on --block-fd gets its rlimits first; a bwrap that fails before its sandbox ends as a process, its stderr kept',
+    'bwrap held on --block-fd gets its rlimits first; a bwrap that fails before its sandbox ends as a process, its stderr kept, reported as never started',
     async () => {
       const report = 'grep -E "^Max (cpu time|file size)" /proc/self/limits >&3';
       const held = (args: string[]) =>
@@ -422,6 +422,9 @@ describe('limits the launcher applies itself (LaunchPlan.byLauncher)', () => {
         await resultOf(failing);
         expect((await failing.exited).code).not.toBe(0);
         expect(Buffer.concat(stderr).toString()).toContain('--no-such-flag');
+        // The launcher's own report that nothing ran: what makes it `spawn_failed`, never the
+        // stderr text (a tool can print that).
+        expect((await failing.exited).sandboxFailed).toBe('bwrap ended before it made the sandbox');
       });
     },
   );

@@ -3,6 +3,7 @@ import { ErrorKind } from '../../src/errors/kinds.js';
 import { runProcess } from '../../src/runtime/run-process.js';
 import { spawnPlan } from '../../src/runtime/spawn.js';
 import type { Launcher } from '../../src/runtime/launcher.js';
+import { NO_HINTS } from '../../src/sandbox/classify-hints.js';
 import type { LaunchPlan } from '../../src/sandbox/types.js';
 import { expectNothingLeft, openFds } from '../helpers/leaks.js';
 import { readyLauncher, shellPlan } from '../helpers/plans.js';
@@ -57,12 +58,7 @@ async function expectSetupFailure(launcher: Launcher | undefined): Promise<void>
     killGraceMs: 0,
     signal: new AbortController().signal,
     onLog: undefined,
-    explain: () => ({
-      denied: undefined,
-      grantHint: undefined,
-      limitHit: undefined,
-      limitDetail: undefined,
-    }),
+    explain: () => NO_HINTS,
   });
   expect(outcome.verdict).toMatchObject({ ok: false, kind: ErrorKind.SpawnFailed });
   expect(outcome.verdict.ok ? '' : outcome.verdict.message).toContain(

@@ -98,9 +98,10 @@ describe.skipIf(!available.ok).each(SPAWN_WAYS)(
       expect(existsSync(target)).toBe(false);
     });
 
-    test('an ungranted host path under /tmp is permission_denied with the grant hint; a missing file in its own /tmp is its own error', async () => {
-      // Inside, /tmp is the tool's own: the host's paths are not there (ENOENT), and only the host
-      // side can tell that the sandbox hid them. The tool itself sees nothing but ENOENT.
+    test('an ungranted host path under /tmp is not there (its /tmp is its own), whether it exists on the host or not', async () => {
+      // Inside, /tmp is the tool's own: the host's paths are not there (ENOENT). Whether such a
+      // path exists on the host must not change the verdict: that would tell the caller, and so
+      // the tool's author, what the host holds. The host's file stays out of reach either way.
       const hostDir = `/tmp/escape-probe-${process.pid}`;
       mkdirSync(hostDir);
       writeFileSync(`${hostDir}/secret.txt`, 'a host secret');
@@ -108,16 +109,13 @@ describe.skipIf(!available.ok).each(SPAWN_WAYS)(
         const read = failure(
           await runFixture('sandbox-read-outside.ts', { input: { path: `${hostDir}/secret.txt` } }),
         );
-        expect(read.kind).toBe(ErrorKind.PermissionDenied);
-        expect(read.message).toBe(
-          `Tool \`sandbox-read-outside\` was denied by the sandbox: read of ${hostDir}/secret.txt; grant it with --allow-read ${hostDir}/secret.txt (permissions.read)`,
-        );
+        expect(read.kind).toBe(ErrorKind.ToolError);
         expect(read.toolError?.code).toBe('ENOENT');
+        expect(JSON.stringify(read)).not.toContain('a host secret');
         const write = failure(
           await runFixture('sandbox-write-outside.ts', { input: { path: `${hostDir}/new.txt` } }),
         );
-        expect(write.kind).toBe(ErrorKind.PermissionDenied);
-        expect(write.message).toContain(`grant it with --allow-write ${hostDir}/new.txt`);
+        expect(write.kind).toBe(ErrorKind.ToolError);
         expect(existsSync(`${hostDir}/new.txt`)).toBe(false);
       } finally {
         rmSync(hostDir, { recursive: true, force: true });

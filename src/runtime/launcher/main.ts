@@ -15,7 +15,8 @@
  *          and, when the launcher applies the limits itself (LaunchPlan.byLauncher), the fields
  *          of a LauncherLaunch: `cgroup` or `joins`, `rlimits`, `hold` (see "Limits" below)
  *   stdout (launcher → manager): `{"ready":true}` once, then per request `{"t":token,"pid":N}`
- *          or `{"t":token,"error":"…"}`, and once it has exited `{"t":token,"code":N,"signal":S}`.
+ *          or `{"t":token,"error":"…"}`, and once it has exited `{"t":token,"code":N,"signal":S}`
+ *          (with `"sandboxFailed":"…"` when bwrap ended before the tool's process started).
  * The process's stdio are four connections to the manager's Unix socket (argv[2]), opened here
  * and each begun with one header line, `<fd><token>`: the manager accepts them and knows whose
  * they are. The socket's directory is the manager's own (0700), and a token is 128 random bits.
@@ -299,11 +300,12 @@ function killGroup(pid: number): void {
   }
 }
 
-// The process is started: its pid now, its end when it comes.
-function started(request: Request, child: Bun.Subprocess): void {
+// The process is started: its pid now, its end when it comes. `sandboxFailed`: bwrap ended
+// before the tool's process started (see release), which the tool cannot fake: it never ran.
+function started(request: Request, child: Bun.Subprocess, sandboxFailed?: string): void {
   reply({ t: request.t, pid: child.pid });
   void child.exited.then(() => {
-    reply({ t: request.t, code: child.exitCode, signal: child.signalCode });
+    reply({ t: request.t, code: child.exitCode, signal: child.signalCode, sandboxFailed });
   });
 }
 
@@ -366,8 +368,8 @@ async function release(
     const text = (await Bun.file(info).text()).trim();
     if (text === '') {
       // bwrap ended before it made the sandbox: nothing ran. Its error is on the process's
-      // stderr, which the manager reads and classifies as for a prologue's bwrap.
-      started(request, child);
+      // stderr, which the manager shows; this report is what makes it `spawn_failed`.
+      started(request, child, 'bwrap ended before it made the sandbox');
       return;
     }
     let pid: unknown;
@@ -384,8 +386,9 @@ async function release(
   } catch (error) {
     // The sandbox's process is gone (bwrap failed after it forked it): nothing ran, and bwrap's
     // exit and stderr say why, as for any failed start.
-    if (error instanceof RlimitError && error.gone) started(request, child);
-    else refuse(request, child, error);
+    if (error instanceof RlimitError && error.gone) {
+      started(request, child, 'the sandbox ended before it was released');
+    } else refuse(request, child, error);
   } finally {
     closeSync(info);
     // Not released, the sandbox's process must never take the block fd's end for its byte: the
