@@ -16,6 +16,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { SOCKET_NAME } from '../../src/network/session.js';
 import { detectCapabilities } from '../../src/sandbox/detect.js';
 import { ownedTempPrefix } from '../../src/sandbox/sweep.js';
+import type { ToolRuntime } from '../../src/runtime/runtime.js';
 import { fixtureRuntime } from '../helpers/runtime.js';
 import { BUN } from '../sandbox/harness.js';
 
@@ -129,54 +130,10 @@ describe.skipIf(missing !== undefined)('a flood of connections to the proxy sock
         input: 1,
         permissions: { net: false },
       });
-      const before = new Set(readdirSync(tmpdir()));
-      let ready!: () => void;
-      const isReady = new Promise<void>((resolve) => (ready = resolve));
-      held = runtime
-        .executeToolWithTimeout({
-          toolPath: 'forever.ts',
-          timeoutMs: 120_000,
-          signal: holder.signal,
-          onLog: (_stream, line) => line === 'ready' && ready(),
-        })
-        .catch((error: unknown) => error);
-      // A holder that fails instead of getting ready fails the test with its error.
-      await Promise.race([isReady, held.then((error) => Promise.reject(error as Error))]);
-      const socketPath = sessionSocket(before);
-      const baseline = openFds();
-      const rssBefore = process.memoryUsage().rss;
-      let maxFds = baseline;
-      let maxRss = rssBefore;
-      const sampler = setInterval(() => {
-        maxFds = Math.max(maxFds, openFds());
-        maxRss = Math.max(maxRss, process.memoryUsage().rss);
-      }, 5);
-
-      const attacker = spawn(
-        'sh',
-        [
-          '-c',
-          'ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"; exec "$0" --input-type=module -e "$1" "$2" "$3"',
-          process.execPath,
-          ATTACKER,
-          socketPath,
-          String(CONNECTIONS),
-        ],
-        { stdio: ['pipe', 'pipe', 'inherit'] },
-      );
-      const report = new Promise<FloodReport>((resolve, reject) => {
-        let buffered = '';
-        attacker.stdout.on('data', (chunk: Buffer) => {
-          buffered += chunk.toString();
-          for (const line of buffered.split('\n').slice(0, -1)) {
-            const parsed = JSON.parse(line) as Partial<FloodReport> & { progress?: number };
-            if (parsed.progress === undefined) resolve(parsed as FloodReport);
-          }
-          buffered = buffered.slice(buffered.lastIndexOf('\n') + 1);
-        });
-        attacker.once('exit', (code) => reject(new Error(`the attacker exited (${code})`)));
-      });
-      const exited = new Promise((resolve) => attacker.once('exit', resolve));
+      const running = await startHolder(runtime, holder.signal);
+      held = running.held;
+      const manager = sampleManager();
+      const attacker = startAttacker(running.socketPath);
       try {
         // Executions started while the flood runs.
         const [offline, online] = await Promise.all([
@@ -193,11 +150,11 @@ describe.skipIf(missing !== undefined)('a flood of connections to the proxy sock
         expect(offline.output).toEqual({ echo: { during: 'flood' } });
         expect(online.output).toBe(`hello /during-flood`);
 
-        const flood = await report;
-        clearInterval(sampler);
+        const flood = await attacker.report;
+        const { baseline, maxFds, rssGrowthMib } = manager.stop();
         console.log(
           `flood: ${JSON.stringify(flood)}; manager fds ${baseline} → max ${maxFds}; ` +
-            `rss +${Math.round((maxRss - rssBefore) / 1024 / 1024)} MiB`,
+            `rss +${rssGrowthMib} MiB`,
         );
         // The attack happened: every connection was accepted, and all but the cap were closed.
         expect(flood.connected).toBe(CONNECTIONS);
@@ -205,9 +162,8 @@ describe.skipIf(missing !== undefined)('a flood of connections to the proxy sock
         expect(flood.closedByProxy).toBeGreaterThanOrEqual(CONNECTIONS - 32);
         expect(maxFds - baseline).toBeLessThan(FD_BUDGET);
       } finally {
-        clearInterval(sampler);
-        attacker.stdin.end();
-        await exited;
+        manager.stop();
+        await attacker.stop();
       }
     } finally {
       holder.abort();
@@ -216,6 +172,84 @@ describe.skipIf(missing !== undefined)('a flood of connections to the proxy sock
     }
   }, 180_000);
 });
+
+// Runs forever.ts under the allow-list until it is ready; its proxy session's socket.
+async function startHolder(
+  runtime: ToolRuntime,
+  signal: AbortSignal,
+): Promise<{ readonly held: Promise<unknown>; readonly socketPath: string }> {
+  const before = new Set(readdirSync(tmpdir()));
+  let ready!: () => void;
+  const isReady = new Promise<void>((resolve) => (ready = resolve));
+  const held = runtime
+    .executeToolWithTimeout({
+      toolPath: 'forever.ts',
+      timeoutMs: 120_000,
+      signal,
+      onLog: (_stream, line) => line === 'ready' && ready(),
+    })
+    .catch((error: unknown) => error);
+  // A holder that fails instead of getting ready fails the test with its error.
+  await Promise.race([isReady, held.then((error) => Promise.reject(error as Error))]);
+  return { held, socketPath: sessionSocket(before) };
+}
+
+// Samples this process's (the manager's) descriptors and resident memory every 5 ms.
+function sampleManager() {
+  const baseline = openFds();
+  const rssBefore = process.memoryUsage().rss;
+  let maxFds = baseline;
+  let maxRss = rssBefore;
+  const sampler = setInterval(() => {
+    maxFds = Math.max(maxFds, openFds());
+    maxRss = Math.max(maxRss, process.memoryUsage().rss);
+  }, 5);
+  return {
+    stop() {
+      clearInterval(sampler);
+      return { baseline, maxFds, rssGrowthMib: Math.round((maxRss - rssBefore) / 1024 / 1024) };
+    },
+  };
+}
+
+// The attacker as a process of its own, its descriptor limit raised (within the hard limit
+// when it may not raise that): its final report, and a way to end it.
+function startAttacker(socketPath: string) {
+  const attacker = spawn(
+    'sh',
+    [
+      '-c',
+      'ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"; exec "$0" --input-type=module -e "$1" "$2" "$3"',
+      process.execPath,
+      ATTACKER,
+      socketPath,
+      String(CONNECTIONS),
+    ],
+    { stdio: ['pipe', 'pipe', 'inherit'] },
+  );
+  const exited = new Promise((resolve) => attacker.once('exit', resolve));
+  const report = new Promise<FloodReport>((resolve, reject) => {
+    let buffered = '';
+    attacker.stdout.on('data', (chunk: Buffer) => {
+      buffered += chunk.toString();
+      for (const line of buffered.split('\n').slice(0, -1)) {
+        const parsed = JSON.parse(line) as Partial<FloodReport> & { progress?: number };
+        if (parsed.progress === undefined) resolve(parsed as FloodReport);
+      }
+      buffered = buffered.slice(buffered.lastIndexOf('\n') + 1);
+    });
+    attacker.once('exit', (code) => reject(new Error(`the attacker exited (${code})`)));
+  });
+  // A test that failed before it awaited the report must not add an unhandled rejection.
+  report.catch(() => undefined);
+  return {
+    report,
+    async stop() {
+      attacker.stdin.end();
+      await exited;
+    },
+  };
+}
 
 // The socket of the one session that appeared since `before` (this process's owner tag).
 function sessionSocket(before: ReadonlySet<string>): string {
