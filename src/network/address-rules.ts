@@ -3,7 +3,7 @@
  * admits them (private-addresses.ts): loopback, private, link-local (the cloud metadata address
  * 169.254.169.254), shared (CGNAT), unspecified, multicast, broadcast and reserved ranges, in
  * IPv4 and IPv6, including the IPv6 forms that carry an IPv4 address (mapped, compatible,
- * translated, NAT64, 6to4). Pure: no I/O, no DNS.
+ * translated, NAT64, 6to4, Teredo). Pure: no I/O, no DNS.
  */
 import { isIP } from 'node:net';
 
@@ -52,6 +52,13 @@ const IPV4_RULES: readonly Rule[] = [
 const IPV6_RULES: readonly Rule[] = [
   [[0, 0x64, 0xff, 0x9b, 0, 1], 48, AddressClass.Private],
   [[1, 0, 0, 0, 0, 0, 0, 0], 64, AddressClass.Reserved],
+  // Documentation (2001:db8::/32, 3fff::/20), benchmarking (2001:2::/48) and ORCHID
+  // (2001:10::/28, 2001:20::/28): never a destination on the Internet.
+  [[0x20, 0x01, 0x0d, 0xb8], 32, AddressClass.Reserved],
+  [[0x3f, 0xff], 20, AddressClass.Reserved],
+  [[0x20, 0x01, 0, 0x02, 0, 0], 48, AddressClass.Reserved],
+  [[0x20, 0x01, 0, 0x10], 28, AddressClass.Reserved],
+  [[0x20, 0x01, 0, 0x20], 28, AddressClass.Reserved],
   [[0xfc], 7, AddressClass.Private],
   [[0xfe, 0x80], 10, AddressClass.LinkLocal],
   [[0xfe, 0xc0], 10, AddressClass.Private],
@@ -144,6 +151,11 @@ function classifyV6(bytes: Uint8Array, embedded: Uint8Array | undefined): Addres
     // IPv4 address is still not a real IPv6 destination.
     const reservedForm = zeros(0, 12) || (zeros(0, 8) && bytes[8] === 0xff && bytes[9] === 0xff);
     return classifyV4(embedded) ?? (reservedForm ? AddressClass.Reserved : undefined);
+  }
+  // Teredo (2001::/32) reaches its server's IPv4 address (bits 32–63) and its client's (the
+  // last 32 bits, inverted): refused when either is.
+  if (inPrefix(bytes, [0x20, 0x01, 0, 0], 32)) {
+    return classifyV4(bytes.slice(4, 8)) ?? classifyV4(bytes.slice(12).map((b) => b ^ 0xff));
   }
   return IPV6_RULES.find(([network, prefix]) => inPrefix(bytes, network, prefix))?.[2];
 }

@@ -8,11 +8,15 @@
  * `dnsLookup` hook) but destroys every connection without a `remoteAddress` — every Unix-socket
  * connection — forwards with `insecureHTTPParser`, and has no hook to stop a connection when a
  * byte budget is spent. Node parses HTTP on both sides here; nothing is parsed by hand.
+ *
+ * Each session bounds what its tool can make the manager hold (sockets, a request head's size
+ * and time), and every session draws its sockets from one budget of the proxy's.
  */
 import { parseHostPattern, type HostPattern } from './patterns.js';
 import { systemLookup, type Lookup, type NetworkPolicy } from './decide.js';
 import type { NormalizedNetworkOptions } from './options.js';
 import { EgressSession } from './session.js';
+import { proxySocketBudget, SocketBudget } from './budget.js';
 
 /** What one execution's session enforces. */
 export interface SessionRequest {
@@ -30,11 +34,28 @@ export interface EgressProxy {
   open(request: SessionRequest): Promise<EgressSession>;
 }
 
-/** Creates the egress proxy; `lookup` replaces DNS (tests). */
+/** What the proxy itself may hold of the manager, the same for every session. */
+export interface ProxyBounds {
+  /** A request head (request line and headers) larger than this is answered 431. */
+  readonly maxHeadBytes: number;
+  /** A request head not received this long after its connection opened is answered 408, ms. */
+  readonly headTimeoutMs: number;
+  /** Sockets held at once over every session: tools' connections and those to servers. */
+  readonly maxSockets: number;
+}
+
+/** The bounds of a runtime's proxy (`maxSockets` depends on the manager's RLIMIT_NOFILE). */
+export function defaultProxyBounds(): ProxyBounds {
+  return { maxHeadBytes: 16 * 1024, headTimeoutMs: 5_000, maxSockets: proxySocketBudget() };
+}
+
+/** Creates the egress proxy; `lookup` replaces DNS and `bounds` the defaults (tests). */
 export function createEgressProxy(
   options: NormalizedNetworkOptions,
   lookup: Lookup = systemLookup,
+  bounds: ProxyBounds = defaultProxyBounds(),
 ): EgressProxy {
+  const budget = new SocketBudget(bounds.maxSockets);
   const policy: NetworkPolicy = {
     hosts: options.hosts,
     allowPrivateAddresses: options.allowPrivateAddresses,
@@ -55,8 +76,11 @@ export function createEgressProxy(
           maxConnections: request.maxConnections,
           maxBytes: request.maxBytes,
           idleTimeoutMs: options.idleTimeoutMs,
+          maxHeadBytes: bounds.maxHeadBytes,
+          headTimeoutMs: bounds.headTimeoutMs,
         },
         policy,
+        budget,
       );
     },
   };

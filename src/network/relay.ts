@@ -9,21 +9,22 @@ import {
   type IncomingMessage,
   type ServerResponse,
 } from 'node:http';
-import { connect, type Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import type { Target } from './patterns.js';
+import { BUDGET_SPENT } from './upstream.js';
 
 /** What a relay reports to its session. */
 export interface RelayMeter {
   /** Bytes moved in either direction (the session enforces its byte budget here). */
   count(bytes: number): void;
-  /** A socket of this execution: closed with it, and after its idle timeout. */
-  track(socket: Socket): void;
+  /**
+   * Opens a connection to a server for a tunnel, within the session's budget (closed with the
+   * execution, and after its idle timeout); undefined when the budget is spent.
+   */
+  open(address: string, port: number): Socket | undefined;
   /** The connection's slot is free again. Calls after the first do nothing (the session guards it). */
   release(): void;
-  /**
-   * The session's keep-alive agent for forwarded requests. Its pool is keyed by the address
-   * connected to (never a name), so a reused connection goes where the check said.
-   */
+  /** The session's keep-alive agent for forwarded requests (see upstream.ts). */
   readonly agent: Agent;
 }
 
@@ -41,15 +42,36 @@ const HOP_BY_HOP = new Set([
   'host',
 ]);
 
+/** The framing headers of a forwarded request's body, or why it cannot be forwarded. */
+export type Framing = { readonly headers: readonly string[] } | { readonly problem: string };
+
+/**
+ * How the body of `req` is framed towards the server: always by the proxy, never by copying the
+ * tool's headers. Node's client sends a GET's body with no framing at all unless told, and the
+ * server read a chunked GET's body as a second request (request smuggling). Node's parser has
+ * already refused Content-Length with Transfer-Encoding, repeated or conflicting lengths and
+ * obs-fold; a coding other than `chunked` is refused here (the body arrives decoded).
+ */
+export function requestFraming(req: IncomingMessage): Framing {
+  const coding = req.headers['transfer-encoding'];
+  if (coding !== undefined) {
+    return coding.trim().toLowerCase() === 'chunked'
+      ? { headers: ['Transfer-Encoding', 'chunked'] }
+      : { problem: `Transfer-Encoding \`${coding.slice(0, 40)}\` is not supported (only chunked)` };
+  }
+  const length = req.headers['content-length'];
+  return { headers: length === undefined ? [] : ['Content-Length', length] };
+}
+
 /** Forwards one absolute-form request to `address` (never to what `target.host` resolves to now). */
 export function forwardRequest(
   req: IncomingMessage,
   res: ServerResponse,
-  target: Target,
-  path: string,
+  forward: { readonly target: Target; readonly path: string; readonly framing: readonly string[] },
   address: string,
   meter: RelayMeter,
 ): void {
+  const { target, path, framing } = forward;
   meter.count(headerBytes(req.rawHeaders));
   const upstream = httpRequest({
     host: address,
@@ -58,11 +80,15 @@ export function forwardRequest(
     path,
     // An HTTP proxy sets Host from the request target (RFC 9112 §3.2.2): a tool cannot send an
     // allowed server a Host header that routes it elsewhere (a shared front end).
-    headers: [...endToEnd(req.rawHeaders), 'Host', hostHeader(target)],
+    headers: [
+      ...endToEnd(req.rawHeaders, ['content-length']),
+      ...framing,
+      'Host',
+      hostHeader(target),
+    ],
     setHost: false,
     agent: meter.agent,
   });
-  upstream.once('socket', (socket) => meter.track(socket));
   upstream.once('close', () => meter.release());
   upstream.once('response', (response) => {
     meter.count(headerBytes(response.rawHeaders));
@@ -101,8 +127,13 @@ export function openTunnel(
     upstream.destroy();
     meter.release();
   };
-  const upstream = connect({ host: address, port: target.port });
-  meter.track(upstream);
+  const opened = meter.open(address, target.port);
+  if (opened === undefined) {
+    client.end(statusResponse(503, 'Service Unavailable', {}, `${BUDGET_SPENT}\n`));
+    meter.release();
+    return;
+  }
+  const upstream = opened;
   let connected = false;
   upstream.once('connect', () => {
     connected = true;
@@ -148,9 +179,10 @@ export function statusResponse(
   return `${lines.join('\r\n')}\r\n\r\n${body}`;
 }
 
-// Raw headers (name, value, name, value, …) without the hop-by-hop ones and those `Connection` names.
-function endToEnd(raw: readonly string[]): string[] {
-  const named = new Set(HOP_BY_HOP);
+// Raw headers (name, value, name, value, …) without the hop-by-hop ones, those `Connection`
+// names and `also`.
+function endToEnd(raw: readonly string[], also: readonly string[] = []): string[] {
+  const named = new Set([...HOP_BY_HOP, ...also]);
   for (let i = 0; i < raw.length; i += 2) {
     if (raw[i]?.toLowerCase() === 'connection') {
       for (const token of (raw[i + 1] ?? '').split(',')) named.add(token.trim().toLowerCase());

@@ -2,42 +2,57 @@
  * The egress proxy of one execution: an HTTP proxy on its own Unix socket (bound into that
  * execution's sandbox only, so the socket is the execution's identity), which decides every
  * connection, records every refusal, and holds the execution's network limits: connections at
- * once, bytes in total, an idle timeout, and every connection closed when the execution ends.
+ * once (every connection to the socket counts, from its accept), bytes in total, an idle
+ * timeout, and every connection closed when the execution ends. It also bounds what a tool can
+ * make the manager hold: sockets (see budget.ts), a request head's size and the time it takes.
  */
 import { mkdir, rm } from 'node:fs/promises';
 import {
-  Agent,
   createServer,
+  type Agent,
   type IncomingMessage,
   type Server,
   type ServerResponse,
 } from 'node:http';
-import type { Socket } from 'node:net';
+import { connect, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { decide, type NetworkPolicy } from './decide.js';
 import type { HostPattern, Target } from './patterns.js';
-import { forwardRequest, openTunnel, statusResponse, type RelayMeter } from './relay.js';
+import { SocketBudget } from './budget.js';
+import { ClientConnections } from './clients.js';
+import { forwardRequest, openTunnel, requestFraming, type RelayMeter } from './relay.js';
 import { NetworkLedger, type NetworkActivity } from './ledger.js';
+import {
+  ENDED,
+  headerSafe,
+  limitedBy,
+  headRefusal,
+  refusal,
+  STATUS_TEXT,
+  type Admission,
+  type Status,
+} from './refusals.js';
 import { targetOfAuthority, targetOfUrl } from './target.js';
+import { BUDGET_SPENT, MAX_FREE_SOCKETS, upstreamAgent } from './upstream.js';
 
 /** What one session enforces. */
 export interface SessionSpec {
   readonly allow: readonly HostPattern[];
-  /** Connections open at once (tunnels and requests in flight). */
+  /** Connections at once: the tool's to the socket, and tunnels and requests in flight. */
   readonly maxConnections: number;
   /** Bytes through the proxy in total, both directions. */
   readonly maxBytes: number;
   readonly idleTimeoutMs: number;
+  /** A request head larger than this is answered 431 and the connection closed. */
+  readonly maxHeadBytes: number;
+  /** A request head not received in this long is answered 408 and the connection closed, ms. */
+  readonly headTimeoutMs: number;
 }
 
 /** The socket's name inside its directory. */
 export const SOCKET_NAME = 'proxy.sock';
 // sun_path is 108 bytes on Linux, with a terminating NUL.
 const MAX_SOCKET_PATH = 107;
-
-type Admission =
-  | { readonly ok: true; readonly address: string; readonly meter: RelayMeter }
-  | { readonly ok: false; readonly status: number; readonly text: string; readonly reason: string };
 
 /** One execution's proxy. Create with {@link EgressSession.open}. */
 export class EgressSession {
@@ -48,42 +63,38 @@ export class EgressSession {
   readonly #spec: SessionSpec;
   readonly #policy: NetworkPolicy;
   readonly #sockets = new Set<Socket>();
+  readonly #budget: SocketBudget;
+  readonly #clients: ClientConnections;
   readonly #agent: Agent;
   readonly #ledger: NetworkLedger;
   #closed: Promise<void> | undefined;
 
-  private constructor(directory: string, spec: SessionSpec, policy: NetworkPolicy) {
+  private constructor(
+    directory: string,
+    spec: SessionSpec,
+    policy: NetworkPolicy,
+    budget: SocketBudget,
+  ) {
     this.directory = directory;
     this.socketPath = join(directory, SOCKET_NAME);
     this.#spec = spec;
     this.#policy = policy;
     this.#ledger = new NetworkLedger(spec.maxConnections, spec.maxBytes);
-    // Keep-alive to the servers a tool talks to: a new TCP connection per forwarded request cost
-    // the proxy's round trip a connect and an accept. Bounded by the connection cap.
-    this.#agent = new Agent({
-      keepAlive: true,
-      maxSockets: spec.maxConnections,
-      maxFreeSockets: Math.min(4, spec.maxConnections),
-      timeout: spec.idleTimeoutMs,
+    // Clients (at most maxConnections), a server connection for each (requests and tunnels in
+    // flight, at most maxConnections) and the agent's idle ones.
+    this.#budget = new SocketBudget(2 * spec.maxConnections + MAX_FREE_SOCKETS, budget);
+    this.#clients = new ClientConnections(spec.maxConnections, this.#budget);
+    this.#agent = upstreamAgent(spec.maxConnections, spec.idleTimeoutMs, (address, port) =>
+      this.#openUpstream(address, port),
+    );
+    this.#server = createServer({
+      maxHeaderSize: spec.maxHeadBytes,
+      headersTimeout: spec.headTimeoutMs,
+      // Node checks the head deadline on this interval (default 30 s), not on a timer of its own.
+      connectionsCheckingInterval: Math.max(100, Math.min(1_000, spec.headTimeoutMs >> 2)),
     });
-    this.#server = createServer();
     this.#server.timeout = spec.idleTimeoutMs;
-    this.#server.on('connection', (socket: Socket) => this.#track(socket));
-    this.#server.on('request', (req: IncomingMessage, res: ServerResponse) => {
-      void this.#onRequest(req, res);
-    });
-    this.#server.on('connect', (req: IncomingMessage, socket: Socket, head: Buffer) => {
-      void this.#onConnect(req, socket, head);
-    });
-    this.#server.on('upgrade', (_req: IncomingMessage, socket: Socket) => {
-      socket.end(
-        statusResponse(501, 'Not Implemented', {}, 'upgrades through the proxy: use CONNECT\n'),
-      );
-    });
-    this.#server.on('clientError', (_error, socket: Socket) => {
-      if (socket.writable) socket.end(statusResponse(400, 'Bad Request', {}, 'bad request\n'));
-      else socket.destroy();
-    });
+    this.#listen(this.#server);
   }
 
   /**
@@ -94,6 +105,7 @@ export class EgressSession {
     directory: string,
     spec: SessionSpec,
     policy: NetworkPolicy,
+    budget: SocketBudget,
   ): Promise<EgressSession> {
     const socketPath = join(directory, SOCKET_NAME);
     // libuv's uv_pipe_bind cuts a longer path to fit sun_path (observed: Node 20 listened on the
@@ -104,7 +116,7 @@ export class EgressSession {
       );
     }
     await mkdir(directory, { mode: 0o700 });
-    const session = new EgressSession(directory, spec, policy);
+    const session = new EgressSession(directory, spec, policy, budget);
     try {
       await new Promise<void>((resolve, reject) => {
         session.#server.once('error', reject);
@@ -130,6 +142,11 @@ export class EgressSession {
     return this.#sockets.size;
   }
 
+  /** Connections of the tool to the session's socket right now. */
+  get clientConnections(): number {
+    return this.#clients.size;
+  }
+
   /**
    * Closes every connection at once, stops listening and removes the socket's directory.
    * Idempotent; never rejects.
@@ -145,12 +162,53 @@ export class EgressSession {
     return this.#closed;
   }
 
+  // The server's events. A refused connection's requests (Node may still parse some) are dropped.
+  #listen(server: Server): void {
+    const clients = this.#clients;
+    server.on('connection', (socket: Socket) => this.#onConnection(socket));
+    server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+      if (clients.refused(req.socket)) return void req.socket.destroy();
+      clients.begin(req.socket, false);
+      res.once('close', () => clients.finish(req.socket));
+      void this.#onRequest(req, res);
+    });
+    server.on('connect', (req: IncomingMessage, socket: Socket, head: Buffer) => {
+      if (clients.refused(socket)) return void socket.destroy();
+      clients.begin(socket, true);
+      void this.#onConnect(req, socket, head);
+    });
+    server.on('upgrade', (_req: IncomingMessage, socket: Socket) => {
+      clients.refuse(socket, refusal(501, 'upgrades through the proxy: use CONNECT'));
+    });
+    server.on('clientError', (error: NodeJS.ErrnoException, socket: Socket) => {
+      if (clients.refused(socket) || !socket.writable) return void socket.destroy();
+      clients.refuse(socket, headRefusal(error.code, this.#spec, this.#ledger));
+    });
+  }
+
+  // Every connection to the socket counts from its accept; one too many is answered at once.
+  #onConnection(socket: Socket): void {
+    if (this.#closed !== undefined) return void socket.destroy();
+    const refused = this.#clients.admit(socket);
+    if (refused === undefined) return this.#track(socket);
+    const max = this.#spec.maxConnections;
+    this.#clients.refuse(
+      socket,
+      refused === 'cap'
+        ? refusal(429, this.#ledger.limited(`more than ${max} connections at once`))
+        : refusal(503, BUDGET_SPENT),
+    );
+  }
+
   async #onRequest(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const parsed = targetOfUrl(req.url ?? '');
+    const framing = requestFraming(req);
     const admission =
       'problem' in parsed
         ? this.#refuse(req.url ?? '', undefined, parsed.problem, 400)
-        : await this.#admit(parsed.target);
+        : 'problem' in framing
+          ? this.#refuse(parsed.target.host, parsed.target.port, framing.problem, 501)
+          : await this.#admit(parsed.target);
     if (!admission.ok) {
       res.writeHead(admission.status, admission.text, {
         'content-type': 'text/plain; charset=utf-8',
@@ -160,8 +218,9 @@ export class EgressSession {
       res.end(`${admission.reason}\n`);
       return;
     }
-    if ('problem' in parsed) return;
-    forwardRequest(req, res, parsed.target, parsed.path, admission.address, admission.meter);
+    if ('problem' in parsed || 'problem' in framing) return;
+    const forward = { ...parsed, framing: framing.headers };
+    forwardRequest(req, res, forward, admission.address, admission.meter);
   }
 
   async #onConnect(req: IncomingMessage, client: Socket, head: Buffer): Promise<void> {
@@ -173,11 +232,7 @@ export class EgressSession {
         ? this.#refuse(req.url ?? '', undefined, parsed.problem, 400)
         : await this.#admit(parsed.target);
     if (!admission.ok) {
-      const headers = { 'x-toolcage-denied': headerSafe(admission.reason) };
-      client.end(
-        statusResponse(admission.status, admission.text, headers, `${admission.reason}\n`),
-      );
-      return;
+      return this.#clients.refuse(client, refusal(admission.status, admission.reason));
     }
     if ('problem' in parsed) return;
     openTunnel(client, head, parsed.target, admission.address, admission.meter);
@@ -205,7 +260,7 @@ export class EgressSession {
         // The budget is spent: every connection of the execution goes at once.
         if (ledger.count(bytes)) for (const socket of this.#sockets) socket.destroy();
       },
-      track: (socket) => this.#track(socket),
+      open: (address, port) => this.#openUpstream(address, port),
       release: () => {
         if (!released) {
           released = true;
@@ -218,38 +273,26 @@ export class EgressSession {
   }
 
   // A refusal by the allow-list, the address rules or a malformed request: recorded.
-  #refuse(host: string, port: number | undefined, reason: string, status: 400 | 403): Admission {
+  #refuse(host: string, port: number | undefined, reason: string, status: Status): Admission {
     this.#ledger.refuse(host, port, reason);
-    return { ok: false, status, text: status === 400 ? 'Bad Request' : 'Forbidden', reason };
+    return { ok: false, status, text: STATUS_TEXT[status], reason };
+  }
+
+  // A connection to a server, within the budget (the agent's and the tunnels').
+  #openUpstream(address: string, port: number): Socket | undefined {
+    if (this.#closed !== undefined || !this.#budget.take()) return undefined;
+    const socket = connect({ host: address, port });
+    socket.once('close', () => this.#budget.give());
+    this.#track(socket);
+    return socket;
   }
 
   #track(socket: Socket): void {
-    if (this.#closed !== undefined) {
-      socket.destroy();
-      return;
-    }
+    if (this.#closed !== undefined) return void socket.destroy();
     // A kept-alive socket of the agent comes back with every request it serves.
     if (this.#sockets.has(socket)) return;
     this.#sockets.add(socket);
     socket.once('close', () => this.#sockets.delete(socket));
     socket.setTimeout(this.#spec.idleTimeoutMs, () => socket.destroy());
   }
-}
-
-// After close(): the execution is over (not a limit of the tool's).
-const ENDED: Admission = {
-  ok: false,
-  status: 503,
-  text: 'Service Unavailable',
-  reason: 'the execution has ended',
-};
-
-// A refusal by a network limit (the ledger recorded it).
-function limitedBy(reason: string): Admission {
-  return { ok: false, status: 429, text: 'Too Many Requests', reason };
-}
-
-// A header value is one line of printable ASCII.
-function headerSafe(text: string): string {
-  return text.replace(/[^\x20-\x7e]/g, '?').slice(0, 300);
 }

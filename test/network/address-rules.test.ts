@@ -53,6 +53,16 @@ describe('restrictedAddress', () => {
     ['2002:a00:1::1', 'private'],
     ['2002:7f00:1::', 'loopback'],
     ['100::1', 'reserved'],
+    // Teredo: its server's IPv4 (bits 32–63) or its client's (the last 32 bits, inverted).
+    ['2001:0:a9fe:a9fe::1', 'link-local'],
+    ['2001:0:808:808::f5ff:fffe', 'private'],
+    ['2001:0:808:808::5601:5601', 'link-local'],
+    // Documentation, benchmarking, ORCHID.
+    ['2001:db8::1', 'reserved'],
+    ['3fff:1::1', 'reserved'],
+    ['2001:2::1', 'reserved'],
+    ['2001:10::1', 'reserved'],
+    ['2001:2f::1', 'reserved'],
     ['[::1]', 'loopback'],
     ['not-an-address', 'reserved'],
     ['', 'reserved'],
@@ -77,6 +87,10 @@ describe('restrictedAddress', () => {
     '::ffff:8.8.8.8',
     '64:ff9b::808:808',
     '2002:808:808::1',
+    '2001:0:808:808::f7f7:f7f7',
+    '2001:4:112::1',
+    '2001:db9::1',
+    '3fff:f000::1',
     'fbff::1',
     'fe7f::1',
   ])('%s is public', (address) => {
