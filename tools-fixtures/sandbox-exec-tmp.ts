@@ -22,10 +22,16 @@ export default function execTmp() {
   const written = attempt(() => writeFileSync('/tmp/elf', ELF, { mode: 0o644 }));
   const chmod = attempt(() => chmodSync('/tmp/elf', 0o755));
   const mode = (statSync('/tmp/elf').mode & 0o777).toString(8);
-  const libc = dlopen('libc.so.6', {
-    execve: { args: ['ptr', 'ptr', 'ptr'], returns: 'i32' },
-    __errno_location: { args: [], returns: 'ptr' },
-  });
+  let libc;
+  try {
+    libc = dlopen('libc.so.6', {
+      execve: { args: ['ptr', 'ptr', 'ptr'], returns: 'i32' },
+      __errno_location: { args: [], returns: 'ptr' },
+    });
+  } catch {
+    // bun:ffi needs the JIT, which JavaScriptCore cannot start under a tight RLIMIT_DATA.
+    return { bornExecutable, written, chmod, mode, execve: 'no-ffi' };
+  }
   const path = Buffer.from('/tmp/elf\0');
   const argv = new BigUint64Array([BigInt(ptr(path)), 0n]);
   const envp = new BigUint64Array([0n]);

@@ -31,8 +31,6 @@ export interface CgroupDetectOptions {
   readonly uid?: number;
   /** The text of /proc/self/cgroup (tests give a fake one). */
   readonly self?: string;
-  /** This process's pid, moved with the rest of its cgroup on v2. @default process.pid */
-  readonly pid?: number;
 }
 
 /** The leaf a v2 manager moves its own cgroup's processes into. */
@@ -46,7 +44,7 @@ export function detectCgroups(root: string, options: CgroupDetectOptions = {}): 
     options.parent !== undefined ? 'parent' : uid === 0 ? 'root' : 'own';
   if (existsSync(join(root, 'cgroup.controllers'))) {
     const base = baseDir(root, via, options.parent, ownPath(self, ''));
-    return detectV2(root, base, via, options.pid ?? process.pid);
+    return detectV2(root, base, via);
   }
   const v1 = (controller: 'memory' | 'pids'): { dir?: string; why: string } => {
     const mount = join(root, controller);
@@ -84,7 +82,6 @@ function detectV2(
   root: string,
   base: string | undefined,
   via: CgroupCapabilities['via'],
-  pid: number,
 ): CgroupCapabilities {
   const none = (detail: string): CgroupCapabilities => ({
     version: 'v2',
@@ -110,7 +107,7 @@ function detectV2(
     );
   }
   if (via === 'own') {
-    const moved = moveIntoLeaf(base, pid);
+    const moved = moveIntoLeaf(base);
     if (moved !== undefined) return none(`cgroup v2 subtree ${base}: ${moved}`);
   }
   return {
@@ -126,16 +123,16 @@ function detectV2(
 
 /**
  * Moves every process of the delegated cgroup `base` into its leaf, so that `base` may enable
- * controllers for its children; undefined when done (or nothing was in it), else why not.
+ * controllers for its children; undefined when done (or nothing was in it), else why not. The
+ * processes started later (the launcher, tools) start in the leaf, or in their own cgroups.
  */
-export function moveIntoLeaf(base: string, pid: number): string | undefined {
+export function moveIntoLeaf(base: string): string | undefined {
   const leaf = join(base, MANAGER_LEAF);
   try {
     mkdirSync(leaf, { recursive: true });
     const members = readFileSync(join(base, 'cgroup.procs'), 'utf8').split('\n').filter(Boolean);
-    if (members.length > 0 && !members.includes(String(pid))) {
-      return `processes other than this one (${members.join(' ')}) hold it: start the manager alone in the delegated cgroup`;
-    }
+    // Every process of a delegated cgroup is its delegatee's (a service's main process and its
+    // children): all move, or `base` could not hand controllers down.
     for (const member of members) {
       try {
         writeFileSync(join(leaf, 'cgroup.procs'), member);

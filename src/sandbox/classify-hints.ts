@@ -57,6 +57,8 @@ export function explainThroughSandbox(
       ...(enforcement.tmp.mechanism === 'tmpfs'
         ? { scratch: { limitMb: enforcement.tmp.limitMb, permissions } }
         : {}),
+      memoryRlimitMb:
+        enforcement.memory.mechanism === 'rlimit-data' ? enforcement.memory.limitMb : undefined,
     }) ?? networkLimit(report.network);
   const sandboxed = enforcement.sandbox === 'bwrap';
   const denial =

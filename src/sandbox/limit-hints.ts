@@ -37,8 +37,22 @@ export function limitHint(end: {
   readonly report: LimitReport;
   readonly limits?: { readonly cpuSeconds?: number | undefined; readonly maxFileSizeMb?: number };
   readonly scratch?: ScratchHint;
+  /** RLIMIT_DATA in MiB where it bounds memory (no memory cgroup: enforcement.memory). */
+  readonly memoryRlimitMb?: number | undefined;
 }): LimitHint | undefined {
   const signal = end.signal ?? signalOfExitCode(end.exitCode);
+  // Under RLIMIT_DATA Bun throws `RangeError: Out of memory`: the tool's word, so the kind is
+  // `resource_limit` (the caller's own limit), never `out_of_memory` (a cgroup's fact).
+  if (
+    end.memoryRlimitMb !== undefined &&
+    end.error !== undefined &&
+    chain(end.error).some((l) => /\bOut of memory\b/.test(`${l.name}: ${l.message}`))
+  ) {
+    return {
+      limit: 'memory',
+      detail: `RLIMIT_DATA of ${end.memoryRlimitMb} MiB, as Bun reported it: no memory cgroup here`,
+    };
+  }
   const cpu = end.limits?.cpuSeconds;
   const fsize = end.limits?.maxFileSizeMb;
   if (signal === 'SIGXCPU') {

@@ -1,3 +1,4 @@
+import { MANAGER_LEAF, ownPath } from '../../src/sandbox/cgroup-detect.js';
 import { expect } from 'vitest';
 import { readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -174,8 +175,20 @@ export function toolcageCgroups(owner = OWNER, withOwnDir = false): string[] {
   } catch {
     return found;
   }
-  for (const controller of ['', ...controllers]) {
-    const base = join('/sys/fs/cgroup', controller, 'toolcage', owner);
+  // Under the hierarchy's root (root), and under this process's own cgroup (a delegated subtree;
+  // on v2 its manager sits in the leaf it moved into, see src/sandbox/cgroup-detect.ts).
+  const self = readFileSyncOr('/proc/self/cgroup');
+  const bases = ['', ...controllers].flatMap((controller) => {
+    const own = (ownPath(self, controller === '' ? '' : controller) ?? '/').replace(
+      new RegExp(`/${MANAGER_LEAF}$`),
+      '',
+    );
+    return [
+      ...new Set([join('/sys/fs/cgroup', controller), join('/sys/fs/cgroup', controller, own)]),
+    ];
+  });
+  for (const hierarchy of bases) {
+    const base = join(hierarchy, 'toolcage', owner);
     let executions: string[];
     try {
       executions = readdirSync(base, { withFileTypes: true })
@@ -242,4 +255,12 @@ export async function expectNothingLeft(baselineFds: number, waitMs?: number): P
   expect(left.tempDirs).toEqual([]);
   expect(left.cgroups).toEqual([]);
   expect(left.fds).toBeLessThanOrEqual(baselineFds + 2);
+}
+
+function readFileSyncOr(path: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch {
+    return '';
+  }
 }
