@@ -4,7 +4,7 @@
  * without capabilities: root to every permission check on a host object (`/proc/sys`, a file
  * under a write grant). A root manager therefore starts its sandboxes as an unprivileged user —
  * `sandboxUser`, else `TOOLCAGE_SANDBOX_USER`, else `nobody` — and only an explicit `root` keeps
- * host root, flagged in `enforcement.user` and by `doctor`. See docs/permissions.md.
+ * host root, flagged in `enforcement.user` and by `doctor` (README, "Which user runs a sandbox").
  */
 import { readFileSync } from 'node:fs';
 

@@ -10,6 +10,7 @@ import { spawn } from 'node:child_process';
 import { ExecutionCgroups, sweepStaleCgroupsIn } from '../../src/sandbox/cgroup.js';
 import { ownerTag } from '../../src/sandbox/owner.js';
 import { detectCgroups } from '../../src/sandbox/detect.js';
+import { MANAGER_LEAF, ownPath } from '../../src/sandbox/cgroup-detect.js';
 import { DEFAULT_LIMITS } from '../../src/sandbox/limits.js';
 import { createSandbox } from '../../src/sandbox/sandbox.js';
 import type { LaunchPlan } from '../../src/sandbox/types.js';
@@ -55,6 +56,84 @@ describe('detectCgroups', () => {
       pids: true,
       layout: { version: 'v2', root, memory: true, pids: true },
     });
+  });
+  test('v1 as a plain user: below its own cgroup in each hierarchy', () => {
+    fakeV1();
+    mkdirSync(join(root, 'memory', 'svc', 'engine'), { recursive: true });
+    mkdirSync(join(root, 'pids', 'svc'), { recursive: true });
+    const self = '9:memory:/svc/engine\n8:pids:/svc\n0::/\n';
+    expect(detectCgroups(root, { uid: 1000, self })).toMatchObject({
+      version: 'v1',
+      via: 'own',
+      layout: {
+        version: 'v1',
+        memory: join(root, 'memory', 'svc', 'engine'),
+        pids: join(root, 'pids', 'svc'),
+        mounts: { memory: join(root, 'memory'), pids: join(root, 'pids') },
+      },
+    });
+  });
+  test('v1 with cgroupParent: that path in each hierarchy, given relative or under the mount', () => {
+    fakeV1();
+    for (const c of ['memory', 'pids']) mkdirSync(join(root, c, 'tools'));
+    for (const parent of ['/tools', join(root, 'memory', 'tools')]) {
+      const found = detectCgroups(root, { uid: 0, parent, self: '' });
+      expect(found.via).toBe('parent');
+      expect(found.layout).toMatchObject({ memory: join(root, 'memory', 'tools') });
+    }
+  });
+  test('v2 as a plain user in a delegated cgroup: moves its processes into a leaf, then uses it', () => {
+    fakeV2();
+    const own = join(root, 'user.slice', 'engine.service');
+    prepareFiles(own, {
+      'cgroup.controllers': 'cpu memory pids\n',
+      'cgroup.subtree_control': '',
+      'cgroup.procs': '4242\n4243\n',
+    });
+    const found = detectCgroups(root, { uid: 1000, self: '0::/user.slice/engine.service\n' });
+    expect(found).toMatchObject({
+      version: 'v2',
+      via: 'own',
+      memory: true,
+      pids: true,
+      layout: { version: 'v2', root: own, memory: true, pids: true },
+    });
+    // Each member was written to the leaf's cgroup.procs (a fake file keeps the last one).
+    expect(readFileSync(join(own, MANAGER_LEAF, 'cgroup.procs'), 'utf8')).toBe('4243');
+    // The executions' cgroups then go below, with the controllers delegated down.
+    const cgroups = ExecutionCgroups.plan(found.layout!, 'exec-1', {
+      memoryBytes: 1024,
+      maxProcesses: 8,
+    });
+    prepareFiles(join(own, 'toolcage', ownerTag()), { 'cgroup.subtree_control': '' });
+    prepareFiles(join(own, 'toolcage'), { 'cgroup.subtree_control': '' });
+    cgroups.materialize();
+    expect(readFileSync(join(own, 'cgroup.subtree_control'), 'utf8')).toBe('+memory +pids');
+    expect(readFileSync(join(own, 'toolcage', ownerTag(), 'exec-1', 'memory.max'), 'utf8')).toBe(
+      '1024',
+    );
+  });
+  test('v2 whose delegated cgroup has neither memory nor pids says where to enable them', () => {
+    fakeV2();
+    prepareFiles(join(root, 'svc'), { 'cgroup.controllers': 'cpu io\n', 'cgroup.procs': '' });
+    const found = detectCgroups(root, { uid: 1000, self: '0::/svc\n' });
+    expect(found).toMatchObject({ available: false, layout: undefined });
+    expect(found.detail).toMatch(/enable them in its parent's cgroup.subtree_control/);
+  });
+  test('v2 with no cgroup of this process found', () => {
+    fakeV2();
+    expect(detectCgroups(root, { uid: 1000, self: '' }).detail).toMatch(
+      /no cgroup of this process/,
+    );
+  });
+  test('ownPath reads /proc/self/cgroup for a v1 controller (also in a joint hierarchy) and v2', () => {
+    const self = '12:cpu,cpuacct:/a\n4:memory:/b\n0::/c\n';
+    expect([ownPath(self, 'cpuacct'), ownPath(self, 'memory'), ownPath(self, '')]).toEqual([
+      '/a',
+      '/b',
+      '/c',
+    ]);
+    expect(ownPath(self, 'pids')).toBeUndefined();
   });
   test('nothing', () => {
     root = mkdtempSync(join(tmpdir(), 'sbx-cgroup-'));
