@@ -17,6 +17,8 @@ export interface CgroupCapabilities {
   readonly version: 'v1' | 'v2' | 'none';
   readonly memory: boolean;
   readonly pids: boolean;
+  /** The cpu controller, for `limits.cpus` (not needed otherwise). */
+  readonly cpu: boolean;
   readonly available: boolean;
   readonly layout: CgroupLayout | undefined;
   /** How the place was found: the hierarchy's root, the manager's own cgroup, or `cgroupParent`. */
@@ -46,9 +48,13 @@ export function detectCgroups(root: string, options: CgroupDetectOptions = {}): 
     const base = baseDir(root, via, options.parent, ownPath(self, ''));
     return detectV2(root, base, via);
   }
-  const v1 = (controller: 'memory' | 'pids'): { dir?: string; why: string } => {
+  const v1 = (controller: 'memory' | 'pids' | 'cpu'): { dir?: string; why: string } => {
     const mount = join(root, controller);
-    const probe = controller === 'memory' ? 'memory.limit_in_bytes' : 'cgroup.procs';
+    const probe = {
+      memory: 'memory.limit_in_bytes',
+      pids: 'cgroup.procs',
+      cpu: 'cpu.cfs_quota_us',
+    }[controller];
     if (!existsSync(join(mount, probe))) return { why: `no ${controller} hierarchy at ${mount}` };
     const dir = baseDir(mount, via, options.parent, ownPath(self, controller));
     if (dir === undefined) return { why: `no ${controller} cgroup of this process` };
@@ -56,12 +62,14 @@ export function detectCgroups(root: string, options: CgroupDetectOptions = {}): 
   };
   const memory = v1('memory');
   const pids = v1('pids');
+  const cpu = v1('cpu');
   const found = memory.dir !== undefined || pids.dir !== undefined;
   const where = [memory.dir, pids.dir].filter(Boolean).join(', ');
   return {
     version: found ? 'v1' : 'none',
     memory: memory.dir !== undefined,
     pids: pids.dir !== undefined,
+    cpu: found && cpu.dir !== undefined,
     available: found,
     via: found ? via : 'none',
     layout: found
@@ -69,7 +77,12 @@ export function detectCgroups(root: string, options: CgroupDetectOptions = {}): 
           version: 'v1',
           memory: memory.dir,
           pids: pids.dir,
-          mounts: { memory: join(root, 'memory'), pids: join(root, 'pids') },
+          cpu: cpu.dir,
+          mounts: {
+            memory: join(root, 'memory'),
+            pids: join(root, 'pids'),
+            cpu: join(root, 'cpu'),
+          },
         }
       : undefined,
     detail: found
@@ -87,6 +100,7 @@ function detectV2(
     version: 'v2',
     memory: false,
     pids: false,
+    cpu: false,
     available: false,
     via: 'none',
     layout: undefined,
@@ -101,6 +115,7 @@ function detectV2(
   const controllers = readOr(join(base, 'cgroup.controllers')).trim().split(/\s+/);
   const memory = controllers.includes('memory');
   const pids = controllers.includes('pids');
+  const cpu = controllers.includes('cpu');
   if (!memory && !pids) {
     return none(
       `cgroup v2 subtree ${base} has neither memory nor pids in cgroup.controllers (${controllers.join(' ') || 'none'}): enable them in its parent's cgroup.subtree_control`,
@@ -114,9 +129,10 @@ function detectV2(
     version: 'v2',
     memory,
     pids,
+    cpu,
     available: true,
     via,
-    layout: { version: 'v2', root: base, memory, pids },
+    layout: { version: 'v2', root: base, memory, pids, cpu },
     detail: `cgroup v2 (${describeVia(via)}) at ${base}, controllers: ${controllers.join(' ')}`,
   };
 }

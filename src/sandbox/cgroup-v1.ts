@@ -4,6 +4,9 @@ import { join } from 'node:path';
 import { field, readOr } from './cgroup-files.js';
 import type { CgroupLayout, CgroupVersion } from './cgroup-version.js';
 
+/** The CFS period of a CPU quota (the kernel's default), µs. */
+export const CPU_PERIOD_US = 100_000;
+
 /** The files and rules of cgroup v1 under `layout`. */
 export function cgroupV1(layout: Extract<CgroupLayout, { version: 'v1' }>): CgroupVersion {
   return {
@@ -23,7 +26,13 @@ export function cgroupV1(layout: Extract<CgroupLayout, { version: 'v1' }>): Cgro
     cloneInto: false,
     hierarchy: (controller) => layout[controller],
     mount: (controller) => layout.mounts?.[controller] ?? layout[controller],
-    hierarchies: () => [...new Set([layout.memory, layout.pids].filter((d) => d !== undefined))],
+    limitCpu(dir, cpus) {
+      writeFileSync(join(dir, 'cpu.cfs_period_us'), String(CPU_PERIOD_US));
+      writeFileSync(join(dir, 'cpu.cfs_quota_us'), String(Math.round(cpus * CPU_PERIOD_US)));
+    },
+    hierarchies: () => [
+      ...new Set([layout.memory, layout.pids, layout.cpu].filter((d) => d !== undefined)),
+    ],
     // Every v1 cgroup has the controllers of its hierarchy.
     delegate: () => {},
     limitMemory(dir, bytes) {

@@ -4,6 +4,7 @@
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { field, readOr, tryWrite } from './cgroup-files.js';
+import { CPU_PERIOD_US } from './cgroup-v1.js';
 import type { CgroupLayout, CgroupVersion } from './cgroup-version.js';
 
 /** The files and rules of cgroup v2 under `layout`. */
@@ -21,12 +22,19 @@ export function cgroupV2(layout: Extract<CgroupLayout, { version: 'v2' }>): Cgro
      * LauncherLaunch.cgroup in types.ts); a process Node spawns still joins from its prologue.
      */
     cloneInto: true,
-    hierarchy: (controller) => (layout[controller] ? layout.root : undefined),
+    hierarchy: (controller) => (layout[controller] === true ? layout.root : undefined),
     hierarchies: () => [layout.root],
     mount: () => undefined,
-    delegate(dirs) {
+    limitCpu(dir, cpus) {
+      writeFileSync(join(dir, 'cpu.max'), `${Math.round(cpus * CPU_PERIOD_US)} ${CPU_PERIOD_US}`);
+    },
+    delegate(dirs, cpu) {
       // v2 hands a controller to children only when every ancestor enables it in subtree_control.
-      const enable = [layout.memory ? '+memory' : '', layout.pids ? '+pids' : '']
+      const enable = [
+        layout.memory ? '+memory' : '',
+        layout.pids ? '+pids' : '',
+        cpu && layout.cpu === true ? '+cpu' : '',
+      ]
         .filter(Boolean)
         .join(' ');
       for (const dir of dirs) writeFileSync(join(dir, 'cgroup.subtree_control'), enable);

@@ -3,6 +3,9 @@
  * (cgroup-v1.ts, cgroup-v2.ts); cgroup.ts writes the same per-execution layout through either.
  */
 
+/** The controllers toolcage limits an execution with. */
+export type Controller = 'memory' | 'pids' | 'cpu';
+
 /** Where the controllers are, as detected. */
 export type CgroupLayout =
   | {
@@ -15,7 +18,9 @@ export type CgroupLayout =
        * Where each hierarchy is mounted, when `memory`/`pids` are cgroups below it (delegated):
        * the launcher finds its own cgroup there. @default `memory`, `pids`
        */
-      readonly mounts?: { readonly memory: string; readonly pids: string };
+      readonly mounts?: { readonly memory: string; readonly pids: string; readonly cpu?: string };
+      /** Hierarchy (or delegated cgroup) of the cpu controller, if usable (`limits.cpus`). */
+      readonly cpu?: string | undefined;
     }
   | {
       readonly version: 'v2';
@@ -23,6 +28,7 @@ export type CgroupLayout =
       readonly root: string;
       readonly memory: boolean;
       readonly pids: boolean;
+      readonly cpu?: boolean;
     };
 
 /** One cgroup version's files and rules. */
@@ -37,13 +43,15 @@ export interface CgroupVersion {
    */
   readonly cloneInto: boolean;
   /** Where toolcage's cgroups of a controller go, or undefined when it is not usable. */
-  hierarchy(controller: 'memory' | 'pids'): string | undefined;
+  hierarchy(controller: Controller): string | undefined;
   /** Where a controller's hierarchy is mounted (v1), to find a process's own cgroup in it. */
-  mount(controller: 'memory' | 'pids'): string | undefined;
+  mount(controller: Controller): string | undefined;
+  /** Sets a cgroup's CPU quota, in CPUs (a bandwidth of `cpus` × the period). */
+  limitCpu(dir: string, cpus: number): void;
   /** Every hierarchy toolcage makes cgroups in (no duplicates). */
   hierarchies(): string[];
-  /** Lets the children of each of `dirs` (top-down) use toolcage's controllers. */
-  delegate(dirs: readonly string[]): void;
+  /** Lets the children of each of `dirs` (top-down) use toolcage's controllers (cpu: when asked). */
+  delegate(dirs: readonly string[], cpu: boolean): void;
   /** Sets a cgroup's memory limit, without swap. */
   limitMemory(dir: string, bytes: number): void;
   /** True when a memory cgroup recorded an OOM kill. */

@@ -11,13 +11,22 @@
  * `cgroup.subtree_control`) are written here, through the version's object (cgroup-v1.ts,
  * cgroup-v2.ts); the layout comes from detection.
  */
-import { mkdirSync, readdirSync, rmdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { inBackground } from './background.js';
 import { field, readOr } from './cgroup-files.js';
+import {
+  cpuSecondsOf,
+  isAlive,
+  killMembers,
+  listDirs,
+  removeCgroups,
+  signalMembers,
+  tryRmdir,
+} from './cgroup-members.js';
 import { cgroupV1 } from './cgroup-v1.js';
 import { cgroupV2 } from './cgroup-v2.js';
-import type { CgroupLayout, CgroupVersion } from './cgroup-version.js';
+import type { CgroupLayout, CgroupVersion, Controller } from './cgroup-version.js';
 import { isOwnerAlive, ownerTag, parseOwner } from './owner.js';
 import type { LauncherLaunch, LimitReport } from './types.js';
 
@@ -25,13 +34,13 @@ import type { LauncherLaunch, LimitReport } from './types.js';
 export interface CgroupLimits {
   readonly memoryBytes: number | undefined;
   readonly maxProcesses: number | undefined;
+  /** A CPU quota in CPUs (`limits.cpus`); undefined: none, and no cpu cgroup on v1. */
+  readonly cpus?: number | undefined;
 }
 
 const PARENT = 'toolcage';
-// rmdir fails with EBUSY for a few ms after the last member was reaped (measured: 0 to 6 ms on
-// Linux 6.18, cgroup v1): poll quickly first, then back off; give up after ~2 s.
-const RETRY_DELAYS_MS = [0, 1, 1, 1, 2, 2, 2, 5, 5, 10, 10, 20, 50, 100, 200, 300, 500, 800];
 const createdRuntimeDirs = new Set<string>();
+const withCpu = new Set<string>();
 let exitHook = false;
 
 /** One execution's cgroups (one per hierarchy on v1, one on v2). */
@@ -39,6 +48,7 @@ export class ExecutionCgroups {
   readonly #version: CgroupVersion;
   readonly #memoryDir: string | undefined;
   readonly #pidsDir: string | undefined;
+  readonly #cpuDir: string | undefined;
   readonly #limits: CgroupLimits;
   #created = false;
   #destroyed = false;
@@ -46,13 +56,13 @@ export class ExecutionCgroups {
 
   private constructor(
     version: CgroupVersion,
-    memoryDir: string | undefined,
-    pidsDir: string | undefined,
+    dirs: { memory?: string | undefined; pids?: string | undefined; cpu?: string | undefined },
     limits: CgroupLimits,
   ) {
     this.#version = version;
-    this.#memoryDir = memoryDir;
-    this.#pidsDir = pidsDir;
+    this.#memoryDir = dirs.memory;
+    this.#pidsDir = dirs.pids;
+    this.#cpuDir = dirs.cpu;
     this.#limits = limits;
   }
 
@@ -62,12 +72,17 @@ export class ExecutionCgroups {
    */
   static plan(layout: CgroupLayout, executionId: string, limits: CgroupLimits): ExecutionCgroups {
     const version = versionOf(layout);
-    const memoryDir = limits.memoryBytes === undefined ? undefined : hierarchy(version, 'memory');
-    const pidsDir = limits.maxProcesses === undefined ? undefined : hierarchy(version, 'pids');
+    const dir = (controller: Controller, wanted: unknown): string | undefined =>
+      wanted === undefined
+        ? undefined
+        : join(hierarchy(version, controller), PARENT, ownerTag(), executionId);
     return new ExecutionCgroups(
       version,
-      memoryDir === undefined ? undefined : join(memoryDir, PARENT, ownerTag(), executionId),
-      pidsDir === undefined ? undefined : join(pidsDir, PARENT, ownerTag(), executionId),
+      {
+        memory: dir('memory', limits.memoryBytes),
+        pids: dir('pids', limits.maxProcesses),
+        cpu: dir('cpu', limits.cpus),
+      },
       limits,
     );
   }
@@ -82,7 +97,8 @@ export class ExecutionCgroups {
     try {
       // The manager's directory first (made once; again after removeManagerCgroups() removed it,
       // which cannot happen in between: both run synchronously on this thread).
-      for (const dir of dirs) ensureManagerDir(this.#version, dirname(dir));
+      const cpu = this.#cpuDir !== undefined;
+      for (const dir of dirs) ensureManagerDir(this.#version, dirname(dir), cpu);
       for (const dir of dirs) mkdirSync(dir);
       this.#writeLimits(this.#limits);
     } catch (error) {
@@ -116,6 +132,7 @@ export class ExecutionCgroups {
     for (const [controller, dir] of [
       ['memory', this.#memoryDir],
       ['pids', this.#pidsDir],
+      ['cpu', this.#cpuDir],
     ] as const) {
       const file = dir === undefined ? undefined : join(dir, this.#version.joinFile);
       if (file !== undefined && !joins.some((join) => join.file === file)) {
@@ -193,7 +210,17 @@ export class ExecutionCgroups {
   }
 
   #dirs(): string[] {
-    return [...new Set([this.#memoryDir, this.#pidsDir].filter((d) => d !== undefined))];
+    const all = [this.#memoryDir, this.#pidsDir, this.#cpuDir];
+    return [...new Set(all.filter((d) => d !== undefined))];
+  }
+
+  /**
+   * CPU seconds the execution's processes used so far, all of them together (cgroup-members.ts):
+   * what bounds `cpuSeconds` across the processes of a tool with `run` (RLIMIT_CPU bounds each).
+   */
+  cpuSeconds(): number {
+    const dir = this.#pidsDir ?? this.#memoryDir ?? this.#cpuDir;
+    return dir === undefined || this.#destroyed ? 0 : cpuSecondsOf(dir);
   }
 
   #writeLimits(limits: CgroupLimits): void {
@@ -203,6 +230,9 @@ export class ExecutionCgroups {
     }
     if (this.#pidsDir !== undefined && limits.maxProcesses !== undefined) {
       writeFileSync(join(this.#pidsDir, 'pids.max'), String(limits.maxProcesses));
+    }
+    if (this.#cpuDir !== undefined && limits.cpus !== undefined) {
+      this.#version.limitCpu(this.#cpuDir, limits.cpus);
     }
   }
 }
@@ -237,29 +267,18 @@ function isStale(name: string): boolean {
 }
 
 /**
- * Removes each cgroup, killing its members and retrying while killed tasks still exit; resolves
- * with the ones removed. rmdir comes first: it fails (EBUSY) while any member is left, so an
- * empty cgroup costs no read of its member list; members are killed only when it did fail.
- */
-async function removeCgroups(dirs: readonly string[]): Promise<string[]> {
-  let left = dirs.filter((dir) => !tryRmdir(dir));
-  for (const delay of RETRY_DELAYS_MS) {
-    if (left.length === 0) break;
-    killMembers(left);
-    await sleep(delay);
-    left = left.filter((dir) => !tryRmdir(dir));
-  }
-  return dirs.filter((dir) => !left.includes(dir));
-}
-
-/**
  * Removes this process's own `toolcage/<pid>-<start>` directories that no execution uses any more
  * (rmdir fails on one that still has a cgroup in it); the next execution makes them again. So a
  * runtime that closed leaves nothing, even if the process then ends without its 'exit' hook (as
  * one re-raising a signal does). Never throws.
  */
 export function removeManagerCgroups(): void {
-  for (const dir of createdRuntimeDirs) if (tryRmdir(dir)) createdRuntimeDirs.delete(dir);
+  for (const dir of createdRuntimeDirs) {
+    if (tryRmdir(dir)) {
+      createdRuntimeDirs.delete(dir);
+      withCpu.delete(dir);
+    }
+  }
 }
 
 // The object that knows the files and rules of the layout's cgroup version.
@@ -268,12 +287,14 @@ function versionOf(layout: CgroupLayout): CgroupVersion {
 }
 
 /** `toolcage/<pid>-<start>` of this process in a hierarchy, created (once) with its delegation. */
-function ensureManagerDir(version: CgroupVersion, dir: string): void {
-  if (createdRuntimeDirs.has(dir)) return;
+function ensureManagerDir(version: CgroupVersion, dir: string, cpu: boolean): void {
+  // Made once; delegated again when the cpu controller is first needed below it.
+  if (createdRuntimeDirs.has(dir) && (!cpu || withCpu.has(dir))) return;
+  if (cpu) withCpu.add(dir);
   const parent = dirname(dir);
   const hierarchyDir = dirname(parent);
   mkdirSync(dir, { recursive: true });
-  version.delegate([hierarchyDir, parent, dir]);
+  version.delegate([hierarchyDir, parent, dir], cpu);
   if (createdRuntimeDirs.size === 0 && !exitHook) {
     exitHook = true;
     // Empty by then (every execution removes its own): rmdir at exit, best effort.
@@ -282,70 +303,8 @@ function ensureManagerDir(version: CgroupVersion, dir: string): void {
   createdRuntimeDirs.add(dir);
 }
 
-function hierarchy(version: CgroupVersion, controller: 'memory' | 'pids'): string {
+function hierarchy(version: CgroupVersion, controller: Controller): string {
   const dir = version.hierarchy(controller);
   if (dir === undefined) throw new Error(`the ${controller} cgroup controller is not available`);
   return dir;
-}
-
-// SIGKILLs the members of `dirs`; returns how many it found.
-function killMembers(dirs: readonly string[]): number {
-  return signalMembers(dirs, 'SIGKILL', () => false);
-}
-
-// Signals the members of `dirs` (but those `skip` names); returns how many it found.
-function signalMembers(
-  dirs: readonly string[],
-  signal: NodeJS.Signals,
-  skip: (pid: number) => boolean,
-): number {
-  let found = 0;
-  for (const dir of dirs) {
-    for (const line of readOr(join(dir, 'cgroup.procs')).split('\n')) {
-      const pid = Number(line);
-      // 0: a member of another PID namespace, invisible from ours.
-      if (!Number.isSafeInteger(pid) || pid <= 0) continue;
-      found++;
-      if (skip(pid)) continue;
-      try {
-        process.kill(pid, signal);
-      } catch {
-        // ESRCH: it exited meanwhile.
-      }
-    }
-  }
-  return found;
-}
-
-// True when the directory is gone (removed now, or already).
-function tryRmdir(dir: string): boolean {
-  try {
-    rmdirSync(dir);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'ENOENT';
-  }
-}
-
-function listDirs(dir: string): string[] {
-  try {
-    return readdirSync(dir, { withFileTypes: true })
-      .filter((entry) => entry.isDirectory())
-      .map((entry) => entry.name);
-  } catch {
-    return [];
-  }
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }

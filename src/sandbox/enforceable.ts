@@ -58,6 +58,13 @@ export function enforceable(
   if (!caps.cgroup.pids && policy.requireCgroups) {
     refuse(`\`limits.maxProcesses\` (${limits.maxProcesses}) by a cgroup`, remedy);
   }
+  // No other mechanism bounds the CPUs of a whole execution: an explicit quota needs the cgroup.
+  if (limits.cpus !== undefined && !caps.cgroup.cpu) {
+    refuse(
+      `\`limits.cpus\` (${limits.cpus})`,
+      `no writable cpu cgroup controller (${caps.cgroup.detail}); delegate the cpu controller too, or drop limits.cpus`,
+    );
+  }
   return {
     memory: caps.cgroup.memory ? 'cgroup' : 'rlimit-data',
     processes: caps.cgroup.pids ? 'cgroup' : permissions.run ? 'rlimit-nproc' : 'seccomp',

@@ -60,8 +60,15 @@ export function enforcement(
             : { mechanism: 'none' },
     cpu:
       rlimits && limits.cpuSeconds !== undefined
-        ? { mechanism: 'rlimit', seconds: limits.cpuSeconds }
+        ? {
+            mechanism: 'rlimit',
+            seconds: limits.cpuSeconds,
+            ...(cgroups !== undefined && permissions.run ? { execution: true } : {}),
+          }
         : { mechanism: 'none' },
+    ...(cgroups !== undefined && limits.cpus !== undefined && caps.cgroup.cpu
+      ? { cpus: { mechanism: cgroups.mechanism, cpus: limits.cpus } }
+      : {}),
     fileSize: rlimits
       ? { mechanism: 'rlimit', limitMb: limits.maxFileSizeMb }
       : { mechanism: 'none' },

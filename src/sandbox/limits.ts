@@ -19,6 +19,7 @@ export const DEFAULT_LIMITS: ResolvedLimits = Object.freeze({
   maxConnections: 32,
   maxNetworkMb: 256,
   maxOpenFiles: 1024,
+  cpus: undefined,
 });
 
 const KEYS = [
@@ -32,6 +33,7 @@ const KEYS = [
   'maxConnections',
   'maxNetworkMb',
   'maxOpenFiles',
+  'cpus',
 ] as const satisfies readonly (keyof Limits)[];
 
 /**
@@ -53,6 +55,14 @@ export function validateLimits(value: unknown, name = 'limits'): asserts value i
   for (const key of KEYS) {
     const limit = record[key];
     if (limit === undefined) continue;
+    if (key === 'cpus') {
+      if (typeof limit !== 'number' || !Number.isFinite(limit) || limit < 0.01 || limit > 1024) {
+        throw new TypeError(
+          `Expected \`${name}.cpus\` to be a number of CPUs from 0.01 to 1024, got ${describeValue(limit)}`,
+        );
+      }
+      continue;
+    }
     if (typeof limit !== 'number' || !Number.isSafeInteger(limit) || limit < 1) {
       throw new TypeError(
         `Expected \`${name}.${key}\` to be a positive integer, got ${describeValue(limit)}`,
@@ -83,6 +93,7 @@ export function resolveLimits(tool?: Limits, defaults?: Limits, call?: Limits): 
     maxConnections: pick('maxConnections') ?? DEFAULT_LIMITS.maxConnections,
     maxNetworkMb: pick('maxNetworkMb') ?? DEFAULT_LIMITS.maxNetworkMb,
     maxOpenFiles: pick('maxOpenFiles') ?? DEFAULT_LIMITS.maxOpenFiles,
+    cpus: pick('cpus') ?? DEFAULT_LIMITS.cpus,
   };
   if (call === undefined) return base;
   return {
@@ -97,6 +108,7 @@ export function resolveLimits(tool?: Limits, defaults?: Limits, call?: Limits): 
     maxConnections: lower(base.maxConnections, call.maxConnections),
     maxNetworkMb: lower(base.maxNetworkMb, call.maxNetworkMb),
     maxOpenFiles: lower(base.maxOpenFiles, call.maxOpenFiles),
+    cpus: base.cpus === undefined ? call.cpus : lower(base.cpus, call.cpus),
   };
 }
 

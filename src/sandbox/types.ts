@@ -60,6 +60,11 @@ export interface Limits {
   readonly maxNetworkMb?: number;
   /** Descriptors each of the tool's processes may hold open (RLIMIT_NOFILE). @default 1024 */
   readonly maxOpenFiles?: number;
+  /**
+   * CPUs the whole execution may use at once, threads and subprocesses together (the cpu
+   * cgroup's quota; `0.5` is half a CPU). @default undefined (no quota)
+   */
+  readonly cpus?: number;
 }
 
 /** Limits with every field filled (`cpuSeconds` may stay unset). */
@@ -74,6 +79,7 @@ export interface ResolvedLimits {
   readonly maxConnections: number;
   readonly maxNetworkMb: number;
   readonly maxOpenFiles: number;
+  readonly cpus: number | undefined;
 }
 
 /** `auto`: bubblewrap when the machine has it, else refuse; `bwrap`: require it; `none`: run unsandboxed (explicit). */
@@ -117,8 +123,17 @@ export interface Enforcement {
     readonly mechanism: 'cgroup-v1' | 'cgroup-v2' | 'rlimit-nproc' | 'seccomp' | 'none';
     readonly limit?: number;
   };
-  /** CPU seconds mechanism and value. */
-  readonly cpu: { readonly mechanism: 'rlimit' | 'none'; readonly seconds?: number };
+  /**
+   * CPU seconds: `rlimit` (RLIMIT_CPU, each process), plus with `run` and a cgroup the whole
+   * execution's processes together (`execution: true`, toolcage sums their time).
+   */
+  readonly cpu: {
+    readonly mechanism: 'rlimit' | 'none';
+    readonly seconds?: number;
+    readonly execution?: boolean;
+  };
+  /** The CPU quota (`limits.cpus`) and its cgroup, when set. */
+  readonly cpus?: { readonly mechanism: 'cgroup-v1' | 'cgroup-v2'; readonly cpus: number };
   /** File size mechanism and value. */
   readonly fileSize: { readonly mechanism: 'rlimit' | 'none'; readonly limitMb?: number };
   /** Open descriptors per process (RLIMIT_NOFILE). */
@@ -268,7 +283,7 @@ export interface LauncherLaunch {
    * its controller and hierarchy, to find the launcher's own cgroup there.
    */
   readonly joins?: readonly {
-    readonly controller: 'memory' | 'pids';
+    readonly controller: 'memory' | 'pids' | 'cpu';
     readonly hierarchy: string;
     readonly file: string;
   }[];

@@ -69,6 +69,7 @@ export function planCgroups(
   return ExecutionCgroups.plan(layout, request.executionId, {
     memoryBytes: caps.cgroup.memory ? request.limits.memoryMb * MIB : undefined,
     maxProcesses: caps.cgroup.pids ? request.limits.maxProcesses : undefined,
+    cpus: caps.cgroup.cpu ? request.limits.cpus : undefined,
   });
 }
 

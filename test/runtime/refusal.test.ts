@@ -124,6 +124,7 @@ describe('a launch the sandbox refuses', () => {
           maxLogBytes: 1024,
           maxConnections: 32,
           maxOpenFiles: 1024,
+          cpus: undefined,
           maxNetworkMb: 256,
         },
         mode: 'bwrap',

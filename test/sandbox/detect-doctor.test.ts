@@ -21,6 +21,7 @@ const healthy: SandboxCapabilities = {
     version: 'v1',
     memory: true,
     pids: true,
+    cpu: true,
     via: 'root',
     layout: { version: 'v1', memory: '/sys/fs/cgroup/memory', pids: '/sys/fs/cgroup/pids' },
     detail: 'cgroup v1 at /sys/fs/cgroup, writable: memory, pids, cpu',

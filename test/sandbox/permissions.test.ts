@@ -95,6 +95,7 @@ describe('limits', () => {
       maxConnections: 32,
       maxNetworkMb: 256,
       maxOpenFiles: 1024,
+      cpus: undefined,
     });
     expect(resolveLimits()).toEqual(DEFAULT_LIMITS);
   });
