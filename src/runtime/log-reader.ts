@@ -1,27 +1,28 @@
 /**
  * Reads one execution's log streams into their captures with back-pressure, so that a tool
  * printing as fast as it can costs the manager a bounded slice of each event-loop turn and
- * slows only itself. Per turn, an execution may read READ_BYTES_PER_TURN and deliver
- * LINES_PER_TURN lines (LINE_CHARS_PER_TURN characters, DELIVERY_MS_PER_TURN of time) to `onLog`,
- * its two streams together. A stream is paused while its capture holds lines not yet
- * delivered, or once the turn's reading budget is spent; the next turn (setImmediate, after the
- * loop has polled everyone else's I/O) delivers more and resumes it. A paused stream is not
- * read (Node stops reading the descriptor once the stream's buffer is full), the pipe fills,
- * and the tool's writes block (Bun's console.log blocks on a full pipe: measured).
- * Nothing is dropped or merged: every line goes to `onLog` once, in its stream's order.
+ * slows only itself. Per turn, an execution (its two streams together) may read
+ * READ_BYTES_PER_TURN and deliver LINES_PER_TURN lines (LINE_CHARS_PER_TURN characters,
+ * DELIVERY_MS_PER_TURN of time) to `onLog`. A stream is paused while its capture holds lines not
+ * yet delivered, or once the reading budget is spent. The turn ends at the loop's next check
+ * phase (setImmediate); a saturated execution gets its next turn PACE_MS later, which delivers
+ * more and resumes the stream. A paused stream is not read (Node stops reading the descriptor
+ * once the stream's buffer is full), the pipe fills, and the tool's writes block (Bun's
+ * console.log blocks on a full pipe: measured). Nothing is dropped or merged: every line goes
+ * to `onLog` once, in its stream's order.
  */
 import type { Readable } from 'node:stream';
 import type { DeliveryBudget, LogCapture } from './log-capture.js';
 
-export const READ_BYTES_PER_TURN = 256 * 1024;
+export const READ_BYTES_PER_TURN = 128 * 1024;
 export const LINES_PER_TURN = 1000;
 export const LINE_CHARS_PER_TURN = 64 * 1024;
 /** A slow `onLog` spends its time, not the turn's: delivery stops after this much of it. */
 export const DELIVERY_MS_PER_TURN = 2;
 /**
- * While lines are still queued after a full turn, the next delivery waits this long (a timer,
- * not setImmediate): a flood then costs the manager about a quarter of a core instead of all
- * the CPU it can take, which the other executions' Bun processes need (bench/RESULTS.md).
+ * A saturated execution's next turn waits this long (a timer, not setImmediate): a flood then
+ * costs the manager about a quarter of a core instead of all the CPU it can take, which the
+ * other executions' Bun processes need (bench/RESULTS.md).
  */
 export const PACE_MS = 1;
 
@@ -105,11 +106,13 @@ export class LogReader {
     this.#turnEnd = setImmediate(() => this.#endTurn());
   }
 
-  // Lines still queued: delivered after PACE_MS. None: the streams paused for the reading
-  // budget are read again.
+  // Lines still queued, or the reading budget spent: the next turn comes after PACE_MS.
   #endTurn(): void {
     this.#turnEnd = undefined;
-    if (this.#sources.some((source) => source.capture.backlog > 0)) {
+    const saturated =
+      this.#readThisTurn >= READ_BYTES_PER_TURN ||
+      this.#sources.some((source) => source.capture.backlog > 0);
+    if (saturated) {
       this.#paced ??= setTimeout(() => this.#deliverTurn(), PACE_MS);
       return;
     }

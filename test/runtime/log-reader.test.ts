@@ -47,14 +47,16 @@ describe('LogReader', () => {
     expect(capture.text().endsWith('39999\n')).toBe(true);
   });
 
-  test('without a callback, only the tail is kept and nothing waits', async () => {
+  test('without a callback, only the tail is kept, and a flood is read at a bounded pace', async () => {
     const capture = new LogCapture(16);
     const stream = new PassThrough();
     const reader = new LogReader([[stream, capture]]);
-    flood(stream, 10, 100);
+    // ≈ 489 KB: more than a turn may read, so the writer is made to wait.
+    const { refused } = flood(stream, 100, 1_000);
+    expect(refused).toBeGreaterThan(0);
     await reader.delivered;
     reader.dispose();
     expect(capture.backlog).toBe(0);
-    expect(capture.text()).toBe('996\n997\n998\n999\n');
+    expect(capture.text()).toBe('997\n99998\n99999\n');
   });
 });
