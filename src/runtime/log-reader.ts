@@ -47,10 +47,11 @@ export class LogReader {
 
   constructor(sources: ReadonlyArray<readonly [Readable, LogCapture]>) {
     this.delivered = new Promise((resolve) => (this.#resolveDelivered = resolve));
+    // A stream that ended before it was handed over emits neither event again.
     this.#sources = sources.map(([stream, capture]) => ({
       stream,
       capture,
-      ended: false,
+      ended: stream.readableEnded || stream.closed,
       paused: false,
     }));
     for (const source of this.#sources) {
@@ -59,6 +60,17 @@ export class LogReader {
       source.stream.once('end', onEnd);
       source.stream.once('close', onEnd);
     }
+    this.#settleWhenDone();
+  }
+
+  /**
+   * The streams were destroyed: nothing more comes. Settles once what was read by then has been
+   * delivered (paced like the rest).
+   */
+  closed(): Promise<void> {
+    for (const source of this.#sources) source.ended = true;
+    this.#settleWhenDone();
+    return this.delivered;
   }
 
   /** Counts bytes read and lines delivered: unchanged while the streams are silent. */

@@ -123,7 +123,7 @@ async function closeStreams(child: SpawnedProcess, output: Output): Promise<void
   await drain(output);
   for (const stream of [child.stdout, child.stderr, child.result]) stream.destroy();
   child.stdin.destroy();
-  await output.logs.delivered;
+  await output.logs.closed();
   output.logs.dispose();
   output.stdout.end();
   output.stderr.end();

@@ -1,3 +1,4 @@
+import { once } from 'node:events';
 import { PassThrough } from 'node:stream';
 import { describe, expect, test } from 'vitest';
 import { LogCapture } from '../../src/runtime/log-capture.js';
@@ -58,5 +59,25 @@ describe('LogReader', () => {
     reader.dispose();
     expect(capture.backlog).toBe(0);
     expect(capture.text()).toBe('997\n99998\n99999\n');
+  });
+
+  test('settles for a stream closed before it was handed over, and after a destroy', async () => {
+    const early = new PassThrough();
+    early.destroy();
+    await once(early, 'close');
+    await new LogReader([[early, new LogCapture(16)]]).delivered;
+
+    const lines: string[] = [];
+    const capture = new LogCapture(1024, (line) => lines.push(line));
+    const stream = new PassThrough();
+    const reader = new LogReader([[stream, capture]]);
+    flood(stream, 1, 5_000);
+    expect(lines).toHaveLength(LINES_PER_TURN);
+    stream.destroy();
+    await reader.closed();
+    reader.dispose();
+    // What was read before the destroy is delivered, in order; nothing after it was.
+    expect(lines).toHaveLength(5_000);
+    expect(lines.every((line, index) => line === String(index))).toBe(true);
   });
 });
