@@ -14,6 +14,7 @@ import { deadlineRows } from './cases/deadline.js';
 import { handwrittenRows } from './cases/handwritten.js';
 import { importRows } from './cases/import.js';
 import { latencyRows } from './cases/latency.js';
+import { logFloodRows } from './cases/log-flood.js';
 import { memoryRows } from './cases/memory.js';
 import { networkRows } from './cases/network.js';
 import { telemetryRows } from './cases/telemetry.js';
@@ -54,6 +55,10 @@ const CASES: Record<string, () => Promise<CaseResult>> = {
         ],
   ),
   import: rowsOnly(importRows),
+  logflood: rowsOnly(async () => [
+    ...(await logFloodRows('none')),
+    ...((await sandboxLanded()) ? await logFloodRows('bwrap') : []),
+  ]),
 };
 
 // Whether bubblewrap is usable here (the sandboxed deadline rows need it).
@@ -199,6 +204,11 @@ if (only.length === Object.keys(CASES).length) {
     '  processes each, interleaved): 0.40× the time and 0.60× the RSS growth (89 ms against 224',
     '  ms, 13.7 MB against 22.9 MB), 0.52× and 0.68× once the network allow-lists had joined the',
     '  entry (62 ms against 120 ms, 15.4 MB against 22.6 MB).',
+    '- Log flood: `tools-fixtures/log-flood.ts` writes blocks of 10,000 tiny lines to stdout with',
+    '  `onLog` set (a counter), while the trivial tool runs in the same runtime (concurrency 4);',
+    '  4 rounds of 10 calls alone, then 10 calls during a flood (cancelled after them). CPU is the',
+    "  manager's own (process.cpuUsage) over the flood phases, trivial calls included; loop delay",
+    '  is `monitorEventLoopDelay` (1 ms resolution) over the same phases.',
     '',
   ].join('\n');
   // Formatted as the repository's `prettier --check` expects it.

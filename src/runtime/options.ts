@@ -138,7 +138,7 @@ export interface ExecuteRequest {
   readonly limits?: Limits;
   /** Cancels a queued or running execution. */
   readonly signal?: AbortSignal;
-  /** Receives every log line as it is printed. */
+  /** Receives every log line once, in order, one call per line; paced (see log-reader.ts). */
   readonly onLog?: (stream: 'stdout' | 'stderr', line: string) => void;
 }
 

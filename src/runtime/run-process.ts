@@ -1,4 +1,3 @@
-import type { Readable } from 'node:stream';
 import pTimeout from 'p-timeout';
 import { NO_HINTS, type SandboxHints } from '../sandbox/classify-hints.js';
 import { signalOfExitCode } from '../sandbox/limit-hints.js';
@@ -6,6 +5,7 @@ import { classify, type EndReason, type Verdict } from './classify.js';
 import type { CapturedLogs } from '../errors/tool-execution-error.js';
 import type { LaunchPlan, LimitReport } from '../sandbox/types.js';
 import { LogCapture } from './log-capture.js';
+import { LogReader } from './log-reader.js';
 import { ResultChannel } from './result-channel.js';
 import type { ProcessEnd } from './process-end.js';
 import type { SpawnedProcess } from './spawn.js';
@@ -40,9 +40,12 @@ export interface RunProcessOptions {
 
 const NO_LIMITS: LimitReport = { memoryExceeded: false, processesExceeded: false };
 
-// After the tool's own process has exited, how long its stdio may stay open (held by a
-// grandchild the kill could not reach) before toolcage closes its ends.
+// After the tool's own process has exited, how long its stdio may stay open and silent (held
+// by a grandchild the kill could not reach) before toolcage closes its ends; and how long at
+// most while bytes still come (what a flood left in the pipes is read at the paced rate of
+// log-reader.ts, which can take longer than the silent wait on a loaded machine).
 const STDIO_DRAIN_MS = 200;
+const STDIO_DRAIN_MAX_MS = 5_000;
 
 /**
  * Drives one spawned process to its end: sends the request, captures logs and the result with
@@ -80,6 +83,7 @@ export async function runProcess(
 interface Output {
   readonly stdout: LogCapture;
   readonly stderr: LogCapture;
+  readonly logs: LogReader;
   readonly channel: ResultChannel;
   /** Settles once the logs and the result channel have delivered their last byte. */
   readonly ended: Promise<unknown>;
@@ -92,25 +96,41 @@ function captureOutput(
 ): Output {
   const stdout = new LogCapture(options.maxLogBytes, lineSink(options.onLog, 'stdout'));
   const stderr = new LogCapture(options.maxLogBytes, lineSink(options.onLog, 'stderr'));
-  child.stdout.on('data', (chunk: Buffer) => stdout.push(chunk));
-  child.stderr.on('data', (chunk: Buffer) => stderr.push(chunk));
-  const logsEnded = Promise.all([endOf(child.stdout), endOf(child.stderr)]);
+  const logs = new LogReader([
+    [child.stdout, stdout],
+    [child.stderr, stderr],
+  ]);
   const channel = new ResultChannel(child.result, options.maxOutputBytes, onOverflow);
-  return { stdout, stderr, channel, ended: Promise.all([logsEnded, channel.done]) };
+  return { stdout, stderr, logs, channel, ended: Promise.all([logs.delivered, channel.done]) };
 }
 
 // Every byte is in once each stream has ended; destroy() then closes the descriptors at once
 // (libuv closes the fd inside uv_close; only its callback, and so the 'close' event, waits for
 // the next turn of the loop — ≈ 0.3 ms later, measured, not worth waiting for). A stream still
 // open after the drain wait is held by a grandchild the kill could not reach: closed anyway.
+// What was read by then is delivered to `onLog` (paced) before the run settles.
 async function closeStreams(child: SpawnedProcess, output: Output): Promise<void> {
-  // Bounded by p-timeout, whose timer goes as soon as the streams have ended (nothing of the
-  // execution outlives it, timers included).
-  await pTimeout(output.ended, { milliseconds: STDIO_DRAIN_MS, message: false });
+  await drain(output);
   for (const stream of [child.stdout, child.stderr, child.result]) stream.destroy();
   child.stdin.destroy();
+  await output.logs.closed();
+  output.logs.dispose();
   output.stdout.end();
   output.stderr.end();
+}
+
+// Waits for the streams to end while they make progress: STDIO_DRAIN_MS of silence, or
+// STDIO_DRAIN_MAX_MS in all. Bounded by p-timeout, whose timer goes as soon as the streams have
+// ended (nothing of the execution outlives it, timers included).
+async function drain(output: Output): Promise<void> {
+  const ended = output.ended.then(() => true);
+  const giveUpAt = performance.now() + STDIO_DRAIN_MAX_MS;
+  for (;;) {
+    const seen = output.logs.progress;
+    const wait = Math.min(STDIO_DRAIN_MS, giveUpAt - performance.now());
+    if (await pTimeout(ended, { milliseconds: Math.max(0, wait), fallback: () => false })) return;
+    if (output.logs.progress === seen || performance.now() >= giveUpAt) return;
+  }
 }
 
 // The verdict on a finished run. A result message that toolcage did not end is a success
@@ -196,12 +216,4 @@ function lineSink(
       // A throwing log callback must not break the execution it observes.
     }
   };
-}
-
-// Settles when `stream` has delivered its last byte (or was closed without an end).
-function endOf(stream: Readable): Promise<void> {
-  return new Promise((resolve) => {
-    stream.once('end', resolve);
-    stream.once('close', resolve);
-  });
 }

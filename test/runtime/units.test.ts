@@ -17,19 +17,46 @@ describe('LogCapture', () => {
     expect(capture.text()).toBe('x'.repeat(10));
   });
 
-  test('streams complete lines across chunks, and a long line in bounded pieces', () => {
+  test('delivers complete lines across chunks, and a long line in bounded pieces', () => {
     const lines: string[] = [];
     const capture = new LogCapture(1 << 20, (line) => lines.push(line));
+    const unlimited = { lines: Infinity, chars: Infinity, untilMs: Infinity };
     capture.push(Buffer.from('he'));
     capture.push(Buffer.from('llo\r\nwor'));
+    expect(lines).toEqual([]);
+    expect(capture.deliver(unlimited)).toBe(true);
+    expect(lines).toEqual(['hello']);
     capture.push(Buffer.from('ld\n'));
     capture.push(Buffer.from('tail'));
     capture.end();
     expect(lines).toEqual(['hello', 'world', 'tail']);
     lines.length = 0;
     capture.push(Buffer.alloc(200 * 1024, 'a'));
+    capture.deliver(unlimited);
     expect(lines.length).toBe(1);
     expect(lines[0]!.length).toBe(200 * 1024);
+  });
+
+  test('delivers no more lines or characters than the budget, and the rest in order later', () => {
+    const lines: string[] = [];
+    const capture = new LogCapture(16, (line) => lines.push(line));
+    capture.push(Buffer.from('1\n2\n3\n'));
+    capture.push(Buffer.from('4\n5\n6'));
+    expect(capture.backlog).toBe(11);
+    const budget = { lines: 2, chars: 100, untilMs: Infinity };
+    expect(capture.deliver(budget)).toBe(false);
+    expect(lines).toEqual(['1', '2']);
+    expect(budget.lines).toBe(0);
+    expect(capture.backlog).toBe(7);
+    expect(capture.deliver({ lines: 100, chars: 3, untilMs: Infinity })).toBe(false);
+    expect(lines).toEqual(['1', '2', '3', '4']);
+    expect(capture.deliver({ lines: 100, chars: 100, untilMs: Infinity })).toBe(true);
+    expect(lines).toEqual(['1', '2', '3', '4', '5']);
+    expect(capture.backlog).toBe(0);
+    capture.end();
+    expect(lines).toEqual(['1', '2', '3', '4', '5', '6']);
+    expect(capture.text()).toBe('1\n2\n3\n4\n5\n6');
+    expect(capture.truncated).toBe(false);
   });
 });
 
