@@ -17,7 +17,7 @@ import type { LimitName, ToolThrownError } from '../errors/tool-execution-error.
 import { RESULT_FRAME_BYTES, type WorkerMessage } from './worker/protocol.js';
 
 /** Why toolcage itself ended a run, recorded at the moment it decided (first reason wins). */
-export type EndReason = 'timeout' | 'cancelled' | 'closed' | 'output_limit';
+export type EndReason = 'timeout' | 'cancelled' | 'closed' | 'output_limit' | 'cpu_limit';
 
 /** Everything toolcage observed of one finished run. */
 export interface Observation {
@@ -90,6 +90,13 @@ export function classify(o: Observation): Verdict {
         kind: ErrorKind.OutputLimit,
         limit: 'output',
         message: `${tool} produced more than ${o.maxOutputBytes} bytes of output (killed after ${o.resultBytes} bytes)`,
+      };
+    case 'cpu_limit':
+      return {
+        ok: false,
+        kind: ErrorKind.ResourceLimit,
+        limit: 'cpu',
+        message: `${tool} hit the CPU time limit: its processes together used more than its cpuSeconds`,
       };
     case undefined:
       break;

@@ -2,6 +2,7 @@ import pTimeout from 'p-timeout';
 import { NO_HINTS, type SandboxHints } from '../sandbox/classify-hints.js';
 import { signalOfExitCode } from '../sandbox/limit-hints.js';
 import { classify, type EndReason, type Verdict } from './classify.js';
+import { watchCpu } from './cpu-watch.js';
 import type { CapturedLogs } from '../errors/tool-execution-error.js';
 import type { LaunchPlan, LimitReport } from '../sandbox/types.js';
 import { LogCapture } from './log-capture.js';
@@ -61,6 +62,7 @@ export async function runProcess(
   const stopper = new Stopper(child, plan, options.killGraceMs);
   const output = captureOutput(child, options, () => stopper.overflow());
   const onAbort = (): void => stopper.abort(signal.reason as EndReason);
+  const stopWatchingCpu = watchCpu(plan, () => stopper.abort('cpu_limit'));
   try {
     if (signal.aborted) onAbort();
     else signal.addEventListener('abort', onAbort, { once: true });
@@ -75,6 +77,7 @@ export async function runProcess(
     return { verdict, end, outputBytes, logs: logsOf(output.stdout, output.stderr) };
   } finally {
     signal.removeEventListener('abort', onAbort);
+    stopWatchingCpu();
     stopper.dispose();
   }
 }

@@ -30,6 +30,8 @@ export function plan(parts: {
   seccompFile: string | undefined;
   materialize: () => string;
   enforcement: Enforcement;
+  /** `limits.cpuSeconds` when the execution's processes together are bounded (LaunchPlan.cpuBudget). */
+  cpuSeconds?: number | undefined;
 }): LaunchPlan {
   const { cgroups, root, session } = parts.workspace;
   let disposed: Promise<void> | undefined;
@@ -49,6 +51,9 @@ export function plan(parts: {
       if (disposed === undefined) cgroups?.kill();
     },
     killsAll: cgroups !== undefined,
+    ...(cgroups === undefined || parts.cpuSeconds === undefined
+      ? {}
+      : { cpuBudget: { seconds: parts.cpuSeconds, used: () => cgroups.cpuSeconds() } }),
     inspect() {
       const report = cgroups?.inspect() ?? NO_LIMITS;
       return Promise.resolve(

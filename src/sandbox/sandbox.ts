@@ -272,6 +272,8 @@ async function buildPlan(
       workspace.materialize();
       return shell === undefined ? '' : LAUNCH_GO;
     },
+    // With `run`, RLIMIT_CPU bounds each process only: the runtime sums them (cpu-watch.ts).
+    cpuSeconds: request.permissions.run ? request.limits.cpuSeconds : undefined,
     enforcement: enforcement(request, toolView(request), caps, {
       cgroups: workspace.cgroups,
       userNamespace: context.userNamespace,

@@ -263,6 +263,11 @@ export interface LaunchPlan {
   readonly killsAll: boolean;
   /** After exit: what the limits saw. */
   inspect(): Promise<LimitReport>;
+  /**
+   * `cpuSeconds` across the execution's processes (with `run` and a cgroup to find them): the
+   * limit and the CPU seconds they used so far (runtime/cpu-watch.ts).
+   */
+  readonly cpuBudget?: { readonly seconds: number; used(): number };
   /** What the egress proxy saw so far (allowed and refused connections); absent without one. */
   readonly networkActivity?: () => NetworkActivity;
   /** Removes everything the plan created (temp dir, cgroups, fds). Idempotent; never throws. */
