@@ -51,7 +51,7 @@ export const USAGE = `Usage:
                [--allow-env NAME]... [--allow-run] [--env NAME=VALUE]...
                [--memory-mb N] [--cpu-seconds N] [--max-processes N] [--max-file-size-mb N]
                [--tmp-mb N] [--max-output-bytes N] [--max-connections N] [--max-network-mb N]
-               [--sandbox auto|bwrap|none] [--json]
+               [--max-open-files N] [--cpus N] [--sandbox auto|bwrap|none] [--json]
   toolcage build <tool-file>... | --registry FILE [--sandbox auto|bwrap|none] [--json]
                                compile tools ahead of their calls (for images and CI)
   toolcage doctor [--json]     what this machine can enforce, and the build cache
@@ -83,6 +83,8 @@ const RUN_OPTIONS = {
   'max-output-bytes': { type: 'string' },
   'max-connections': { type: 'string' },
   'max-network-mb': { type: 'string' },
+  'max-open-files': { type: 'string' },
+  cpus: { type: 'string' },
   sandbox: { type: 'string' },
   json: { type: 'boolean' },
 } as const;
@@ -209,6 +211,7 @@ const LIMIT_FLAGS = [
   ['max-output-bytes', 'maxOutputBytes'],
   ['max-connections', 'maxConnections'],
   ['max-network-mb', 'maxNetworkMb'],
+  ['max-open-files', 'maxOpenFiles'],
 ] as const;
 
 function limitsOf(values: RunValues, fail: Fail): Limits {
@@ -216,6 +219,14 @@ function limitsOf(values: RunValues, fail: Fail): Limits {
   for (const [flag, key] of LIMIT_FLAGS) {
     const value = integerFlag(flag, values[flag], fail);
     if (value !== undefined) limits[key] = value;
+  }
+  const cpus = values.cpus;
+  if (cpus !== undefined) {
+    const value = Number(cpus);
+    if (!/^\d+(\.\d+)?$/.test(cpus) || !(value >= 0.01 && value <= 1024)) {
+      fail(`--cpus expects a number of CPUs from 0.01 to 1024, got \`${cpus}\``);
+    }
+    limits['cpus'] = value;
   }
   return limits;
 }
