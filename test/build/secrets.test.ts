@@ -8,7 +8,15 @@
  * directory), with modes that any sandbox uid can read (the sandbox may run as `nobody`).
  */
 import { randomUUID } from 'node:crypto';
-import { chmodSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { dirname, join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
 import { ErrorKind } from '../../src/errors/kinds.js';
@@ -37,7 +45,10 @@ afterEach(async () => {
 function write(relative: string, text: string): string {
   const path = join(root, relative);
   mkdirSync(dirname(path), { recursive: true });
-  for (let dir = dirname(path); dir.startsWith(root); dir = dirname(dir)) chmodSync(dir, 0o755);
+  // At least 0755: a directory made writable for the sandbox user (a write grant) stays so.
+  for (let dir = dirname(path); dir.startsWith(root); dir = dirname(dir)) {
+    chmodSync(dir, statSync(dir).mode | 0o755);
+  }
   writeFileSync(path, text);
   chmodSync(path, 0o644);
   return path;

@@ -75,6 +75,14 @@ function inCgroupOf(pid: string, owner: string): boolean {
   return readProc(pid, 'cgroup')?.includes(`/toolcage/${owner}/`) ?? false;
 }
 
+// A file of this checkout in the command line — but its node_modules, which other checkouts on
+// the machine (worktrees linking this one's node_modules) run Bun from too.
+function namesThisCheckout(cmdline: string): boolean {
+  return cmdline
+    .split(' ')
+    .some((arg) => arg.includes(CHECKOUT) && !arg.includes(`${CHECKOUT}node_modules/`));
+}
+
 // Processes (pid and start time) once found to be ours.
 const seenOurs = new Set<string>();
 
@@ -82,7 +90,7 @@ function isOurs(pid: string, cmdline: string): boolean {
   const key = `${pid}-${statFields(pid)?.[19] ?? ''}`;
   if (seenOurs.has(key)) return true;
   const ours =
-    descendsFrom(pid, process.pid) || inCgroupOf(pid, OWNER) || cmdline.includes(CHECKOUT);
+    descendsFrom(pid, process.pid) || inCgroupOf(pid, OWNER) || namesThisCheckout(cmdline);
   if (ours) seenOurs.add(key);
   return ours;
 }

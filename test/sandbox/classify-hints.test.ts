@@ -269,6 +269,7 @@ describe('explainThroughSandbox never asks the host', () => {
   const sandboxed = {
     sandbox: 'bwrap',
     tmp: { mechanism: 'tmpfs', limitMb: 64 },
+    memory: { mechanism: 'cgroup-v1', limitMb: 512 },
   } as unknown as Parameters<typeof explainThroughSandbox>[4];
   const report = { memoryExceeded: false, processesExceeded: false };
   const end = { code: 1, signal: null };
