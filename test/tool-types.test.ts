@@ -21,7 +21,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
 const TSC = join(ROOT, 'node_modules/typescript/bin/tsc');
-const TSC_MS = 120_000;
+const TSC_MS = 180_000;
 
 // The README's tool, typed.
 const TOOL = `import type { Tool, ToolContext } from 'toolcage';
@@ -114,6 +114,31 @@ describe('types for tool authors', () => {
       expect(result.out).toMatch(/wrong\.ts\(3,\d+\): error TS2339: Property 'nope'/);
       expect(result.out).toMatch(/wrong\.ts\(4,\d+\): error TS2322/);
       expect(result.out).toMatch(/wrong\.ts\(5,\d+\): error TS2339: Property 'push'/);
+    },
+    TSC_MS,
+  );
+
+  test(
+    'toolcage/temporal under skipLibCheck: false: the SDK’s `ms` error, and the README’s declaration that ends it',
+    async () => {
+      const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+      const shim = /\/\/ types\/ms\.d\.ts[^]*?\n}\n/.exec(readme)?.[0];
+      expect(shim, 'the README shows a declaration of `ms`').toBeDefined();
+      const temporal = [
+        "import { createToolActivities } from 'toolcage/temporal';",
+        "import { proxyToolActivities } from 'toolcage/temporal/workflow';",
+        "import { activityTestInfo } from 'toolcage/temporal/testing';",
+        'export const used = [createToolActivities, proxyToolActivities, activityTestInfo];',
+        '',
+      ].join('\n');
+      const options = { types: ['node'], skipLibCheck: false, noEmit: true };
+      const [bare, shimmed] = await Promise.all([
+        tsc(options, { 'app.ts': temporal }),
+        tsc(options, { 'app.ts': temporal, 'ms.d.ts': shim! }),
+      ]);
+      expect(bare.out).toMatch(/time\.d\.ts\(\d+,\d+\): error TS7016: .* module 'ms'/);
+      expect(shimmed.out).toBe('');
+      expect(shimmed.code).toBe(0);
     },
     TSC_MS,
   );
