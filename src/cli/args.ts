@@ -17,6 +17,8 @@ export type Command =
       readonly registry: string | undefined;
       /** The registry's, else `auto`, when not given. */
       readonly sandbox: SandboxMode | undefined;
+      /** Each tool's inputs and bundle path too, not one line per tool. */
+      readonly verbose: boolean;
       readonly json: boolean;
     }
   | {
@@ -52,8 +54,9 @@ export const USAGE = `Usage:
                [--memory-mb N] [--cpu-seconds N] [--max-processes N] [--max-file-size-mb N]
                [--tmp-mb N] [--max-output-bytes N] [--max-connections N] [--max-network-mb N]
                [--sandbox auto|bwrap|none] [--json]
-  toolcage build <tool-file>... | --registry FILE [--sandbox auto|bwrap|none] [--json]
-                               compile tools ahead of their calls (for images and CI)
+  toolcage build <tool-file>... | --registry FILE [--sandbox auto|bwrap|none] [--verbose] [--json]
+                               compile tools ahead of their calls (for images and CI); one line
+                               per tool, its inputs and bundle with --verbose
   toolcage doctor [--json]     what this machine can enforce, and the build cache
   toolcage worker --task-queue NAME --registry FILE [--address HOST:PORT] [--namespace NAME]
                   [--concurrency N] [...]   a Temporal worker (toolcage worker --help)
@@ -255,6 +258,7 @@ function parseBuild(rest: readonly string[], json: boolean): Command {
       options: {
         registry: { type: 'string' },
         sandbox: { type: 'string' },
+        verbose: { type: 'boolean', short: 'v' },
         json: { type: 'boolean' },
       },
       allowPositionals: true,
@@ -269,7 +273,14 @@ function parseBuild(rest: readonly string[], json: boolean): Command {
   const sandbox = sandboxFlag(values.sandbox, (message) => {
     throw new UsageError(message, json);
   });
-  return { command: 'build', files: positionals, registry: values.registry, sandbox, json };
+  return {
+    command: 'build',
+    files: positionals,
+    registry: values.registry,
+    sandbox,
+    verbose: values.verbose ?? false,
+    json,
+  };
 }
 
 function parseJson(flag: string, text: string, fail: Fail): unknown {
