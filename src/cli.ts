@@ -2,7 +2,7 @@
 /**
  * The `toolcage` command: argv → one runtime call → an exit status (0 success, 1 the tool
  * failed, 2 usage, 128 + n stopped by signal n). Telemetry is pushed when the OTEL_* variables
- * ask for it, and flushed before exit so a one-shot run loses no data point. SIGINT, SIGTERM
+ * ask for it, and flushed before exit (bounded: see cli/run-telemetry.ts). SIGINT, SIGTERM
  * and SIGHUP close the runtime (the tool is killed, its sandbox removed) before it exits.
  */
 import { readFileSync } from 'node:fs';
@@ -22,16 +22,31 @@ import { packageFiles } from './runtime/package-files.js';
 import { probeEgress } from './sandbox/egress-probe.js';
 import { resolveBunBinary } from './runtime/bun-binary.js';
 import { telemetryFromEnv } from './telemetry/env.js';
+import type { TelemetryHandle } from './telemetry/options.js';
+import { startRunTelemetry } from './cli/run-telemetry.js';
 
 type RunCommand = Extract<Command, { command: 'run' }>;
 
 async function run(command: RunCommand): Promise<number> {
   const telemetryOptions = telemetryFromEnv();
-  // The SDK loads only when the environment asks for telemetry.
-  const telemetry =
-    telemetryOptions === undefined
-      ? undefined
-      : await (await import('./telemetry/setup.js')).setupTelemetry(telemetryOptions);
+  if (telemetryOptions === undefined) return runTool(command, undefined);
+  const telemetry = await startRunTelemetry(telemetryOptions);
+  let code = 1;
+  try {
+    code = await runTool(command, telemetry.handle);
+  } finally {
+    await telemetry.end();
+  }
+  // Exports cut off by the bound would go on retrying on their timers, and nothing else is left
+  // (the runtime is closed). stdout and stderr are written synchronously on Linux (files,
+  // pipes, terminals): ending now loses nothing.
+  process.exit(code);
+}
+
+async function runTool(
+  command: RunCommand,
+  telemetry: Pick<TelemetryHandle, 'meterProvider' | 'tracerProvider'> | undefined,
+): Promise<number> {
   const file = resolve(command.file);
   const runtime = createToolRuntime({
     rootDir: dirname(file),
@@ -92,7 +107,6 @@ async function run(command: RunCommand): Promise<number> {
   } finally {
     stopOnSignals();
     await runtime.close();
-    await telemetry?.shutdown();
   }
 }
 

@@ -20,3 +20,4 @@ export type { CapturedLogs, LimitName, ToolThrownError } from './errors/tool-exe
 export type { Denial, DeniedOperation } from './errors/denial.js';
 export type { Enforcement, Limits, Permissions, SandboxMode } from './sandbox/types.js';
 export type { NetworkOptions } from './network/options.js';
+export type { Tool, ToolContext, ToolLogger } from './tool-types.js';

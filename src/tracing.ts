@@ -25,8 +25,10 @@ import {
 export interface ExecutionSpanAttributes {
   /** Registry id or file base name (low-cardinality). */
   readonly toolId: string;
-  readonly timeoutMs: number;
-  readonly bunVersion: string;
+  /** Absent on a request refused before it was dispatched (its deadline was never computed). */
+  readonly timeoutMs?: number;
+  /** Absent on a request refused before it was dispatched (no Bun was asked). */
+  readonly bunVersion?: string;
   /** The effective permissions as flags (`--allow-net`, …). */
   readonly permissions: readonly string[];
 }
@@ -83,8 +85,12 @@ export function startExecutionSpan(
       ...(startTime === undefined ? {} : { startTime }),
       attributes: {
         [SpanAttributes.toolId]: attributes.toolId,
-        [SpanAttributes.timeoutMs]: Math.round(attributes.timeoutMs),
-        [SpanAttributes.bunVersion]: attributes.bunVersion,
+        ...(attributes.timeoutMs === undefined
+          ? {}
+          : { [SpanAttributes.timeoutMs]: Math.round(attributes.timeoutMs) }),
+        ...(attributes.bunVersion === undefined
+          ? {}
+          : { [SpanAttributes.bunVersion]: attributes.bunVersion }),
         [SpanAttributes.permissions]: [...attributes.permissions],
         [SpanAttributes.genAiOperationName]: GEN_AI_OPERATION_EXECUTE_TOOL,
         [SpanAttributes.genAiToolName]: attributes.toolId,

@@ -72,7 +72,7 @@ export function refusedGraph(
     }
   }
   const extra = report.outputs.find(
-    (output) => output.kind !== 'entry-point' && output.kind !== 'bytecode',
+    (output) => !['entry-point', 'bytecode', 'sourcemap'].includes(output.kind),
   );
   if (extra !== undefined) {
     return `it imports a file that cannot be inlined (Bun emits it beside the bundle as ${extra.name}): a bundle is one file; read it at run time with a \`read\` grant, or register the tool with \`bundle: false\``;

@@ -30,7 +30,7 @@ export function buildOptions(worker: string): string {
     target: 'bun',
     format: 'cjs with bytecode; esm for a top-level await',
     macros: false,
-    sourcemap: 'none',
+    sourcemap: 'external, absolute sources, no sourcesContent',
     env: 'disable',
     // Its path too: the bundle loads the worker's slow paths from beside it.
     worker: [worker, createHash('sha256').update(readFileSync(worker)).digest('hex')],
@@ -130,11 +130,11 @@ export async function buildTool(
       buildMs,
       builtAt: new Date().toISOString(),
     });
-    const withBytecode = report.outputs.some((output) => output.kind === 'bytecode');
+    const has = (kind: string): boolean => report.outputs.some((output) => output.kind === kind);
     const bundle = cache.commit(
       key,
       join(staging, 'tool.js'),
-      withBytecode,
+      { bytecode: has('bytecode'), sourcemap: has('sourcemap') },
       racy ? undefined : manifestOf,
     );
     return { manifest: manifestOf(bundle), stored: !racy, root: view.root };

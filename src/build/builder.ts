@@ -14,7 +14,7 @@
  * build-protocol.ts): it is loaded by the worker, inside the sandbox, where only this file is
  * visible of the build's code. Typed by Bun's own types (tsconfig.bun.json).
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 
@@ -43,6 +43,7 @@ export default async function build(input: BuildInput): Promise<BuildReport> {
   // Metafile paths are relative to the working directory. The carrier's modules are toolcage's,
   // not the tool's: neither inputs nor imports of it.
   const absolute = (path: string): string => resolve(process.cwd(), path);
+  anchorSourceMap(join(input.outdir, 'tool.js.map'));
   const carrier = new Set([...Object.keys(carrierFiles(input).files), input.worker]);
   const imports: BuildImport[] = [];
   for (const [from, info] of Object.entries(result.metafile.inputs)) {
@@ -112,12 +113,37 @@ function bundle(input: BuildInput, format: 'cjs' | 'esm'): Promise<Bun.BuildOutp
     macros: false,
     packages: 'bundle',
     env: 'disable',
-    sourcemap: 'none',
+    // Beside the bundle (`tool.js.map`), rewritten by anchorSourceMap; see there.
+    sourcemap: 'external',
     splitting: false,
     metafile: true,
     throw: false,
   };
   return Bun.build(config);
+}
+
+/**
+ * Makes the bundle's source map name each source by its absolute path. Observed on Bun 1.4.5:
+ * Bun maps the stack of a bundle through `<bundle>.map` when one lies beside the file it runs
+ * (an external map; the bundle carries only a `debugId`), and resolves the map's `sources`
+ * relative to that file. Bun writes them relative to the build's output directory, but the
+ * bundle runs elsewhere (at the tool's own path in the sandbox, from the cache outside it), so
+ * a relative name would point at the wrong file. The map is external, not inline, because the
+ * bundle's bytes must stay those its bytecode was made from. `sourcesContent` is emptied (the
+ * stack needs only the mappings; the key must stay, or Bun rejects the map as invalid): the map
+ * is a fraction of the size, and shows nothing of the sources inside the sandbox.
+ */
+function anchorSourceMap(file: string): void {
+  if (!existsSync(file)) return;
+  const map = JSON.parse(readFileSync(file, 'utf8')) as {
+    sources?: unknown;
+    [key: string]: unknown;
+  };
+  const sources = Array.isArray(map.sources) ? map.sources.map(String) : [];
+  const dir = resolve(file, '..');
+  map.sources = sources.map((source) => resolve(dir, source));
+  map['sourcesContent'] = sources.map(() => null);
+  writeFileSync(file, JSON.stringify(map));
 }
 
 // Observed on Bun 1.4.5 for a top-level await in a CommonJS build.

@@ -55,9 +55,10 @@ export interface BundlerOptions {
 // A bundle this runtime knows to be current, as of its last check.
 interface Fresh {
   readonly manifest: Manifest;
-  /** The bundle in the cache, and its bytecode (`<bundle>.jsc`) if it has some. */
+  /** The bundle in the cache, and its bytecode (`<bundle>.jsc`) and source map if it has them. */
   readonly bundle: string;
   readonly bytecode: string | undefined;
+  readonly sourcemap: string | undefined;
   inputs: readonly InputRecord[];
   /** The stats of the bundle and its bytecode when their hashes were last verified. */
   verified: readonly StatFields[];
@@ -234,9 +235,18 @@ export class ToolBundler {
 function bundleFiles(
   cache: BuildCache,
   manifest: Manifest,
-): { readonly bundle: string; readonly bytecode: string | undefined } {
+): {
+  readonly bundle: string;
+  readonly bytecode: string | undefined;
+  readonly sourcemap: string | undefined;
+} {
   const bundle = cache.bundlePath(manifest);
-  return { bundle, bytecode: manifest.bundle.bytecode === undefined ? undefined : `${bundle}.jsc` };
+  const { bytecode, sourcemap } = manifest.bundle;
+  return {
+    bundle,
+    bytecode: bytecode === undefined ? undefined : `${bundle}.jsc`,
+    sourcemap: sourcemap === undefined ? undefined : `${bundle}.map`,
+  };
 }
 
 // The stats of a bundle and its bytecode; undefined when one is gone.

@@ -46,7 +46,7 @@ export function evictCache(
   // How many manifests name each bundle (two tools with the same content share one).
   const users = new Map<string, number>();
   for (const bundle of named.values()) users.set(bundle, (users.get(bundle) ?? 0) + 1);
-  const referenced = new Set([...users.keys()].flatMap((file) => [file, `${file}.jsc`]));
+  const referenced = new Set([...users.keys()].flatMap(besideFiles));
   for (const [name, file] of bundles) {
     if (!referenced.has(name) && now - file.mtimeMs > ORPHAN_GRACE_MS) {
       rmSync(join(dirs.bundles, name), { force: true });
@@ -67,7 +67,7 @@ export function evictCache(
     const left = bundle === undefined ? 0 : (users.get(bundle) ?? 1) - 1;
     if (bundle !== undefined) users.set(bundle, left);
     if (bundle !== undefined && left === 0) {
-      for (const name of [bundle, `${bundle}.jsc`]) {
+      for (const name of besideFiles(bundle)) {
         rmSync(join(dirs.bundles, name), { force: true });
         total -= bundles.get(name)?.size ?? 0;
       }
@@ -89,4 +89,9 @@ export function listFiles(dir: string): ListedFile[] {
     if (stat !== undefined) files.push({ name, size: stat.size, mtimeMs: stat.mtimeMs });
   }
   return files;
+}
+
+// A bundle and the files that may lie beside it (bytecode, source map).
+function besideFiles(bundle: string): string[] {
+  return [bundle, `${bundle}.jsc`, `${bundle}.map`];
 }

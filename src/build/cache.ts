@@ -4,8 +4,8 @@
  *   <dir>/v1/entries/<key>.json   a manifest per (tool entry, Bun version, build options): the
  *                                 inputs with their stats and content hashes, and the bundle
  *   <dir>/v1/bundles/<sha>.js     bundles, named by the SHA-256 of their content, each with its
- *                                 Bun bytecode beside it (`<sha>.js.jsc`) when it has some
- *                                 (the name then covers both)
+ *                                 Bun bytecode (`<sha>.js.jsc`) and source map (`<sha>.js.map`)
+ *                                 beside it when it has them (the name then covers all)
  *   <dir>/v1/tmp/                 builds in progress and files being written
  *
  * Every write is a complete file renamed into place, so a reader sees an old entry or a new
@@ -140,37 +140,47 @@ export class BuildCache {
   }
 
   /**
-   * Moves a built bundle (and its bytecode `<file>.jsc`, when `withBytecode`) into `bundles/`,
-   * named by its hash, and, unless `manifest` is undefined, writes the entry's manifest.
-   * The bytecode goes first: a bundle is never in place without the bytecode it names.
+   * Moves a built bundle (and its bytecode `<file>.jsc` and source map `<file>.map`, as `beside`
+   * says) into `bundles/`, named by its hash, and, unless `manifest` is undefined, writes the
+   * entry's manifest. The files beside it go first: a bundle is never in place without them.
    */
   commit(
     key: string,
     file: string,
-    withBytecode: boolean,
+    beside: { readonly bytecode: boolean; readonly sourcemap: boolean },
     manifest: ((bundle: BundleFiles) => Manifest) | undefined,
   ): BundleFiles {
     const sha256 = hashFile(file);
-    const bytecodeSha = withBytecode ? hashFile(`${file}.jsc`) : undefined;
-    if (sha256 === undefined || (withBytecode && bytecodeSha === undefined))
+    const bytecode = beside.bytecode ? fileRecord(`${file}.jsc`) : undefined;
+    const sourcemap = beside.sourcemap ? fileRecord(`${file}.map`) : undefined;
+    if (
+      sha256 === undefined ||
+      (beside.bytecode && bytecode === undefined) ||
+      (beside.sourcemap && sourcemap === undefined)
+    )
       throw new Error(`the build wrote no bundle at ${file}`);
-    // Named by the content of both files: two builds that differ in either never share a name.
+    // Named by the content of every file: two builds that differ in any never share a name.
     const name =
-      bytecodeSha === undefined
+      bytecode === undefined && sourcemap === undefined
         ? sha256
-        : createHash('sha256').update(`${sha256}:${bytecodeSha}`).digest('hex');
+        : createHash('sha256')
+            .update([sha256, bytecode?.sha256 ?? '', sourcemap?.sha256 ?? ''].join(':'))
+            .digest('hex');
     const bundle: BundleFiles = {
       file: `${name}.js`,
       sha256,
       bytes: statSync(file).size,
-      ...(bytecodeSha === undefined
-        ? {}
-        : { bytecode: { sha256: bytecodeSha, bytes: statSync(`${file}.jsc`).size } }),
+      ...(bytecode === undefined ? {} : { bytecode }),
+      ...(sourcemap === undefined ? {} : { sourcemap }),
     };
     const target = join(this.#bundles, bundle.file);
-    if (withBytecode) {
-      seal(`${file}.jsc`);
-      renameSync(`${file}.jsc`, `${target}.jsc`);
+    for (const [extension, present] of [
+      ['.jsc', bytecode !== undefined],
+      ['.map', sourcemap !== undefined],
+    ] as const) {
+      if (!present) continue;
+      seal(`${file}${extension}`);
+      renameSync(`${file}${extension}`, `${target}${extension}`);
     }
     seal(file);
     renameSync(file, target);
@@ -231,4 +241,10 @@ function seal(file: string): void {
   const gid = process.getgid?.();
   if (uid === 0 && gid !== undefined && statSync(file).uid !== uid) chownSync(file, uid, gid);
   chmodSync(file, 0o444);
+}
+
+// A file's hash and size; undefined when it is missing.
+function fileRecord(path: string): { readonly sha256: string; readonly bytes: number } | undefined {
+  const sha256 = hashFile(path);
+  return sha256 === undefined ? undefined : { sha256, bytes: statSync(path).size };
 }

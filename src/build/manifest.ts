@@ -24,12 +24,14 @@ export interface Manifest {
   readonly builtAt: string;
 }
 
-/** A bundle as stored: `<file>` and, with bytecode, `<file>.jsc`. */
+/** A bundle as stored: `<file>` and, with bytecode, `<file>.jsc`; with a source map, `<file>.map`. */
 export interface BundleFiles {
   readonly file: string;
   readonly sha256: string;
   readonly bytes: number;
   readonly bytecode?: { readonly sha256: string; readonly bytes: number };
+  /** Never executed, so never verified: a map that is gone only leaves stacks unmapped. */
+  readonly sourcemap?: { readonly sha256: string; readonly bytes: number };
 }
 
 function isInputRecord(value: unknown): value is InputRecord {
@@ -64,7 +66,15 @@ export function isManifest(value: unknown): value is Manifest {
     /^[0-9a-f]{64}\.js$/.test(m.bundle.file) &&
     typeof m.bundle.sha256 === 'string' &&
     typeof m.bundle.bytes === 'number' &&
-    (m.bundle.bytecode === undefined ||
-      (typeof m.bundle.bytecode.sha256 === 'string' && typeof m.bundle.bytecode.bytes === 'number'))
+    isFileRecord(m.bundle.bytecode) &&
+    isFileRecord(m.bundle.sourcemap)
   );
+}
+
+// An optional file beside the bundle: absent, or its hash and size.
+function isFileRecord(value: unknown): boolean {
+  if (value === undefined) return true;
+  if (typeof value !== 'object' || value === null) return false;
+  const record = value as { sha256?: unknown; bytes?: unknown };
+  return typeof record.sha256 === 'string' && typeof record.bytes === 'number';
 }

@@ -32,11 +32,16 @@ export interface ToolModule {
  * `<path>.jsc` could not be made in it (read-only), and where one names the tool's file it would
  * be mounted over the bundle: the bundle then keeps its cache path (a CommonJS bundle's
  * `import.meta` and `__filename` are the tool's either way: Bun inlines them at build time).
+ * Its source map is shown beside it as `<file>.map`, where Bun looks for it (see builder.ts).
  * Unsandboxed there is no view at all.
  */
 export function bundleModule(
   tool: ResolvedTool,
-  bundle: { readonly bundle: string; readonly bytecode: string | undefined },
+  bundle: {
+    readonly bundle: string;
+    readonly bytecode: string | undefined;
+    readonly sourcemap: string | undefined;
+  },
   permissions: ResolvedPermissions,
   sandboxed: boolean,
 ): ToolModule {
@@ -54,8 +59,13 @@ export function bundleModule(
       file,
       source: bundle.bundle,
       ...(bundle.bytecode === undefined ? {} : { bytecode: bundle.bytecode }),
+      ...(bundle.sourcemap === undefined ? {} : { sourcemap: bundle.sourcemap }),
     },
-    visible: bundle.bytecode === undefined ? [file] : [file, `${file}.jsc`],
+    visible: [
+      file,
+      ...(bundle.bytecode === undefined ? [] : [`${file}.jsc`]),
+      ...(bundle.sourcemap === undefined ? [] : [`${file}.map`]),
+    ],
     masked: [],
     carriesWorker: true,
   };

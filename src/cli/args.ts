@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import type { NetworkOptions } from '../network/options.js';
 import type { Limits, Permissions, SandboxMode } from '../sandbox/types.js';
+import { integerFlag, limitsOf } from './limit-flags.js';
 import { networkOptions, takeAllowNet, takeAllowPrivateAddresses } from './network-args.js';
 
 /** A parsed `toolcage` command line. */
@@ -17,6 +18,8 @@ export type Command =
       readonly registry: string | undefined;
       /** The registry's, else `auto`, when not given. */
       readonly sandbox: SandboxMode | undefined;
+      /** Each tool's inputs and bundle path too, not one line per tool. */
+      readonly verbose: boolean;
       readonly json: boolean;
     }
   | {
@@ -52,8 +55,9 @@ export const USAGE = `Usage:
                [--memory-mb N] [--cpu-seconds N] [--max-processes N] [--max-file-size-mb N]
                [--tmp-mb N] [--max-output-bytes N] [--max-connections N] [--max-network-mb N]
                [--max-open-files N] [--cpus N] [--sandbox auto|bwrap|none] [--json]
-  toolcage build <tool-file>... | --registry FILE [--sandbox auto|bwrap|none] [--json]
-                               compile tools ahead of their calls (for images and CI)
+  toolcage build <tool-file>... | --registry FILE [--sandbox auto|bwrap|none] [--verbose] [--json]
+                               compile tools ahead of their calls (for images and CI); one line
+                               per tool, its inputs and bundle with --verbose
   toolcage doctor [--json]     what this machine can enforce, and the build cache
   toolcage worker --task-queue NAME --registry FILE [--address HOST:PORT] [--namespace NAME]
                   [--concurrency N] [...]   a Temporal worker (toolcage worker --help)
@@ -202,35 +206,6 @@ function envOf(pairs: readonly string[] | undefined, fail: Fail): Record<string,
   return env;
 }
 
-const LIMIT_FLAGS = [
-  ['memory-mb', 'memoryMb'],
-  ['cpu-seconds', 'cpuSeconds'],
-  ['max-processes', 'maxProcesses'],
-  ['max-file-size-mb', 'maxFileSizeMb'],
-  ['tmp-mb', 'tmpMb'],
-  ['max-output-bytes', 'maxOutputBytes'],
-  ['max-connections', 'maxConnections'],
-  ['max-network-mb', 'maxNetworkMb'],
-  ['max-open-files', 'maxOpenFiles'],
-] as const;
-
-function limitsOf(values: RunValues, fail: Fail): Limits {
-  const limits: Record<string, number> = {};
-  for (const [flag, key] of LIMIT_FLAGS) {
-    const value = integerFlag(flag, values[flag], fail);
-    if (value !== undefined) limits[key] = value;
-  }
-  const cpus = values.cpus;
-  if (cpus !== undefined) {
-    const value = Number(cpus);
-    if (!/^\d+(\.\d+)?$/.test(cpus) || !(value >= 0.01 && value <= 1024)) {
-      fail(`--cpus expects a number of CPUs from 0.01 to 1024, got \`${cpus}\``);
-    }
-    limits['cpus'] = value;
-  }
-  return limits;
-}
-
 // --allow-read/--allow-write/--allow-env take a value each time or a comma-separated list;
 // `net` is what --allow-net asked for.
 function permissionsOf(values: RunValues, net: boolean | string[]): Permissions {
@@ -245,19 +220,6 @@ function permissionsOf(values: RunValues, net: boolean | string[]): Permissions 
   };
 }
 
-/** A flag's positive (with `allowZero`, non-negative) integer; undefined when it is absent. */
-export function integerFlag(
-  flag: string,
-  text: string | undefined,
-  fail: Fail,
-  allowZero = false,
-): number | undefined {
-  if (text === undefined) return undefined;
-  if (!(allowZero ? /^(0|[1-9][0-9]*)$/ : /^[1-9][0-9]*$/).test(text))
-    fail(`--${flag} expects a ${allowZero ? 'non-negative' : 'positive'} integer, got \`${text}\``);
-  return Number(text);
-}
-
 function parseBuild(rest: readonly string[], json: boolean): Command {
   let parsed;
   try {
@@ -266,6 +228,7 @@ function parseBuild(rest: readonly string[], json: boolean): Command {
       options: {
         registry: { type: 'string' },
         sandbox: { type: 'string' },
+        verbose: { type: 'boolean', short: 'v' },
         json: { type: 'boolean' },
       },
       allowPositionals: true,
@@ -280,7 +243,14 @@ function parseBuild(rest: readonly string[], json: boolean): Command {
   const sandbox = sandboxFlag(values.sandbox, (message) => {
     throw new UsageError(message, json);
   });
-  return { command: 'build', files: positionals, registry: values.registry, sandbox, json };
+  return {
+    command: 'build',
+    files: positionals,
+    registry: values.registry,
+    sandbox,
+    verbose: values.verbose ?? false,
+    json,
+  };
 }
 
 function parseJson(flag: string, text: string, fail: Fail): unknown {

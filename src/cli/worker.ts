@@ -9,7 +9,8 @@ import type * as TemporalExports from '../temporal/index.js';
 import { telemetryFromEnv } from '../telemetry/env.js';
 import { setupTelemetry } from '../telemetry/setup.js';
 import type { TelemetrySetupOptions } from '../telemetry/options.js';
-import { integerFlag, sandboxFlag } from './args.js';
+import { sandboxFlag } from './args.js';
+import { integerFlag } from './limit-flags.js';
 import { readRegistryFile } from './registry-file.js';
 
 type TemporalModule = typeof TemporalExports;

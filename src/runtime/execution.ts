@@ -10,6 +10,7 @@ import type {
 } from '../sandbox/types.js';
 import { buildToolEnv } from './build-env.js';
 import type { ExecutionObserver, ObservedExecution } from './observe.js';
+import { withAbortReason } from './abort-reason.js';
 import type { ExecuteRequest, ExecuteResult, NormalizedOptions } from './options.js';
 import { QueueRejection, type SlotQueue } from './queue.js';
 import type { ResolvedTool, ToolResolver } from './resolve-tool.js';
@@ -91,13 +92,13 @@ export async function execute(
     const settled = settle(outcome, tool.toolId, executionId, elapsed(), span);
     if ('result' in settled) return settled.result;
     recorded = settled.failure;
-    throw settled.failure;
+    throw withAbortReason(settled.failure, ending.signal, request.signal);
   } catch (error) {
     if (error === recorded) throw error;
     const failure = asToolError(error, tool.toolId, executionId);
     failure.durationMs = elapsed();
     span.fail(failure, { durationMs: failure.durationMs, exit: undefined, outputBytes: 0 });
-    throw failure;
+    throw withAbortReason(failure, ending.signal, request.signal);
   } finally {
     releaseSlot?.();
     ending.stop();

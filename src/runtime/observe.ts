@@ -40,7 +40,10 @@ export interface ObservedExecution {
 /** Connects executions to toolcage's metrics and span; a no-op when telemetry is off. */
 export interface ExecutionObserver {
   start(attributes: ExecutionSpanAttributes): ObservedExecution;
-  /** A request refused before it was dispatched (invalid_request, tool_not_found). */
+  /**
+   * A request refused before it was dispatched (invalid_request, tool_not_found): counted, and
+   * a span that fails at once (no `timeout_ms`, `bun_version`: never computed).
+   */
   rejected(label: string, error: ToolExecutionError): void;
 }
 
@@ -95,6 +98,9 @@ export function createObserver(options: {
     },
     rejected(label, error) {
       metrics.recordError(label, error.kind);
+      // A refused call is still a call: its trace shows it, failed, under the caller's span
+      // (called before the call's first await), with what was known of it.
+      startExecutionSpan({ toolId: label, permissions: [] }, spanOptions).fail(error);
     },
   };
 }

@@ -279,6 +279,10 @@ function toolMounts(view: ToolView): Mount[] {
       ...(view.bytecode === undefined
         ? []
         : [{ op: '--ro-bind', src: view.bytecode, dest: `${view.file}.jsc` } as const]),
+      // -try: a map removed from the cache leaves the stack unmapped, not the tool unstartable.
+      ...(view.sourcemap === undefined
+        ? []
+        : [{ op: '--ro-bind-try', src: view.sourcemap, dest: `${view.file}.map` } as const]),
     ];
   }
   return [{ op: '--ro-bind', src: view.dir, dest: view.dir }];

@@ -180,6 +180,8 @@ export type ToolView =
       readonly source: string;
       /** Bun bytecode of `source`, shown beside `file` as `<file>.jsc` (where Bun looks for it). */
       readonly bytecode?: string;
+      /** The source map of `source`, shown beside `file` as `<file>.map` (where Bun looks for it). */
+      readonly sourcemap?: string;
     }
   /** The tool's directory, as `bundle: false` asks (its secret-bearing entries masked: {@link LaunchRequest.masked}). */
   | { readonly kind: 'directory'; readonly dir: string };

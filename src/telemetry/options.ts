@@ -43,10 +43,12 @@ export interface TelemetryHandle {
   forceFlush(): Promise<void>;
   /**
    * Flushes, stops the exporters and the Prometheus endpoint, and unregisters the global
-   * providers it registered. Idempotent; never rejects; bounded by the longest export timeout
-   * plus 2 s (what is still pending then is dropped, with a warning).
+   * providers it registered. Idempotent (the first call's bound holds); never rejects; bounded
+   * by `timeoutMs`, by default the longest export timeout plus 2 s (what is still pending then
+   * is dropped, with a warning). An export cut off by the bound goes on retrying in the
+   * background until its own timeout: a process that must end now (the CLI) exits.
    */
-  shutdown(): Promise<void>;
+  shutdown(bound?: { readonly timeoutMs?: number }): Promise<void>;
   readonly meterProvider: MeterProvider;
   readonly tracerProvider: TracerProvider;
   /** `http://host:port/metrics` when a Prometheus endpoint was asked for. */

@@ -92,11 +92,11 @@ export async function setupTelemetry(
       return reporter.failures;
     },
     forceFlush,
-    shutdown() {
+    shutdown(bound = {}) {
       shutdown ??= (async () => {
         // Providers' shutdown flushes first (a one-shot CLI run must not lose its data points).
         // Each export is bounded by its own timeout; this bounds the whole, whatever hangs.
-        const limit = shutdownLimitMs(otlp);
+        const limit = bound.timeoutMs ?? shutdownLimitMs(otlp);
         try {
           await pTimeout(
             Promise.allSettled([

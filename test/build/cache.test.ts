@@ -144,10 +144,11 @@ describe.skipIf(!available.ok)('the build cache', () => {
     expect(a.bundlePath).toBe(b.bundlePath);
     const entries = cacheFiles('entries');
     expect(entries).toHaveLength(1);
-    // One bundle and its bytecode.
+    // One bundle, its bytecode and its source map.
     expect(cacheFiles('bundles')).toEqual([
       a.manifest.bundle.file,
       `${a.manifest.bundle.file}.jsc`,
+      `${a.manifest.bundle.file}.map`,
     ]);
     const cache = new BuildCache(fixture.cacheDir);
     const stored = cache.read(entries[0]!.replace(/\.json$/, ''))!;
@@ -215,7 +216,11 @@ describe.skipIf(!available.ok)('the build cache', () => {
     const reader = await tight.build('tools/reader.ts');
     expect(cacheFiles('entries')).toHaveLength(1);
     expect(cacheFiles('bundles')).toEqual(
-      [reader.manifest.bundle.file, `${reader.manifest.bundle.file}.jsc`].sort(),
+      [
+        reader.manifest.bundle.file,
+        `${reader.manifest.bundle.file}.jsc`,
+        `${reader.manifest.bundle.file}.map`,
+      ].sort(),
     );
     expect(existsSync(validate.bundlePath)).toBe(false);
     expect(existsSync(other.bundlePath)).toBe(false);

@@ -438,6 +438,7 @@ describe('the size bound of the cache', () => {
     write('bundles/shared.js', 'x'.repeat(100));
     write('bundles/shared.js.jsc', 'x'.repeat(100));
     write('bundles/own.js', 'x'.repeat(100));
+    write('bundles/own.js.map', 'x');
     entry('oldest', 'shared.js', 3_000);
     entry('older', 'own.js', 2_000);
     entry('newest', 'shared.js', 1_000);
@@ -529,7 +530,11 @@ describe('messages of a build that cannot be used', () => {
         {
           ...base,
           inputs: ['/p/tools/a.ts'],
-          outputs: [entry, { name: 'tool.js.jsc', kind: 'bytecode' }],
+          outputs: [
+            entry,
+            { name: 'tool.js.jsc', kind: 'bytecode' },
+            { name: 'tool.js.map', kind: 'sourcemap' },
+          ],
         },
         matcher,
         root,

@@ -101,6 +101,17 @@ describe('successful tools', () => {
     expect(result.output).toEqual({ city: 'Oslo', forecast: 'sunny' });
   });
 
+  test('a Compozy-style entry called without an export names the functions it has', async () => {
+    const error = await rejectionOf(
+      runtime.executeToolWithTimeout({ toolPath: 'compozy-entry.ts' }),
+    );
+    expect(error['kind']).toBe(ErrorKind.ToolNotFound);
+    expect(error['message']).toBe(
+      'Tool `compozy-entry`: export `default` is an object without a function `compozy-entry`; ' +
+        'its functions: `weather`, `time` (pick one with `exportName`; `--export` on the command line)',
+    );
+  });
+
   test('a registered Compozy tool is picked by its id', async () => {
     await withRuntime(
       {

@@ -140,7 +140,7 @@ describe('buildBwrapArgs', () => {
     expect(m.indexOf('--ro-bind-try / /')).toBeLessThan(m.indexOf('--proc /proc'));
   });
 
-  test('a bundle is the only file of the tool: its source at the tool’s path, its bytecode beside it', () => {
+  test('a bundle is the only file of the tool: its source at the tool’s path, its bytecode and source map beside it', () => {
     const args = buildBwrapArgs(
       input(
         {},
@@ -150,6 +150,7 @@ describe('buildBwrapArgs', () => {
             file: '/proj/tools/validate.ts',
             source: '/cache/v1/bundles/ab.js',
             bytecode: '/cache/v1/bundles/ab.js.jsc',
+            sourcemap: '/cache/v1/bundles/ab.js.map',
           },
         },
       ),
@@ -157,6 +158,7 @@ describe('buildBwrapArgs', () => {
     const m = mounts(args);
     expect(m).toContain('--ro-bind /cache/v1/bundles/ab.js /proj/tools/validate.ts');
     expect(m).toContain('--ro-bind /cache/v1/bundles/ab.js.jsc /proj/tools/validate.ts.jsc');
+    expect(m).toContain('--ro-bind-try /cache/v1/bundles/ab.js.map /proj/tools/validate.ts.map');
     expect(m.join('\n')).not.toMatch(/ \/proj\/tools( |$)/m);
   });
 

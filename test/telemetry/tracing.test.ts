@@ -12,6 +12,7 @@ import { afterEach, describe, expect, test } from 'vitest';
 import { ErrorKind } from '../../src/errors/kinds.js';
 import { ToolExecutionError } from '../../src/errors/tool-execution-error.js';
 import { createObserver } from '../../src/runtime/observe.js';
+import { fixtureRuntime, rejectionOf } from '../helpers/runtime.js';
 import { startExecutionSpan, type ExecutionSpanAttributes } from '../../src/tracing.js';
 
 const ATTRIBUTES: ExecutionSpanAttributes = {
@@ -207,4 +208,56 @@ describe('startExecutionSpan', () => {
     span.succeed({ exitCode: 0, outputBytes: 0 });
     expect(exporter.getFinishedSpans()).toHaveLength(0);
   });
+});
+
+describe('a request refused before it runs', () => {
+  test.each([
+    ['an unregistered tool id', { toolId: 'nope' }, ErrorKind.ToolNotFound, '(rejected)'],
+    ['input that is not JSON', { toolId: 'ok', input: { n: 1n } }, ErrorKind.InvalidRequest, 'ok'],
+    [
+      'a path outside the roots',
+      { toolPath: '../../etc/passwd' },
+      ErrorKind.InvalidRequest,
+      '(rejected)',
+    ],
+  ] as const)(
+    '%s: a failed span under the caller’s, with the kind and status ERROR',
+    async (_, request, kind, toolId) => {
+      context.setGlobalContextManager(new AsyncLocalStorageContextManager());
+      const { exporter, provider } = setup();
+      const runtime = fixtureRuntime({
+        telemetry: true,
+        tracerProvider: provider,
+        tools: { ok: { path: 'ok-sync.ts' } },
+      });
+      try {
+        const error = await provider
+          .getTracer('engine')
+          .startActiveSpan('agent.step', async (parent) => {
+            try {
+              return await rejectionOf(runtime.executeToolWithTimeout(request));
+            } finally {
+              parent.end();
+            }
+          });
+        expect(error['kind']).toBe(kind);
+        const spans = exporter.getFinishedSpans();
+        const refused = spans.find((span) => span.name === 'runtime.execute_tool');
+        const parent = spans.find((span) => span.name === 'agent.step')!;
+        expect(refused, 'a span for the refused call').toBeDefined();
+        expect(refused!.parentSpanContext?.spanId).toBe(parent.spanContext().spanId);
+        expect(refused!.status).toEqual({ code: SpanStatusCode.ERROR, message: error['message'] });
+        expect(refused!.attributes).toMatchObject({
+          tool_id: toolId,
+          error_kind: kind,
+          'error.type': kind,
+          'gen_ai.operation.name': 'execute_tool',
+        });
+        expect(refused!.attributes).not.toHaveProperty('timeout_ms');
+        expect(refused!.events.map((event) => event.name)).toEqual(['exception']);
+      } finally {
+        await runtime.close();
+      }
+    },
+  );
 });

@@ -14,6 +14,7 @@ import { afterAll, describe, expect, test } from 'vitest';
 import { readRegistryFile } from '../../src/cli/registry-file.js';
 import { createToolRuntime } from '../../src/runtime/runtime.js';
 import { createToolActivities } from '../../src/temporal/activities.js';
+import { activityTestInfo } from '../../src/temporal/testing.js';
 import type { ToolActivityResult } from '../../src/temporal/types.js';
 import { TEST_SANDBOX } from '../helpers/runtime.js';
 
@@ -62,14 +63,9 @@ describe('examples/temporal', () => {
     });
     afterAll(() => runtime.close());
     const executeTool = (request: object): Promise<ToolActivityResult> =>
-      new MockActivityEnvironment(
-        {
-          scheduledTimestampMs: Date.now(),
-          startToCloseTimeoutMs: 60_000,
-          scheduleToCloseTimeoutMs: 0,
-        },
-        { logger: new DefaultLogger('ERROR', () => {}) },
-      ).run(createToolActivities(runtime).executeTool, request);
+      new MockActivityEnvironment(activityTestInfo(), {
+        logger: new DefaultLogger('ERROR', () => {}),
+      }).run(createToolActivities(runtime).executeTool, request);
 
     test('runs the two tools the workflow calls', async () => {
       const counted = await executeTool({

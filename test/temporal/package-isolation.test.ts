@@ -79,6 +79,14 @@ describe.skipIf(!built)('the optional Temporal peers', () => {
     // The worker package (native core, webpack) loads only when a worker is built.
     expect(temporal.loaded).not.toContain('LOADED @temporalio/worker');
     expect(temporal.cached).toBeGreaterThan(0);
+
+    // Node takes the workflow entry through its `node` condition: the same exports as the file
+    // Temporal's bundler takes.
+    const viaNode = await importIn(ROOT, 'toolcage/temporal/workflow');
+    const bundled = await importIn(ROOT, join(DIST, 'temporal', 'workflow.js'));
+    expect(viaNode.result.ok).toBe(true);
+    expect(viaNode.result.exports).toEqual(bundled.result.exports);
+    expect(viaNode.result.exports).toContain('proxyToolActivities');
   });
 
   test('installed without the Temporal packages: toolcage works, toolcage/temporal names what to install', async () => {
@@ -111,5 +119,20 @@ describe.skipIf(!built)('the optional Temporal peers', () => {
       'toolcage/temporal needs the package `@temporalio/activity`, which is not installed: run ' +
         '`npm install @temporalio/activity@1.24.x` (the @temporalio packages are optional peer dependencies of toolcage)',
     );
+
+    const workflow = await importIn(app, 'toolcage/temporal/workflow');
+    expect(workflow.result.ok).toBe(false);
+    expect(workflow.result.message).toBe(
+      'toolcage/temporal needs the package `@temporalio/workflow`, which is not installed: run ' +
+        '`npm install @temporalio/workflow@1.24.x` (the @temporalio packages are optional peer dependencies of toolcage)',
+    );
+
+    // Types only: it loads without any of them.
+    const testing = await importIn(app, 'toolcage/temporal/testing');
+    expect(testing.result).toEqual({
+      ok: true,
+      exports: ['TEST_START_TO_CLOSE_MS', 'activityTestInfo'],
+    });
+    expect(testing.loaded).toEqual([]);
   });
 });

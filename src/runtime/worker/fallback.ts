@@ -104,7 +104,7 @@ export function pickExport(
   if (typeof exported === 'object' && exported !== null) {
     const entry = (exported as Record<string, unknown>)[request.toolId];
     if (typeof entry === 'function') return entry as (input: unknown, context: unknown) => unknown;
-    return `export \`${request.exportName}\` is an object without a function for tool \`${request.toolId}\``;
+    return `export \`${request.exportName}\` is an object without a function \`${request.toolId}\`${objectKeys(exported as Record<string, unknown>)}`;
   }
   const entries = module['default'];
   if (exported === undefined && typeof entries === 'object' && entries !== null) {
@@ -113,6 +113,19 @@ export function pickExport(
   }
   if (exported === undefined) return `export \`${request.exportName}\` is missing`;
   return `export \`${request.exportName}\` is not a function (${typeof exported})`;
+}
+
+// What an object of tools holds, for the message of a call that names none of them: its
+// functions (the tools one can pick), else whatever keys it has; at most 20.
+function objectKeys(entries: Record<string, unknown>): string {
+  const keys = Object.keys(entries);
+  const functions = keys.filter((key) => typeof entries[key] === 'function');
+  const shown = (functions.length > 0 ? functions : keys).slice(0, 20);
+  const list = shown.map((key) => `\`${key}\``).join(', ');
+  const more = (functions.length > 0 ? functions : keys).length > shown.length ? ', …' : '';
+  if (functions.length > 0)
+    return `; its functions: ${list}${more} (pick one with \`exportName\`; \`--export\` on the command line)`;
+  return keys.length === 0 ? ' (it is empty)' : `; its keys: ${list}${more}, none a function`;
 }
 
 /**
