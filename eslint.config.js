@@ -30,7 +30,7 @@ export default tseslint.config(
     files: [
       'src/runtime/worker/**',
       'src/runtime/launcher/**',
-      'src/build/builder.ts',
+      'src/bundling/bun-compiler.ts',
       'bench/bare-worker.ts',
       'bench/handwritten.ts',
     ],

@@ -1,5 +1,5 @@
 /**
- * The cost of masking the secrets of a granted directory (src/build/call-masks.ts, mask.ts):
+ * The cost of masking the secrets of a granted directory (src/bundling/call-masks.ts, mask.ts):
  *
  *   node node_modules/vite-node/vite-node.mjs bench/masks.ts [files] [runs]
  *
@@ -11,9 +11,9 @@
  */
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { callMasks } from '../src/build/call-masks.js';
-import { DirectoryMasks } from '../src/build/mask.js';
-import { compileMaskPatterns } from '../src/build/patterns.js';
+import { callMasks } from '../src/bundling/call-masks.js';
+import { DirectoryMasks } from '../src/bundling/mask.js';
+import { compileMaskPatterns } from '../src/bundling/patterns.js';
 import { resolvePermissions } from '../src/sandbox/permissions.js';
 import { median } from './stats.js';
 

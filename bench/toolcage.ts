@@ -67,7 +67,7 @@ export const DIST_WORKER = fileURLToPath(new URL('runtime/worker/main.js', DIST)
 export const DIST_WORKER_DIR = fileURLToPath(new URL('runtime/worker/', DIST));
 export const DIST_LAUNCHER = fileURLToPath(new URL('runtime/launcher/main.js', DIST));
 
-/** A module of the built package (dist/), e.g. `build/create-bundler.js`, typed from src/. */
+/** A module of the built package (dist/), e.g. `runtime/bundler-host.js`, typed from src/. */
 export function distModule<T>(path: string): Promise<T> {
   return fromDist<T>(path);
 }

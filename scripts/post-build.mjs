@@ -20,7 +20,7 @@ const BUN_SIDE = [
   'runtime/worker/fallback',
   'runtime/worker/egress',
   'runtime/launcher/main',
-  'build/builder',
+  'bundling/bun-compiler',
 ];
 for (const name of BUN_SIDE) {
   const out = fileURLToPath(new URL(`../dist/${name}.js`, import.meta.url));

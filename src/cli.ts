@@ -8,7 +8,7 @@
 import { readFileSync } from 'node:fs';
 import { constants } from 'node:os';
 import { dirname, resolve } from 'node:path';
-import { BuildCache, defaultCacheDir, renderCacheUsage } from './build/cache.js';
+import { BuildCache, defaultCacheDir, renderCacheUsage } from './bundling/cache.js';
 import { parseCommandLine, USAGE, UsageError, type Command } from './cli/args.js';
 import { buildCommand } from './cli/build.js';
 import { renderDoctor } from './cli/doctor.js';

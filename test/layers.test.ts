@@ -1,7 +1,7 @@
 /**
- * The layers of src/ point one way (docs/architecture.md): errors below everything, the sandbox
- * above errors only, the runtime above both; the Bun side (worker, launcher) stands alone; and
- * no module imports itself through a cycle.
+ * The layers of src/ point one way (docs/architecture.md, "Layers"): each folder imports only
+ * the folders its row of LAYERS names, so no two folders import each other; the Bun side
+ * (worker, launcher, compiler) stands alone; and no module imports itself through a cycle.
  */
 import { fileURLToPath } from 'node:url';
 import { describe, expect, test } from 'vitest';
@@ -9,15 +9,51 @@ import { findCycles, importGraph, importsInto, isUnder } from './helpers/import-
 
 const SRC = fileURLToPath(new URL('../src', import.meta.url));
 const graph = importGraph(SRC);
-const BUN_SIDE = ['runtime/worker', 'runtime/launcher', 'build/builder.ts'];
+const BUN_SIDE = ['runtime/worker', 'runtime/launcher', 'bundling/bun-compiler.ts'];
 // What the Bun side shares with Node code: the messages it exchanges with the manager (types).
-const SHARED = ['runtime/worker/protocol.ts', 'build/build-protocol.ts'];
+const SHARED = ['runtime/worker/protocol.ts', 'bundling/compiler-protocol.ts'];
 const edges = [...graph.entries()].flatMap(([file, imports]) =>
   imports.map((target) => ({ file, target })),
 );
 const show = ({ file, target }: { file: string; target: string }): string => `${file} → ${target}`;
 
+/** The layer table of docs/architecture.md: what each folder (or top-level file) may import. */
+const LAYERS: Readonly<Record<string, readonly string[]>> = {
+  errors: [],
+  network: ['errors'],
+  sandbox: ['errors', 'network'],
+  bundling: ['errors', 'sandbox'],
+  telemetry: ['errors'],
+  metrics: ['errors', 'telemetry'],
+  tracing: ['errors', 'telemetry'],
+  runtime: ['errors', 'network', 'sandbox', 'bundling', 'metrics', 'tracing'],
+  engine: ['errors', 'telemetry'],
+  temporal: ['errors', 'sandbox', 'runtime', 'telemetry'],
+  'tool-types': [],
+  index: ['errors', 'network', 'sandbox', 'runtime', 'tool-types'],
+  cli: ['errors', 'network', 'sandbox', 'bundling', 'runtime', 'telemetry', 'temporal'],
+  demo: ['errors', 'sandbox', 'runtime', 'cli'],
+};
+const areaOf = (file: string): string => file.split('/')[0]!.replace(/\.ts$/, '');
+
 describe('the layers of src/', () => {
+  test('each folder imports only what its row of the layer table names', () => {
+    const areas = new Set([...graph.keys()].map(areaOf));
+    expect([...areas].filter((area) => LAYERS[area] === undefined)).toEqual([]);
+    const wrong = edges.filter((e) => {
+      const [from, to] = [areaOf(e.file), areaOf(e.target)];
+      return from !== to && !(LAYERS[from] ?? []).includes(to);
+    });
+    expect(wrong.map(show)).toEqual([]);
+  });
+
+  test('the table itself points one way: no two folders may import each other', () => {
+    const both = Object.entries(LAYERS).flatMap(([from, tos]) =>
+      tos.filter((to) => (LAYERS[to] ?? []).includes(from)).map((to) => `${from} ↔ ${to}`),
+    );
+    expect(both).toEqual([]);
+  });
+
   test('the graph is read (a rule over an empty graph would pass for nothing)', () => {
     expect(graph.get('runtime/run-process.ts')).toContain('runtime/classify.ts');
     expect(graph.get('runtime/worker/main.ts')).toContain('runtime/worker/run.ts');

@@ -7,8 +7,8 @@ import { runBare } from '../bare.js';
 import { BARE_BUN, BUN, ms, type Row } from '../setup.js';
 import { interleave, median, timed } from '../stats.js';
 import { createToolRuntime, distModule } from '../toolcage.js';
-import type * as Bundling from '../../src/build/create-bundler.js';
-import type * as Freshness from '../../src/build/freshness.js';
+import type * as Bundling from '../../src/runtime/bundler-host.js';
+import type * as Freshness from '../../src/bundling/freshness.js';
 import type * as Options from '../../src/runtime/options.js';
 import type * as PackageFiles from '../../src/runtime/package-files.js';
 import type * as ResolveTool from '../../src/runtime/resolve-tool.js';
@@ -117,8 +117,8 @@ async function bundledVsUnbundled(project: Project): Promise<Row> {
  */
 async function freshnessCheck(project: Project): Promise<Row> {
   const figure = 'freshness check per call (zod tool)';
-  const { createBundler } = await distModule<typeof Bundling>('build/create-bundler.js');
-  const { hashFile } = await distModule<typeof Freshness>('build/freshness.js');
+  const { createBundler } = await distModule<typeof Bundling>('runtime/bundler-host.js');
+  const { hashFile } = await distModule<typeof Freshness>('bundling/freshness.js');
   const { normalizeOptions } = await distModule<typeof Options>('runtime/options.js');
   const { packageFiles } = await distModule<typeof PackageFiles>('runtime/package-files.js');
   const { resolveTool } = await distModule<typeof ResolveTool>('runtime/resolve-tool.js');

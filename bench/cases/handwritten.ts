@@ -12,7 +12,7 @@ import { closeSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type * as Bundling from '../../src/build/create-bundler.js';
+import type * as Bundling from '../../src/runtime/bundler-host.js';
 import type * as Options from '../../src/runtime/options.js';
 import type * as PackageFiles from '../../src/runtime/package-files.js';
 import type * as ResolveTool from '../../src/runtime/resolve-tool.js';
@@ -131,7 +131,7 @@ export async function handwrittenRows(): Promise<CaseResult> {
 
 // The trivial tool built as a call of `mode` builds it (dist's bundler, into `cacheDir`).
 async function carrierBundle(mode: 'bwrap' | 'none', cacheDir: string): Promise<CarrierBundle> {
-  const { createBundler } = await distModule<typeof Bundling>('build/create-bundler.js');
+  const { createBundler } = await distModule<typeof Bundling>('runtime/bundler-host.js');
   const { normalizeOptions } = await distModule<typeof Options>('runtime/options.js');
   const { packageFiles } = await distModule<typeof PackageFiles>('runtime/package-files.js');
   const { resolveTool } = await distModule<typeof ResolveTool>('runtime/resolve-tool.js');

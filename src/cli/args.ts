@@ -2,7 +2,9 @@ import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import type { NetworkOptions } from '../network/options.js';
 import type { Limits, Permissions, SandboxMode } from '../sandbox/types.js';
-import { integerFlag, limitsOf } from './limit-flags.js';
+import { integerFlag, limitsOf, type Fail } from './limit-flags.js';
+
+export type { Fail };
 import { networkOptions, takeAllowNet, takeAllowPrivateAddresses } from './network-args.js';
 
 /** A parsed `toolcage` command line. */
@@ -111,7 +113,6 @@ export function parseCommandLine(argv: readonly string[]): Command {
 }
 
 /** Reports a usage error; never returns. */
-export type Fail = (message: string) => never;
 type RunValues = ReturnType<typeof parseRunFlags>['values'];
 
 function parseDoctor(rest: readonly string[], json: boolean): Command {

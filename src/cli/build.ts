@@ -3,9 +3,9 @@
  * `toolcage run`, `toolcage worker` and the library use, and says what each one is made of.
  */
 import { basename, dirname, extname, isAbsolute, relative, resolve } from 'node:path';
-import { createBundler } from '../build/create-bundler.js';
-import { shortPath } from '../build/build-errors.js';
-import { BUILD_TIMEOUT_MS } from '../build/sandboxed-build.js';
+import { createBundler } from '../runtime/bundler-host.js';
+import { shortPath } from '../bundling/compile-errors.js';
+import { BUILD_TIMEOUT_MS } from '../bundling/run-compiler.js';
 import { isToolExecutionError } from '../errors/tool-execution-error.js';
 import { bunVersion, resolveBunBinary } from '../runtime/bun-binary.js';
 import { effectiveProfile } from '../runtime/effective.js';

@@ -1,6 +1,8 @@
 /** The limit flags of `toolcage run` (`--memory-mb N`, `--cpus N`, …) into `limits`. */
 import type { Limits } from '../sandbox/types.js';
-import type { Fail } from './args.js';
+
+/** Reports a usage error (throws). */
+export type Fail = (message: string) => never;
 
 /** The parsed values of the limit flags (parseArgs' strings). */
 export type LimitValues = Readonly<

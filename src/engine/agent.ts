@@ -3,7 +3,7 @@
  * caller's preparation and execution of an agent.
  */
 import { context, type Context } from '@opentelemetry/api';
-import { expectType } from '../runtime/options.js';
+import { expectType } from '../errors/expect.js';
 import type { ErrorCategorizer } from './categorize.js';
 import { EngineSpanAttributes, EngineSpans, EngineTracers } from './names.js';
 import { GuardedSpan, runInSpan, type SpanTelemetry } from './span.js';

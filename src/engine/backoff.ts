@@ -5,7 +5,7 @@
  * after it started), and none is longer than a second (at most a second late however long it
  * ran) — 10 polls for a 5 s workflow, 65 for a minute (without jitter).
  */
-import { expectPositiveInteger, expectType } from '../runtime/options.js';
+import { expectPositiveInteger, expectType } from '../errors/expect.js';
 import { describeValue } from '../errors/describe-value.js';
 
 /** Options of the pause between polls. All optional. */

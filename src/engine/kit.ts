@@ -4,7 +4,7 @@
  * records to the global providers, looked up at every use.
  */
 import type { MeterProvider, TracerProvider } from '@opentelemetry/api';
-import { expectOneOf, expectType } from '../runtime/options.js';
+import { expectOneOf, expectType } from '../errors/expect.js';
 import { runAgentSpans, type AgentSpansOptions } from './agent.js';
 import { TelemetryGuard, type WarningHandler } from '../telemetry/guard.js';
 import { EngineMetrics } from './metrics.js';

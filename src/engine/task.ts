@@ -1,7 +1,7 @@
 /**
  * `withTaskSpan`: the seed's `task.execute_sync` span around the caller's task execution.
  */
-import { expectPositiveInteger, expectType } from '../runtime/options.js';
+import { expectPositiveInteger, expectType } from '../errors/expect.js';
 import type { ErrorCategorizer } from './categorize.js';
 import { EngineSpanAttributes, EngineSpans, EngineTracers } from './names.js';
 import { GuardedSpan, runInSpan, type SpanTelemetry } from './span.js';

@@ -1,7 +1,7 @@
 /**
  * Option checks shared by the engine kit's entry points (TypeError, thrown before anything runs).
  */
-import { expectType } from '../runtime/options.js';
+import { expectType } from '../errors/expect.js';
 import { describeValue } from '../errors/describe-value.js';
 
 /** Throws a TypeError unless `value` is a non-empty string. */

@@ -4,7 +4,7 @@
  * `workflow.wait_completion` span.
  */
 import type { Context } from '@opentelemetry/api';
-import { expectPositiveInteger, expectType } from '../runtime/options.js';
+import { expectPositiveInteger, expectType } from '../errors/expect.js';
 import { describeValue } from '../errors/describe-value.js';
 import { expectNonEmptyString, expectSignal } from './validate.js';
 import { backoffDelay, normalizeBackoff, type Backoff, type BackoffOptions } from './backoff.js';

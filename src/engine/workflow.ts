@@ -4,7 +4,7 @@
  * `poll` do (a Temporal flavour passes a `start` that calls `client.workflow.start` and a
  * `poll` that reads the handle's `describe()`).
  */
-import { expectPositiveInteger, expectType } from '../runtime/options.js';
+import { expectPositiveInteger, expectType } from '../errors/expect.js';
 import { normalizeBackoff, type BackoffOptions } from './backoff.js';
 import type { ErrorCategorizer } from './categorize.js';
 import { Deadline, StoppedError } from './deadline.js';

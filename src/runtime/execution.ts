@@ -23,7 +23,7 @@ import { withEgressProxy } from '../network/in-sandbox.js';
 import type { NetworkActivity } from '../network/ledger.js';
 import { permissionsToFlags } from '../sandbox/flags.js';
 import type { Launched, ProcessPool } from './pool.js';
-import type { ToolBundler } from '../build/bundler.js';
+import type { ToolBundler } from '../bundling/bundler.js';
 
 /** What every execution of one runtime shares. */
 export interface ExecutionEnvironment {

@@ -1,7 +1,7 @@
 import { isAbsolute, resolve } from 'node:path';
 import type { MeterProvider, TracerProvider } from '@opentelemetry/api';
-import { defaultCacheDir, DEFAULT_CACHE_MAX_BYTES } from '../build/cache.js';
-import { validateMaskPatterns } from '../build/patterns.js';
+import { defaultCacheDir, DEFAULT_CACHE_MAX_BYTES } from '../bundling/cache.js';
+import { validateMaskPatterns } from '../bundling/patterns.js';
 import {
   normalizeNetworkOptions,
   type NetworkOptions,
@@ -12,8 +12,6 @@ import { validatePermissions } from '../sandbox/permissions.js';
 import type { Enforcement, Limits, Permissions, SandboxMode } from '../sandbox/types.js';
 import { describeValue } from '../errors/describe-value.js';
 import { expectOneOf, expectPositiveInteger, expectType } from '../errors/expect.js';
-
-export { expectOneOf, expectPositiveInteger, expectType };
 import type { CapturedLogs } from '../errors/tool-execution-error.js';
 
 /** A tool in the registry. */
@@ -40,7 +38,7 @@ export interface ToolDefinition {
   /**
    * Compile the tool with its imports into one module, and show the sandbox only that file.
    * `false` runs the source from its directory, which the sandbox then shows whole (read-only)
-   * but for secret-bearing files (build/patterns.ts, and `maskPatterns`):
+   * but for secret-bearing files (bundling/patterns.ts, and `maskPatterns`):
    * for a tool that imports modules by computed paths or reads files beside itself. @default true
    */
   readonly bundle?: boolean;

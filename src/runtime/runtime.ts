@@ -19,8 +19,8 @@ import { Launcher } from './launcher.js';
 import { packageFiles, type PackageFiles } from './package-files.js';
 import { GRACE_ARG, ProcessPool } from './pool.js';
 import { SlotQueue } from './queue.js';
-import { createBundler } from '../build/create-bundler.js';
-import { BUILD_TIMEOUT_MS } from '../build/sandboxed-build.js';
+import { createBundler } from './bundler-host.js';
+import { BUILD_TIMEOUT_MS } from '../bundling/run-compiler.js';
 import { ToolResolver } from './resolve-tool.js';
 import { startSweeping, type Sweeper } from './sweeper.js';
 

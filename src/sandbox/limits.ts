@@ -3,6 +3,7 @@
  * limits of its tool; a higher value is capped, like a call's `timeoutMs`.
  */
 import { describeValue } from '../errors/describe-value.js';
+import { expectPositiveInteger } from '../errors/expect.js';
 import type { Limits, ResolvedLimits } from './types.js';
 
 const MIB = 1024 * 1024;
@@ -63,11 +64,7 @@ export function validateLimits(value: unknown, name = 'limits'): asserts value i
       }
       continue;
     }
-    if (typeof limit !== 'number' || !Number.isSafeInteger(limit) || limit < 1) {
-      throw new TypeError(
-        `Expected \`${name}.${key}\` to be a positive integer, got ${describeValue(limit)}`,
-      );
-    }
+    expectPositiveInteger(`${name}.${key}`, limit);
   }
 }
 

@@ -1,5 +1,5 @@
 /**
- * The mounts that hide secret-bearing entries (found by src/build/call-masks.ts) inside the
+ * The mounts that hide secret-bearing entries (found by src/bundling/call-masks.ts) inside the
  * directories the sandbox shows. A file is covered by a bind of {@link MASK_FILE_SOURCE}; a
  * directory by an empty tmpfs of mode 0000, made read-only (bwrap-args.ts, `--tmpfs-ro`): the
  * tool has no capability to override the mode, so listing it or opening anything under it fails

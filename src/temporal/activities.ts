@@ -6,7 +6,7 @@
 import { ErrorKind } from '../errors/kinds.js';
 import { isToolExecutionError, ToolExecutionError } from '../errors/tool-execution-error.js';
 import type { ExecuteRequest } from '../runtime/options.js';
-import { expectPositiveInteger, expectType } from '../runtime/options.js';
+import { expectPositiveInteger, expectType } from '../errors/expect.js';
 import type { ToolRuntime } from '../runtime/runtime.js';
 import { activityTimeLeftMs, toolDeadline, type ToolDeadline } from './deadline.js';
 import { startHeartbeats } from './heartbeat.js';

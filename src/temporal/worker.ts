@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import type { MeterProvider, TracerProvider } from '@opentelemetry/api';
 import type { NativeConnection, Worker, WorkerOptions } from '@temporalio/worker';
 import type { ToolRuntimeOptions } from '../runtime/options.js';
-import { expectPositiveInteger, expectType } from '../runtime/options.js';
+import { expectPositiveInteger, expectType } from '../errors/expect.js';
 import { createToolRuntime, type ToolRuntime } from '../runtime/runtime.js';
 import { createToolActivities, type ToolActivitiesOptions } from './activities.js';
 import { loadWorkerSdk } from './sdk.js';

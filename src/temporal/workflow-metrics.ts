@@ -11,7 +11,7 @@ import {
   type MeterProvider,
   type UpDownCounter,
 } from '@opentelemetry/api';
-import { expectType } from '../runtime/options.js';
+import { expectType } from '../errors/expect.js';
 import { TelemetryGuard } from '../telemetry/guard.js';
 import { INSTRUMENTATION_SCOPE } from '../telemetry/names.js';
 import { ProviderInstruments } from '../telemetry/provider-instruments.js';

@@ -1,6 +1,6 @@
 import { expect } from 'vitest';
 import { fileURLToPath } from 'node:url';
-import { defaultCacheDir } from '../../src/build/cache.js';
+import { defaultCacheDir } from '../../src/bundling/cache.js';
 import { createToolRuntime, type ToolRuntime } from '../../src/runtime/runtime.js';
 import type { ToolRuntimeOptions } from '../../src/runtime/options.js';
 import { detectCapabilities } from '../../src/sandbox/detect.js';

@@ -30,7 +30,7 @@
  * first access costs ~14 ms (measured on Bun 1.4), more than the rest of the worker.
  *
  * Two entries start it: main.ts, which imports the tool named by the request (a `bundle: false`
- * tool, a build), and a tool's bundle, which carries this module (src/build/builder.ts): its
+ * tool, a build), and a tool's bundle, which carries this module (src/bundling/bun-compiler.ts): its
  * entry leaves the tool's loader in `globalThis[Symbol.for('toolcage.embedded')]`, then calls
  * startWorker(); the tool's own module is evaluated only when the loader is called, after the
  * request's variables are set, as if it were imported. One module instead of two: measured on
@@ -48,7 +48,7 @@ type Fallback = typeof FallbackModule;
 type Egress = typeof EgressModule;
 type ToolFunction = (input: unknown, context: unknown) => unknown;
 type ToolModule = Record<string, unknown>;
-/** What a tool's bundle leaves for the worker it carries (see src/build/embed.ts). */
+/** What a tool's bundle leaves for the worker it carries (see src/bundling/embed.ts). */
 interface Embedded {
   /** Evaluates the tool's module (once) and gives its exports. */
   readonly load: () => Promise<ToolModule>;

@@ -16,22 +16,22 @@ import {
 import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
-import { describeProblems, refusedGraph } from '../../src/build/build-errors.js';
-import { buildOptions } from '../../src/build/build-tool.js';
-import { evictCache } from '../../src/build/cache-evict.js';
-import { checkInputs, recordInput } from '../../src/build/freshness.js';
-import { outsideAssets, refusedAsset } from '../../src/build/assets.js';
-import { callMasks } from '../../src/build/call-masks.js';
-import { DirectoryMasks, MaskScanError, scanDirectory } from '../../src/build/mask.js';
+import { describeProblems, refusedGraph } from '../../src/bundling/compile-errors.js';
+import { buildOptions } from '../../src/bundling/compile-tool.js';
+import { evictCache } from '../../src/bundling/cache-evict.js';
+import { checkInputs, recordInput } from '../../src/bundling/freshness.js';
+import { outsideAssets, refusedAsset } from '../../src/bundling/assets.js';
+import { callMasks } from '../../src/bundling/call-masks.js';
+import { DirectoryMasks, MaskScanError, scanDirectory } from '../../src/bundling/mask.js';
 import {
   compileMaskPatterns,
   secretComponent,
   validateMaskPatterns,
-} from '../../src/build/patterns.js';
-import { buildView } from '../../src/build/project.js';
+} from '../../src/bundling/patterns.js';
+import { buildView } from '../../src/bundling/project.js';
 import { resolvePermissions } from '../../src/sandbox/permissions.js';
-import { defaultCacheDir } from '../../src/build/cache.js';
-import { createBundler } from '../../src/build/create-bundler.js';
+import { defaultCacheDir } from '../../src/bundling/cache.js';
+import { createBundler } from '../../src/runtime/bundler-host.js';
 import { ErrorKind } from '../../src/errors/kinds.js';
 import { normalizeOptions, type ToolRuntimeOptions } from '../../src/runtime/options.js';
 import { packageFiles } from '../../src/runtime/package-files.js';

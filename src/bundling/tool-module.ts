@@ -2,7 +2,7 @@
 import { dirname } from 'node:path';
 import { ErrorKind } from '../errors/kinds.js';
 import { ToolExecutionError } from '../errors/tool-execution-error.js';
-import type { ResolvedTool } from '../runtime/resolve-tool.js';
+import type { ToolSource } from './tool-source.js';
 import { isInside } from '../sandbox/permissions.js';
 import type { MaskedEntry, ResolvedPermissions, ToolView } from '../sandbox/types.js';
 import { callMasks } from './call-masks.js';
@@ -36,7 +36,7 @@ export interface ToolModule {
  * Unsandboxed there is no view at all.
  */
 export function bundleModule(
-  tool: ResolvedTool,
+  tool: ToolSource,
   bundle: {
     readonly bundle: string;
     readonly bytecode: string | undefined;
@@ -72,7 +72,7 @@ export function bundleModule(
 }
 
 /** A `bundle: false` tool: its source, in its directory (masked by {@link withMasks}). */
-export function directoryModule(tool: ResolvedTool): ToolModule {
+export function directoryModule(tool: ToolSource): ToolModule {
   const dir = dirname(tool.path);
   return {
     modulePath: tool.path,
@@ -90,7 +90,7 @@ export function directoryModule(tool: ResolvedTool): ToolModule {
  */
 export function withMasks(
   module: ToolModule,
-  tool: ResolvedTool,
+  tool: ToolSource,
   masks: DirectoryMasks,
   permissions: ResolvedPermissions,
   runtimeFiles: readonly string[],

@@ -7,15 +7,15 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { ErrorKind } from '../errors/kinds.js';
 import { ToolExecutionError } from '../errors/tool-execution-error.js';
-import type { ResolvedTool } from '../runtime/resolve-tool.js';
+import type { ToolSource } from './tool-source.js';
 import type { ResolvedPermissions } from '../sandbox/types.js';
 import { outsideAssets, refusedAsset } from './assets.js';
-import { describeProblems, refusedGraph } from './build-errors.js';
+import { describeProblems, refusedGraph } from './compile-errors.js';
 import type { BuildCache, Manifest } from './cache.js';
 import { recordInput, type InputRecord } from './freshness.js';
 import type { NameMatcher } from './patterns.js';
 import { buildView } from './project.js';
-import { runSandboxedBuild, type BuildHost } from './sandboxed-build.js';
+import { runSandboxedBuild, type BuildHost } from './run-compiler.js';
 
 /**
  * The build's options, part of every cache key; `revision` is bumped whenever they or the output
@@ -66,7 +66,7 @@ export interface Built {
  */
 export async function buildTool(
   context: BuildContext,
-  tool: ResolvedTool,
+  tool: ToolSource,
   key: string,
   build: {
     readonly bunVersion: string;
@@ -144,7 +144,7 @@ export async function buildTool(
 }
 
 /** The error of a tool whose graph cannot be used, saying `why`. */
-export function unbuildable(tool: ResolvedTool, why: string): ToolExecutionError {
+export function unbuildable(tool: ToolSource, why: string): ToolExecutionError {
   return new ToolExecutionError({
     kind: ErrorKind.ToolError,
     toolId: tool.toolId,

@@ -10,12 +10,12 @@
  * in a runtime; calls that need it wait for it under their own deadline (see build-wait.ts).
  */
 import { statSync } from 'node:fs';
-import type { ResolvedTool } from '../runtime/resolve-tool.js';
+import type { ToolSource } from './tool-source.js';
 import { resolvePermissions } from '../sandbox/permissions.js';
 import type { ResolvedPermissions } from '../sandbox/types.js';
 import { refusedAsset } from './assets.js';
-import { buildOptions, buildTool, unbuildable } from './build-tool.js';
-import { waitForBuild, type BuildWait } from './build-wait.js';
+import { buildOptions, buildTool, unbuildable } from './compile-tool.js';
+import { waitForBuild, type BuildWait } from './compile-wait.js';
 import { entryKey, type BuildCache, type Manifest } from './cache.js';
 import {
   checkInputs,
@@ -27,10 +27,10 @@ import {
 import { DirectoryMasks } from './mask.js';
 import { secretComponent, type NameMatcher } from './patterns.js';
 import { projectRoot } from './project.js';
-import type { BuildHost } from './sandboxed-build.js';
+import type { BuildHost } from './run-compiler.js';
 import { bundleModule, directoryModule, withMasks, type ToolModule } from './tool-module.js';
 
-export type { BuildWait } from './build-wait.js';
+export type { BuildWait } from './compile-wait.js';
 export type { ToolModule } from './tool-module.js';
 
 /** A tool's bundle, for `toolcage build`. */
@@ -89,7 +89,7 @@ export class ToolBundler {
    * masked, `timeout`/`cancelled` when the call's signal ends the wait.
    */
   module(
-    tool: ResolvedTool,
+    tool: ToolSource,
     permissions: ResolvedPermissions,
     wait: BuildWait,
   ): ToolModule | Promise<ToolModule> {
@@ -108,7 +108,7 @@ export class ToolBundler {
    * with `permissions` (the tool's own).
    */
   async build(
-    tool: ResolvedTool,
+    tool: ToolSource,
     wait: BuildWait,
     permissions: ResolvedPermissions = resolvePermissions({}),
   ): Promise<BuiltTool> {
@@ -130,20 +130,20 @@ export class ToolBundler {
     await Promise.allSettled([...this.#building.values()]);
   }
 
-  #bundled(tool: ResolvedTool, built: Fresh, permissions: ResolvedPermissions): ToolModule {
+  #bundled(tool: ToolSource, built: Fresh, permissions: ResolvedPermissions): ToolModule {
     this.#checkAssets(tool, built, permissions);
     const sandboxed = this.#options.host.mode !== 'none';
     return this.#masked(bundleModule(tool, built, permissions, sandboxed), tool, permissions);
   }
 
   // A bundle built for a call with a grant does not serve one without it (see assets.ts).
-  #checkAssets(tool: ResolvedTool, built: Fresh, permissions: ResolvedPermissions): void {
+  #checkAssets(tool: ToolSource, built: Fresh, permissions: ResolvedPermissions): void {
     const refused = refusedAsset(built.manifest.assets, permissions, tool.path, built.root);
     if (refused !== undefined) throw unbuildable(tool, refused);
   }
 
   // Unsandboxed, the tool sees the host as it is: nothing to mask.
-  #masked(module: ToolModule, tool: ResolvedTool, permissions: ResolvedPermissions): ToolModule {
+  #masked(module: ToolModule, tool: ToolSource, permissions: ResolvedPermissions): ToolModule {
     if (this.#options.host.mode === 'none') return module;
     const { host } = this.#options;
     return withMasks(module, tool, this.#masks, permissions, [host.bunPath, ...host.runtimeFiles]);
@@ -166,7 +166,7 @@ export class ToolBundler {
     return true;
   }
 
-  #ensure(tool: ResolvedTool, permissions: ResolvedPermissions): Promise<Fresh> {
+  #ensure(tool: ToolSource, permissions: ResolvedPermissions): Promise<Fresh> {
     let building = this.#building.get(tool.path);
     if (building === undefined) {
       building = this.#load(tool, permissions).finally(() => this.#building.delete(tool.path));
@@ -178,7 +178,7 @@ export class ToolBundler {
   }
 
   // The stored entry when it is still valid, else a new build.
-  async #load(tool: ResolvedTool, permissions: ResolvedPermissions): Promise<Fresh> {
+  async #load(tool: ToolSource, permissions: ResolvedPermissions): Promise<Fresh> {
     const { cache } = this.#options;
     const bunVersion = await this.#options.bunVersion();
     const options = (this.#buildOptions ??= buildOptions(this.#options.host.worker));

@@ -7,14 +7,12 @@
 import { randomUUID } from 'node:crypto';
 import { ErrorKind } from '../errors/kinds.js';
 import { ToolExecutionError } from '../errors/tool-execution-error.js';
-import type { Launcher } from '../runtime/launcher.js';
-import { runProcess } from '../runtime/run-process.js';
-import { spawnPlan } from '../runtime/spawn.js';
-import { explainThroughSandbox } from '../sandbox/classify-hints.js';
+import type { CapturedLogs } from '../errors/tool-execution-error.js';
+import { explainThroughSandbox, type SandboxHints } from '../sandbox/classify-hints.js';
 import { resolveLimits } from '../sandbox/limits.js';
 import { resolvePermissions } from '../sandbox/permissions.js';
 import type { LaunchPlan, Sandbox, SandboxMode } from '../sandbox/types.js';
-import type { BuildInput, BuildReport } from './build-protocol.js';
+import type { BuildInput, BuildReport } from './compiler-protocol.js';
 import type { BuildView } from './project.js';
 
 /** What running a build needs of the runtime. */
@@ -28,9 +26,39 @@ export interface BuildHost {
   readonly worker: string;
   /** The worker's files and the builder, read-only. */
   readonly runtimeFiles: readonly string[];
-  /** The builder module (builder.ts or its built .js). */
+  /** The builder module (bun-compiler.ts or its built .js). */
   readonly builder: string;
-  readonly launcher?: Launcher;
+  /** Starts a planned process and drives it to its end, as the runtime runs a tool. */
+  readonly run: CompilerRun;
+}
+
+/** How the runtime runs the compiler's process (runtime/bundler-host.ts). */
+export type CompilerRun = (plan: LaunchPlan, process: CompilerProcess) => Promise<CompilerOutcome>;
+
+/** The compiler's process, as the worker is asked to call it. */
+export interface CompilerProcess {
+  readonly executionId: string;
+  readonly toolId: string;
+  /** The module the worker imports and calls (`default`), with `input`. */
+  readonly entry: string;
+  readonly input: BuildInput;
+  readonly timeoutMs: number;
+  readonly maxOutputBytes: number;
+  readonly maxLogBytes: number;
+  readonly signal: AbortSignal;
+  readonly explain: (
+    message: { readonly type: string; readonly error?: unknown } | 'invalid' | undefined,
+    end: { readonly code: number | null; readonly signal: string | null },
+    report: Parameters<typeof explainThroughSandbox>[2],
+  ) => SandboxHints;
+}
+
+/** How it ended: its output, or the kind and message of its failure; and its logs. */
+export interface CompilerOutcome {
+  readonly verdict:
+    | { readonly ok: true; readonly output: unknown }
+    | { readonly ok: false; readonly kind: ErrorKind; readonly message: string };
+  readonly logs: CapturedLogs;
 }
 
 /** A build's own deadline; the call waiting for it has its own. */
@@ -97,35 +125,25 @@ export async function runSandboxedBuild(
   signal.addEventListener('abort', onAbort, { once: true });
   if (signal.aborted) end('closed');
   try {
-    let child;
-    try {
-      child = await spawnPlan(plan, host.launcher);
-    } catch (error) {
-      throw cannotStart(error);
-    }
-    const outcome = await runProcess(child, plan, {
-      toolId,
-      request: {
+    const outcome = await host
+      .run(plan, {
         executionId,
         toolId,
-        toolPath: host.builder,
-        exportName: 'default',
-        env: {},
+        entry: host.builder,
         input,
-        config: {},
-      },
-      timeoutMs: BUILD_TIMEOUT_MS,
-      maxOutputBytes: BUILD_LIMITS.maxOutputBytes,
-      maxLogBytes: BUILD_LIMITS.maxLogBytes,
-      killGraceMs: 0,
-      signal: controller.signal,
-      onLog: undefined,
-      explain: (message, processEnd, report) =>
-        explainThroughSandbox(message, processEnd, report, permissions, plan.enforcement, {
-          visible: [...view.read, input.outdir, host.bunPath, ...host.runtimeFiles],
-          limits: BUILD_LIMITS,
-        }),
-    });
+        timeoutMs: BUILD_TIMEOUT_MS,
+        maxOutputBytes: BUILD_LIMITS.maxOutputBytes,
+        maxLogBytes: BUILD_LIMITS.maxLogBytes,
+        signal: controller.signal,
+        explain: (message, processEnd, report) =>
+          explainThroughSandbox(message, processEnd, report, permissions, plan.enforcement, {
+            visible: [...view.read, input.outdir, host.bunPath, ...host.runtimeFiles],
+            limits: BUILD_LIMITS,
+          }),
+      })
+      .catch((error: unknown) => {
+        throw cannotStart(error);
+      });
     const { verdict } = outcome;
     if (verdict.ok) return verdict.output as BuildReport;
     if (verdict.kind === ErrorKind.Cancelled) {

@@ -1,7 +1,7 @@
 /**
  * The Bun-side build of one tool: `Bun.build` of its entry, with toolcage's worker, into one
  * module (see carrierFiles), run by the worker as a "tool" inside the sandbox
- * (src/build/sandboxed-build.ts). It reads the project, writes only into its output directory,
+ * (src/bundling/run-compiler.ts). It reads the project, writes only into its output directory,
  * and reports what it read; the manager decides what to keep.
  *
  * Never runs the project's code: `macros: false` (observed on Bun 1.4.5: the `--no-macros` flag
@@ -18,7 +18,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 
-import type { BuildImport, BuildInput, BuildProblem, BuildReport } from './build-protocol.js';
+import type { BuildImport, BuildInput, BuildProblem, BuildReport } from './compiler-protocol.js';
 
 // One of the build's logs, as Bun's types give them (a BuildMessage or a ResolveMessage).
 type BunLog = Bun.BuildOutput['logs'][number];

@@ -12,8 +12,8 @@ import { existsSync } from 'node:fs';
 import { dirname, extname, join } from 'node:path';
 import { isInside } from '../sandbox/permissions.js';
 import type { ResolvedPermissions } from '../sandbox/types.js';
-import { shortPath } from './build-errors.js';
-import type { BuildImport } from './build-protocol.js';
+import { shortPath } from './compile-errors.js';
+import type { BuildImport } from './compiler-protocol.js';
 
 const CODE_EXTENSIONS = new Set(['.ts', '.tsx', '.mts', '.cts', '.js', '.jsx', '.mjs', '.cjs']);
 const CODE_LOADERS = new Set(['js', 'jsx', 'ts', 'tsx']);

@@ -12,9 +12,9 @@ import {
 } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
-import { createBundler } from '../../src/build/create-bundler.js';
-import { BuildCache } from '../../src/build/cache.js';
-import type { ToolBundler } from '../../src/build/bundler.js';
+import { createBundler } from '../../src/runtime/bundler-host.js';
+import { BuildCache } from '../../src/bundling/cache.js';
+import type { ToolBundler } from '../../src/bundling/bundler.js';
 import { ErrorKind } from '../../src/errors/kinds.js';
 import { bunVersion, resolveBunBinary } from '../../src/runtime/bun-binary.js';
 import { normalizeOptions } from '../../src/runtime/options.js';
