@@ -20,11 +20,11 @@ import {
   querySamples,
   scrapeTwoRounds,
   sortedLe,
-  waitUntil,
 } from '../helpers/observability.js';
 import { startPrometheus, type PrometheusServer, type Sample } from '../helpers/prometheus.js';
 import { toolcageCgroups, toolcageTempDirs, toolProcesses } from '../helpers/leaks.js';
 import { TEST_SANDBOX } from '../helpers/runtime.js';
+import { until } from '../helpers/until.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const EXAMPLE = join(ROOT, 'examples/engine-http.ts');
@@ -68,13 +68,12 @@ async function startExample(): Promise<RunningExample> {
   );
   const line = /engine example: (http:\/\/127\.0\.0\.1:\d+) \(metrics: (http:\/\/\S+\/metrics)\)/;
   try {
-    await waitUntil(
-      'the example to listen',
+    await until(
       () => {
         if (child.exitCode !== null) throw new Error(`the example exited:\n${output}`);
-        return Promise.resolve(line.test(output));
+        return line.test(output);
       },
-      60_000,
+      { timeoutMs: 60_000, intervalMs: 250, what: 'the example to listen' },
     );
   } catch (error) {
     child.kill('SIGKILL');

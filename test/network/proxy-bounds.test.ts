@@ -16,6 +16,7 @@ import {
   type ProxyBounds,
 } from '../../src/network/proxy.js';
 import type { EgressSession } from '../../src/network/session.js';
+import { until } from '../helpers/until.js';
 
 interface Seen {
   readonly method: string;
@@ -128,14 +129,6 @@ async function exchange(session: EgressSession, text: string): Promise<string> {
 
 function statusOf(response: string): number {
   return Number(/^HTTP\/1\.1 (\d{3})/.exec(response)?.[1] ?? 0);
-}
-
-async function until(condition: () => boolean, timeoutMs = 5_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > end) throw new Error('condition not met in time');
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
 }
 
 describe('request framing towards the server', () => {
