@@ -143,8 +143,9 @@ describe('request framing towards the server', () => {
         `Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n${chunk}`,
     );
     expect(statusOf(response)).toBe(200);
-    // Give a second (smuggled) request time to arrive if the proxy had sent one.
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    // A second (smuggled) request the proxy had sent would be in by the time the server's end
+    // of the connection is closed.
+    await until(() => server.open === 0, { what: "the server's connection to close" });
     expect(server.seen).toEqual([
       { method: 'GET', url: '/first', host: `allowed.test:${server.port}`, body: smuggled },
     ]);
@@ -158,7 +159,7 @@ describe('request framing towards the server', () => {
         `Content-Length: ${smuggled.length}\r\nConnection: close, Content-Length\r\n\r\n${smuggled}`,
     );
     expect(statusOf(response)).toBe(200);
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    await until(() => server.open === 0, { what: "the server's connection to close" });
     expect(server.seen.map((seen) => [seen.url, seen.body])).toEqual([['/second', smuggled]]);
   });
 
