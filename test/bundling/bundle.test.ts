@@ -20,6 +20,7 @@ import type { ToolRuntimeOptions } from '../../src/runtime/options.js';
 import { useBuildFixture } from '../helpers/build-fixture.js';
 import { OTHER_TOOL_MARKER, SECRETS } from '../helpers/project.js';
 import { rejectionOf } from '../helpers/runtime.js';
+import { until } from '../helpers/until.js';
 import { sandboxAvailability } from '../sandbox/harness.js';
 
 const available = await sandboxAvailability();
@@ -242,10 +243,11 @@ describe.skipIf(!available.ok)('bundled tools (Bun.build, bwrap)', () => {
       prewarm: 1,
       tools: { validate: { path: 'tools/validate.ts', preload: true } },
     });
-    const until = Date.now() + 30_000;
-    while (created.stats.idleProcesses < 1 && Date.now() < until) {
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
+    await until(() => created.stats.idleProcesses >= 1, {
+      timeoutMs: 30_000,
+      intervalMs: 20,
+      what: 'the prewarmed process',
+    });
     expect(created.stats.idleProcesses).toBe(1);
     const result = await created.executeToolWithTimeout({
       toolId: 'validate',

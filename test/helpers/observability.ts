@@ -4,8 +4,9 @@
  * substituted, and small helpers over query answers.
  */
 import { readFileSync } from 'node:fs';
-import { expect, test, vi } from 'vitest';
+import { expect, test } from 'vitest';
 import { findPrometheus, type PrometheusServer, type Sample } from './prometheus.js';
+import { until } from './until.js';
 
 /** The `expr` of every rule in a rules file (a small reader for its layout: `expr: >-` blocks or one line). */
 export function alertExpressions(file: string): { alert: string; expr: string }[] {
@@ -70,20 +71,8 @@ export const sortedLe = (values: Iterable<string | undefined>): (string | undefi
 export const finite = (samples: Sample[]): Sample[] =>
   samples.filter((s) => Number.isFinite(Number(s.value)));
 
-/** Resolves once `check()` is true (every 250 ms); rejects after `timeoutMs`. */
-export async function waitUntil(
-  what: string,
-  check: () => Promise<boolean>,
-  timeoutMs = 30_000,
-): Promise<void> {
-  // vi.waitFor, not expect.poll: some of these waits are in beforeAll, where expect.poll cannot run.
-  await vi.waitFor(
-    async () => {
-      if (!(await check())) throw new Error(`timed out waiting for ${what}`);
-    },
-    { timeout: timeoutMs, interval: 250 },
-  );
-}
+// How long to wait for Prometheus (a scrape, an evaluation) and how often to look.
+const PROMETHEUS_WAIT = { timeoutMs: 30_000, intervalMs: 250 } as const;
 
 /** The samples of an instant query (an error naming the query when Prometheus refuses it). */
 export async function querySamples(prometheus: PrometheusServer, expr: string): Promise<Sample[]> {
@@ -114,8 +103,9 @@ export async function expectRulesHealthy(
   prometheus: PrometheusServer,
   names: readonly string[],
 ): Promise<void> {
-  await waitUntil('rule evaluation', async () =>
-    (await prometheus.rules()).every((rule) => !rule.lastEvaluation.startsWith('0001')),
+  await until(
+    async () => (await prometheus.rules()).every((rule) => !rule.lastEvaluation.startsWith('0001')),
+    { ...PROMETHEUS_WAIT, what: 'rule evaluation' },
   );
   const rules = await prometheus.rules();
   expect(rules.map((rule) => rule.name).sort()).toEqual([...names].sort());
@@ -141,8 +131,9 @@ export async function emptyDashboardQueries(
 
 /**
  * The Prometheus binary for a test file's real-Prometheus part, called at the file's top level.
- * It registers a test that fails under TOOLCAGE_REQUIRE_ALL=1 when the binary is missing;
- * elsewhere a missing binary is a loud warning naming `part` (the caller skips that part).
+ * It registers a test that fails under TOOLCAGE_REQUIRE_ALL=1 when the binary is missing (and is
+ * skipped otherwise); elsewhere a missing binary is a loud warning naming `part` (the caller
+ * skips that part).
  */
 export function prometheusForTests(part: string): string | undefined {
   const binary = findPrometheus();
@@ -153,8 +144,9 @@ export function prometheusForTests(part: string): string | undefined {
         'or set PROMETHEUS_BIN). Set TOOLCAGE_REQUIRE_ALL=1 to make this a failure. ***\n',
     );
   }
-  test('prometheus is available (required when TOOLCAGE_REQUIRE_ALL=1)', () => {
-    if (requireAll) expect(binary, 'prometheus binary (TOOLCAGE_REQUIRE_ALL=1)').toBeDefined();
+  // Skipped (and reported so) unless TOOLCAGE_REQUIRE_ALL=1, where it fails the run.
+  test.runIf(requireAll)('prometheus is available (required when TOOLCAGE_REQUIRE_ALL=1)', () => {
+    expect(binary, 'prometheus binary (TOOLCAGE_REQUIRE_ALL=1)').toBeDefined();
   });
   return binary;
 }
@@ -184,21 +176,21 @@ export async function scrapeTwoRounds(
   options: ScrapeTwoRoundsOptions,
 ): Promise<void> {
   if (options.firstRoundDone !== true) await options.round();
-  await waitUntil(
-    'the first scrape',
-    async () => (await querySamples(prometheus, options.firstSeries)).length > 0,
-  );
+  await until(async () => (await querySamples(prometheus, options.firstSeries)).length > 0, {
+    ...PROMETHEUS_WAIT,
+    what: 'the first scrape',
+  });
   await options.round();
   const total = options.total();
-  await waitUntil(
-    'the second round in Prometheus',
+  await until(
     async () =>
       Number((await querySamples(prometheus, `sum(${options.counted})`))[0]?.value) === total,
+    { ...PROMETHEUS_WAIT, what: 'the second round in Prometheus' },
   );
-  await waitUntil(
-    'non-zero rates',
+  await until(
     async () =>
       finite(await querySamples(prometheus, `rate(${options.rising}[1m]) > 0`)).length > 0,
+    { ...PROMETHEUS_WAIT, what: 'non-zero rates' },
   );
 }
 

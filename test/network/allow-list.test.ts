@@ -23,6 +23,7 @@ import type { ToolRuntimeOptions } from '../../src/runtime/options.js';
 import type { ToolRuntime } from '../../src/runtime/runtime.js';
 import { expectNothingLeft, openFds } from '../helpers/leaks.js';
 import { fixtureRuntime, rejectionOf } from '../helpers/runtime.js';
+import { until } from '../helpers/until.js';
 import { BUN, sandboxAvailability } from '../sandbox/harness.js';
 
 const available = await sandboxAvailability();
@@ -526,12 +527,4 @@ async function counters(reader: MetricReader): Promise<Map<string, Record<string
     }
   }
   return result;
-}
-
-async function until(condition: () => boolean, timeoutMs = 5_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > end) throw new Error('condition not met in time');
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
 }

@@ -16,6 +16,7 @@ import {
   type ProxyBounds,
 } from '../../src/network/proxy.js';
 import type { EgressSession } from '../../src/network/session.js';
+import { until } from '../helpers/until.js';
 
 interface Seen {
   readonly method: string;
@@ -130,14 +131,6 @@ function statusOf(response: string): number {
   return Number(/^HTTP\/1\.1 (\d{3})/.exec(response)?.[1] ?? 0);
 }
 
-async function until(condition: () => boolean, timeoutMs = 5_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > end) throw new Error('condition not met in time');
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
-
 describe('request framing towards the server', () => {
   const smuggled = 'GET /smuggled HTTP/1.1\r\nHost: evil.test\r\n\r\n';
 
@@ -150,8 +143,9 @@ describe('request framing towards the server', () => {
         `Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n${chunk}`,
     );
     expect(statusOf(response)).toBe(200);
-    // Give a second (smuggled) request time to arrive if the proxy had sent one.
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    // A second (smuggled) request the proxy had sent would be in by the time the server's end
+    // of the connection is closed.
+    await until(() => server.open === 0, { what: "the server's connection to close" });
     expect(server.seen).toEqual([
       { method: 'GET', url: '/first', host: `allowed.test:${server.port}`, body: smuggled },
     ]);
@@ -165,7 +159,7 @@ describe('request framing towards the server', () => {
         `Content-Length: ${smuggled.length}\r\nConnection: close, Content-Length\r\n\r\n${smuggled}`,
     );
     expect(statusOf(response)).toBe(200);
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    await until(() => server.open === 0, { what: "the server's connection to close" });
     expect(server.seen.map((seen) => [seen.url, seen.body])).toEqual([['/second', smuggled]]);
   });
 

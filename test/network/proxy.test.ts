@@ -12,6 +12,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
 import { normalizeNetworkOptions } from '../../src/network/options.js';
 import { createEgressProxy } from '../../src/network/proxy.js';
 import type { EgressSession } from '../../src/network/session.js';
+import { until } from '../helpers/until.js';
 
 let server: Server;
 let port: number;
@@ -340,11 +341,3 @@ describe('a raw TCP server is not an HTTP proxy target for garbage', () => {
     }
   });
 });
-
-async function until(condition: () => boolean, timeoutMs = 5_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > end) throw new Error('condition not met in time');
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}

@@ -70,6 +70,7 @@ function writableCgroup2(): { root: string } | { missing: string } {
     return { missing: `${root} is not writable here (${String(error)})` };
   }
 }
+const REQUIRE_ALL = process.env['TOOLCAGE_REQUIRE_ALL'] === '1';
 const cgroup2 = writableCgroup2();
 if ('missing' in cgroup2) {
   process.stderr.write(
@@ -264,16 +265,20 @@ describe('the launcher', () => {
       });
       // The next call starts a new launcher (or spawns directly meanwhile) and succeeds.
       await expect(
-        runtime.executeToolWithTimeout({ toolPath: 'ok-sync.ts' }),
-      ).resolves.toBeDefined();
+        runtime.executeToolWithTimeout({ toolPath: 'ok-sync.ts', input: 'after the kill' }),
+      ).resolves.toMatchObject({ output: { echo: 'after the kill' }, exitCode: 0 });
     });
   });
 });
 
 describe('starting inside a cgroup (cgroup v2, LaunchPlan.byLauncher)', () => {
-  test('cgroup v2 is writable here (required when TOOLCAGE_REQUIRE_ALL=1)', () => {
-    if (process.env['TOOLCAGE_REQUIRE_ALL'] === '1') expect(cgroup2).toHaveProperty('root');
-  });
+  // Skipped (and reported so) unless TOOLCAGE_REQUIRE_ALL=1, where it fails the run.
+  test.runIf(REQUIRE_ALL)(
+    'cgroup v2 is writable here (required when TOOLCAGE_REQUIRE_ALL=1)',
+    () => {
+      expect(cgroup2).toHaveProperty('root');
+    },
+  );
 
   test.skipIf('missing' in cgroup2)(
     "through the launcher the process starts inside the plan's cgroup and runs its `byLauncher` command; spawned directly it runs the plan's own",
@@ -321,11 +326,12 @@ if (v1Memory === undefined) {
 }
 
 describe('joining cgroup v1 cgroups for a spawn (LaunchPlan.byLauncher)', () => {
-  test('a v1 memory hierarchy is writable here (required when TOOLCAGE_REQUIRE_ALL=1 on a cgroup v1 machine)', () => {
-    if (process.env['TOOLCAGE_REQUIRE_ALL'] === '1' && v1.version !== 'v2') {
+  test.runIf(REQUIRE_ALL && v1.version !== 'v2')(
+    'a v1 memory hierarchy is writable here (required when TOOLCAGE_REQUIRE_ALL=1 on a cgroup v1 machine)',
+    () => {
       expect(v1Memory).toBeDefined();
-    }
-  });
+    },
+  );
 
   test.skipIf(v1Memory === undefined)(
     'the process starts in the cgroup, and no thread of the launcher is left in it — not even one born while the spawning thread was inside',
@@ -379,8 +385,8 @@ describe('limits the launcher applies itself (LaunchPlan.byLauncher)', () => {
     );
   }
 
-  test('bubblewrap is installed (required when TOOLCAGE_REQUIRE_ALL=1)', () => {
-    if (process.env['TOOLCAGE_REQUIRE_ALL'] === '1') expect(bwrap).toBeDefined();
+  test.runIf(REQUIRE_ALL)('bubblewrap is installed (required when TOOLCAGE_REQUIRE_ALL=1)', () => {
+    expect(bwrap).toBeDefined();
   });
 
   test.skipIf(bwrap === undefined)(

@@ -1,5 +1,5 @@
 import { DEFAULT_LIMITS } from '../../src/sandbox/limits.js';
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { afterEach, beforeAll, describe, expect, test } from 'vitest';
 import { ProcessPool, type LaunchSpec } from '../../src/runtime/pool.js';
@@ -13,6 +13,7 @@ import type {
 import { expectNothingLeft, openFds } from '../helpers/leaks.js';
 import { ErrorKind } from '../../src/errors/kinds.js';
 import { FIXTURES, fixtureRuntime, rejectionOf, withRuntime } from '../helpers/runtime.js';
+import { until } from '../helpers/until.js';
 
 let baselineFds: number;
 beforeAll(() => {
@@ -178,9 +179,12 @@ describe('prewarmed processes (runtime)', () => {
           timeout: 10_000,
         })
         .toBe(3);
-      // Time for the imports to run: nothing outside a prewarmed process tells that its import is
-      // done (it then waits on stdin, as it did before), so this one wait stays a wait.
-      await new Promise((resolve) => setTimeout(resolve, 300));
+      // The preloading process's import is done once the probe's file is in its working
+      // directory (preload-probe.ts); no other process of this runtime has evaluated it.
+      await until(
+        () => [...workerPids()].some((pid) => existsSync(`/proc/${pid}/cwd/preload-probe.loaded`)),
+        { timeoutMs: 10_000, what: 'the preloaded module to be evaluated' },
+      );
       const calledAt = Date.now();
       const early = await runtime.executeToolWithTimeout<Probe>({
         toolId: 'early',

@@ -20,6 +20,7 @@ import type {
 } from '../../src/temporal/types.js';
 import { expectNothingLeft, openFds, toolProcesses } from '../helpers/leaks.js';
 import { fixtureRuntime, rejectionOf, TEST_SANDBOX } from '../helpers/runtime.js';
+import { until } from '../helpers/until.js';
 
 let runtime: ToolRuntime;
 let activities: ToolActivities;
@@ -208,7 +209,7 @@ describe('each failing kind becomes an ApplicationFailure of that type', () => {
         toolId: 'forever',
         timeoutMs: 5_000,
       });
-      while (small.stats.running === 0) await new Promise((resolve) => setTimeout(resolve, 10));
+      await until(() => small.stats.running > 0, { what: 'the blocking tool to run' });
       const error = await rejectionOf(
         environment().run(smallActivities.executeTool, { toolId: 'ok' }),
       );
@@ -232,12 +233,13 @@ describe('cancellation', () => {
     const pending = run({ toolId: 'grandchild', timeoutMs: 10_000 }, env);
     // Running: the tool (its worker, from this checkout) and its `sleep 4242` grandchild exist.
     let ours: string[] = [];
-    const until = Date.now() + 10_000;
-    while (ours.length === 0) {
-      if (Date.now() > until) throw new Error('the grandchild never started');
-      await new Promise((resolve) => setTimeout(resolve, 20));
-      ours = sleepPids().filter((pid) => !sleepsBefore.has(pid));
-    }
+    await until(
+      () => {
+        ours = sleepPids().filter((pid) => !sleepsBefore.has(pid));
+        return ours.length > 0;
+      },
+      { timeoutMs: 10_000, intervalMs: 20, what: 'the grandchild to start' },
+    );
     expect(ourToolProcesses().length).toBeGreaterThan(0);
     const cancelledAt = performance.now();
     env.cancel();

@@ -21,6 +21,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { createToolWorker, type ToolWorker } from '../../src/temporal/worker.js';
 import { toolProcesses } from '../helpers/leaks.js';
 import { FIXTURES, TEST_SANDBOX } from '../helpers/runtime.js';
+import { until } from '../helpers/until.js';
 
 const address = process.env['TEMPORAL_ADDRESS']?.trim() || undefined;
 const namespace = process.env['TEMPORAL_NAMESPACE']?.trim() || 'default';
@@ -129,11 +130,11 @@ describe.skipIf(address === undefined)('toolcage workers on a real Temporal serv
       workflowId: `toolcage-cancel-${randomUUID()}`,
       args: [{ toolId: 'grandchild', timeoutMs: 60_000 }],
     });
-    const until = Date.now() + 30_000;
-    while (sleepPids().every((pid) => sleepsBefore.has(pid))) {
-      if (Date.now() > until) throw new Error('the tool never started');
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
+    await until(() => sleepPids().some((pid) => !sleepsBefore.has(pid)), {
+      timeoutMs: 30_000,
+      intervalMs: 100,
+      what: 'the tool to start',
+    });
     const ours = sleepPids().filter((pid) => !sleepsBefore.has(pid));
     await handle.cancel();
     const error = await handle.result().then(

@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { MeterProvider, MetricReader } from '@opentelemetry/sdk-metrics';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import type { ToolRuntime } from '../../src/runtime/runtime.js';
+import { createToolRuntime, type ToolRuntime } from '../../src/runtime/runtime.js';
 import {
   createToolWorker,
   superviseWorker,
@@ -120,23 +120,36 @@ describe('createToolWorker', () => {
     const reader = new TestReader();
     // Nothing listens on port 1 of the loopback: the connection is refused at once. The
     // runtime prewarms a process for its tool at creation: something to clean up.
+    const runtimeOptions = {
+      rootDir: FIXTURES,
+      sandbox: TEST_SANDBOX,
+      prewarm: 1,
+      tools: { ok: { path: 'ok-sync.ts' } },
+    };
     const error = await createToolWorker({
       taskQueue: 'tools',
       address: '127.0.0.1:1',
-      runtimeOptions: {
-        rootDir: FIXTURES,
-        sandbox: TEST_SANDBOX,
-        prewarm: 1,
-        tools: { ok: { path: 'ok-sync.ts' } },
-      },
+      runtimeOptions,
       meterProvider: new MeterProvider({ readers: [reader] }),
     }).then(
       () => undefined,
       (caught: unknown) => caught,
     );
     expect(String(error)).toMatch(/Connection refused|tcp connect error/);
-    // A runtime left open would have its prewarmed process (and launcher) up by now.
-    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    // A runtime left open would have its prewarmed process (and launcher) up by the time a
+    // runtime made after it with the same options has its own: that one is the clock, not a
+    // fixed sleep a loaded machine can outrun. Then it is closed, and what is left is not its.
+    const clock = createToolRuntime({ ...runtimeOptions, allowAdHocTools: false });
+    try {
+      await expect
+        .poll(() => clock.stats.idleProcesses, {
+          message: 'a runtime made after it to prewarm its process',
+          timeout: 30_000,
+        })
+        .toBe(1);
+    } finally {
+      await clock.close();
+    }
     // (Other checkouts on this machine may run tools: only this one's count.)
     expect(toolProcesses().filter((line) => line.includes(CHECKOUT))).toEqual([]);
     expect(launcherProcesses().length).toBe(launchers);
