@@ -165,6 +165,16 @@ export function memoryEnforced(memoryMb: number): { mechanism: string; limitMb: 
     : { mechanism: 'rlimit-data', limitMb: Math.max(memoryMb, 320) };
 }
 
+/**
+ * How running out of memory under `memoryMb` is classified here: `out_of_memory` from the memory
+ * cgroup's events; without one, `resource_limit` with `limit: 'memory'` (Bun's own report under
+ * RLIMIT_DATA, which toolcage does not vouch for).
+ */
+export function expectOutOfMemory(error: ToolExecutionError): void {
+  if (CGROUPS) expect(error.kind).toBe('out_of_memory');
+  else expect(error).toMatchObject({ kind: 'resource_limit', limit: 'memory' });
+}
+
 /** How `maxProcesses` is enforced here, with `run` or without. */
 export function processesEnforced(
   limit: number,
