@@ -275,7 +275,7 @@ describe.skipIf(!available.ok)('bundled tools (Bun.build, bwrap)', () => {
       );
       fixture.project.write(
         'node_modules/fastnative/index.js',
-        `require('node:fs').writeFileSync(${JSON.stringify(marker('native'))}, 'ran');\nmodule.exports = require('./bundling/Release/fastnative.node');\n`,
+        `require('node:fs').writeFileSync(${JSON.stringify(marker('native'))}, 'ran');\nmodule.exports = require('./build/Release/fastnative.node');\n`,
       );
       // A prebuilt addon shipped in the package (no install script): any bytes will do, it must
       // never be loaded.

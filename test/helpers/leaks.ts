@@ -148,7 +148,7 @@ function liveLaunchers(): LiveLauncher[] {
 /** Launchers of ours: started by this process, or running this checkout's launcher. */
 export function launcherProcesses(launchers = liveLaunchers()): string[] {
   return launchers
-    .filter((launcher) => launcher.ppid === process.pid || launcher.cmdline.includes(CHECKOUT))
+    .filter((launcher) => launcher.ppid === process.pid || namesThisCheckout(launcher.cmdline))
     .map((launcher) => `${launcher.pid}: ${launcher.cmdline.slice(0, 200)}`);
 }
 
