@@ -1,29 +1,10 @@
 /**
- * The command Node spawns: the sandbox command itself, or — when the process must join cgroups
- * or get rlimits — a `/bin/sh` prologue that does both to itself and then `exec`s it. The
- * runtime's launcher, once up, starts the sandbox command without it and applies the same limits
- * itself (LaunchPlan.byLauncher, see runtime/launcher/main.ts): this is the path of the calls
- * made before the launcher is up, or after it failed.
- *
- * Why a shell: the process must be inside its cgroups *before* it can fork (children forked
- * earlier stay outside), and rlimits can only be set on oneself (or by `prlimit --pid` after the
- * fact, which races with the process it limits). Node can do neither for a child. A shell that
- * joins its cgroups and runs the `ulimit` builtin before `exec` does both with no
- * race, for one extra exec of dash. Measured here (Node 20 spawning, Debian 12, Linux 6.18,
- * 2 cores, medians of 60):
- *   /bin/true                                   1.56 ms
- *   sh -c 'ulimit -f …; ulimit -t …; exec true'  2.30 ms  (this: +0.7 ms)
- *   sh -c 'exec prlimit --fsize --cpu -- true'   3.39 ms  (+1.8 ms: one more exec)
- * `bwrap --block-fd/--info-fd` with the manager moving the child would save the dash exec but
- * needs two more pipes from the runtime and still one exec for the rlimits (`prlimit --pid`;
- * the default file-size limit is always set), so it cannot be faster.
- * Joining is `echo 0 > <file>`: the shell moves itself (see cgroup-v1.ts for why it is v1's
- * `tasks` file, which keeps the join off the kernel's slow path: ~0.2 ms).
- * With `gate`, the prologue first waits for the line `go` on stdin: the manager spawns it, then
- * creates the cgroups and the temp dir while the shell starts (≈ 0.3–0.5 ms of mkdir and limit
- * writes that otherwise came before the spawn, measured here), then says `go`. dash reads a
- * line from a pipe one byte at a time, so the request that follows stays for Bun.
- * RLIMIT_AS is never used: below ~384 MiB Bun cannot even start. Memory is the cgroup's job.
+ * The command Node spawns: the sandbox command itself, or a `/bin/sh` prologue that joins the
+ * execution's cgroups, sets its rlimits (`ulimit`), switches to the sandbox user (`setpriv`) and
+ * then `exec`s it — a process must be in its cgroups before it can fork, and rlimits can only be
+ * set race-free on oneself. The launcher, once up, starts the same command without it and
+ * applies the same limits itself (LaunchPlan.byLauncher). Measurements: docs/architecture.md,
+ * "The launch prologue".
  */
 
 /** What the prologue does before it becomes the sandbox. */

@@ -1,54 +1,12 @@
 /**
- * The launcher: a long-lived Bun process that starts tool processes for the manager, so that
- * the manager (Node) does not fork itself for every execution. Runs inside Bun (never in Node).
- *
- * Why: Node 20's libuv spawns with a plain fork(), which copies the page tables of the whole
- * manager and write-protects every page it has, so the manager also takes a copy-on-write fault
- * on each page it writes afterwards. Measured here (Node 20.20, libuv 1.46, Linux 6.18): a spawn
- * of /bin/true until 'close' takes 1.45 ms from a 56 MB Node and 1.55–1.84 ms from a 221 MB one,
- * and the spawn itself was 11 % of a busy manager's CPU profile (1.7 ms per execution); Bun
- * spawns the same /bin/true in 0.56–0.63 ms with ≈ 0.2 ms of its own CPU (posix_spawn, vfork).
- * Engines that embed toolcage are large processes, so the cost only grows for them.
- *
- * Protocol, one JSON object per line:
- *   stdin  (manager → launcher): `{"t":token,"file":…,"args":[…],"env":{…},"cwd":…,"files":[…]}`
- *          and, when the launcher applies the limits itself (LaunchPlan.byLauncher), the fields
- *          of a LauncherLaunch: `cgroup` or `joins`, `rlimits`, `hold` (see "Limits" below)
- *   stdout (launcher → manager): `{"ready":true}` once, then per request `{"t":token,"pid":N}`
- *          or `{"t":token,"error":"…"}`, and once it has exited `{"t":token,"code":N,"signal":S}`
- *          (with `"sandboxFailed":"…"` when bwrap ended before the tool's process started).
- * The process's stdio are four connections to the manager's Unix socket (argv[2]), opened here
- * and each begun with one header line, `<fd><token>`: the manager accepts them and knows whose
- * they are. The socket's directory is the manager's own (0700), and a token is 128 random bits.
- * Node cannot create a pipe for another process nor take a descriptor over a socket, and Bun's
- * socket APIs expose no descriptor to hand to Bun.spawn: the sockets are made with libc through
- * bun:ffi (once per launcher: ≈ 1 ms to open, nothing per call).
- *
- * Every process is started with `detached` (setsid): it leads its own process group, as with the
- * manager's own spawn, and the manager kills the group by pid. At the end of stdin (the manager
- * closed it, or died) every process still running is killed, the socket's directory removed,
- * and the launcher exits.
- *
- * Limits. The prologue a process Node spawns runs (`/bin/sh`: join the cgroups, `ulimit`, exec)
- * costs an exec of dash on every call: 0.66 ms measured here (Bun spawning `bun script`, Linux
- * 6.18, cgroup v1, medians of 80), against 0.06 ms for what the launcher does instead:
- * - cgroup v2: Bun.spawn's `cgroup` starts the process inside its cgroup (clone3's
- *   CLONE_INTO_CGROUP; observed on Bun 1.4.5 with strace, with a fallback that writes
- *   `cgroup.procs` from the child before its exec where clone3 refuses). A join through
- *   `cgroup.procs` takes the kernel's migration lock: 12.8 ms against 2.0 ms (bench `cgroup`).
- * - cgroup v1: the thread that spawns (this one: Bun.spawn forks from the calling thread, seen
- *   with strace) writes `0` to each cgroup's `tasks` file — it moves itself alone, the kernel's
- *   fast path — spawns, the child starting in its thread's cgroups, and goes back to its own.
- *   Meanwhile this process's page faults are charged to the execution's memory cgroup (v1
- *   charges a process's memory to its leader's cgroup): a few pages of Bun.spawn, which stay
- *   charged there. A thread the spawning thread starts meanwhile is born inside: it is brought
- *   back before the reply (bringBackThreads). Nothing else of the manager touches that cgroup
- *   before the reply.
- * - rlimits: prlimit() on the process before anything can run in it. Bun (unsandboxed) runs no
- *   tool code before its request, which the manager writes after the reply. bwrap forks the
- *   sandbox's process early and that one forks the tool's: bwrap's `--info-fd` gives the
- *   sandbox's pid, which waits on `--block-fd` before it forks anything; it gets the rlimits,
- *   then its byte. The reply comes after, or an error (the process killed).
+ * The launcher: a long-lived Bun process that starts tool processes for the manager, so that the
+ * manager (Node 20, whose spawn copies its page tables) does not fork itself per execution. Runs
+ * inside Bun. Protocol: one JSON object per line (docs/architecture.md, "The launcher's
+ * protocol"); each process's four stdio are connections it dials to the manager's Unix socket.
+ * It applies the limits of a LauncherLaunch itself: the cgroups (cloned into a v2 one; on v1 its
+ * spawning thread joins and leaves), the rlimits (prlimit() on the process, or on bwrap's sandbox
+ * process held on `--block-fd`), and the sandbox user (`uid`/`gid`). Why and how each is
+ * race-free, with measurements: docs/architecture.md, "The launcher".
  */
 import { dlopen, ptr, read } from 'bun:ffi';
 import {

@@ -1,44 +1,11 @@
 /**
- * The worker: the Bun side of one execution. Runs inside Bun (never in Node), single-use:
- * reads one request line on stdin, imports the tool, calls its export, writes exactly one
- * JSON message on fd 3, and exits. Control lines after the request (`abort`) abort
- * `context.signal`.
- *
- * Self-contained on purpose (no imports from the rest of toolcage): it is the first thing
- * Bun loads, and every module it pulls in is start-up time of every execution.
- *
- * This file holds the success path, as few statements as it can be; every other path (errors,
- * Compozy-style entries, control lines) is in fallback.ts, imported when it is taken, and the
- * rest is in functions that run only when needed. Why: Bun (JavaScriptCore) compiles every
- * statement it runs the first time, and in a fresh process that is slow. Measured on Bun 1.4.5
- * with performance.now() probes inside the process (medians of 150 runs): the same code as
- * dead top-level statements delayed a bare script's first statement by 1.2 ms, inside a
- * function that is never called by 0.2 ms; the earlier worker of ~60 statements reached its
- * result 1.0–1.1 ms after a bare script of ~12 doing the same job — on every execution.
- *
- * A prewarmed process of a tool registered with `preload` gets `--toolcage-preload=<tool path>`
- * after the entry and imports that module at once, before its request (and its env) arrives;
- * the request then uses it when it names the same path.
- *
- * With `--toolcage-egress=PORT,PATH` (a `permissions.net` allow-list) it starts egress.ts first:
- * the listener on the sandbox's loopback that carries HTTP_PROXY traffic to the manager's proxy.
- *
- * With `--toolcage-grace` (the runtime has a kill grace period) a SIGTERM aborts `context.signal`
- * instead of ending the process at once.
- *
- * It never touches `process.stdout`/`process.stdin`: Bun initialises those lazily and the
- * first access costs ~14 ms (measured on Bun 1.4), more than the rest of the worker.
- *
- * Two entries start it: main.ts, which imports the tool named by the request (a `bundle: false`
- * tool, a build), and a tool's bundle, which carries this module (src/bundling/bun-compiler.ts): its
- * entry leaves the tool's loader in `globalThis[Symbol.for('toolcage.embedded')]`, then calls
- * startWorker(); the tool's own module is evaluated only when the loader is called, after the
- * request's variables are set, as if it were imported. One module instead of two: measured on
- * Bun 1.4.5 (a trivial tool, medians of 60 fresh processes), the worker importing the tool's
- * bundle took 1.0 ms longer than a script with the tool inline, the bundle carrying the worker
- * 0.2 ms. No top-level await here, so such a bundle can be CommonJS with bytecode. A bundle
- * imported by a worker already running in the process finds it running and leaves the stage to
- * it, which then takes the tool from the loader the bundle left.
+ * The worker: the Bun side of one execution, single-use. Reads one request line on stdin,
+ * imports the tool, calls its export, writes exactly one JSON message on fd 3, and exits;
+ * control lines after the request (`abort`) abort `context.signal`. Self-contained and as short
+ * as it can be: Bun compiles every statement it runs the first time, so every other path lives
+ * in fallback.ts, loaded only when taken. Its flags (`--toolcage-preload`, `--toolcage-egress`,
+ * `--toolcage-grace`) are in protocol.ts. It never touches `process.stdout`/`process.stdin`
+ * (~14 ms on first access). Why each of these, measured: docs/architecture.md, "The worker".
  */
 import type * as EgressModule from './egress.js';
 import type * as FallbackModule from './fallback.js';
