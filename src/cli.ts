@@ -16,7 +16,7 @@ import { terminalWidth } from './cli/table.js';
 import { isToolExecutionError } from './errors/tool-execution-error.js';
 import { closeOnSignals } from './runtime/close-on-signals.js';
 import { createToolRuntime } from './runtime/runtime.js';
-import { inspectSandbox } from './sandbox/sandbox.js';
+import { inspectSandbox } from './sandbox/sandbox-user.js';
 import type { DoctorIdentity } from './sandbox/doctor.js';
 import { packageFiles } from './runtime/package-files.js';
 import { probeEgress } from './sandbox/egress-probe.js';

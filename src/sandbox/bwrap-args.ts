@@ -18,6 +18,7 @@
 import { dirname } from 'node:path';
 import { EGRESS_DIR, egressEnv } from '../network/in-sandbox.js';
 import { maskMounts } from './mask-mounts.js';
+import { orderMounts } from './mount-order.js';
 import { isInside } from './permissions.js';
 import type { MaskedEntry, ResolvedPermissions, ToolView } from './types.js';
 
@@ -286,22 +287,4 @@ function toolMounts(view: ToolView): Mount[] {
     ];
   }
   return [{ op: '--ro-bind', src: view.dir, dest: view.dir }];
-}
-
-/**
- * Mounts apply in order and a later one covers an earlier one at or above its path: so parents
- * go first (`/` granted for read comes before `/proc`, `/tmp` before a granted `/tmp/out`), and
- * at equal depth the order of {@link mounts} holds (writes after reads of the same depth).
- */
-function orderMounts(list: Mount[]): Mount[] {
-  return list
-    .map((mount, index) => ({ mount, index, depth: depth(mount.dest) }))
-    .sort((a, b) => a.depth - b.depth || a.index - b.index)
-    .map(({ mount }) => mount);
-}
-
-function depth(path: string): number {
-  let count = 0;
-  for (let p = path; p !== dirname(p); p = dirname(p)) count++;
-  return count;
 }

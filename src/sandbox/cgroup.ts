@@ -6,7 +6,7 @@
  *
  * The manager's directory (named by owner.ts) is created with the first execution and removed
  * when a runtime closes with no execution left in it (and at exit); one left by a manager that
- * died is removed by {@link sweepStaleCgroupsIn}. Both cgroup v1 (this machine: one
+ * died is removed by sweepStaleCgroupsIn (sweep.ts). Both cgroup v1 (this machine: one
  * hierarchy per controller) and v2 (one unified hierarchy, controllers delegated down through
  * `cgroup.subtree_control`) are written here, through the version's object (cgroup-v1.ts,
  * cgroup-v2.ts); the layout comes from detection.
@@ -17,9 +17,7 @@ import { inBackground } from './background.js';
 import { field, readOr } from './cgroup-files.js';
 import {
   cpuSecondsOf,
-  isAlive,
   killMembers,
-  listDirs,
   removeCgroups,
   signalMembers,
   tryRmdir,
@@ -27,7 +25,7 @@ import {
 import { cgroupV1 } from './cgroup-v1.js';
 import { cgroupV2 } from './cgroup-v2.js';
 import type { CgroupLayout, CgroupVersion, Controller } from './cgroup-version.js';
-import { isOwnerAlive, ownerTag, parseOwner } from './owner.js';
+import { ownerTag } from './owner.js';
 import type { LauncherLaunch, LimitReport } from './types.js';
 
 /** What one execution's cgroups limit. */
@@ -38,7 +36,8 @@ export interface CgroupLimits {
   readonly cpus?: number | undefined;
 }
 
-const PARENT = 'toolcage';
+/** The directory under each hierarchy that holds toolcage's cgroups. */
+export const PARENT = 'toolcage';
 const createdRuntimeDirs = new Set<string>();
 const withCpu = new Set<string>();
 let exitHook = false;
@@ -238,35 +237,6 @@ export class ExecutionCgroups {
 }
 
 /**
- * Removes the cgroups of managers that are gone: `toolcage/<pid>-<start>` directories whose
- * owner no longer runs (see owner.ts), and `toolcage/<pid>` ones (named so before the start
- * time was part of the name) whose pid is free. What is still in them is killed first (a tool
- * whose manager was SIGKILLed outlives it when nothing else killed it). Returns the directories
- * removed; one still busy is left for the next sweep. Never throws.
- */
-export async function sweepStaleCgroupsIn(layout: CgroupLayout): Promise<string[]> {
-  const removed: string[] = [];
-  for (const hierarchyDir of versionOf(layout).hierarchies()) {
-    const parent = join(hierarchyDir, PARENT);
-    for (const name of listDirs(parent)) {
-      if (!isStale(name)) continue;
-      const manager = join(parent, name);
-      const executions = listDirs(manager).map((execution) => join(manager, execution));
-      removed.push(...(await removeCgroups(executions)));
-      if (tryRmdir(manager)) removed.push(manager);
-    }
-  }
-  return removed;
-}
-
-// A manager directory whose owner is gone.
-function isStale(name: string): boolean {
-  if (/^\d+$/.test(name)) return !isAlive(Number(name));
-  const owner = parseOwner(name);
-  return owner !== undefined && `${owner.pid}-${owner.start}` === name && !isOwnerAlive(owner);
-}
-
-/**
  * Removes this process's own `toolcage/<pid>-<start>` directories that no execution uses any more
  * (rmdir fails on one that still has a cgroup in it); the next execution makes them again. So a
  * runtime that closed leaves nothing, even if the process then ends without its 'exit' hook (as
@@ -282,7 +252,7 @@ export function removeManagerCgroups(): void {
 }
 
 // The object that knows the files and rules of the layout's cgroup version.
-function versionOf(layout: CgroupLayout): CgroupVersion {
+export function versionOf(layout: CgroupLayout): CgroupVersion {
   return layout.version === 'v1' ? cgroupV1(layout) : cgroupV2(layout);
 }
 

@@ -22,7 +22,9 @@ import {
   type LimitMeans,
 } from './enforceable.js';
 import { enforcement } from './enforcement.js';
-import { resolveSandboxIdentity, type SandboxIdentity } from './identity.js';
+import type { SandboxIdentity } from './identity.js';
+import { nonEmpty, whoRuns } from './sandbox-user.js';
+
 import { buildLaunchCommand, LAUNCH_GO, rlimits } from './launch-command.js';
 import { plan } from './launch-plan.js';
 import { bwrapTarget, directTarget, toolView } from './launch-target.js';
@@ -101,22 +103,6 @@ export function createSandbox(options: SandboxOptions = {}): Sandbox {
 }
 
 /**
- * What a sandbox with these options would find here, for `doctor`: the machine's capabilities
- * (probed as the sandbox user) and that user, or why it cannot be resolved.
- */
-export async function inspectSandbox(
-  options: Pick<SandboxOptions, 'sandboxUser' | 'cgroupParent'> = {},
-): Promise<{ caps: SandboxCapabilities; identity: SandboxIdentity | { error: string } }> {
-  const who = whoRuns(options.sandboxUser);
-  const runAs = 'identity' in who && who.identity.switched ? who.identity : undefined;
-  const caps = await detectCapabilities({
-    cgroupParent: options.cgroupParent ?? nonEmpty(process.env['TOOLCAGE_CGROUP_PARENT']),
-    ...(runAs === undefined ? {} : { runAs: { uid: runAs.uid, gid: runAs.gid } }),
-  });
-  return { caps, identity: 'identity' in who ? who.identity : who };
-}
-
-/**
  * Settles when the cgroups and temp dirs of every disposed plan are removed (dispose() hands
  * them to background removal, which kills whatever is still in a cgroup), and this process's
  * own cgroup directory too when no execution is left in it. `runtime.close()` awaits it; never
@@ -137,21 +123,6 @@ interface LaunchContext {
   readonly requireCgroups: boolean;
   /** What the sandbox user can reach of the files every launch binds (enforceable.ts). */
   readonly statics: Map<string, string | undefined>;
-}
-
-// Resolves the sandbox user once; a wrong one refuses every sandboxed launch with its reason.
-function whoRuns(
-  sandboxUser: string | undefined,
-): { identity: SandboxIdentity } | { error: string } {
-  try {
-    return { identity: resolveSandboxIdentity(sandboxUser) };
-  } catch (error) {
-    return { error: error instanceof Error ? error.message : String(error) };
-  }
-}
-
-function nonEmpty(value: string | undefined): string | undefined {
-  return value === undefined || value.trim() === '' ? undefined : value.trim();
 }
 
 // One launch: refuse what cannot be enforced, open the egress proxy's session of an allow-list,

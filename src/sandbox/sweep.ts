@@ -11,7 +11,8 @@
  */
 import { lstat, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { sweepStaleCgroupsIn } from './cgroup.js';
+import { PARENT, versionOf } from './cgroup.js';
+import { isAlive, listDirs, removeCgroups, tryRmdir } from './cgroup-members.js';
 import type { CgroupLayout } from './cgroup-version.js';
 import { canJudgeOwners, isOwnerAlive, ownerTag, parseOwner } from './owner.js';
 import { removeTree } from './remove-tree.js';
@@ -66,4 +67,33 @@ async function sweepTempRoot(tmpRoot: string): Promise<string[]> {
     removed.push(path);
   }
   return removed;
+}
+
+/**
+ * Removes the cgroups of managers that are gone: `toolcage/<pid>-<start>` directories whose
+ * owner no longer runs (see owner.ts), and `toolcage/<pid>` ones (named so before the start
+ * time was part of the name) whose pid is free. What is still in them is killed first (a tool
+ * whose manager was SIGKILLed outlives it when nothing else killed it). Returns the directories
+ * removed; one still busy is left for the next sweep. Never throws.
+ */
+export async function sweepStaleCgroupsIn(layout: CgroupLayout): Promise<string[]> {
+  const removed: string[] = [];
+  for (const hierarchyDir of versionOf(layout).hierarchies()) {
+    const parent = join(hierarchyDir, PARENT);
+    for (const name of listDirs(parent)) {
+      if (!isStale(name)) continue;
+      const manager = join(parent, name);
+      const executions = listDirs(manager).map((execution) => join(manager, execution));
+      removed.push(...(await removeCgroups(executions)));
+      if (tryRmdir(manager)) removed.push(manager);
+    }
+  }
+  return removed;
+}
+
+// A manager directory whose owner is gone.
+function isStale(name: string): boolean {
+  if (/^\d+$/.test(name)) return !isAlive(Number(name));
+  const owner = parseOwner(name);
+  return owner !== undefined && `${owner.pid}-${owner.start}` === name && !isOwnerAlive(owner);
 }
