@@ -1,6 +1,6 @@
 /**
- * `withAgentSpans`: the seed's `agent.prepare` then `agent.execute_sync` spans around the
- * caller's preparation and execution of an agent.
+ * `withAgentSpans`: the `agent.prepare` then `agent.execute_sync` spans of Compozy's execution-monitoring design
+ * around the caller's preparation and execution of an agent.
  */
 import { context, type Context } from '@opentelemetry/api';
 import { expectType } from '../errors/expect.js';
@@ -18,8 +18,8 @@ export interface AgentSpansOptions<P, T> {
   /** The agent's id (`agent_id`). */
   readonly agentId: string;
   /**
-   * The action (`action`): known up front, or read from what `prepare` returned (the seed reads
-   * it from the loaded configuration). @default none
+   * The action (`action`): known up front, or read from what `prepare` returned (Compozy's engine
+   * reads it from the loaded configuration). @default none
    */
   readonly action?: string | ((prepared: P) => string | undefined);
   /** Loads what the execution needs (configuration, memory, tools); inside `agent.prepare`. */

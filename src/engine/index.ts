@@ -1,7 +1,7 @@
 /**
  * `toolcage/engine`: the synchronous-execution telemetry of an engine built on toolcage — wait
  * for a workflow by polling, spans around task, agent and workflow executions, the count of
- * asynchronous starts — with the seed's metric, span and attribute names. Loads
+ * asynchronous starts — with the metric, span and attribute names of Compozy's execution-monitoring design. Loads
  * `@opentelemetry/api` only (no SDK, no Temporal); records to the global providers unless a kit
  * is made with its own (`createEngineKit`).
  */
@@ -53,7 +53,7 @@ const kit = (): EngineKit => (defaultKit ??= createEngineKit());
  *
  * Records, once at the end: `workflow_sync_polls_total{workflow_id, outcome}` += the polls
  * started, with outcome `completed`, `timeout`, or `error` (a failing poll, and an abort: the
- * seed has no fourth outcome and an abandoned wait is not a completion);
+ * execution-monitoring design has no fourth outcome and an abandoned wait is not a completion);
  * `workflow_sync_poll_duration_seconds{workflow_id}` (every outcome); and a span
  * `workflow.wait_completion` (tracer `compozy.workflow`) with an event `poll_iteration`
  * `{attempt, state}` per answered poll and the attribute `total_iterations`.

@@ -1,5 +1,6 @@
 /**
- * The engine kit: the seed's synchronous-execution telemetry bound to one pair of providers.
+ * The engine kit: the synchronous-execution telemetry of Compozy's execution-monitoring design, bound to one
+ * pair of providers.
  * `createEngineKit()` makes one; the functions exported at top level use a default kit that
  * records to the global providers, looked up at every use.
  */
@@ -21,7 +22,7 @@ export interface EngineKitOptions {
   readonly tracerProvider?: TracerProvider;
   /**
    * Whether the workflow metrics carry the `workflow_id` label. Turn it off when workflow ids
-   * are not a small fixed set (the seed's own implementation dropped the label for that reason).
+   * are not a small fixed set (Compozy's own implementation dropped the label for that reason).
    * @default true
    */
   readonly workflowIdLabel?: boolean;

@@ -46,7 +46,7 @@ export class EngineMetrics {
 
   /**
    * `workflow_sync_polls_total{workflow_id, outcome}` += the wait's polls (once, at its end, as
-   * the seed does), and `workflow_sync_poll_duration_seconds{workflow_id}` (every outcome).
+   * Compozy's execution-monitoring design does), and `workflow_sync_poll_duration_seconds{workflow_id}` (every outcome).
    */
   recordWait(wait: WaitRecord): void {
     const workflow: Attributes = this.#workflowIdLabel

@@ -1,7 +1,7 @@
 /**
  * Every name the engine kit publishes: instruments, buckets, label values, tracers, spans,
- * events, attributes. They are the seed's names, which dashboards and alert rules
- * (observability/engine-*) match on. Pure constants.
+ * events, attributes. They are the names of Compozy's execution-monitoring design, which
+ * dashboards and alert rules (observability/engine-*) match on. Pure constants.
  */
 
 /**
@@ -61,14 +61,14 @@ export type ExecutionKind = (typeof ExecutionKind)[keyof typeof ExecutionKind];
 /** Every kind, in declaration order. */
 export const EXECUTION_KINDS: readonly ExecutionKind[] = Object.values(ExecutionKind);
 
-/** Tracer names (instrumentation scopes) of the seed. */
+/** Tracer names (instrumentation scopes) of Compozy's execution-monitoring design. */
 export const EngineTracers = {
   workflow: 'compozy.workflow',
   task: 'compozy.task',
   agent: 'compozy.agent',
 } as const;
 
-/** Span names of the seed. */
+/** Span names of Compozy's execution-monitoring design. */
 export const EngineSpans = {
   workflowExecuteSync: 'workflow.execute_sync',
   workflowWaitCompletion: 'workflow.wait_completion',

@@ -1,5 +1,6 @@
 /**
- * `withTaskSpan`: the seed's `task.execute_sync` span around the caller's task execution.
+ * `withTaskSpan`: the `task.execute_sync` span of Compozy's execution-monitoring design around the caller's
+ * task execution.
  */
 import { expectPositiveInteger, expectType } from '../errors/expect.js';
 import type { ErrorCategorizer } from './categorize.js';

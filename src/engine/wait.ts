@@ -1,7 +1,7 @@
 /**
  * `waitForCompletion`: polls a workflow until it is done, under a deadline and the caller's
- * AbortSignal, with capped exponential backoff, measured with the seed's metrics and the
- * `workflow.wait_completion` span.
+ * AbortSignal, with capped exponential backoff, measured with the metrics and the
+ * `workflow.wait_completion` span of Compozy's execution-monitoring design.
  */
 import type { Context } from '@opentelemetry/api';
 import { expectPositiveInteger, expectType } from '../errors/expect.js';

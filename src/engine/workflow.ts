@@ -1,6 +1,6 @@
 /**
- * `executeWorkflowSync`: start a workflow, then wait for it, inside the seed's
- * `workflow.execute_sync` span. Knows nothing of a workflow engine: the caller's `start` and
+ * `executeWorkflowSync`: start a workflow, then wait for it, inside the
+ * `workflow.execute_sync` span of Compozy's execution-monitoring design. Knows nothing of a workflow engine: the caller's `start` and
  * `poll` do (a Temporal flavour passes a `start` that calls `client.workflow.start` and a
  * `poll` that reads the handle's `describe()`).
  */

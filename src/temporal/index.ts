@@ -1,6 +1,6 @@
 /**
  * `toolcage/temporal`: tool executions as Temporal activities, a worker that serves them, and
- * Compozy's workflow metrics interceptor (seed 002). Needs the optional peer dependencies
+ * Compozy's workflow metrics interceptor. Needs the optional peer dependencies
  * `@temporalio/activity`, `@temporalio/common` (at import) and `@temporalio/worker` (to build a
  * worker); a missing one is named in the error. Workflow code imports `toolcage/temporal/workflow`.
  */

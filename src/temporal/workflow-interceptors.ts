@@ -1,5 +1,5 @@
 /**
- * Seed 002's workflow metrics interceptor, workflow side. Runs inside the workflow sandbox
+ * Compozy's workflow metrics interceptor, workflow side. Runs inside the workflow sandbox
  * (bundled by the worker's webpack: only `@temporalio/workflow` and pure constants here). It
  * reports an execution's start and end through a sink; the worker records them (sinks.ts) only
  * for live executions, never on replay, so a worker that restarts and replays a history counts

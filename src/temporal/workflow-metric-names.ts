@@ -1,10 +1,10 @@
 /**
- * Names of the workflow metrics (Compozy's seed 002) and of the sink that carries them out of
+ * Names of the workflow metrics (Compozy's workflow metrics interceptor) and of the sink that carries them out of
  * the workflow sandbox. Pure constants: the workflow interceptor (bundled) and the Node side
  * both import this file.
  */
 
-/** Default name prefix: the seed's metric names. */
+/** Default name prefix: the metric names of Compozy's workflow metrics interceptor. */
 export const DEFAULT_WORKFLOW_METRICS_PREFIX = 'compozy_temporal';
 
 /**
@@ -42,10 +42,10 @@ export interface WorkflowMetricNames {
 
 /**
  * The names, Prometheus-ready: the instrument names are already what Prometheus shows (with
- * `_total` and `_seconds`), because the seed's names must come out exactly. The Prometheus
+ * `_total` and `_seconds`), because Compozy's names must come out exactly. The Prometheus
  * exporter appends `_total` only to counters whose name lacks it, and translators that append
  * unit suffixes skip a suffix the name already has; the up-down counter and the gauge keep the
- * seed's `_total` as written.
+ * `_total` of Compozy's names as written.
  */
 export function workflowMetricNames(
   prefix: string = DEFAULT_WORKFLOW_METRICS_PREFIX,
@@ -64,7 +64,7 @@ export function workflowMetricNames(
   };
 }
 
-/** Bucket boundaries of the duration histogram, s (the seed's). */
+/** Bucket boundaries of the duration histogram, s (Compozy's workflow metrics interceptor's). */
 export const WORKFLOW_DURATION_BUCKETS = [
   0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10,
 ] as const;

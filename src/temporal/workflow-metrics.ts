@@ -1,5 +1,5 @@
 /**
- * Seed 002's workflow metrics, recorded on the worker (Node) side: executions started and ended
+ * The metrics of Compozy's workflow metrics interceptor, recorded on the worker (Node) side: executions started and ended
  * by outcome, their duration, and the workers running and configured. Uses only
  * `@opentelemetry/api`, through the same providers as toolcage's runtime metrics. Recording
  * never throws: a failing meter or exporter is reported once and otherwise ignored.
@@ -30,7 +30,7 @@ export interface WorkflowMetricsOptions {
   readonly meterProvider?: MeterProvider;
   /**
    * Prefix of every name (`<prefix>_workflow_started_total`, …): letters, digits and `_`,
-   * starting with a letter. @default 'compozy_temporal' (the seed's names)
+   * starting with a letter. @default 'compozy_temporal' (the names of Compozy's workflow metrics interceptor)
    */
   readonly prefix?: string;
   /**
@@ -54,7 +54,7 @@ const PREFIX = /^[A-Za-z][A-Za-z0-9_]{0,150}$/;
 // same process-wide count (a gauge keeps the last value recorded).
 const configuredWorkers = new Map<string, number>();
 
-/** The seed's workflow metrics with intent methods (see {@link workflowMetricNames} for names). */
+/** The workflow metrics of Compozy's workflow metrics interceptor with intent methods (see {@link workflowMetricNames} for names). */
 export class WorkflowMetrics {
   readonly names: WorkflowMetricNames;
   readonly #prefix: string;

@@ -92,11 +92,11 @@ async function post(url: string, body?: unknown): Promise<{ status: number; body
   return { status: response.status, body: await response.json() };
 }
 
-test("the README's excerpt of the example is the file as it stands", () => {
-  const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
-  const at = readme.indexOf('Its workflow route, as it stands in the file:');
+test("docs/engine.md's excerpt of the example is the file as it stands", () => {
+  const doc = readFileSync(join(ROOT, 'docs/engine.md'), 'utf8');
+  const at = doc.indexOf('Its workflow route, as it stands in the file:');
   expect(at).toBeGreaterThan(0);
-  const block = /```ts\n([\s\S]*?)```/.exec(readme.slice(at))![1]!;
+  const block = /```ts\n([\s\S]*?)```/.exec(doc.slice(at))![1]!;
   // Line by line, indentation aside (the excerpt is dedented).
   const lines = (text: string): string[] => text.split('\n').map((line) => line.trim());
   const excerpt = lines(block).filter(Boolean).join('\n');

@@ -46,9 +46,9 @@ describe('the failure table', () => {
     },
   );
 
-  test("the README's Go retry policy lists exactly the never-retried types", () => {
-    const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
-    const list = /NonRetryableErrorTypes: \[\]string\{([^}]*)\}/.exec(readme)?.[1] ?? '';
+  test("docs/temporal.md's Go retry policy lists exactly the never-retried types", () => {
+    const doc = readFileSync(new URL('../../docs/temporal.md', import.meta.url), 'utf8');
+    const list = /NonRetryableErrorTypes: \[\]string\{([^}]*)\}/.exec(doc)?.[1] ?? '';
     expect([...list.matchAll(/"([a-z_]+)"/g)].map((m) => m[1]).sort()).toEqual(
       [...NON_RETRYABLE_ERROR_TYPES].sort(),
     );
