@@ -1,3 +1,4 @@
+import { PRELOAD_FLAG } from './worker/protocol.js';
 import { randomUUID } from 'node:crypto';
 import type {
   LaunchPlan,
@@ -40,11 +41,6 @@ export interface LaunchSpec {
    */
   readonly carriesWorker?: boolean;
 }
-
-/** The worker's argument naming the module to import ahead of the request (see worker/run.ts). */
-export const PRELOAD_ARG = '--toolcage-preload=';
-/** The worker's argument saying that a SIGTERM starts a kill grace period (see worker/run.ts). */
-export const GRACE_ARG = '--toolcage-grace';
 
 /** A started process and the plan it runs under. */
 export interface Launched {
@@ -152,7 +148,7 @@ export class ProcessPool {
       // Only a prewarmed process imports ahead: a fresh one gets its request at once anyway.
       bunArgs:
         spec.preload === true && prewarmed
-          ? [...bunArgs, `${PRELOAD_ARG}${spec.toolPath}`]
+          ? [...bunArgs, `${PRELOAD_FLAG}${spec.toolPath}`]
           : bunArgs,
       toolPath: spec.toolPath,
       view: spec.view,

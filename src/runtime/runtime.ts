@@ -17,7 +17,8 @@ import {
 } from './options.js';
 import { Launcher } from './launcher.js';
 import { packageFiles, type PackageFiles } from './package-files.js';
-import { GRACE_ARG, ProcessPool } from './pool.js';
+import { ProcessPool } from './pool.js';
+import { GRACE_FLAG } from './worker/protocol.js';
 import { SlotQueue } from './queue.js';
 import { createBundler } from './bundler-host.js';
 import { BUILD_TIMEOUT_MS } from '../bundling/run-compiler.js';
@@ -137,7 +138,7 @@ function workerArgs(files: PackageFiles, killGraceMs: number): string[] {
     `--config=${files.bunfig}`,
     files.worker,
     // Only with a grace period does the worker catch SIGTERM (otherwise it ends at once).
-    ...(killGraceMs > 0 ? [GRACE_ARG] : []),
+    ...(killGraceMs > 0 ? [GRACE_FLAG] : []),
   ];
 }
 

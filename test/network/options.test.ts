@@ -1,3 +1,5 @@
+import { EGRESS_ARG } from '../../src/network/in-sandbox.js';
+import { EGRESS_FLAG } from '../../src/runtime/worker/protocol.js';
 // The runtime's `network` option: defaults, and a TypeError naming what was wrong.
 import { describe, expect, test } from 'vitest';
 import { createToolRuntime } from '../../src/runtime/runtime.js';
@@ -80,5 +82,11 @@ describe('normalizeNetworkOptions', () => {
     expect(() =>
       createToolRuntime({ network: { allowPrivateAddresses: ['169.254.169.254/8'] } }),
     ).toThrow(/`network\.allowPrivateAddresses\[0\]`.*bits set after its prefix/);
+  });
+});
+
+describe('the egress flag', () => {
+  test('network/in-sandbox.ts builds the flag the worker reads (runtime/worker/protocol.ts)', () => {
+    expect(EGRESS_ARG.startsWith(EGRESS_FLAG)).toBe(true);
   });
 });

@@ -56,3 +56,15 @@ export const RESULT_FRAME_BYTES = '{"type":"result","output":}'.length;
  * (classify.ts checks its size).
  */
 export const MAX_ERROR_MESSAGE_BYTES = 256 * 1024;
+
+/**
+ * The worker's flags after its entry (run.ts reads them; the pool and the sandbox add them):
+ * `--toolcage-preload=<path>` imports that module ahead of the request; `--toolcage-grace`
+ * makes a SIGTERM abort `context.signal` (a kill grace period); `--toolcage-egress=PORT,PATH`
+ * starts the sandbox's end of the egress proxy (network/in-sandbox.ts builds it: the network
+ * layer imports no runtime file, and a test holds the two prefixes equal). Inlined into the
+ * worker by its build, so they cost its start nothing.
+ */
+export const PRELOAD_FLAG = '--toolcage-preload=';
+export const GRACE_FLAG = '--toolcage-grace';
+export const EGRESS_FLAG = '--toolcage-egress=';

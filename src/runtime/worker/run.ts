@@ -9,7 +9,13 @@
  */
 import type * as EgressModule from './egress.js';
 import type * as FallbackModule from './fallback.js';
-import type { WorkerPhase, WorkerRequest } from './protocol.js';
+import {
+  EGRESS_FLAG,
+  GRACE_FLAG,
+  PRELOAD_FLAG,
+  type WorkerPhase,
+  type WorkerRequest,
+} from './protocol.js';
 
 type Fallback = typeof FallbackModule;
 type Egress = typeof EgressModule;
@@ -91,9 +97,9 @@ function failAndExit(error: unknown): void {
 // chance to stop (SIGKILL follows either way) — without it SIGTERM ends the process at once.
 function readFlags(): void {
   for (const flag of process.argv.slice(2)) {
-    if (flag.startsWith('--toolcage-egress=')) startEgress(flag.slice(18));
-    if (flag.startsWith('--toolcage-preload=')) preloadPath = flag.slice(19);
-    if (flag === '--toolcage-grace') {
+    if (flag.startsWith(EGRESS_FLAG)) startEgress(flag.slice(EGRESS_FLAG.length));
+    if (flag.startsWith(PRELOAD_FLAG)) preloadPath = flag.slice(PRELOAD_FLAG.length);
+    if (flag === GRACE_FLAG) {
       process.on('SIGTERM', () => controller.abort(new Error('The execution was terminated')));
     }
   }
