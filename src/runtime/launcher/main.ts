@@ -8,7 +8,8 @@
  * process held on `--block-fd`), and the sandbox user (`uid`/`gid`). Why and how each is
  * race-free, with measurements: docs/architecture.md, "The launcher".
  */
-import { dlopen, ptr, read } from 'bun:ffi';
+import { dialer, O_CLOEXEC, O_RDONLY, pipe } from './libc.js';
+import { RlimitError, setRlimits, type RlimitRequest, type User } from './rlimits.js';
 import {
   closeSync,
   existsSync,
@@ -35,63 +36,14 @@ interface Request {
     readonly hierarchy: string;
     readonly file: string;
   }[];
-  readonly rlimits?: readonly {
-    readonly resource: keyof typeof RLIMIT;
-    readonly soft: number;
-    readonly hard: number;
-  }[];
+  readonly rlimits?: readonly RlimitRequest[];
   readonly hold?: { readonly infoFd: number; readonly blockFd: number };
-  readonly user?: { readonly uid: number; readonly gid: number };
+  readonly user?: User;
 }
-
-const AF_UNIX = 1;
-const SOCK_STREAM = 1;
-// Close-on-exec: a process spawned while another's sockets are open here must not inherit them
-// (Bun.spawn dup2()s the four into place, which clears the flag on the copies the child gets).
-const SOCK_CLOEXEC = 0o2000000;
-const O_RDONLY = 0;
-const O_CLOEXEC = 0o2000000;
-const RLIMIT = { cpu: 0, fsize: 1, data: 2, nproc: 6, nofile: 7 } as const;
-
-const libc = dlopen('libc.so.6', {
-  socket: { args: ['i32', 'i32', 'i32'], returns: 'i32' },
-  connect: { args: ['i32', 'ptr', 'u32'], returns: 'i32' },
-  __errno_location: { args: [], returns: 'ptr' },
-  pipe2: { args: ['ptr', 'i32'], returns: 'i32' },
-  prlimit: { args: ['i32', 'i32', 'ptr', 'ptr'], returns: 'i32' },
-  setresuid: { args: ['u32', 'u32', 'u32'], returns: 'i32' },
-  setresgid: { args: ['u32', 'u32', 'u32'], returns: 'i32' },
-});
 
 const socketPath = process.argv[2];
 if (socketPath === undefined) throw new Error('usage: launcher <socket path>');
-// struct sockaddr_un: sa_family_t (16 bits, host order), then the path, NUL-terminated.
-const address = new Uint8Array(110);
-const pathBytes = new TextEncoder().encode(socketPath);
-if (pathBytes.length > 107) throw new Error(`the socket path is too long: ${socketPath}`);
-new DataView(address.buffer).setUint16(0, AF_UNIX, true);
-address.set(pathBytes, 2);
-const addressLength = 2 + pathBytes.length + 1;
-
-function errno(): number {
-  const location = libc.symbols.__errno_location();
-  return location === null ? -1 : read.i32(location, 0);
-}
-
-// One connection to the manager, begun with its header. ptr() is taken at each call: JSC may
-// move a small typed array's storage, and a pointer kept from earlier then reads garbage
-// (seen here: connect() failed with EINVAL on the second call).
-function dial(header: string): number {
-  const fd = libc.symbols.socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) throw new Error(`socket() failed (errno ${errno()})`);
-  if (libc.symbols.connect(fd, ptr(address), addressLength) !== 0) {
-    const code = errno();
-    closeSync(fd);
-    throw new Error(`connect() to the manager failed (errno ${code})`);
-  }
-  writeSync(fd, header);
-  return fd;
-}
+const dial = dialer(socketPath);
 
 // This process's own cgroup in each v1 hierarchy, by controller: where the spawning thread goes
 // back to after a spawn (see "Limits").
@@ -111,80 +63,14 @@ function reply(message: object): void {
   writeSync(1, `${JSON.stringify(message)}\n`);
 }
 
+// A launcher that cannot go on ends (the manager starts another).
+function fatal(message: string): never {
+  reply({ fatal: message });
+  return process.exit(1);
+}
+
 function failure(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
-}
-
-// A pipe, both ends close-on-exec (the child gets its end by Bun.spawn's dup2, which clears it).
-function pipe(): { read: number; write: number } {
-  const ends = new Int32Array(2);
-  if (libc.symbols.pipe2(ptr(ends), O_CLOEXEC) !== 0)
-    throw new Error(`pipe2() failed (errno ${errno()})`);
-  return { read: ends[0]!, write: ends[1]! };
-}
-
-const ESRCH = 3;
-
-/** prlimit() failed; `gone` when the process no longer exists (ESRCH). */
-class RlimitError extends Error {
-  constructor(
-    message: string,
-    readonly gone: boolean,
-  ) {
-    super(message);
-  }
-}
-
-function setRlimits(pid: number, rlimits: Request['rlimits'], user?: Request['user']): void {
-  if (user !== undefined && (rlimits?.length ?? 0) > 0) {
-    asUser(user, () => setRlimits(pid, rlimits));
-    return;
-  }
-  for (const limit of rlimits ?? []) {
-    // struct rlimit: two 64-bit values. ptr() at the call, as in dial().
-    const values = new BigUint64Array([BigInt(limit.soft), BigInt(limit.hard)]);
-    if (libc.symbols.prlimit(pid, RLIMIT[limit.resource], ptr(values), null) !== 0) {
-      const code = errno();
-      throw new RlimitError(
-        `cannot set RLIMIT_${limit.resource.toUpperCase()} of process ${pid} (errno ${code})`,
-        code === ESRCH,
-      );
-    }
-  }
-}
-
-/*
- * Runs `work` with this process's real and effective ids set to `user`'s, the saved ones kept
- * (root), then back. prlimit() on another user's process needs CAP_SYS_RESOURCE — which root
- * lacked on this project's own machines (CapEff without bit 24) — or the same ids: a root
- * manager's sandbox runs as its sandbox user (see sandbox/identity.ts). glibc applies each call
- * to every thread of the process; nothing else runs here meanwhile.
- */
-function asUser(user: NonNullable<Request['user']>, work: () => void): void {
-  const own = { uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0 };
-  if (libc.symbols.setresgid(user.gid, user.gid, own.gid) !== 0) {
-    throw new Error(`setresgid(${user.gid}) failed (errno ${errno()})`);
-  }
-  try {
-    if (libc.symbols.setresuid(user.uid, user.uid, own.uid) !== 0) {
-      throw new Error(`setresuid(${user.uid}) failed (errno ${errno()})`);
-    }
-    try {
-      work();
-    } finally {
-      restore(() => libc.symbols.setresuid(own.uid, own.uid, own.uid), 'setresuid');
-    }
-  } finally {
-    restore(() => libc.symbols.setresgid(own.gid, own.gid, own.gid), 'setresgid');
-  }
-}
-
-// Back to the launcher's own ids; a launcher that cannot is no use to anyone: it ends (the
-// manager starts another).
-function restore(call: () => number, name: string): void {
-  if (call() === 0) return;
-  reply({ fatal: `${name} back to the launcher's own ids failed (errno ${errno()})` });
-  process.exit(1);
 }
 
 // Bun.spawn with the child in its cgroups (see "Limits"): cloned into a v2 one, or started from
@@ -294,7 +180,7 @@ function launch(request: Request): void {
     live.set(spawned.pid, spawned);
     void spawned.exited.then(() => live.delete(spawned.pid));
     // bwrap: its sandbox's process gets them (below); Bun itself: now.
-    if (hold === undefined) setRlimits(spawned.pid, request.rlimits, request.user);
+    if (hold === undefined) setRlimits(spawned.pid, request.rlimits, request.user, fatal);
   } catch (error) {
     refuse(request, child, error);
     if (hold !== undefined) {
@@ -337,7 +223,7 @@ async function release(
       pid = undefined;
     }
     if (typeof pid !== 'number') throw new Error(`bwrap's --info-fd is not understood: ${text}`);
-    setRlimits(pid, request.rlimits, request.user);
+    setRlimits(pid, request.rlimits, request.user, fatal);
     writeSync(block, '1');
     released = true;
     started(request, child);
