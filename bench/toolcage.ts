@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { closeOnSignals as CloseOnSignals } from '../src/runtime/close-on-signals.js';
-import type { Launcher as LauncherClass } from '../src/runtime/launcher.js';
+import type { Launcher as LauncherClass } from '../src/runtime/launcher-client.js';
 import type { createToolRuntime as CreateToolRuntime } from '../src/runtime/runtime.js';
 import type { spawnPlan as SpawnPlan } from '../src/runtime/spawn.js';
 import type { createSandbox as CreateSandbox } from '../src/sandbox/sandbox.js';
@@ -59,7 +59,7 @@ export const createSandbox: typeof CreateSandbox = sandbox.createSandbox;
 // The runtime's own parts, for the breakdown of a call (bench/cases/handwritten.ts).
 const spawn = await fromDist<{ spawnPlan: typeof SpawnPlan }>('runtime/spawn.js');
 export const spawnPlan: typeof SpawnPlan = spawn.spawnPlan;
-const launcher = await fromDist<{ Launcher: typeof LauncherClass }>('runtime/launcher.js');
+const launcher = await fromDist<{ Launcher: typeof LauncherClass }>('runtime/launcher-client.js');
 export const Launcher: typeof LauncherClass = launcher.Launcher;
 
 /** The built worker and launcher entries, as the runtime passes them to Bun. */

@@ -9,7 +9,7 @@
  */
 import { mkdtempSync, readFileSync, rmdirSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Launcher as LauncherClass } from '../../src/runtime/launcher.js';
+import type { Launcher as LauncherClass } from '../../src/runtime/launcher-client.js';
 import { shellPlan } from '../../test/helpers/shell-plan.js';
 import { BUN, ms, type Row } from '../setup.js';
 import { median } from '../stats.js';

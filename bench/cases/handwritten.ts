@@ -17,7 +17,7 @@ import type * as Options from '../../src/runtime/options.js';
 import type * as PackageFiles from '../../src/runtime/package-files.js';
 import type * as ResolveTool from '../../src/runtime/resolve-tool.js';
 import { bunVersion } from '../../src/runtime/bun-binary.js';
-import type { Launcher as LauncherClass } from '../../src/runtime/launcher.js';
+import type { Launcher as LauncherClass } from '../../src/runtime/launcher-client.js';
 import type { SpawnedProcess } from '../../src/runtime/spawn.js';
 import type { WorkerRequest } from '../../src/runtime/worker/protocol.js';
 import { detectCapabilities } from '../../src/sandbox/detect.js';

@@ -1,5 +1,5 @@
 import { fileURLToPath } from 'node:url';
-import type { Launcher } from './launcher.js';
+import type { Launcher } from './launcher-client.js';
 import type { NormalizedOptions } from './options.js';
 import type { PackageFiles } from './package-files.js';
 import type { LaunchPlan, Sandbox } from '../sandbox/types.js';

@@ -10,7 +10,7 @@ import type {
   ToolView,
 } from '../sandbox/types.js';
 import { killProcessGroup } from './kill-tree.js';
-import type { Launcher } from './launcher.js';
+import type { Launcher } from './launcher-client.js';
 import { spawnPlan, type SpawnedProcess } from './spawn.js';
 
 /**

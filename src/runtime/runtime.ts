@@ -15,7 +15,7 @@ import {
   type ExecuteResult,
   type ToolRuntimeOptions,
 } from './options.js';
-import { Launcher } from './launcher.js';
+import { Launcher } from './launcher-client.js';
 import { packageFiles, type PackageFiles } from './package-files.js';
 import { ProcessPool } from './pool.js';
 import { GRACE_FLAG } from './worker/protocol.js';

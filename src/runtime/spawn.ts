@@ -4,7 +4,7 @@ import type { Socket } from 'node:net';
 import type { Readable, Writable } from 'node:stream';
 import type { LaunchPlan } from '../sandbox/types.js';
 import { killProcessGroup } from './kill-tree.js';
-import type { Launcher } from './launcher.js';
+import type { Launcher } from './launcher-client.js';
 import type { ProcessEnd } from './process-end.js';
 
 /** A started tool process: its streams, and a promise of how it ended. */

@@ -1,7 +1,7 @@
 import { fileURLToPath } from 'node:url';
 import { expect } from 'vitest';
 import { resolveBunBinary } from '../../src/runtime/bun-binary.js';
-import { Launcher } from '../../src/runtime/launcher.js';
+import { Launcher } from '../../src/runtime/launcher-client.js';
 
 export { shellPlan } from './shell-plan.js';
 

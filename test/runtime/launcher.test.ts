@@ -15,7 +15,7 @@ import type { Readable } from 'node:stream';
 import { afterEach, beforeAll, describe, expect, onTestFinished, test, vi } from 'vitest';
 import { resolveBunBinary } from '../../src/runtime/bun-binary.js';
 import { killProcessGroup } from '../../src/runtime/kill-tree.js';
-import { Launcher } from '../../src/runtime/launcher.js';
+import { Launcher } from '../../src/runtime/launcher-client.js';
 import { detectCgroups } from '../../src/sandbox/detect.js';
 import { spawnPlan, type SpawnedProcess } from '../../src/runtime/spawn.js';
 import { expectNothingLeft, launcherProcesses, openFds, toolProcesses } from '../helpers/leaks.js';

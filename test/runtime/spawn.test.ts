@@ -2,7 +2,7 @@ import { afterEach, beforeAll, expect, test } from 'vitest';
 import { ErrorKind } from '../../src/errors/kinds.js';
 import { runProcess } from '../../src/runtime/run-process.js';
 import { spawnPlan } from '../../src/runtime/spawn.js';
-import type { Launcher } from '../../src/runtime/launcher.js';
+import type { Launcher } from '../../src/runtime/launcher-client.js';
 import { NO_HINTS } from '../../src/sandbox/classify-hints.js';
 import type { LaunchPlan } from '../../src/sandbox/types.js';
 import { expectNothingLeft, openFds } from '../helpers/leaks.js';
