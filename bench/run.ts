@@ -17,6 +17,8 @@ import { latencyRows } from './cases/latency.js';
 import { logFloodRows } from './cases/log-flood.js';
 import { memoryRows } from './cases/memory.js';
 import { networkRows } from './cases/network.js';
+import { publicApiRows } from './cases/public-api.js';
+import { settleRows } from './cases/settle.js';
 import { telemetryRows } from './cases/telemetry.js';
 import { throughputRows } from './cases/throughput.js';
 import { describeMachine } from './machine.js';
@@ -31,6 +33,8 @@ const rowsOnly = (rows: () => Promise<Row[]>) => async (): Promise<CaseResult> =
 const CASES: Record<string, () => Promise<CaseResult>> = {
   latency: rowsOnly(latencyRows),
   handwritten: handwrittenRows,
+  publicapi: publicApiRows,
+  settle: settleRows,
   throughput: rowsOnly(throughputRows),
   deadline: rowsOnly(async () => [
     ...(await deadlineRows('none')),
