@@ -241,7 +241,8 @@ async function main(): Promise<void> {
         // manager reads as a stream; it resolves once every byte is written).
         const bytes = new TextEncoder().encode(`{"type":"result","output":${json}}`);
         await Bun.write(Bun.file(3), bytes);
-        await endResult();
+        // Bounded: should the end ever hang, the exit ends fd 3 as before.
+        await Promise.race([endResult(), Bun.sleep(20)]);
       }
     }
   } catch (error) {
