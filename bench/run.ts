@@ -17,6 +17,8 @@ import { latencyRows } from './cases/latency.js';
 import { logFloodRows } from './cases/log-flood.js';
 import { memoryRows } from './cases/memory.js';
 import { networkRows } from './cases/network.js';
+import { publicApiRows } from './cases/public-api.js';
+import { settleRows } from './cases/settle.js';
 import { telemetryRows } from './cases/telemetry.js';
 import { throughputRows } from './cases/throughput.js';
 import { describeMachine } from './machine.js';
@@ -31,6 +33,8 @@ const rowsOnly = (rows: () => Promise<Row[]>) => async (): Promise<CaseResult> =
 const CASES: Record<string, () => Promise<CaseResult>> = {
   latency: rowsOnly(latencyRows),
   handwritten: handwrittenRows,
+  publicapi: publicApiRows,
+  settle: settleRows,
   throughput: rowsOnly(throughputRows),
   deadline: rowsOnly(async () => [
     ...(await deadlineRows('none')),
@@ -224,6 +228,16 @@ if (only.length === Object.keys(CASES).length) {
     '  4 rounds of 10 calls alone, then 10 calls during a flood (cancelled after them). CPU is the',
     "  manager's own (process.cpuUsage) over the flood phases, trivial calls included; loop delay",
     '  is `monitorEventLoopDelay` (1 ms resolution) over the same phases.',
+    '- Public API (`BENCH_ONLY=publicapi`): bench/public-api-loop.ts in a Node process of its own',
+    "  (as a user's script; the bench's process is ≈ 140 MB, and a baseline Node spawns forks all of",
+    "  it), then holding 70 and 200 MB more: runtimes with `sandbox: 'none'`, sandboxed, sandboxed",
+    '  with `prewarm: 2`, a tool by path, in the same rounds as a bare `bun file.ts` and a',
+    '  hand-written `bwrap … bun file.ts` (as the manager, and as the sandbox user: Node spawning',
+    '  with uid/gid, and through setpriv); 40 rounds, every variant once per round in a rotating',
+    '  order, 40 ms pauses around the prewarmed call.',
+    "- Settle (`BENCH_ONLY=settle`): a process started as the pool starts one (dist's sandbox,",
+    '  launcher and spawnPlan), 40 ms to boot, then the time of each milestone after its request;',
+    '  in the same rounds, a prewarmed call through the public API.',
     '',
   ].join('\n');
   // Formatted as the repository's `prettier --check` expects it.

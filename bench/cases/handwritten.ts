@@ -8,7 +8,7 @@
  *
  * Run it alone with `BENCH_ONLY=handwritten npm run bench`.
  */
-import { closeSync, mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, closeSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -53,10 +53,10 @@ const WARMUP = 4;
 
 const HANDWRITTEN = fileURLToPath(new URL('../handwritten.ts', import.meta.url));
 const INPUT = JSON.stringify({ n: 1 });
-const BUN_FLAGS = ['--no-install', '--no-env-file', `--config=${BUNFIG}`];
+export const BUN_FLAGS = ['--no-install', '--no-env-file', `--config=${BUNFIG}`];
 // What the runtime gives every worker process (src/runtime/pool.ts).
-const WORKER_ENV = { BUN_RUNTIME_TRANSPILER_CACHE_PATH: '0' };
-const workerRequest = (toolPath: string): string =>
+export const WORKER_ENV = { BUN_RUNTIME_TRANSPILER_CACHE_PATH: '0' };
+export const workerRequest = (toolPath: string): string =>
   `${JSON.stringify({
     executionId: 'bench',
     toolId: 'trivial',
@@ -69,7 +69,7 @@ const workerRequest = (toolPath: string): string =>
 const WORKER_REQUEST = workerRequest(TRIVIAL_TOOL);
 
 /** toolcage's bundle of the trivial tool (it carries the worker), and the file Bun runs. */
-interface CarrierBundle {
+export interface CarrierBundle {
   readonly bundle: string;
   readonly bytecode: string | undefined;
   /** Sandboxed, the bundle is shown at the tool's path; unsandboxed it runs from the cache. */
@@ -102,6 +102,8 @@ export async function handwrittenRows(): Promise<CaseResult> {
       }
       const runtime = benchRuntime({ sandbox: mode });
       const cacheDir = mkdtempSync(join(tmpdir(), 'toolcage-bench-cache-'));
+      // A root manager builds as the sandbox user (nobody), which must write there.
+      chmodSync(cacheDir, 0o777);
       try {
         const carrier = await carrierBundle(mode, cacheDir);
         const { medians, prepareMs } = await measure(
@@ -130,7 +132,10 @@ export async function handwrittenRows(): Promise<CaseResult> {
 }
 
 // The trivial tool built as a call of `mode` builds it (dist's bundler, into `cacheDir`).
-async function carrierBundle(mode: 'bwrap' | 'none', cacheDir: string): Promise<CarrierBundle> {
+export async function carrierBundle(
+  mode: 'bwrap' | 'none',
+  cacheDir: string,
+): Promise<CarrierBundle> {
   const { createBundler } = await distModule<typeof Bundling>('runtime/bundler-host.js');
   const { normalizeOptions } = await distModule<typeof Options>('runtime/options.js');
   const { packageFiles } = await distModule<typeof PackageFiles>('runtime/package-files.js');

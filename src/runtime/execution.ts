@@ -2,27 +2,18 @@ import { randomUUID } from 'node:crypto';
 import { ErrorKind } from '../errors/kinds.js';
 import { isToolExecutionError, ToolExecutionError } from '../errors/tool-execution-error.js';
 import type { EndReason } from './classify.js';
-import type {
-  Enforcement,
-  ResolvedLimits,
-  ResolvedPermissions,
-  Sandbox,
-} from '../sandbox/types.js';
+import type { Sandbox } from '../sandbox/types.js';
 import { buildToolEnv } from './build-env.js';
 import type { ExecutionObserver, ObservedExecution } from './observe.js';
 import { withAbortReason } from './abort-reason.js';
 import type { ExecuteRequest, ExecuteResult, NormalizedOptions } from './options.js';
 import { QueueRejection, type SlotQueue } from './queue.js';
-import type { ResolvedTool, ToolResolver } from './resolve-tool.js';
-import { runProcess, type ProcessOutcome } from './run-process.js';
+import type { ToolResolver } from './resolve-tool.js';
 import { findNonJson } from './validate-json.js';
-import type { WorkerRequest } from './worker/protocol.js';
 import { effectiveProfile } from './effective.js';
-import { explainThroughSandbox } from '../sandbox/classify-hints.js';
-import { withEgressProxy } from '../network/in-sandbox.js';
-import type { NetworkActivity } from '../network/ledger.js';
 import { permissionsToFlags } from '../sandbox/flags.js';
 import type { Launched, ProcessPool } from './pool.js';
+import { drive, type Call, type Prepared, type RunOutcome } from './drive-run.js';
 import type { ToolBundler } from '../bundling/bundler.js';
 
 /** What every execution of one runtime shares. */
@@ -47,17 +38,6 @@ export interface ExecutionEnvironment {
   readonly bunVersion: () => Promise<string>;
   /** Paths every tool can read besides its grants: Bun and the worker's files. */
   readonly runtimeFiles: readonly string[];
-}
-
-/** Everything checked and resolved about a request before it waits for a slot. */
-interface Prepared {
-  readonly tool: ResolvedTool;
-  readonly timeoutMs: number;
-  readonly permissions: ResolvedPermissions;
-  readonly limits: ResolvedLimits;
-  readonly env: Record<string, string>;
-  readonly input: unknown;
-  readonly config: unknown;
 }
 
 /**
@@ -88,7 +68,13 @@ export async function execute(
   let recorded: ToolExecutionError | undefined;
   try {
     releaseSlot = await waitForSlot(env.queue, ending.signal, tool.toolId, timeoutMs);
-    const outcome = await runOnce(env, prepared, executionId, ending.signal, request.onLog, span);
+    const outcome = await runOnce(env, prepared, {
+      executionId,
+      signal: ending.signal,
+      onLog: request.onLog,
+      span,
+      deadlineAt: startedAt + timeoutMs,
+    });
     const settled = settle(outcome, tool.toolId, executionId, elapsed(), span);
     if ('result' in settled) return settled.result;
     recorded = settled.failure;
@@ -186,6 +172,8 @@ function settle(
   span: ObservedExecution,
 ): { readonly result: ExecuteResult } | { readonly failure: ToolExecutionError } {
   const { verdict, end, outputBytes, logs, network } = outcome;
+  // Settled on its result: the real exit is recorded once it comes (see drive).
+  const exit = outcome.teardown === undefined ? end : undefined;
   if (!verdict.ok) {
     const failure = new ToolExecutionError({
       kind: verdict.kind,
@@ -200,7 +188,7 @@ function settle(
       ...(verdict.denial === undefined ? {} : { denial: verdict.denial }),
       executionId,
     });
-    span.fail(failure, { durationMs, exit: end, outputBytes, network, denial: verdict.denial });
+    span.fail(failure, { durationMs, exit, outputBytes, network, denial: verdict.denial });
     return { failure };
   }
   const result: ExecuteResult = {
@@ -212,7 +200,7 @@ function settle(
     enforcement: outcome.enforcement,
     executionId,
   };
-  span.succeed({ durationMs, exit: end, outputBytes, exitCode: result.exitCode, network });
+  span.succeed({ durationMs, exit, outputBytes, exitCode: result.exitCode, network });
   return { result };
 }
 
@@ -240,22 +228,14 @@ function prepare(env: ExecutionEnvironment, request: ExecuteRequest): Prepared {
   return { tool, timeoutMs, permissions, limits, env: built.env, input, config };
 }
 
-/** What one process run produced, what the sandbox enforced on it, and what its proxy saw. */
-type RunOutcome = ProcessOutcome & {
-  readonly enforcement: Enforcement;
-  readonly network: NetworkActivity | undefined;
-};
-
 // Launches one process (fresh or prewarmed) and drives it to its end.
 async function runOnce(
   env: ExecutionEnvironment,
   prepared: Prepared,
-  executionId: string,
-  signal: AbortSignal,
-  onLog: ExecuteRequest['onLog'],
-  span: ObservedExecution,
+  call: Call,
 ): Promise<RunOutcome> {
   const { tool } = prepared;
+  const { executionId, signal } = call;
   const module = await env.bundler.module(tool, prepared.permissions, {
     signal,
     timeoutMs: prepared.timeoutMs,
@@ -277,43 +257,12 @@ async function runOnce(
     // setup: the sandbox never makes the caller's error; it is made here, with the call's ids.
     throw asToolError(error, tool.toolId, executionId, ErrorKind.SpawnFailed);
   }
-  const { plan, child } = launched;
-  // Read now, not before the launch: it starts the span (see ObservedExecution).
-  const { traceparent } = span;
-  const callEnv = Array.isArray(prepared.permissions.net)
-    ? withEgressProxy(prepared.env)
-    : prepared.env;
-  const toolEnv = traceparent === undefined ? callEnv : { ...callEnv, TRACEPARENT: traceparent };
-  const request: WorkerRequest = {
-    executionId,
-    toolId: tool.toolId,
-    toolPath: module.modulePath,
-    exportName: tool.exportName,
-    env: toolEnv,
-    input: prepared.input,
-    config: prepared.config,
+  const host = {
+    killGraceMs: env.options.killGraceMs,
+    runtimeFiles: env.runtimeFiles,
+    closing: env.closing,
   };
-  try {
-    const outcome = await runProcess(child, plan, {
-      toolId: tool.toolId,
-      request,
-      timeoutMs: prepared.timeoutMs,
-      maxOutputBytes: prepared.limits.maxOutputBytes,
-      maxLogBytes: prepared.limits.maxLogBytes,
-      killGraceMs: env.options.killGraceMs,
-      signal,
-      onLog,
-      explain: (message, end, report) =>
-        explainThroughSandbox(message, end, report, prepared.permissions, plan.enforcement, {
-          visible: [...module.visible, ...env.runtimeFiles],
-          masked: module.masked.map((entry) => entry.path),
-          limits: prepared.limits,
-        }),
-    });
-    return { ...outcome, enforcement: plan.enforcement, network: plan.networkActivity?.() };
-  } finally {
-    await plan.dispose();
-  }
+  return drive(host, prepared, module, launched, call);
 }
 
 function queueFailure(

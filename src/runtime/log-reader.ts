@@ -78,6 +78,17 @@ export class LogReader {
     return this.#progress;
   }
 
+  /**
+   * Every byte read so far has been delivered, and no stream is held back (paused, or waiting
+   * for its paced turn): what reached the manager is all in the captures.
+   */
+  get idle(): boolean {
+    return (
+      this.#paced === undefined &&
+      this.#sources.every((source) => !source.paused && source.capture.backlog === 0)
+    );
+  }
+
   /** Stops pacing (the streams are closed or being closed). */
   dispose(): void {
     if (this.#turnEnd !== undefined) clearImmediate(this.#turnEnd);

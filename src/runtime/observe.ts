@@ -35,6 +35,11 @@ export interface ObservedExecution {
   readonly traceparent: string | undefined;
   succeed(facts: EndFacts & { readonly exitCode: number }): void;
   fail(error: ToolExecutionError, facts: EndFacts): void;
+  /**
+   * The process's exit, for a call that settled on its result before it came (the facts of its
+   * settle had no `exit`): counted in `runtime_bun_process_exits_total` then.
+   */
+  exited(end: ProcessEnd): void;
 }
 
 /** Connects executions to toolcage's metrics and span; a no-op when telemetry is off. */
@@ -47,7 +52,12 @@ export interface ExecutionObserver {
   rejected(label: string, error: ToolExecutionError): void;
 }
 
-const SILENT: ObservedExecution = { traceparent: undefined, succeed: () => {}, fail: () => {} };
+const SILENT: ObservedExecution = {
+  traceparent: undefined,
+  succeed: () => {},
+  fail: () => {},
+  exited: () => {},
+};
 
 /** The observer of a runtime. */
 export function createObserver(options: {
@@ -93,6 +103,10 @@ export function createObserver(options: {
             errorKind: error.kind,
             ...exitOf(facts.exit),
           });
+        },
+        exited(end) {
+          const { exit } = exitOf(end);
+          if (exit !== undefined) metrics.recordExit(exit);
         },
       };
     },

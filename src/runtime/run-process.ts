@@ -11,6 +11,8 @@ import { ResultChannel } from './result-channel.js';
 import type { ProcessEnd } from './process-end.js';
 import type { SpawnedProcess } from './spawn.js';
 import { Stopper } from './stopper.js';
+import { graceOf, tearDown, type TeardownBounds } from './teardown.js';
+import { IN_HAND, LOGS_BUSY, parseMessage, resultInHand } from './result-in-hand.js';
 import { RESULT_FRAME_BYTES, type WorkerMessage, type WorkerRequest } from './worker/protocol.js';
 
 /** What one process run produced, for classification and telemetry. */
@@ -19,6 +21,12 @@ export interface ProcessOutcome {
   readonly end: ProcessEnd;
   readonly outputBytes: number;
   readonly logs: CapturedLogs;
+  /**
+   * Set when the run settled on its whole result while its process was still there (see
+   * {@link RunProcessOptions.settleOnResult}): settles with the process's real exit once nothing
+   * of it is left. `end` is then the worker's exit after a result (code 0). Never rejects.
+   */
+  readonly teardown?: Promise<ProcessEnd>;
 }
 
 export interface RunProcessOptions {
@@ -32,6 +40,13 @@ export interface RunProcessOptions {
   readonly signal: AbortSignal;
   readonly onLog: ((stream: 'stdout' | 'stderr', line: string) => void) | undefined;
   /** Explains a tool error through the sandbox (denied operation, limit hit). */
+  /**
+   * Settle as soon as fd 3 has ended with a whole, valid result that toolcage did not end, and
+   * the logs written before it are in: the exit, the kill of what is left and the streams' close
+   * go on in the outcome's `teardown`, within these bounds (see teardown.ts). Unset: the run
+   * settles once the process has exited and every stream is closed.
+   */
+  readonly settleOnResult?: TeardownBounds;
   readonly explain: (
     message: WorkerMessage | 'invalid' | undefined,
     end: ProcessEnd,
@@ -63,10 +78,28 @@ export async function runProcess(
   const output = captureOutput(child, options, () => stopper.overflow());
   const onAbort = (): void => stopper.abort(signal.reason as EndReason);
   const stopWatchingCpu = watchCpu(plan, () => stopper.abort('cpu_limit'));
+  let teardown: Promise<ProcessEnd> | undefined;
   try {
     if (signal.aborted) onAbort();
     else signal.addEventListener('abort', onAbort, { once: true });
     child.stdin.write(`${JSON.stringify(options.request)}\n`);
+    const bounds = options.settleOnResult;
+    if (bounds !== undefined) {
+      const first = await Promise.race([
+        child.exited,
+        resultInHand(child.result, output.channel, output.logs, stopper),
+      ]);
+      // The logs are still coming in (a flood): the process has its grace to finish them, then
+      // is killed, and the exit's path reads everything.
+      if (first === LOGS_BUSY) stopper.killIn(graceOf(bounds));
+      const early = first === IN_HAND ? await onResult(child, plan, options, output) : undefined;
+      if (early !== undefined) {
+        signal.removeEventListener('abort', onAbort);
+        stopWatchingCpu();
+        teardown = tearDown(child, stopper, bounds).then((end) => normalizeEnd(end, plan));
+        return { ...early, teardown };
+      }
+    }
     const end = normalizeEnd(await child.exited, plan);
     stopper.killLeftovers();
     await closeStreams(child, output);
@@ -76,11 +109,33 @@ export async function runProcess(
       : output.channel.bytes;
     return { verdict, end, outputBytes, logs: logsOf(output.stdout, output.stderr) };
   } finally {
-    signal.removeEventListener('abort', onAbort);
-    stopWatchingCpu();
-    stopper.dispose();
+    if (teardown === undefined) {
+      signal.removeEventListener('abort', onAbort);
+      stopWatchingCpu();
+      stopper.dispose();
+    }
   }
 }
+
+// The outcome of a run whose whole result is in hand, or undefined when its verdict is not a
+// success (the exit decides then). The logs are what was read by now; nothing more is delivered.
+async function onResult(
+  child: SpawnedProcess,
+  plan: LaunchPlan,
+  options: RunProcessOptions,
+  output: Output,
+): Promise<ProcessOutcome | undefined> {
+  const verdict = await judge(child, plan, options, undefined, AFTER_RESULT, output);
+  if (!verdict.ok) return undefined;
+  output.logs.dispose();
+  output.stdout.end();
+  output.stderr.end();
+  const outputBytes = output.channel.bytes - RESULT_FRAME_BYTES;
+  return { verdict, end: AFTER_RESULT, outputBytes, logs: logsOf(output.stdout, output.stderr) };
+}
+
+/** How a run that settled on its result is reported to have ended: the worker's exit after it. */
+const AFTER_RESULT: ProcessEnd = { code: 0, signal: null };
 
 /** What a run writes: its logs (bounded, line by line to `onLog`) and its result channel. */
 interface Output {
@@ -182,21 +237,6 @@ function normalizeEnd(end: ProcessEnd, plan: LaunchPlan): ProcessEnd {
   if (plan.enforcement.sandbox !== 'bwrap' || end.signal !== null) return end;
   const signal = signalOfExitCode(end.code);
   return signal === undefined ? end : { code: null, signal: signal as NodeJS.Signals };
-}
-
-function parseMessage(text: string | undefined): WorkerMessage | 'invalid' | undefined {
-  if (text === undefined) return undefined;
-  try {
-    const value = JSON.parse(text) as unknown;
-    if (typeof value === 'object' && value !== null && 'type' in value) {
-      const type = value.type;
-      if (type === 'result' && 'output' in value) return value as WorkerMessage;
-      if (type === 'error' && 'phase' in value && 'error' in value) return value as WorkerMessage;
-    }
-    return 'invalid';
-  } catch {
-    return 'invalid';
-  }
 }
 
 function logsOf(stdout: LogCapture, stderr: LogCapture): CapturedLogs {

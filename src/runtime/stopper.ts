@@ -15,6 +15,7 @@ export class Stopper {
   readonly #plan: LaunchPlan;
   readonly #killGraceMs: number;
   #graceTimer: NodeJS.Timeout | undefined;
+  #killTimer: NodeJS.Timeout | undefined;
 
   constructor(child: SpawnedProcess, plan: LaunchPlan, killGraceMs: number) {
     this.#child = child;
@@ -58,8 +59,20 @@ export class Stopper {
     else this.#killEverything();
   }
 
+  /** Kills the whole tree now, recording no reason (a run that settled on its result, see teardown.ts). */
+  kill(): void {
+    this.#killEverything();
+  }
+
+  /** Kills the whole tree `ms` from now (at once when ≤ 0), recording no reason; dispose() cancels it. */
+  killIn(ms: number): void {
+    if (ms <= 0) this.#killEverything();
+    else this.#killTimer ??= setTimeout(() => this.#killEverything(), ms);
+  }
+
   dispose(): void {
     if (this.#graceTimer !== undefined) clearTimeout(this.#graceTimer);
+    if (this.#killTimer !== undefined) clearTimeout(this.#killTimer);
   }
 
   #killEverything(): void {
