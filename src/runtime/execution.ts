@@ -4,7 +4,7 @@ import { isToolExecutionError, ToolExecutionError } from '../errors/tool-executi
 import type { EndReason } from './classify.js';
 import type { Sandbox } from '../sandbox/types.js';
 import { buildToolEnv } from './build-env.js';
-import type { ExecutionObserver, ObservedExecution } from './observe.js';
+import type { ExecutionObserver } from './observe.js';
 import { withAbortReason } from './abort-reason.js';
 import type { ExecuteRequest, ExecuteResult, NormalizedOptions } from './options.js';
 import { QueueRejection, type SlotQueue } from './queue.js';
@@ -14,6 +14,7 @@ import { effectiveProfile } from './effective.js';
 import { permissionsToFlags } from '../sandbox/flags.js';
 import type { Launched, ProcessPool } from './pool.js';
 import { drive, type Call, type Prepared, type RunOutcome } from './drive-run.js';
+import { settle } from './settle.js';
 import type { ToolBundler } from '../bundling/bundler.js';
 
 /** What every execution of one runtime shares. */
@@ -161,47 +162,6 @@ async function waitForSlot(
   } catch (error) {
     throw queueFailure(error, toolId, signal.reason as EndReason | undefined, timeoutMs);
   }
-}
-
-// A finished run: its result, or the ToolExecutionError its verdict names; the span ends either way.
-function settle(
-  outcome: RunOutcome,
-  toolId: string,
-  executionId: string,
-  durationMs: number,
-  span: ObservedExecution,
-): { readonly result: ExecuteResult } | { readonly failure: ToolExecutionError } {
-  const { verdict, end, outputBytes, logs, network } = outcome;
-  // Settled on its result: the real exit is recorded once it comes (see drive).
-  const exit = outcome.teardown === undefined ? end : undefined;
-  if (!verdict.ok) {
-    const failure = new ToolExecutionError({
-      kind: verdict.kind,
-      toolId,
-      message: verdict.message,
-      ...(end.code === null ? {} : { exitCode: end.code }),
-      ...(end.signal === null ? {} : { signal: end.signal }),
-      durationMs,
-      logs,
-      ...(verdict.toolError === undefined ? {} : { toolError: verdict.toolError }),
-      ...(verdict.limit === undefined ? {} : { limit: verdict.limit }),
-      ...(verdict.denial === undefined ? {} : { denial: verdict.denial }),
-      executionId,
-    });
-    span.fail(failure, { durationMs, exit, outputBytes, network, denial: verdict.denial });
-    return { failure };
-  }
-  const result: ExecuteResult = {
-    output: verdict.output,
-    durationMs,
-    exitCode: end.code ?? 0,
-    outputBytes,
-    logs,
-    enforcement: outcome.enforcement,
-    executionId,
-  };
-  span.succeed({ durationMs, exit, outputBytes, exitCode: result.exitCode, network });
-  return { result };
 }
 
 // Validation and resolution; throws `invalid_request` / `tool_not_found` before anything starts.

@@ -1,3 +1,4 @@
+import type { Denial } from '../errors/denial.js';
 import { isAbsolute, resolve } from 'node:path';
 import type { MeterProvider, TracerProvider } from '@opentelemetry/api';
 import { defaultCacheDir, DEFAULT_CACHE_MAX_BYTES } from '../bundling/cache.js';
@@ -149,6 +150,11 @@ export interface ExecuteResult<T = unknown> {
   readonly logs: CapturedLogs;
   readonly enforcement: Enforcement;
   readonly executionId: string;
+  /**
+   * Denials toolcage observed although the tool succeeded (it handled the egress proxy's 403):
+   * the first 64 refused connections, as data. Absent when there were none.
+   */
+  readonly denials?: readonly Denial[];
 }
 
 /** Options with every default filled in. */

@@ -14,7 +14,7 @@
  */
 import { errorChain, type ErrorLink } from '../errors/error-link.js';
 import type { Denial } from '../errors/denial.js';
-import type { NetworkActivity } from '../network/ledger.js';
+import type { NetworkActivity, NetworkDenial } from '../network/ledger.js';
 import { isWrite, networkTarget, reportedPath, spawnTarget } from './reported-error.js';
 import { placeInView, type ViewHint } from './sandbox-view.js';
 import type { ResolvedPermissions } from './types.js';
@@ -107,12 +107,16 @@ function linkDenial(
  */
 export function proxyDenial(network: NetworkActivity | undefined): Denial | undefined {
   const last = network?.lastDenial;
-  if (last === undefined) return undefined;
+  return last === undefined ? undefined : proxyRefusal(last);
+}
+
+/** One refusal of the egress proxy, as data (also on a successful result: `result.denials`). */
+export function proxyRefusal(refusal: NetworkDenial): Denial {
   return {
     operation: 'net',
-    host: last.host,
-    ...(last.port === undefined ? {} : { port: last.port }),
-    reason: last.reason,
+    host: refusal.host,
+    ...(refusal.port === undefined ? {} : { port: refusal.port }),
+    reason: refusal.reason,
     observedBy: 'proxy',
   };
 }

@@ -229,6 +229,28 @@ describe.skipIf(!available.ok)('network allow-lists (bwrap, egress proxy)', () =
     );
   });
 
+  test('a tool that handles the refusal succeeds, and the result names the denial toolcage saw', async () => {
+    const result = await runtime().executeToolWithTimeout({
+      toolPath: 'net-fetch-status.ts',
+      input: { url: `http://denied.test:${http.port}/` },
+    });
+    expect(result.output).toBe(403);
+    expect(result.denials).toEqual([
+      {
+        operation: 'net',
+        host: 'denied.test',
+        port: http.port,
+        reason: 'not in the allow-list',
+        observedBy: 'proxy',
+      },
+    ]);
+    const allowed = await runtime().executeToolWithTimeout({
+      toolPath: 'net-fetch-status.ts',
+      input: { url: `http://allowed.test:${http.port}/` },
+    });
+    expect(allowed.denials).toBeUndefined();
+  });
+
   test('a port outside the pattern is permission_denied', async () => {
     const error = await rejectionOf(
       runtime({ defaults: { permissions: { net: ['allowed.test:1'] } } }).executeToolWithTimeout({
