@@ -7,8 +7,9 @@
  * manager first moves the processes of its own cgroup into a leaf, `<own>/toolcage-manager`, then
  * enables memory and pids below it — what a systemd unit with `Delegate=yes` allows.
  */
-import { accessSync, constants, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { mayAccess } from './access.js';
 import { readOr } from './cgroup-files.js';
 import type { CgroupLayout } from './cgroup-version.js';
 
@@ -58,7 +59,7 @@ export function detectCgroups(root: string, options: CgroupDetectOptions = {}): 
     if (!existsSync(join(mount, probe))) return { why: `no ${controller} hierarchy at ${mount}` };
     const dir = baseDir(mount, via, options.parent, ownPath(self, controller));
     if (dir === undefined) return { why: `no ${controller} cgroup of this process` };
-    return isWritable(dir) ? { dir, why: '' } : { why: `${dir} is not writable by uid ${uid}` };
+    return mayAccess(dir, 'w') ? { dir, why: '' } : { why: `${dir} is not writable by uid ${uid}` };
   };
   const memory = v1('memory');
   const pids = v1('pids');
@@ -107,7 +108,7 @@ function detectV2(
     detail,
   });
   if (base === undefined) return none(`cgroup v2 at ${root}: no cgroup of this process found`);
-  if (!isWritable(base)) {
+  if (!mayAccess(base, 'w')) {
     return none(
       `cgroup v2 subtree ${base} is not writable by this user: it was not delegated (systemd: \`Delegate=yes\`; or chown it to this user; or set cgroupParent)`,
     );
@@ -199,13 +200,4 @@ function describeVia(via: CgroupCapabilities['via']): string {
     : via === 'parent'
       ? 'cgroupParent'
       : "delegated: this process's own cgroup";
-}
-
-function isWritable(path: string): boolean {
-  try {
-    accessSync(path, constants.W_OK);
-    return true;
-  } catch {
-    return false;
-  }
 }

@@ -3,9 +3,9 @@
  * a trivial sandbox really starts), user namespaces, cgroups (v2 delegated, or v1 controllers
  * mounted and writable), the shell used to apply limits, prlimit, and a seccomp syscall table.
  */
-import { accessSync, constants } from 'node:fs';
 import { join } from 'node:path';
 import { detectCgroups, type CgroupCapabilities } from './cgroup-detect.js';
+import { mayAccess } from './access.js';
 import { readOr } from './cgroup-files.js';
 import { runProbe } from './probe.js';
 import { currentSeccompArch, type SeccompArch } from './seccomp.js';
@@ -80,7 +80,7 @@ async function detect(options: DetectOptions): Promise<SandboxCapabilities> {
   const bwrapPath = findExecutable('bwrap', searchPath);
   const prlimitPath = findExecutable('prlimit', searchPath);
   const setprivPath = findExecutable('setpriv', searchPath);
-  const shellPath = isExecutable('/bin/sh') ? '/bin/sh' : undefined;
+  const shellPath = isExecutableFile('/bin/sh') ? '/bin/sh' : undefined;
   const arch = currentSeccompArch();
   const [bwrap, userNamespaces] = await probeBwrap(bwrapPath, options.runAs);
   return {
@@ -168,7 +168,7 @@ async function trySandboxes(
   path: string,
   as: DetectOptions['runAs'],
 ): Promise<{ withUserns: string | undefined; plain: string | undefined; tmpfsSize: boolean }> {
-  const trueBin = ['/bin/true', '/usr/bin/true'].find(isExecutable) ?? '/bin/true';
+  const trueBin = ['/bin/true', '/usr/bin/true'].find(isExecutableFile) ?? '/bin/true';
   const base = [
     '--unshare-pid',
     '--unshare-ipc',
@@ -217,14 +217,9 @@ function defaultSearchPath(): string[] {
 }
 
 function findExecutable(name: string, dirs: readonly string[]): string | undefined {
-  return dirs.map((dir) => join(dir, name)).find(isExecutable);
+  return dirs.map((dir) => join(dir, name)).find(isExecutableFile);
 }
 
-function isExecutable(path: string): boolean {
-  try {
-    accessSync(path, constants.X_OK);
-    return true;
-  } catch {
-    return false;
-  }
+function isExecutableFile(path: string): boolean {
+  return mayAccess(path, 'x');
 }
