@@ -4,6 +4,9 @@
  * comes after — the plan's disposal once the run is over, or, for a run that settled on its
  * result, once its teardown is (in the background, which `runtime.close()` waits for).
  */
+import { dirname } from 'node:path';
+import { isInside } from '../sandbox/permissions.js';
+import { PRIVATE_TMP } from '../sandbox/sandbox-view.js';
 import type { ToolBundler } from '../bundling/bundler.js';
 import type { NetworkActivity } from '../network/ledger.js';
 import { withEgressProxy } from '../network/in-sandbox.js';
@@ -106,6 +109,7 @@ export async function drive(
         explainThroughSandbox(message, end, report, prepared.permissions, plan.enforcement, {
           visible: [...module.visible, ...host.runtimeFiles],
           masked: module.masked.map((entry) => entry.path),
+          covered: coveredUnderTmp(module.modulePath, module.view.kind),
           limits: prepared.limits,
         }),
     });
@@ -130,4 +134,10 @@ async function afterTeardown(
   } finally {
     await plan.dispose();
   }
+}
+
+// A bundle's directory under /tmp is covered by a read-only tmpfs of its own (bwrap-args.ts).
+function coveredUnderTmp(modulePath: string, kind: string): string[] {
+  const dir = dirname(modulePath);
+  return kind === 'bundle' && dir !== PRIVATE_TMP && isInside(dir, PRIVATE_TMP) ? [dir] : [];
 }

@@ -21,6 +21,11 @@ export interface ViewHint {
   readonly visible?: readonly string[];
   /** Paths masked inside those roots and the grants (secret-bearing files): not in the view. */
   readonly masked?: readonly string[];
+  /**
+   * Directories under the private /tmp that are not part of it: a bundle's directory there is an
+   * empty read-only tmpfs of its own (bwrap-args.ts), outside the view like any host directory.
+   */
+  readonly covered?: readonly string[];
 }
 
 /** Where a path lies in the view. */
@@ -38,6 +43,7 @@ export function placeInView(
   if ((view.masked ?? []).some((masked) => isInside(path, masked))) return 'outside';
   const roots: { readonly root: string; readonly placement: Placement }[] = [
     { root: PRIVATE_TMP, placement: 'writable' },
+    ...(view.covered ?? []).map((root) => ({ root, placement: 'outside' as const })),
     ...KERNEL_ROOTS.map((root) => ({ root, placement: 'kernel' as const })),
     ...(permissions.run ? RUN_VISIBLE : []).map((root) => readOnly(root)),
     ...(view.visible ?? []).map((root) => readOnly(root)),
@@ -57,10 +63,15 @@ export function placeInView(
 export function inPrivateTmp(
   path: string,
   permissions: Pick<ResolvedPermissions, 'read' | 'write'>,
-  view: Pick<ViewHint, 'visible'> = {},
+  view: Pick<ViewHint, 'visible' | 'covered'> = {},
 ): boolean {
   if (!isInside(path, PRIVATE_TMP)) return false;
-  const hostRoots = [...permissions.read, ...permissions.write, ...(view.visible ?? [])];
+  const hostRoots = [
+    ...permissions.read,
+    ...permissions.write,
+    ...(view.visible ?? []),
+    ...(view.covered ?? []),
+  ];
   return !hostRoots.some((root) => isInside(path, root));
 }
 

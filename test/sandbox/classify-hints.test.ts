@@ -1,6 +1,5 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { describe, expect, test } from 'vitest';
 import type { Denial } from '../../src/errors/denial.js';
 import type { ErrorLink } from '../../src/errors/error-link.js';
@@ -276,7 +275,8 @@ describe('explainThroughSandbox never asks the host', () => {
   const failed = (error: ErrorLink) => ({ type: 'error', error }) as const;
 
   // The host-path oracle: an existing and a missing host path must give the same answer.
-  const repoFile = fileURLToPath(new URL('../../package.json', import.meta.url));
+  // A host file outside /tmp, wherever the checkout lies (CI may clone under /tmp).
+  const repoFile = '/etc/passwd';
   test.each([
     ['under /tmp (the tool’s own /tmp inside), a read', 'ENOENT', 'open', true],
     ['under /tmp, a write', 'ENOENT', 'mkdir', true],
