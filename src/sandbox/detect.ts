@@ -42,9 +42,6 @@ export interface SandboxCapabilities {
 }
 
 /** Where detection looks (tests point it at fakes). */
-export { detectCgroups };
-
-/** Where detection looks (tests point it at fakes). */
 export interface DetectOptions {
   /** The cgroup filesystem. @default '/sys/fs/cgroup' */
   readonly cgroupRoot?: string;

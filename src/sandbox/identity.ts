@@ -56,7 +56,8 @@ function ownIds(): { uid: number; gid: number } {
   return { uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0 };
 }
 
-function nonEmpty(value: string | undefined): string | undefined {
+/** A setting's value, or undefined when it is unset or blank. */
+export function nonEmpty(value: string | undefined): string | undefined {
   return value === undefined || value.trim() === '' ? undefined : value.trim();
 }
 

@@ -3,7 +3,7 @@
  * sandboxed launch with its reason), and what a sandbox with given options would find here.
  */
 import { detectCapabilities, type SandboxCapabilities } from './detect.js';
-import { resolveSandboxIdentity, type SandboxIdentity } from './identity.js';
+import { nonEmpty, resolveSandboxIdentity, type SandboxIdentity } from './identity.js';
 
 // Resolves the sandbox user once; a wrong one refuses every sandboxed launch with its reason.
 export function whoRuns(
@@ -16,8 +16,20 @@ export function whoRuns(
   }
 }
 
-export function nonEmpty(value: string | undefined): string | undefined {
-  return value === undefined || value.trim() === '' ? undefined : value.trim();
+/**
+ * Detects what this machine offers a sandbox run by `who`: the bwrap probes run as the sandbox
+ * user, and the executions' cgroups go under `cgroupParent` (else TOOLCAGE_CGROUP_PARENT).
+ */
+export function detectFor(
+  who: ReturnType<typeof whoRuns>,
+  options: { readonly cgroupRoot?: string | undefined; readonly cgroupParent?: string | undefined },
+): Promise<SandboxCapabilities> {
+  const runAs = 'identity' in who && who.identity.switched ? who.identity : undefined;
+  return detectCapabilities({
+    ...(options.cgroupRoot === undefined ? {} : { cgroupRoot: options.cgroupRoot }),
+    cgroupParent: options.cgroupParent ?? nonEmpty(process.env['TOOLCAGE_CGROUP_PARENT']),
+    ...(runAs === undefined ? {} : { runAs: { uid: runAs.uid, gid: runAs.gid } }),
+  });
 }
 
 /**
@@ -31,10 +43,6 @@ export async function inspectSandbox(
   } = {},
 ): Promise<{ caps: SandboxCapabilities; identity: SandboxIdentity | { error: string } }> {
   const who = whoRuns(options.sandboxUser);
-  const runAs = 'identity' in who && who.identity.switched ? who.identity : undefined;
-  const caps = await detectCapabilities({
-    cgroupParent: options.cgroupParent ?? nonEmpty(process.env['TOOLCAGE_CGROUP_PARENT']),
-    ...(runAs === undefined ? {} : { runAs: { uid: runAs.uid, gid: runAs.gid } }),
-  });
+  const caps = await detectFor(who, options);
   return { caps, identity: 'identity' in who ? who.identity : who };
 }

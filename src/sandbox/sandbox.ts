@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os';
 import type { EgressProxy } from '../network/proxy.js';
 import { backgroundCleanupSettled } from './background.js';
 import { removeManagerCgroups } from './cgroup.js';
-import { detectCapabilities, type SandboxCapabilities } from './detect.js';
+import type { SandboxCapabilities } from './detect.js';
 import {
   enforceable,
   MIN_DATA_LIMIT_MB,
@@ -23,7 +23,7 @@ import {
 } from './enforceable.js';
 import { enforcement } from './enforcement.js';
 import type { SandboxIdentity } from './identity.js';
-import { nonEmpty, whoRuns } from './sandbox-user.js';
+import { detectFor, whoRuns } from './sandbox-user.js';
 
 import { buildLaunchCommand, LAUNCH_GO, rlimits } from './launch-command.js';
 import { plan } from './launch-plan.js';
@@ -66,13 +66,7 @@ const MIB = 1024 * 1024;
 export function createSandbox(options: SandboxOptions = {}): Sandbox {
   const tmpRoot = options.tmpRoot ?? tmpdir();
   const who = whoRuns(options.sandboxUser);
-  const runAs = 'identity' in who && who.identity.switched ? who.identity : undefined;
-  const detect = (): Promise<SandboxCapabilities> =>
-    detectCapabilities({
-      ...(options.cgroupRoot === undefined ? {} : { cgroupRoot: options.cgroupRoot }),
-      cgroupParent: options.cgroupParent ?? nonEmpty(process.env['TOOLCAGE_CGROUP_PARENT']),
-      ...(runAs === undefined ? {} : { runAs: { uid: runAs.uid, gid: runAs.gid } }),
-    });
+  const detect = (): Promise<SandboxCapabilities> => detectFor(who, options);
   const statics = new Map<string, string | undefined>();
   return {
     async prepare(request) {

@@ -185,7 +185,7 @@ export function toolcageCgroups(owner = OWNER, withOwnDir = false): string[] {
   }
   // Under the hierarchy's root (root), and under this process's own cgroup (a delegated subtree;
   // on v2 its manager sits in the leaf it moved into, see src/sandbox/cgroup-detect.ts).
-  const self = readFileSyncOr('/proc/self/cgroup');
+  const self = readProc('self', 'cgroup') ?? '';
   const bases = ['', ...controllers].flatMap((controller) => {
     const own = (ownPath(self, controller === '' ? '' : controller) ?? '/').replace(
       new RegExp(`/${MANAGER_LEAF}$`),
@@ -263,12 +263,4 @@ export async function expectNothingLeft(baselineFds: number, waitMs?: number): P
   expect(left.tempDirs).toEqual([]);
   expect(left.cgroups).toEqual([]);
   expect(left.fds).toBeLessThanOrEqual(baselineFds + 2);
-}
-
-function readFileSyncOr(path: string): string {
-  try {
-    return readFileSync(path, 'utf8');
-  } catch {
-    return '';
-  }
 }

@@ -16,7 +16,7 @@ import { afterEach, beforeAll, describe, expect, onTestFinished, test, vi } from
 import { resolveBunBinary } from '../../src/runtime/bun-binary.js';
 import { killProcessGroup } from '../../src/runtime/kill-tree.js';
 import { Launcher } from '../../src/runtime/launcher-client.js';
-import { detectCgroups } from '../../src/sandbox/detect.js';
+import { detectCgroups } from '../../src/sandbox/cgroup-detect.js';
 import { spawnPlan, type SpawnedProcess } from '../../src/runtime/spawn.js';
 import { expectNothingLeft, launcherProcesses, openFds, toolProcesses } from '../helpers/leaks.js';
 import { readyLauncher, shellPlan } from '../helpers/plans.js';

@@ -10,7 +10,7 @@ import { spawn } from 'node:child_process';
 import { ExecutionCgroups } from '../../src/sandbox/cgroup.js';
 import { sweepStaleCgroupsIn } from '../../src/sandbox/sweep.js';
 import { ownerTag } from '../../src/sandbox/owner.js';
-import { detectCgroups } from '../../src/sandbox/detect.js';
+import { detectCgroups } from '../../src/sandbox/cgroup-detect.js';
 import { MANAGER_LEAF, ownPath } from '../../src/sandbox/cgroup-detect.js';
 import { DEFAULT_LIMITS } from '../../src/sandbox/limits.js';
 import { createSandbox } from '../../src/sandbox/sandbox.js';
