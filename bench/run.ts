@@ -69,7 +69,7 @@ const CASES: Record<string, () => Promise<CaseResult>> = {
 async function sandboxLanded(): Promise<boolean> {
   const plan = await loadSandbox()
     .prepare({
-      executionId: 'bench-probe',
+      launchId: 'bench-probe',
       bunPath: BUN,
       bunArgs: [],
       toolPath: fileURLToPath(new URL('../tools-fixtures/ok-sync.ts', import.meta.url)),

@@ -18,21 +18,11 @@ export function isBwrap(plan: LaunchPlan): boolean {
 }
 
 /**
- * A plan's command without toolcage's prologue (the `/bin/sh` that joins the cgroups, sets the
- * rlimits and waits for `go`): its bwrap command, or Bun itself when unsandboxed. The plan must
- * be materialised (its temp dir made) before this runs; the caller closes `extraFds`.
+ * A plan's command without what confines it (its cgroups, rlimits): its bwrap command, or Bun
+ * itself when unsandboxed. The plan must be materialised (its temp dir made) before this runs;
+ * the caller closes `extraFds`.
  */
 export function withoutPrologue(plan: LaunchPlan): BareCommand & { readonly extraFds: number[] } {
   const extraFds = (plan.extraFiles ?? []).map((file) => openSync(file, 'r'));
-  // The prologue is `<shell> -c <script> <command> <args…>`.
-  const start = plan.args[0] === '-c' ? 2 : -1;
-  if (start === -1)
-    return { file: plan.file, args: plan.args, env: plan.env, cwd: plan.cwd, extraFds };
-  return {
-    file: plan.args[start]!,
-    args: plan.args.slice(start + 1),
-    env: plan.env,
-    cwd: plan.cwd,
-    extraFds,
-  };
+  return { file: plan.file, args: plan.args, env: plan.env, cwd: plan.cwd, extraFds };
 }

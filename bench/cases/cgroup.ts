@@ -75,17 +75,7 @@ async function timedStart(
         ? `echo 0 > '${join(dir, 'cgroup.procs')}' && exec /bin/true`
         : 'exec /bin/true';
     const plan = shellPlan(script, {
-      ...(kind === 'inside'
-        ? {
-            byLauncher: {
-              file: '/bin/sh',
-              args: ['-c', script],
-              cwd: '/',
-              cgroup: dir,
-              rlimits: [],
-            },
-          }
-        : {}),
+      ...(kind === 'inside' ? { confinement: { cgroup: dir, rlimits: [] } } : {}),
     });
     const started = performance.now();
     const child = await spawnPlan(plan, launcher);

@@ -184,7 +184,7 @@ function ladder(
         }
       : { file: BUN, args: [HANDWRITTEN], env: {}, cwd: tmpdir() };
   const launch = (bunArgs: string[], runtimeFiles: string[], env = {}): LaunchRequest => ({
-    executionId: `bench-${Math.random().toString(36).slice(2)}`,
+    launchId: `bench-${Math.random().toString(36).slice(2)}`,
     bunPath: BUN,
     bunArgs,
     toolPath: TRIVIAL_TOOL,
@@ -251,15 +251,11 @@ function ladder(
       run: () => bareRun(sandbox, carrierLaunch(), (command) => runBare(command, carrierRequest)),
     },
     {
-      name: "+ toolcage's prologue (cgroups, rlimits, `go`), spawned by Node",
+      name: "+ the confinement (cgroups, rlimits) by the fallback's prologue, spawned by Node",
       run: () => planRun(sandbox, carrierLaunch(), undefined, carrierRequest),
     },
     {
-      name: "+ toolcage's launcher instead of Node's spawn, running the prologue",
-      run: () => planRun(sandbox, carrierLaunch(), launcher, carrierRequest, 'prologue'),
-    },
-    {
-      name: '+ the launcher setting the cgroups and rlimits itself, without the prologue',
+      name: '+ the launcher applying the confinement itself, as every call does',
       run: () => planRun(sandbox, carrierLaunch(), launcher, carrierRequest),
     },
     {
@@ -276,7 +272,7 @@ async function bwrapUsable(sandbox: Sandbox): Promise<boolean> {
   bwrapPath = caps.bwrap.path;
   const probe = await sandbox
     .prepare({
-      executionId: 'bench-probe',
+      launchId: 'bench-probe',
       bunPath: BUN,
       bunArgs: [],
       toolPath: TRIVIAL_TOOL,
@@ -315,19 +311,15 @@ async function bareRun(
   }
 }
 
-// The whole plan, prologue included, through toolcage's own spawnPlan (by the launcher or not).
+// The whole plan through toolcage's own spawnPlan: by the launcher, or without one by the
+// fallback's prologue.
 async function planRun(
   sandbox: Sandbox,
   request: LaunchRequest,
   launcher: LauncherClass | undefined,
   requestLine: string,
-  limits: 'prologue' | 'launcher' = 'launcher',
 ): Promise<number> {
-  const prepared = await timedPrepare(sandbox, request);
-  // Without its byLauncher, the launcher spawns the plan's prologue, as Node does.
-  const { byLauncher, ...prologueOnly } = prepared;
-  const plan: LaunchPlan =
-    limits === 'prologue' || byLauncher === undefined ? prologueOnly : prepared;
+  const plan = await timedPrepare(sandbox, request);
   try {
     return await timed(async () => drive(await spawnPlan(plan, launcher), requestLine));
   } finally {

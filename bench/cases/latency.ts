@@ -55,7 +55,7 @@ const LIMITS: ResolvedLimits = DEFAULT_LIMITS;
 // The launch of the bare script under the trivial tool's profile.
 function bareLaunch(executionId: string, mode: SandboxMode): LaunchRequest {
   return {
-    executionId,
+    launchId: executionId,
     bunPath: BUN,
     bunArgs: BARE_BUN_ARGS,
     toolPath: TRIVIAL_TOOL,

@@ -106,7 +106,7 @@ function pause(msToWait: number): Promise<void> {
 // worker's place).
 function carrierLaunch(carrier: CarrierBundle): LaunchRequest {
   return {
-    executionId: `bench-${Math.random().toString(36).slice(2)}`,
+    launchId: `bench-${Math.random().toString(36).slice(2)}`,
     bunPath: BUN,
     bunArgs: [...BUN_FLAGS, carrier.entry],
     toolPath: carrier.entry,

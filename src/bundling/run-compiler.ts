@@ -86,7 +86,9 @@ export async function runSandboxedBuild(
   toolId: string,
   signal: AbortSignal,
 ): Promise<BuildReport> {
-  const executionId = randomUUID();
+  // Names the build's launch (its cgroups) apart from any call's: one build serves every call
+  // that waits for it.
+  const executionId = `build-${randomUUID()}`;
   const permissions = resolvePermissions({ read: view.read, write: [input.outdir], net: false });
   // Worded as a launch the sandbox refuses (runtime/execution.ts): what stops the build stops
   // the tool.
@@ -101,7 +103,7 @@ export async function runSandboxedBuild(
   try {
     host.sandbox.handOver?.(input.outdir);
     plan = await host.sandbox.prepare({
-      executionId,
+      launchId: executionId,
       bunPath: host.bunPath,
       bunArgs: host.bunArgs,
       toolPath: host.builder,

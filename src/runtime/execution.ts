@@ -203,7 +203,7 @@ async function runOnce(
   });
   let launched: Launched;
   try {
-    launched = await env.pool.launch({
+    launched = await env.pool.launch(executionId, {
       toolPath: module.modulePath,
       view: module.view,
       masked: module.masked,

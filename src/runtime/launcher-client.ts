@@ -1,48 +1,19 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pTimeout from 'p-timeout';
 import { ownedTempPrefix } from '../sandbox/sweep.js';
-import type { LauncherLaunch, LaunchPlan } from '../sandbox/types.js';
-import { killProcessGroup } from './kill-tree.js';
-import type { ProcessEnd } from './process-end.js';
+import type { LaunchPlan } from '../sandbox/types.js';
+import { InFlight, type LaunchReport, type LauncherProcess } from './launcher-inflight.js';
 
-/** The header every connection of the launcher begins with: `<fd><32 hex digits>\n`. */
-const HEADER_BYTES = 34;
+export type { LauncherProcess };
+
 /** How much of the launcher's stderr is kept to explain its end. */
 const STDERR_TAIL = 2048;
 
-interface Waiting {
-  readonly sockets: (Socket | undefined)[];
-  pid: number | undefined;
-  error: string | undefined;
-  readonly exit: (end: ProcessEnd) => void;
-  readonly exited: Promise<ProcessEnd>;
-  readonly settle: (started: LauncherProcess | Error) => void;
-}
-
-/** A process the launcher started: its four connections, its pid, and how it ended. */
-export interface LauncherProcess {
-  readonly stdio: readonly [Socket, Socket, Socket, Socket];
-  readonly pid: number;
-  /** Settles when the launcher has reaped it (or, the launcher gone, once it is killed). */
-  readonly exited: Promise<ProcessEnd>;
-}
-
-type LauncherMessage =
-  | { ready: true }
-  | { t: string; pid: number }
-  | { t: string; error: string }
-  | {
-      t: string;
-      code: number | null;
-      signal: NodeJS.Signals | null;
-      /** The sandbox ended before the tool's process started (ProcessEnd.sandboxFailed). */
-      sandboxFailed?: string;
-    };
+type LauncherMessage = { ready: true } | LaunchReport;
 
 // How long a request may wait for the launcher's answer (it takes ≈ 0.5 ms) before the launcher
 // is taken for stuck, killed, and the request fails as not started.
@@ -53,17 +24,16 @@ export interface LauncherOptions {
   /** How long a request waits for the launcher's answer before it is taken for stuck, ms. @default 5000 */
   readonly answerTimeoutMs?: number;
 }
-const HEADER_TIMEOUT_MS = 2_000;
 
 /**
  * The manager's side of the launcher (see launcher/main.ts for why there is one): starts it,
  * hands it launch plans and turns what comes back — four connections and the process's pid,
  * later its exit — into the same SpawnedProcess a direct spawn gives.
  *
- * It is an optimisation only. Until the launcher has said it is ready, and after it has failed,
- * `spawn` returns undefined and the caller spawns directly. If the launcher dies, every
- * process it started is killed (its group: the launcher was its parent) and ends as killed; a
- * new launcher is started for later calls.
+ * Every launch waits for it (runtime/spawn.ts); only where it cannot start at all (three
+ * failures before it was ready) does a launch take the plan's fallback. If the launcher dies,
+ * every process it started is killed (its group: the launcher was its parent) and ends as
+ * killed; a new launcher is started for later calls.
  *
  * It never keeps Node alive by itself: the launcher process, its pipes and the server are
  * unref'd while nothing is in flight.
@@ -82,10 +52,8 @@ export class Launcher {
   #child: ChildProcess | undefined;
   #stderr = '';
   #lines = '';
-  // Requests without their answer or all their connections yet, and started processes not yet
-  // reaped, by token.
-  readonly #waiting = new Map<string, Waiting>();
-  readonly #running = new Map<string, { pid: number; exit: (end: ProcessEnd) => void }>();
+  // Launches waiting for their start or their end.
+  readonly #inFlight = new InFlight(() => this.#letNodeExit());
   #ended: Promise<void> = Promise.resolve();
   #socketPath: string | undefined;
   // whenReady() callers, told once the launcher is ready or has failed.
@@ -98,34 +66,16 @@ export class Launcher {
   }
 
   /**
-   * Starts `plan` through the launcher, or returns undefined when the caller must spawn it
-   * itself (the launcher is not ready yet, or cannot start here). With `limits` (the plan's
-   * byLauncher, its cgroups and temp dir made), the launcher starts that command and applies the
-   * cgroups and rlimits itself; without, it starts the plan's own command (its prologue).
-   * Rejects when the process could not be started (the launcher's reason, or its end).
+   * Starts `plan`'s command and applies its confinement (its cgroups and temp dir made), or
+   * returns undefined when the launcher is not running. Rejects when the process could not be
+   * started (the launcher's reason, or its end).
    */
-  spawn(plan: LaunchPlan, limits?: LauncherLaunch): Promise<LauncherProcess> | undefined {
+  spawn(plan: LaunchPlan): Promise<LauncherProcess> | undefined {
     if (this.#state === 'off') this.#start();
     if (this.#state !== 'ready') return undefined;
-    const token = randomBytes(16).toString('hex');
-    let exit!: (end: ProcessEnd) => void;
-    const exited = new Promise<ProcessEnd>((resolve) => (exit = resolve));
-    const started = new Promise<LauncherProcess | Error>((settle) => {
-      this.#waiting.set(token, {
-        sockets: [undefined, undefined, undefined, undefined],
-        pid: undefined,
-        error: undefined,
-        exit,
-        exited,
-        settle,
-      });
-    });
+    const { token, started } = this.#inFlight.add();
     this.#keepNodeAlive();
-    const { env, extraFiles = [] } = plan;
-    const { file, args, cwd } = limits ?? plan;
-    this.#child!.stdin!.write(
-      `${JSON.stringify({ t: token, ...limits, file, args, env, cwd, files: extraFiles })}\n`,
-    );
+    this.#child!.stdin!.write(`${JSON.stringify(launchRequest(token, plan))}\n`);
     // A launcher that does not answer is stuck: it fails (this request with it) and is replaced.
     // p-timeout's timer goes as soon as the request is answered.
     const answered = pTimeout(started, {
@@ -152,7 +102,7 @@ export class Launcher {
     return new Promise((resolve) => this.#readyWaiters.push(resolve));
   }
 
-  /** True once the launcher is up: spawn() then takes a plan and its limits (LaunchPlan.byLauncher). */
+  /** True once the launcher is up: spawn() then starts a plan. */
   get ready(): boolean {
     return this.#state === 'ready';
   }
@@ -208,7 +158,7 @@ export class Launcher {
       return;
     }
     const socketPath = join(dir, 's');
-    const server = createServer((socket) => this.#accept(socket));
+    const server = createServer((socket) => this.#inFlight.accept(socket));
     server.unref();
     this.#dir = dir;
     this.#socketPath = socketPath;
@@ -254,7 +204,7 @@ export class Launcher {
   }
 
   #letNodeExit(): void {
-    if (this.#waiting.size > 0 || this.#running.size > 0 || this.#readyWaiters.length > 0) return;
+    if (this.#inFlight.busy || this.#readyWaiters.length > 0) return;
     // Closing: close() waits for the launcher's end, which must keep Node alive until then.
     if (this.#state === 'closed' && this.#child !== undefined) return;
     this.#child?.unref();
@@ -286,85 +236,10 @@ export class Launcher {
           this.#failures = 0;
         }
         this.#tellReady(this.#state === 'ready');
-      } else if ('code' in message) {
-        const running = this.#running.get(message.t);
-        this.#running.delete(message.t);
-        running?.exit({
-          code: message.code,
-          signal: message.signal,
-          ...(message.sandboxFailed === undefined ? {} : { sandboxFailed: message.sandboxFailed }),
-        });
-        this.#letNodeExit();
       } else {
-        const waiting = this.#waiting.get(message.t);
-        if (waiting === undefined) continue;
-        if ('pid' in message) {
-          waiting.pid = message.pid;
-          // Its exit may be reported before all its connections are accepted.
-          this.#running.set(message.t, { pid: message.pid, exit: waiting.exit });
-        } else {
-          waiting.error = message.error;
-        }
-        this.#complete(message.t, waiting);
+        this.#inFlight.report(message);
       }
     }
-  }
-
-  // A connection starts with its header: which descriptor of which request it is.
-  #accept(socket: Socket): void {
-    socket.on('error', () => {});
-    // The launcher writes the header before it starts the process: a connection without one
-    // soon (someone else who reached the socket) is dropped rather than held open.
-    socket.setTimeout(HEADER_TIMEOUT_MS, () => socket.destroy());
-    const onReadable = (): void => {
-      const header = socket.read(HEADER_BYTES) as Buffer | null;
-      if (header === null) return;
-      socket.off('readable', onReadable);
-      socket.setTimeout(0);
-      const text = header.toString('latin1');
-      const fd = Number(text[0]);
-      const token = text.slice(1, HEADER_BYTES - 1);
-      const waiting = this.#waiting.get(token);
-      if (waiting === undefined || !(fd >= 0 && fd < 4) || waiting.sockets[fd] !== undefined) {
-        socket.destroy();
-        return;
-      }
-      waiting.sockets[fd] = socket;
-      this.#complete(token, waiting);
-    };
-    socket.on('readable', onReadable);
-    socket.once('end', () => socket.off('readable', onReadable));
-  }
-
-  // A request is complete with its answer and, once started, all four connections. A failed
-  // request's connections are closed (the launcher closed its ends too).
-  #complete(token: string, waiting: Waiting): void {
-    const [stdin, stdout, stderr, result] = waiting.sockets;
-    if (waiting.error !== undefined) {
-      this.#finish(token);
-      for (const socket of waiting.sockets) socket?.destroy();
-      waiting.settle(new Error(waiting.error));
-    } else if (
-      waiting.pid !== undefined &&
-      stdin !== undefined &&
-      stdout !== undefined &&
-      stderr !== undefined &&
-      result !== undefined
-    ) {
-      this.#finish(token);
-      // The tool may write to its stdin (nothing reads it): what it writes is dropped.
-      stdin.resume();
-      waiting.settle({
-        stdio: [stdin, stdout, stderr, result],
-        pid: waiting.pid,
-        exited: waiting.exited,
-      });
-    }
-  }
-
-  #finish(token: string): void {
-    this.#waiting.delete(token);
-    this.#letNodeExit();
   }
 
   // The launcher or its socket failed: what waits is told (it fails as not started), what runs
@@ -378,16 +253,7 @@ export class Launcher {
     const reason = `the toolcage launcher failed: ${why}${tail === '' ? '' : ` (${tail})`}`;
     this.#failures++;
     if (this.#state !== 'closed') this.#state = this.#failures >= 3 ? 'closed' : 'off';
-    for (const [token, waiting] of [...this.#waiting]) {
-      this.#finish(token);
-      for (const socket of waiting.sockets) socket?.destroy();
-      waiting.settle(new Error(reason));
-    }
-    for (const [token, running] of [...this.#running]) {
-      this.#running.delete(token);
-      killProcessGroup(running.pid, 'SIGKILL');
-      running.exit({ code: null, signal: 'SIGKILL', lost: reason });
-    }
+    this.#inFlight.failAll(reason);
     const child = this.#child;
     if (child !== undefined && child.exitCode === null && child.signalCode === null)
       child.kill('SIGKILL');
@@ -407,5 +273,21 @@ export class Launcher {
     process.off('exit', this.#removeDir);
     if (this.#dir !== undefined) rmSync(this.#dir, { recursive: true, force: true });
     this.#dir = undefined;
+  };
+}
+
+// What the launcher gets for one launch (its Request, in launcher/main.ts): the command with
+// bwrap's hold descriptors where there are, and the plan's confinement.
+function launchRequest(token: string, plan: LaunchPlan): object {
+  const { hold, ...confinement } = plan.confinement;
+  return {
+    t: token,
+    ...confinement,
+    file: plan.file,
+    args: hold?.args ?? plan.args,
+    env: plan.env,
+    cwd: plan.cwd,
+    files: plan.extraFiles ?? [],
+    ...(hold === undefined ? {} : { hold: { infoFd: hold.infoFd, blockFd: hold.blockFd } }),
   };
 }

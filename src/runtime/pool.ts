@@ -110,10 +110,10 @@ export class ProcessPool {
    * process; measured on this 2-core machine, the prewarmed latency fell from ≈ 6.6 ms (refill
    * at once) to ≈ 4.2 ms (refill after).
    */
-  async launch(spec: LaunchSpec): Promise<Launched> {
-    if (this.#options.prewarm === 0) return this.#start(spec, false);
+  async launch(executionId: string, spec: LaunchSpec): Promise<Launched> {
+    if (this.#options.prewarm === 0) return this.#start(executionId, spec, false);
     const key = profileKey(spec);
-    const launched = this.#takeIdle(key) ?? (await this.#start(spec, false));
+    const launched = this.#takeIdle(key) ?? (await this.#start(executionId, spec, false));
     void launched.child.closed.then(() => {
       setImmediate(() => this.#refill(key, spec));
     });
@@ -135,15 +135,17 @@ export class ProcessPool {
     while (this.#retiring.size > 0) await Promise.allSettled([...this.#retiring]);
   }
 
-  async #start(spec: LaunchSpec, prewarmed: boolean): Promise<Launched> {
-    const executionId = randomUUID();
-    const { worker } = this.#options;
+  // `launchId` names the process's cgroups (LaunchRequest.launchId).
+  async #start(launchId: string, spec: LaunchSpec, prewarmed: boolean): Promise<Launched> {
+    const { worker, launcher } = this.#options;
+    // The launcher starts while the launch is prepared (spawnPlan waits for it).
+    void launcher?.whenReady();
     const bunArgs =
       spec.carriesWorker === true && worker !== undefined
         ? this.#options.bunArgs.map((arg) => (arg === worker ? spec.toolPath : arg))
         : this.#options.bunArgs;
     const plan = await this.#options.sandbox.prepare({
-      executionId,
+      launchId,
       bunPath: this.#options.bunPath,
       // Only a prewarmed process imports ahead: a fresh one gets its request at once anyway.
       bunArgs:
@@ -161,7 +163,7 @@ export class ProcessPool {
     });
     let child: SpawnedProcess;
     try {
-      child = await spawnPlan(plan, this.#options.launcher);
+      child = await spawnPlan(plan, launcher);
     } catch (error) {
       await plan.dispose();
       throw error;
@@ -184,7 +186,7 @@ export class ProcessPool {
     const have = (this.#idle.get(key)?.length ?? 0) + (this.#starting.get(key) ?? 0);
     for (let i = have; i < this.#options.prewarm; i++) {
       this.#starting.set(key, (this.#starting.get(key) ?? 0) + 1);
-      const started = this.#start(spec, true).then(
+      const started = this.#start(`prewarm-${randomUUID()}`, spec, true).then(
         (launched) => this.#park(key, launched),
         () => undefined, // A failed prewarm is not an error: the request will start its own.
       );

@@ -3,7 +3,6 @@ import { closeSync, openSync } from 'node:fs';
 import type { Socket } from 'node:net';
 import type { Readable, Writable } from 'node:stream';
 import type { LaunchPlan } from '../sandbox/types.js';
-import { killProcessGroup } from './kill-tree.js';
 import type { Launcher } from './launcher-client.js';
 import type { ProcessEnd } from './process-end.js';
 
@@ -24,35 +23,26 @@ export interface SpawnedProcess {
 }
 
 /**
- * Spawns a launch plan — through the launcher when it can take it (see launcher/main.ts), else
- * directly — and materialises it while the process starts (a failure there is the spawn's
- * error, and the process is killed). The process leads its own process group, so the whole group
- * can be killed; stdio is [request, log, log, result, ...plan.extraFiles].
+ * Starts a launch plan: its cgroups and temp dir are made first (LaunchPlan.materialize), then
+ * the launcher starts the command and applies its confinement. A call waits for the launcher to
+ * be up; only where it cannot run here does Node spawn the plan's fallback, a prologue that
+ * applies the same confinement (sandbox/prologue.ts). The process leads its own process group,
+ * so the whole group can be killed; stdio is [request, log, log, result, ...plan.extraFiles].
  * This is the only place toolcage starts a process for a tool.
  */
 export async function spawnPlan(plan: LaunchPlan, launcher?: Launcher): Promise<SpawnedProcess> {
-  // A launch only the launcher can start as planned (LauncherLaunch.required) waits for it.
-  if (plan.byLauncher?.required === true && launcher?.ready !== true) {
-    if (launcher === undefined || !(await launcher.whenReady())) {
-      throw new Error(
-        'sandbox setup failed: this launch needs the toolcage launcher (an rlimit it alone sets, or a switch of user without setpriv), and it is not running',
-      );
-    }
+  const viaLauncher = launcher !== undefined && (launcher.ready || (await launcher.whenReady()));
+  if (!viaLauncher) fallbackOf(plan);
+  try {
+    plan.materialize();
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    throw new Error(`sandbox setup failed: ${message}`, { cause: error });
   }
-  // The launcher applies the limits itself (LaunchPlan.byLauncher): the cgroups and temp dir must
-  // be there first. Node's spawn cannot (see launcher/main.ts): it spawns the prologue.
-  const byLauncher = launcher?.ready === true ? plan.byLauncher : undefined;
-  if (byLauncher !== undefined) {
-    const made = materialize(plan);
-    if ('error' in made) throw made.error;
-  }
-  const viaLauncher = launcher?.spawn(plan, byLauncher);
-  if (viaLauncher === undefined) return spawnDirect(plan);
-  // Made while the launcher starts the prologue, which waits for its `go`.
-  const setup = byLauncher === undefined ? materialize(plan) : undefined;
-  const started = await viaLauncher;
+  const started = viaLauncher ? await launcher.spawn(plan) : undefined;
+  // Undefined: the launcher is not running, or failed between its answer and this launch.
+  if (started === undefined) return spawnDirect(plan, fallbackOf(plan));
   const [stdin, stdout, stderr, result] = started.stdio;
-  const setupError = setup === undefined ? undefined : goOrKill(setup, started.pid, stdin);
   const closed = Promise.all([started.exited, ...started.stdio.map(closeOf)]).then(() => {});
   return {
     pid: started.pid,
@@ -62,15 +52,29 @@ export async function spawnPlan(plan: LaunchPlan, launcher?: Launcher): Promise<
     result,
     exited: started.exited,
     closed,
-    spawnError: () => setupError,
+    spawnError: () => undefined,
   };
 }
 
-function spawnDirect(plan: LaunchPlan): SpawnedProcess {
+// The command Node spawns without the launcher, or the error that says why there is none.
+function fallbackOf(plan: LaunchPlan): { file: string; args: readonly string[] } {
+  const { fallback } = plan;
+  if ('unavailable' in fallback) {
+    throw new Error(
+      `sandbox setup failed: the toolcage launcher is not running, and ${fallback.unavailable}`,
+    );
+  }
+  return fallback;
+}
+
+function spawnDirect(
+  plan: LaunchPlan,
+  command: { file: string; args: readonly string[] },
+): SpawnedProcess {
   const extraFds = (plan.extraFiles ?? []).map((file) => openSync(file, 'r'));
   let child: ChildProcess;
   try {
-    child = spawn(plan.file, [...plan.args], {
+    child = spawn(command.file, [...command.args], {
       cwd: plan.cwd,
       env: { ...plan.env },
       detached: true,
@@ -95,7 +99,6 @@ function spawnDirect(plan: LaunchPlan): SpawnedProcess {
   });
   // A tool that closes stdin early makes our writes fail with EPIPE: that is not our error.
   child.stdin?.on('error', () => {});
-  if (child.pid !== undefined) spawnError = goOrKill(materialize(plan), child.pid, child.stdin!);
   const result = child.stdio[3] as Readable;
   return {
     pid: child.pid,
@@ -107,30 +110,6 @@ function spawnDirect(plan: LaunchPlan): SpawnedProcess {
     closed,
     spawnError: () => spawnError,
   };
-}
-
-type Setup = { readonly go: string } | { readonly error: Error };
-
-// What the process needs only once it runs (temp dir, cgroups), made while it starts: it waits
-// for the `go` line (see LaunchPlan.materialize).
-function materialize(plan: LaunchPlan): Setup {
-  try {
-    return { go: plan.materialize() };
-  } catch (error) {
-    const message = error instanceof Error ? error.message : String(error);
-    return { error: new Error(`sandbox setup failed: ${message}`, { cause: error }) };
-  }
-}
-
-// Lets the started process go on (its `go` line), or kills it when its setup failed; returns
-// that failure, the spawn's error.
-function goOrKill(setup: Setup, pid: number, stdin: Writable): Error | undefined {
-  if ('error' in setup) {
-    killProcessGroup(pid, 'SIGKILL');
-    return setup.error;
-  }
-  if (setup.go !== '') stdin.write(setup.go);
-  return undefined;
 }
 
 function closeOf(stream: Socket): Promise<void> {

@@ -19,7 +19,7 @@ export function cgroupV2(layout: Extract<CgroupLayout, { version: 'v2' }>): Cgro
      * unified hierarchy of this machine, /bin/true under `sh`, spawned by Bun every 30 ms,
      * medians of 40): 1.21 ms with no cgroup, 11.06 ms with the shell's `echo 0 > cgroup.procs`,
      * 1.40 ms cloned into the cgroup (Bun.spawn's `cgroup` option). The launcher does it (see
-     * LauncherLaunch.cgroup in types.ts); a process Node spawns still joins from its prologue.
+     * Confinement.cgroup); a process the fallback prologue starts still joins by itself.
      */
     cloneInto: true,
     hierarchy: (controller) => (layout[controller] === true ? layout.root : undefined),

@@ -2,7 +2,7 @@
  * Per-execution cgroups: the memory limit (and OOM detection), the process limit, and a kill
  * that reaches every process of an execution. Layout, under each controller hierarchy:
  *
- *   <hierarchy>/toolcage/<manager pid>-<its start time>/<executionId>
+ *   <hierarchy>/toolcage/<manager pid>-<its start time>/<launch id>
  *
  * The manager's directory (named by owner.ts) is created with the first execution and removed
  * when a runtime closes with no execution left in it (and at exit); one left by a manager that
@@ -26,7 +26,8 @@ import { cgroupV1 } from './cgroup-v1.js';
 import { cgroupV2 } from './cgroup-v2.js';
 import type { CgroupLayout, CgroupVersion, Controller } from './cgroup-version.js';
 import { ownerTag } from './owner.js';
-import type { LauncherLaunch, LimitReport } from './types.js';
+import type { CgroupJoin, Confinement } from './confinement.js';
+import type { LimitReport } from './types.js';
 
 /** What one execution's cgroups limit. */
 export interface CgroupLimits {
@@ -35,6 +36,8 @@ export interface CgroupLimits {
   /** A CPU quota in CPUs (`limits.cpus`); undefined: none, and no cpu cgroup on v1. */
   readonly cpus?: number | undefined;
 }
+
+const THREAD_JOIN_MIN_MEMORY_BYTES = 32 * 1024 * 1024;
 
 /** The directory under each hierarchy that holds toolcage's cgroups. */
 export const PARENT = 'toolcage';
@@ -69,12 +72,12 @@ export class ExecutionCgroups {
    * The cgroups of one execution, named but not created yet: {@link materialize} creates them,
    * so that a launch can do it while its process starts (see LaunchPlan.materialize).
    */
-  static plan(layout: CgroupLayout, executionId: string, limits: CgroupLimits): ExecutionCgroups {
+  static plan(layout: CgroupLayout, launchId: string, limits: CgroupLimits): ExecutionCgroups {
     const version = versionOf(layout);
     const dir = (controller: Controller, wanted: unknown): string | undefined =>
       wanted === undefined
         ? undefined
-        : join(hierarchy(version, controller), PARENT, ownerTag(), executionId);
+        : join(hierarchy(version, controller), PARENT, ownerTag(), launchId);
     return new ExecutionCgroups(
       version,
       {
@@ -108,26 +111,17 @@ export class ExecutionCgroups {
   }
 
   /**
-   * The files a single-threaded process writes `0` (itself) to, to join every cgroup of the
-   * execution: `tasks` on v1 (it skips the kernel's migration lock, see cgroup-v1.ts),
-   * `cgroup.procs` on v2.
+   * Where a launch's process goes (Confinement): on v2 the one cgroup it starts in
+   * (CgroupVersion.cloneInto: no migration lock); on v1 the `tasks` file of each, which the
+   * launcher's spawning thread joins for the spawn (a thread of its own: the kernel's fast
+   * path, see cgroup-v1.ts) — the memory one moved into instead when its limit is tiny.
    */
-  get joinFiles(): string[] {
-    return this.#dirs().map((dir) => join(dir, this.#version.joinFile));
-  }
-
-  /**
-   * How the launcher puts a process in these cgroups (LauncherLaunch): on v2 the one cgroup it
-   * starts the process in (CgroupVersion.cloneInto: no migration lock); on v1 the `tasks` file
-   * of each, which its spawning thread joins for the spawn (a thread of its own: the kernel's
-   * fast path, see cgroup-v1.ts).
-   */
-  get forLauncher(): Pick<LauncherLaunch, 'cgroup' | 'joins'> {
+  get placement(): Pick<Confinement, 'cgroup' | 'joins'> {
     if (this.#version.cloneInto) {
       const [dir, ...others] = this.#dirs();
       return dir === undefined || others.length > 0 ? {} : { cgroup: dir };
     }
-    const joins: NonNullable<LauncherLaunch['joins']>[number][] = [];
+    const joins: CgroupJoin[] = [];
     for (const [controller, dir] of [
       ['memory', this.#memoryDir],
       ['pids', this.#pidsDir],
@@ -136,10 +130,19 @@ export class ExecutionCgroups {
       const file = dir === undefined ? undefined : join(dir, this.#version.joinFile);
       if (file !== undefined && !joins.some((join) => join.file === file)) {
         const mount = this.#version.mount(controller) ?? hierarchy(this.#version, controller);
-        joins.push({ controller, hierarchy: mount, file });
+        const move = controller === 'memory' && this.#tinyMemory() ? { move: true as const } : {};
+        joins.push({ controller, hierarchy: mount, file, ...move });
       }
     }
     return { joins };
+  }
+
+  // A memory limit too small for the launcher's spawning thread to sit in (CgroupJoin.move): on
+  // v1 its process would count for that cgroup's OOM killer, which could pick the launcher and
+  // every execution it started with it. Bun does not start in so little anyway.
+  #tinyMemory(): boolean {
+    const bytes = this.#limits.memoryBytes;
+    return bytes !== undefined && bytes < THREAD_JOIN_MIN_MEMORY_BYTES;
   }
 
   /** The mechanism name for `enforcement`. */
@@ -149,7 +152,7 @@ export class ExecutionCgroups {
 
   /**
    * SIGKILLs every member now (a few passes, no waiting). Never throws. On v1 one hierarchy's
-   * list is enough: a process joins all of them before it can fork (launch-command.ts), so every
+   * list is enough: a process is in all of them before it can fork (confinement.ts), so every
    * hierarchy holds the same members, and each read of `cgroup.procs` is a syscall on the path
    * of every execution.
    */

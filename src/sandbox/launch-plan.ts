@@ -23,12 +23,12 @@ function isBwrapProcess(pid: number): boolean {
 
 export function plan(parts: {
   command: { file: string; args: string[] };
-  byLauncher?: LaunchPlan['byLauncher'];
+  confinement: LaunchPlan['confinement'];
+  fallback: LaunchPlan['fallback'];
   env: Record<string, string>;
   cwd: string;
   workspace: Workspace;
   seccompFile: string | undefined;
-  materialize: () => string;
   enforcement: Enforcement;
   /** `limits.cpuSeconds` when the execution's processes together are bounded (LaunchPlan.cpuBudget). */
   cpuSeconds?: number | undefined;
@@ -38,12 +38,13 @@ export function plan(parts: {
   return {
     file: parts.command.file,
     args: parts.command.args,
-    ...(parts.byLauncher === undefined ? {} : { byLauncher: parts.byLauncher }),
+    confinement: parts.confinement,
+    fallback: parts.fallback,
     env: parts.env,
     cwd: parts.cwd,
     enforcement: parts.enforcement,
     ...(parts.seccompFile === undefined ? {} : { extraFiles: [parts.seccompFile] }),
-    materialize: parts.materialize,
+    materialize: () => parts.workspace.materialize(),
     terminate() {
       if (disposed === undefined) cgroups?.signal('SIGTERM', isBwrapProcess);
     },

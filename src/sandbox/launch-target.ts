@@ -1,5 +1,5 @@
 /**
- * What a launch's prologue `exec`s: bwrap around Bun (its argv from bwrap-args.ts, with the
+ * A launch's command: bwrap around Bun (its argv from bwrap-args.ts, with the
  * seccomp program and the tool's view), or, unsandboxed, Bun itself with a host temp dir.
  */
 import { EGRESS_ARG } from '../network/in-sandbox.js';
@@ -14,14 +14,14 @@ import type { LaunchRequest, ToolView } from './types.js';
 const SECCOMP_CHILD_FD = 4;
 const MIB = 1024 * 1024;
 
-/** What the prologue `exec`s: bwrap around Bun, or Bun itself. */
+/** A launch's command: bwrap around Bun, or Bun itself. */
 export interface Target {
   readonly file: string;
   readonly args: string[];
   readonly env: Record<string, string>;
   readonly cwd: string;
   readonly seccompFile?: string;
-  /** bwrap's arguments with `--info-fd`/`--block-fd` added, and those descriptors (LauncherLaunch.hold). */
+  /** bwrap's arguments with `--info-fd`/`--block-fd` added, and those descriptors (Confinement.hold). */
   readonly hold?: { readonly args: string[]; readonly infoFd: number; readonly blockFd: number };
 }
 
@@ -74,9 +74,8 @@ export function toolView(request: LaunchRequest): ToolView {
   return request.view ?? { kind: 'bundle', file: request.toolPath, source: request.toolPath };
 }
 
-// Unsandboxed: Bun itself, with the private temp dir as TMPDIR and HOME. `cwd`: with the
-// prologue the temp dir may not exist yet when the shell is spawned (it enters it), so tmpRoot.
-export function directTarget(request: LaunchRequest, privateTmp: string, cwd: string): Target {
+// Unsandboxed: Bun itself, in its private temp dir, which is its TMPDIR and HOME too.
+export function directTarget(request: LaunchRequest, privateTmp: string): Target {
   return {
     file: request.bunPath,
     args: [...request.bunArgs],
@@ -86,6 +85,6 @@ export function directTarget(request: LaunchRequest, privateTmp: string, cwd: st
       HOME: privateTmp,
       ...(request.permissions.run ? { PATH: SANDBOX_PATH } : {}),
     },
-    cwd,
+    cwd: privateTmp,
   };
 }

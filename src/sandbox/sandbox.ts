@@ -1,11 +1,9 @@
 /**
- * The sandbox as the runtime sees it: `prepare()` turns one launch request into the exact
- * command to spawn (bwrap inside a shell prologue that joins the execution's cgroups and sets
- * its rlimits, and the same command without it for the launcher, which applies them itself),
- * with a private `/tmp` (a size-limited tmpfs) and a seccomp program, and refuses
- * (a SandboxRefusal) what it cannot enforce. Mode `none` runs Bun directly, but still with a
- * private temp dir (a host directory), a cleared environment, and the cgroups and rlimits when
- * the machine has them. `sweep()` removes what managers that are gone left behind.
+ * The sandbox as the runtime sees it: `prepare()` turns one launch request into a LaunchPlan —
+ * the command (bwrap around Bun with a private size-limited `/tmp` and a seccomp program, or
+ * in mode `none` Bun itself with a host temp dir and a cleared environment) and the one
+ * description of what confines it (confinement.ts) — and refuses (a SandboxRefusal) what it
+ * cannot enforce. `sweep()` removes what managers that are gone left behind.
  */
 import { randomUUID } from 'node:crypto';
 import { chownSync } from 'node:fs';
@@ -25,12 +23,13 @@ import { enforcement } from './enforcement.js';
 import type { SandboxIdentity } from './identity.js';
 import { detectFor, whoRuns } from './sandbox-user.js';
 
-import { buildLaunchCommand, LAUNCH_GO, rlimits } from './launch-command.js';
+import { rlimitsOf, type Confinement, type RlimitValues } from './confinement.js';
+import { prologue } from './prologue.js';
 import { plan } from './launch-plan.js';
 import { bwrapTarget, directTarget, toolView } from './launch-target.js';
 import { SandboxRefusal } from './refusal.js';
 import { ownedTempPrefix, sweepOrphans } from './sweep.js';
-import type { LauncherLaunch, LaunchPlan, LaunchRequest, Sandbox } from './types.js';
+import type { LaunchPlan, LaunchRequest, Sandbox } from './types.js';
 import { openEgressSession, planCgroups, planWorkspace, type Workspace } from './workspace.js';
 
 /** Where a sandbox keeps its per-execution state (tests point these at fakes). */
@@ -157,9 +156,9 @@ async function prepareLaunch(
   }
 }
 
-// The command — bwrap around Bun, or Bun alone — inside the prologue that joins the cgroups,
-// sets the rlimits, switches to the sandbox user and waits for its temp dir and cgroups to be
-// made (LaunchPlan.materialize); and the same launch as the launcher starts it.
+// The command (bwrap around Bun, or Bun alone), the one description of what confines it (its
+// cgroups, rlimits and host user), and the fallback prologue that applies that description
+// where the launcher cannot run.
 async function buildPlan(
   request: LaunchRequest,
   caps: SandboxCapabilities,
@@ -167,92 +166,45 @@ async function buildPlan(
   context: LaunchContext,
   means: LimitMeans,
 ): Promise<LaunchPlan> {
-  const shell = caps.shell.path;
   const { root } = workspace;
   const sandboxed = root === undefined;
-  // Without a prologue to wait for them, the temp dir and cgroups are made now.
-  if (shell === undefined) workspace.materialize();
   const target = sandboxed
     ? await bwrapTarget(request, caps, context.tmpRoot, context.userNamespace, workspace.session)
-    : directTarget(request, root, shell === undefined ? root : context.tmpRoot);
-  const limits = launchLimits(request, sandboxed, means);
-  const switchTo = sandboxed && context.identity?.switched === true ? context.identity : undefined;
-  const prologueUser =
-    switchTo === undefined || caps.setpriv.path === undefined
-      ? undefined
-      : { setpriv: caps.setpriv.path, uid: switchTo.uid, gid: switchTo.gid };
-  // RLIMIT_NPROC is set by the launcher only; a switch without setpriv too: such a launch waits
-  // for the launcher rather than start another way.
-  const launcherOnly =
-    means.processes === 'rlimit-nproc' || (switchTo !== undefined && prologueUser === undefined);
-  const command =
-    shell === undefined
-      ? { file: target.file, args: target.args }
-      : buildLaunchCommand({
-          shell,
-          gate: true,
-          ...(root === undefined ? {} : { cwd: root }),
-          cgroupJoins: workspace.cgroups?.joinFiles ?? [],
-          ...limits,
-          ...(prologueUser === undefined ? {} : { user: prologueUser }),
-          file: target.file,
-          args: target.args,
-        });
-  const cgroups = workspace.cgroups?.forLauncher;
-  const byLauncher: LauncherLaunch | undefined =
-    shell === undefined || !launcherMayJoin(cgroups, request.limits.memoryMb)
-      ? undefined
-      : {
-          file: target.file,
-          args: target.hold?.args ?? target.args,
-          // Unsandboxed, the temp dir: made before the launcher spawns.
-          cwd: root ?? target.cwd,
-          ...cgroups,
-          rlimits: [
-            ...rlimits(limits),
-            ...(means.processes === 'rlimit-nproc'
-              ? [
-                  {
-                    resource: 'nproc' as const,
-                    soft: request.limits.maxProcesses,
-                    hard: request.limits.maxProcesses,
-                  },
-                ]
-              : []),
-          ],
-          ...(target.hold === undefined
-            ? {}
-            : { hold: { infoFd: target.hold.infoFd, blockFd: target.hold.blockFd } }),
-          ...(switchTo === undefined ? {} : { user: { uid: switchTo.uid, gid: switchTo.gid } }),
-          ...(launcherOnly ? { required: true } : {}),
-        };
+    : directTarget(request, root);
+  const values = rlimitValues(request, sandboxed, means);
+  const user = sandboxed && context.identity?.switched === true ? context.identity : undefined;
+  const confinement: Confinement = {
+    ...workspace.cgroups?.placement,
+    rlimits: rlimitsOf(values),
+    ...(user === undefined ? {} : { user: { uid: user.uid, gid: user.gid } }),
+    ...(target.hold === undefined ? {} : { hold: target.hold }),
+  };
+  const tools = { shell: caps.shell.path, setpriv: caps.setpriv.path };
   return plan({
-    command,
-    ...(byLauncher === undefined ? {} : { byLauncher }),
+    command: { file: target.file, args: target.args },
+    confinement,
+    fallback: prologue(tools, confinement, target),
     env: target.env,
     cwd: target.cwd,
     workspace,
     seccompFile: target.seccompFile,
-    materialize: () => {
-      workspace.materialize();
-      return shell === undefined ? '' : LAUNCH_GO;
-    },
     // With `run`, RLIMIT_CPU bounds each process only: the runtime sums them (cpu-watch.ts).
     cpuSeconds: request.permissions.run ? request.limits.cpuSeconds : undefined,
     enforcement: enforcement(request, toolView(request), caps, {
       cgroups: workspace.cgroups,
       userNamespace: context.userNamespace,
-      rlimits: shell !== undefined,
+      rlimits: true,
       means,
-      dataLimitMb: limits.dataBytes === undefined ? undefined : limits.dataBytes / MIB,
+      dataLimitMb: values.dataBytes === undefined ? undefined : values.dataBytes / MIB,
       identity: sandboxed ? context.identity : undefined,
     }),
   });
 }
 
 // The rlimits of a launch: CPU, file size and descriptors always; memory where no cgroup
-// bounds it (never below what Bun needs to start, see MIN_DATA_LIMIT_MB).
-function launchLimits(request: LaunchRequest, sandboxed: boolean, means: LimitMeans) {
+// bounds it (never below what Bun needs to start, see MIN_DATA_LIMIT_MB); processes where no
+// pids cgroup does (inside the user namespace, set by the launcher only: see prologue.ts).
+function rlimitValues(request: LaunchRequest, sandboxed: boolean, means: LimitMeans): RlimitValues {
   const { limits } = request;
   return {
     cpuSeconds: limits.cpuSeconds,
@@ -262,22 +214,6 @@ function launchLimits(request: LaunchRequest, sandboxed: boolean, means: LimitMe
       sandboxed && means.memory === 'rlimit-data'
         ? Math.max(limits.memoryMb, MIN_DATA_LIMIT_MB) * MIB
         : undefined,
+    processes: sandboxed && means.processes === 'rlimit-nproc' ? limits.maxProcesses : undefined,
   };
-}
-
-/**
- * On cgroup v1 the launcher's spawning thread sits in the execution's memory cgroup while it
- * spawns, and its process counts for that cgroup's OOM killer (v1 picks among the processes of
- * the cgroup's tasks): a limit the new process could reach in those microseconds could take the
- * launcher, and with it every execution it started. Below this the prologue joins instead; Bun
- * does not start in so little anyway (it is an out_of_memory either way).
- */
-const LAUNCHER_JOIN_MIN_MEMORY_MB = 32;
-
-function launcherMayJoin(
-  cgroups: Pick<LauncherLaunch, 'joins'> | undefined,
-  memoryMb: number,
-): boolean {
-  const joinsMemory = cgroups?.joins?.some((join) => join.controller === 'memory') === true;
-  return !joinsMemory || memoryMb >= LAUNCHER_JOIN_MIN_MEMORY_MB;
 }

@@ -3,7 +3,8 @@
  * Only src/sandbox/ knows how these are enforced (bubblewrap, cgroups, rlimits).
  */
 import type { Enforcement } from './enforcement-report.js';
-import type { Rlimit } from './launch-command.js';
+import type { Confinement } from './confinement.js';
+import type { FallbackCommand } from './prologue.js';
 
 export type { Enforcement };
 import type { NetworkActivity } from '../network/ledger.js';
@@ -118,7 +119,11 @@ export type ToolView =
 
 /** What the runtime asks the sandbox to launch. Everything already validated and resolved. */
 export interface LaunchRequest {
-  readonly executionId: string;
+  /**
+   * Names the launch's cgroups: the execution's id for a process started for an execution, a
+   * `prewarm-` id for a prewarmed one (its execution is not known yet).
+   */
+  readonly launchId: string;
   /** Absolute path of the Bun binary. */
   readonly bunPath: string;
   /** Arguments for Bun (flags, then the worker entry). Paths in them are host paths. */
@@ -151,13 +156,18 @@ export interface LimitReport {
   readonly network?: NetworkActivity;
 }
 
-/** A prepared launch: the exact command to spawn, and what to do around it. */
+/**
+ * A prepared launch: the command, the one description of what confines it, and what to do
+ * around it. The launcher starts the command and applies the confinement itself; where the
+ * launcher cannot run, Node spawns {@link fallback}, which applies the same description.
+ */
 export interface LaunchPlan {
-  /** Executable and arguments to spawn (no shell). */
+  /** The command: bwrap around Bun, or Bun itself (no shell). */
   readonly file: string;
   readonly args: readonly string[];
   /** The spawned process's environment. */
   readonly env: Readonly<Record<string, string>>;
+  /** Its working directory, which exists once {@link materialize} has run. */
   readonly cwd: string;
   readonly enforcement: Enforcement;
   /**
@@ -166,21 +176,18 @@ export interface LaunchPlan {
    * second process an empty program.
    */
   readonly extraFiles?: readonly string[];
+  /** Its cgroups, rlimits and host user. */
+  readonly confinement: Confinement;
   /**
-   * The same process as the launcher starts it, with no prologue: the launcher puts it in its
-   * cgroups and gives it its rlimits itself (see runtime/launcher/main.ts). {@link materialize}
-   * must have made the cgroups and temp dir before it is spawned. Absent where the launch needs
-   * the prologue's shell anyway (no `/bin/sh`: then neither path sets rlimits).
+   * The same launch as Node spawns it when the launcher cannot run: a shell prologue that
+   * applies {@link confinement} (prologue.ts), or why that is not possible.
    */
-  readonly byLauncher?: LauncherLaunch;
+  readonly fallback: FallbackCommand;
   /**
-   * Creates what the process needs only once it runs — its temp dir and its cgroups — and
-   * returns what to write on its stdin before anything else (`go\n`, or nothing): a process
-   * started through the sandbox's prologue waits for that line, so this work overlaps the
-   * process's own start. Call right after spawning. Throws when the sandbox cannot be set up;
-   * the process must then be killed. Idempotent.
+   * Creates what the process needs before it starts: its temp dir and its cgroups. Call before
+   * spawning; throws when the sandbox cannot be set up. Idempotent.
    */
-  materialize(): string;
+  materialize(): void;
   /**
    * Asks the tool to stop: SIGTERM to the tool's own processes (cgroup members that are not the
    * sandbox's bwrap), at the start of a kill grace period. A no-op without a cgroup.
@@ -204,48 +211,6 @@ export interface LaunchPlan {
   readonly networkActivity?: () => NetworkActivity;
   /** Removes everything the plan created (temp dir, cgroups, fds). Idempotent; never throws. */
   dispose(): Promise<void>;
-}
-
-/** A launch as the launcher runs it: the command itself, and the limits it applies around it. */
-export interface LauncherLaunch {
-  /** bwrap, or Bun itself unsandboxed. */
-  readonly file: string;
-  readonly args: readonly string[];
-  readonly cwd: string;
-  /** cgroup v2: the cgroup to start it in (clone3's CLONE_INTO_CGROUP: no migration lock). */
-  readonly cgroup?: string;
-  /**
-   * cgroup v1: the `tasks` files the launcher's spawning thread writes `0` to just before the
-   * spawn (the child starts in its thread's cgroups), then leaves for its own again; each with
-   * its controller and hierarchy, to find the launcher's own cgroup there.
-   */
-  readonly joins?: readonly {
-    readonly controller: 'memory' | 'pids' | 'cpu';
-    readonly hierarchy: string;
-    readonly file: string;
-  }[];
-  /**
-   * The rlimits the launcher sets on the process (prlimit) before it can run anything else: the
-   * same values the prologue's `ulimit`s set (launch-command.ts).
-   */
-  readonly rlimits: readonly Rlimit[];
-  /**
-   * bwrap: its `--info-fd`/`--block-fd` descriptors. bwrap forks the sandbox's process early and
-   * that process forks the tool's, so the rlimits go to the sandbox's process (its pid from the
-   * info fd) while it waits on the block fd, before it forks anything.
-   */
-  readonly hold?: { readonly infoFd: number; readonly blockFd: number };
-  /**
-   * The host user to start it as (a root manager's sandbox user, see identity.ts): Bun.spawn
-   * drops the supplementary groups, then sets the gid and uid in the child before its exec.
-   */
-  readonly user?: { readonly uid: number; readonly gid: number };
-  /**
-   * Only the launcher can start it as planned (RLIMIT_NPROC inside the user namespace, or a
-   * switch of user without setpriv): the spawn waits for the launcher instead of starting the
-   * prologue.
-   */
-  readonly required?: boolean;
 }
 
 /** What {@link Sandbox.sweep} removed. */

@@ -58,15 +58,14 @@ function shareWithGroup(directory: string, gid: number): void {
   chmodSync(socket, 0o660);
 }
 
-// The execution's cgroups, named (not made yet): only with a cgroup hierarchy and the shell whose
-// prologue joins them.
+// The execution's cgroups, named (not made yet), where there is a cgroup hierarchy.
 export function planCgroups(
   request: LaunchRequest,
   caps: SandboxCapabilities,
 ): ExecutionCgroups | undefined {
   const layout = caps.cgroup.layout;
-  if (layout === undefined || caps.shell.path === undefined) return undefined;
-  return ExecutionCgroups.plan(layout, request.executionId, {
+  if (layout === undefined) return undefined;
+  return ExecutionCgroups.plan(layout, request.launchId, {
     memoryBytes: caps.cgroup.memory ? request.limits.memoryMb * MIB : undefined,
     maxProcesses: caps.cgroup.pids ? request.limits.maxProcesses : undefined,
     cpus: caps.cgroup.cpu ? request.limits.cpus : undefined,
@@ -89,8 +88,7 @@ export interface Workspace {
 }
 
 // The host temp dir is made 0700, and only if it does not exist yet, so the name cannot be
-// planted. With a prologue to wait for them, it and the cgroups are created while the process
-// starts (see LaunchPlan.materialize); without one, at once.
+// planted; it and the cgroups are made just before the process starts (LaunchPlan.materialize).
 export function planWorkspace(
   root: string | undefined,
   cgroups: ExecutionCgroups | undefined,

@@ -87,7 +87,7 @@ describe.skipIf(!available.ok)('prepare() with an allow-list', () => {
 
   function request(tmpTool = 'ok-sync.ts', mode: LaunchRequest['mode'] = 'bwrap'): LaunchRequest {
     return {
-      executionId: 'egress-test',
+      launchId: 'egress-test',
       bunPath: BUN,
       bunArgs: BUN_ARGS,
       toolPath: `${FIXTURES}${tmpTool}`,

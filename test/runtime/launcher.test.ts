@@ -17,6 +17,7 @@ import { resolveBunBinary } from '../../src/runtime/bun-binary.js';
 import { killProcessGroup } from '../../src/runtime/kill-tree.js';
 import { Launcher } from '../../src/runtime/launcher-client.js';
 import { detectCgroups } from '../../src/sandbox/cgroup-detect.js';
+import { prologue } from '../../src/sandbox/prologue.js';
 import { spawnPlan, type SpawnedProcess } from '../../src/runtime/spawn.js';
 import { expectNothingLeft, launcherProcesses, openFds, toolProcesses } from '../helpers/leaks.js';
 import { readyLauncher, shellPlan } from '../helpers/plans.js';
@@ -219,22 +220,16 @@ describe('the launcher', () => {
     }
   });
 
-  test("a runtime's executions run through its launcher once it is up", async () => {
+  test('every execution of a runtime runs through its launcher, its first one too: Node spawns none', async () => {
     await withRuntime({ sandbox: 'none' }, async (runtime) => {
-      // The first calls spawn directly while the launcher starts; it is up within a few.
-      const parents = new Set<number>();
-      let viaLauncher = false;
-      for (let call = 0; call < 50 && !viaLauncher; call++) {
-        const result = await runtime.executeToolWithTimeout<{ ppid: number }>({
+      for (let call = 0; call < 5; call++) {
+        const { output } = await runtime.executeToolWithTimeout<{ ppid: number }>({
           toolPath: 'reports-parent.ts',
         });
-        parents.add(result.output.ppid);
         const launchers = launcherProcesses().map((line) => Number(line.split(':')[0]));
-        viaLauncher = launchers.includes(result.output.ppid);
+        expect(launchers).toContain(output.ppid);
+        expect(output.ppid).not.toBe(process.pid);
       }
-      expect(viaLauncher).toBe(true);
-      // Only the manager itself (before) and its launcher ever started one.
-      expect([...parents].filter((pid) => pid !== process.pid)).toHaveLength(1);
     });
   });
 
@@ -263,7 +258,7 @@ describe('the launcher', () => {
         kind: 'internal',
         message: 'Tool `forever` was lost: the toolcage launcher failed: it was killed by SIGKILL',
       });
-      // The next call starts a new launcher (or spawns directly meanwhile) and succeeds.
+      // The next call starts a new launcher, waits for it, and succeeds.
       await expect(
         runtime.executeToolWithTimeout({ toolPath: 'ok-sync.ts', input: 'after the kill' }),
       ).resolves.toMatchObject({ output: { echo: 'after the kill' }, exitCode: 0 });
@@ -271,7 +266,7 @@ describe('the launcher', () => {
   });
 });
 
-describe('starting inside a cgroup (cgroup v2, LaunchPlan.byLauncher)', () => {
+describe('starting inside a cgroup (cgroup v2, Confinement.cgroup)', () => {
   // Skipped (and reported so) unless TOOLCAGE_REQUIRE_ALL=1, where it fails the run.
   test.runIf(REQUIRE_ALL)(
     'cgroup v2 is writable here (required when TOOLCAGE_REQUIRE_ALL=1)',
@@ -281,26 +276,25 @@ describe('starting inside a cgroup (cgroup v2, LaunchPlan.byLauncher)', () => {
   );
 
   test.skipIf('missing' in cgroup2)(
-    "through the launcher the process starts inside the plan's cgroup and runs its `byLauncher` command; spawned directly it runs the plan's own",
+    "through the launcher the process starts inside the plan's cgroup; the fallback's prologue joins the same cgroup itself",
     async () => {
       const root = (cgroup2 as { root: string }).root;
       const dir = mkdtempSync(join(root, 'toolcage-test-into-'));
       onTestFinished(() => rmdirSync(dir));
       const report = 'printf "%s|%s" "$0" "$(grep "^0::" /proc/self/cgroup)" >&3';
       let materialized = 0;
+      const confinement = { cgroup: dir, rlimits: [] };
+      const tools = { shell: '/bin/sh', setpriv: undefined };
       const plan = shellPlan(report, {
-        args: ['-c', report, 'joined by its prologue'],
-        byLauncher: {
+        args: ['-c', report, 'started inside'],
+        confinement,
+        fallback: prologue(tools, confinement, {
           file: '/bin/sh',
-          args: ['-c', report, 'started inside'],
-          cwd: '/',
-          cgroup: dir,
-          rlimits: [],
-        },
+          args: ['-c', report, 'joined by its prologue'],
+        }),
         // The cgroup must be made before a process can start in it: the launcher path makes it first.
         materialize: () => {
           materialized++;
-          return '';
         },
       });
       await withLauncher(async (launcher) => {
@@ -311,7 +305,9 @@ describe('starting inside a cgroup (cgroup v2, LaunchPlan.byLauncher)', () => {
         expect(materialized).toBe(1);
       });
       const direct = await spawnPlan(plan);
-      expect((await resultOf(direct)).split('|')[0]).toBe('joined by its prologue');
+      const [fallbackHow, fallbackMembership] = (await resultOf(direct)).split('|');
+      expect(fallbackHow).toBe('joined by its prologue');
+      expect(fallbackMembership).toBe(`0::/${dir.slice(root.length + 1)}`);
     },
   );
 });
@@ -325,7 +321,7 @@ if (v1Memory === undefined) {
   );
 }
 
-describe('joining cgroup v1 cgroups for a spawn (LaunchPlan.byLauncher)', () => {
+describe('joining cgroup v1 cgroups for a spawn (Confinement.joins)', () => {
   test.runIf(REQUIRE_ALL && v1.version !== 'v2')(
     'a v1 memory hierarchy is writable here (required when TOOLCAGE_REQUIRE_ALL=1 on a cgroup v1 machine)',
     () => {
@@ -347,13 +343,7 @@ describe('joining cgroup v1 cgroups for a spawn (LaunchPlan.byLauncher)', () => 
           .replace(/^\d+:[^:]*:/, '');
       const report = 'grep -E "^[0-9]+:([^:]*,)?memory(,[^:]*)?:" /proc/self/cgroup >&3';
       const plan = shellPlan(report, {
-        byLauncher: {
-          file: '/bin/sh',
-          args: ['-c', report],
-          cwd: '/',
-          joins: [{ controller: 'memory', hierarchy, file: tasks }],
-          rlimits: [],
-        },
+        confinement: { joins: [{ controller: 'memory', hierarchy, file: tasks }], rlimits: [] },
       });
       await withLauncher(async (launcher) => {
         const { pid } = launcher.running!;
@@ -377,7 +367,39 @@ describe('joining cgroup v1 cgroups for a spawn (LaunchPlan.byLauncher)', () => 
   );
 });
 
-describe('limits the launcher applies itself (LaunchPlan.byLauncher)', () => {
+describe('a tiny v1 memory limit (CgroupJoin.move)', () => {
+  test.skipIf(v1Memory === undefined)(
+    "the launcher moves the started process into the memory cgroup; none of the launcher's threads ever enters it",
+    async () => {
+      const hierarchy = v1Memory!;
+      const dir = mkdtempSync(join(hierarchy, 'toolcage-test-move-'));
+      onTestFinished(() => rmdirSync(dir));
+      const tasks = join(dir, 'tasks');
+      // The moved process waits for its move (it reads its stdin) before it reports.
+      const report = 'read -r _; grep -E "^[0-9]+:([^:]*,)?memory(,[^:]*)?:" /proc/self/cgroup >&3';
+      const plan = shellPlan(report, {
+        confinement: {
+          joins: [{ controller: 'memory', hierarchy, file: tasks, move: true }],
+          rlimits: [],
+        },
+      });
+      await withLauncher(async (launcher) => {
+        const { pid } = launcher.running!;
+        const child = await spawnPlan(plan, launcher);
+        const members = readFileSync(tasks, 'utf8').split('\n').filter(Boolean);
+        expect(members).toContain(String(child.pid));
+        expect(members.filter((tid) => existsSync(`/proc/${pid}/task/${tid}`))).toEqual([]);
+        child.stdin.write('go\n');
+        expect((await resultOf(child)).trim()).toMatch(
+          new RegExp(`:/${dir.slice(hierarchy.length + 1)}$`),
+        );
+        expect(await child.exited).toEqual({ code: 0, signal: null });
+      });
+    },
+  );
+});
+
+describe('limits the launcher applies itself (Confinement.rlimits)', () => {
   const bwrap = ['/usr/bin/bwrap', '/bin/bwrap'].find((path) => existsSync(path));
   if (bwrap === undefined) {
     process.stderr.write(
@@ -395,15 +417,14 @@ describe('limits the launcher applies itself (LaunchPlan.byLauncher)', () => {
       const report = 'grep -E "^Max (cpu time|file size)" /proc/self/limits >&3';
       const held = (args: string[]) =>
         shellPlan('', {
-          byLauncher: {
-            file: bwrap!,
-            args,
-            cwd: '/',
+          file: bwrap!,
+          args,
+          confinement: {
             rlimits: [
               { resource: 'cpu', soft: 7, hard: 8 },
               { resource: 'fsize', soft: 1024 * 1024, hard: 1024 * 1024 },
             ],
-            hold: { infoFd: 4, blockFd: 5 },
+            hold: { args, infoFd: 4, blockFd: 5 },
           },
         });
       await withLauncher(async (launcher) => {

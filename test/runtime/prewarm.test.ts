@@ -251,7 +251,9 @@ function recordingSandbox(): {
         env: {},
         cwd: tmpdir(),
         enforcement: {} as Enforcement,
-        materialize: () => '',
+        confinement: { rlimits: [] },
+        fallback: { file: '/bin/sh', args: ['-c', 'read -r _ || true', 'toolcage-fixture-marker'] },
+        materialize: () => {},
         terminate() {},
         killAll() {},
         killsAll: false,
@@ -328,7 +330,7 @@ describe('ProcessPool', () => {
         .toBe(8);
       const prepared = requests.size;
       for (const profile of [wide, narrow, otherTool, lowLimit, narrow, wide]) {
-        const launched = await processes.launch(profile);
+        const launched = await processes.launch('call', profile);
         // Taken from the pool (nothing new prepared on the call's path) and of its own profile.
         const request = requests.get(launched.plan)!;
         expect(request.toolPath).toBe(profile.toolPath);
@@ -351,7 +353,7 @@ describe('ProcessPool', () => {
         .poll(() => processes.idleCount, { message: 'the pool to fill', timeout: 10_000 })
         .toBe(2);
       expect(requests.size).toBe(2);
-      const launched = await processes.launch(spec());
+      const launched = await processes.launch('call', spec());
       expect(processes.idleCount).toBe(1);
       // Not refilled while the taken process still runs: an absence, so a wait, not a poll.
       await new Promise((resolve) => setTimeout(resolve, 50));

@@ -43,7 +43,7 @@ function recording(): { sandbox: Sandbox; requests: LaunchRequest[] } {
 }
 
 describe('a launch the sandbox refuses', () => {
-  test('rejects with the registered tool id and the call’s execution id, not the file’s name or the pool’s id', async () => {
+  test('rejects with the registered tool id and the call’s execution id, which also names the launch (its cgroups)', async () => {
     const { sandbox, requests } = recording();
     const runtime = createToolRuntimeOn(
       {
@@ -65,12 +65,34 @@ describe('a launch the sandbox refuses', () => {
         expect(error['cause']).toBeInstanceOf(SandboxRefusal);
         expect(error['executionId']).toMatch(/^[0-9a-f-]{36}$/);
       }
-      // Each call has its own id, and it is not the id the pool gave the sandbox's launch.
+      // Each call has its own id; what the sandbox refused is the build of the tool's bundle,
+      // whose launch is named as a build's (one build serves every call that waits for it).
       expect(first['executionId']).not.toBe(second['executionId']);
       expect(requests).toHaveLength(2);
-      const poolIds = requests.map((request) => request.executionId);
-      expect(poolIds).not.toContain(first['executionId']);
-      expect(poolIds).not.toContain(second['executionId']);
+      for (const request of requests) expect(request.launchId).toMatch(/^build-[0-9a-f-]{36}$/);
+    } finally {
+      await runtime.close();
+    }
+  });
+
+  test('the launch of a call is named by the call’s execution id (its cgroups can be matched to an error)', async () => {
+    const { sandbox, requests } = recording();
+    const runtime = createToolRuntimeOn(
+      {
+        rootDir: dir,
+        sandbox: 'bwrap',
+        telemetry: false,
+        tools: { alpha: { path: 'beta.ts', bundle: false } },
+      },
+      sandbox,
+    );
+    try {
+      const first = await rejectionOf(runtime.executeToolWithTimeout({ toolId: 'alpha' }));
+      const second = await rejectionOf(runtime.executeToolWithTimeout({ toolId: 'alpha' }));
+      expect(requests.map((request) => request.launchId)).toEqual([
+        first['executionId'],
+        second['executionId'],
+      ]);
     } finally {
       await runtime.close();
     }
@@ -107,7 +129,7 @@ describe('a launch the sandbox refuses', () => {
   test('the refusal says what cannot be enforced and why, and makes no user-facing error itself', async () => {
     const refusal = await rejectionOf(
       createSandbox({ cgroupRoot: noCgroups, requireCgroups: true }).prepare({
-        executionId: 'pool-id',
+        launchId: 'pool-id',
         bunPath: '/bin/true',
         bunArgs: [],
         toolPath: join(dir, 'beta.ts'),

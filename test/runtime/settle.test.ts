@@ -7,6 +7,7 @@
 import { afterEach, beforeAll, expect, test, vi } from 'vitest';
 import { expectNothingLeft, launcherProcesses, openFds } from '../helpers/leaks.js';
 import { fixtureRuntime } from '../helpers/runtime.js';
+import { launcherUnavailable } from '../helpers/plans.js';
 
 let baselineFds: number;
 beforeAll(() => {
@@ -51,29 +52,31 @@ function trackTimers(): { pending(): number; restore(): void } {
   };
 }
 
-test('an execution settles with none of its timers left, spawned directly or through the launcher', async () => {
-  // Unsandboxed, the tool's parent tells who spawned it: the manager, or its launcher. Not
-  // bundled: a build would start the launcher before the tool's first process.
-  const runtime = fixtureRuntime({
-    sandbox: 'none',
-    tools: { parent: { path: 'reports-parent.ts', bundle: false } },
-  });
-  const timers = trackTimers();
-  try {
-    const seen = new Set<'manager' | 'launcher'>();
-    for (let call = 0; call < 50 && seen.size < 2; call++) {
-      const result = await runtime.executeToolWithTimeout<{ ppid: number }>({ toolId: 'parent' });
-      // Read in the same turn as the settle. A call settles on its whole result, its process's
-      // teardown after it (src/runtime/teardown.ts): its one timer, the bound of the wait for
-      // the exit, goes with the exit; nothing else of the execution is pending.
-      expect(timers.pending()).toBeLessThanOrEqual(1);
-      await vi.waitFor(() => expect(timers.pending()).toBe(0), { timeout: 5_000 });
-      const launchers = launcherProcesses().map((line) => Number(line.split(':')[0]));
-      seen.add(launchers.includes(result.output.ppid) ? 'launcher' : 'manager');
+test.each(['launcher', 'fallback'] as const)(
+  'an execution settles with none of its timers left (started by the %s)',
+  async (way) => {
+    // Unsandboxed, the tool's parent tells who spawned it: the manager, or its launcher.
+    const restore = way === 'fallback' ? launcherUnavailable() : () => {};
+    const runtime = fixtureRuntime({
+      sandbox: 'none',
+      tools: { parent: { path: 'reports-parent.ts', bundle: false } },
+    });
+    const timers = trackTimers();
+    try {
+      for (let call = 0; call < 3; call++) {
+        const result = await runtime.executeToolWithTimeout<{ ppid: number }>({ toolId: 'parent' });
+        // Read in the same turn as the settle. A call settles on its whole result, its process's
+        // teardown after it (src/runtime/teardown.ts): its one timer, the bound of the wait for
+        // the exit, goes with the exit; nothing else of the execution is pending.
+        expect(timers.pending()).toBeLessThanOrEqual(1);
+        await vi.waitFor(() => expect(timers.pending()).toBe(0), { timeout: 5_000 });
+        const launchers = launcherProcesses().map((line) => Number(line.split(':')[0]));
+        expect(launchers.includes(result.output.ppid) ? 'launcher' : 'fallback').toBe(way);
+      }
+    } finally {
+      timers.restore();
+      restore();
+      await runtime.close();
     }
-    expect([...seen].sort()).toEqual(['launcher', 'manager']);
-  } finally {
-    timers.restore();
-    await runtime.close();
-  }
-});
+  },
+);

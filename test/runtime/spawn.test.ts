@@ -1,10 +1,9 @@
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterEach, beforeAll, expect, test } from 'vitest';
-import { ErrorKind } from '../../src/errors/kinds.js';
-import { runProcess } from '../../src/runtime/run-process.js';
 import { spawnPlan } from '../../src/runtime/spawn.js';
 import type { Launcher } from '../../src/runtime/launcher-client.js';
-import { NO_HINTS } from '../../src/sandbox/classify-hints.js';
-import type { LaunchPlan } from '../../src/sandbox/types.js';
 import { expectNothingLeft, openFds } from '../helpers/leaks.js';
 import { readyLauncher, shellPlan } from '../helpers/plans.js';
 
@@ -16,53 +15,53 @@ afterEach(async () => {
   await expectNothingLeft(baselineFds);
 });
 
-// A plan whose process waits for its `go` (like the sandbox's prologue) and whose
-// materialisation fails, as a cgroup that cannot be created would.
-function failingPlan(): LaunchPlan {
-  return shellPlan('read -r go && exec sleep 4242', {
-    materialize: () => {
-      throw new Error('mkdir /sys/fs/cgroup/pids/toolcage/1/x: EACCES');
-    },
-  });
-}
-
-// Both ways a process is started: by the manager itself, and through a launcher that is up.
-test.each(['directly', 'through the launcher'] as const)(
-  'a launch whose sandbox cannot be set up is spawn_failed, and its waiting process is killed (%s)',
+// Both ways a process is started: through the launcher, and the fallback Node spawns.
+test.each(['through the launcher', 'by the fallback'] as const)(
+  'a launch whose sandbox cannot be set up fails before any process starts (%s)',
   async (how) => {
-    const launcher = how === 'directly' ? undefined : await readyLauncher();
+    const launcher = how === 'by the fallback' ? undefined : await readyLauncher();
+    const dir = mkdtempSync(join(tmpdir(), 'toolcage-spawn-test-'));
     try {
-      await expectSetupFailure(launcher);
+      const marker = join(dir, 'ran');
+      const plan = shellPlan(`touch '${marker}'`, {
+        materialize: () => {
+          throw new Error('mkdir /sys/fs/cgroup/pids/toolcage/1/x: EACCES');
+        },
+      });
+      await expect(spawnPlan(plan, launcher)).rejects.toThrow(
+        'sandbox setup failed: mkdir /sys/fs/cgroup/pids/toolcage/1/x: EACCES',
+      );
+      expect(existsSync(marker)).toBe(false);
     } finally {
       await launcher?.close();
+      rmSync(dir, { recursive: true, force: true });
     }
   },
 );
 
-async function expectSetupFailure(launcher: Launcher | undefined): Promise<void> {
-  const plan = failingPlan();
-  const outcome = await runProcess(await spawnPlan(plan, launcher), plan, {
-    toolId: 'x',
-    request: {
-      executionId: 'e',
-      toolId: 'x',
-      toolPath: '/nonexistent.ts',
-      exportName: 'default',
-      env: {},
-      input: null,
-      config: {},
+test('a launch only the launcher can confine is refused, not started unconfined, when there is no launcher', async () => {
+  const plan = shellPlan('exit 0', {
+    fallback: {
+      unavailable: 'its process limit is an RLIMIT_NPROC that only the toolcage launcher can set',
     },
-    timeoutMs: 10_000,
-    maxOutputBytes: 1024,
-    maxLogBytes: 1024,
-    killGraceMs: 0,
-    signal: new AbortController().signal,
-    onLog: undefined,
-    explain: () => NO_HINTS,
   });
-  expect(outcome.verdict).toMatchObject({ ok: false, kind: ErrorKind.SpawnFailed });
-  expect(outcome.verdict.ok ? '' : outcome.verdict.message).toContain(
-    'could not be started: sandbox setup failed: mkdir /sys/fs/cgroup/pids/toolcage/1/x: EACCES',
+  await expect(spawnPlan(plan, undefined)).rejects.toThrow(
+    'sandbox setup failed: the toolcage launcher is not running, and its process limit is an RLIMIT_NPROC',
   );
-  expect(outcome.end.signal).toBe('SIGKILL');
-}
+});
+
+test('a launcher that cannot start (three failures) leaves launches to the fallback', async () => {
+  const { Launcher } = await import('../../src/runtime/launcher-client.js');
+  const broken: Launcher = new Launcher('/nonexistent/bun', '/nonexistent/launcher.ts');
+  try {
+    const plan = shellPlan('echo fallback >&3');
+    const child = await spawnPlan(plan, broken);
+    const chunks: Buffer[] = [];
+    for await (const chunk of child.result) chunks.push(chunk as Buffer);
+    expect(Buffer.concat(chunks).toString()).toBe('fallback\n');
+    expect(await child.exited).toEqual({ code: 0, signal: null });
+    expect(broken.ready).toBe(false);
+  } finally {
+    await broken.close();
+  }
+});

@@ -6,13 +6,13 @@ import {
   withHold,
   type BwrapInput,
 } from '../../src/sandbox/bwrap-args.js';
+import { rlimitsOf } from '../../src/sandbox/confinement.js';
 import {
-  buildLaunchCommand,
   LAUNCH_FAILURE_EXIT,
   LAUNCH_FAILURE_PREFIX,
-  LAUNCH_GO,
+  prologue,
   quote,
-} from '../../src/sandbox/launch-command.js';
+} from '../../src/sandbox/prologue.js';
 import { resolvePermissions } from '../../src/sandbox/permissions.js';
 import type { Permissions } from '../../src/sandbox/types.js';
 
@@ -254,30 +254,26 @@ describe('buildBwrapArgs', () => {
   });
 });
 
-describe('buildLaunchCommand', () => {
-  const command = { shell: '/bin/sh', file: '/usr/bin/bwrap', args: ['--x', "it's"] };
+describe('the fallback prologue', () => {
+  const tools = { shell: '/bin/sh', setpriv: '/usr/bin/setpriv' };
+  const command = { file: '/usr/bin/bwrap', args: ['--x', "it's"] };
 
   test('nothing to apply: the command itself, no shell', () => {
-    expect(
-      buildLaunchCommand({
-        ...command,
-        cgroupJoins: [],
-        cpuSeconds: undefined,
-        fileSizeBytes: undefined,
-      }),
-    ).toEqual({
-      file: '/usr/bin/bwrap',
-      args: ['--x', "it's"],
-    });
+    expect(prologue(tools, { rlimits: [] }, command)).toEqual(command);
   });
 
   test('cgroups and rlimits: a sh prologue that execs the command with its arguments untouched', () => {
-    const { file, args } = buildLaunchCommand({
-      ...command,
-      cgroupJoins: ['/cg/memory/a/tasks', '/cg/pids/a/tasks'],
-      cpuSeconds: 2,
-      fileSizeBytes: 10 * 1024 * 1024,
-    });
+    const confinement = {
+      joins: [
+        { controller: 'memory', hierarchy: '/cg/memory', file: '/cg/memory/a/tasks' },
+        { controller: 'pids', hierarchy: '/cg/pids', file: '/cg/pids/a/tasks' },
+      ] as const,
+      rlimits: rlimitsOf({ cpuSeconds: 2, fileSizeBytes: 10 * 1024 * 1024 }),
+    };
+    const { file, args } = prologue(tools, confinement, command) as {
+      file: string;
+      args: string[];
+    };
     expect(file).toBe('/bin/sh');
     expect(args[0]).toBe('-c');
     expect(args.slice(2)).toEqual(['/usr/bin/bwrap', '--x', "it's"]);
@@ -289,41 +285,63 @@ describe('buildLaunchCommand', () => {
     expect(script.trim().endsWith('exec "$0" "$@"')).toBe(true);
   });
 
-  test('a gated prologue waits for `go` before it joins anything, and enters its cwd last', () => {
-    const { args } = buildLaunchCommand({
-      ...command,
-      gate: true,
-      cwd: "/tmp/toolcage-it's",
-      cgroupJoins: ['/cg/pids/a/tasks'],
-      cpuSeconds: undefined,
-      fileSizeBytes: 1024,
-    });
+  test('a switch of user: joins and limits as root first, then setpriv drops the groups and execs', () => {
+    const confinement = {
+      cgroup: '/cg/unified/a',
+      rlimits: rlimitsOf({ cpuSeconds: undefined, fileSizeBytes: undefined, openFiles: 64 }),
+      user: { uid: 65534, gid: 65534 },
+    };
+    const { args } = prologue(tools, confinement, command) as { args: readonly string[] };
     const lines = args[1]!.split('\n');
-    const gate = lines.findIndex((line) => line.startsWith('read -r go && [ "$go" = go ] ||'));
-    const join = lines.findIndex((line) => line.includes('/cg/pids/a/tasks'));
-    const cd = lines.findIndex((line) => line.startsWith(`cd '/tmp/toolcage-it'\\''s' || fail`));
-    expect(gate).toBeGreaterThan(0);
-    expect(join).toBeGreaterThan(gate);
-    expect(cd).toBeGreaterThan(join);
-    expect(lines.at(-1)).toBe('exec "$0" "$@"');
+    expect(lines[1]).toBe(
+      "echo 0 > '/cg/unified/a/cgroup.procs' || fail 'join the cgroup /cg/unified/a/cgroup.procs'",
+    );
+    expect(lines[2]).toBe("ulimit -n 64 || fail 'set RLIMIT_NOFILE'");
+    expect(lines.at(-1)).toBe(
+      'exec \'/usr/bin/setpriv\' --reuid=65534 --regid=65534 --clear-groups -- "$0" "$@"',
+    );
   });
 
-  test('the gate really holds: nothing runs until `go`, and the request after it stays on stdin', () => {
-    const { file, args } = buildLaunchCommand({
-      shell: '/bin/sh',
-      file: '/bin/sh',
-      args: ['-c', 'cat'],
-      gate: true,
-      cgroupJoins: [],
-      cpuSeconds: undefined,
-      fileSizeBytes: undefined,
+  test('what only the launcher can do is named, never started without it', () => {
+    const nproc = {
+      rlimits: rlimitsOf({ cpuSeconds: undefined, fileSizeBytes: undefined, processes: 8 }),
+    };
+    expect(prologue(tools, nproc, command)).toEqual({
+      unavailable: 'its process limit is an RLIMIT_NPROC that only the toolcage launcher can set',
     });
-    expect(
-      execFileSync(file, args, { input: `${LAUNCH_GO}{"request":1}\nabort\n` }).toString(),
-    ).toBe('{"request":1}\nabort\n');
-    const refused = spawnSync(file, args, { input: 'nope\n' });
-    expect(refused.status).toBe(LAUNCH_FAILURE_EXIT);
-    expect(refused.stderr.toString()).toContain(`${LAUNCH_FAILURE_PREFIX}cannot start`);
+    const user = { rlimits: [], user: { uid: 1, gid: 1 } };
+    expect(prologue({ ...tools, setpriv: undefined }, user, command)).toHaveProperty(
+      'unavailable',
+      expect.stringContaining('setpriv'),
+    );
+    const limited = { rlimits: rlimitsOf({ cpuSeconds: 1, fileSizeBytes: undefined }) };
+    expect(prologue({ shell: undefined, setpriv: undefined }, limited, command)).toEqual({
+      unavailable: 'its limits need the toolcage launcher or /bin/sh',
+    });
+  });
+
+  test('it runs: a limit it cannot apply ends it with its own exit status and a named reason', () => {
+    const ok = prologue(
+      tools,
+      { rlimits: rlimitsOf({ cpuSeconds: 5, fileSizeBytes: 4096 }) },
+      {
+        file: '/bin/sh',
+        args: ['-c', 'ulimit -t; ulimit -f'],
+      },
+    ) as { file: string; args: string[] };
+    expect(execFileSync(ok.file, ok.args).toString()).toBe('5\n8\n');
+    const joins = [
+      { controller: 'pids', hierarchy: '/nonexistent', file: '/nonexistent/a/tasks' },
+    ] as const;
+    const refused = prologue(tools, { joins, rlimits: [] }, { file: '/bin/true', args: [] }) as {
+      file: string;
+      args: string[];
+    };
+    const run = spawnSync(refused.file, refused.args);
+    expect(run.status).toBe(LAUNCH_FAILURE_EXIT);
+    expect(run.stderr.toString()).toContain(
+      `${LAUNCH_FAILURE_PREFIX}cannot join the cgroup /nonexistent/a/tasks`,
+    );
   });
 
   test('quote', () => {

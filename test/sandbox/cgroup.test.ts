@@ -173,14 +173,10 @@ describe('ExecutionCgroups on v1', () => {
       String(256 * 1024 * 1024),
     );
     expect(readFileSync(join(pidsDir, 'exec-1', 'pids.max'), 'utf8')).toBe('64');
-    expect(created.joinFiles).toEqual([
-      join(memoryDir, 'exec-1', 'tasks'),
-      join(pidsDir, 'exec-1', 'tasks'),
-    ]);
     expect(created.mechanism).toBe('cgroup-v1');
     // One cgroup per hierarchy, and CLONE_INTO_CGROUP takes v2 cgroups only: the launcher's
     // spawning thread joins each `tasks` file, and comes back to its own in the same hierarchy.
-    expect(created.forLauncher).toEqual({
+    expect(created.placement).toEqual({
       joins: [
         {
           controller: 'memory',
@@ -237,13 +233,12 @@ describe('ExecutionCgroups on v2', () => {
     });
     const dir = join(runtimeDir, 'exec-4');
     // One cgroup for both controllers: a process can be started inside it.
-    expect(group.forLauncher).toEqual({ cgroup: dir });
+    expect(group.placement).toEqual({ cgroup: dir });
     expect(readFileSync(join(dir, 'memory.max'), 'utf8')).toBe(String(512 * 1024 * 1024));
     expect(readFileSync(join(dir, 'pids.max'), 'utf8')).toBe('100');
     for (const parent of [root, join(root, 'toolcage'), runtimeDir]) {
       expect(readFileSync(join(parent, 'cgroup.subtree_control'), 'utf8')).toBe('+memory +pids');
     }
-    expect(group.joinFiles).toEqual([join(dir, 'cgroup.procs')]);
     expect(group.mechanism).toBe('cgroup-v2');
     writeFileSync(join(dir, 'memory.events'), 'low 0\nhigh 0\nmax 4\noom 1\noom_kill 1\n');
     writeFileSync(join(dir, 'pids.events'), 'max 0\n');
@@ -316,7 +311,7 @@ describe('the launch plan on each version', () => {
     const tmpRoot = mkdtempSync(join(tmpdir(), 'sbx-plan-'));
     onTestFinished(() => rmSync(tmpRoot, { recursive: true, force: true }));
     const plan = await createSandbox({ cgroupRoot, tmpRoot }).prepare({
-      executionId: 'exec-plan',
+      launchId: 'exec-plan',
       bunPath: '/bin/true',
       bunArgs: [],
       toolPath: join(tmpRoot, 'tool.ts'),
@@ -330,43 +325,48 @@ describe('the launch plan on each version', () => {
     return plan;
   }
 
-  test('v2: the launcher starts Bun itself inside its cgroup and sets its rlimits; the prologue Node spawns joins and waits', async () => {
+  test('v2: the process starts inside its cgroup, in its temp dir, with its rlimits; the fallback prologue applies the same', async () => {
     const plan = await planOver(fakeV2());
     const dir = join(root, 'toolcage', ownerTag(), 'exec-plan');
-    expect(plan.byLauncher).toMatchObject({
-      file: '/bin/true',
+    expect(plan.file).toBe('/bin/true');
+    expect(plan.confinement).toEqual({
       cgroup: dir,
       rlimits: [
         { resource: 'fsize', soft: 64 * 1024 * 1024, hard: 64 * 1024 * 1024 },
         { resource: 'nofile', soft: 1024, hard: 1024 },
       ],
     });
-    expect(plan.byLauncher).not.toHaveProperty('joins');
-    expect(plan.byLauncher).not.toHaveProperty('hold');
-    // Unsandboxed, it runs in its temp dir, which is made before the launcher spawns.
-    expect(plan.byLauncher?.cwd).toMatch(/toolcage-/);
-    expect(plan.args[1]).toContain(`echo 0 > '${join(dir, 'cgroup.procs')}'`);
-    expect(plan.args[1]).toContain('read -r go');
-    expect(plan.args[1]).toContain(`ulimit -f ${(64 * 1024 * 1024) / 512}`);
-    expect(plan.args[1]).toContain('ulimit -n 1024');
+    // Unsandboxed, it runs in its temp dir, which is made before it starts.
+    expect(plan.cwd).toMatch(/toolcage-/);
+    const fallback = plan.fallback as { file: string; args: readonly string[] };
+    expect(fallback.args[1]).toContain(`echo 0 > '${join(dir, 'cgroup.procs')}'`);
+    expect(fallback.args[1]).not.toContain('read -r go');
+    expect(fallback.args[1]).toContain(`ulimit -f ${(64 * 1024 * 1024) / 512}`);
+    expect(fallback.args[1]).toContain('ulimit -n 1024');
+    expect(fallback.args.slice(2)).toEqual(['/bin/true']);
   });
 
-  test('v1 with a tiny memory limit: no launcher join (its process would count for that cgroup’s OOM killer); the prologue joins', async () => {
+  test('v1 with a tiny memory limit: the process is moved into the memory cgroup, the launcher’s thread never joins it', async () => {
     const plan = await planOver(fakeV1(), { memoryMb: 16 });
-    expect(plan.byLauncher).toBeUndefined();
-    expect(plan.args[1]).toContain(`/tasks'`);
+    expect(plan.confinement.joins?.map((join) => [join.controller, join.move])).toEqual([
+      ['memory', true],
+      ['pids', undefined],
+    ]);
+    expect((plan.fallback as { args: readonly string[] }).args[1]).toContain(`/tasks'`);
   });
 
   test('v2 with a tiny memory limit: the process is cloned into its cgroup, the launcher never in it', async () => {
-    expect((await planOver(fakeV2(), { memoryMb: 16 })).byLauncher).toHaveProperty('cgroup');
+    expect((await planOver(fakeV2(), { memoryMb: 16 })).confinement).toHaveProperty('cgroup');
   });
 
   test('v1: the launcher joins each hierarchy by thread; a CPU limit is soft below hard', async () => {
     const plan = await planOver(fakeV1(), { cpuSeconds: 3 });
-    expect(plan.byLauncher?.joins?.map((join) => join.controller)).toEqual(['memory', 'pids']);
-    expect(plan.byLauncher).not.toHaveProperty('cgroup');
-    expect(plan.byLauncher?.rlimits).toContainEqual({ resource: 'cpu', soft: 3, hard: 4 });
-    expect(plan.args[1]).toContain(`/tasks'`);
-    expect(plan.args[1]).toContain('ulimit -S -t 3 && ulimit -H -t 4');
+    expect(plan.confinement.joins?.map((join) => join.controller)).toEqual(['memory', 'pids']);
+    expect(plan.confinement.joins?.some((join) => join.move === true)).toBe(false);
+    expect(plan.confinement).not.toHaveProperty('cgroup');
+    expect(plan.confinement.rlimits).toContainEqual({ resource: 'cpu', soft: 3, hard: 4 });
+    const script = (plan.fallback as { args: readonly string[] }).args[1];
+    expect(script).toContain(`/tasks'`);
+    expect(script).toContain('ulimit -S -t 3 && ulimit -H -t 4');
   });
 });

@@ -1,6 +1,6 @@
 /**
  * Real escape attempts: real bubblewrap, real cgroups, real Bun, one behaviour per fixture, each
- * through `createToolRuntime` started both ways (its launcher, and a direct spawn). Expectations
+ * through `createToolRuntime` started both ways (its launcher, and the fallback Node spawns). Expectations
  * follow this machine's cgroup version. After each test nothing may be left: no processes, no
  * temp dirs, no cgroups.
  */

@@ -1,8 +1,8 @@
 /**
  * The sandbox tests' way in: real executions through `createToolRuntime`, the path users run,
  * started either of the two ways a runtime starts a tool process — through its launcher (every
- * call once the launcher is up) or by spawning it directly (the calls made while the launcher
- * starts, and every call when it cannot) — with a check that each call really took that way.
+ * call) or by the fallback Node spawns where the launcher cannot run (forced here with
+ * launcherUnavailable()) — with a check that each call really took that way.
  */
 import { ChildProcess, type SpawnOptions } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
@@ -19,6 +19,7 @@ import type { ToolRuntimeOptions } from '../../src/runtime/options.js';
 import { detectCapabilities, type SandboxCapabilities } from '../../src/sandbox/detect.js';
 import type { Enforcement, Limits, Permissions, SandboxMode } from '../../src/sandbox/types.js';
 import { toolcageCgroups } from '../helpers/leaks.js';
+import { launcherUnavailable } from '../helpers/plans.js';
 import { fixtureRuntime, FIXTURES } from '../helpers/runtime.js';
 
 export { FIXTURES };
@@ -32,8 +33,8 @@ export const BUN_ARGS = ['--no-install', '--no-env-file', `--config=${BUNFIG}`, 
 export const RUNTIME_FILES = [WORKER, BUNFIG, `${ROOT}src/runtime/worker/`];
 
 /** How a runtime starts a tool's process. */
-export type SpawnWay = 'launcher' | 'direct';
-export const SPAWN_WAYS: readonly SpawnWay[] = ['launcher', 'direct'];
+export type SpawnWay = 'launcher' | 'fallback';
+export const SPAWN_WAYS: readonly SpawnWay[] = ['launcher', 'fallback'];
 
 /** What one execution gave: its output and enforcement, or its error. */
 export type SandboxRun =
@@ -72,44 +73,37 @@ export async function runFixture(
       ...(options.limits === undefined ? {} : { limits: options.limits }),
     },
   });
-  // Node's spawn() of a tool process is the direct way: `child_process.spawn()` starts every
+  // Node's spawn() of a tool process is the fallback: `child_process.spawn()` starts every
   // process through ChildProcess.prototype.spawn (not in @types/node). The launcher's own start
   // and the detection probes pass three stdio descriptors, a tool process four or more.
   const prototype = ChildProcess.prototype as unknown as { spawn(options: SpawnOptions): void };
   const spawns = vi.spyOn(prototype, 'spawn');
-  const directSpawns = (): number =>
+  const nodeSpawns = (): number =>
     spawns.mock.calls.filter(([spawnOptions]) => (spawnOptions.stdio?.length ?? 0) >= 4).length;
+  const restore = way === 'fallback' ? launcherUnavailable() : () => {};
   try {
-    if (way === 'launcher') await untilThroughLauncher(runtime, directSpawns);
-    const before = directSpawns();
     const run = await execute(runtime, fixture, options);
     // Without a pids cgroup, `run` is bounded by RLIMIT_NPROC, which only the launcher sets:
-    // such a call waits for it (LauncherLaunch.required).
+    // the fallback refuses such a launch rather than start it unbounded.
     const launcherOnly = !CGROUPS && options.mode !== 'none' && options.permissions?.run === true;
-    expect(directSpawns() - before, `${fixture} was not started ${way}`).toBe(
-      way === 'direct' && !launcherOnly ? 1 : 0,
+    if (way === 'fallback' && launcherOnly) {
+      expect(run.ok ? undefined : run.error.message).toContain(
+        'the toolcage launcher is not running, and its process limit is an RLIMIT_NPROC',
+      );
+      expect(nodeSpawns(), `${fixture} was started without its RLIMIT_NPROC`).toBe(0);
+      // The wall itself is then checked where such a launch runs: through the launcher.
+      restore();
+      return await execute(runtime, fixture, options);
+    }
+    expect(nodeSpawns(), `${fixture} was not started by the ${way}`).toBe(
+      way === 'fallback' ? 1 : 0,
     );
     return run;
   } finally {
+    restore();
     spawns.mockRestore();
     await runtime.close();
   }
-}
-
-// A runtime's first call starts its launcher (and spawns directly meanwhile); once a call is
-// started without a direct spawn, the launcher is up and takes every later one.
-async function untilThroughLauncher(
-  runtime: ToolRuntime,
-  directSpawns: () => number,
-): Promise<void> {
-  await vi.waitFor(
-    async () => {
-      const before = directSpawns();
-      await runtime.executeToolWithTimeout({ toolPath: 'ok-sync.ts' });
-      expect(directSpawns(), 'the launcher is not up yet').toBe(before);
-    },
-    { timeout: 20_000, interval: 0 },
-  );
 }
 
 async function execute(

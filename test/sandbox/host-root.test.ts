@@ -9,6 +9,7 @@ import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } f
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
+import { launcherUnavailable } from '../helpers/plans.js';
 import { fixtureRuntime } from '../helpers/runtime.js';
 import { settledLeftovers } from '../helpers/leaks.js';
 import {
@@ -134,8 +135,8 @@ describe.skipIf(!available.ok).each(SPAWN_WAYS)('the sandbox is not host root, %
 async function hostView(way: SpawnWay): Promise<{ uid: number; uidMap: string }> {
   const runtime = fixtureRuntime({ sandbox: 'bwrap' });
   const controller = new AbortController();
+  const restore = way === 'fallback' ? launcherUnavailable() : () => {};
   try {
-    if (way === 'launcher') await runtime.executeToolWithTimeout({ toolPath: 'ok-sync.ts' });
     let ready!: () => void;
     const started = new Promise<void>((resolve) => (ready = resolve));
     const call = runtime
@@ -166,6 +167,7 @@ async function hostView(way: SpawnWay): Promise<{ uid: number; uidMap: string }>
     await call;
     return { uid, uidMap };
   } finally {
+    restore();
     await runtime.close();
   }
 }

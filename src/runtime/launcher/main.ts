@@ -3,7 +3,7 @@
  * manager (Node 20, whose spawn copies its page tables) does not fork itself per execution. Runs
  * inside Bun. Protocol: one JSON object per line (docs/architecture.md, "The launcher's
  * protocol"); each process's four stdio are connections it dials to the manager's Unix socket.
- * It applies the limits of a LauncherLaunch itself: the cgroups (cloned into a v2 one; on v1 its
+ * It applies a launch's Confinement (sandbox/confinement.ts): the cgroups (cloned into a v2 one; on v1 its
  * spawning thread joins and leaves), the rlimits (prlimit() on the process, or on bwrap's sandbox
  * process held on `--block-fd`), and the sandbox user (`uid`/`gid`). Why and how each is
  * race-free, with measurements: docs/architecture.md, "The launcher".
@@ -29,12 +29,14 @@ interface Request {
   readonly cwd: string;
   /** Opened read-only as fds 4, 5, … (LaunchPlan.extraFiles). */
   readonly files: readonly string[];
-  // The limits this launcher applies (LauncherLaunch in sandbox/types.ts; see "Limits" above).
+  // The limits this launcher applies (Confinement in sandbox/confinement.ts).
   readonly cgroup?: string;
   readonly joins?: readonly {
     readonly controller: string;
     readonly hierarchy: string;
     readonly file: string;
+    /** Move the started process in rather than join from this thread (CgroupJoin.move). */
+    readonly move?: true;
   }[];
   readonly rlimits?: readonly RlimitRequest[];
   readonly hold?: { readonly infoFd: number; readonly blockFd: number };
@@ -80,6 +82,7 @@ function spawnInCgroups(request: Request, stdio: number[]): Bun.Subprocess {
   let child: Bun.Subprocess | undefined;
   try {
     for (const join of request.joins ?? []) {
+      if (join.move === true) continue;
       writeFileSync(join.file, '0');
       joined.push(join);
     }
@@ -136,6 +139,15 @@ function ownTasks(join: NonNullable<Request['joins']>[number]): string {
   return `${join.hierarchy}${own}/tasks`;
 }
 
+// What the launcher applies to the started process itself: the cgroups it is moved into
+// (CgroupJoin.move: its own thread stays out of them), then its rlimits.
+function confine(request: Request, pid: number): void {
+  for (const join of request.joins ?? []) {
+    if (join.move === true) writeFileSync(`${dirname(join.file)}/cgroup.procs`, String(pid));
+  }
+  setRlimits(pid, request.rlimits, request.user, fatal);
+}
+
 function killGroup(pid: number): void {
   try {
     process.kill(-pid, 'SIGKILL');
@@ -180,7 +192,7 @@ function launch(request: Request): void {
     live.set(spawned.pid, spawned);
     void spawned.exited.then(() => live.delete(spawned.pid));
     // bwrap: its sandbox's process gets them (below); Bun itself: now.
-    if (hold === undefined) setRlimits(spawned.pid, request.rlimits, request.user, fatal);
+    if (hold === undefined) confine(request, spawned.pid);
   } catch (error) {
     refuse(request, child, error);
     if (hold !== undefined) {
@@ -223,7 +235,7 @@ async function release(
       pid = undefined;
     }
     if (typeof pid !== 'number') throw new Error(`bwrap's --info-fd is not understood: ${text}`);
-    setRlimits(pid, request.rlimits, request.user, fatal);
+    confine(request, pid);
     writeSync(block, '1');
     released = true;
     started(request, child);

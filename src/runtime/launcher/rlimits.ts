@@ -1,5 +1,5 @@
 /**
- * The rlimits the launcher sets on a process it started (LauncherLaunch.rlimits), as the
+ * The rlimits the launcher sets on a process it started (Confinement.rlimits), as the
  * sandbox's user when the process is that user's (see asUser).
  */
 import { ptr } from 'bun:ffi';
