@@ -13,8 +13,9 @@ import { parseCommandLine, USAGE, UsageError, type Command } from './cli/args.js
 import { buildCommand } from './cli/build.js';
 import { renderDoctor } from './cli/doctor.js';
 import { terminalWidth } from './cli/table.js';
-import { isToolExecutionError } from './errors/tool-execution-error.js';
+import { isToolExecutionError, type ToolExecutionError } from './errors/tool-execution-error.js';
 import { closeOnSignals } from './runtime/close-on-signals.js';
+import type { ExecuteRequest, ExecuteResult, ToolRuntimeOptions } from './runtime/options.js';
 import { createToolRuntime } from './runtime/runtime.js';
 import { inspectSandbox } from './sandbox/sandbox-user.js';
 import type { DoctorIdentity } from './sandbox/doctor.js';
@@ -48,7 +49,35 @@ async function runTool(
   telemetry: Pick<TelemetryHandle, 'meterProvider' | 'tracerProvider'> | undefined,
 ): Promise<number> {
   const file = resolve(command.file);
-  const runtime = createToolRuntime({
+  const runtime = createToolRuntime(runtimeOptions(command, file, telemetry));
+  // The run ends as cancelled; its output is still written, then the status says which signal.
+  let stoppedBy: NodeJS.Signals | undefined;
+  const stopOnSignals = closeOnSignals(runtime, {
+    reraise: false,
+    onSignal: (signal) => (stoppedBy ??= signal),
+  });
+  const started = performance.now();
+  try {
+    const result = await runtime.executeToolWithTimeout(runRequest(command, file));
+    writeResult(command, result);
+    return 0;
+  } catch (error) {
+    if (!isToolExecutionError(error)) throw error;
+    writeFailure(command, error, started);
+    return stoppedBy === undefined ? 1 : 128 + constants.signals[stoppedBy];
+  } finally {
+    stopOnSignals();
+    await runtime.close();
+  }
+}
+
+// A runtime for the one tool `file`, one call at a time, under the command line's defaults.
+function runtimeOptions(
+  command: RunCommand,
+  file: string,
+  telemetry: Pick<TelemetryHandle, 'meterProvider' | 'tracerProvider'> | undefined,
+): ToolRuntimeOptions {
+  return {
     rootDir: dirname(file),
     toolRoots: [dirname(file)],
     sandbox: command.sandbox,
@@ -62,51 +91,48 @@ async function runTool(
     ...(telemetry === undefined
       ? {}
       : { meterProvider: telemetry.meterProvider, tracerProvider: telemetry.tracerProvider }),
-  });
-  // The run ends as cancelled; its output is still written, then the status says which signal.
-  let stoppedBy: NodeJS.Signals | undefined;
-  const stopOnSignals = closeOnSignals(runtime, {
-    reraise: false,
-    onSignal: (signal) => (stoppedBy ??= signal),
-  });
-  const started = performance.now();
-  try {
-    const result = await runtime.executeToolWithTimeout({
-      toolPath: file,
-      ...(command.exportName === undefined ? {} : { exportName: command.exportName }),
-      input: command.input,
-      config: command.config,
-      env: command.env,
-      ...(command.json
-        ? {}
-        : { onLog: (_stream: string, line: string) => process.stderr.write(`${line}\n`) }),
+  };
+}
+
+// The call of `file`; without --json its log lines go to stderr as they come.
+function runRequest(command: RunCommand, file: string): ExecuteRequest {
+  return {
+    toolPath: file,
+    ...(command.exportName === undefined ? {} : { exportName: command.exportName }),
+    input: command.input,
+    config: command.config,
+    env: command.env,
+    ...(command.json
+      ? {}
+      : { onLog: (_stream: string, line: string) => process.stderr.write(`${line}\n`) }),
+  };
+}
+
+// The tool's output on stdout: a JSON line with --json, else the string or indented JSON.
+function writeResult(command: RunCommand, result: ExecuteResult): void {
+  if (command.json) {
+    const { output, durationMs, exitCode, outputBytes, enforcement } = result;
+    writeJson({ ok: true, output, durationMs, exitCode, outputBytes, enforcement });
+  } else {
+    process.stdout.write(
+      typeof result.output === 'string'
+        ? `${result.output}\n`
+        : `${JSON.stringify(result.output, null, 2)}\n`,
+    );
+  }
+}
+
+// The failure: a JSON line on stdout with --json (timed from `started` if it has no duration),
+// else its kind and message on stderr.
+function writeFailure(command: RunCommand, error: ToolExecutionError, started: number): void {
+  if (command.json) {
+    writeJson({
+      ok: false,
+      error: error.toJSON(),
+      durationMs: error.durationMs || Math.round(performance.now() - started),
     });
-    if (command.json) {
-      const { output, durationMs, exitCode, outputBytes, enforcement } = result;
-      writeJson({ ok: true, output, durationMs, exitCode, outputBytes, enforcement });
-    } else {
-      process.stdout.write(
-        typeof result.output === 'string'
-          ? `${result.output}\n`
-          : `${JSON.stringify(result.output, null, 2)}\n`,
-      );
-    }
-    return 0;
-  } catch (error) {
-    if (!isToolExecutionError(error)) throw error;
-    if (command.json) {
-      writeJson({
-        ok: false,
-        error: error.toJSON(),
-        durationMs: error.durationMs || Math.round(performance.now() - started),
-      });
-    } else {
-      process.stderr.write(`toolcage: ${error.kind}: ${error.message}\n`);
-    }
-    return stoppedBy === undefined ? 1 : 128 + constants.signals[stoppedBy];
-  } finally {
-    stopOnSignals();
-    await runtime.close();
+  } else {
+    process.stderr.write(`toolcage: ${error.kind}: ${error.message}\n`);
   }
 }
 

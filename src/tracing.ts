@@ -7,7 +7,9 @@ import {
   SpanKind,
   SpanStatusCode,
   trace,
+  type Attributes,
   type Context,
+  type Span,
   type SpanContext,
   type TracerProvider,
 } from '@opentelemetry/api';
@@ -83,73 +85,91 @@ export function startExecutionSpan(
     {
       kind: SpanKind.INTERNAL,
       ...(startTime === undefined ? {} : { startTime }),
-      attributes: {
-        [SpanAttributes.toolId]: attributes.toolId,
-        ...(attributes.timeoutMs === undefined
-          ? {}
-          : { [SpanAttributes.timeoutMs]: Math.round(attributes.timeoutMs) }),
-        ...(attributes.bunVersion === undefined
-          ? {}
-          : { [SpanAttributes.bunVersion]: attributes.bunVersion }),
-        [SpanAttributes.permissions]: [...attributes.permissions],
-        [SpanAttributes.genAiOperationName]: GEN_AI_OPERATION_EXECUTE_TOOL,
-        [SpanAttributes.genAiToolName]: attributes.toolId,
-      },
+      attributes: startAttributes(attributes),
     },
     parent,
   );
   const traceparent = traceparentOf(span.spanContext(), trace.getSpanContext(parent));
   let ended = false;
-  // With a start time given, the SDK would end the span by Date.now() (ms, another clock).
-  const end = (): void => span.end(startTime === undefined ? undefined : performance.now());
+  // Records the end with `record`, then ends the span; only the first call does anything.
+  const finish = (record: () => void): void => {
+    if (ended) return;
+    ended = true;
+    try {
+      record();
+    } finally {
+      // With a start time given, the SDK would end the span by Date.now() (ms, another clock).
+      span.end(startTime === undefined ? undefined : performance.now());
+    }
+  };
 
   return {
     traceparent,
     recordNetworkDenials(denials) {
       if (ended) return;
-      for (const denial of denials) {
-        span.addEvent(
-          SpanEvents.networkDenied,
-          {
-            [NetworkDeniedAttributes.host]: denial.host,
-            ...(denial.port === undefined ? {} : { [NetworkDeniedAttributes.port]: denial.port }),
-            [NetworkDeniedAttributes.reason]: denial.reason,
-          },
-          denial.at,
-        );
-      }
+      for (const denial of denials) addDenial(span, denial);
     },
     succeed(result) {
-      if (ended) return;
-      ended = true;
-      try {
-        span.setAttributes({
-          [SpanAttributes.exitCode]: result.exitCode,
-          [SpanAttributes.outputBytes]: result.outputBytes,
-          [SpanAttributes.processExitCode]: result.exitCode,
-        });
-      } finally {
-        end();
-      }
+      finish(() => recordSuccess(span, result));
     },
     fail(error) {
-      if (ended) return;
-      ended = true;
-      try {
-        span.setAttributes({
-          [SpanAttributes.errorKind]: error.kind,
-          [SpanAttributes.errorType]: error.kind,
-        });
-        if (error.exitCode !== undefined) {
-          span.setAttribute(SpanAttributes.processExitCode, error.exitCode);
-        }
-        span.recordException(error);
-        span.setStatus({ code: SpanStatusCode.ERROR, message: error.message });
-      } finally {
-        end();
-      }
+      finish(() => recordFailure(span, error));
     },
   };
+}
+
+// What the span carries from its start.
+function startAttributes(attributes: ExecutionSpanAttributes): Attributes {
+  return {
+    [SpanAttributes.toolId]: attributes.toolId,
+    ...(attributes.timeoutMs === undefined
+      ? {}
+      : { [SpanAttributes.timeoutMs]: Math.round(attributes.timeoutMs) }),
+    ...(attributes.bunVersion === undefined
+      ? {}
+      : { [SpanAttributes.bunVersion]: attributes.bunVersion }),
+    [SpanAttributes.permissions]: [...attributes.permissions],
+    [SpanAttributes.genAiOperationName]: GEN_AI_OPERATION_EXECUTE_TOOL,
+    [SpanAttributes.genAiToolName]: attributes.toolId,
+  };
+}
+
+// One `network.denied` event, at the time of the denial.
+function addDenial(span: Span, denial: NetworkDenialEvent): void {
+  span.addEvent(
+    SpanEvents.networkDenied,
+    {
+      [NetworkDeniedAttributes.host]: denial.host,
+      ...(denial.port === undefined ? {} : { [NetworkDeniedAttributes.port]: denial.port }),
+      [NetworkDeniedAttributes.reason]: denial.reason,
+    },
+    denial.at,
+  );
+}
+
+// The exit code (also as the process's) and the output's size.
+function recordSuccess(
+  span: Span,
+  result: { readonly exitCode: number; readonly outputBytes: number },
+): void {
+  span.setAttributes({
+    [SpanAttributes.exitCode]: result.exitCode,
+    [SpanAttributes.outputBytes]: result.outputBytes,
+    [SpanAttributes.processExitCode]: result.exitCode,
+  });
+}
+
+// The error's kind and exit code, the exception, and status ERROR.
+function recordFailure(span: Span, error: ToolExecutionError): void {
+  span.setAttributes({
+    [SpanAttributes.errorKind]: error.kind,
+    [SpanAttributes.errorType]: error.kind,
+  });
+  if (error.exitCode !== undefined) {
+    span.setAttribute(SpanAttributes.processExitCode, error.exitCode);
+  }
+  span.recordException(error);
+  span.setStatus({ code: SpanStatusCode.ERROR, message: error.message });
 }
 
 /**

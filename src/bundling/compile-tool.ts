@@ -9,12 +9,13 @@ import { ErrorKind } from '../errors/kinds.js';
 import { ToolExecutionError } from '../errors/tool-execution-error.js';
 import type { ToolSource } from './tool-source.js';
 import type { ResolvedPermissions } from '../sandbox/types.js';
-import { outsideAssets, refusedAsset } from './assets.js';
+import { outsideAssets, refusedAsset, type OutsideAsset } from './assets.js';
 import { describeProblems, refusedGraph } from './compile-errors.js';
 import type { BuildCache, Manifest } from './cache.js';
+import type { BuildProblem, BuildReport } from './compiler-protocol.js';
 import { recordInput, type InputRecord } from './freshness.js';
 import type { NameMatcher } from './patterns.js';
-import { buildView } from './project.js';
+import { buildView, type BuildView } from './project.js';
 import { runSandboxedBuild, type BuildHost } from './run-compiler.js';
 
 /**
@@ -74,54 +75,21 @@ export async function buildTool(
     readonly permissions: ResolvedPermissions;
   },
 ): Promise<Built> {
-  const { bunVersion, root } = build;
-  const { cache, matcher } = context;
-  const view = buildView(tool.path, root);
+  const { cache } = context;
+  const view = buildView(tool.path, build.root);
   const staging = cache.staging();
   try {
     // What the filesystem's clock said as the build began: an input changed later (ctime after
     // it) may have changed after the build read it, so its entry is not stored. Not `>=`: a
     // build reads nothing in the tick it starts (a sandboxed Bun takes > 10 ms to get there).
     const mark = statSync(staging).ctimeMs;
-    const started = performance.now();
-    const report = await runSandboxedBuild(
-      context.host,
-      {
-        entry: tool.path,
-        outdir: staging,
-        configDirs: view.configDirs,
-        bytecode: true,
-        worker: context.host.worker,
-      },
-      view,
-      tool.toolId,
-      context.signal,
-    );
-    const buildMs = Math.round(performance.now() - started);
-    if (!report.ok) {
-      if (!existsSync(tool.path)) {
-        throw new ToolExecutionError({
-          kind: ErrorKind.ToolNotFound,
-          toolId: tool.toolId,
-          message: `Tool \`${tool.toolId}\`: no module file at ${tool.path}`,
-        });
-      }
-      throw unbuildable(tool, describeProblems(report.problems, view.root));
-    }
-    const assets = outsideAssets(report, tool.path);
-    const refused =
-      refusedGraph(report, matcher, view.root) ??
-      refusedAsset(assets, build.permissions, tool.path, view.root);
-    if (refused !== undefined) throw unbuildable(tool, refused);
-    const records = [...new Set([...report.inputs, ...configFiles(report.inputs, view.root)])].map(
-      recordInput,
-    );
-    const racy = records.some((record) => record === undefined || record.ctimeMs > mark);
-    const inputs = records.filter((record): record is InputRecord => record !== undefined);
+    const { report, buildMs } = await compileInto(context, tool, staging, view);
+    const assets = allowedAssets(report, context.matcher, build.permissions, tool, view.root);
+    const { inputs, racy } = recordInputs(report, view.root, mark);
     const manifestOf = (bundle: Manifest['bundle']): Manifest => ({
       version: 1,
       entry: tool.path,
-      bunVersion,
+      bunVersion: build.bunVersion,
       options: context.options,
       inputs,
       assets: [...new Set(assets.map((asset) => asset.path))],
@@ -141,6 +109,82 @@ export async function buildTool(
   } finally {
     cache.discard(staging);
   }
+}
+
+type BuiltReport = Extract<BuildReport, { ok: true }>;
+
+// Runs the sandboxed build of `tool` into `staging`, timed; rejects when it did not build.
+async function compileInto(
+  context: BuildContext,
+  tool: ToolSource,
+  staging: string,
+  view: BuildView,
+): Promise<{ report: BuiltReport; buildMs: number }> {
+  const started = performance.now();
+  const report = await runSandboxedBuild(
+    context.host,
+    {
+      entry: tool.path,
+      outdir: staging,
+      configDirs: view.configDirs,
+      bytecode: true,
+      worker: context.host.worker,
+    },
+    view,
+    tool.toolId,
+    context.signal,
+  );
+  const buildMs = Math.round(performance.now() - started);
+  if (!report.ok) throw notBuilt(tool, report.problems, view.root);
+  return { report, buildMs };
+}
+
+// Why a build failed: its entry is gone (`tool_not_found`), or the builder's problems.
+function notBuilt(
+  tool: ToolSource,
+  problems: readonly BuildProblem[],
+  root: string,
+): ToolExecutionError {
+  if (!existsSync(tool.path)) {
+    return new ToolExecutionError({
+      kind: ErrorKind.ToolNotFound,
+      toolId: tool.toolId,
+      message: `Tool \`${tool.toolId}\`: no module file at ${tool.path}`,
+    });
+  }
+  return unbuildable(tool, describeProblems(problems, root));
+}
+
+// The data files the graph inlined from outside the tool's package; throws when the graph or
+// one of them may not be used (see compile-errors.ts and assets.ts).
+function allowedAssets(
+  report: BuiltReport,
+  matcher: NameMatcher,
+  permissions: ResolvedPermissions,
+  tool: ToolSource,
+  root: string,
+): OutsideAsset[] {
+  const assets = outsideAssets(report, tool.path);
+  const refused =
+    refusedGraph(report, matcher, root) ?? refusedAsset(assets, permissions, tool.path, root);
+  if (refused !== undefined) throw unbuildable(tool, refused);
+  return assets;
+}
+
+// The build's inputs (its modules and their configFiles) with their content hashes; `racy` when
+// one is gone or changed after `mark`.
+function recordInputs(
+  report: BuiltReport,
+  root: string,
+  mark: number,
+): { inputs: InputRecord[]; racy: boolean } {
+  const records = [...new Set([...report.inputs, ...configFiles(report.inputs, root)])].map(
+    recordInput,
+  );
+  return {
+    racy: records.some((record) => record === undefined || record.ctimeMs > mark),
+    inputs: records.filter((record): record is InputRecord => record !== undefined),
+  };
 }
 
 /** The error of a tool whose graph cannot be used, saying `why`. */

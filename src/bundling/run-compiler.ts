@@ -11,7 +11,7 @@ import type { CapturedLogs } from '../errors/tool-execution-error.js';
 import { explainThroughSandbox, type SandboxHints } from '../sandbox/classify-hints.js';
 import { resolveLimits } from '../sandbox/limits.js';
 import { resolvePermissions } from '../sandbox/permissions.js';
-import type { LaunchPlan, Sandbox, SandboxMode } from '../sandbox/types.js';
+import type { LaunchPlan, ResolvedPermissions, Sandbox, SandboxMode } from '../sandbox/types.js';
 import type { BuildInput, BuildReport } from './compiler-protocol.js';
 import type { BuildView } from './project.js';
 
@@ -90,19 +90,57 @@ export async function runSandboxedBuild(
   // that waits for it.
   const executionId = `build-${randomUUID()}`;
   const permissions = resolvePermissions({ read: view.read, write: [input.outdir], net: false });
-  // Worded as a launch the sandbox refuses (runtime/execution.ts): what stops the build stops
-  // the tool.
-  const cannotStart = (error: unknown): ToolExecutionError =>
-    new ToolExecutionError({
-      kind: ErrorKind.SpawnFailed,
-      toolId,
-      message: `Tool \`${toolId}\` could not be started: ${error instanceof Error ? error.message : String(error)}`,
-      cause: error,
-    });
-  let plan: LaunchPlan;
+  const plan = await prepareBuild(host, input.outdir, executionId, permissions, toolId);
+  const stop = buildStop(signal);
   try {
-    host.sandbox.handOver?.(input.outdir);
-    plan = await host.sandbox.prepare({
+    const outcome = await host
+      .run(plan, {
+        executionId,
+        toolId,
+        entry: host.builder,
+        input,
+        timeoutMs: BUILD_TIMEOUT_MS,
+        maxOutputBytes: BUILD_LIMITS.maxOutputBytes,
+        maxLogBytes: BUILD_LIMITS.maxLogBytes,
+        signal: stop.signal,
+        explain: (message, processEnd, report) =>
+          explainThroughSandbox(message, processEnd, report, permissions, plan.enforcement, {
+            visible: [...view.read, input.outdir, host.bunPath, ...host.runtimeFiles],
+            limits: BUILD_LIMITS,
+          }),
+      })
+      .catch((error: unknown) => {
+        throw cannotStart(toolId, error);
+      });
+    return reportOf(outcome, toolId);
+  } finally {
+    stop.dispose();
+    await plan.dispose();
+  }
+}
+
+// Worded as a launch the sandbox refuses (runtime/execution.ts): what stops the build stops
+// the tool.
+function cannotStart(toolId: string, error: unknown): ToolExecutionError {
+  return new ToolExecutionError({
+    kind: ErrorKind.SpawnFailed,
+    toolId,
+    message: `Tool \`${toolId}\` could not be started: ${error instanceof Error ? error.message : String(error)}`,
+    cause: error,
+  });
+}
+
+// The sandbox's plan for the builder's process, which writes only into `outdir`.
+async function prepareBuild(
+  host: BuildHost,
+  outdir: string,
+  executionId: string,
+  permissions: ResolvedPermissions,
+  toolId: string,
+): Promise<LaunchPlan> {
+  try {
+    host.sandbox.handOver?.(outdir);
+    return await host.sandbox.prepare({
       launchId: executionId,
       bunPath: host.bunPath,
       bunArgs: host.bunArgs,
@@ -116,8 +154,12 @@ export async function runSandboxedBuild(
     });
   } catch (error) {
     // A SandboxRefusal (what it cannot enforce here, and why) or a failed setup.
-    throw cannotStart(error);
+    throw cannotStart(toolId, error);
   }
+}
+
+// The signal that stops the build's process: its own deadline (`timeout`) or `signal` (`closed`).
+function buildStop(signal: AbortSignal): { readonly signal: AbortSignal; dispose(): void } {
   const controller = new AbortController();
   const end = (reason: 'timeout' | 'closed'): void => {
     if (!controller.signal.aborted) controller.abort(reason);
@@ -126,44 +168,30 @@ export async function runSandboxedBuild(
   const onAbort = (): void => end('closed');
   signal.addEventListener('abort', onAbort, { once: true });
   if (signal.aborted) end('closed');
-  try {
-    const outcome = await host
-      .run(plan, {
-        executionId,
-        toolId,
-        entry: host.builder,
-        input,
-        timeoutMs: BUILD_TIMEOUT_MS,
-        maxOutputBytes: BUILD_LIMITS.maxOutputBytes,
-        maxLogBytes: BUILD_LIMITS.maxLogBytes,
-        signal: controller.signal,
-        explain: (message, processEnd, report) =>
-          explainThroughSandbox(message, processEnd, report, permissions, plan.enforcement, {
-            visible: [...view.read, input.outdir, host.bunPath, ...host.runtimeFiles],
-            limits: BUILD_LIMITS,
-          }),
-      })
-      .catch((error: unknown) => {
-        throw cannotStart(error);
-      });
-    const { verdict } = outcome;
-    if (verdict.ok) return verdict.output as BuildReport;
-    if (verdict.kind === ErrorKind.Cancelled) {
-      throw new ToolExecutionError({
-        kind: ErrorKind.Cancelled,
-        toolId,
-        message: `Tool \`${toolId}\` was cancelled while being built: the runtime was closed`,
-      });
-    }
+  return {
+    signal: controller.signal,
+    dispose: () => {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', onAbort);
+    },
+  };
+}
+
+// The builder's report, or the error its process ended with.
+function reportOf(outcome: CompilerOutcome, toolId: string): BuildReport {
+  const { verdict } = outcome;
+  if (verdict.ok) return verdict.output as BuildReport;
+  if (verdict.kind === ErrorKind.Cancelled) {
     throw new ToolExecutionError({
-      kind: verdict.kind === ErrorKind.SpawnFailed ? ErrorKind.SpawnFailed : ErrorKind.ToolError,
+      kind: ErrorKind.Cancelled,
       toolId,
-      message: `Tool \`${toolId}\` could not be built: ${verdict.message}`,
-      logs: outcome.logs,
+      message: `Tool \`${toolId}\` was cancelled while being built: the runtime was closed`,
     });
-  } finally {
-    clearTimeout(timer);
-    signal.removeEventListener('abort', onAbort);
-    await plan.dispose();
   }
+  throw new ToolExecutionError({
+    kind: verdict.kind === ErrorKind.SpawnFailed ? ErrorKind.SpawnFailed : ErrorKind.ToolError,
+    toolId,
+    message: `Tool \`${toolId}\` could not be built: ${verdict.message}`,
+    logs: outcome.logs,
+  });
 }

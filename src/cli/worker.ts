@@ -4,11 +4,12 @@
  * for this command; the Temporal packages are loaded only once the arguments are good.
  */
 import { parseArgs } from 'node:util';
+import type { ToolRuntimeOptions } from '../runtime/options.js';
 import type { SandboxMode } from '../sandbox/types.js';
 import type * as TemporalExports from '../temporal/index.js';
 import { telemetryFromEnv } from '../telemetry/env.js';
 import { setupTelemetry } from '../telemetry/setup.js';
-import type { TelemetrySetupOptions } from '../telemetry/options.js';
+import type { TelemetryHandle, TelemetrySetupOptions } from '../telemetry/options.js';
 import { sandboxFlag } from './args.js';
 import { integerFlag } from './limit-flags.js';
 import { readRegistryFile } from './registry-file.js';
@@ -96,7 +97,7 @@ const nonEmpty = (value: string | undefined): string | undefined =>
 /** Runs `toolcage worker …`; resolves to the exit status. */
 export async function workerCommand(argv: readonly string[]): Promise<number> {
   let command: WorkerCommand | 'help';
-  let runtimeOptions;
+  let runtimeOptions: ToolRuntimeOptions;
   try {
     command = parseWorkerArgs(argv);
     if (command === 'help') {
@@ -116,44 +117,13 @@ export async function workerCommand(argv: readonly string[]): Promise<number> {
     process.stderr.write(`toolcage worker: ${(error as Error).message}\n`);
     return 1;
   }
-  const telemetryOptions: TelemetrySetupOptions | undefined =
-    command.prometheusPort === undefined
-      ? telemetryFromEnv()
-      : { ...telemetryFromEnv(), prometheus: { port: command.prometheusPort } };
-  const telemetry =
-    telemetryOptions === undefined ? undefined : await setupTelemetry(telemetryOptions);
+  const telemetry = await startTelemetry(command.prometheusPort);
   try {
-    const worker = await temporal.createToolWorker({
-      taskQueue: command.taskQueue,
-      address: command.address,
-      namespace: command.namespace,
-      runtimeOptions: {
-        ...runtimeOptions,
-        ...(command.concurrency === undefined ? {} : { concurrency: command.concurrency }),
-        ...(command.sandbox === undefined ? {} : { sandbox: command.sandbox }),
-      },
-      ...(telemetry === undefined
-        ? {}
-        : { meterProvider: telemetry.meterProvider, tracerProvider: telemetry.tracerProvider }),
-      ...(command.metricsPrefix === undefined ? {} : { metricsPrefix: command.metricsPrefix }),
-    });
-    const tools = Object.keys(runtimeOptions.tools ?? {});
-    process.stderr.write(
-      `toolcage worker: serving task queue \`${command.taskQueue}\` on ${command.address} ` +
-        `(namespace ${command.namespace}), ${worker.runtime.settings.concurrency} at once, ` +
-        `${tools.length} tool${tools.length === 1 ? '' : 's'}: ${tools.join(', ')}` +
-        `${telemetry?.prometheusUrl === undefined ? '' : `; metrics at ${telemetry.prometheusUrl}`}\n`,
+    const worker = await temporal.createToolWorker(
+      workerOptions(command, runtimeOptions, telemetry),
     );
-    // Temporal's runtime shuts its workers down on SIGINT, SIGTERM, SIGQUIT and SIGUSR2; a
-    // hang-up (a closed terminal) drains the same way instead of ending the process at once.
-    const onHangup = (): void => void worker.shutdown();
-    process.once('SIGHUP', onHangup);
-    try {
-      await worker.run();
-    } finally {
-      process.off('SIGHUP', onHangup);
-      await worker.shutdown();
-    }
+    process.stderr.write(servingMessage(command, runtimeOptions, worker, telemetry));
+    await runUntilShutdown(worker);
     process.stderr.write('toolcage worker: stopped\n');
     return 0;
   } catch (error) {
@@ -161,5 +131,69 @@ export async function workerCommand(argv: readonly string[]): Promise<number> {
     return 1;
   } finally {
     await telemetry?.shutdown();
+  }
+}
+
+// The OTEL_* variables' telemetry, with a Prometheus endpoint on `prometheusPort`; undefined
+// when neither asks for any.
+async function startTelemetry(
+  prometheusPort: number | undefined,
+): Promise<TelemetryHandle | undefined> {
+  const telemetryOptions: TelemetrySetupOptions | undefined =
+    prometheusPort === undefined
+      ? telemetryFromEnv()
+      : { ...telemetryFromEnv(), prometheus: { port: prometheusPort } };
+  return telemetryOptions === undefined ? undefined : setupTelemetry(telemetryOptions);
+}
+
+// The worker's options: the registry's runtime options under the command line's overrides.
+function workerOptions(
+  command: WorkerCommand,
+  runtimeOptions: ToolRuntimeOptions,
+  telemetry: TelemetryHandle | undefined,
+): TemporalExports.ToolWorkerOptions {
+  return {
+    taskQueue: command.taskQueue,
+    address: command.address,
+    namespace: command.namespace,
+    runtimeOptions: {
+      ...runtimeOptions,
+      ...(command.concurrency === undefined ? {} : { concurrency: command.concurrency }),
+      ...(command.sandbox === undefined ? {} : { sandbox: command.sandbox }),
+    },
+    ...(telemetry === undefined
+      ? {}
+      : { meterProvider: telemetry.meterProvider, tracerProvider: telemetry.tracerProvider }),
+    ...(command.metricsPrefix === undefined ? {} : { metricsPrefix: command.metricsPrefix }),
+  };
+}
+
+// The line saying what the worker serves, where, and where its metrics are.
+function servingMessage(
+  command: WorkerCommand,
+  runtimeOptions: ToolRuntimeOptions,
+  worker: TemporalExports.ToolWorker,
+  telemetry: TelemetryHandle | undefined,
+): string {
+  const tools = Object.keys(runtimeOptions.tools ?? {});
+  return (
+    `toolcage worker: serving task queue \`${command.taskQueue}\` on ${command.address} ` +
+    `(namespace ${command.namespace}), ${worker.runtime.settings.concurrency} at once, ` +
+    `${tools.length} tool${tools.length === 1 ? '' : 's'}: ${tools.join(', ')}` +
+    `${telemetry?.prometheusUrl === undefined ? '' : `; metrics at ${telemetry.prometheusUrl}`}\n`
+  );
+}
+
+// Runs the worker until it is shut down, then waits for its shutdown to complete.
+async function runUntilShutdown(worker: TemporalExports.ToolWorker): Promise<void> {
+  // Temporal's runtime shuts its workers down on SIGINT, SIGTERM, SIGQUIT and SIGUSR2; a
+  // hang-up (a closed terminal) drains the same way instead of ending the process at once.
+  const onHangup = (): void => void worker.shutdown();
+  process.once('SIGHUP', onHangup);
+  try {
+    await worker.run();
+  } finally {
+    process.off('SIGHUP', onHangup);
+    await worker.shutdown();
   }
 }

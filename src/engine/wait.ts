@@ -106,9 +106,43 @@ export async function runWait<T>(
   wait: NormalizedWait<T>,
   parent?: Context,
 ): Promise<T> {
-  const { guard } = telemetry;
   const startedAt = performance.now();
-  const span = new GuardedSpan(guard, telemetry.tracerProvider, {
+  const span = startWaitSpan(telemetry, wait, parent);
+  const deadline = new Deadline(wait.timeoutMs, wait.signal);
+  const progress: WaitProgress = { attempts: 0, lastState: undefined };
+  let outcome: WaitOutcome = WaitOutcome.Error;
+  try {
+    const answer = await pollUntilDone(telemetry, wait, span, deadline, progress);
+    outcome = WaitOutcome.Completed;
+    return answer.value;
+  } catch (thrown) {
+    const error = waitError(wait, thrown, deadline.reason, {
+      attempts: progress.attempts,
+      elapsedMs: performance.now() - startedAt,
+      lastState: progress.lastState,
+    });
+    if (error.reason === WorkflowWaitReason.Timeout) outcome = WaitOutcome.Timeout;
+    span.fail(error, undefined);
+    throw error;
+  } finally {
+    deadline.dispose(); // a poll still in flight sees its signal fire
+    endWait(telemetry, span, wait, { outcome, attempts: progress.attempts, startedAt });
+  }
+}
+
+// How far a wait got: the polls started, and the state of the last answer.
+interface WaitProgress {
+  attempts: number;
+  lastState: string | undefined;
+}
+
+// The `workflow.wait_completion` span of `wait`, started.
+function startWaitSpan(
+  telemetry: WaitTelemetry,
+  wait: NormalizedWait<unknown>,
+  parent: Context | undefined,
+): GuardedSpan {
+  return new GuardedSpan(telemetry.guard, telemetry.tracerProvider, {
     tracerName: EngineTracers.workflow,
     spanName: EngineSpans.workflowWaitCompletion,
     attributes: {
@@ -117,55 +151,54 @@ export async function runWait<T>(
     },
     ...(parent === undefined ? {} : { parent }),
   });
+}
 
-  const deadline = new Deadline(wait.timeoutMs, wait.signal);
-  let attempts = 0;
-  let lastState: string | undefined;
-  let outcome: WaitOutcome = WaitOutcome.Error;
-  try {
-    const pollContext: PollContext = { signal: deadline.signal };
-    for (;;) {
-      if (deadline.reason !== undefined) throw new StoppedError(deadline.reason);
-      const attempt = ++attempts;
-      const pending = new Promise<unknown>((resolve) =>
-        resolve(callIn(span.context, guard, () => wait.poll(attempt, pollContext))),
-      );
-      const answer = checkAnswer<T>(await Promise.race([pending, deadline.stopped]));
-      lastState = answer.state;
-      span.addEvent(POLL_ITERATION_EVENT, {
-        [EngineSpanAttributes.attempt]: attempt,
-        [EngineSpanAttributes.state]: answer.state,
-      });
-      if (answer.done) {
-        outcome = WaitOutcome.Completed;
-        return answer.value;
-      }
-      // Returns at once when the deadline stops; the loop head then throws its reason.
-      await deadline.sleep(backoffDelay(attempt, wait.backoff));
-    }
-  } catch (thrown) {
-    const error = waitError(wait, thrown, deadline.reason, {
-      attempts,
-      elapsedMs: performance.now() - startedAt,
-      lastState,
+// Polls, pausing between polls, until an answer is done; throws when the deadline stops the wait
+// or a poll fails. Counts into `progress` as it goes.
+async function pollUntilDone<T>(
+  telemetry: WaitTelemetry,
+  wait: NormalizedWait<T>,
+  span: GuardedSpan,
+  deadline: Deadline,
+  progress: WaitProgress,
+): Promise<Extract<PollResult<T>, { done: true }>> {
+  const pollContext: PollContext = { signal: deadline.signal };
+  for (;;) {
+    if (deadline.reason !== undefined) throw new StoppedError(deadline.reason);
+    const attempt = ++progress.attempts;
+    const pending = new Promise<unknown>((resolve) =>
+      resolve(callIn(span.context, telemetry.guard, () => wait.poll(attempt, pollContext))),
+    );
+    const answer = checkAnswer<T>(await Promise.race([pending, deadline.stopped]));
+    progress.lastState = answer.state;
+    span.addEvent(POLL_ITERATION_EVENT, {
+      [EngineSpanAttributes.attempt]: attempt,
+      [EngineSpanAttributes.state]: answer.state,
     });
-    if (error.reason === WorkflowWaitReason.Timeout) outcome = WaitOutcome.Timeout;
-    span.fail(error, undefined);
-    throw error;
-  } finally {
-    deadline.dispose(); // a poll still in flight sees its signal fire
-    span.setAttributes({
-      [EngineSpanAttributes.totalIterations]: attempts,
-      [EngineSpanAttributes.outcome]: outcome,
-    });
-    span.end();
-    telemetry.metrics.recordWait({
-      workflowId: wait.workflowId,
-      outcome,
-      attempts,
-      durationMs: performance.now() - startedAt,
-    });
+    if (answer.done) return answer;
+    // Returns at once when the deadline stops; the loop head then throws its reason.
+    await deadline.sleep(backoffDelay(attempt, wait.backoff));
   }
+}
+
+// Ends the wait's span with its totals and records the wait in the metrics.
+function endWait(
+  telemetry: WaitTelemetry,
+  span: GuardedSpan,
+  wait: NormalizedWait<unknown>,
+  end: { readonly outcome: WaitOutcome; readonly attempts: number; readonly startedAt: number },
+): void {
+  span.setAttributes({
+    [EngineSpanAttributes.totalIterations]: end.attempts,
+    [EngineSpanAttributes.outcome]: end.outcome,
+  });
+  span.end();
+  telemetry.metrics.recordWait({
+    workflowId: wait.workflowId,
+    outcome: end.outcome,
+    attempts: end.attempts,
+    durationMs: performance.now() - end.startedAt,
+  });
 }
 
 // A poll's answer, or a TypeError saying why it is none.

@@ -5,14 +5,14 @@
  */
 import { ErrorKind } from '../errors/kinds.js';
 import { isToolExecutionError, ToolExecutionError } from '../errors/tool-execution-error.js';
-import type { ExecuteRequest } from '../runtime/options.js';
+import type { ExecuteRequest, ExecuteResult } from '../runtime/options.js';
 import { expectPositiveInteger, expectType } from '../errors/expect.js';
 import type { ToolRuntime } from '../runtime/runtime.js';
 import { activityTimeLeftMs, toolDeadline, type ToolDeadline } from './deadline.js';
 import { startHeartbeats } from './heartbeat.js';
 import { parseToolRequest } from './request.js';
 import { activitySdk, commonSdk } from './sdk.js';
-import { toApplicationFailure } from './to-failure.js';
+import { toApplicationFailure, type FailureContext } from './to-failure.js';
 import { trimLogs } from './trim-logs.js';
 import type { ToolActivityRequest, ToolActivityResult } from './types.js';
 
@@ -60,6 +60,21 @@ export function createToolActivities(
   expectType('runtime', runtime, 'object');
   if (typeof runtime.executeToolWithTimeout !== 'function' || typeof runtime.settings !== 'object')
     throw new TypeError('Expected `runtime` to be a ToolRuntime (from createToolRuntime)');
+  const settings = normalizeActivityOptions(options);
+  return {
+    executeTool: <T>(raw: ToolActivityRequest) => executeTool<T>(runtime, settings, raw),
+  };
+}
+
+/** {@link ToolActivitiesOptions} with the defaults filled in. */
+interface ActivitySettings {
+  readonly maxLogBytes: number;
+  readonly maxOutputBytes: number;
+  readonly marginMs: number;
+}
+
+// Fills the defaults; a TypeError names the first wrong option.
+function normalizeActivityOptions(options: ToolActivitiesOptions): ActivitySettings {
   expectType('options', options, 'object');
   const maxLogBytes = options.maxLogBytes ?? DEFAULTS.maxLogBytes;
   expectPositiveInteger('maxLogBytes', maxLogBytes);
@@ -67,72 +82,104 @@ export function createToolActivities(
   expectPositiveInteger('maxOutputBytes', maxOutputBytes);
   const marginMs = options.deadlineMarginMs ?? DEFAULTS.deadlineMarginMs;
   expectPositiveInteger('deadlineMarginMs', marginMs, true);
+  return { maxLogBytes, maxOutputBytes, marginMs };
+}
 
-  async function executeTool<T>(raw: ToolActivityRequest): Promise<ToolActivityResult<T>> {
-    const context = activitySdk.Context.current();
-    const attemptStartedAt = Date.now();
-    const toolId = typeof raw?.toolId === 'string' ? raw.toolId : (raw?.toolPath ?? '(none)');
-    let request: ExecuteRequest;
-    try {
-      request = parseToolRequest(raw);
-    } catch (error) {
-      throw toApplicationFailure(error, { maxLogBytes, toolId });
-    }
-    const deadline = toolDeadline(
-      request.timeoutMs,
-      activityTimeLeftMs(context.info, attemptStartedAt, Date.now()),
-      marginMs,
-    );
-    if (deadline.expired) throw notStarted(toolId, deadline, maxLogBytes);
+// One attempt of the activity: the tool run within the activity's deadline, heartbeating.
+async function executeTool<T>(
+  runtime: ToolRuntime,
+  settings: ActivitySettings,
+  raw: ToolActivityRequest,
+): Promise<ToolActivityResult<T>> {
+  const { maxLogBytes } = settings;
+  const context = activitySdk.Context.current();
+  const attemptStartedAt = Date.now();
+  const toolId = typeof raw?.toolId === 'string' ? raw.toolId : (raw?.toolPath ?? '(none)');
+  const request = parseRequest(raw, toolId, maxLogBytes);
+  const deadline = toolDeadline(
+    request.timeoutMs,
+    activityTimeLeftMs(context.info, attemptStartedAt, Date.now()),
+    settings.marginMs,
+  );
+  if (deadline.expired) throw notStarted(toolId, deadline, maxLogBytes);
 
-    const stopHeartbeats = startHeartbeats(context.info.heartbeatTimeoutMs, () =>
-      context.heartbeat({ toolId, elapsedMs: Date.now() - attemptStartedAt }),
+  const stopHeartbeats = startHeartbeats(context.info.heartbeatTimeoutMs, () =>
+    context.heartbeat({ toolId, elapsedMs: Date.now() - attemptStartedAt }),
+  );
+  try {
+    const result = await runtime.executeToolWithTimeout<T>(
+      boundedRequest(request, deadline, settings.maxOutputBytes, context.cancellationSignal),
     );
-    try {
-      const result = await runtime.executeToolWithTimeout<T>({
-        ...request,
-        ...(deadline.timeoutMs === undefined ? {} : { timeoutMs: deadline.timeoutMs }),
-        limits: {
-          ...request.limits,
-          maxOutputBytes: Math.min(
-            request.limits?.maxOutputBytes ?? maxOutputBytes,
-            maxOutputBytes,
-          ),
-        },
-        signal: context.cancellationSignal,
-      });
-      return {
-        output: result.output,
-        durationMs: result.durationMs,
-        outputBytes: result.outputBytes,
-        exitCode: result.exitCode,
-        enforcement: result.enforcement,
-        executionId: result.executionId,
-        logs: trimLogs(result.logs, maxLogBytes),
-      };
-    } catch (error) {
-      // Temporal cancelled the activity, and the runtime has killed the tool's process tree
-      // (it settles only once the tree is gone): confirm the cancellation with the SDK's own
-      // CancelledFailure, so that it can tell a cancel from a pause, a reset or a shutdown.
-      const cancelled = context.cancellationSignal;
-      if (cancelled.aborted && isToolExecutionError(error) && error.kind === ErrorKind.Cancelled) {
-        const reason: unknown = cancelled.reason;
-        throw reason instanceof commonSdk.CancelledFailure
-          ? reason
-          : new commonSdk.CancelledFailure(error.message, [], error);
-      }
-      throw toApplicationFailure(error, {
-        maxLogBytes,
-        toolId,
-        timeoutMs: deadline.timeoutMs,
-        deadlineSource: deadline.source,
-      });
-    } finally {
-      stopHeartbeats();
-    }
+    return activityResult(result, maxLogBytes);
+  } catch (error) {
+    throw attemptFailure(error, context.cancellationSignal, {
+      maxLogBytes,
+      toolId,
+      timeoutMs: deadline.timeoutMs,
+      deadlineSource: deadline.source,
+    });
+  } finally {
+    stopHeartbeats();
   }
+}
 
-  return { executeTool };
+// The request, or the ApplicationFailure saying what is wrong with it.
+function parseRequest(
+  raw: ToolActivityRequest,
+  toolId: string,
+  maxLogBytes: number,
+): ExecuteRequest {
+  try {
+    return parseToolRequest(raw);
+  } catch (error) {
+    throw toApplicationFailure(error, { maxLogBytes, toolId });
+  }
+}
+
+// The request as the runtime runs it: within the activity's deadline and output cap, cancelled
+// with the activity.
+function boundedRequest(
+  request: ExecuteRequest,
+  deadline: Extract<ToolDeadline, { expired: false }>,
+  maxOutputBytes: number,
+  signal: AbortSignal,
+): ExecuteRequest {
+  return {
+    ...request,
+    ...(deadline.timeoutMs === undefined ? {} : { timeoutMs: deadline.timeoutMs }),
+    limits: {
+      ...request.limits,
+      maxOutputBytes: Math.min(request.limits?.maxOutputBytes ?? maxOutputBytes, maxOutputBytes),
+    },
+    signal,
+  };
+}
+
+// The result as the workflow receives it (the history keeps it: log tails only).
+function activityResult<T>(result: ExecuteResult<T>, maxLogBytes: number): ToolActivityResult<T> {
+  return {
+    output: result.output,
+    durationMs: result.durationMs,
+    outputBytes: result.outputBytes,
+    exitCode: result.exitCode,
+    enforcement: result.enforcement,
+    executionId: result.executionId,
+    logs: trimLogs(result.logs, maxLogBytes),
+  };
+}
+
+// What a failed attempt rejects with.
+function attemptFailure(error: unknown, cancelled: AbortSignal, failure: FailureContext): Error {
+  // Temporal cancelled the activity, and the runtime has killed the tool's process tree
+  // (it settles only once the tree is gone): confirm the cancellation with the SDK's own
+  // CancelledFailure, so that it can tell a cancel from a pause, a reset or a shutdown.
+  if (cancelled.aborted && isToolExecutionError(error) && error.kind === ErrorKind.Cancelled) {
+    const reason: unknown = cancelled.reason;
+    return reason instanceof commonSdk.CancelledFailure
+      ? reason
+      : new commonSdk.CancelledFailure(error.message, [], error);
+  }
+  return toApplicationFailure(error, failure);
 }
 
 // An attempt whose activity has (almost) no time left: `timeout`, without starting the tool.
