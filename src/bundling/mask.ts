@@ -7,10 +7,9 @@
  * (installed packages, not the project's secrets, and often 10⁴–10⁵ entries) and the masked
  * directories themselves (hidden whole). Bounded: a tree of more than `maxEntries` entries, or
  * deeper than `maxDepth` directories, is refused rather than half-checked — an entry below the
- * bound would not be masked. Cost (docs/secrets.md, 2-core machine under load): a first call
- * reads every directory (10,000 files in 111 directories: 50–110 ms); later calls `stat` each
- * directory read (the same tree: ≈ 0.5 ms) — an entry created, removed or renamed changes its
- * directory's mtime — and read again only those that changed. The scans of at most
+ * bound would not be masked. A first call reads every directory; later calls `stat` each
+ * directory read (an entry created, removed or renamed changes its directory's mtime) and read
+ * again only those that changed (docs/secrets.md, "Cost"). The scans of at most
  * `MAX_KEPT_SCANS` directories are kept per runtime.
  * Masking is by name: a hard link to a secret under another name is not found.
  */

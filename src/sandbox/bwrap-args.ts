@@ -167,8 +167,8 @@ export function buildBwrapArgs(input: BwrapInput): string[] {
  * `args` of {@link buildBwrapArgs} with bwrap's `--info-fd` (it writes the sandbox's process's
  * pid there) and `--block-fd` (that process waits for a byte on it before it forks the tool's)
  * before the command: how the launcher sets its rlimits (see runtime/launcher/main.ts).
- * Derived rather than built again: a plan carries both commands, and building one took 26 µs
- * here against 0.6 µs for this.
+ * Derived rather than built again: a plan carries both commands, and deriving is far cheaper
+ * than building (docs/performance.md, "Deriving the held bwrap command").
  */
 export function withHold(
   args: readonly string[],

@@ -3,8 +3,8 @@
  * execution's cgroups, sets its rlimits (`ulimit`), switches to the sandbox user (`setpriv`) and
  * then `exec`s it — a process must be in its cgroups before it can fork, and rlimits can only be
  * set race-free on oneself. The launcher, once up, starts the same command without it and
- * applies the same limits itself (LaunchPlan.byLauncher). Measurements: docs/architecture.md,
- * "The launch prologue".
+ * applies the same limits itself (LaunchPlan.byLauncher). Why a shell: docs/architecture.md,
+ * "The launch prologue"; its cost: docs/performance.md, "The launch prologue's shell".
  */
 
 /** What the prologue does before it becomes the sandbox. */
