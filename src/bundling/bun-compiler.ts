@@ -1,18 +1,11 @@
 /**
  * The Bun-side build of one tool: `Bun.build` of its entry, with toolcage's worker, into one
- * module (see carrierFiles), run by the worker as a "tool" inside the sandbox
- * (src/bundling/run-compiler.ts). It reads the project, writes only into its output directory,
- * and reports what it read; the manager decides what to keep.
- *
- * Never runs the project's code: `macros: false` (observed on Bun 1.4.5: the `--no-macros` flag
- * does not reach `Bun.build` — a macro still ran and wrote its marker file — while the option
- * refuses it with "Macros are disabled" before running anything), no plugins, and a project
- * `bunfig.toml` asking to preload code is refused rather than silently ignored (toolcage never
- * reads it, so a tool relying on it would run without it).
- *
- * Self-contained (no imports from the rest of toolcage at run time; its types are in
- * build-protocol.ts): it is loaded by the worker, inside the sandbox, where only this file is
- * visible of the build's code. Typed by Bun's own types (tsconfig.bun.json).
+ * module (see carrierFiles), run by the worker as a "tool" inside the sandbox (run-compiler.ts).
+ * It reads the project, writes only into its output directory, and reports what it read.
+ * Never runs the project's code: `macros: false` (the `--no-macros` flag does not reach
+ * `Bun.build`: a macro still ran), no plugins, and a project `bunfig.toml` asking to preload code
+ * is refused (toolcage never reads it). Self-contained (its types are in compiler-protocol.ts):
+ * only this file of the build's code is visible in the sandbox. Typed by tsconfig.bun.json.
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -76,7 +69,7 @@ export default async function build(input: BuildInput): Promise<BuildReport> {
  * The bundle's entry, in memory (Bun.build's `files`): it leaves the tool's loader where the
  * worker looks for it (`globalThis[Symbol.for('toolcage.embedded')]`, see worker/run.ts), then
  * starts the worker. The loader is a dynamic import of a module inside the bundle, which
- * Bun.build turns into a lazy initialiser (observed on Bun 1.4.5: `__esm(() => { …the tool's
+ * Bun.build turns into a lazy initialiser (observed: `__esm(() => { …the tool's
  * top level… })`, called on the import): the tool's top level runs when the worker loads it,
  * after the request's variables are set, not when the bundle starts. At a fixed place, nowhere
  * on disk: the bundle names its modules' paths in comments, and the same tool must give the
@@ -100,8 +93,8 @@ function carrierFiles(input: BuildInput): { entry: string; files: Record<string,
 
 function bundle(input: BuildInput, format: 'cjs' | 'esm'): Promise<Bun.BuildOutput> {
   const carrier = carrierFiles(input);
-  // `macros` is read by Bun.build (observed on Bun 1.4.5, see above) but not declared by its
-  // types (@types/bun 1.4.5): the config is typed with it added.
+  // `macros` is read by Bun.build (see the file's head) but not declared by its types
+  // (@types/bun 1.4.5): the config is typed with it added.
   const config: Bun.BuildConfig & { readonly macros: false } = {
     entrypoints: [carrier.entry],
     files: carrier.files,
@@ -123,7 +116,7 @@ function bundle(input: BuildInput, format: 'cjs' | 'esm'): Promise<Bun.BuildOutp
 }
 
 /**
- * Makes the bundle's source map name each source by its absolute path. Observed on Bun 1.4.5:
+ * Makes the bundle's source map name each source by its absolute path. Observed:
  * Bun maps the stack of a bundle through `<bundle>.map` when one lies beside the file it runs
  * (an external map; the bundle carries only a `debugId`), and resolves the map's `sources`
  * relative to that file. Bun writes them relative to the build's output directory, but the

@@ -7,7 +7,7 @@
  * of the bundle and its bytecode (see freshness.ts); a hash is computed only for a file whose
  * stat changed. The first call of a runtime reads the entry's manifest, checks the inputs the
  * same way and verifies the bundle's hashes once. A build runs at most once at a time per tool
- * in a runtime; calls that need it wait for it under their own deadline (see build-wait.ts).
+ * in a runtime; calls that need it wait for it under their own deadline (see compile-wait.ts).
  */
 import { statSync } from 'node:fs';
 import type { ToolSource } from './tool-source.js';

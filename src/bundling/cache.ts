@@ -1,18 +1,11 @@
 /**
- * The build cache, shared by every runtime and process of a user:
- *
- *   <dir>/v1/entries/<key>.json   a manifest per (tool entry, Bun version, build options): the
- *                                 inputs with their stats and content hashes, and the bundle
- *   <dir>/v1/bundles/<sha>.js     bundles, named by the SHA-256 of their content, each with its
- *                                 Bun bytecode (`<sha>.js.jsc`) and source map (`<sha>.js.map`)
- *                                 beside it when it has them (the name then covers all)
- *   <dir>/v1/tmp/                 builds in progress and files being written
- *
- * Every write is a complete file renamed into place, so a reader sees an old entry or a new
- * one, never half of one; concurrent writers of the same entry each leave a valid one (the last
- * rename wins). A manifest that does not parse, or a bundle whose hash is not the manifest's,
- * is rebuilt, never executed. The size is bounded: after each write the least recently used
- * entries go until the total is under `maxBytes`.
+ * The build cache, shared by every runtime and process of a user (docs/tools.md, "Tools with
+ * dependencies"): `<dir>/v1/entries/<key>.json`, a manifest per (tool entry, Bun version, build
+ * options); `<dir>/v1/bundles/<sha>.js`, bundles named by their content's SHA-256, with their
+ * bytecode (`.jsc`) and source map (`.map`) beside them; `<dir>/v1/tmp/`, work in progress. Every
+ * write is a complete file renamed into place, so a reader sees an old entry or a new one, never
+ * half; what does not parse or hash as its manifest says is rebuilt, never executed. LRU-bounded by
+ * `maxBytes`.
  */
 import { createHash, randomUUID } from 'node:crypto';
 import {

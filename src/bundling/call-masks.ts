@@ -1,16 +1,10 @@
 /**
  * The masks of one call: every secret-bearing entry (patterns.ts) of the directories the sandbox
- * shows — a `bundle: false` tool's own and every granted directory, read or write — found by
- * mask.ts, minus the entries a grant names exactly: a secret is readable only through a grant of
- * its own path (`read: ['/x/.env']`).
- *
- * Not scanned: a granted file (the grant is its exact path), a path inside `node_modules`
- * (installed packages), `/proc`, `/dev` and `/sys` (pseudo-filesystems without secret files by
- * name; the sandbox mounts its own `/proc` and `/dev`).
- *
- * A masked directory holding a path the sandbox must show (a grant inside it, the tool, Bun, the
- * worker's files) cannot be covered whole — nothing can be mounted inside the read-only, empty
- * directory that covers it — so its entries are masked instead, down to that path.
+ * shows, found by mask.ts, minus those a grant names exactly (`read: ['/x/.env']`). Not scanned: a
+ * granted file, `node_modules`, `/proc`, `/dev`, `/sys`. A masked directory holding a path the
+ * sandbox must show (a grant, the tool, Bun, the worker) cannot be covered whole — nothing can be
+ * mounted inside the read-only empty directory that covers it — so its entries are masked instead,
+ * down to that path.
  */
 import { readdirSync, statSync } from 'node:fs';
 import { join, sep } from 'node:path';

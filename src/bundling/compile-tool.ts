@@ -20,10 +20,9 @@ import { runSandboxedBuild, type BuildHost } from './run-compiler.js';
 
 /**
  * The build's options, part of every cache key; `revision` is bumped whenever they or the output
- * layout change. A bundle carries toolcage's worker (builder.ts), so the worker's path and
+ * layout change. A bundle carries toolcage's worker (bun-compiler.ts), so the worker's path and
  * content are part of the key too: another install or version of toolcage builds its own.
- * Bytecode: measured on Bun 1.4.5 importing a zod 4 bundle (167 KB), 4.7 ms with its bytecode
- * against 12.3 ms as ESM (medians of 40 fresh processes; bench `bundle` has it end to end).
+ * Bytecode: a bundle loads much faster with it (docs/performance.md, "Bytecode for bundles").
  */
 export function buildOptions(worker: string): string {
   return JSON.stringify({
@@ -81,7 +80,7 @@ export async function buildTool(
   try {
     // What the filesystem's clock said as the build began: an input changed later (ctime after
     // it) may have changed after the build read it, so its entry is not stored. Not `>=`: a
-    // build reads nothing in the tick it starts (a sandboxed Bun takes > 10 ms to get there).
+    // build reads nothing in the tick it starts (a sandboxed Bun takes many ticks to get there).
     const mark = statSync(staging).ctimeMs;
     const { report, buildMs } = await compileInto(context, tool, staging, view);
     const assets = allowedAssets(report, context.matcher, build.permissions, tool, view.root);

@@ -1,6 +1,6 @@
 /**
- * What the manager (sandboxed-build.ts) and the Bun-side builder (builder.ts) exchange: the build's
- * input and its report. Types only, shared by both sides (builder.ts runs inside Bun).
+ * What the manager (run-compiler.ts) and the Bun-side builder (bun-compiler.ts) exchange: the
+ * build's input and its report. Types only, shared by both sides (bun-compiler.ts runs in Bun).
  */
 
 /** What the manager asks for. */
@@ -19,7 +19,8 @@ export interface BuildInput {
   readonly bytecode: boolean;
   /**
    * toolcage's worker (run.ts or its build, absolute): the bundle carries it and starts it, the
-   * tool's module evaluated when the worker loads it (see builder.ts). Not reported as an input.
+   * tool's module evaluated when the worker loads it (see bun-compiler.ts). Not reported as an
+   * input.
    */
   readonly worker: string;
 }

@@ -1,18 +1,11 @@
 /**
  * Scans a directory the sandbox shows — a `bundle: false` tool's own, or a granted one — for its
- * secret-bearing entries (see patterns.ts), matched by name at every depth scanned; the masks of
- * one call are assembled in call-masks.ts.
- *
- * What is scanned: the tree under the directory, links not followed, except `node_modules`
- * (installed packages, not the project's secrets, and often 10⁴–10⁵ entries) and the masked
- * directories themselves (hidden whole). Bounded: a tree of more than `maxEntries` entries, or
- * deeper than `maxDepth` directories, is refused rather than half-checked — an entry below the
- * bound would not be masked. Cost (docs/secrets.md, 2-core machine under load): a first call
- * reads every directory (10,000 files in 111 directories: 50–110 ms); later calls `stat` each
- * directory read (the same tree: ≈ 0.5 ms) — an entry created, removed or renamed changes its
- * directory's mtime — and read again only those that changed. The scans of at most
- * `MAX_KEPT_SCANS` directories are kept per runtime.
- * Masking is by name: a hard link to a secret under another name is not found.
+ * secret-bearing entries (patterns.ts), by name at every depth, links not followed, skipping
+ * `node_modules` and masked directories; call-masks.ts assembles a call's masks. A tree past
+ * `maxEntries` or `maxDepth` is refused rather than half-checked. A first call reads every
+ * directory; later ones `stat` each and read again only those whose mtime changed (docs/secrets.md,
+ * "Cost"); at most `MAX_KEPT_SCANS` scans are kept per runtime. A hard link to a secret under
+ * another name is not found.
  */
 import { readdirSync, realpathSync, statSync, type Dirent } from 'node:fs';
 import { join, relative } from 'node:path';

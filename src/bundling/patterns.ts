@@ -1,5 +1,5 @@
 /**
- * Names of secret-bearing files: the one list of them (see docs/architecture.md, "Secrets"). A
+ * Names of secret-bearing files: the one list of them (see docs/secrets.md). A
  * tool never sees them: a bundle may not import one (the build is refused), and every directory
  * the sandbox shows — a `bundle: false` tool's own, and each granted one — masks them. A pattern
  * matches one path component (a file or directory name), or, written `a/b`, a name `b` in a

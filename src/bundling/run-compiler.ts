@@ -1,6 +1,6 @@
 /**
  * Runs the build of one tool inside the sandbox, as any tool runs: the worker imports the
- * builder (builder.ts) and calls it with the build's input. The process sees the project
+ * builder (bun-compiler.ts) and calls it with the build's input. The process sees the project
  * read-only, writes only into its output directory under the cache, has no network and may not
  * start processes; the deadline, the kill and the classification are the ones of a tool.
  */
@@ -22,7 +22,7 @@ export interface BuildHost {
   readonly bunPath: string;
   /** Bun's flags and the worker's entry (the builder is the module the worker imports). */
   readonly bunArgs: readonly string[];
-  /** The worker's own module (run.ts), which every bundle carries (see builder.ts). */
+  /** The worker's own module (run.ts), which every bundle carries (see bun-compiler.ts). */
   readonly worker: string;
   /** The worker's files and the builder, read-only. */
   readonly runtimeFiles: readonly string[];

@@ -26,13 +26,13 @@ export interface ToolModule {
  * A bundled tool. Sandboxed, the bundle is shown at the tool's own path and imported from there
  * (so `import.meta` and paths relative to it are the tool's): Bun runs a file that starts with
  * its `// @bun` pragma, as every bundle does, without transpiling it, whatever its extension
- * (observed on Bun 1.4.5: a `.ts` file with the pragma and a type annotation fails with a
+ * (observed: a `.ts` file with the pragma and a type annotation fails with a
  * JavaScript SyntaxError), so a `.ts` path holding JavaScript is read as JavaScript; and it finds
  * the bytecode at `<path>.jsc`. Where a grant shows the tool's directory, the mount point
  * `<path>.jsc` could not be made in it (read-only), and where one names the tool's file it would
  * be mounted over the bundle: the bundle then keeps its cache path (a CommonJS bundle's
  * `import.meta` and `__filename` are the tool's either way: Bun inlines them at build time).
- * Its source map is shown beside it as `<file>.map`, where Bun looks for it (see builder.ts).
+ * Its source map is shown beside it as `<file>.map`, where Bun looks for it (see bun-compiler.ts).
  * Unsandboxed there is no view at all.
  */
 export function bundleModule(

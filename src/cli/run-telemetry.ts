@@ -29,9 +29,9 @@ export async function startRunTelemetry(options: TelemetrySetupOptions): Promise
   const otlp = resolveOtlp(options.otlp);
   const destinations = [otlp?.metrics?.destination, otlp?.traces?.destination];
   const probe = probeCollectors(destinations.filter((url) => url !== undefined));
-  // Loading the SDK takes ≈ 0.2 s of CPU. The sandbox's detection (≈ 0.3 s, mostly waiting on
-  // its probe processes), which the run needs anyway and caches, starts first and goes on
-  // meanwhile; its failure is the run's to report.
+  // Loading the SDK costs CPU while the sandbox's detection mostly waits on its probe processes
+  // (docs/performance.md, "The CLI's telemetry start"): the detection, which the run needs
+  // anyway and caches, starts first and goes on meanwhile; its failure is the run's to report.
   detectCapabilities().catch(() => {});
   let warned = false;
   const warn = (message: string): void => {

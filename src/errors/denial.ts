@@ -1,15 +1,10 @@
 /**
- * A denial as data: what was refused, on what, why, and who saw it. Made where the denial is
- * seen (the egress proxy's ledger, or the tool's own error checked against the sandbox plan, see
- * sandbox/denials.ts) and carried as it is to the message, the error and the metric label:
- * nothing reads a denial back out of its text.
- *
- * `observedBy` says how far toolcage vouches for it. `proxy`: toolcage's egress proxy refused
- * the connection itself. `tool`: the tool's error says it was refused, and the plan toolcage
- * built agrees that the sandbox refuses such an operation (a path outside the view, a write to a
- * read-only path, a subprocess or a connection that was not granted) — but that the tool tried is
- * the tool's word only. Its message says so, and never suggests a grant of the path, host or
- * command the tool named: a tool must not be able to talk its caller into a grant.
+ * A denial as data: what was refused, on what, why, and who saw it (`observedBy`: `proxy` when
+ * toolcage's egress proxy refused it, `tool` when only the tool's error says so and the plan
+ * agrees the sandbox refuses such an operation). Made where the denial is seen (the proxy's
+ * ledger, or sandbox/denials.ts) and carried as it is to the message, the error and the metric
+ * label: nothing reads it back out of its text. A `tool` denial's message never suggests a grant
+ * of what the tool named (docs/architecture.md, "Facts and claims").
  */
 
 /** The kind of a denied operation (the `operation` label of the permission-denial metric). */

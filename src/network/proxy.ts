@@ -1,16 +1,10 @@
 /**
  * The egress proxy of a runtime: it runs in the manager (Node), outside every sandbox, and opens
- * one {@link EgressSession} per execution whose `permissions.net` is an allow-list.
- *
- * Written over node:http's 'request' and 'connect' events rather than on a proxy library:
- * `proxy` 4.1 connects by host name (a second DNS lookup after any check, so DNS rebinding could
- * move the connection) and adds Via/X-Forwarded-For; `proxy-chain` 3.0 can pin an address (its
- * `dnsLookup` hook) but destroys every connection without a `remoteAddress` — every Unix-socket
- * connection — forwards with `insecureHTTPParser`, and has no hook to stop a connection when a
- * byte budget is spent. Node parses HTTP on both sides here; nothing is parsed by hand.
- *
- * Each session bounds what its tool can make the manager hold (sockets, a request head's size
- * and time), and every session draws its sockets from one budget of the proxy's.
+ * one {@link EgressSession} per execution whose `permissions.net` is an allow-list. Written over
+ * node:http's 'request' and 'connect' events, not on a proxy library: none pins the address it
+ * checked and keeps Unix-socket connections (docs/network.md, "Why no proxy library"). Each
+ * session bounds what its tool can make the manager hold (sockets, a request head's size and
+ * time), and every session draws its sockets from one budget of the proxy's.
  */
 import { parseHostPattern, type HostPattern } from './patterns.js';
 import { systemLookup, type Lookup, type NetworkPolicy } from './decide.js';

@@ -108,7 +108,7 @@ export class EgressSession {
     budget: SocketBudget,
   ): Promise<EgressSession> {
     const socketPath = join(directory, SOCKET_NAME);
-    // libuv's uv_pipe_bind cuts a longer path to fit sun_path (observed: Node 20 listened on the
+    // libuv's uv_pipe_bind cuts a longer path to fit sun_path (observed: Node listened on the
     // cut path without an error), which would leave the sandbox's bind pointing at nothing.
     if (Buffer.byteLength(socketPath) > MAX_SOCKET_PATH) {
       throw new Error(

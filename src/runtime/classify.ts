@@ -1,14 +1,9 @@
 /**
  * Classification of a finished process: from everything toolcage observed of one run to its
- * verdict (success, or an error kind with its message). Beside run-process.ts, which gathers the
- * observation; the kinds and the error class it names live in src/errors.
- *
- * Facts and claims. What the tool's process wrote — the message on fd 3 (its `phase` too) and
- * stderr — is the tool's claim: it can make a failure `tool_error`, `invalid_output` or
- * `tool_not_found`, never a system kind. `spawn_failed`, `internal` and `out_of_memory` rest
- * only on what toolcage observed itself: a spawn error, the launcher's report that the sandbox
- * never started, a process it lost, the memory cgroup's events (docs/architecture.md, "Facts and
- * claims").
+ * verdict (success, or an error kind with its message); run-process.ts gathers the observation.
+ * What the tool's process wrote is its claim and never makes a system kind; `spawn_failed`,
+ * `internal` and `out_of_memory` rest only on what toolcage observed itself (docs/architecture.md,
+ * "Facts and claims").
  */
 import { denialMessage, type Denial } from '../errors/denial.js';
 import { toErrorLink, type ErrorLink } from '../errors/error-link.js';

@@ -15,8 +15,8 @@ const STDERR_TAIL = 2048;
 
 type LauncherMessage = { ready: true } | LaunchReport;
 
-// How long a request may wait for the launcher's answer (it takes ≈ 0.5 ms) before the launcher
-// is taken for stuck, killed, and the request fails as not started.
+// How long a request may wait for the launcher's answer (normally under a millisecond) before
+// the launcher is taken for stuck, killed, and the request fails as not started.
 const ANSWER_TIMEOUT_MS = 5_000;
 
 /** Options of a {@link Launcher}. */
@@ -134,7 +134,7 @@ export class Launcher {
       this.#tellReady(false);
     } else {
       this.#keepNodeAlive(); // close() is awaited: its end keeps Node alive until then
-      // One still starting has started nothing: no need to wait for its start (≈ 20 ms) to end it.
+      // One still starting has started nothing: no need to wait for its start to end it.
       if (starting) child.kill('SIGKILL');
       else child.stdin?.end();
     }

@@ -28,8 +28,8 @@ export class LogCapture {
   #truncated = false;
   // Received, not yet split into lines: text decoded chunk by chunk (a character cut between
   // two chunks waits in the decoder), the first read from #offset on. Splitting text, not
-  // bytes: a line is then a slice of a string, ≈ 8× cheaper than a Buffer view decoded apart
-  // (measured, 64 KiB chunks of 5-byte lines, Node 20).
+  // bytes: a line is then a slice of a string, much cheaper than a Buffer view decoded apart
+  // (docs/performance.md, "Splitting logs as text").
   readonly #decoder = new StringDecoder('utf8');
   readonly #queue: string[] = [];
   #offset = 0;

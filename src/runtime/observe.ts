@@ -26,9 +26,9 @@ export interface EndFacts {
 /**
  * The telemetry of one execution, from its dispatch. The span itself is started when it is
  * first needed — `traceparent`, read once the process is launching, or the end — with the
- * dispatch's time and context: starting a span took ≈ 0.13 ms here (the manager's caches are cold
- * between executions; ≈ 0.03 ms in a hot loop), and after the launch it overlaps Bun's start
- * instead of delaying it.
+ * dispatch's time and context: starting a span is costly while the manager's caches are cold
+ * between executions, and after the launch it overlaps Bun's start instead of delaying it
+ * (docs/performance.md, "Starting the span lazily").
  */
 export interface ObservedExecution {
   /** The span's W3C trace context for the tool's TRACEPARENT (starts the span). */

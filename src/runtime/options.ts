@@ -28,8 +28,8 @@ export interface ToolDefinition {
   /** Limits of this tool; calls can only lower them. @default the runtime's `defaults.limits` */
   readonly limits?: Limits;
   /**
-   * With `prewarm`, import the module in the prewarmed process ahead of its request (≈ 1 ms less
-   * per call for a small tool, more for a large one). The module's top level then runs before
+   * With `prewarm`, import the module in the prewarmed process ahead of its request, off the
+   * call's path (docs/performance.md, "Preloading a tool"). The module's top level then runs before
    * the request exists: without the call's `env` (the process environment is still empty) and
    * even for a process that is retired unused. Safe for tools whose top level only defines
    * things; leave it off for a tool that reads the environment or does I/O when imported.

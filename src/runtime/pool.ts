@@ -16,9 +16,9 @@ import { spawnPlan, type SpawnedProcess } from './spawn.js';
 /**
  * The environment every tool process starts with; the tool's own variables come with its
  * request (so a prewarmed process needs none). BUN_RUNTIME_TRANSPILER_CACHE_PATH=0 turns off
- * Bun's runtime transpiler cache: with a fresh HOME per execution, Bun 1.4 otherwise creates
+ * Bun's runtime transpiler cache: with a fresh HOME per execution, Bun otherwise creates
  * `$HOME/.bun/install/cache/@t@/` and writes a `.pile` of the worker (and the tool) on every
- * start, which never hits — measured +0.8 ms per execution (≈ 8 % of a trivial tool). A shared
+ * start, which never hits (docs/performance.md, "Bun's transpiler cache"). A shared
  * cache would be faster but is state shared between executions (a tool could plant one).
  */
 const WORKER_ENV: Readonly<Record<string, string>> = { BUN_RUNTIME_TRANSPILER_CACHE_PATH: '0' };
@@ -105,10 +105,9 @@ export class ProcessPool {
   /**
    * A process for one execution: a prewarmed one of the same profile, or a fresh one. The
    * profile is topped up again once this process is gone and its execution has settled. Why
-   * not at once: a refill forks (synchronous in Node, ≈ 1–2 ms for a manager of ~150 MB) and
-   * boots a Bun (≈ 8 ms of CPU) on the path of the very execution that just took a warm
-   * process; measured on this 2-core machine, the prewarmed latency fell from ≈ 6.6 ms (refill
-   * at once) to ≈ 4.2 ms (refill after).
+   * not at once: a refill forks (synchronous in Node) and boots a Bun on the path of the very
+   * execution that just took a warm process (docs/performance.md, "Refilling the pool after
+   * the call").
    */
   async launch(executionId: string, spec: LaunchSpec): Promise<Launched> {
     if (this.#options.prewarm === 0) return this.#start(executionId, spec, false);

@@ -164,7 +164,7 @@ function captureOutput(
 
 // Every byte is in once each stream has ended; destroy() then closes the descriptors at once
 // (libuv closes the fd inside uv_close; only its callback, and so the 'close' event, waits for
-// the next turn of the loop — ≈ 0.3 ms later, measured, not worth waiting for). A stream still
+// the next turn of the loop, not worth waiting for). A stream still
 // open after the drain wait is held by a grandchild the kill could not reach: closed anyway.
 // What was read by then is delivered to `onLog` (paced) before the run settles.
 async function closeStreams(child: SpawnedProcess, output: Output): Promise<void> {

@@ -52,7 +52,7 @@ export class Stopper {
   /**
    * After the tool's own process exited, whatever it left running (grandchildren, a sandbox
    * still tearing down) goes: through its cgroup alone when it has one (a process-group kill
-   * that finds nothing throws ESRCH inside Node: ≈ 0.08 ms on the settle path, measured).
+   * that finds nothing throws ESRCH inside Node, a cost on the settle path).
    */
   killLeftovers(): void {
     if (this.#plan.killsAll) this.#plan.killAll();

@@ -12,8 +12,9 @@ import type { Stopper } from './stopper.js';
 
 /**
  * How long a process that has delivered its whole result may take to exit before it is killed,
- * ms. Its exit takes ≈ 2–4 ms sandboxed on an idle machine (Bun's exit, then bwrap's); what the
- * tool does in the meantime (an exit handler, a child) cannot change the call's outcome.
+ * ms: far more than its exit takes (Bun's exit, then bwrap's; docs/performance.md, "A settled
+ * process's exit"); what the tool does in the meantime (an exit handler, a child) cannot
+ * change the call's outcome.
  */
 export const EXIT_GRACE_MS = 100;
 

@@ -1,19 +1,11 @@
 /**
- * The bubblewrap command line of one execution. Pure: everything it needs about the machine
- * (which libraries Bun loads, how `/bin` and `/lib` are laid out) comes in as a {@link SystemView}.
- *
- * The view starts empty (bwrap's root is a fresh tmpfs) and gets, read-only unless said:
- * the Bun binary and its shared libraries, the tool (its compiled module alone, or with
- * `bundle: false` its directory with secret-bearing entries masked), the worker's files, the granted
- * `read` paths, the granted `write` paths (read-write), a fresh `/proc` (own PID namespace) and
- * `/dev`, and a private tmpfs as `/tmp` (read-write, also `HOME` and the working dir), of
- * `limits.tmpMb`: nothing a tool writes there reaches the host's disk, and its pages are charged
- * to the execution's memory cgroup (they are memory), so `memoryMb` bounds it too.
- * Host paths keep their path inside, so the tool path needs no translation.
- *
- * No shell, no `/usr/bin`, no `/etc` unless `run` is granted: then `/usr`, the `/bin`-style
- * entries of the root and a short list of `/etc` files come in (never all of `/etc`: it holds
- * `shadow`, and the tool's user maps to host root, the owner of that file).
+ * The bubblewrap command line of one execution. Pure: everything it needs about the machine (which
+ * libraries Bun loads, how `/bin` and `/lib` are laid out) comes in as a {@link SystemView}. The
+ * view starts empty (bwrap's root is a fresh tmpfs) and gets only what docs/permissions.md's
+ * "filesystem" row lists, host paths at their own path (the tool path needs no translation); its
+ * `/tmp` is a tmpfs of `limits.tmpMb`, charged to the memory cgroup. No shell, `/usr/bin` or `/etc`
+ * unless `run` is granted, and then a short list of `/etc` files, never all of it: it holds
+ * `shadow`, and the tool's user maps to host root, that file's owner.
  */
 import { dirname } from 'node:path';
 import { EGRESS_DIR, egressEnv } from '../network/in-sandbox.js';
@@ -167,8 +159,8 @@ export function buildBwrapArgs(input: BwrapInput): string[] {
  * `args` of {@link buildBwrapArgs} with bwrap's `--info-fd` (it writes the sandbox's process's
  * pid there) and `--block-fd` (that process waits for a byte on it before it forks the tool's)
  * before the command: how the launcher sets its rlimits (see runtime/launcher/main.ts).
- * Derived rather than built again: a plan carries both commands, and building one took 26 µs
- * here against 0.6 µs for this.
+ * Derived rather than built again: a plan carries both commands, and deriving is far cheaper
+ * than building (docs/performance.md, "Deriving the held bwrap command").
  */
 export function withHold(
   args: readonly string[],

@@ -6,8 +6,9 @@ import { readdirSync, readFileSync, rmdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { readOr } from './cgroup-files.js';
 
-// rmdir fails with EBUSY for a few ms after the last member was reaped (measured: 0 to 6 ms on
-// Linux 6.18, cgroup v1): poll quickly first, then back off; give up after ~2 s.
+// rmdir fails with EBUSY for a few ms after the last member was reaped (docs/performance.md,
+// "Removing a cgroup after its last member"): poll quickly first, then back off; give up
+// after ~2 s.
 const RETRY_DELAYS_MS = [0, 1, 1, 1, 2, 2, 2, 5, 5, 10, 10, 20, 50, 100, 200, 300, 500, 800];
 /**
  * Removes each cgroup, killing its members and retrying while killed tasks still exit; resolves

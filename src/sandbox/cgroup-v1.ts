@@ -14,15 +14,14 @@ export function cgroupV1(layout: Extract<CgroupLayout, { version: 'v1' }>): Cgro
     /*
      * Why `tasks`: a write to `cgroup.procs` (or of another task's pid) takes the global
      * cgroup_threadgroup_rwsem for writing, and after ~20 ms without a migration that waits for
-     * an RCU grace period — 9–10 ms measured here (Linux 6.18, cgroup v1, median 11.6 ms for a
-     * `sh` that joins two cgroups against 2.4 ms for one that joins none). Moving only the
-     * calling thread (`0` written to `tasks`) skips that lock since Linux 6.0 (commit
-     * 9a3284fad42f, "cgroup: Optimize single thread migration"): 2.6 ms for the same `sh`,
-     * whatever the idle time. The prologue shell has one thread, so moving it moves the process,
-     * and everything it `exec`s or forks afterwards starts inside.
+     * an RCU grace period. Moving only the calling thread (`0` written to `tasks`) skips that
+     * lock since Linux 6.0 (commit 9a3284fad42f, "cgroup: Optimize single thread migration"),
+     * whatever the idle time (docs/performance.md, "Joining a cgroup"). The prologue shell has
+     * one thread, so moving it moves the process, and everything it `exec`s or forks afterwards
+     * starts inside.
      */
     joinFile: 'tasks',
-    // CLONE_INTO_CGROUP takes a v2 cgroup only (EBADF on a v1 one, observed on Linux 6.18).
+    // CLONE_INTO_CGROUP takes a v2 cgroup only (EBADF on a v1 one).
     cloneInto: false,
     hierarchy: (controller) => layout[controller],
     mount: (controller) => layout.mounts?.[controller] ?? layout[controller],

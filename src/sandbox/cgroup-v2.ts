@@ -15,11 +15,9 @@ export function cgroupV2(layout: Extract<CgroupLayout, { version: 'v2' }>): Cgro
     // after ~20 ms without a migration waits for an RCU grace period (see cgroup-v1.ts).
     joinFile: 'cgroup.procs',
     /*
-     * A process cloned into its cgroup takes no migration lock. Measured on Linux 6.18 (the
-     * unified hierarchy of this machine, /bin/true under `sh`, spawned by Bun every 30 ms,
-     * medians of 40): 1.21 ms with no cgroup, 11.06 ms with the shell's `echo 0 > cgroup.procs`,
-     * 1.40 ms cloned into the cgroup (Bun.spawn's `cgroup` option). The launcher does it (see
-     * Confinement.cgroup); a process the fallback prologue starts still joins by itself.
+     * A process cloned into its cgroup (Bun.spawn's `cgroup` option) takes no migration lock
+     * (docs/performance.md, "Joining a cgroup"). The launcher does it (Confinement.cgroup); a
+     * process the fallback prologue starts still joins by itself.
      */
     cloneInto: true,
     hierarchy: (controller) => (layout[controller] === true ? layout.root : undefined),

@@ -197,9 +197,9 @@ export class ExecutionCgroups {
    * the next turn of the event loop, after the execution that disposed of the cgroups has settled.
    *
    * Why: bwrap's monitor exits as soon as the namespace's init reports Bun's exit status, while
-   * that init is still exiting, so rmdir is EBUSY for 0–2 ms on an idle machine and 10 ms and
-   * more under load (measured, Linux 6.18). A bare `bwrap … bun` does not wait for it either.
-   * Even a first rmdir that succeeds costs the settle path ≈ 0.1 ms for two hierarchies.
+   * that init is still exiting, so rmdir is EBUSY for a moment, longer under load; and even a
+   * first rmdir that succeeds costs the settle path time (docs/performance.md, "Removing a cgroup
+   * after its last member"). A bare `bwrap … bun` does not wait for it either.
    */
   destroyInBackground(): void {
     if (this.#removal !== undefined) return;

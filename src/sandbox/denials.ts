@@ -1,16 +1,10 @@
 /**
- * Which denial explains a failed tool, as data (errors/denial.ts).
- *
- * What toolcage vouches for, and what it does not:
- * - The egress proxy's refusals are toolcage's own observations (`observedBy: 'proxy'`).
- * - Everything the tool's process wrote — its error, its code, its path, its stderr — is the
- *   tool's claim. A claimed EACCES/EPERM/EROFS/ENOENT is a denial only where the sandbox plan
- *   says the sandbox refuses it: the path is outside the view (or masked), or it is a write to a
- *   read-only part; a failed spawn without `run`; a failed connection without `net` (or around
- *   the proxy of an allow-list). The verdict is the same whether the path exists on the host or
- *   not: the host is never asked. Such a denial is `observedBy: 'tool'`, and no grant of what the
- *   tool named is ever suggested for it.
- * Without the sandbox nothing is a denial: an EACCES there is the host's answer.
+ * Which denial explains a failed tool, as data (errors/denial.ts). The egress proxy's refusals
+ * are toolcage's own observations (`observedBy: 'proxy'`); a tool's reported
+ * EACCES/EPERM/EROFS/ENOENT is a denial (`observedBy: 'tool'`) only where the sandbox plan says
+ * the sandbox refuses it, without ever asking the host, and never suggests a grant of what the
+ * tool named (docs/architecture.md, "Facts and claims"). Without the sandbox nothing is a denial:
+ * an EACCES there is the host's answer.
  */
 import { errorChain, type ErrorLink } from '../errors/error-link.js';
 import type { Denial } from '../errors/denial.js';

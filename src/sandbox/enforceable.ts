@@ -19,8 +19,9 @@ export interface LimitMeans {
 }
 
 /**
- * Bun 1.4.5 does not start under an RLIMIT_DATA of 256 MiB (it aborts) and does under 320 MiB
- * (measured here; a tool then gets about half the limit as heap): the rlimit is never set lower.
+ * Bun aborts at start under an RLIMIT_DATA of 256 MiB and starts under 320 MiB (a tool then gets
+ * about half the limit as heap): the rlimit is never set lower (docs/performance.md, "Bun under
+ * RLIMIT_DATA").
  */
 export const MIN_DATA_LIMIT_MB = 320;
 

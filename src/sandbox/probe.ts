@@ -4,9 +4,8 @@
  * (exit code, signal, timeout, missing binary) told as a value with its reason. Tool processes
  * never start here: they go through runtime/spawn.ts and the launcher, whose own spawn is faster.
  *
- * execa is loaded by the first probe, not with toolcage: importing it took as long as importing
- * toolcage's whole runtime (medians of 9 `node -e "import(…)"` here: 169 ms and 168 ms on a
- * loaded machine), and a process that imports toolcage probes once, at its first execution.
+ * execa is loaded by the first probe, not with toolcage: importing it takes as long as importing
+ * toolcage's whole runtime (docs/performance.md, "Loading execa lazily").
  */
 
 /** What a probe printed, and whether (and why not) it succeeded. */

@@ -13,7 +13,7 @@ const programFds = new Map<string, number>();
 /**
  * A path that opens the seccomp program. Each program is written once per process to a file
  * that is unlinked at once while an fd keeps it: opening `/proc/<manager pid>/fd/<fd>` then gives
- * every launch its own offset (~0.02 ms), nothing is written per launch, and nothing is left on
+ * every launch its own offset, nothing is written per launch, and nothing is left on
  * disk even when the process is killed (a named file was: vitest's workers never run 'exit'
  * hooks). The pid, not `self`: the launcher (runtime/launcher/main.ts) opens it too.
  */

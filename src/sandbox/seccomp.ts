@@ -1,22 +1,11 @@
 /**
- * The seccomp filter passed to bubblewrap (`--seccomp FD`): a classic BPF program assembled
- * here, so toolcage needs no libseccomp. bwrap reads the raw `struct sock_filter` array from
- * the fd and loads it just before it execs Bun, so it covers Bun and everything Bun starts.
- *
- * Always denied: creating or entering namespaces (`unshare`, `setns`, `clone` with a CLONE_NEW*
- * flag), and a few kernel interfaces a tool has no use for and that are classic attack surface
- * (keyrings, ptrace, bpf, perf_event_open, userfaultfd, module and kexec loading, mount,
- * open_by_handle_at). `clone3` returns ENOSYS: its flags sit in memory a classic BPF filter
- * cannot read, and glibc (≥ 2.34) falls back to `clone` on ENOSYS, so Bun's threads still start.
- *
- * Without `run`: `fork`, `vfork` and a `clone` without CLONE_THREAD fail with EPERM, so a tool
- * cannot start a process even with the Bun binary it can see (`Bun.spawn([process.execPath])`).
- * Threads (CLONE_THREAD) stay allowed.
- *
- * File modes (MODE_RULES): no setuid or setgid bit can be set (chmod family, or a file created
- * with one), so a file written under a write grant never becomes a setuid binary on the host;
- * without `run`, no execute bit either, so nothing the tool writes can be executed — bwrap has
- * no `noexec` for its tmpfs and binds. `openat2` (its mode sits in memory) returns ENOSYS.
+ * The seccomp filter passed to bubblewrap (`--seccomp FD`): a classic BPF program assembled here,
+ * so toolcage needs no libseccomp. bwrap loads it just before it execs Bun, so it covers Bun and
+ * everything Bun starts. Always denied: namespaces, keyrings, ptrace, bpf, perf_event_open,
+ * userfaultfd, module and kexec loading, mount, open_by_handle_at, setuid/setgid modes; without
+ * `run`, processes and execute bits (docs/permissions.md). The fact that shaped it: classic BPF
+ * cannot read memory, so `clone3` and `openat2` (flags, mode in memory) return ENOSYS, and glibc
+ * ≥ 2.34 falls back to `clone`, whose flags are in a register: Bun's threads still start.
  */
 
 /** Architectures with a syscall table here; others get no filter (and `run: false` is refused). */

@@ -1,7 +1,7 @@
 /**
  * Loading the optional peer dependencies of `toolcage/temporal` (the `@temporalio/*` packages).
- * They weigh ≈ 260 MB with their native core, so `toolcage` itself never loads them and only
- * applications that use Temporal install them. When one is missing, the error names it.
+ * They are heavy with their native core (docs/temporal.md), so `toolcage` itself never loads them
+ * and only applications that use Temporal install them. When one is missing, the error names it.
  */
 import { createRequire } from 'node:module';
 

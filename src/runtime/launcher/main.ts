@@ -1,12 +1,12 @@
 /**
  * The launcher: a long-lived Bun process that starts tool processes for the manager, so that the
- * manager (Node 20, whose spawn copies its page tables) does not fork itself per execution. Runs
+ * manager (Node, whose spawn copies its page tables) does not fork itself per execution. Runs
  * inside Bun. Protocol: one JSON object per line (docs/architecture.md, "The launcher's
  * protocol"); each process's four stdio are connections it dials to the manager's Unix socket.
  * It applies a launch's Confinement (sandbox/confinement.ts): the cgroups (cloned into a v2 one; on v1 its
  * spawning thread joins and leaves), the rlimits (prlimit() on the process, or on bwrap's sandbox
  * process held on `--block-fd`), and the sandbox user (`uid`/`gid`). Why and how each is
- * race-free, with measurements: docs/architecture.md, "The launcher".
+ * race-free: docs/architecture.md, "The launcher".
  */
 import { dialer, O_CLOEXEC, O_RDONLY, pipe } from './libc.js';
 import { RlimitError, setRlimits, type RlimitRequest, type User } from './rlimits.js';
@@ -118,7 +118,7 @@ function spawnInCgroups(request: Request, stdio: number[]): Bun.Subprocess {
  * Threads of this process that the spawning thread started while it was in an execution's
  * cgroups are there still (a thread starts in its creator's cgroups): they go back now, before
  * the reply. JavaScriptCore starts some helper threads lazily, from the thread that runs the JS
- * that needs them — seen here (Bun 1.4.5, Linux 6.18, under load): a `JSCWarmUp` thread born
+ * that needs them — seen under load: a `JSCWarmUp` thread born
  * inside an execution's cgroups, and the launcher SIGKILLed with that cgroup's members when the
  * execution ended, failing every execution in flight. One read of `tasks` per cgroup on every
  * spawn; moving another thread is the kernel's slow path (the migration lock, see cgroup-v1.ts),

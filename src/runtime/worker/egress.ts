@@ -1,16 +1,12 @@
 /**
- * The sandbox's end of the egress proxy, started by run.ts (flag `--toolcage-egress=PORT,PATH`)
- * before the tool's code runs: a listener on the sandbox's own loopback (127.0.0.1:PORT, where
- * HTTP_PROXY points) that pipes each connection, unread, to the Unix socket PATH — the proxy of
- * this execution in the manager, bound into the sandbox. It decides nothing: the sandbox's
- * network namespace has no route out, so the socket is the only way out, and the manager's proxy
- * decides every connection through it. A tool that stops or bypasses this listener only loses
- * its own network. Runs inside Bun; imports nothing.
- *
- * Bun's own sockets, not node:net: importing node:net took 12–21 ms in a fresh Bun 1.4.5 process
- * (measured, performance.now() around the import), Bun.listen 0.13 ms. They have no pipe(), so
- * each direction keeps what the other side could not take yet, pauses its source until `drain`
- * empties it, and passes an end on once it is empty.
+ * The sandbox's end of the egress proxy, started by run.ts (`--toolcage-egress=PORT,PATH`) before
+ * the tool's code runs: a listener on the sandbox's loopback (127.0.0.1:PORT, where HTTP_PROXY
+ * points) that pipes each connection, unread, to the Unix socket PATH, the manager's proxy of this
+ * execution. It decides nothing: the sandbox has no route out but that socket, so a tool that
+ * stops or bypasses this listener only loses its own network. Runs inside Bun; imports nothing.
+ * Bun's own sockets, not node:net, whose import is slow in a fresh Bun (docs/performance.md,
+ * "node:net in the sandbox's forwarder"); they have no pipe(), so each direction buffers what the
+ * other could not take yet, pauses its source until `drain`, and passes an end on once empty.
  */
 
 // A socket of the forwarder: its `data` is the direction its bytes go.

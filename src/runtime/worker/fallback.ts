@@ -1,12 +1,11 @@
 /**
  * The worker's slow paths, in a module of their own that run.ts imports only when one is
- * taken: error messages, Compozy-style entries and control lines on stdin (`abort`). Runs inside Bun; like run.ts it imports nothing of the rest of toolcage at run time.
+ * taken: error messages, Compozy-style entries and control lines on stdin (`abort`). Runs inside
+ * Bun; like run.ts it imports nothing of the rest of toolcage at run time.
  *
  * Why a separate module: Bun (JavaScriptCore) compiles the code of an entry module before its
- * first statement runs, and even a function that is never called costs its pre-parse. Measured
- * on Bun 1.4.5 with performance.now() probes inside the process: a worker holding all of this
- * reached its first statement ≈ 0.9 ms later than a bare script of the same job, on the path
- * of every execution. Loading this module on a failure costs that failure ≈ 0.3 ms.
+ * first statement runs, and even a function that is never called costs its pre-parse — on the
+ * path of every execution (docs/performance.md, "The worker's slow paths in their own module").
  */
 import { writeSync } from 'node:fs';
 // The type Bun's types give `Bun.stdin.stream().getReader()` (run.ts's reader).

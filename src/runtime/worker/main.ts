@@ -6,8 +6,7 @@
  * Awaited at the top level, so the entry module stays pending until the process exits: Bun
  * runs a full garbage collection once its entry module has finished loading while anything is
  * pending on its event loop (as the read of the request is), and a pending entry never
- * finishes. Measured on Bun 1.4.5 (a trivial tool, medians of 60 fresh processes): 0.65 ms
- * longer without the await.
+ * finishes (docs/performance.md, "The worker entry's top-level await").
  */
 import { startWorker } from './run.js';
 

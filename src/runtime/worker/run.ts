@@ -5,7 +5,7 @@
  * as it can be: Bun compiles every statement it runs the first time, so every other path lives
  * in fallback.ts, loaded only when taken. Its flags (`--toolcage-preload`, `--toolcage-egress`,
  * `--toolcage-grace`) are in protocol.ts. It never touches `process.stdout`/`process.stdin`
- * (~14 ms on first access). Why each of these, measured: docs/architecture.md, "The worker".
+ * (Bun sets them up on first access, slowly). Why: docs/architecture.md, "The worker".
  */
 import type * as EgressModule from './egress.js';
 import type * as FallbackModule from './fallback.js';
@@ -117,7 +117,7 @@ function watchControl(rest: string): void {
 
 // Reads stdin on for control lines. Only for a tool still running when its function returned
 // (a promise): a synchronous one cannot see an abort, and a pending read costs every run that
-// starts it ≈ 0.18 ms (measured in-process, Bun 1.4.5).
+// starts it (docs/performance.md, "A pending stdin read in the worker").
 function listen(): void {
   void reader.read().then((chunk) => chunk.done || watchControl(decoder.decode(chunk.value)));
 }
@@ -134,11 +134,11 @@ function makeLogger(toolId: string): Record<string, (...args: unknown[]) => void
 /**
  * Ends fd 3 now, so the manager has the whole result (its end of file) without waiting for the
  * exit: Bun's own exit, and the kernel's teardown of its address space before the descriptors
- * close, took 1.7–2.1 ms after the result (Bun 1.4.5, medians of 25). fd 3 is a stream socket
- * (the launcher's connection, or libuv's socketpair), which Bun.connect takes by descriptor
- * (0.2 ms): node:fs's closeSync would cost its import (≈ 3 ms), bun:ffi's close ≈ 0.9 ms, and a
- * FileSink's end() or close() leaves a descriptor it did not open alone. Not a socket: the exit
- * closes it, as before.
+ * close, come milliseconds later. fd 3 is a stream socket (the launcher's connection, or libuv's
+ * socketpair), which Bun.connect takes by descriptor, the cheapest close: node:fs's closeSync
+ * would cost its import, bun:ffi's close more, and a FileSink's end() or close() leaves a
+ * descriptor it did not open alone (docs/performance.md, "Ending fd 3 before the exit"). Not a
+ * socket: the exit closes it, as before.
  */
 async function endResult(): Promise<void> {
   const options = { fd: 3, socket: { data() {} } };
@@ -207,11 +207,10 @@ async function main(): Promise<void> {
       } else if (!sent) {
         sent = true;
         // Assembled by hand so a large result is serialised once. TextEncoder, not Buffer: Bun
-        // sets up `Buffer` on its first use (≈ 0.2 ms measured). Bun.write, not node:fs's
-        // writeSync: importing node:fs costs Bun 1.4.5 ≈ 3 ms of CPU at every start (the whole
-        // worker, perf stat task-clock, 4 × 30 runs each: 9.9 ms with it, 7.0 ms without), more
-        // than the rest of the worker's own work. Bun.write writes it all (fd 3 is a socket the
-        // manager reads as a stream; it resolves once every byte is written).
+        // sets up `Buffer` on its first use. Bun.write, not node:fs's writeSync: importing
+        // node:fs costs Bun more CPU at every start than the rest of the worker's own work
+        // (docs/performance.md, "The worker's result write"). Bun.write writes it all (fd 3 is a
+        // socket the manager reads as a stream; it resolves once every byte is written).
         const bytes = new TextEncoder().encode(`{"type":"result","output":${json}}`);
         await Bun.write(Bun.file(3), bytes);
         // Bounded: should the end ever hang, the exit ends fd 3 as before.
