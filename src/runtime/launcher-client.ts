@@ -28,7 +28,7 @@ export interface LauncherOptions {
 /**
  * The manager's side of the launcher (see launcher/main.ts for why there is one): starts it,
  * hands it launch plans and turns what comes back — four connections and the process's pid,
- * later its exit — into the same SpawnedProcess a direct spawn gives.
+ * later its exit — into the SpawnedProcess spawnPlan returns.
  *
  * Every launch waits for it (runtime/spawn.ts); only where it cannot start at all (three
  * failures before it was ready) does a launch take the plan's fallback. If the launcher dies,
@@ -152,7 +152,7 @@ export class Launcher {
       // Named after its owner: a sweep removes it if this process dies before the launcher does.
       dir = mkdtempSync(join(tmpdir(), ownedTempPrefix('launcher')));
     } catch {
-      // No private directory for the socket: every process is spawned directly.
+      // No private directory for the socket: every launch takes its plan's fallback.
       this.#state = 'closed';
       this.#tellReady(false);
       return;
