@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import pTimeout from 'p-timeout';
 import { ownedTempPrefix } from '../sandbox/sweep.js';
 import type { LaunchPlan } from '../sandbox/types.js';
+import { afterPoll } from './after-poll.js';
 import { InFlight, type LaunchReport, type LauncherProcess } from './launcher-inflight.js';
 
 export type { LauncherProcess };
@@ -78,10 +79,13 @@ export class Launcher {
     this.#child!.stdin!.write(`${JSON.stringify(launchRequest(token, plan))}\n`);
     // A launcher that does not answer is stuck: it fails (this request with it) and is replaced.
     // p-timeout's timer goes as soon as the request is answered.
+    let settled = false;
+    void started.then(() => (settled = true));
     const answered = pTimeout(started, {
       milliseconds: this.#answerTimeoutMs,
-      fallback: () => {
-        this.#fail(`it did not answer within ${this.#answerTimeoutMs} ms`);
+      fallback: async () => {
+        await afterPoll();
+        if (!settled) this.#fail(`it did not answer within ${this.#answerTimeoutMs} ms`);
         return started;
       },
     });

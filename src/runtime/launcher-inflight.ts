@@ -6,6 +6,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { Socket } from 'node:net';
+import { afterPoll } from './after-poll.js';
 import { killProcessGroup } from './kill-tree.js';
 import type { ProcessEnd } from './process-end.js';
 
@@ -105,11 +106,15 @@ export class InFlight {
   accept(socket: Socket): void {
     socket.on('error', () => {});
     // The launcher writes the header before it starts the process: a connection without one
-    // soon is dropped rather than held open.
-    socket.setTimeout(HEADER_TIMEOUT_MS, () => socket.destroy());
+    // soon is dropped rather than held open (once the loop has polled: after-poll.ts).
+    let headed = false;
+    socket.setTimeout(HEADER_TIMEOUT_MS, () => {
+      void afterPoll().then(() => headed || socket.destroy());
+    });
     const onReadable = (): void => {
       const header = socket.read(HEADER_BYTES) as Buffer | null;
       if (header === null) return;
+      headed = true;
       socket.off('readable', onReadable);
       socket.setTimeout(0);
       const text = header.toString('latin1');

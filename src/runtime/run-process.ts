@@ -1,4 +1,3 @@
-import pTimeout from 'p-timeout';
 import { NO_HINTS, type SandboxHints } from '../sandbox/classify-hints.js';
 import { signalOfExitCode } from '../sandbox/limit-hints.js';
 import { classify, type EndReason, type Verdict } from './classify.js';
@@ -10,6 +9,7 @@ import { LogReader } from './log-reader.js';
 import { ResultChannel } from './result-channel.js';
 import type { ProcessEnd } from './process-end.js';
 import type { SpawnedProcess } from './spawn.js';
+import { drain } from './stdio-drain.js';
 import { Stopper } from './stopper.js';
 import { graceOf, tearDown, type TeardownBounds } from './teardown.js';
 import { IN_HAND, LOGS_BUSY, parseMessage, resultInHand } from './result-in-hand.js';
@@ -55,13 +55,6 @@ export interface RunProcessOptions {
 }
 
 const NO_LIMITS: LimitReport = { memoryExceeded: false, processesExceeded: false };
-
-// After the tool's own process has exited, how long its stdio may stay open and silent (held
-// by a grandchild the kill could not reach) before toolcage closes its ends; and how long at
-// most while bytes still come (what a flood left in the pipes is read at the paced rate of
-// log-reader.ts, which can take longer than the silent wait on a loaded machine).
-const STDIO_DRAIN_MS = 200;
-const STDIO_DRAIN_MAX_MS = 5_000;
 
 /**
  * Drives one spawned process to its end: sends the request, captures logs and the result with
@@ -168,27 +161,16 @@ function captureOutput(
 // open after the drain wait is held by a grandchild the kill could not reach: closed anyway.
 // What was read by then is delivered to `onLog` (paced) before the run settles.
 async function closeStreams(child: SpawnedProcess, output: Output): Promise<void> {
-  await drain(output);
+  await drain({
+    ended: output.ended,
+    progress: () => output.logs.progress + output.channel.bytes,
+  });
   for (const stream of [child.stdout, child.stderr, child.result]) stream.destroy();
   child.stdin.destroy();
   await output.logs.closed();
   output.logs.dispose();
   output.stdout.end();
   output.stderr.end();
-}
-
-// Waits for the streams to end while they make progress: STDIO_DRAIN_MS of silence, or
-// STDIO_DRAIN_MAX_MS in all. Bounded by p-timeout, whose timer goes as soon as the streams have
-// ended (nothing of the execution outlives it, timers included).
-async function drain(output: Output): Promise<void> {
-  const ended = output.ended.then(() => true);
-  const giveUpAt = performance.now() + STDIO_DRAIN_MAX_MS;
-  for (;;) {
-    const seen = output.logs.progress;
-    const wait = Math.min(STDIO_DRAIN_MS, giveUpAt - performance.now());
-    if (await pTimeout(ended, { milliseconds: Math.max(0, wait), fallback: () => false })) return;
-    if (output.logs.progress === seen || performance.now() >= giveUpAt) return;
-  }
 }
 
 // The verdict on a finished run. A result message that toolcage did not end is a success
