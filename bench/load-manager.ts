@@ -98,18 +98,23 @@ async function execute(runtime: Toolcage.ToolRuntime, index: number): Promise<Ou
   const mix = MIX[index % MIX.length]!;
   const lines: Lines = { stdout: 0, stderr: 0 };
   const started = performance.now();
+  const settled = await runtime.executeToolWithTimeout(mix.request(index, lines)).then(
+    (result) => ({ result }),
+    (error: unknown) => ({ error }),
+  );
+  const ms = performance.now() - started;
   let wrong: string | undefined;
-  try {
-    const result = await runtime.executeToolWithTimeout(mix.request(index, lines));
+  if ('result' in settled) {
+    const { result } = settled;
     wrong =
       mix.ok === undefined
         ? `success with ${JSON.stringify(result.output)}`
         : mix.ok(result, index, lines);
-  } catch (error) {
-    if (!isToolExecutionError(error)) wrong = `not a ToolExecutionError: ${String(error)}`;
-    else wrong = mix.error === undefined ? describe(error) : mix.error(error);
+  } else if (!isToolExecutionError(settled.error)) {
+    wrong = `not a ToolExecutionError: ${String(settled.error)}`;
+  } else {
+    wrong = mix.error === undefined ? describe(settled.error) : mix.error(settled.error);
   }
-  const ms = performance.now() - started;
   return { index, kind: mix.kind, ms, ...(wrong === undefined ? {} : { wrong }) };
 }
 
