@@ -6,11 +6,8 @@
  * prints one JSON line, `{ rssMb, variants: [{ name, samples }] }`. With a ballast, the process
  * first holds that many MB (touched Buffers), as an engine that embeds toolcage would.
  */
-import { spawn } from 'node:child_process';
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { fromDist } from './from-dist.js';
+import { INPUT, runFile, writeSumFiles } from './sum-tool.js';
 import type { resolveBunBinary as ResolveBunBinary } from '../src/runtime/bun-binary.js';
 import type {
   createToolRuntime as CreateToolRuntime,
@@ -23,75 +20,40 @@ const [root = '.', roundsArg = '40', ballastArg = '0'] = process.argv.slice(2);
 const ROUNDS = Number(roundsArg);
 const WARMUP = 3;
 const PAUSE_MS = 40;
-const INPUT = { a: 1, b: 2 };
 
 const ballast: Buffer[] = [];
 for (let mb = 0; mb < Number(ballastArg); mb++) ballast.push(Buffer.alloc(1 << 20, 1));
 
-async function fromDist<T>(path: string): Promise<T> {
-  return (await import(pathToFileURL(join(root, 'dist', path)).href)) as T;
-}
 const { createToolRuntime } = await fromDist<{ createToolRuntime: typeof CreateToolRuntime }>(
+  root,
   'runtime/runtime.js',
 );
 const { resolveBunBinary } = await fromDist<{ resolveBunBinary: typeof ResolveBunBinary }>(
+  root,
   'runtime/bun-binary.js',
 );
 const { detectCapabilities } = await fromDist<{ detectCapabilities: typeof DetectCapabilities }>(
+  root,
   'sandbox/detect.js',
 );
 const { resolveSandboxIdentity } = await fromDist<{
   resolveSandboxIdentity: typeof ResolveSandboxIdentity;
-}>('sandbox/identity.js');
+}>(root, 'sandbox/identity.js');
 
 const BUN = resolveBunBinary();
-const dir = mkdtempSync(join(tmpdir(), 'toolcage-bench-public-'));
-// The sandbox user (nobody, for a root manager) reads the tool and the file.
-chmodSync(dir, 0o755);
-writeFileSync(
-  join(dir, 'sum.ts'),
-  'export default (i: { a: number; b: number }) => ({ sum: i.a + i.b });\n',
-  { mode: 0o644 },
-);
-const FILE = join(dir, 'file.ts');
-writeFileSync(
-  FILE,
-  'const i = JSON.parse(await Bun.stdin.text());\nconsole.log(JSON.stringify({ sum: i.a + i.b }));\n',
-  { mode: 0o644 },
-);
+const files = writeSumFiles();
+const dir = files.dir;
+const FILE = files.file;
 
 interface Variant {
   readonly name: string;
   readonly run: () => Promise<number>;
 }
 
-// One run of the hand-written file: the input on stdin, the sum read from stdout.
-function handwritten(
-  command: string,
-  args: readonly string[],
-  user?: { uid: number; gid: number },
-): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const started = performance.now();
-    const child = spawn(command, [...args], { env: {}, cwd: tmpdir(), ...user });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (chunk: Buffer) => (out += String(chunk)));
-    child.stderr.on('data', (chunk: Buffer) => (err = (err + String(chunk)).slice(-500)));
-    child.stdin.on('error', () => {});
-    child.once('error', reject);
-    child.once('close', (code) => {
-      if (out.startsWith('{"sum":3}')) resolve(performance.now() - started);
-      else reject(new Error(`the hand-written file failed (exit ${code}): ${out}${err}`));
-    });
-    child.stdin.end(JSON.stringify(INPUT));
-  });
-}
-
 async function call(runtime: ToolRuntime): Promise<number> {
   const started = performance.now();
   const result = await runtime.executeToolWithTimeout<{ sum: number }>({
-    toolPath: join(dir, 'sum.ts'),
+    toolPath: files.tool,
     input: INPUT,
   });
   if (result.output.sum !== 3) throw new Error('the tool returned a wrong sum');
@@ -118,17 +80,17 @@ function sandboxed(bwrapPath: string): Variant[] {
   const asUser: Variant[] = [
     {
       name: `hand-written \`bwrap … bun file.ts\` as ${user.name} (Node's spawn with uid/gid)`,
-      run: () => handwritten(bwrapPath, args, ids),
+      run: () => runFile(bwrapPath, args, ids),
     },
     {
       name: `hand-written \`bwrap … bun file.ts\` as ${user.name} (through \`setpriv\`)`,
-      run: () => handwritten('setpriv', [...setpriv, '--', bwrapPath, ...args]),
+      run: () => runFile('setpriv', [...setpriv, '--', bwrapPath, ...args]),
     },
   ];
   return [
     {
       name: 'hand-written `bwrap … bun file.ts` as the manager',
-      run: () => handwritten(bwrapPath, args),
+      run: () => runFile(bwrapPath, args),
     },
     ...(user.switched ? asUser : []),
     { name: 'toolcage, sandboxed, cold', run: () => call(cold) },
@@ -148,7 +110,7 @@ function sandboxed(bwrapPath: string): Variant[] {
 }
 
 const variants: Variant[] = [
-  { name: 'bare `bun file.ts`', run: () => handwritten(BUN, [FILE]) },
+  { name: 'bare `bun file.ts`', run: () => runFile(BUN, [FILE]) },
   { name: "toolcage, `sandbox: 'none'`", run: () => call(none) },
   ...(bwrap === undefined ? [] : sandboxed(bwrap)),
 ];
@@ -164,7 +126,7 @@ try {
   }
 } finally {
   await Promise.all([none.close(), cold.close(), warm.close()]);
-  rmSync(dir, { recursive: true, force: true });
+  files.remove();
 }
 const rssMb = process.memoryUsage().rss / 2 ** 20;
 const report = variants.map((variant, index) => ({ name: variant.name, samples: samples[index] }));

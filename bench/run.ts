@@ -14,6 +14,7 @@ import { deadlineRows } from './cases/deadline.js';
 import { handwrittenRows } from './cases/handwritten.js';
 import { importRows } from './cases/import.js';
 import { latencyRows } from './cases/latency.js';
+import { loadRows } from './cases/load.js';
 import { logFloodRows } from './cases/log-flood.js';
 import { memoryRows } from './cases/memory.js';
 import { networkRows } from './cases/network.js';
@@ -36,6 +37,7 @@ const CASES: Record<string, () => Promise<CaseResult>> = {
   publicapi: publicApiRows,
   settle: settleRows,
   throughput: rowsOnly(throughputRows),
+  load: rowsOnly(loadRows),
   deadline: rowsOnly(async () => [
     ...(await deadlineRows('none')),
     ...((await sandboxLanded()) ? await deadlineRows('bwrap') : []),
@@ -159,7 +161,8 @@ if (only.length === Object.keys(CASES).length) {
     '',
     'Written by `npm run bench` (bench/run.ts). Every figure is measured against a baseline in the',
     'same run, interleaved (A, B, A, B…), median of ≥ 30 runs; deadline figures are p50/p99 over',
-    'the deadline itself.',
+    'the deadline itself; prewarmed throughput is the median of 6 rounds of 200 calls, and the',
+    "figures under load are p50/p99 of each kind's executions (no baseline).",
     '',
     ...Object.entries(machine).map(([key, value]) => `- ${key}: ${value}`),
     `- duration: ${seconds.toFixed(0)} s`,
@@ -187,6 +190,27 @@ if (only.length === Object.keys(CASES).length) {
     '  order, 60 rounds (bench/cases/handwritten.ts; alone: `BENCH_ONLY=handwritten npm run',
     '  bench`). A difference of medians is what a step costs, within the noise of a few tenths.',
     '- Prewarmed: each call is made once the pool has refilled and its process has booted.',
+    '- Throughput: all calls of a round submitted at once to a runtime of that `concurrency` (its',
+    '  queue bounds them), against bare `bun` run by a runner as simple, at most as many at once;',
+    '  executions per second over the round, median of the rounds. Sandbox none: 30 interleaved',
+    '  rounds of max(8, 2 × concurrency) calls. Sandboxed with `prewarm` sized to the concurrency',
+    "  (`bench/throughput-loop.ts`, in a small Node process of its own, as a user's script, since",
+    '  Node forks the whole process that spawns the bare baseline): the tool `(i) => ({ sum: i.a +',
+    '  i.b })` by path against the hand-written `bun file.ts`, 200 calls per round after 40 of',
+    '  warm-up, 6 rounds alternating which goes first; every round (both) starts once the pool',
+    '  holds `concurrency` idle processes, so its refill never lands on a bare round, and the',
+    "  prewarmed processes it starts with are toolcage's head start (at most 8 of 200 calls).",
+    '- Under load (`BENCH_ONLY=load`): two `node` processes spin on the 2 cores (killed at the',
+    '  end, even on error), and three fresh managers, each a Node process of its own',
+    '  (`bench/load-manager.ts`: three services on one host; in one process their event loops',
+    "  would be one, and one manager's log delivery would count as another's latency), made",
+    '  through the public API with its defaults (sandboxed, concurrency 8), each submit 160',
+    '  executions at once: in turn a success (`ok-sync.ts`, its echo checked), a noisy success',
+    '  (`noisy-logs.ts`, 1,000 lines on each stream, every line delivered to `onLog`), a throw',
+    '  (`throws.ts`: `tool_error` with its code), a timeout (`forever.ts`, `timeoutMs: 300`) and',
+    '  an exit (`crash-exit.ts`: `crashed`, exit code 3). Latency is from the call to its',
+    "  settling, the queue's wait included; a result that is not what its execution was fails the",
+    '  bench, naming the execution.',
     '- Deadline: `tools-fixtures/spin.ts` with a 200 ms deadline, sequential; processes are',
     '  polled in /proc every ms. A zombie reparented to PID 1 counts as gone; one of the manager or',
     '  of its launcher counts until it is reaped (see bench/cases/deadline.ts).',

@@ -12,13 +12,7 @@
  *
  * Run it alone with `BENCH_ONLY=publicapi npm run bench` (`PUBLICAPI_ROUNDS=N` for more rounds).
  */
-import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
-import ts from 'typescript';
+import { benchFile, runScriptForJson } from '../node-script.js';
 import { ms, type CaseResult, type Row } from '../setup.js';
 import { median, quantile } from '../stats.js';
 
@@ -28,8 +22,7 @@ const ROUNDS = Number(process.env['PUBLICAPI_ROUNDS'] ?? 40);
  * the other cases run, ≈ 140 MB), and more (an engine that embeds toolcage is a large process).
  */
 const BALLASTS_MB = [70, 200];
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const LOOP = fileURLToPath(new URL('../public-api-loop.ts', import.meta.url));
+const LOOP = benchFile('public-api-loop.ts');
 
 interface LoopReport {
   readonly rssMb: number;
@@ -45,24 +38,13 @@ export async function publicApiRows(): Promise<CaseResult> {
   return { rows: rows(small), section: [small, ...larger].map(section).join('\n') };
 }
 
-// The loop, transpiled (no type-check: tsc checks it with the bench), in a fresh Node process.
-async function runLoop(ballastMb: number): Promise<LoopReport> {
-  const dir = mkdtempSync(join(tmpdir(), 'toolcage-bench-loop-'));
-  try {
-    const script = join(dir, 'public-api-loop.mjs');
-    const { outputText } = ts.transpileModule(readFileSync(LOOP, 'utf8'), {
-      compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 },
-    });
-    writeFileSync(script, outputText);
-    const { stdout } = await promisify(execFile)(
-      process.execPath,
-      [script, ROOT, String(ROUNDS), String(ballastMb)],
-      { maxBuffer: 16 * 1024 * 1024 },
-    );
-    return JSON.parse(stdout.trim().split('\n').at(-1)!) as LoopReport;
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+// The loop in a fresh Node process (bench/node-script.ts).
+function runLoop(ballastMb: number): Promise<LoopReport> {
+  return runScriptForJson<LoopReport>(
+    LOOP,
+    [benchFile('from-dist.ts'), benchFile('sum-tool.ts')],
+    [String(ROUNDS), String(ballastMb)],
+  );
 }
 
 function medianOf(report: LoopReport, prefix: string): number {

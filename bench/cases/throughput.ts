@@ -1,12 +1,25 @@
 import { runBare } from '../bare.js';
+import { benchFile, runScriptForJson } from '../node-script.js';
 import { BARE_BUN, BARE_REQUEST, benchRuntime, trivial, type Row } from '../setup.js';
 import { interleave, median } from '../stats.js';
 
 const LEVELS = [1, 2, 4, 8, 16] as const;
 const ROUNDS = 30;
+/** The prewarmed rows (issue "Calls at the floor"): concurrencies, calls per round, rounds. */
+const PREWARM_LEVELS = [2, 8] as const;
+const PREWARM_CALLS = 200;
+const PREWARM_ROUNDS = Number(process.env['THROUGHPUT_PREWARM_ROUNDS'] ?? 6);
+const PREWARM_TARGET = 1.0;
 
-/** Executions per second at each concurrency, toolcage (sandbox none) vs bare `bun` at the same. */
+/**
+ * Executions per second at each concurrency: toolcage (sandbox none) vs bare `bun` at the same,
+ * then toolcage sandboxed with `prewarm` sized to the concurrency vs bare `bun file.ts`.
+ */
 export async function throughputRows(): Promise<Row[]> {
+  return [...(await unsandboxedRows()), ...(await prewarmedRows())];
+}
+
+async function unsandboxedRows(): Promise<Row[]> {
   const rows: Row[] = [];
   for (const concurrency of LEVELS) {
     const jobs = Math.max(8, 2 * concurrency);
@@ -35,6 +48,30 @@ export async function throughputRows(): Promise<Row[]> {
     }
   }
   return rows;
+}
+
+interface PrewarmReport {
+  readonly levels: { concurrency: number; toolcage: number[]; bare: number[] }[];
+}
+
+// bench/throughput-loop.ts in a small Node process of its own, as a user's script would run it.
+async function prewarmedRows(): Promise<Row[]> {
+  const report = await runScriptForJson<PrewarmReport>(
+    benchFile('throughput-loop.ts'),
+    [benchFile('from-dist.ts'), benchFile('sum-tool.ts')],
+    [PREWARM_LEVELS.join(','), String(PREWARM_CALLS), String(PREWARM_ROUNDS)],
+  );
+  return report.levels.map(({ concurrency, toolcage, bare }) => {
+    const ratio = median(toolcage) / median(bare);
+    return {
+      figure: `throughput, sandboxed \`prewarm: ${concurrency}\` vs bare \`bun file.ts\`, concurrency ${concurrency} (${PREWARM_CALLS} calls, median of ${toolcage.length} rounds)`,
+      measured: `${median(toolcage).toFixed(1)}/s`,
+      baseline: `${median(bare).toFixed(1)}/s`,
+      value: `${ratio.toFixed(3)}×`,
+      target: `≥ ${PREWARM_TARGET.toFixed(2)}×`,
+      pass: ratio >= PREWARM_TARGET,
+    };
+  });
 }
 
 async function rate(jobs: number, run: () => Promise<unknown>): Promise<number> {
