@@ -1,5 +1,12 @@
 import js from '@eslint/js';
+import ts from 'typescript';
 import tseslint from 'typescript-eslint';
+
+// The Bun side: the one list is tsconfig.bun.json's `include` (Bun's types), which tsconfig.json
+// excludes (test/layers.test.ts checks that the two agree).
+const bunSide = ts
+  .readConfigFile(`${import.meta.dirname}/tsconfig.bun.json`, (path) => ts.sys.readFile(path))
+  .config.include.map((path) => (path.endsWith('.ts') ? path : `${path}/**`));
 
 export default tseslint.config(
   {
@@ -26,14 +33,7 @@ export default tseslint.config(
     },
   },
   {
-    // The Bun side is typed by tsconfig.bun.json (Bun's types), which tsconfig.json excludes.
-    files: [
-      'src/runtime/worker/**',
-      'src/runtime/launcher/**',
-      'src/bundling/bun-compiler.ts',
-      'bench/bare-worker.ts',
-      'bench/handwritten.ts',
-    ],
+    files: bunSide,
     languageOptions: {
       parserOptions: { projectService: false, project: './tsconfig.bun.json' },
     },

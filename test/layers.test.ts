@@ -4,12 +4,18 @@
  * (worker, launcher, compiler) stands alone; and no module imports itself through a cycle.
  */
 import { fileURLToPath } from 'node:url';
+import ts from 'typescript';
 import { describe, expect, test } from 'vitest';
 import { findCycles, importGraph, importsInto, isUnder } from './helpers/import-graph.js';
 
-const SRC = fileURLToPath(new URL('../src', import.meta.url));
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const SRC = `${ROOT}src`;
 const graph = importGraph(SRC);
-const BUN_SIDE = ['runtime/worker', 'runtime/launcher', 'bundling/bun-compiler.ts'];
+const tsconfig = (name: string): { include?: string[]; exclude?: string[] } =>
+  ts.readConfigFile(`${ROOT}${name}`, (path) => ts.sys.readFile(path)).config as never;
+// The Bun side: the one list is tsconfig.bun.json's `include`.
+const BUN_FILES = tsconfig('tsconfig.bun.json').include ?? [];
+const BUN_SIDE = BUN_FILES.filter((path) => path.startsWith('src/')).map((path) => path.slice(4));
 // What the Bun side shares with Node code: the messages it exchanges with the manager (types).
 const SHARED = ['runtime/worker/protocol.ts', 'bundling/compiler-protocol.ts'];
 const edges = [...graph.entries()].flatMap(([file, imports]) =>
@@ -35,6 +41,11 @@ const LAYERS: Readonly<Record<string, readonly string[]>> = {
   demo: ['errors', 'sandbox', 'runtime', 'cli'],
 };
 const areaOf = (file: string): string => file.split('/')[0]!.replace(/\.ts$/, '');
+
+test('tsconfig.json leaves out exactly the Bun side, which tsconfig.bun.json checks with Bun’s types', () => {
+  expect(BUN_SIDE.length).toBeGreaterThan(0);
+  expect(tsconfig('tsconfig.json').exclude).toEqual(BUN_FILES);
+});
 
 describe('the layers of src/', () => {
   test('each folder imports only what its row of the layer table names', () => {
