@@ -14,7 +14,6 @@ import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DEFAULT_LIMITS } from '../../src/sandbox/limits.js';
-import type * as SandboxModule from '../../src/sandbox/sandbox.js';
 import type { LaunchRequest, Sandbox } from '../../src/sandbox/types.js';
 import type { SpawnedProcess } from '../../src/runtime/spawn.js';
 import { loadSandbox } from '../sandbox-plan.js';
@@ -24,7 +23,6 @@ import {
   createToolRuntime,
   DIST_LAUNCHER,
   DIST_WORKER_DIR,
-  distModule,
   Launcher,
   spawnPlan,
 } from '../toolcage.js';
@@ -51,7 +49,6 @@ type Milestone =
 /** The breakdown as a section of RESULTS.md (no rows: it has no target). */
 export async function settleRows(): Promise<CaseResult> {
   const sandbox = loadSandbox();
-  const { settleSandboxCleanup } = await distModule<typeof SandboxModule>('sandbox/sandbox.js');
   const launcher = new Launcher(BUN, DIST_LAUNCHER);
   const cacheDir = mkdtempSync(join(tmpdir(), 'toolcage-bench-cache-'));
   // A root manager builds as the sandbox user (nobody), which must write there.
@@ -68,7 +65,7 @@ export async function settleRows(): Promise<CaseResult> {
     for (let round = 0; round < WARMUP + ROUNDS; round++) {
       const keep = round >= WARMUP;
       const parts = async (): Promise<void> => {
-        const seen = await oneProcess(sandbox, launcher, carrier, settleSandboxCleanup);
+        const seen = await oneProcess(sandbox, launcher, carrier);
         if (keep) for (const [name, value] of seen) add(name, value);
       };
       const call = async (): Promise<void> => {
@@ -92,7 +89,7 @@ export async function settleRows(): Promise<CaseResult> {
   } finally {
     await runtime.close();
     await launcher.close();
-    await settleSandboxCleanup();
+    await sandbox.settled();
     rmSync(cacheDir, { recursive: true, force: true });
   }
   return { rows: [], section: section(samples) };
@@ -129,7 +126,6 @@ async function oneProcess(
   sandbox: Sandbox,
   launcher: InstanceType<typeof Launcher>,
   carrier: CarrierBundle,
-  cleanup: () => Promise<void>,
 ): Promise<Map<string, number>> {
   const seen = new Map<string, number>();
   const started = performance.now();
@@ -156,7 +152,7 @@ async function oneProcess(
   check(child, chunks);
   const disposing = performance.now();
   await plan.dispose();
-  await cleanup();
+  await sandbox.settled();
   seen.set('after: cgroups and temp dir removed (from dispose)', performance.now() - disposing);
   return seen;
 }

@@ -12,7 +12,7 @@ import { effectiveProfile } from '../runtime/effective.js';
 import { normalizeOptions } from '../runtime/options.js';
 import { packageFiles } from '../runtime/package-files.js';
 import { resolveTool } from '../runtime/resolve-tool.js';
-import { createSandbox, settleSandboxCleanup } from '../sandbox/sandbox.js';
+import { createSandbox } from '../sandbox/sandbox.js';
 import type { Command } from './args.js';
 import { UsageError } from './args.js';
 import { readRegistryFile } from './registry-file.js';
@@ -47,12 +47,13 @@ export async function buildCommand(command: BuildCommand): Promise<number> {
   const bundlers = new Map<string, ReturnType<typeof createBundler>>();
   const reports: BuiltReport[] = [];
   const closing = new AbortController();
+  const sandbox = createSandbox();
   try {
     for (const target of targets) {
       const bundler =
         bundlers.get(target.options.rootDir) ??
         createBundler(target.options, {
-          sandbox: createSandbox(),
+          sandbox,
           bunPath,
           bunVersion: () => bunVersion(bunPath),
           files: packageFiles(),
@@ -63,7 +64,7 @@ export async function buildCommand(command: BuildCommand): Promise<number> {
   } finally {
     closing.abort();
     await Promise.all([...bundlers.values()].map((bundler) => bundler.close()));
-    await settleSandboxCleanup();
+    await sandbox.settled();
   }
   process.stdout.write(
     command.json

@@ -10,7 +10,7 @@ import { PRIVATE_TMP } from '../sandbox/sandbox-view.js';
 import type { ToolBundler } from '../bundling/bundler.js';
 import type { NetworkActivity } from '../network/ledger.js';
 import { withEgressProxy } from '../network/in-sandbox.js';
-import { inBackground } from '../sandbox/background.js';
+import type { Background } from '../sandbox/background.js';
 import { explainThroughSandbox } from '../sandbox/classify-hints.js';
 import type {
   Enforcement,
@@ -64,6 +64,8 @@ export interface RunHost {
   readonly runtimeFiles: readonly string[];
   /** Aborts when the runtime closes. */
   readonly closing: AbortSignal;
+  /** Where a run that settled on its result leaves its teardown; the runtime's close awaits it. */
+  readonly background: Background;
 }
 
 // Sends the call's request to its launched process and drives the run to its result. A run
@@ -117,7 +119,7 @@ export async function drive(
     return { ...outcome, enforcement: plan.enforcement, network: plan.networkActivity?.() };
   } finally {
     if (teardown === undefined) await plan.dispose();
-    else inBackground(afterTeardown(teardown, call.span, plan));
+    else host.background.add(afterTeardown(teardown, call.span, plan));
   }
 }
 

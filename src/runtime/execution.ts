@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { ErrorKind } from '../errors/kinds.js';
 import { isToolExecutionError, ToolExecutionError } from '../errors/tool-execution-error.js';
 import type { EndReason } from './classify.js';
+import type { Background } from '../sandbox/background.js';
 import type { Sandbox } from '../sandbox/types.js';
 import { buildToolEnv } from './build-env.js';
 import type { ExecutionObserver } from './observe.js';
@@ -39,6 +40,8 @@ export interface ExecutionEnvironment {
   readonly bunVersion: () => Promise<string>;
   /** Paths every tool can read besides its grants: Bun and the worker's files. */
   readonly runtimeFiles: readonly string[];
+  /** The teardowns of runs that settled on their result (drive-run.ts). */
+  readonly teardowns: Background;
 }
 
 /**
@@ -221,6 +224,7 @@ async function runOnce(
     killGraceMs: env.options.killGraceMs,
     runtimeFiles: env.runtimeFiles,
     closing: env.closing,
+    background: env.teardowns,
   };
   return drive(host, prepared, module, launched, call);
 }

@@ -1,7 +1,8 @@
 import { ErrorKind } from '../errors/kinds.js';
 import { ToolExecutionError } from '../errors/tool-execution-error.js';
 import { createEgressProxy } from '../network/proxy.js';
-import { createSandbox, settleSandboxCleanup } from '../sandbox/sandbox.js';
+import { Background } from '../sandbox/background.js';
+import { createSandbox } from '../sandbox/sandbox.js';
 import type { Sandbox } from '../sandbox/types.js';
 import { bunVersion, resolveBunBinary } from './bun-binary.js';
 import { effectiveProfile } from './effective.js';
@@ -123,6 +124,7 @@ function createRuntimeFrom(normalized: NormalizedOptions, sandbox: Sandbox): Too
     }),
     bunVersion: () => bunVersion(bunPath),
     runtimeFiles: [bunPath, ...readable],
+    teardowns: new Background(),
   };
   const warming = new Set<Promise<void>>();
   if (normalized.prewarm > 0) warmRegisteredTools(environment, warming);
@@ -227,8 +229,10 @@ function runtimeHandle(environment: ExecutionEnvironment, parts: RuntimeParts): 
         await pool.close();
         await launcher.close();
         await sweeper.stop();
-        // Empty cgroups of killed sandboxes are removed in the background; wait for them.
-        await settleSandboxCleanup();
+        // What settled executions left in the background: their teardowns, then the cgroups,
+        // temp dirs and sessions of their plans.
+        await environment.teardowns.settled();
+        await environment.sandbox.settled();
       })();
       return closed;
     },

@@ -13,7 +13,7 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { inBackground } from './background.js';
+import type { Background } from './background.js';
 import { field, readOr } from './cgroup-files.js';
 import {
   cpuSecondsOf,
@@ -193,7 +193,7 @@ export class ExecutionCgroups {
   }
 
   /**
-   * Like {@link destroy}, in the background (see {@link inBackground}): the removal starts on
+   * Like {@link destroy}, in `background` (see background.ts): the removal starts on
    * the next turn of the event loop, after the execution that disposed of the cgroups has settled.
    *
    * Why: bwrap's monitor exits as soon as the namespace's init reports Bun's exit status, while
@@ -201,9 +201,11 @@ export class ExecutionCgroups {
    * first rmdir that succeeds costs the settle path time (docs/performance.md, "Removing a cgroup
    * after its last member"). A bare `bwrap … bun` does not wait for it either.
    */
-  destroyInBackground(): void {
+  destroyInBackground(background: Background): void {
     if (this.#removal !== undefined) return;
-    inBackground(new Promise<void>((resolve) => setImmediate(resolve)).then(() => this.destroy()));
+    background.add(
+      new Promise<void>((resolve) => setImmediate(resolve)).then(() => this.destroy()),
+    );
   }
 
   async #remove(): Promise<void> {

@@ -4,7 +4,7 @@
  */
 import { readlinkSync } from 'node:fs';
 import { basename } from 'node:path';
-import { inBackground } from './background.js';
+import type { Background } from './background.js';
 import { removeTree } from './remove-tree.js';
 import type { Enforcement, LaunchPlan, LimitReport } from './types.js';
 import type { Workspace } from './workspace.js';
@@ -28,6 +28,8 @@ export function plan(parts: {
   env: Record<string, string>;
   cwd: string;
   workspace: Workspace;
+  /** Where dispose() leaves what it removes (the sandbox's, see background.ts). */
+  background: Background;
   seccompFile: string | undefined;
   enforcement: Enforcement;
   /** `limits.cpuSeconds` when the execution's processes together are bounded (LaunchPlan.cpuBudget). */
@@ -66,11 +68,11 @@ export function plan(parts: {
       if (disposed === undefined) {
         // The directories go in the background (see background.ts): the cgroups as soon as the
         // kernel lets them (destroyInBackground() kills whatever is still in them), the temp dir too.
-        cgroups?.destroyInBackground();
-        if (root !== undefined) inBackground(removeTree(root));
+        cgroups?.destroyInBackground(parts.background);
+        if (root !== undefined) parts.background.add(removeTree(root));
         // Every connection of the execution ends now (the call is synchronous up to its first
         // await); the socket's directory goes with the rest.
-        if (session !== undefined) inBackground(session.close());
+        if (session !== undefined) parts.background.add(session.close());
         disposed = Promise.resolve();
       }
       return disposed;

@@ -10,7 +10,7 @@ import { chownSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import type { EgressProxy } from '../network/proxy.js';
-import { backgroundCleanupSettled } from './background.js';
+import { Background } from './background.js';
 import { removeManagerCgroups } from './cgroup.js';
 import type { SandboxCapabilities } from './detect.js';
 import {
@@ -67,6 +67,7 @@ export function createSandbox(options: SandboxOptions = {}): Sandbox {
   const who = whoRuns(options.sandboxUser);
   const detect = (): Promise<SandboxCapabilities> => detectFor(who, options);
   const statics = new Map<string, string | undefined>();
+  const background = new Background();
   return {
     async prepare(request) {
       const caps = await detect();
@@ -82,7 +83,12 @@ export function createSandbox(options: SandboxOptions = {}): Sandbox {
         egress: options.egress,
         identity,
         requireCgroups: options.requireCgroups ?? false,
+        background,
       });
+    },
+    async settled() {
+      await background.settled();
+      removeManagerCgroups();
     },
     async sweep() {
       return sweepOrphans(tmpRoot, (await detect()).cgroup.layout);
@@ -95,17 +101,6 @@ export function createSandbox(options: SandboxOptions = {}): Sandbox {
   };
 }
 
-/**
- * Settles when the cgroups and temp dirs of every disposed plan are removed (dispose() hands
- * them to background removal, which kills whatever is still in a cgroup), and this process's
- * own cgroup directory too when no execution is left in it. `runtime.close()` awaits it; never
- * rejects.
- */
-export async function settleSandboxCleanup(): Promise<void> {
-  await backgroundCleanupSettled();
-  removeManagerCgroups();
-}
-
 /** What one launch is planned with, besides the request and the machine. */
 interface LaunchContext {
   readonly tmpRoot: string;
@@ -116,6 +111,7 @@ interface LaunchContext {
   readonly requireCgroups: boolean;
   /** What the sandbox user can reach of the files every launch binds (enforceable.ts). */
   readonly statics: Map<string, string | undefined>;
+  readonly background: Background;
 }
 
 // One launch: refuse what cannot be enforced, open the egress proxy's session of an allow-list,
@@ -187,6 +183,7 @@ async function buildPlan(
     env: target.env,
     cwd: target.cwd,
     workspace,
+    background: context.background,
     seccompFile: target.seccompFile,
     // With `run`, RLIMIT_CPU bounds each process only: the runtime sums them (cpu-watch.ts).
     cpuSeconds: request.permissions.run ? request.limits.cpuSeconds : undefined,

@@ -240,4 +240,10 @@ export interface Sandbox {
    * A no-op when the sandbox runs as this process's user.
    */
   handOver?(dir: string): void;
+  /**
+   * Settles when what its plans' dispose() left in the background is done (cgroups and temp
+   * dirs removed, egress sessions closed), and this process's own cgroup directory is removed
+   * when no execution is left in it. A runtime's close() awaits it; never rejects.
+   */
+  settled(): Promise<void>;
 }

@@ -575,6 +575,7 @@ describe('options of the build', () => {
           new SandboxRefusal('its permissions', 'bubblewrap (bwrap) is not installed'),
         ),
       sweep: () => Promise.resolve({ tempDirs: [], cgroups: [] }),
+      settled: () => Promise.resolve(),
     };
     const tool = write('p/tools/t.ts', 'export default () => 1;\n');
     const options = normalizeOptions({ rootDir: dir, cacheDir: join(dir, 'cache') });

@@ -13,7 +13,7 @@ import { buildBwrapArgs, bwrapNamespaces, type BwrapInput } from '../../src/sand
 import { resolveLimits } from '../../src/sandbox/limits.js';
 import { resolvePermissions } from '../../src/sandbox/permissions.js';
 import { SandboxRefusal } from '../../src/sandbox/refusal.js';
-import { createSandbox, settleSandboxCleanup } from '../../src/sandbox/sandbox.js';
+import { createSandbox } from '../../src/sandbox/sandbox.js';
 import type { LaunchRequest, Permissions } from '../../src/sandbox/types.js';
 import { rejectionOf } from '../helpers/runtime.js';
 import { BUN, BUN_ARGS, FIXTURES, RUNTIME_FILES, sandboxAvailability } from '../sandbox/harness.js';
@@ -155,7 +155,7 @@ describe.skipIf(!available.ok)('prepare() with an allow-list', () => {
     } finally {
       await plan.dispose();
     }
-    await settleSandboxCleanup();
+    await sandbox.settled();
     expect(readdirSync(root)).toEqual([]);
   });
 

@@ -267,6 +267,7 @@ function recordingSandbox(): {
       return Promise.resolve(plan);
     },
     sweep: () => Promise.resolve({ tempDirs: [], cgroups: [] }),
+    settled: () => Promise.resolve(),
   };
   return { sandbox, requests, disposed };
 }

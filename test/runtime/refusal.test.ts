@@ -38,6 +38,7 @@ function recording(): { sandbox: Sandbox; requests: LaunchRequest[] } {
         return real.prepare(request);
       },
       sweep: () => real.sweep(),
+      settled: () => real.settled(),
     },
   };
 }
