@@ -36,6 +36,20 @@ export function canonicalNet(
   return canonical.length === 0 ? false : [...new Set(canonical)];
 }
 
+/**
+ * A call's `net` against its tool's (`base`, canonical), in one pass: the call's, canonical,
+ * when it narrows `base`; else its first bad entry, or why it widens `base`.
+ */
+export function narrowNet(
+  base: boolean | readonly string[],
+  requested: boolean | readonly string[] | undefined,
+): { readonly net: boolean | readonly string[] } | PatternProblem | { readonly widens: string } {
+  const net = canonicalNet(requested);
+  if (isPatternProblem(net)) return net;
+  const widens = netWidening(base, net);
+  return widens === undefined ? { net } : { widens };
+}
+
 /** True when `value` is a {@link PatternProblem}. */
 export function isPatternProblem(value: unknown): value is PatternProblem {
   return typeof value === 'object' && value !== null && 'problem' in value;

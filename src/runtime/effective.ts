@@ -1,62 +1,51 @@
-import { resolveLimits } from '../sandbox/limits.js';
-import { resolvePermissions } from '../sandbox/permissions.js';
+import { callLimits, toolLimits } from '../sandbox/limits.js';
+import { callPermissions, toolPermissions } from '../sandbox/permissions.js';
 import type { ResolvedLimits, ResolvedPermissions } from '../sandbox/types.js';
 import type { ExecuteRequest, NormalizedOptions } from './options.js';
 import type { ResolvedTool } from './resolve-tool.js';
 
-/**
- * The permissions and limits one call runs with: runtime defaults, overridden by the tool's
- * definition, narrowed (never widened) by the call. Throws `invalid_request` on widening.
- */
-export function effectivePermissions(
-  options: NormalizedOptions,
-  tool: ResolvedTool,
-  request: Pick<ExecuteRequest, 'permissions'>,
-): ResolvedPermissions {
-  return resolvePermissions(
-    tool.definition?.permissions,
-    options.defaultPermissions,
-    request.permissions,
-    {
-      baseDir: options.rootDir,
-      toolId: tool.toolId,
-    },
-  );
+/** The permissions and limits one call runs with. */
+export interface Profile {
+  readonly permissions: ResolvedPermissions;
+  readonly limits: ResolvedLimits;
 }
 
-const toolProfiles = new WeakMap<
-  ResolvedTool,
-  { readonly permissions: ResolvedPermissions; readonly limits: ResolvedLimits }
->();
+const toolProfiles = new WeakMap<ResolvedTool, Profile>();
 
 /**
- * {@link effectivePermissions} and {@link effectiveLimits} of one call. A call that narrows
- * nothing gets its tool's own, computed once per resolved tool (ToolResolver hands out the same
- * object for a registered tool); the results are shared and never mutated.
+ * The permissions and limits of one call: the runtime defaults overridden by the tool's
+ * definition — computed once per resolved tool (ToolResolver hands out the same object for a
+ * registered tool; the result is shared and never mutated) — then narrowed (never widened) by
+ * the call's. Throws `invalid_request` on widening.
  */
 export function effectiveProfile(
   options: NormalizedOptions,
   tool: ResolvedTool,
   request: Pick<ExecuteRequest, 'permissions' | 'limits'>,
-): { readonly permissions: ResolvedPermissions; readonly limits: ResolvedLimits } {
-  const resolve = (call: Pick<ExecuteRequest, 'permissions' | 'limits'>) => ({
-    permissions: effectivePermissions(options, tool, call),
-    limits: effectiveLimits(options, tool, call),
-  });
-  if (request.permissions !== undefined || request.limits !== undefined) return resolve(request);
-  let profile = toolProfiles.get(tool);
-  if (profile === undefined) {
-    profile = resolve({});
-    toolProfiles.set(tool, profile);
+): Profile {
+  let base = toolProfiles.get(tool);
+  if (base === undefined) {
+    const { definition } = tool;
+    base = {
+      permissions: toolPermissions(
+        definition?.permissions,
+        options.defaultPermissions,
+        options.rootDir,
+      ),
+      limits: toolLimits(definition?.limits, options.defaultLimits),
+    };
+    toolProfiles.set(tool, base);
   }
-  return profile;
-}
-
-/** Limits: defaults, the tool's, then the call's (which can only lower them). */
-export function effectiveLimits(
-  options: NormalizedOptions,
-  tool: ResolvedTool,
-  request: Pick<ExecuteRequest, 'limits'>,
-): ResolvedLimits {
-  return resolveLimits(tool.definition?.limits, options.defaultLimits, request.limits);
+  const { permissions, limits } = request;
+  if (permissions === undefined && limits === undefined) return base;
+  return {
+    permissions:
+      permissions === undefined
+        ? base.permissions
+        : callPermissions(base.permissions, permissions, {
+            baseDir: options.rootDir,
+            toolId: tool.toolId,
+          }),
+    limits: limits === undefined ? base.limits : callLimits(base.limits, limits),
+  };
 }

@@ -74,12 +74,17 @@ export function validateLimits(value: unknown, name = 'limits'): asserts value i
  * `cpuSeconds` stays unset (no CPU limit) unless someone sets it.
  */
 export function resolveLimits(tool?: Limits, defaults?: Limits, call?: Limits): ResolvedLimits {
+  const base = toolLimits(tool, defaults);
+  return call === undefined ? base : callLimits(base, call);
+}
+
+/** A tool's own limits: the runtime `defaults` overridden field by field by the tool's. */
+export function toolLimits(tool?: Limits, defaults?: Limits): ResolvedLimits {
   if (defaults !== undefined) validateLimits(defaults, 'defaults.limits');
   if (tool !== undefined) validateLimits(tool, 'tool limits');
-  if (call !== undefined) validateLimits(call, 'limits');
   const pick = <K extends keyof Limits>(key: K): Limits[K] | undefined =>
     tool?.[key] ?? defaults?.[key];
-  const base: ResolvedLimits = {
+  return {
     memoryMb: pick('memoryMb') ?? DEFAULT_LIMITS.memoryMb,
     cpuSeconds: pick('cpuSeconds') ?? DEFAULT_LIMITS.cpuSeconds,
     maxProcesses: pick('maxProcesses') ?? DEFAULT_LIMITS.maxProcesses,
@@ -92,7 +97,11 @@ export function resolveLimits(tool?: Limits, defaults?: Limits, call?: Limits): 
     maxOpenFiles: pick('maxOpenFiles') ?? DEFAULT_LIMITS.maxOpenFiles,
     cpus: pick('cpus') ?? DEFAULT_LIMITS.cpus,
   };
-  if (call === undefined) return base;
+}
+
+/** A call's limits: its tool's (`base`), lowered (never raised) by the call's. */
+export function callLimits(base: ResolvedLimits, call: Limits): ResolvedLimits {
+  validateLimits(call, 'limits');
   return {
     memoryMb: lower(base.memoryMb, call.memoryMb),
     cpuSeconds:

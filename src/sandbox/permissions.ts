@@ -6,7 +6,12 @@ import { isAbsolute, resolve, sep } from 'node:path';
 import { describeValue } from '../errors/describe-value.js';
 import { ErrorKind } from '../errors/kinds.js';
 import { ToolExecutionError } from '../errors/tool-execution-error.js';
-import { canonicalNet, isPatternProblem, netWidening } from '../network/net-permission.js';
+import {
+  canonicalNet,
+  isPatternProblem,
+  narrowNet,
+  netWidening,
+} from '../network/net-permission.js';
 import type { Permissions, ResolvedPermissions } from './types.js';
 
 /** Where relative paths are resolved from, and who the permissions belong to (for messages). */
@@ -70,12 +75,7 @@ export function validatePermissions(
     if (!Array.isArray(net) || net.some((entry) => typeof entry !== 'string')) {
       throw typeError(`${name}.net`, 'a boolean or an array of host patterns', net);
     }
-    const canonical = checkPatterns ? canonicalNet(net as string[]) : undefined;
-    if (isPatternProblem(canonical)) {
-      throw new TypeError(
-        `Expected \`${name}.net[${canonical.index}]\` to be a host pattern (\`api.example.com\`, \`api.example.com:8443\`, \`*.example.com\`, an IP address or CIDR block), got ${describeValue(canonical.entry)}: it ${canonical.problem}`,
-      );
-    }
+    if (checkPatterns) canonicalNetOf(net as string[], name);
   }
   const env = record['env'];
   if (env !== undefined) {
@@ -89,10 +89,8 @@ export function validatePermissions(
 }
 
 /**
- * The permissions one call runs with. The tool's own permissions are the runtime `defaults`
- * overridden field by field by the tool definition's; a call's permissions then narrow them
- * (see {@link narrowPermissions}). Paths come out absolute and normalised, relative ones
- * resolved against `options.baseDir`.
+ * The permissions one call runs with: its tool's ({@link toolPermissions}), narrowed by the
+ * call's when it gives some ({@link callPermissions}).
  */
 export function resolvePermissions(
   tool?: Permissions,
@@ -100,26 +98,77 @@ export function resolvePermissions(
   call?: Permissions,
   options: ResolveOptions = {},
 ): ResolvedPermissions {
-  if (defaults !== undefined) validatePermissions(defaults, 'defaults.permissions');
-  if (tool !== undefined) validatePermissions(tool, 'tool permissions');
-  const base = fill({ ...defaults, ...definedFields(tool) }, options.baseDir);
-  if (call === undefined) return base;
-  validatePermissions(call, 'permissions', false);
-  return narrowPermissions(base, fill(call, options.baseDir, options.toolId), options.toolId);
+  const base = toolPermissions(tool, defaults, options.baseDir);
+  return call === undefined ? base : callPermissions(base, call, options);
 }
 
 /**
- * Narrows `base` to `requested`. A requested path must lie inside a path `base` grants (a read
- * may lie inside a granted write path); `net`, `run` and each variable of `env` must be granted
- * by `base`. Anything wider is refused with a `ToolExecutionError` of kind `invalid_request`
- * naming the widened permission, rather than silently dropped: the caller asked for something
- * it believed it had.
+ * A tool's own permissions: the runtime `defaults` overridden field by field by the tool
+ * definition's, validated (TypeError), paths absolute and normalised against `baseDir`, host
+ * patterns canonical.
+ */
+export function toolPermissions(
+  tool?: Permissions,
+  defaults?: Permissions,
+  baseDir?: string,
+): ResolvedPermissions {
+  if (defaults !== undefined) validatePermissions(defaults, 'defaults.permissions', false);
+  if (tool !== undefined) validatePermissions(tool, 'tool permissions', false);
+  const merged = { ...defaults, ...definedFields(tool) };
+  const owner = tool?.net !== undefined ? 'tool permissions' : 'defaults.permissions';
+  return { ...filled(merged, baseDir), net: canonicalNetOf(merged.net, owner) };
+}
+
+/**
+ * A call's permissions within its tool's (`base`): paths resolved as for the tool, `net`
+ * canonicalised and checked against the tool's in one pass. A call's values are ones an agent
+ * may have made up: a bad host pattern, or anything wider than `base` (see
+ * {@link narrowPermissions}), is the call's `invalid_request`.
+ */
+export function callPermissions(
+  base: ResolvedPermissions,
+  call: Permissions,
+  options: ResolveOptions = {},
+): ResolvedPermissions {
+  validatePermissions(call, 'permissions', false);
+  const toolId = options.toolId ?? '(unknown)';
+  const net = narrowNet(base.net, call.net);
+  if (isPatternProblem(net)) {
+    throw new ToolExecutionError({
+      kind: ErrorKind.InvalidRequest,
+      toolId,
+      message: `Invalid request for tool \`${toolId}\`: \`permissions.net[${net.index}]\` is not a host pattern: ${describeValue(net.entry)} ${net.problem}`,
+    });
+  }
+  const requested = { ...filled(call, options.baseDir), net: 'net' in net ? net.net : false };
+  refuseWider(base, requested, 'widens' in net ? net.widens : undefined, toolId);
+  return requested;
+}
+
+/**
+ * Narrows `base` to `requested` (both resolved). A requested path must lie inside a path `base`
+ * grants (a read may lie inside a granted write path); `net`, `run` and each variable of `env`
+ * must be granted by `base`. Anything wider is refused with a `ToolExecutionError` of kind
+ * `invalid_request` naming the widened permission, rather than silently dropped: the caller
+ * asked for something it believed it had.
  */
 export function narrowPermissions(
   base: ResolvedPermissions,
   requested: ResolvedPermissions,
   toolId = '(unknown)',
 ): ResolvedPermissions {
+  refuseWider(base, requested, netWidening(base.net, requested.net), toolId);
+  return requested;
+}
+
+// Refuses the first permission of `requested` that `base` does not grant (`widenedNet`: why its
+// `net` does not fit, if it does not).
+function refuseWider(
+  base: ResolvedPermissions,
+  requested: ResolvedPermissions,
+  widenedNet: string | undefined,
+  toolId: string,
+): void {
   const refuse = (what: string): never => {
     throw new ToolExecutionError({
       kind: ErrorKind.InvalidRequest,
@@ -134,13 +183,11 @@ export function narrowPermissions(
   for (const path of requested.write) {
     if (!isInsideAny(path, base.write)) refuse(`\`write\` of ${path} is not granted`);
   }
-  const widenedNet = netWidening(base.net, requested.net);
   if (widenedNet !== undefined) refuse(widenedNet);
   if (requested.run && !base.run) refuse('`run` is not granted');
   for (const name of requested.env) {
     if (!base.env.includes(name)) refuse(`\`env\` variable ${name} is not granted`);
   }
-  return requested;
 }
 
 /** True when `path` is `parent` or lies below it (both absolute and normalised). */
@@ -153,31 +200,34 @@ function isInsideAny(path: string, parents: readonly string[]): boolean {
   return parents.some((parent) => isInside(path, parent));
 }
 
-// Every field filled, paths absolute, normalised, without duplicates or a trailing slash; host
-// patterns canonical (a bad one is the call's `invalid_request`: the tool's were checked before).
-function fill(
+// Every field but `net` filled: paths absolute, normalised, without duplicates or a trailing slash.
+function filled(
   permissions: Permissions,
   baseDir = process.cwd(),
-  toolId = '(unknown)',
-): ResolvedPermissions {
-  const net = canonicalNet(permissions.net);
-  if (isPatternProblem(net)) {
-    throw new ToolExecutionError({
-      kind: ErrorKind.InvalidRequest,
-      toolId,
-      message: `Invalid request for tool \`${toolId}\`: \`permissions.net[${net.index}]\` is not a host pattern: ${describeValue(net.entry)} ${net.problem}`,
-    });
-  }
+): Omit<ResolvedPermissions, 'net'> {
   const paths = (list: readonly string[] | undefined): string[] => [
     ...new Set((list ?? []).map((p) => (isAbsolute(p) ? resolve(p) : resolve(baseDir, p)))),
   ];
   return {
     read: paths(permissions.read),
     write: paths(permissions.write),
-    net,
     env: [...new Set(permissions.env ?? [])],
     run: permissions.run ?? false,
   };
+}
+
+// `net` canonical, or the TypeError that names the bad entry of `name` (a configuration's).
+function canonicalNetOf(
+  net: boolean | readonly string[] | undefined,
+  name: string,
+): boolean | readonly string[] {
+  const canonical = canonicalNet(net);
+  if (isPatternProblem(canonical)) {
+    throw new TypeError(
+      `Expected \`${name}.net[${canonical.index}]\` to be a host pattern (\`api.example.com\`, \`api.example.com:8443\`, \`*.example.com\`, an IP address or CIDR block), got ${describeValue(canonical.entry)}: it ${canonical.problem}`,
+    );
+  }
+  return canonical;
 }
 
 // `{ net: undefined }` must not erase a default under exactOptionalPropertyTypes-style spreads.
