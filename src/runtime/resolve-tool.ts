@@ -2,7 +2,8 @@ import { lstatSync, realpathSync, statSync } from 'node:fs';
 import { basename, extname } from 'node:path';
 import { ErrorKind } from '../errors/kinds.js';
 import { ToolExecutionError } from '../errors/tool-execution-error.js';
-import type { ExecuteRequest, NormalizedOptions, ToolDefinition } from './options.js';
+import type { ExecuteRequest, NormalizedOptions } from './options.js';
+import type { ToolDefinition } from './tool-definition.js';
 import { checkPathText, checkToolId, printable, resolveInsideRoots } from './validate-path.js';
 
 /** The tool an execution will run, resolved and checked. */
