@@ -69,57 +69,12 @@ export type Verdict =
  */
 export function classify(o: Observation): Verdict {
   const tool = `Tool \`${o.toolId}\``;
-  switch (o.reason) {
-    case 'timeout':
-      return fail(
-        ErrorKind.Timeout,
-        `${tool} timed out after ${o.timeoutMs} ms${o.processesExceeded ? ' (its process limit had refused forks)' : ''}`,
-      );
-    case 'cancelled':
-      return fail(ErrorKind.Cancelled, `${tool} was cancelled by the caller`);
-    case 'closed':
-      return fail(ErrorKind.Cancelled, `${tool} was cancelled: the runtime was closed`);
-    case 'output_limit':
-      return {
-        ok: false,
-        kind: ErrorKind.OutputLimit,
-        limit: 'output',
-        message: `${tool} produced more than ${o.maxOutputBytes} bytes of output (killed after ${o.resultBytes} bytes)`,
-      };
-    case 'cpu_limit':
-      return {
-        ok: false,
-        kind: ErrorKind.ResourceLimit,
-        limit: 'cpu',
-        message: `${tool} hit the CPU time limit: its processes together used more than its cpuSeconds`,
-      };
-    case undefined:
-      break;
-    default:
-      o.reason satisfies never;
-  }
-  if (o.spawnError !== undefined) {
-    return fail(ErrorKind.SpawnFailed, `${tool} could not be started: ${o.spawnError.message}`);
-  }
-  if (o.sandboxFailed !== undefined) {
-    return fail(
-      ErrorKind.SpawnFailed,
-      `${tool} could not be started: the sandbox failed (${o.sandboxFailed})${detail(o)}`,
-    );
-  }
+  if (o.reason !== undefined) return BY_REASON[o.reason](o, tool);
+  const notStarted = fromStartFailure(o, tool);
+  if (notStarted !== undefined) return notStarted;
   const message = o.message;
   if (message !== undefined && message !== 'invalid' && message.type === 'result') {
-    // The stream check allows the frame's bytes; the result itself must fit the cap exactly.
-    const outputBytes = o.resultBytes - RESULT_FRAME_BYTES;
-    if (outputBytes > o.maxOutputBytes) {
-      return {
-        ok: false,
-        kind: ErrorKind.OutputLimit,
-        limit: 'output',
-        message: `${tool} produced ${outputBytes} bytes of output, more than the limit of ${o.maxOutputBytes}`,
-      };
-    }
-    return { ok: true, output: message.output };
+    return fromResult(o, tool, message.output);
   }
   if (o.memoryExceeded) {
     return {
@@ -141,6 +96,58 @@ export function classify(o: Observation): Verdict {
   // Killed by toolcage before it reported anything: toolcage's failure, not the tool's crash.
   if (o.lost !== undefined) return fail(ErrorKind.Internal, `${tool} was lost: ${o.lost}`);
   return fromExit(o);
+}
+
+// The verdict of each reason toolcage recorded for ending the run itself.
+const BY_REASON: Readonly<Record<EndReason, (o: Observation, tool: string) => Verdict>> = {
+  timeout: (o, tool) =>
+    fail(
+      ErrorKind.Timeout,
+      `${tool} timed out after ${o.timeoutMs} ms${o.processesExceeded ? ' (its process limit had refused forks)' : ''}`,
+    ),
+  cancelled: (_o, tool) => fail(ErrorKind.Cancelled, `${tool} was cancelled by the caller`),
+  closed: (_o, tool) => fail(ErrorKind.Cancelled, `${tool} was cancelled: the runtime was closed`),
+  output_limit: (o, tool) => ({
+    ok: false,
+    kind: ErrorKind.OutputLimit,
+    limit: 'output',
+    message: `${tool} produced more than ${o.maxOutputBytes} bytes of output (killed after ${o.resultBytes} bytes)`,
+  }),
+  cpu_limit: (_o, tool) => ({
+    ok: false,
+    kind: ErrorKind.ResourceLimit,
+    limit: 'cpu',
+    message: `${tool} hit the CPU time limit: its processes together used more than its cpuSeconds`,
+  }),
+};
+
+// The process never started: a spawn error, or the launcher's report that the sandbox failed.
+function fromStartFailure(o: Observation, tool: string): Verdict | undefined {
+  if (o.spawnError !== undefined) {
+    return fail(ErrorKind.SpawnFailed, `${tool} could not be started: ${o.spawnError.message}`);
+  }
+  if (o.sandboxFailed !== undefined) {
+    return fail(
+      ErrorKind.SpawnFailed,
+      `${tool} could not be started: the sandbox failed (${o.sandboxFailed})${detail(o)}`,
+    );
+  }
+  return undefined;
+}
+
+// A result message: success, unless the result itself is over the output cap.
+function fromResult(o: Observation, tool: string, output: unknown): Verdict {
+  // The stream check allows the frame's bytes; the result itself must fit the cap exactly.
+  const outputBytes = o.resultBytes - RESULT_FRAME_BYTES;
+  if (outputBytes > o.maxOutputBytes) {
+    return {
+      ok: false,
+      kind: ErrorKind.OutputLimit,
+      limit: 'output',
+      message: `${tool} produced ${outputBytes} bytes of output, more than the limit of ${o.maxOutputBytes}`,
+    };
+  }
+  return { ok: true, output };
 }
 
 /**

@@ -14,36 +14,7 @@ import type { Enforcement, Limits, Permissions, SandboxMode } from '../sandbox/t
 import { describeValue } from '../errors/describe-value.js';
 import { expectOneOf, expectPositiveInteger, expectType } from '../errors/expect.js';
 import type { CapturedLogs } from '../errors/tool-execution-error.js';
-
-/** A tool in the registry. */
-export interface ToolDefinition {
-  /** Module path, relative to `rootDir` or absolute inside `toolRoots`. */
-  readonly path: string;
-  /** Export to call. @default 'default' */
-  readonly export?: string;
-  /** Deadline of this tool's executions, ms. @default the runtime's `defaults.timeoutMs` */
-  readonly timeoutMs?: number;
-  /** What this tool may touch; calls can only narrow it. @default the runtime's `defaults.permissions` */
-  readonly permissions?: Permissions;
-  /** Limits of this tool; calls can only lower them. @default the runtime's `defaults.limits` */
-  readonly limits?: Limits;
-  /**
-   * With `prewarm`, import the module in the prewarmed process ahead of its request, off the
-   * call's path (docs/performance.md, "Preloading a tool"). The module's top level then runs before
-   * the request exists: without the call's `env` (the process environment is still empty) and
-   * even for a process that is retired unused. Safe for tools whose top level only defines
-   * things; leave it off for a tool that reads the environment or does I/O when imported.
-   * The process is still single-use. @default false
-   */
-  readonly preload?: boolean;
-  /**
-   * Compile the tool with its imports into one module, and show the sandbox only that file.
-   * `false` runs the source from its directory, which the sandbox then shows whole (read-only)
-   * but for secret-bearing files (bundling/patterns.ts, and `maskPatterns`):
-   * for a tool that imports modules by computed paths or reads files beside itself. @default true
-   */
-  readonly bundle?: boolean;
-}
+import { normalizeTools, type ToolDefinition } from './tool-definition.js';
 
 /** Options of {@link createToolRuntime}. All optional. */
 export interface ToolRuntimeOptions {
@@ -188,32 +159,51 @@ export interface NormalizedOptions {
 /** Fills defaults and validates types (TypeError on misuse, before anything starts). */
 export function normalizeOptions(options: ToolRuntimeOptions = {}): NormalizedOptions {
   expectType('options', options, 'object');
-  const tools = new Map<string, ToolDefinition>();
-  if (options.tools !== undefined) {
-    expectType('tools', options.tools, 'object');
-    for (const [id, definition] of Object.entries(options.tools)) {
-      expectType(`tools.${id}`, definition, 'object');
-      expectType(`tools.${id}.path`, definition.path, 'string');
-      if (definition.export !== undefined)
-        expectType(`tools.${id}.export`, definition.export, 'string');
-      if (definition.timeoutMs !== undefined)
-        expectPositiveInteger(`tools.${id}.timeoutMs`, definition.timeoutMs);
-      if (definition.preload !== undefined)
-        expectType(`tools.${id}.preload`, definition.preload, 'boolean');
-      if (definition.bundle !== undefined)
-        expectType(`tools.${id}.bundle`, definition.bundle, 'boolean');
-      if (definition.permissions !== undefined)
-        validatePermissions(definition.permissions, `tools.${id}.permissions`);
-      if (definition.limits !== undefined) validateLimits(definition.limits, `tools.${id}.limits`);
-      tools.set(id, definition);
-    }
-  }
-  const defaults = options.defaults ?? {};
+  const tools = normalizeTools(options.tools);
+  const defaults = normalizeDefaults(options.defaults ?? {});
+  const execution = normalizeExecution(options);
+  const files = normalizeFiles(options);
+  validateFlagsAndNames(options);
+  return {
+    tools,
+    ...defaults,
+    ...execution,
+    network: normalizeNetworkOptions(options.network),
+    ...files,
+    allowAdHocTools: options.allowAdHocTools ?? true,
+    bunPath: options.bunPath,
+    cacheDir: resolve(files.rootDir, options.cacheDir ?? defaultCacheDir()),
+    telemetry: options.telemetry ?? true,
+    meterProvider: options.meterProvider,
+    tracerProvider: options.tracerProvider,
+    sandboxUser: options.sandboxUser,
+    cgroupParent: options.cgroupParent,
+    requireCgroups: options.requireCgroups ?? false,
+  };
+}
+
+function normalizeDefaults(
+  defaults: NonNullable<ToolRuntimeOptions['defaults']>,
+): Pick<NormalizedOptions, 'defaultTimeoutMs' | 'defaultPermissions' | 'defaultLimits'> {
   if (defaults.permissions !== undefined)
     validatePermissions(defaults.permissions, 'defaults.permissions');
   if (defaults.limits !== undefined) validateLimits(defaults.limits, 'defaults.limits');
-  const timeoutMs = defaults.timeoutMs ?? 60_000;
-  expectPositiveInteger('defaults.timeoutMs', timeoutMs);
+  const defaultTimeoutMs = defaults.timeoutMs ?? 60_000;
+  expectPositiveInteger('defaults.timeoutMs', defaultTimeoutMs);
+  return {
+    defaultTimeoutMs,
+    defaultPermissions: defaults.permissions ?? {},
+    defaultLimits: defaults.limits ?? {},
+  };
+}
+
+// How executions run: slots, queue, prewarmed processes, the sandbox, the kill's grace period.
+function normalizeExecution(
+  options: ToolRuntimeOptions,
+): Pick<
+  NormalizedOptions,
+  'concurrency' | 'maxQueued' | 'prewarm' | 'prewarmIdleMs' | 'sandbox' | 'killGraceMs'
+> {
   const concurrency = options.concurrency ?? 8;
   expectPositiveInteger('concurrency', concurrency);
   const maxQueued = options.maxQueued ?? 1024;
@@ -226,6 +216,14 @@ export function normalizeOptions(options: ToolRuntimeOptions = {}): NormalizedOp
   expectOneOf('sandbox', sandbox, ['auto', 'bwrap', 'none'] as const);
   const killGraceMs = options.killGraceMs ?? 0;
   expectPositiveInteger('killGraceMs', killGraceMs, true);
+  return { concurrency, maxQueued, prewarm, prewarmIdleMs, sandbox, killGraceMs };
+}
+
+// Where tools may lie, the build cache's bound, the secret-file patterns; `bunPath` and
+// `cacheDir` are only type-checked here, in the order of the options.
+function normalizeFiles(
+  options: ToolRuntimeOptions,
+): Pick<NormalizedOptions, 'rootDir' | 'toolRoots' | 'cacheMaxBytes' | 'maskPatterns'> {
   if (options.rootDir !== undefined) expectType('rootDir', options.rootDir, 'string');
   const rootDir = resolve(options.rootDir ?? process.cwd());
   const toolRoots = (options.toolRoots ?? [rootDir]).map((root, index) => {
@@ -238,6 +236,11 @@ export function normalizeOptions(options: ToolRuntimeOptions = {}): NormalizedOp
   expectPositiveInteger('cacheMaxBytes', cacheMaxBytes);
   const maskPatterns = options.maskPatterns ?? [];
   validateMaskPatterns(maskPatterns, 'maskPatterns');
+  return { rootDir, toolRoots, cacheMaxBytes, maskPatterns };
+}
+
+// The flags and names used as given (or with a constant default): their types only.
+function validateFlagsAndNames(options: ToolRuntimeOptions): void {
   if (options.telemetry !== undefined) expectType('telemetry', options.telemetry, 'boolean');
   if (options.allowAdHocTools !== undefined)
     expectType('allowAdHocTools', options.allowAdHocTools, 'boolean');
@@ -246,32 +249,6 @@ export function normalizeOptions(options: ToolRuntimeOptions = {}): NormalizedOp
   }
   if (options.requireCgroups !== undefined)
     expectType('requireCgroups', options.requireCgroups, 'boolean');
-  return {
-    tools,
-    defaultTimeoutMs: timeoutMs,
-    defaultPermissions: defaults.permissions ?? {},
-    defaultLimits: defaults.limits ?? {},
-    concurrency,
-    maxQueued,
-    prewarm,
-    prewarmIdleMs,
-    sandbox,
-    network: normalizeNetworkOptions(options.network),
-    rootDir,
-    toolRoots,
-    allowAdHocTools: options.allowAdHocTools ?? true,
-    killGraceMs,
-    bunPath: options.bunPath,
-    cacheDir: resolve(rootDir, options.cacheDir ?? defaultCacheDir()),
-    cacheMaxBytes,
-    maskPatterns,
-    telemetry: options.telemetry ?? true,
-    meterProvider: options.meterProvider,
-    tracerProvider: options.tracerProvider,
-    sandboxUser: options.sandboxUser,
-    cgroupParent: options.cgroupParent,
-    requireCgroups: options.requireCgroups ?? false,
-  };
 }
 
 /** Validates the types of a request (TypeError on misuse). Values are checked later (`invalid_request`). */

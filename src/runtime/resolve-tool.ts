@@ -2,7 +2,8 @@ import { lstatSync, realpathSync, statSync } from 'node:fs';
 import { basename, extname } from 'node:path';
 import { ErrorKind } from '../errors/kinds.js';
 import { ToolExecutionError } from '../errors/tool-execution-error.js';
-import type { ExecuteRequest, NormalizedOptions, ToolDefinition } from './options.js';
+import type { ExecuteRequest, NormalizedOptions } from './options.js';
+import type { ToolDefinition } from './tool-definition.js';
 import { checkPathText, checkToolId, printable, resolveInsideRoots } from './validate-path.js';
 
 /** The tool an execution will run, resolved and checked. */
@@ -58,58 +59,84 @@ function isPlainFile(path: string): boolean {
 export function resolveTool(request: ExecuteRequest, options: NormalizedOptions): ResolvedTool {
   const label =
     request.toolId ?? (request.toolPath === undefined ? '(none)' : adHocId(request.toolPath));
-  const invalid = (message: string): ToolExecutionError =>
+  const invalid = invalidRequest(label);
+
+  if ((request.toolId === undefined) === (request.toolPath === undefined)) {
+    throw invalid('give exactly one of `toolId` and `toolPath`');
+  }
+  const { definition, pathText, exportName } =
+    request.toolId !== undefined
+      ? registeredTool(request.toolId, request, options, invalid)
+      : adHocTool(request.toolPath!, request, options, invalid);
+  if (!EXPORT_NAME.test(exportName))
+    throw invalid(`the export name \`${printable(exportName)}\` is not an identifier`);
+  const real = moduleFile(pathText, label, options, invalid);
+  return { toolId: label, path: real, exportName, definition };
+}
+
+// What a request names: the definition (registered tools), the module path and the export.
+interface NamedTool {
+  readonly definition: ToolDefinition | undefined;
+  readonly pathText: string;
+  readonly exportName: string;
+}
+
+type Invalid = (message: string) => ToolExecutionError;
+
+// Makes the `invalid_request` errors of a request for the tool `label`.
+function invalidRequest(label: string): Invalid {
+  return (message) =>
     new ToolExecutionError({
       kind: ErrorKind.InvalidRequest,
       toolId: label,
       message: `Invalid request for tool \`${printable(label)}\`: ${message}`,
     });
+}
 
-  if ((request.toolId === undefined) === (request.toolPath === undefined)) {
-    throw invalid('give exactly one of `toolId` and `toolPath`');
+function registeredTool(
+  toolId: string,
+  request: ExecuteRequest,
+  options: NormalizedOptions,
+  invalid: Invalid,
+): NamedTool {
+  const problem = checkToolId(toolId);
+  if (problem !== undefined) throw invalid(problem);
+  const definition = options.tools.get(toolId);
+  if (definition === undefined) {
+    throw new ToolExecutionError({
+      kind: ErrorKind.ToolNotFound,
+      toolId,
+      message: `Tool \`${toolId}\` is not registered`,
+    });
   }
-  let definition: ToolDefinition | undefined;
-  let pathText: string;
-  let exportName: string;
-  if (request.toolId !== undefined) {
-    const problem = checkToolId(request.toolId);
-    if (problem !== undefined) throw invalid(problem);
-    definition = options.tools.get(request.toolId);
-    if (definition === undefined) {
-      throw new ToolExecutionError({
-        kind: ErrorKind.ToolNotFound,
-        toolId: request.toolId,
-        message: `Tool \`${request.toolId}\` is not registered`,
-      });
-    }
-    pathText = definition.path;
-    exportName = definition.export ?? 'default';
-    if (request.exportName !== undefined)
-      throw invalid('`exportName` applies to `toolPath` requests only');
-  } else {
-    if (!options.allowAdHocTools)
-      throw invalid('ad-hoc tools (`toolPath`) are disabled in this runtime');
-    pathText = request.toolPath!;
-    exportName = request.exportName ?? 'default';
-  }
-  if (!EXPORT_NAME.test(exportName))
-    throw invalid(`the export name \`${printable(exportName)}\` is not an identifier`);
+  if (request.exportName !== undefined)
+    throw invalid('`exportName` applies to `toolPath` requests only');
+  return { definition, pathText: definition.path, exportName: definition.export ?? 'default' };
+}
+
+function adHocTool(
+  toolPath: string,
+  request: ExecuteRequest,
+  options: NormalizedOptions,
+  invalid: Invalid,
+): NamedTool {
+  if (!options.allowAdHocTools)
+    throw invalid('ad-hoc tools (`toolPath`) are disabled in this runtime');
+  return { definition: undefined, pathText: toolPath, exportName: request.exportName ?? 'default' };
+}
+
+// The module's real path: inside the roots as written, a file, and inside them still.
+function moduleFile(
+  pathText: string,
+  label: string,
+  options: NormalizedOptions,
+  invalid: Invalid,
+): string {
   const problem = checkPathText(pathText);
   if (problem !== undefined) throw invalid(problem);
   const inside = resolveInsideRoots(pathText, options.rootDir, options.toolRoots);
   if ('reason' in inside) throw invalid(inside.reason);
-
-  let real: string;
-  try {
-    real = realpathSync(inside.path);
-    if (!statSync(real).isFile()) throw new Error('not a file');
-  } catch {
-    throw new ToolExecutionError({
-      kind: ErrorKind.ToolNotFound,
-      toolId: label,
-      message: `Tool \`${printable(label)}\`: no module file at ${printable(inside.path)}`,
-    });
-  }
+  const real = realModuleFile(inside.path, label);
   // A symlink must not lead out of the roots.
   const realInside = resolveInsideRoots(
     real,
@@ -118,7 +145,22 @@ export function resolveTool(request: ExecuteRequest, options: NormalizedOptions)
   );
   if ('reason' in realInside)
     throw invalid(`the tool path resolves (through a link) outside the allowed roots`);
-  return { toolId: label, path: real, exportName, definition };
+  return real;
+}
+
+// The real path of the tool's module, which must be a file (`tool_not_found` otherwise).
+function realModuleFile(path: string, label: string): string {
+  try {
+    const real = realpathSync(path);
+    if (!statSync(real).isFile()) throw new Error('not a file');
+    return real;
+  } catch {
+    throw new ToolExecutionError({
+      kind: ErrorKind.ToolNotFound,
+      toolId: label,
+      message: `Tool \`${printable(label)}\`: no module file at ${printable(path)}`,
+    });
+  }
 }
 
 // The telemetry label of an ad-hoc tool: its file's base name without extension (or `adhoc`).

@@ -72,16 +72,7 @@ export function doctorRows(
       caps.seccomp.detail,
       'subprocess denial needs x86_64 or arm64',
     ),
-    ...(egress === undefined
-      ? []
-      : [
-          row(
-            'network allow-lists',
-            egress.available,
-            egress.available ? `enforced: ${egress.detail}` : egress.detail,
-            '`permissions.net` as a list needs a working bubblewrap sandbox (see above) and a short TMPDIR (the proxy socket path must fit 107 bytes); `net: true` and `net: false` do not',
-          ),
-        ]),
+    ...(egress === undefined ? [] : [egressRow(egress)]),
     row(
       'prlimit',
       caps.prlimit.available,
@@ -138,6 +129,16 @@ function bubblewrapRows(caps: SandboxCapabilities): DoctorRow[] {
     true,
   );
   return [found, works, scratch];
+}
+
+// The allow-list probe's verdict (egress-probe.ts).
+function egressRow(egress: Component): DoctorRow {
+  return row(
+    'network allow-lists',
+    egress.available,
+    egress.available ? `enforced: ${egress.detail}` : egress.detail,
+    '`permissions.net` as a list needs a working bubblewrap sandbox (see above) and a short TMPDIR (the proxy socket path must fit 107 bytes); `net: true` and `net: false` do not',
+  );
 }
 
 // The memory and pids controllers, and on v2 whether joining a cgroup may wait.

@@ -4,7 +4,13 @@ import type { ExecutionCgroups } from './cgroup.js';
 import type { SandboxCapabilities } from './detect.js';
 import type { LimitMeans } from './enforceable.js';
 import type { SandboxIdentity } from './identity.js';
-import type { Enforcement, LaunchRequest, ToolView } from './types.js';
+import type {
+  Enforcement,
+  LaunchRequest,
+  ResolvedLimits,
+  ResolvedPermissions,
+  ToolView,
+} from './types.js';
 
 /** How the launch was planned, as far as the report needs it. */
 export interface EnforcementFacts {
@@ -27,45 +33,20 @@ export function enforcement(
 ): Enforcement {
   const { limits, permissions } = request;
   const sandboxed = request.mode !== 'none';
-  const { cgroups, rlimits, means } = facts;
-  const mechanism = cgroups?.mechanism ?? 'none';
+  const { cgroups, rlimits } = facts;
   return {
     sandbox: sandboxed ? 'bwrap' : 'none',
     namespaces: sandboxed
       ? bwrapNamespaces({ permissions, userNamespace: facts.userNamespace })
       : [],
     filesystem: !sandboxed ? 'host' : view.kind === 'bundle' ? 'bundle' : 'directory (masked)',
-    network:
-      !sandboxed || permissions.net === true
-        ? 'host'
-        : Array.isArray(permissions.net)
-          ? 'allow-list'
-          : 'isolated',
+    network: networkOf(sandboxed, permissions),
     ...(sandboxed && Array.isArray(permissions.net) ? { networkAllowList: permissions.net } : {}),
     environment: 'cleared',
     subprocesses: sandboxed && !permissions.run ? 'denied' : 'allowed',
-    memory:
-      cgroups !== undefined && caps.cgroup.memory
-        ? { mechanism, limitMb: limits.memoryMb }
-        : facts.dataLimitMb !== undefined && rlimits
-          ? { mechanism: 'rlimit-data', limitMb: facts.dataLimitMb }
-          : { mechanism: 'none' },
-    processes:
-      cgroups !== undefined && caps.cgroup.pids
-        ? { mechanism, limit: limits.maxProcesses }
-        : sandboxed && means.processes === 'rlimit-nproc'
-          ? { mechanism: 'rlimit-nproc', limit: limits.maxProcesses }
-          : sandboxed && means.processes === 'seccomp'
-            ? { mechanism: 'seccomp' }
-            : { mechanism: 'none' },
-    cpu:
-      rlimits && limits.cpuSeconds !== undefined
-        ? {
-            mechanism: 'rlimit',
-            seconds: limits.cpuSeconds,
-            ...(cgroups !== undefined && permissions.run ? { execution: true } : {}),
-          }
-        : { mechanism: 'none' },
+    memory: memoryOf(limits, caps, facts),
+    processes: processesOf(sandboxed, limits, caps, facts),
+    cpu: cpuOf(limits, permissions, facts),
     ...(cgroups !== undefined && limits.cpus !== undefined && caps.cgroup.cpu
       ? { cpus: { mechanism: cgroups.mechanism, cpus: limits.cpus } }
       : {}),
@@ -75,14 +56,73 @@ export function enforcement(
     openFiles: rlimits
       ? { mechanism: 'rlimit', limit: limits.maxOpenFiles }
       : { mechanism: 'none' },
-    tmp: !sandboxed
-      ? { mechanism: 'none' }
-      : caps.bwrap.tmpfsSize
-        ? { mechanism: 'tmpfs', limitMb: limits.tmpMb }
-        : { mechanism: 'tmpfs' },
+    tmp: tmpOf(sandboxed, limits, caps),
     kill: sandboxed ? 'pid-namespace' : 'process-group',
     user: userOf(facts.identity),
   };
+}
+
+function networkOf(sandboxed: boolean, permissions: ResolvedPermissions): Enforcement['network'] {
+  if (!sandboxed || permissions.net === true) return 'host';
+  return Array.isArray(permissions.net) ? 'allow-list' : 'isolated';
+}
+
+// The memory cgroup, else RLIMIT_DATA where the rlimits are set, else nothing.
+function memoryOf(
+  limits: ResolvedLimits,
+  caps: SandboxCapabilities,
+  facts: EnforcementFacts,
+): Enforcement['memory'] {
+  if (facts.cgroups !== undefined && caps.cgroup.memory) {
+    return { mechanism: facts.cgroups.mechanism, limitMb: limits.memoryMb };
+  }
+  if (facts.dataLimitMb !== undefined && facts.rlimits) {
+    return { mechanism: 'rlimit-data', limitMb: facts.dataLimitMb };
+  }
+  return { mechanism: 'none' };
+}
+
+// The pids cgroup, else (sandboxed) the means chosen for processes: RLIMIT_NPROC or seccomp.
+function processesOf(
+  sandboxed: boolean,
+  limits: ResolvedLimits,
+  caps: SandboxCapabilities,
+  facts: EnforcementFacts,
+): Enforcement['processes'] {
+  if (facts.cgroups !== undefined && caps.cgroup.pids) {
+    return { mechanism: facts.cgroups.mechanism, limit: limits.maxProcesses };
+  }
+  if (sandboxed && facts.means.processes === 'rlimit-nproc') {
+    return { mechanism: 'rlimit-nproc', limit: limits.maxProcesses };
+  }
+  if (sandboxed && facts.means.processes === 'seccomp') return { mechanism: 'seccomp' };
+  return { mechanism: 'none' };
+}
+
+// RLIMIT_CPU per process; with `run` and a cgroup, toolcage also sums the execution's time.
+function cpuOf(
+  limits: ResolvedLimits,
+  permissions: ResolvedPermissions,
+  facts: EnforcementFacts,
+): Enforcement['cpu'] {
+  if (!facts.rlimits || limits.cpuSeconds === undefined) return { mechanism: 'none' };
+  return {
+    mechanism: 'rlimit',
+    seconds: limits.cpuSeconds,
+    ...(facts.cgroups !== undefined && permissions.run ? { execution: true } : {}),
+  };
+}
+
+// The private /tmp: a tmpfs under bwrap, sized when bubblewrap can size one.
+function tmpOf(
+  sandboxed: boolean,
+  limits: ResolvedLimits,
+  caps: SandboxCapabilities,
+): Enforcement['tmp'] {
+  if (!sandboxed) return { mechanism: 'none' };
+  return caps.bwrap.tmpfsSize
+    ? { mechanism: 'tmpfs', limitMb: limits.tmpMb }
+    : { mechanism: 'tmpfs' };
 }
 
 // The host user the tool ran as: the sandbox user, or unsandboxed the manager's own.

@@ -23,14 +23,8 @@ export interface ScratchHint {
   readonly permissions: Pick<ResolvedPermissions, 'read' | 'write'>;
 }
 
-/**
- * The limit a kill or an error points to: SIGXCPU → `cpu`, SIGXFSZ or EFBIG → `file_size`,
- * ENOSPC in the private /tmp tmpfs (`scratch`, only when there is one) → `disk`, EMFILE/ENFILE
- * → `open_files`, EAGAIN on a fork while the pids cgroup refused one → `processes`. Under bwrap
- * a signal death of Bun reaches us as exit code 128 + signal (bwrap's init reports it so),
- * which is read back here.
- */
-export function limitHint(end: {
+// How a failed run ended and what it threw, with the limits that were set.
+interface LimitEnd {
   readonly exitCode: number | null;
   readonly signal: string | null;
   readonly error: ErrorLink | undefined;
@@ -39,61 +33,97 @@ export function limitHint(end: {
   readonly scratch?: ScratchHint;
   /** RLIMIT_DATA in MiB where it bounds memory (no memory cgroup: enforcement.memory). */
   readonly memoryRlimitMb?: number | undefined;
-}): LimitHint | undefined {
+}
+
+/**
+ * The limit a kill or an error points to: SIGXCPU → `cpu`, SIGXFSZ or EFBIG → `file_size`,
+ * ENOSPC in the private /tmp tmpfs (`scratch`, only when there is one) → `disk`, EMFILE/ENFILE
+ * → `open_files`, EAGAIN on a fork while the pids cgroup refused one → `processes`. Under bwrap
+ * a signal death of Bun reaches us as exit code 128 + signal (bwrap's init reports it so),
+ * which is read back here.
+ */
+export function limitHint(end: LimitEnd): LimitHint | undefined {
   const signal = end.signal ?? signalOfExitCode(end.exitCode);
-  // Under RLIMIT_DATA Bun throws `RangeError: Out of memory`: the tool's word, so the kind is
-  // `resource_limit` (the caller's own limit), never `out_of_memory` (a cgroup's fact).
-  if (
-    end.memoryRlimitMb !== undefined &&
-    end.error !== undefined &&
-    chain(end.error).some((l) => /\bOut of memory\b/.test(`${l.name}: ${l.message}`))
-  ) {
-    return {
-      limit: 'memory',
-      detail: `RLIMIT_DATA of ${end.memoryRlimitMb} MiB, as Bun reported it: no memory cgroup here`,
-    };
-  }
-  const cpu = end.limits?.cpuSeconds;
-  const fsize = end.limits?.maxFileSizeMb;
-  if (signal === 'SIGXCPU') {
-    return { limit: 'cpu', detail: cpu === undefined ? 'SIGXCPU' : `${cpu} CPU seconds` };
-  }
   const codes = end.error === undefined ? [] : chain(end.error).map((l) => l.code ?? '');
-  if (signal === 'SIGXFSZ' || codes.includes('EFBIG')) {
-    return {
-      limit: 'file_size',
-      detail: fsize === undefined ? 'RLIMIT_FSIZE' : `${fsize} MiB per file`,
-    };
+  return (
+    memoryRlimitHint(end) ??
+    cpuHint(end, signal) ??
+    fileSizeHint(end, signal, codes) ??
+    scratchHint(end) ??
+    openFilesHint(codes) ??
+    processesHint(end)
+  );
+}
+
+// Under RLIMIT_DATA Bun throws `RangeError: Out of memory`: the tool's word, so the kind is
+// `resource_limit` (the caller's own limit), never `out_of_memory` (a cgroup's fact).
+function memoryRlimitHint(end: LimitEnd): LimitHint | undefined {
+  if (
+    end.memoryRlimitMb === undefined ||
+    end.error === undefined ||
+    !chain(end.error).some((l) => /\bOut of memory\b/.test(`${l.name}: ${l.message}`))
+  ) {
+    return undefined;
   }
-  if (end.scratch !== undefined && end.error !== undefined) {
-    const { limitMb, permissions } = end.scratch;
-    // A full /tmp tmpfs; an ENOSPC elsewhere (a granted host path) is the host's disk, not ours.
-    // Bun reports ENOSPC of a write(2) on a descriptor without a path.
-    const full = chain(end.error).some((l) => {
-      if (l.code !== 'ENOSPC') return false;
-      const path = reportedPath(l);
-      return path === undefined || inPrivateTmp(path, permissions);
-    });
-    if (full) {
-      return {
-        limit: 'disk',
-        detail:
-          limitMb === undefined
-            ? `the private ${PRIVATE_TMP} is full`
-            : `${limitMb} MiB in ${PRIVATE_TMP}`,
-      };
-    }
-  }
-  if (codes.includes('EMFILE') || codes.includes('ENFILE')) {
-    return { limit: 'open_files', detail: 'too many open files' };
-  }
-  if (end.report.processesExceeded && end.error !== undefined) {
-    const forkFailed = chain(end.error).some(
-      (l) => (l.code === 'EAGAIN' || l.code === 'EPERM') && spawnTarget(l) !== undefined,
-    );
-    if (forkFailed) return { limit: 'processes', detail: 'the process limit refused a fork' };
-  }
-  return undefined;
+  return {
+    limit: 'memory',
+    detail: `RLIMIT_DATA of ${end.memoryRlimitMb} MiB, as Bun reported it: no memory cgroup here`,
+  };
+}
+
+function cpuHint(end: LimitEnd, signal: string | undefined): LimitHint | undefined {
+  if (signal !== 'SIGXCPU') return undefined;
+  const cpu = end.limits?.cpuSeconds;
+  return { limit: 'cpu', detail: cpu === undefined ? 'SIGXCPU' : `${cpu} CPU seconds` };
+}
+
+function fileSizeHint(
+  end: LimitEnd,
+  signal: string | undefined,
+  codes: readonly string[],
+): LimitHint | undefined {
+  if (signal !== 'SIGXFSZ' && !codes.includes('EFBIG')) return undefined;
+  const fsize = end.limits?.maxFileSizeMb;
+  return {
+    limit: 'file_size',
+    detail: fsize === undefined ? 'RLIMIT_FSIZE' : `${fsize} MiB per file`,
+  };
+}
+
+// A full /tmp tmpfs; an ENOSPC elsewhere (a granted host path) is the host's disk, not ours.
+// Bun reports ENOSPC of a write(2) on a descriptor without a path.
+function scratchHint(end: LimitEnd): LimitHint | undefined {
+  if (end.scratch === undefined || end.error === undefined) return undefined;
+  const { limitMb, permissions } = end.scratch;
+  const full = chain(end.error).some((l) => {
+    if (l.code !== 'ENOSPC') return false;
+    const path = reportedPath(l);
+    return path === undefined || inPrivateTmp(path, permissions);
+  });
+  if (!full) return undefined;
+  return {
+    limit: 'disk',
+    detail:
+      limitMb === undefined
+        ? `the private ${PRIVATE_TMP} is full`
+        : `${limitMb} MiB in ${PRIVATE_TMP}`,
+  };
+}
+
+function openFilesHint(codes: readonly string[]): LimitHint | undefined {
+  if (!codes.includes('EMFILE') && !codes.includes('ENFILE')) return undefined;
+  return { limit: 'open_files', detail: 'too many open files' };
+}
+
+// EAGAIN (or EPERM) on a fork while the pids cgroup refused one.
+function processesHint(end: LimitEnd): LimitHint | undefined {
+  if (!end.report.processesExceeded || end.error === undefined) return undefined;
+  const forkFailed = chain(end.error).some(
+    (l) => (l.code === 'EAGAIN' || l.code === 'EPERM') && spawnTarget(l) !== undefined,
+  );
+  return forkFailed
+    ? { limit: 'processes', detail: 'the process limit refused a fork' }
+    : undefined;
 }
 
 /** SIGXCPU for 152 and so on: how bwrap's init reports a child killed by a signal. */

@@ -157,12 +157,7 @@ function noRequest(): never {
 // The request: the first line on stdin. Then one try, the phase said as it goes: fewer
 // statements to compile than a try per phase.
 async function main(): Promise<void> {
-  let text = '';
-  while (!ended && !text.includes('\n')) {
-    const chunk = await reader.read();
-    ended = chunk.done;
-    if (!ended) text += decoder.decode(chunk.value, { stream: true });
-  }
+  const text = await readRequestLine();
   let phase: WorkerPhase = 'protocol';
   try {
     const at = text.indexOf('\n');
@@ -183,39 +178,9 @@ async function main(): Promise<void> {
     if (typeof fn === 'string') await fail('export', { name: 'Error', message: fn });
     else {
       phase = 'call';
-      const toolId = request.toolId;
-      let logger: ReturnType<typeof makeLogger> | undefined;
-      const pending = (fn as ToolFunction)(request.input, {
-        config: request.config,
-        signal: controller.signal,
-        toolId,
-        executionId: request.executionId,
-        // Made on first use: most tools never log.
-        get logger() {
-          return (logger ??= makeLogger(toolId));
-        },
-      });
-      if (!rest && !ended && typeof (pending as { then?: unknown } | null)?.then === 'function') {
-        listen();
-      }
-      const output: unknown = await pending;
+      const output: unknown = await callTool(fn as ToolFunction, request, rest);
       phase = 'output';
-      // A tool that returns nothing (`undefined`) yields `null`, like a JSON-RPC void result.
-      const json = output === undefined ? 'null' : (JSON.stringify(output) as string | undefined);
-      if (json === undefined) {
-        if (!sent) await fallback().then((f) => f.writeNotJson(output));
-      } else if (!sent) {
-        sent = true;
-        // Assembled by hand so a large result is serialised once. TextEncoder, not Buffer: Bun
-        // sets up `Buffer` on its first use. Bun.write, not node:fs's writeSync: importing
-        // node:fs costs Bun more CPU at every start than the rest of the worker's own work
-        // (docs/performance.md, "The worker's result write"). Bun.write writes it all (fd 3 is a
-        // socket the manager reads as a stream; it resolves once every byte is written).
-        const bytes = new TextEncoder().encode(`{"type":"result","output":${json}}`);
-        await Bun.write(Bun.file(3), bytes);
-        // Bounded: should the end ever hang, the exit ends fd 3 as before.
-        await Promise.race([endResult(), Bun.sleep(20)]);
-      }
+      await writeResult(output);
     }
   } catch (error) {
     await fail(phase, error);
@@ -223,6 +188,58 @@ async function main(): Promise<void> {
   await failing;
   // Exit at once: timers or sockets the tool left open must not keep the process alive.
   process.exit(0);
+}
+
+// Reads stdin up to the end of its first line (or its end); what came after stays in the text.
+async function readRequestLine(): Promise<string> {
+  let text = '';
+  while (!ended && !text.includes('\n')) {
+    const chunk = await reader.read();
+    ended = chunk.done;
+    if (!ended) text += decoder.decode(chunk.value, { stream: true });
+  }
+  return text;
+}
+
+// Calls the tool's function; listens for control lines while a promise it returned is pending
+// (unless they are already being read: `rest`).
+function callTool(fn: ToolFunction, request: WorkerRequest, rest: boolean): unknown {
+  const toolId = request.toolId;
+  let logger: ReturnType<typeof makeLogger> | undefined;
+  const pending = fn(request.input, {
+    config: request.config,
+    signal: controller.signal,
+    toolId,
+    executionId: request.executionId,
+    // Made on first use: most tools never log.
+    get logger() {
+      return (logger ??= makeLogger(toolId));
+    },
+  });
+  if (!rest && !ended && typeof (pending as { then?: unknown } | null)?.then === 'function') {
+    listen();
+  }
+  return pending;
+}
+
+// Writes the one result message on fd 3 (unless a message is already on its way).
+async function writeResult(output: unknown): Promise<void> {
+  // A tool that returns nothing (`undefined`) yields `null`, like a JSON-RPC void result.
+  const json = output === undefined ? 'null' : (JSON.stringify(output) as string | undefined);
+  if (json === undefined) {
+    if (!sent) await fallback().then((f) => f.writeNotJson(output));
+  } else if (!sent) {
+    sent = true;
+    // Assembled by hand so a large result is serialised once. TextEncoder, not Buffer: Bun
+    // sets up `Buffer` on its first use. Bun.write, not node:fs's writeSync: importing
+    // node:fs costs Bun more CPU at every start than the rest of the worker's own work
+    // (docs/performance.md, "The worker's result write"). Bun.write writes it all (fd 3 is a
+    // socket the manager reads as a stream; it resolves once every byte is written).
+    const bytes = new TextEncoder().encode(`{"type":"result","output":${json}}`);
+    await Bun.write(Bun.file(3), bytes);
+    // Bounded: should the end ever hang, the exit ends fd 3 as before.
+    await Promise.race([endResult(), Bun.sleep(20)]);
+  }
 }
 
 let embedded: Embedded | undefined;
