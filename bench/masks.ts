@@ -13,7 +13,7 @@ import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { callMasks } from '../src/bundling/call-masks.js';
 import { DirectoryMasks } from '../src/bundling/mask.js';
-import { compileMaskPatterns } from '../src/bundling/patterns.js';
+import { compileMaskPatterns } from '../src/bundling/secret-patterns.js';
 import { resolvePermissions } from '../src/sandbox/permissions.js';
 import { median } from './stats.js';
 

@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { resolveBunBinary } from '../src/runtime/bun-binary.js';
 import type { ToolRuntime } from '../src/runtime/runtime.js';
 import { createToolRuntime } from './toolcage.js';
-import type { ToolRuntimeOptions } from '../src/runtime/options.js';
+import type { ToolRuntimeOptions } from '../src/runtime/runtime-options.js';
 import type { BareCommand } from './bare.js';
 
 /** What every case shares: paths, the Bun binary, runtime and baseline factories. */

@@ -15,15 +15,19 @@ import { renderDoctor } from './cli/doctor.js';
 import { terminalWidth } from './cli/table.js';
 import { isToolExecutionError, type ToolExecutionError } from './errors/tool-execution-error.js';
 import { closeOnSignals } from './runtime/close-on-signals.js';
-import type { ExecuteRequest, ExecuteResult, ToolRuntimeOptions } from './runtime/options.js';
+import type {
+  ExecuteRequest,
+  ExecuteResult,
+  ToolRuntimeOptions,
+} from './runtime/runtime-options.js';
 import { createToolRuntime } from './runtime/runtime.js';
 import { inspectSandbox } from './sandbox/sandbox-user.js';
-import type { DoctorIdentity } from './sandbox/doctor.js';
+import type { DoctorIdentity } from './sandbox/doctor-rows.js';
 import { packageFiles } from './runtime/package-files.js';
 import { probeEgress } from './sandbox/egress-probe.js';
 import { resolveBunBinary } from './runtime/bun-binary.js';
 import { telemetryFromEnv } from './telemetry/env.js';
-import type { TelemetryHandle } from './telemetry/options.js';
+import type { TelemetryHandle } from './telemetry/setup-options.js';
 import { startRunTelemetry } from './cli/run-telemetry.js';
 
 type RunCommand = Extract<Command, { command: 'run' }>;
@@ -149,7 +153,8 @@ function version(): string {
 
 async function main(argv: readonly string[]): Promise<number> {
   // `worker` lives in its own module, loaded (with the Temporal packages) only for it.
-  if (argv[0] === 'worker') return (await import('./cli/worker.js')).workerCommand(argv.slice(1));
+  if (argv[0] === 'worker')
+    return (await import('./cli/worker-command.js')).workerCommand(argv.slice(1));
   try {
     return await dispatch(parseCommandLine(argv));
   } catch (error) {

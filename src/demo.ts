@@ -8,7 +8,7 @@ import { closeOnSignals } from './runtime/close-on-signals.js';
 import { createToolRuntime } from './runtime/runtime.js';
 import { isToolExecutionError } from './errors/tool-execution-error.js';
 import { detectCapabilities } from './sandbox/detect.js';
-import type { ExecuteRequest } from './runtime/options.js';
+import type { ExecuteRequest } from './runtime/runtime-options.js';
 
 const fixtures = fileURLToPath(new URL('../tools-fixtures/', import.meta.url));
 

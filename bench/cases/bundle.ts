@@ -9,7 +9,7 @@ import { interleave, median, timed } from '../stats.js';
 import { createToolRuntime, distModule } from '../toolcage.js';
 import type * as Bundling from '../../src/runtime/bundler-host.js';
 import type * as Freshness from '../../src/bundling/freshness.js';
-import type * as Options from '../../src/runtime/options.js';
+import type * as Options from '../../src/runtime/runtime-options.js';
 import type * as PackageFiles from '../../src/runtime/package-files.js';
 import type * as ResolveTool from '../../src/runtime/resolve-tool.js';
 import type * as SandboxModule from '../../src/sandbox/sandbox.js';

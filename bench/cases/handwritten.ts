@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type * as Bundling from '../../src/runtime/bundler-host.js';
-import type * as Options from '../../src/runtime/options.js';
+import type * as Options from '../../src/runtime/runtime-options.js';
 import type * as PackageFiles from '../../src/runtime/package-files.js';
 import type * as ResolveTool from '../../src/runtime/resolve-tool.js';
 import { bunVersion } from '../../src/runtime/bun-binary.js';

@@ -25,7 +25,7 @@ import {
   type StatFields,
 } from './freshness.js';
 import { DirectoryMasks } from './mask.js';
-import { secretComponent, type NameMatcher } from './patterns.js';
+import { secretComponent, type NameMatcher } from './secret-patterns.js';
 import { projectRoot } from './project.js';
 import type { BuildHost } from './run-compiler.js';
 import { bundleModule, directoryModule, withMasks, type ToolModule } from './tool-module.js';

@@ -7,7 +7,7 @@
 import { relative } from 'node:path';
 import { isInside } from '../sandbox/permissions.js';
 import type { BuildImport, BuildProblem, BuildReport } from './compiler-protocol.js';
-import { secretComponent, type NameMatcher } from './patterns.js';
+import { secretComponent, type NameMatcher } from './secret-patterns.js';
 
 const SHOWN_PROBLEMS = 3;
 

@@ -14,7 +14,7 @@ import { describeProblems, refusedGraph } from './compile-errors.js';
 import type { BuildCache, Manifest } from './cache.js';
 import type { BuildProblem, BuildReport } from './compiler-protocol.js';
 import { recordInput, type InputRecord } from './freshness.js';
-import type { NameMatcher } from './patterns.js';
+import type { NameMatcher } from './secret-patterns.js';
 import { buildView, type BuildView } from './project.js';
 import { runSandboxedBuild, type BuildHost } from './run-compiler.js';
 

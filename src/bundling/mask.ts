@@ -11,7 +11,7 @@ import { readdirSync, realpathSync, statSync, type Dirent } from 'node:fs';
 import { join, relative } from 'node:path';
 import { isInside } from '../sandbox/permissions.js';
 import type { MaskedEntry } from '../sandbox/types.js';
-import type { NameMatcher } from './patterns.js';
+import type { NameMatcher } from './secret-patterns.js';
 
 /** Entries a scan reads at most before it refuses the directory. */
 export const MAX_SCANNED_ENTRIES = 50_000;

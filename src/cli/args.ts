@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import type { NetworkOptions } from '../network/options.js';
+import type { NetworkOptions } from '../network/network-options.js';
 import type { Limits, Permissions, SandboxMode } from '../sandbox/types.js';
 import { integerFlag, limitsOf, type Fail } from './limit-flags.js';
 

@@ -9,7 +9,7 @@ import { BUILD_TIMEOUT_MS } from '../bundling/run-compiler.js';
 import { isToolExecutionError } from '../errors/tool-execution-error.js';
 import { bunVersion, resolveBunBinary } from '../runtime/bun-binary.js';
 import { effectiveProfile } from '../runtime/effective.js';
-import { normalizeOptions } from '../runtime/options.js';
+import { normalizeOptions } from '../runtime/runtime-options.js';
 import { packageFiles } from '../runtime/package-files.js';
 import { resolveTool } from '../runtime/resolve-tool.js';
 import { createSandbox } from '../sandbox/sandbox.js';

@@ -1,9 +1,9 @@
 /**
- * `toolcage doctor` as text: the rows of src/sandbox/doctor.ts in a table that fits the terminal
+ * `toolcage doctor` as text: the rows of src/sandbox/doctor-rows.ts in a table that fits the terminal
  * (detail and fix wrap, never cut: a fix must be readable whole), and a verdict line.
  */
 import type { Component, SandboxCapabilities } from '../sandbox/detect.js';
-import { doctorRows, readMounts, type DoctorIdentity } from '../sandbox/doctor.js';
+import { doctorRows, readMounts, type DoctorIdentity } from '../sandbox/doctor-rows.js';
 import { formatTable, type Column } from './table.js';
 
 const COLUMNS: readonly Column[] = [

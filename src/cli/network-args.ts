@@ -5,8 +5,8 @@
  * flags take their value only after `=`, so they are taken out of argv before node:util's
  * parseArgs, which would read a bare `--allow-net tool.ts` as the list `tool.ts`.
  */
-import { normalizeNetworkOptions, type NetworkOptions } from '../network/options.js';
-import { parseHostPattern } from '../network/patterns.js';
+import { normalizeNetworkOptions, type NetworkOptions } from '../network/network-options.js';
+import { parseHostPattern } from '../network/host-patterns.js';
 import { parseAddressBlock } from '../network/private-addresses.js';
 
 /** argv without the `--allow-net` flags, and what they asked for. */

@@ -13,7 +13,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { normalizeOptions, type ToolRuntimeOptions } from '../runtime/options.js';
+import { normalizeOptions, type ToolRuntimeOptions } from '../runtime/runtime-options.js';
 
 /** The runtime options a registry file may set. */
 const KEYS = [

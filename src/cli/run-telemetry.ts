@@ -6,7 +6,7 @@
  */
 import { detectCapabilities } from '../sandbox/detect.js';
 import { resolveOtlp } from '../telemetry/env.js';
-import type { TelemetryHandle, TelemetrySetupOptions } from '../telemetry/options.js';
+import type { TelemetryHandle, TelemetrySetupOptions } from '../telemetry/setup-options.js';
 import { probeCollectors } from './collector-probe.js';
 
 /**

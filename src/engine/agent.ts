@@ -5,7 +5,7 @@
 import { context, type Context } from '@opentelemetry/api';
 import { expectType } from '../errors/expect.js';
 import type { ErrorCategorizer } from './categorize.js';
-import { EngineSpanAttributes, EngineSpans, EngineTracers } from './names.js';
+import { EngineSpanAttributes, EngineSpans, EngineTracers } from './engine-names.js';
 import { GuardedSpan, runInSpan, type SpanTelemetry } from './span.js';
 import {
   expectNonEmptyString,

@@ -7,7 +7,7 @@
  */
 import type { AgentSpansOptions } from './agent.js';
 import { createEngineKit, type EngineKit } from './kit.js';
-import type { ExecutionKind } from './names.js';
+import type { ExecutionKind } from './engine-names.js';
 import type { TaskSpanOptions } from './task.js';
 import type { WaitForCompletionOptions } from './wait.js';
 import type { ExecuteWorkflowSyncOptions } from './workflow.js';
@@ -35,7 +35,7 @@ export {
   ExecutionKind,
   POLL_ITERATION_EVENT,
   WaitOutcome,
-} from './names.js';
+} from './engine-names.js';
 
 let defaultKit: EngineKit | undefined;
 // The kit of the top-level functions: global providers, looked up at every use.

@@ -15,7 +15,7 @@ import {
 } from '@opentelemetry/api';
 import { categorizeError, type ErrorCategorizer } from './categorize.js';
 import type { TelemetryGuard } from '../telemetry/guard.js';
-import { EngineSpanAttributes } from './names.js';
+import { EngineSpanAttributes } from './engine-names.js';
 
 /** What the span helpers need from their kit. */
 export interface SpanTelemetry {

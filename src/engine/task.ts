@@ -4,7 +4,7 @@
  */
 import { expectPositiveInteger, expectType } from '../errors/expect.js';
 import type { ErrorCategorizer } from './categorize.js';
-import { EngineSpanAttributes, EngineSpans, EngineTracers } from './names.js';
+import { EngineSpanAttributes, EngineSpans, EngineTracers } from './engine-names.js';
 import { GuardedSpan, runInSpan, type SpanTelemetry } from './span.js';
 import { expectNonEmptyString, expectOptionalFunction } from './validate.js';
 

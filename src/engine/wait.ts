@@ -8,15 +8,15 @@ import { expectPositiveInteger, expectType } from '../errors/expect.js';
 import { describeValue } from '../errors/describe-value.js';
 import { expectNonEmptyString, expectSignal } from './validate.js';
 import { backoffDelay, normalizeBackoff, type Backoff, type BackoffOptions } from './backoff.js';
-import type { EngineMetrics } from './metrics.js';
+import type { EngineMetrics } from './engine-metrics.js';
 import {
   EngineSpanAttributes,
   EngineSpans,
   EngineTracers,
   POLL_ITERATION_EVENT,
   WaitOutcome,
-} from './names.js';
-import { Deadline, StoppedError, type StopReason } from './deadline.js';
+} from './engine-names.js';
+import { Deadline, StoppedError, type StopReason } from './wait-deadline.js';
 import { callIn, GuardedSpan, type SpanTelemetry } from './span.js';
 import { WorkflowWaitError, WorkflowWaitReason } from './wait-error.js';
 

@@ -7,8 +7,8 @@
 import { expectPositiveInteger, expectType } from '../errors/expect.js';
 import { normalizeBackoff, type BackoffOptions } from './backoff.js';
 import type { ErrorCategorizer } from './categorize.js';
-import { Deadline, StoppedError } from './deadline.js';
-import { EngineSpanAttributes, EngineSpans, EngineTracers } from './names.js';
+import { Deadline, StoppedError } from './wait-deadline.js';
+import { EngineSpanAttributes, EngineSpans, EngineTracers } from './engine-names.js';
 import { GuardedSpan, runInSpan } from './span.js';
 import { runWait, type Poll, type PollContext, type WaitTelemetry } from './wait.js';
 import { WorkflowWaitError, WorkflowWaitReason } from './wait-error.js';

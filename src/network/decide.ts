@@ -7,7 +7,7 @@
 import { lookup as dnsLookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
 import { restrictedAddress } from './address-rules.js';
-import { patternAllows, type HostPattern, type Target } from './patterns.js';
+import { patternAllows, type HostPattern, type Target } from './host-patterns.js';
 import { admitRestricted, type PrivateAddressGrant } from './private-addresses.js';
 
 /** Resolves a name to its addresses (IPv4 and IPv6 literals). */

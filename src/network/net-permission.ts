@@ -8,7 +8,7 @@ import {
   parseHostPattern,
   patternCovers,
   type HostPattern,
-} from './patterns.js';
+} from './host-patterns.js';
 
 /** A list entry that is not a host pattern: its index, its text and why. */
 export interface PatternProblem {

@@ -16,7 +16,7 @@ import {
   restrictedAddress,
   type RestrictedAddress,
 } from './address-rules.js';
-import { formatAddress } from './patterns.js';
+import { formatAddress } from './host-patterns.js';
 
 /** One block of an `allowPrivateAddresses` list. */
 export interface AddressBlock {

@@ -6,9 +6,9 @@
  * session bounds what its tool can make the manager hold (sockets, a request head's size and
  * time), and every session draws its sockets from one budget of the proxy's.
  */
-import { parseHostPattern, type HostPattern } from './patterns.js';
+import { parseHostPattern, type HostPattern } from './host-patterns.js';
 import { systemLookup, type Lookup, type NetworkPolicy } from './decide.js';
-import type { NormalizedNetworkOptions } from './options.js';
+import type { NormalizedNetworkOptions } from './network-options.js';
 import { EgressSession } from './session.js';
 import { proxySocketBudget, SocketBudget } from './budget.js';
 

@@ -10,7 +10,7 @@ import {
   type ServerResponse,
 } from 'node:http';
 import type { Socket } from 'node:net';
-import type { Target } from './patterns.js';
+import type { Target } from './host-patterns.js';
 import { BUDGET_SPENT } from './upstream.js';
 
 /** What a relay reports to its session. */

@@ -17,7 +17,7 @@ import {
 import { connect, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { decide, type NetworkPolicy } from './decide.js';
-import type { HostPattern, Target } from './patterns.js';
+import type { HostPattern, Target } from './host-patterns.js';
 import { SocketBudget } from './budget.js';
 import { ClientConnections } from './clients.js';
 import { forwardRequest, openTunnel, requestFraming, type RelayMeter } from './relay.js';

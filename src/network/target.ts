@@ -4,7 +4,7 @@
  * the allow-list and the address rules see one spelling of every destination.
  */
 import { parseAddress } from './address-rules.js';
-import { hostNameProblem, type Target } from './patterns.js';
+import { hostNameProblem, type Target } from './host-patterns.js';
 
 /** A target, or why the request names none. */
 export type ParsedTarget = { readonly target: Target } | { readonly problem: string };

@@ -1,6 +1,6 @@
 import { fileURLToPath } from 'node:url';
 import type { Launcher } from './launcher-client.js';
-import type { NormalizedOptions } from './options.js';
+import type { NormalizedOptions } from './runtime-options.js';
 import type { PackageFiles } from './package-files.js';
 import type { LaunchPlan, Sandbox } from '../sandbox/types.js';
 import type { CompilerOutcome, CompilerProcess } from '../bundling/run-compiler.js';
@@ -8,7 +8,7 @@ import { runProcess } from './run-process.js';
 import { spawnPlan } from './spawn.js';
 import { ToolBundler } from '../bundling/bundler.js';
 import { BuildCache } from '../bundling/cache.js';
-import { compileMaskPatterns } from '../bundling/patterns.js';
+import { compileMaskPatterns } from '../bundling/secret-patterns.js';
 
 /** What of a runtime its bundler shares. */
 export interface BundlerParts {

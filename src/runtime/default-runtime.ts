@@ -1,4 +1,4 @@
-import type { ExecuteRequest, ExecuteResult } from './options.js';
+import type { ExecuteRequest, ExecuteResult } from './runtime-options.js';
 import { createToolRuntime, type ToolRuntime } from './runtime.js';
 
 let defaultRuntime: ToolRuntime | undefined;

@@ -19,7 +19,7 @@ import type {
   ResolvedPermissions,
 } from '../sandbox/types.js';
 import type { ObservedExecution } from './observe.js';
-import type { ExecuteRequest } from './options.js';
+import type { ExecuteRequest } from './runtime-options.js';
 import type { Launched } from './pool.js';
 import type { ProcessEnd } from './process-end.js';
 import type { ResolvedTool } from './resolve-tool.js';

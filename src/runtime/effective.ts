@@ -1,7 +1,7 @@
 import { callLimits, toolLimits } from '../sandbox/limits.js';
 import { callPermissions, toolPermissions } from '../sandbox/permissions.js';
 import type { ResolvedLimits, ResolvedPermissions } from '../sandbox/types.js';
-import type { ExecuteRequest, NormalizedOptions } from './options.js';
+import type { ExecuteRequest, NormalizedOptions } from './runtime-options.js';
 import type { ResolvedTool } from './resolve-tool.js';
 
 /** The permissions and limits one call runs with. */

@@ -7,7 +7,7 @@ import type { Sandbox } from '../sandbox/types.js';
 import { buildToolEnv } from './build-env.js';
 import type { ExecutionObserver } from './observe.js';
 import { withAbortReason } from './abort-reason.js';
-import type { ExecuteRequest, ExecuteResult, NormalizedOptions } from './options.js';
+import type { ExecuteRequest, ExecuteResult, NormalizedOptions } from './runtime-options.js';
 import { QueueRejection, type SlotQueue } from './queue.js';
 import type { ToolResolver } from './resolve-tool.js';
 import { findNonJson } from './validate-json.js';

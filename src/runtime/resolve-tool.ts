@@ -2,7 +2,7 @@ import { lstatSync, realpathSync, statSync } from 'node:fs';
 import { basename, extname } from 'node:path';
 import { ErrorKind } from '../errors/kinds.js';
 import { ToolExecutionError } from '../errors/tool-execution-error.js';
-import type { ExecuteRequest, NormalizedOptions } from './options.js';
+import type { ExecuteRequest, NormalizedOptions } from './runtime-options.js';
 import type { ToolDefinition } from './tool-definition.js';
 import { checkPathText, checkToolId, printable, resolveInsideRoots } from './validate-path.js';
 

@@ -15,7 +15,7 @@ import {
   type ExecuteRequest,
   type ExecuteResult,
   type ToolRuntimeOptions,
-} from './options.js';
+} from './runtime-options.js';
 import { Launcher } from './launcher-client.js';
 import { packageFiles, type PackageFiles } from './package-files.js';
 import { ProcessPool } from './pool.js';

@@ -6,7 +6,7 @@ import { ToolExecutionError } from '../errors/tool-execution-error.js';
 import { proxyRefusal } from '../sandbox/denials.js';
 import type { RunOutcome } from './drive-run.js';
 import type { ObservedExecution } from './observe.js';
-import type { ExecuteResult } from './options.js';
+import type { ExecuteResult } from './runtime-options.js';
 
 // A finished run: its result, or the ToolExecutionError its verdict names; the span ends either way.
 export function settle(

@@ -28,7 +28,7 @@ export interface ToolDefinition {
   /**
    * Compile the tool with its imports into one module, and show the sandbox only that file.
    * `false` runs the source from its directory, which the sandbox then shows whole (read-only)
-   * but for secret-bearing files (bundling/patterns.ts, and `maskPatterns`):
+   * but for secret-bearing files (bundling/secret-patterns.ts, and `maskPatterns`):
    * for a tool that imports modules by computed paths or reads files beside itself. @default true
    */
   readonly bundle?: boolean;

@@ -9,7 +9,7 @@ import { randomUUID } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { EGRESS_DIR } from '../network/in-sandbox.js';
-import { normalizeNetworkOptions } from '../network/options.js';
+import { normalizeNetworkOptions } from '../network/network-options.js';
 import { createEgressProxy } from '../network/proxy.js';
 import { SOCKET_NAME, type EgressSession } from '../network/session.js';
 import { runProbe } from './probe.js';

@@ -14,7 +14,7 @@
  * - Any other flag (`--allow-ffi`, `--deny-*`, typos) is refused, naming it.
  * Paths are split on commas, so a path containing a comma cannot be expressed as a flag.
  */
-import { parseHostPattern } from '../network/patterns.js';
+import { parseHostPattern } from '../network/host-patterns.js';
 import type { Permissions, ResolvedPermissions } from './types.js';
 
 /**

@@ -6,7 +6,7 @@
  * What the exporters do not do is decided here: which signals are exported at all, the metric
  * export interval, and the bounds derived from each signal's export timeout.
  */
-import type { OtlpOptions, TelemetrySetupOptions } from './options.js';
+import type { OtlpOptions, TelemetrySetupOptions } from './setup-options.js';
 
 type Env = Readonly<Record<string, string | undefined>>;
 

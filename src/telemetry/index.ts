@@ -4,4 +4,4 @@
  * only, never the SDK and its exporters (the OpenTelemetry rule for libraries).
  */
 export { setupTelemetry } from './setup.js';
-export type { OtlpOptions, TelemetryHandle, TelemetrySetupOptions } from './options.js';
+export type { OtlpOptions, TelemetryHandle, TelemetrySetupOptions } from './setup-options.js';

@@ -32,7 +32,7 @@ import {
 import pTimeout from 'p-timeout';
 import { DEFAULT_EXPORT_TIMEOUT_MS, resolveOtlp, unlessSet, type ResolvedOtlp } from './env.js';
 import { ExportFailureReporter, guardMetricExporter, guardSpanExporter } from './export-guard.js';
-import type { TelemetryHandle, TelemetrySetupOptions } from './options.js';
+import type { TelemetryHandle, TelemetrySetupOptions } from './setup-options.js';
 import { startPrometheusEndpoint, type PrometheusEndpoint } from './prometheus-endpoint.js';
 
 const DEFAULT_SERVICE_NAME = 'toolcage';

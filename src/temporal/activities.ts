@@ -5,10 +5,10 @@
  */
 import { ErrorKind } from '../errors/kinds.js';
 import { isToolExecutionError, ToolExecutionError } from '../errors/tool-execution-error.js';
-import type { ExecuteRequest, ExecuteResult } from '../runtime/options.js';
+import type { ExecuteRequest, ExecuteResult } from '../runtime/runtime-options.js';
 import { expectPositiveInteger, expectType } from '../errors/expect.js';
 import type { ToolRuntime } from '../runtime/runtime.js';
-import { activityTimeLeftMs, toolDeadline, type ToolDeadline } from './deadline.js';
+import { activityTimeLeftMs, toolDeadline, type ToolDeadline } from './activity-deadline.js';
 import { startHeartbeats } from './heartbeat.js';
 import { parseToolRequest } from './request.js';
 import { activitySdk, commonSdk } from './sdk.js';

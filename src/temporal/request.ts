@@ -5,7 +5,7 @@
  */
 import { ErrorKind } from '../errors/kinds.js';
 import { ToolExecutionError } from '../errors/tool-execution-error.js';
-import { validateRequestTypes, type ExecuteRequest } from '../runtime/options.js';
+import { validateRequestTypes, type ExecuteRequest } from '../runtime/runtime-options.js';
 import { describeValue } from '../errors/describe-value.js';
 import type { ToolActivityRequest } from './types.js';
 

@@ -4,7 +4,7 @@
  */
 import type { ErrorKind } from '../errors/kinds.js';
 import type { LimitName, ToolThrownError } from '../errors/tool-execution-error.js';
-import type { ExecuteRequest } from '../runtime/options.js';
+import type { ExecuteRequest } from '../runtime/runtime-options.js';
 import type { Enforcement } from '../sandbox/types.js';
 
 /** The name workflows schedule the activity by (Go: `workflow.ExecuteActivity(ctx, "executeTool", req)`). */

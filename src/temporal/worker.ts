@@ -7,7 +7,7 @@
 import { fileURLToPath } from 'node:url';
 import type { MeterProvider, TracerProvider } from '@opentelemetry/api';
 import type { NativeConnection, Worker, WorkerOptions } from '@temporalio/worker';
-import type { ToolRuntimeOptions } from '../runtime/options.js';
+import type { ToolRuntimeOptions } from '../runtime/runtime-options.js';
 import { expectPositiveInteger, expectType } from '../errors/expect.js';
 import { createToolRuntime, type ToolRuntime } from '../runtime/runtime.js';
 import { createToolActivities, type ToolActivitiesOptions } from './activities.js';

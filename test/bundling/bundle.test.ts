@@ -16,7 +16,7 @@ import { resolveBunBinary } from '../../src/runtime/bun-binary.js';
 import { packageFiles } from '../../src/runtime/package-files.js';
 import { createToolRuntime, type ToolRuntime } from '../../src/runtime/runtime.js';
 import type { WorkerRequest } from '../../src/runtime/worker/protocol.js';
-import type { ToolRuntimeOptions } from '../../src/runtime/options.js';
+import type { ToolRuntimeOptions } from '../../src/runtime/runtime-options.js';
 import { useBuildFixture } from '../helpers/build-fixture.js';
 import { OTHER_TOOL_MARKER, SECRETS } from '../helpers/project.js';
 import { rejectionOf } from '../helpers/runtime.js';

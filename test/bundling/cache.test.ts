@@ -17,7 +17,7 @@ import { BuildCache } from '../../src/bundling/cache.js';
 import type { ToolBundler } from '../../src/bundling/bundler.js';
 import { ErrorKind } from '../../src/errors/kinds.js';
 import { bunVersion, resolveBunBinary } from '../../src/runtime/bun-binary.js';
-import { normalizeOptions } from '../../src/runtime/options.js';
+import { normalizeOptions } from '../../src/runtime/runtime-options.js';
 import { packageFiles } from '../../src/runtime/package-files.js';
 import { resolveTool } from '../../src/runtime/resolve-tool.js';
 import { createToolRuntime } from '../../src/runtime/runtime.js';

@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterEach, beforeAll, describe, expect, test } from 'vitest';
 import { ErrorKind } from '../../src/errors/kinds.js';
-import type { ToolRuntimeOptions } from '../../src/runtime/options.js';
+import type { ToolRuntimeOptions } from '../../src/runtime/runtime-options.js';
 import { expectNothingLeft, openFds } from '../helpers/leaks.js';
 import { FIXTURES, rejectionOf, withRuntime } from '../helpers/runtime.js';
 import { sandboxAvailability } from '../sandbox/harness.js';

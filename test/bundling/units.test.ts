@@ -27,13 +27,13 @@ import {
   compileMaskPatterns,
   secretComponent,
   validateMaskPatterns,
-} from '../../src/bundling/patterns.js';
+} from '../../src/bundling/secret-patterns.js';
 import { buildView } from '../../src/bundling/project.js';
 import { resolvePermissions } from '../../src/sandbox/permissions.js';
 import { defaultCacheDir } from '../../src/bundling/cache.js';
 import { createBundler } from '../../src/runtime/bundler-host.js';
 import { ErrorKind } from '../../src/errors/kinds.js';
-import { normalizeOptions, type ToolRuntimeOptions } from '../../src/runtime/options.js';
+import { normalizeOptions, type ToolRuntimeOptions } from '../../src/runtime/runtime-options.js';
 import { packageFiles } from '../../src/runtime/package-files.js';
 import { resolveTool } from '../../src/runtime/resolve-tool.js';
 import { SandboxRefusal } from '../../src/sandbox/refusal.js';

@@ -9,7 +9,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { EngineMetricBuckets, EnginePrometheusMetricNames } from '../../src/engine/names.js';
+import { EngineMetricBuckets, EnginePrometheusMetricNames } from '../../src/engine/engine-names.js';
 import {
   alertExpressions,
   dashboardExpressions,

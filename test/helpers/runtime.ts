@@ -2,7 +2,7 @@ import { expect } from 'vitest';
 import { fileURLToPath } from 'node:url';
 import { defaultCacheDir } from '../../src/bundling/cache.js';
 import { createToolRuntime, type ToolRuntime } from '../../src/runtime/runtime.js';
-import type { ToolRuntimeOptions } from '../../src/runtime/options.js';
+import type { ToolRuntimeOptions } from '../../src/runtime/runtime-options.js';
 import { detectCapabilities } from '../../src/sandbox/detect.js';
 import type { SandboxMode } from '../../src/sandbox/types.js';
 

@@ -1,7 +1,7 @@
 // The address rules as a pure function: no test here (or anywhere) connects to these addresses.
 import { describe, expect, test } from 'vitest';
 import { parseAddress, restrictedAddress } from '../../src/network/address-rules.js';
-import { formatAddress } from '../../src/network/patterns.js';
+import { formatAddress } from '../../src/network/host-patterns.js';
 
 describe('restrictedAddress', () => {
   test.each([

@@ -19,7 +19,7 @@ import {
 } from '@opentelemetry/sdk-trace-base';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test } from 'vitest';
 import { ErrorKind } from '../../src/errors/kinds.js';
-import type { ToolRuntimeOptions } from '../../src/runtime/options.js';
+import type { ToolRuntimeOptions } from '../../src/runtime/runtime-options.js';
 import type { ToolRuntime } from '../../src/runtime/runtime.js';
 import { expectNothingLeft, openFds } from '../helpers/leaks.js';
 import { fixtureRuntime, rejectionOf } from '../helpers/runtime.js';

@@ -4,8 +4,12 @@
  */
 import { describe, expect, test } from 'vitest';
 import { decide, type Decision } from '../../src/network/decide.js';
-import { normalizeNetworkOptions, type NetworkOptions } from '../../src/network/options.js';
-import { parseHostPattern, type HostPattern, type Target } from '../../src/network/patterns.js';
+import { normalizeNetworkOptions, type NetworkOptions } from '../../src/network/network-options.js';
+import {
+  parseHostPattern,
+  type HostPattern,
+  type Target,
+} from '../../src/network/host-patterns.js';
 import { targetOfAuthority } from '../../src/network/target.js';
 
 const DNS: Readonly<Record<string, readonly string[]>> = {

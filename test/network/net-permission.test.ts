@@ -2,7 +2,7 @@ import { describe, expect, test } from 'vitest';
 import { ErrorKind } from '../../src/errors/kinds.js';
 import { parsePermissionFlags, permissionsToFlags } from '../../src/sandbox/flags.js';
 import { resolvePermissions, validatePermissions } from '../../src/sandbox/permissions.js';
-import { validateRequestTypes } from '../../src/runtime/options.js';
+import { validateRequestTypes } from '../../src/runtime/runtime-options.js';
 
 function refusal(fn: () => unknown): { kind?: string; message: string } {
   try {

@@ -9,7 +9,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { request, type IncomingMessage } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { normalizeNetworkOptions, type NetworkOptions } from '../../src/network/options.js';
+import { normalizeNetworkOptions, type NetworkOptions } from '../../src/network/network-options.js';
 import { createEgressProxy } from '../../src/network/proxy.js';
 
 /** What one request got. */

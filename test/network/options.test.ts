@@ -3,7 +3,7 @@ import { EGRESS_FLAG } from '../../src/runtime/worker/protocol.js';
 // The runtime's `network` option: defaults, and a TypeError naming what was wrong.
 import { describe, expect, test } from 'vitest';
 import { createToolRuntime } from '../../src/runtime/runtime.js';
-import { normalizeNetworkOptions, type NetworkOptions } from '../../src/network/options.js';
+import { normalizeNetworkOptions, type NetworkOptions } from '../../src/network/network-options.js';
 
 describe('normalizeNetworkOptions', () => {
   test('fills the defaults', () => {

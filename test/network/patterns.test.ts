@@ -5,7 +5,7 @@ import {
   patternAllows,
   patternCovers,
   type HostPattern,
-} from '../../src/network/patterns.js';
+} from '../../src/network/host-patterns.js';
 import { targetOfAuthority, targetOfUrl } from '../../src/network/target.js';
 
 function pattern(text: string): HostPattern {

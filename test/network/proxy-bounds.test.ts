@@ -9,7 +9,7 @@ import { connect, type AddressInfo, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
-import { normalizeNetworkOptions } from '../../src/network/options.js';
+import { normalizeNetworkOptions } from '../../src/network/network-options.js';
 import {
   createEgressProxy,
   defaultProxyBounds,

@@ -9,7 +9,7 @@ import { createServer as createNetServer, type AddressInfo, type Socket } from '
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
-import { normalizeNetworkOptions } from '../../src/network/options.js';
+import { normalizeNetworkOptions } from '../../src/network/network-options.js';
 import { createEgressProxy } from '../../src/network/proxy.js';
 import type { EgressSession } from '../../src/network/session.js';
 import { until } from '../helpers/until.js';

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, test } from 'vitest';
 import { EGRESS_ARG } from '../../src/network/in-sandbox.js';
-import { normalizeNetworkOptions } from '../../src/network/options.js';
+import { normalizeNetworkOptions } from '../../src/network/network-options.js';
 import { createEgressProxy } from '../../src/network/proxy.js';
 import { buildBwrapArgs, bwrapNamespaces, type BwrapInput } from '../../src/sandbox/bwrap-args.js';
 import { resolveLimits } from '../../src/sandbox/limits.js';

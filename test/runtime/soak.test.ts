@@ -2,7 +2,7 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { describe, expect, test } from 'vitest';
 import { ErrorKind } from '../../src/errors/kinds.js';
-import type { ExecuteRequest } from '../../src/runtime/options.js';
+import type { ExecuteRequest } from '../../src/runtime/runtime-options.js';
 import { expectNothingLeft, openFds } from '../helpers/leaks.js';
 import { fixtureRuntime } from '../helpers/runtime.js';
 

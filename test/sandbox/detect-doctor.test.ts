@@ -1,7 +1,7 @@
 import { describe, expect, test } from 'vitest';
 import { detectCapabilities, type SandboxCapabilities } from '../../src/sandbox/detect.js';
 import { renderDoctor } from '../../src/cli/doctor.js';
-import { doctorRows } from '../../src/sandbox/doctor.js';
+import { doctorRows } from '../../src/sandbox/doctor-rows.js';
 import { parseLdd } from '../../src/sandbox/system-view.js';
 
 const healthy: SandboxCapabilities = {

@@ -2,7 +2,7 @@ import { describe, expect, test } from 'vitest';
 import { probeEgress } from '../../src/sandbox/egress-probe.js';
 import { detectCapabilities } from '../../src/sandbox/detect.js';
 import { renderDoctor } from '../../src/cli/doctor.js';
-import { doctorRows } from '../../src/sandbox/doctor.js';
+import { doctorRows } from '../../src/sandbox/doctor-rows.js';
 import { toolcageTempDirs } from '../helpers/leaks.js';
 import { BUN, sandboxAvailability } from './harness.js';
 

@@ -15,7 +15,7 @@ import {
 } from '../../src/errors/tool-execution-error.js';
 import { resolveBunBinary } from '../../src/runtime/bun-binary.js';
 import type { ToolRuntime } from '../../src/runtime/runtime.js';
-import type { ToolRuntimeOptions } from '../../src/runtime/options.js';
+import type { ToolRuntimeOptions } from '../../src/runtime/runtime-options.js';
 import { detectCapabilities, type SandboxCapabilities } from '../../src/sandbox/detect.js';
 import type { Enforcement, Limits, Permissions, SandboxMode } from '../../src/sandbox/types.js';
 import { toolcageCgroups } from '../helpers/leaks.js';

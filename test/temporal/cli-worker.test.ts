@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, test } from 'vitest';
 import { readRegistryFile } from '../../src/cli/registry-file.js';
-import { parseWorkerArgs } from '../../src/cli/worker.js';
+import { parseWorkerArgs } from '../../src/cli/worker-command.js';
 import { toolProcesses } from '../helpers/leaks.js';
 import { FIXTURES, TEST_SANDBOX } from '../helpers/runtime.js';
 import { runWatchingTemporal } from '../helpers/temporal-loads.js';

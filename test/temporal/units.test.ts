@@ -7,7 +7,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { describe, expect, test } from 'vitest';
 import { ErrorKind } from '../../src/errors/kinds.js';
 import { ToolExecutionError, type LimitName } from '../../src/errors/tool-execution-error.js';
-import { activityTimeLeftMs, toolDeadline } from '../../src/temporal/deadline.js';
+import { activityTimeLeftMs, toolDeadline } from '../../src/temporal/activity-deadline.js';
 import { isRetryableFailure, NON_RETRYABLE_ERROR_TYPES } from '../../src/temporal/failure-table.js';
 import { parseToolRequest } from '../../src/temporal/request.js';
 import { requireOptional } from '../../src/temporal/require-optional.js';

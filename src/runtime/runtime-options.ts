@@ -2,12 +2,12 @@ import type { Denial } from '../errors/denial.js';
 import { isAbsolute, resolve } from 'node:path';
 import type { MeterProvider, TracerProvider } from '@opentelemetry/api';
 import { defaultCacheDir, DEFAULT_CACHE_MAX_BYTES } from '../bundling/cache.js';
-import { validateMaskPatterns } from '../bundling/patterns.js';
+import { validateMaskPatterns } from '../bundling/secret-patterns.js';
 import {
   normalizeNetworkOptions,
   type NetworkOptions,
   type NormalizedNetworkOptions,
-} from '../network/options.js';
+} from '../network/network-options.js';
 import { validateLimits } from '../sandbox/limits.js';
 import { validatePermissions } from '../sandbox/permissions.js';
 import type { Enforcement, Limits, Permissions, SandboxMode } from '../sandbox/types.js';

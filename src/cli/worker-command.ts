@@ -4,12 +4,12 @@
  * for this command; the Temporal packages are loaded only once the arguments are good.
  */
 import { parseArgs } from 'node:util';
-import type { ToolRuntimeOptions } from '../runtime/options.js';
+import type { ToolRuntimeOptions } from '../runtime/runtime-options.js';
 import type { SandboxMode } from '../sandbox/types.js';
 import type * as TemporalExports from '../temporal/index.js';
 import { telemetryFromEnv } from '../telemetry/env.js';
 import { setupTelemetry } from '../telemetry/setup.js';
-import type { TelemetryHandle, TelemetrySetupOptions } from '../telemetry/options.js';
+import type { TelemetryHandle, TelemetrySetupOptions } from '../telemetry/setup-options.js';
 import { sandboxFlag } from './args.js';
 import { integerFlag } from './limit-flags.js';
 import { readRegistryFile } from './registry-file.js';

@@ -11,7 +11,7 @@ import {
   EngineMetricNames,
   type ExecutionKind,
   type WaitOutcome,
-} from './names.js';
+} from './engine-names.js';
 
 interface Instruments {
   readonly polls: Counter;

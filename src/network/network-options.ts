@@ -4,7 +4,7 @@
  */
 import { describeValue } from '../errors/describe-value.js';
 import { parseAddress } from './address-rules.js';
-import { formatAddress, hostNameProblem } from './patterns.js';
+import { formatAddress, hostNameProblem } from './host-patterns.js';
 import { parseAddressBlock, type PrivateAddressGrant } from './private-addresses.js';
 
 /** Options of the egress proxy that enforces `permissions.net` allow-lists. All optional. */
