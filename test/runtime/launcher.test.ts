@@ -248,11 +248,17 @@ describe('the launcher', () => {
         return output.ppid;
         // Room for the first call's build on a clean checkout.
       }, 30_000);
+      // Started, as the manager knows it: its log comes through after the launcher's reply (a
+      // process merely visible may still be waiting for it, and would be a failed start).
+      let ready!: () => void;
+      const started = new Promise<void>((resolve) => (ready = resolve));
       const execution = runtime.executeToolWithTimeout({
         toolPath: 'forever.ts',
         timeoutMs: 30_000,
+        onLog: (_stream, line) => line.includes('ready') && ready(),
       });
-      await expect.poll(() => toolProcesses().length).toBe(1);
+      await started;
+      expect(toolProcesses()).toHaveLength(1);
       process.kill(launcher, 'SIGKILL');
       await expect(execution).rejects.toMatchObject({
         kind: 'internal',
