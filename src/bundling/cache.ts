@@ -11,6 +11,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import {
   chmodSync,
   chownSync,
+  linkSync,
   mkdirSync,
   mkdtempSync,
   readFileSync,
@@ -167,16 +168,16 @@ export class BuildCache {
       ...(sourcemap === undefined ? {} : { sourcemap }),
     };
     const target = join(this.#bundles, bundle.file);
-    for (const [extension, present] of [
-      ['.jsc', bytecode !== undefined],
-      ['.map', sourcemap !== undefined],
+    for (const [extension, record] of [
+      ['.jsc', bytecode],
+      ['.map', sourcemap],
     ] as const) {
-      if (!present) continue;
+      if (record === undefined) continue;
       seal(`${file}${extension}`);
-      renameSync(`${file}${extension}`, `${target}${extension}`);
+      placeOnce(`${file}${extension}`, `${target}${extension}`, record.sha256);
     }
     seal(file);
-    renameSync(file, target);
+    placeOnce(file, target, sha256);
     if (manifest !== undefined) {
       this.#writeAtomically(join(this.#entries, `${key}.json`), JSON.stringify(manifest(bundle)));
     }
@@ -224,6 +225,21 @@ export class BuildCache {
     } finally {
       rmSync(temp, { force: true });
     }
+  }
+}
+
+// Puts a built file at its content-named place, keeping the one there when it has this content:
+// replacing it would swap the inode under the processes that have it bound into their sandbox
+// (another manager sharing the cache, building the same tool at the same time), and Bun then
+// finds its module "(deleted)". One with other content (tampered) is replaced.
+function placeOnce(from: string, to: string, sha256: string): void {
+  try {
+    linkSync(from, to);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    if (hashFile(to) !== sha256) renameSync(from, to);
+  } finally {
+    rmSync(from, { force: true });
   }
 }
 

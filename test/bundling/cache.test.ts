@@ -7,6 +7,7 @@ import {
   existsSync,
   readdirSync,
   readFileSync,
+  statSync,
   utimesSync,
   writeFileSync,
 } from 'node:fs';
@@ -154,6 +155,28 @@ describe.skipIf(!available.ok)('the build cache', () => {
     const stored = cache.read(entries[0]!.replace(/\.json$/, ''))!;
     expect(cache.verify(stored)).toBe(true);
     expect((await runtimeBundler().build('tools/validate.ts')).cached).toBe(true);
+  });
+
+  test('a bundle built again with the same content stays the same file: processes that bound it keep it', () => {
+    const cache = new BuildCache(fixture.cacheDir);
+    const commit = (): string => {
+      const staging = cache.staging();
+      const file = join(staging, 'tool.js');
+      writeFileSync(file, 'module.exports = { default: () => 1 };\n');
+      const bundle = cache.commit('k', file, { bytecode: false, sourcemap: false }, undefined);
+      cache.discard(staging);
+      return join(fixture.cacheDir, 'v1', 'bundles', bundle.file);
+    };
+    const first = commit();
+    const inode = statSync(first).ino;
+    expect(commit()).toBe(first);
+    expect(statSync(first).ino).toBe(inode);
+    // One whose content is not its name's (tampered) is replaced.
+    chmodSync(first, 0o644);
+    writeFileSync(first, 'tampered');
+    commit();
+    expect(readFileSync(first, 'utf8')).toBe('module.exports = { default: () => 1 };\n');
+    expect(statSync(first).ino).not.toBe(inode);
   });
 
   test.each(['bundle', 'bytecode'] as const)(
