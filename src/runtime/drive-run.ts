@@ -62,8 +62,9 @@ export interface RunHost {
   readonly killGraceMs: number;
   /** Paths every tool can read besides its grants: Bun and the worker's files. */
   readonly runtimeFiles: readonly string[];
-  /** Aborts when the runtime closes. */
+  /** Aborts when the runtime closes, which then runs each of `onClose`. */
   readonly closing: AbortSignal;
+  readonly onClose: Set<() => void>;
   /** Where a run that settled on its result leaves its teardown; the runtime's close awaits it. */
   readonly background: Background;
 }
@@ -106,7 +107,10 @@ export async function drive(
       killGraceMs: host.killGraceMs,
       signal: call.signal,
       onLog: call.onLog,
-      settleOnResult: { deadlineAt: call.deadlineAt, hurry: host.closing },
+      settleOnResult: {
+        deadlineAt: call.deadlineAt,
+        hurry: { signal: host.closing, handlers: host.onClose },
+      },
       explain: (message, end, report) =>
         explainThroughSandbox(message, end, report, prepared.permissions, plan.enforcement, {
           visible: [...module.visible, ...host.runtimeFiles],

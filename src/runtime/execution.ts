@@ -224,6 +224,7 @@ async function runOnce(
     killGraceMs: env.options.killGraceMs,
     runtimeFiles: env.runtimeFiles,
     closing: env.closing,
+    onClose: env.onClose,
     background: env.teardowns,
   };
   return drive(host, prepared, module, launched, call);

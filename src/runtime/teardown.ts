@@ -18,12 +18,22 @@ import type { Stopper } from './stopper.js';
  */
 export const EXIT_GRACE_MS = 100;
 
+/**
+ * The runtime's close as a teardown waits for it: a handler in the set the close runs, not an
+ * 'abort' listener on its signal (teardowns in flight are many on a busy runtime, and Node warns
+ * past ten listeners on one signal).
+ */
+export interface Hurry {
+  readonly signal: AbortSignal;
+  readonly handlers: Set<() => void>;
+}
+
 /** What bounds a teardown besides EXIT_GRACE_MS. */
 export interface TeardownBounds {
   /** The execution's deadline, as a `performance.now()` time. */
   readonly deadlineAt: number;
-  /** Aborts when the runtime closes: the process is killed at once. */
-  readonly hurry: AbortSignal | undefined;
+  /** The runtime's close: the process is killed at once. */
+  readonly hurry: Hurry | undefined;
 }
 
 /** How long, from now, a process that delivered its result may still run, ms (≤ 0: none). */
@@ -52,18 +62,18 @@ export async function tearDown(
 function exitsWithin(
   child: SpawnedProcess,
   ms: number,
-  hurry: AbortSignal | undefined,
+  hurry: Hurry | undefined,
 ): Promise<boolean> {
-  if (ms <= 0 || hurry?.aborted === true) return Promise.resolve(false);
+  if (ms <= 0 || hurry?.signal.aborted === true) return Promise.resolve(false);
   return new Promise((resolve) => {
     const done = (exited: boolean): void => {
       clearTimeout(timer);
-      hurry?.removeEventListener('abort', onHurry);
+      hurry?.handlers.delete(onHurry);
       resolve(exited);
     };
     const onHurry = (): void => done(false);
     const timer = setTimeout(() => done(false), ms);
-    hurry?.addEventListener('abort', onHurry, { once: true });
+    hurry?.handlers.add(onHurry);
     void child.exited.then(() => done(true));
   });
 }

@@ -137,12 +137,15 @@ describe('the teardown after a result (units)', () => {
 
   test('a closing runtime kills at once', async () => {
     const { child, stopper, killed } = lingering();
-    const hurry = new AbortController();
+    const closing = new AbortController();
+    const handlers = new Set<() => void>();
     const tearing = tearDown(child, stopper, {
       deadlineAt: performance.now() + 60_000,
-      hurry: hurry.signal,
+      hurry: { signal: closing.signal, handlers },
     });
-    hurry.abort();
+    // As the runtime's close does: abort, then run the handlers.
+    closing.abort();
+    for (const handler of [...handlers]) handler();
     await tearing;
     expect(killed()).toBe(true);
   });
@@ -172,4 +175,28 @@ describe('the teardown after a result (units)', () => {
     expect(await tearing).toEqual({ code: 0, signal: null });
     expect(quick.killed()).toBe(false);
   });
+});
+
+test('many teardowns in flight at once leave no listener pile on the runtime’s close (no MaxListenersExceededWarning)', async () => {
+  const warnings: string[] = [];
+  const onWarning = (warning: Error): void => {
+    warnings.push(warning.name);
+  };
+  process.on('warning', onWarning);
+  try {
+    await withRuntime({ sandbox: 'none', concurrency: 16 }, async (runtime) => {
+      for (let round = 0; round < 3; round++) {
+        await Promise.all(
+          Array.from({ length: 32 }, () =>
+            runtime.executeToolWithTimeout({ toolPath: 'ok-sync.ts', input: 'x' }),
+          ),
+        );
+      }
+    });
+    // A warning is emitted on the next tick of its cause.
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(warnings).not.toContain('MaxListenersExceededWarning');
+  } finally {
+    process.off('warning', onWarning);
+  }
 });
