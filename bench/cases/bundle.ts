@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -60,6 +60,8 @@ export async function bundleRows(): Promise<Row[]> {
 // node_modules covers it.
 function makeProject(): Project {
   const root = mkdtempSync(join(tmpdir(), 'tc-bench-bundle-'));
+  // A root manager runs the sandbox (and the build) as nobody, which must read the project.
+  chmodSync(root, 0o755);
   const zod = dirname(createRequire(import.meta.url).resolve('zod/package.json'));
   cpSync(zod, join(root, 'node_modules/zod'), { recursive: true, dereference: true });
   writeFileSync(join(root, 'package.json'), JSON.stringify({ name: 'bench', type: 'module' }));
