@@ -41,3 +41,26 @@ export async function interleave(
   }
   return out;
 }
+
+/** Executions per second of `jobs` executions run by `run`. */
+export async function rate(jobs: number, run: () => Promise<unknown>): Promise<number> {
+  const started = performance.now();
+  await run();
+  return (jobs * 1000) / (performance.now() - started);
+}
+
+/** Runs `total` jobs, at most `limit` at once. */
+export async function bounded(
+  total: number,
+  limit: number,
+  job: () => Promise<unknown>,
+): Promise<void> {
+  let next = 0;
+  const lane = async (): Promise<void> => {
+    while (next < total) {
+      next++;
+      await job();
+    }
+  };
+  await Promise.all(Array.from({ length: limit }, lane));
+}

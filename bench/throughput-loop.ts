@@ -12,6 +12,7 @@
  *   node <file> <package root> <concurrencies, comma-separated> <calls> <rounds>
  */
 import { fromDist } from './from-dist.js';
+import { bounded, rate } from './stats.js';
 import { INPUT, runFile, writeSumFiles, type SumFiles } from './sum-tool.js';
 import type * as Toolcage from '../src/index.js';
 import type { resolveBunBinary as ResolveBunBinary } from '../src/runtime/bun-binary.js';
@@ -28,25 +29,6 @@ const { resolveBunBinary } = await fromDist<{ resolveBunBinary: typeof ResolveBu
   'runtime/bun-binary.js',
 );
 const BUN = resolveBunBinary();
-
-// Executions per second of `calls` executions run by `run`.
-async function rate(calls: number, run: () => Promise<unknown>): Promise<number> {
-  const started = performance.now();
-  await run();
-  return (calls * 1000) / (performance.now() - started);
-}
-
-// Runs `total` jobs, at most `limit` at once.
-async function bounded(total: number, limit: number, job: () => Promise<unknown>): Promise<void> {
-  let next = 0;
-  const lane = async (): Promise<void> => {
-    while (next < total) {
-      next++;
-      await job();
-    }
-  };
-  await Promise.all(Array.from({ length: limit }, lane));
-}
 
 async function untilIdle(runtime: Toolcage.ToolRuntime, processes: number): Promise<void> {
   const deadline = performance.now() + 30_000;

@@ -1,7 +1,7 @@
 import { runBare } from '../bare.js';
 import { benchFile, runScriptForJson } from '../node-script.js';
 import { BARE_BUN, BARE_REQUEST, benchRuntime, trivial, type Row } from '../setup.js';
-import { interleave, median } from '../stats.js';
+import { bounded, interleave, median, rate } from '../stats.js';
 
 const LEVELS = [1, 2, 4, 8, 16] as const;
 const ROUNDS = 30;
@@ -58,7 +58,7 @@ interface PrewarmReport {
 async function prewarmedRows(): Promise<Row[]> {
   const report = await runScriptForJson<PrewarmReport>(
     benchFile('throughput-loop.ts'),
-    [benchFile('from-dist.ts'), benchFile('sum-tool.ts')],
+    [benchFile('from-dist.ts'), benchFile('sum-tool.ts'), benchFile('stats.ts')],
     [PREWARM_LEVELS.join(','), String(PREWARM_CALLS), String(PREWARM_ROUNDS)],
   );
   return report.levels.map(({ concurrency, toolcage, bare }) => {
@@ -72,22 +72,4 @@ async function prewarmedRows(): Promise<Row[]> {
       pass: ratio >= PREWARM_TARGET,
     };
   });
-}
-
-async function rate(jobs: number, run: () => Promise<unknown>): Promise<number> {
-  const started = performance.now();
-  await run();
-  return (jobs * 1000) / (performance.now() - started);
-}
-
-// Runs `total` jobs, at most `limit` at once.
-async function bounded(total: number, limit: number, job: () => Promise<void>): Promise<void> {
-  let next = 0;
-  const lane = async (): Promise<void> => {
-    while (next < total) {
-      next++;
-      await job();
-    }
-  };
-  await Promise.all(Array.from({ length: limit }, lane));
 }
