@@ -41,3 +41,9 @@ export function expectType(
       `Expected \`${name}\` to be ${type === 'object' ? 'an object' : `a ${type}`}, got ${describeValue(value)}`,
     );
 }
+
+/** A setting's value (an environment variable's, say), trimmed; undefined when unset or blank. */
+export function nonEmpty(value: string | undefined): string | undefined {
+  const trimmed = value?.trim();
+  return trimmed === undefined || trimmed === '' ? undefined : trimmed;
+}

@@ -7,6 +7,7 @@
  * host root, flagged in `enforcement.user` and by `doctor` (README, "Which user runs a sandbox").
  */
 import { readFileSync } from 'node:fs';
+import { nonEmpty } from '../errors/expect.js';
 
 /** The host user a sandbox runs as. */
 export interface SandboxIdentity {
@@ -54,11 +55,6 @@ function identity(uid: number, gid: number, name: string, ownUid: number): Sandb
 
 function ownIds(): { uid: number; gid: number } {
   return { uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0 };
-}
-
-/** A setting's value, or undefined when it is unset or blank. */
-export function nonEmpty(value: string | undefined): string | undefined {
-  return value === undefined || value.trim() === '' ? undefined : value.trim();
 }
 
 // A name from /etc/passwd, or `uid[:gid]` (gid defaults to the uid's primary group, else the uid).

@@ -27,6 +27,7 @@ export interface Target {
 
 export async function bwrapTarget(
   request: LaunchRequest,
+  tool: ToolView,
   caps: SandboxCapabilities,
   tmpRoot: string,
   userNamespace: boolean,
@@ -40,7 +41,7 @@ export async function bwrapTarget(
   const input = {
     bunPath: request.bunPath,
     bunArgs: session === undefined ? request.bunArgs : [...request.bunArgs, EGRESS_ARG],
-    tool: toolView(request),
+    tool,
     masked: request.masked ?? [],
     runtimeFiles: request.runtimeFiles,
     permissions,

@@ -3,7 +3,8 @@
  * sandboxed launch with its reason), and what a sandbox with given options would find here.
  */
 import { detectCapabilities, type SandboxCapabilities } from './detect.js';
-import { nonEmpty, resolveSandboxIdentity, type SandboxIdentity } from './identity.js';
+import { nonEmpty } from '../errors/expect.js';
+import { resolveSandboxIdentity, type SandboxIdentity } from './identity.js';
 
 // Resolves the sandbox user once; a wrong one refuses every sandboxed launch with its reason.
 export function whoRuns(

@@ -6,14 +6,13 @@
  * caller (and so the tool's author) what the host holds.
  */
 import { isInside } from './permissions.js';
+import { RUN_ROOT } from './system-view.js';
 import type { ResolvedPermissions } from './types.js';
 
 /** Where the private temp dir is, inside. */
 export const PRIVATE_TMP = '/tmp';
 /** The kernel's own trees inside: what is refused there is not decided by the view. */
 const KERNEL_ROOTS = ['/proc', '/dev'];
-/** Visible when `run` is granted (see bwrap-args.ts). */
-const RUN_VISIBLE = ['/usr', '/bin', '/sbin', '/lib', '/lib64', '/lib32', '/libx32'];
 
 /** What the runtime knows of the view besides the permissions. */
 export interface ViewHint {
@@ -45,7 +44,8 @@ export function placeInView(
     { root: PRIVATE_TMP, placement: 'writable' },
     ...(view.covered ?? []).map((root) => ({ root, placement: 'outside' as const })),
     ...KERNEL_ROOTS.map((root) => ({ root, placement: 'kernel' as const })),
-    ...(permissions.run ? RUN_VISIBLE : []).map((root) => readOnly(root)),
+    // Visible when `run` is granted (system-view.ts).
+    ...(permissions.run ? RUN_ROOT : []).map((root) => readOnly(root)),
     ...(view.visible ?? []).map((root) => readOnly(root)),
     ...permissions.read.map((root) => readOnly(root)),
     ...permissions.write.map((root) => ({ root, placement: 'writable' as const })),

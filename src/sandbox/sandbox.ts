@@ -164,8 +164,16 @@ async function buildPlan(
 ): Promise<LaunchPlan> {
   const { root } = workspace;
   const sandboxed = root === undefined;
+  const view = toolView(request);
   const target = sandboxed
-    ? await bwrapTarget(request, caps, context.tmpRoot, context.userNamespace, workspace.session)
+    ? await bwrapTarget(
+        request,
+        view,
+        caps,
+        context.tmpRoot,
+        context.userNamespace,
+        workspace.session,
+      )
     : directTarget(request, root);
   const values = rlimitValues(request, sandboxed, means);
   const user = sandboxed && context.identity?.switched === true ? context.identity : undefined;
@@ -187,7 +195,7 @@ async function buildPlan(
     seccompFile: target.seccompFile,
     // With `run`, RLIMIT_CPU bounds each process only: the runtime sums them (cpu-watch.ts).
     cpuSeconds: request.permissions.run ? request.limits.cpuSeconds : undefined,
-    enforcement: enforcement(request, toolView(request), caps, {
+    enforcement: enforcement(request, view, caps, {
       cgroups: workspace.cgroups,
       userNamespace: context.userNamespace,
       rlimits: true,

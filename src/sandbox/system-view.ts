@@ -8,7 +8,7 @@ import { runProbe } from './probe.js';
 
 // Root entries a command needs when subprocesses are allowed; Debian's merged /usr makes most
 // of them symlinks into /usr, which are recreated as symlinks (not binds).
-const RUN_ROOT = ['/usr', '/bin', '/sbin', '/lib', '/lib32', '/lib64', '/libx32'];
+export const RUN_ROOT = ['/usr', '/bin', '/sbin', '/lib', '/lib32', '/lib64', '/libx32'];
 
 // /etc files commands commonly need (users and groups by name, the loader cache, time zone,
 // Debian's alternatives symlinks, certificates). Never /etc as a whole: it holds `shadow`.

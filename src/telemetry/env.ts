@@ -6,6 +6,7 @@
  * What the exporters do not do is decided here: which signals are exported at all, the metric
  * export interval, and the bounds derived from each signal's export timeout.
  */
+import { nonEmpty } from '../errors/expect.js';
 import type { OtlpOptions, TelemetrySetupOptions } from './setup-options.js';
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -125,11 +126,6 @@ function signalVariable(signal: Signal, setting: 'ENDPOINT' | 'TIMEOUT'): string
 
 function appendPath(base: string, path: string): string {
   return base.endsWith('/') ? `${base}${path}` : `${base}/${path}`;
-}
-
-function nonEmpty(value: string | undefined): string | undefined {
-  const trimmed = value?.trim();
-  return trimmed === undefined || trimmed === '' ? undefined : trimmed;
 }
 
 function positive(value: number | undefined): number | undefined {
