@@ -170,8 +170,8 @@ function cgroupRows(caps: SandboxCapabilities, mounts: string): DoctorRow[] {
     ),
   ];
   // On v1 a tool process joins its cgroups by thread (`tasks`), which never waits for the
-  // kernel's RCU grace period; on v2 the launcher starts it inside its cgroup, and only a process
-  // spawned before the launcher is up (or after it failed) joins (see cgroup-v2.ts).
+  // kernel's RCU grace period; on v2 the launcher starts it inside its cgroup, and only the
+  // fallback prologue, where the launcher cannot run, joins (see cgroup-v2.ts).
   if (cgroup.version === 'v2' && cgroup.available) {
     const favored = /\bfavordynmods\b/.test(mounts);
     rows.push(
@@ -180,7 +180,7 @@ function cgroupRows(caps: SandboxCapabilities, mounts: string): DoctorRow[] {
         favored,
         favored
           ? 'favordynmods set'
-          : 'favordynmods not set: a process spawned before the launcher is up joins its cgroup, which may wait for an RCU grace period (~10 ms measured on Linux 6.18); the launcher starts processes inside theirs',
+          : 'favordynmods not set: where the launcher cannot run, the fallback prologue joins its cgroup, which may wait for an RCU grace period (docs/service.md); the launcher starts processes inside theirs',
         'mount -o remount,favordynmods /sys/fs/cgroup (Linux ≥ 6.0; the setting is global)',
         true,
       ),
