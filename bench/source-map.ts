@@ -11,42 +11,15 @@
  *   whose stack Bun maps through the map).
  */
 import { execFileSync } from 'node:child_process';
-import {
-  cpSync,
-  mkdirSync,
-  mkdtempSync,
-  readdirSync,
-  renameSync,
-  rmSync,
-  statSync,
-  writeFileSync,
-} from 'node:fs';
-import { createRequire } from 'node:module';
-import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { readdirSync, renameSync, rmSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { makeProject } from './cases/bundle.js';
 import { BUN } from './setup.js';
 import { interleave, median, timed } from './stats.js';
 import { createToolRuntime } from './toolcage.js';
 
 const RUNS = Number(process.argv[2] ?? 30);
-const TOOL = `import { z } from 'zod';
-
-const Input = z.object({ city: z.string().min(1), days: z.number().int().min(1).max(14) });
-
-export default function validate(input: unknown) {
-  const { city, days } = Input.parse(input);
-  return { city, days, ok: true };
-}
-`;
-
-const root = mkdtempSync(join(tmpdir(), 'tc-bench-sourcemap-'));
-const zod = dirname(createRequire(import.meta.url).resolve('zod/package.json'));
-cpSync(zod, join(root, 'node_modules/zod'), { recursive: true, dereference: true });
-writeFileSync(join(root, 'package.json'), JSON.stringify({ name: 'bench', type: 'module' }));
-mkdirSync(join(root, 'tools'));
-const tool = join(root, 'tools/validate.ts');
-writeFileSync(tool, TOOL);
-const cacheDir = join(root, '.cache');
+const { root, tool, cacheDir } = makeProject('sourcemap');
 const line = (name: string, a: string, b: string, note = ''): void =>
   console.log(`${name.padEnd(58)} ${a.padStart(10)} ${b.padStart(10)}  ${note}`);
 const ms = (values: number[]): string => `${median(values).toFixed(2)} ms`;

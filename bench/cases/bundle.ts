@@ -31,7 +31,7 @@ export default function validate(input: unknown) {
 `;
 const INPUT = { city: 'Lyon', days: 3 };
 
-interface Project {
+export interface Project {
   readonly root: string;
   readonly tool: string;
   readonly cacheDir: string;
@@ -56,10 +56,12 @@ export async function bundleRows(): Promise<Row[]> {
   }
 }
 
-// A project with zod in its node_modules: copied, not linked, so a read grant on the project's
-// node_modules covers it.
-function makeProject(): Project {
-  const root = mkdtempSync(join(tmpdir(), 'tc-bench-bundle-'));
+/**
+ * A project with the zod tool and zod in its node_modules: copied, not linked, so a read grant
+ * on the project's node_modules covers it. The caller removes `root`.
+ */
+export function makeProject(name = 'bundle'): Project {
+  const root = mkdtempSync(join(tmpdir(), `tc-bench-${name}-`));
   // A root manager runs the sandbox (and the build) as nobody, which must read the project.
   chmodSync(root, 0o755);
   const zod = dirname(createRequire(import.meta.url).resolve('zod/package.json'));
