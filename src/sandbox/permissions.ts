@@ -6,12 +6,7 @@ import { isAbsolute, resolve, sep } from 'node:path';
 import { describeValue } from '../errors/describe-value.js';
 import { ErrorKind } from '../errors/kinds.js';
 import { ToolExecutionError } from '../errors/tool-execution-error.js';
-import {
-  canonicalNet,
-  isPatternProblem,
-  narrowNet,
-  netWidening,
-} from '../network/net-permission.js';
+import { canonicalNet, isPatternProblem, narrowNet } from '../network/net-permission.js';
 import type { Permissions, ResolvedPermissions } from './types.js';
 
 /** Where relative paths are resolved from, and who the permissions belong to (for messages). */
@@ -121,9 +116,12 @@ export function toolPermissions(
 
 /**
  * A call's permissions within its tool's (`base`): paths resolved as for the tool, `net`
- * canonicalised and checked against the tool's in one pass. A call's values are ones an agent
- * may have made up: a bad host pattern, or anything wider than `base` (see
- * {@link narrowPermissions}), is the call's `invalid_request`.
+ * canonicalised and checked against the tool's in one pass. A requested path must lie inside a
+ * path `base` grants (a read may lie inside a granted write path); `net`, `run` and each
+ * variable of `env` must be granted by `base`. A call's values are ones an agent may have made
+ * up: a bad host pattern, or anything wider than `base`, is refused with a `ToolExecutionError`
+ * of kind `invalid_request` naming it, rather than silently dropped: the caller asked for
+ * something it believed it had.
  */
 export function callPermissions(
   base: ResolvedPermissions,
@@ -142,22 +140,6 @@ export function callPermissions(
   }
   const requested = { ...filled(call, options.baseDir), net: 'net' in net ? net.net : false };
   refuseWider(base, requested, 'widens' in net ? net.widens : undefined, toolId);
-  return requested;
-}
-
-/**
- * Narrows `base` to `requested` (both resolved). A requested path must lie inside a path `base`
- * grants (a read may lie inside a granted write path); `net`, `run` and each variable of `env`
- * must be granted by `base`. Anything wider is refused with a `ToolExecutionError` of kind
- * `invalid_request` naming the widened permission, rather than silently dropped: the caller
- * asked for something it believed it had.
- */
-export function narrowPermissions(
-  base: ResolvedPermissions,
-  requested: ResolvedPermissions,
-  toolId = '(unknown)',
-): ResolvedPermissions {
-  refuseWider(base, requested, netWidening(base.net, requested.net), toolId);
   return requested;
 }
 

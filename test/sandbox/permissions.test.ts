@@ -4,7 +4,7 @@ import { isToolExecutionError } from '../../src/errors/tool-execution-error.js';
 import { parsePermissionFlags, permissionsToFlags } from '../../src/sandbox/flags.js';
 import { DEFAULT_LIMITS, resolveLimits, validateLimits } from '../../src/sandbox/limits.js';
 import {
-  narrowPermissions,
+  callPermissions,
   resolvePermissions,
   validatePermissions,
 } from '../../src/sandbox/permissions.js';
@@ -58,10 +58,10 @@ describe('resolvePermissions', () => {
     }
   });
 
-  test('narrowPermissions returns the requested set when it fits', () => {
+  test('callPermissions returns the requested set when it fits', () => {
     const wide = { read: ['/'], write: ['/tmp/x'], net: true, env: ['A'], run: false };
     const narrow = { read: ['/etc'], write: [], net: false, env: [], run: false };
-    expect(narrowPermissions(wide, narrow)).toEqual(narrow);
+    expect(callPermissions(wide, narrow)).toEqual(narrow);
   });
 });
 
