@@ -8,7 +8,6 @@ import { execFileSync, spawn, type ChildProcessWithoutNullStreams } from 'node:c
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
-import type { AddressInfo, Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { MeterProvider, MetricReader, type DataPoint } from '@opentelemetry/sdk-metrics';
@@ -22,6 +21,7 @@ import { ErrorKind } from '../../src/errors/kinds.js';
 import type { ToolRuntimeOptions } from '../../src/runtime/runtime-options.js';
 import type { ToolRuntime } from '../../src/runtime/runtime.js';
 import { expectNothingLeft, openFds } from '../helpers/leaks.js';
+import { LoopbackServer } from '../helpers/loopback-server.js';
 import { fixtureRuntime, rejectionOf } from '../helpers/runtime.js';
 import { until } from '../helpers/until.js';
 import { BUN, sandboxAvailability } from '../sandbox/harness.js';
@@ -31,30 +31,12 @@ const available = await sandboxAvailability();
 const HOSTS = { 'allowed.test': '127.0.0.1', 'denied.test': '127.0.0.1' };
 
 /** A loopback HTTP server with a few behaviours, counting its open connections. */
-class LoopbackServer {
-  readonly server: Server;
-  port = 0;
-  open = 0;
+class BehavingServer extends LoopbackServer {
   readonly paths: string[] = [];
 
   constructor(server: Server) {
-    this.server = server;
+    super(server);
     server.on('request', (req: IncomingMessage, res: ServerResponse) => this.#answer(req, res));
-    server.on('connection', (socket: Socket) => {
-      this.open++;
-      socket.once('close', () => this.open--);
-    });
-  }
-
-  async listen(): Promise<this> {
-    await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', resolve));
-    this.port = (this.server.address() as AddressInfo).port;
-    return this;
-  }
-
-  async close(): Promise<void> {
-    this.server.closeAllConnections();
-    await new Promise((resolve) => this.server.close(resolve));
   }
 
   #answer(req: IncomingMessage, res: ServerResponse): void {
@@ -95,8 +77,8 @@ function pattern(n: number): Buffer {
 }
 
 describe.skipIf(!available.ok)('network allow-lists (bwrap, egress proxy)', () => {
-  let http: LoopbackServer;
-  let https: LoopbackServer;
+  let http: BehavingServer;
+  let https: BehavingServer;
   // The host's abstract Unix socket is served by a Bun process: Node 20 binds an abstract name
   // padded with NULs to all 108 bytes of sun_path (strace: bind with addrlen 110), which Bun's
   // connect (exact length; EINVAL for a 108-byte path) can never name.
@@ -118,7 +100,7 @@ describe.skipIf(!available.ok)('network allow-lists (bwrap, egress proxy)', () =
   }
 
   beforeAll(async () => {
-    http = await new LoopbackServer(createServer()).listen();
+    http = await new BehavingServer(createServer()).listen();
     const certs = mkdtempSync(join(tmpdir(), 'allow-list-certs-'));
     try {
       execFileSync(
@@ -142,7 +124,7 @@ describe.skipIf(!available.ok)('network allow-lists (bwrap, egress proxy)', () =
         ],
         { stdio: 'ignore' },
       );
-      https = await new LoopbackServer(
+      https = await new BehavingServer(
         createHttpsServer({
           key: readFileSync(join(certs, 'key.pem')),
           cert: readFileSync(join(certs, 'cert.pem')),

@@ -4,8 +4,8 @@
  * (names are mapped there by `hosts`).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
-import { Agent, createServer, request, type Server } from 'node:http';
-import { connect, type AddressInfo, type Socket } from 'node:net';
+import { Agent, createServer, request, type IncomingMessage, type ServerResponse } from 'node:http';
+import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
@@ -16,6 +16,7 @@ import {
   type ProxyBounds,
 } from '../../src/network/proxy.js';
 import type { EgressSession } from '../../src/network/session.js';
+import { LoopbackServer } from '../helpers/loopback-server.js';
 import { until } from '../helpers/until.js';
 
 interface Seen {
@@ -26,14 +27,12 @@ interface Seen {
 }
 
 /** A loopback server that records every request it parsed, and counts its connections. */
-class RecordingServer {
-  readonly server: Server;
+class RecordingServer extends LoopbackServer {
   readonly seen: Seen[] = [];
-  port = 0;
-  open = 0;
 
   constructor() {
-    this.server = createServer((req, res) => {
+    super(createServer());
+    this.server.on('request', (req: IncomingMessage, res: ServerResponse) => {
       let body = '';
       req.on('data', (chunk: Buffer) => (body += chunk.toString()));
       req.on('end', () => {
@@ -41,21 +40,6 @@ class RecordingServer {
         res.end(`seen ${req.url}`);
       });
     });
-    this.server.on('connection', (socket: Socket) => {
-      this.open++;
-      socket.once('close', () => this.open--);
-    });
-  }
-
-  async listen(): Promise<this> {
-    await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', resolve));
-    this.port = (this.server.address() as AddressInfo).port;
-    return this;
-  }
-
-  async close(): Promise<void> {
-    this.server.closeAllConnections();
-    await new Promise((resolve) => this.server.close(resolve));
   }
 }
 
