@@ -20,7 +20,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test, vi } from 'vitest';
 import { ErrorKind } from '../../src/errors/kinds.js';
-import { OWNER, openFds, settledLeftovers } from '../helpers/leaks.js';
+import { OWNER, openFds } from '../helpers/leaks.js';
 import {
   CGROUP_MECHANISM,
   CGROUPS,
@@ -35,6 +35,7 @@ import {
   sandboxAvailability,
   SPAWN_WAYS,
   type RunOptions,
+  expectRunsLeftNothing,
 } from './harness.js';
 
 const available = await sandboxAvailability();
@@ -70,10 +71,7 @@ describe.skipIf(!available.ok).each(SPAWN_WAYS)(
     });
     afterEach(async () => {
       rmSync(scratch, { recursive: true, force: true });
-      const left = await settledLeftovers(baselineFds + 1, 5_000);
-      expect(left.processes).toEqual([]);
-      expect(left.tempDirs).toEqual([]);
-      expect(left.cgroups).toEqual([]);
+      await expectRunsLeftNothing(baselineFds);
     });
 
     test('reading outside the view is permission_denied', async () => {

@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
 import { ErrorKind } from '../../src/errors/kinds.js';
-import { openFds, settledLeftovers } from '../helpers/leaks.js';
+import { openFds } from '../helpers/leaks.js';
 import {
   CGROUPS,
   failure,
@@ -17,6 +17,7 @@ import {
   sandboxAvailability,
   SPAWN_WAYS,
   type RunOptions,
+  expectRunsLeftNothing,
 } from './harness.js';
 
 const available = await sandboxAvailability();
@@ -29,10 +30,7 @@ describe.skipIf(!available.ok).each(SPAWN_WAYS)('forged failures, %s spawn', (wa
     baselineFds = openFds();
   });
   afterEach(async () => {
-    const left = await settledLeftovers(baselineFds + 1, 5_000);
-    expect(left.processes).toEqual([]);
-    expect(left.tempDirs).toEqual([]);
-    expect(left.cgroups).toEqual([]);
+    await expectRunsLeftNothing(baselineFds);
   });
 
   test('a made-up EACCES naming /etc/shadow is the tool’s report, with no grant of it', async () => {

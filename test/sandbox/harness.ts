@@ -18,7 +18,7 @@ import type { ToolRuntime } from '../../src/runtime/runtime.js';
 import type { ToolRuntimeOptions } from '../../src/runtime/runtime-options.js';
 import { detectCapabilities, type SandboxCapabilities } from '../../src/sandbox/detect.js';
 import type { Enforcement, Limits, Permissions, SandboxMode } from '../../src/sandbox/types.js';
-import { toolcageCgroups } from '../helpers/leaks.js';
+import { settledLeftovers, toolcageCgroups } from '../helpers/leaks.js';
 import { launcherUnavailable } from '../helpers/plans.js';
 import { fixtureRuntime, FIXTURES } from '../helpers/runtime.js';
 
@@ -221,4 +221,15 @@ export function refusedForks(limit: number): number {
     }
   }
   return refused;
+}
+
+/**
+ * After a test of runs: none of their processes, temp dirs or cgroups is left (waiting a
+ * little, as the kernel reaps a killed sandbox asynchronously).
+ */
+export async function expectRunsLeftNothing(baselineFds: number): Promise<void> {
+  const left = await settledLeftovers(baselineFds + 1, 5_000);
+  expect(left.processes).toEqual([]);
+  expect(left.tempDirs).toEqual([]);
+  expect(left.cgroups).toEqual([]);
 }
