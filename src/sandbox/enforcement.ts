@@ -12,12 +12,13 @@ import type {
   ToolView,
 } from './types.js';
 
-/** How the launch was planned, as far as the report needs it. */
+/**
+ * How the launch was planned, as far as the report needs it. Its rlimits are always set: the
+ * launcher applies them, or the fallback's prologue, or the launch is refused (spawn.ts).
+ */
 export interface EnforcementFacts {
   readonly cgroups: ExecutionCgroups | undefined;
   readonly userNamespace: boolean;
-  /** The rlimits are set (a shell or the launcher applies them). */
-  readonly rlimits: boolean;
   readonly means: LimitMeans;
   /** RLIMIT_DATA in MiB where it bounds memory. */
   readonly dataLimitMb: number | undefined;
@@ -33,7 +34,7 @@ export function enforcement(
 ): Enforcement {
   const { limits, permissions } = request;
   const sandboxed = request.mode !== 'none';
-  const { cgroups, rlimits } = facts;
+  const { cgroups } = facts;
   return {
     sandbox: sandboxed ? 'bwrap' : 'none',
     namespaces: sandboxed
@@ -50,12 +51,8 @@ export function enforcement(
     ...(cgroups !== undefined && limits.cpus !== undefined && caps.cgroup.cpu
       ? { cpus: { mechanism: cgroups.mechanism, cpus: limits.cpus } }
       : {}),
-    fileSize: rlimits
-      ? { mechanism: 'rlimit', limitMb: limits.maxFileSizeMb }
-      : { mechanism: 'none' },
-    openFiles: rlimits
-      ? { mechanism: 'rlimit', limit: limits.maxOpenFiles }
-      : { mechanism: 'none' },
+    fileSize: { mechanism: 'rlimit', limitMb: limits.maxFileSizeMb },
+    openFiles: { mechanism: 'rlimit', limit: limits.maxOpenFiles },
     tmp: tmpOf(sandboxed, limits, caps),
     kill: sandboxed ? 'pid-namespace' : 'process-group',
     user: userOf(facts.identity),
@@ -67,7 +64,7 @@ function networkOf(sandboxed: boolean, permissions: ResolvedPermissions): Enforc
   return Array.isArray(permissions.net) ? 'allow-list' : 'isolated';
 }
 
-// The memory cgroup, else RLIMIT_DATA where the rlimits are set, else nothing.
+// The memory cgroup, else RLIMIT_DATA where it bounds memory, else nothing.
 function memoryOf(
   limits: ResolvedLimits,
   caps: SandboxCapabilities,
@@ -76,7 +73,7 @@ function memoryOf(
   if (facts.cgroups !== undefined && caps.cgroup.memory) {
     return { mechanism: facts.cgroups.mechanism, limitMb: limits.memoryMb };
   }
-  if (facts.dataLimitMb !== undefined && facts.rlimits) {
+  if (facts.dataLimitMb !== undefined) {
     return { mechanism: 'rlimit-data', limitMb: facts.dataLimitMb };
   }
   return { mechanism: 'none' };
@@ -105,7 +102,7 @@ function cpuOf(
   permissions: ResolvedPermissions,
   facts: EnforcementFacts,
 ): Enforcement['cpu'] {
-  if (!facts.rlimits || limits.cpuSeconds === undefined) return { mechanism: 'none' };
+  if (limits.cpuSeconds === undefined) return { mechanism: 'none' };
   return {
     mechanism: 'rlimit',
     seconds: limits.cpuSeconds,

@@ -198,7 +198,6 @@ async function buildPlan(
     enforcement: enforcement(request, view, caps, {
       cgroups: workspace.cgroups,
       userNamespace: context.userNamespace,
-      rlimits: true,
       means,
       dataLimitMb: values.dataBytes === undefined ? undefined : values.dataBytes / MIB,
       identity: sandboxed ? context.identity : undefined,
