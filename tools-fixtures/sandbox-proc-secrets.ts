@@ -4,11 +4,13 @@ import { readFileSync } from 'node:fs';
 const PATHS = [
   '/proc/kcore',
   '/proc/keys',
+  '/proc/key-users',
   '/proc/timer_list',
   '/proc/sched_debug',
   '/proc/slabinfo',
   '/proc/vmallocinfo',
   '/proc/kallsyms',
+  '/proc/kmsg',
 ];
 
 export default function procSecrets() {

@@ -1,5 +1,5 @@
-// Tries to open every file under /proc/sys (and /proc/sysrq-trigger) for writing — writes
-// nothing — and returns those it could open.
+// Tries to open every file under /proc/sys, /proc/irq, /proc/bus and /proc/fs (and
+// /proc/sysrq-trigger) for writing — writes nothing — and returns those it could open.
 import { closeSync, constants, openSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -28,7 +28,7 @@ export default function procSysWrite() {
       // Refused: what the sandbox must make of every one.
     }
   };
-  visit('/proc/sys');
+  for (const dir of ['/proc/sys', '/proc/irq', '/proc/bus', '/proc/fs']) visit(dir);
   tryOpen('/proc/sysrq-trigger');
   return { writable, checked };
 }

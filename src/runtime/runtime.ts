@@ -87,8 +87,10 @@ function createRuntimeFrom(normalized: NormalizedOptions, sandbox: Sandbox): Too
   const files = packageFiles();
   const sweeper = startSweeping(() => sandbox.sweep());
   const launcher = new Launcher(bunPath, files.launcher);
-  // What a sandboxed tool process must be able to read of toolcage: the worker and the bunfig.
-  const readable = [files.worker, files.bunfig, files.workerDir];
+  // What a sandboxed tool process must be able to read of toolcage: the worker's directory (its
+  // entry and slow paths) and the bunfig. Not the entry apart: a bind of its own inside the
+  // directory's would cost every cold call a mount for nothing (system-view.ts).
+  const readable = [files.bunfig, files.workerDir];
   const pool = new ProcessPool({
     sandbox,
     mode: normalized.sandbox,

@@ -24,10 +24,17 @@ export interface SystemView {
   readonly runEtc: readonly string[];
   /** `/etc` files for name resolution, shown when `net` is granted. */
   readonly netEtc: readonly string[];
-  /** `/proc` paths made read-only inside (those this kernel has). */
-  readonly procReadOnly?: readonly string[];
-  /** `/proc` paths masked inside: a file bound over, a directory emptied. */
-  readonly procMasked?: readonly MaskedEntry[];
+  /**
+   * The `/proc` covers this kernel needs (system-view.ts): `all` for a sandbox that is host
+   * root, `anyUser` (what a plain user's permission checks leave open) for any other.
+   */
+  readonly proc?: { readonly all: ProcCovers; readonly anyUser: ProcCovers };
+}
+
+/** `/proc` paths made read-only inside, and paths masked inside (a file bound over, a directory emptied). */
+export interface ProcCovers {
+  readonly readOnly: readonly string[];
+  readonly masked: readonly MaskedEntry[];
 }
 
 /** A top-level host path: a directory to bind, or a symlink to recreate. */
@@ -56,6 +63,8 @@ export interface BwrapInput {
   readonly system: SystemView;
   /** Run as uid/gid 65534 in a user namespace (and forbid nested ones). */
   readonly userNamespace: boolean;
+  /** The sandbox runs as host root (an explicit opt-in): every `/proc` cover is laid. */
+  readonly hostRoot: boolean;
   /** Child fd carrying the seccomp program, if any. */
   readonly seccompFd: number | undefined;
   /**
@@ -223,26 +232,29 @@ function mounts(input: BwrapInput, toolDirsInTmp: readonly string[]): Mount[] {
   }
   for (const path of permissions.write) list.push({ op: '--bind-try', src: path, dest: path });
   list.push({ op: '--proc', dest: '/proc' });
-  list.push(...procCovers(system));
+  list.push(...procCovers(system, input.hostRoot));
   list.push({ op: '--dev', dest: '/dev' });
   return list;
 }
 
 /**
- * Kernel knobs and internals under the fresh `/proc`, covered whoever the tool is outside. bwrap
- * covers `/proc/sys` read-only only when its own access(W_OK) check finds it writable, which it
- * did not for a sandbox mapped to host root (observed: `kernel.core_pattern` writable inside).
- * The source is the host's /proc: the same knobs (a `net` knob answers for the reader's network
- * namespace, the sandbox's own).
+ * Kernel knobs and internals under the fresh `/proc`. bwrap covers `/proc/sys` read-only only
+ * when its own access(W_OK) check finds it writable, which it did not for a sandbox mapped to
+ * host root (observed: `kernel.core_pattern` writable inside). A sandbox that is host root gets
+ * every cover; any other user is refused the rest by the kernel's own permission checks (root-only
+ * modes; no capability outside the user namespace, none inside after `--cap-drop ALL`), and gets
+ * the covers of what those checks leave open. The source is the host's /proc: the same knobs (a
+ * `net` knob answers for the reader's network namespace, the sandbox's own).
  */
-function procCovers(system: SystemView): Mount[] {
+function procCovers(system: SystemView, hostRoot: boolean): Mount[] {
+  const covers = hostRoot ? system.proc?.all : system.proc?.anyUser;
   return [
-    ...(system.procReadOnly ?? []).map((path): Mount => ({
+    ...(covers?.readOnly ?? []).map((path): Mount => ({
       op: '--ro-bind-try',
       src: path,
       dest: path,
     })),
-    ...maskMounts(system.procMasked ?? []),
+    ...maskMounts(covers?.masked ?? []),
   ];
 }
 

@@ -31,6 +31,7 @@ export async function bwrapTarget(
   caps: SandboxCapabilities,
   tmpRoot: string,
   userNamespace: boolean,
+  hostRoot: boolean,
   session: EgressSession | undefined,
 ): Promise<Target> {
   const { limits, permissions } = request;
@@ -50,6 +51,7 @@ export async function bwrapTarget(
     tmpBytes: caps.bwrap.tmpfsSize ? limits.tmpMb * MIB : undefined,
     system: await systemView(request.bunPath),
     userNamespace,
+    hostRoot,
     seccompFd: seccompFile === undefined ? undefined : SECCOMP_CHILD_FD,
     egressDir: session?.directory,
   };

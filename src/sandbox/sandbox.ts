@@ -172,6 +172,8 @@ async function buildPlan(
         caps,
         context.tmpRoot,
         context.userNamespace,
+        // Without an identity (none could be resolved) every cover is laid.
+        context.identity?.hostRoot ?? true,
         workspace.session,
       )
     : directTarget(request, root);

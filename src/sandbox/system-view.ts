@@ -2,7 +2,8 @@
  * Finds what of the host a sandbox shows: the shared libraries of the Bun binary, and the
  * root layout and `/etc` files used when `run` or `net` is granted. Found once per Bun binary.
  */
-import { existsSync, lstatSync, readlinkSync } from 'node:fs';
+import { existsSync, lstatSync, readdirSync, readlinkSync } from 'node:fs';
+import { join } from 'node:path';
 import type { RootEntry, SystemView } from './bwrap-args.js';
 import { runProbe } from './probe.js';
 
@@ -45,8 +46,13 @@ const NET_ETC = [
 
 // /proc paths covered as container runtimes cover them: read-only (kernel knobs), or masked
 // (kernel memory, keys, timers, the scheduler's and allocators' internals). Only those this
-// kernel has: bwrap cannot make a mount point inside /proc.
+// kernel has: bwrap cannot make a mount point inside /proc. Each cover is a bind and a remount
+// that reads the mount table again (bwrap 0.8's bind_mount), on every cold call
+// (docs/performance.md, "The /proc covers").
 const PROC_READ_ONLY = ['/proc/sys', '/proc/sysrq-trigger', '/proc/irq', '/proc/bus', '/proc/fs'];
+// A few of its knobs are mode 0666 and check a capability only when written
+// (`kernel/ns_last_pid`): read-only for every sandbox, whoever runs it.
+const ALWAYS_READ_ONLY = ['/proc/sys'];
 const PROC_MASKED = [
   '/proc/kcore',
   '/proc/keys',
@@ -95,12 +101,53 @@ async function findSystemView(bunPath: string): Promise<SystemView> {
     runRoot: rootEntries(RUN_ROOT),
     runEtc: RUN_ETC.filter((file) => existsSync(file)),
     netEtc: NET_ETC.filter((file) => existsSync(file)),
-    procReadOnly: PROC_READ_ONLY.filter((path) => existsSync(path)),
-    procMasked: PROC_MASKED.filter((path) => existsSync(path)).map((path) => ({
-      path,
-      type: lstatSync(path).isDirectory() ? ('directory' as const) : ('file' as const),
-    })),
+    proc: procCovers(),
   };
+}
+
+/**
+ * The /proc covers of this kernel: all of them for a sandbox that is host root, for which they
+ * stand in for the permission checks it passes; for any other, those a plain user's permission
+ * checks would not stop (an entry any user may write, or read). Found from the modes, so a
+ * kernel that opens one of them up gets its cover back.
+ */
+export function procCovers(): NonNullable<SystemView['proc']> {
+  const readOnly = PROC_READ_ONLY.filter((path) => existsSync(path));
+  const masked = PROC_MASKED.filter((path) => existsSync(path)).map((path) => ({
+    path,
+    type: lstatSync(path).isDirectory() ? ('directory' as const) : ('file' as const),
+  }));
+  return {
+    all: { readOnly, masked },
+    anyUser: {
+      readOnly: readOnly.filter(
+        (path) => ALWAYS_READ_ONLY.includes(path) || anyoneMay(path, 0o002),
+      ),
+      masked: masked.filter((entry) => anyoneMay(entry.path, 0o004)),
+    },
+  };
+}
+
+// Whether `path`, or anything under it, grants `bit` (0o002 write, 0o004 read) to any user.
+// Symlinks are not followed: their own mode is always 0777.
+function anyoneMay(path: string, bit: number): boolean {
+  let stats;
+  try {
+    stats = lstatSync(path);
+  } catch {
+    return false;
+  }
+  if (stats.isSymbolicLink()) return false;
+  if ((stats.mode & bit) !== 0) return true;
+  // A directory others cannot enter keeps what it holds from them.
+  if (!stats.isDirectory() || (stats.mode & 0o001) === 0) return false;
+  let names: string[];
+  try {
+    names = readdirSync(path);
+  } catch {
+    return false;
+  }
+  return names.some((name) => anyoneMay(join(path, name), bit));
 }
 
 /**

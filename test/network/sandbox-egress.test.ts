@@ -31,6 +31,7 @@ function input(permissions: Permissions, egressDir?: string): BwrapInput {
     tmpBytes: 64 * 1024 * 1024,
     system: { libraries: [], runRoot: [], runEtc: [], netEtc: ['/etc/resolv.conf'] },
     userNamespace: true,
+    hostRoot: false,
     seccompFd: undefined,
     egressDir,
   };

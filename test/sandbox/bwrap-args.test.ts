@@ -37,6 +37,7 @@ function input(permissions: Permissions = {}, extra: Partial<BwrapInput> = {}): 
     tmpBytes: 64 * 1024 * 1024,
     system,
     userNamespace: true,
+    hostRoot: false,
     seccompFd: 4,
     ...extra,
   };
@@ -129,6 +130,40 @@ describe('buildBwrapArgs', () => {
     const args = buildBwrapArgs(input(permissions));
     for (const mount of present) expect(mounts(args)).toContain(mount);
     for (const text of absent) expect(args.join(' ')).not.toContain(text);
+  });
+
+  test('/proc covers: every one for a host-root sandbox, those a plain user could reach for any other', () => {
+    const proc = {
+      all: {
+        readOnly: ['/proc/sys', '/proc/irq'],
+        masked: [
+          { path: '/proc/kallsyms', type: 'file' },
+          { path: '/proc/kcore', type: 'file' },
+          { path: '/proc/acpi', type: 'directory' },
+        ],
+      },
+      anyUser: {
+        readOnly: ['/proc/sys'],
+        masked: [{ path: '/proc/kallsyms', type: 'file' }],
+      },
+    } as const;
+    const covers = (hostRoot: boolean): string[] => {
+      const args = buildBwrapArgs(input({}, { system: { ...system, proc }, hostRoot }));
+      const list = mounts(args).filter((mount) => /^--ro-bind.* \/proc\/\S+$/.test(mount));
+      const at = args.indexOf('/proc/acpi');
+      return at > 0 ? [...list, args.slice(at - 3, at + 3).join(' ')] : list;
+    };
+    expect(covers(true)).toEqual([
+      '--ro-bind-try /proc/sys /proc/sys',
+      '--ro-bind-try /proc/irq /proc/irq',
+      '--ro-bind /dev/null /proc/kallsyms',
+      '--ro-bind /dev/null /proc/kcore',
+      '--perms 0000 --tmpfs /proc/acpi --remount-ro /proc/acpi',
+    ]);
+    expect(covers(false)).toEqual([
+      '--ro-bind-try /proc/sys /proc/sys',
+      '--ro-bind /dev/null /proc/kallsyms',
+    ]);
   });
 
   test('parents are mounted before children: a granted / does not cover /proc, /tmp or /dev', () => {

@@ -2,7 +2,8 @@ import { describe, expect, test } from 'vitest';
 import { detectCapabilities, type SandboxCapabilities } from '../../src/sandbox/detect.js';
 import { renderDoctor } from '../../src/cli/doctor.js';
 import { doctorRows } from '../../src/sandbox/doctor-rows.js';
-import { parseLdd } from '../../src/sandbox/system-view.js';
+import { lstatSync } from 'node:fs';
+import { parseLdd, procCovers } from '../../src/sandbox/system-view.js';
 
 const healthy: SandboxCapabilities = {
   platform: 'linux',
@@ -154,4 +155,20 @@ test('parseLdd', () => {
     '/lib64/ld-linux-x86-64.so.2',
     '/lib/x86_64-linux-gnu/libm.so.6',
   ]);
+});
+
+// On this machine's /proc: what a plain user's permission checks leave open keeps its cover.
+test('procCovers: a plain user keeps the covers of what any user may read, and /proc/sys', () => {
+  const { all, anyUser } = procCovers();
+  const others = (path: string): number => lstatSync(path).mode & 0o007;
+  expect(anyUser.readOnly).toContain('/proc/sys');
+  for (const path of anyUser.readOnly) expect(all.readOnly).toContain(path);
+  for (const entry of all.masked) {
+    const readable = (others(entry.path) & 0o004) !== 0;
+    expect(anyUser.masked.includes(entry), entry.path).toBe(readable);
+  }
+  // kallsyms is mode 0444 wherever it exists: its cover never depends on the user.
+  if (all.masked.some((entry) => entry.path === '/proc/kallsyms')) {
+    expect(anyUser.masked.map((entry) => entry.path)).toContain('/proc/kallsyms');
+  }
 });

@@ -40,7 +40,7 @@ describe.skipIf(!available.ok).each(SPAWN_WAYS)('the sandbox is not host root, %
     expect(left.cgroups).toEqual([]);
   });
 
-  test('with default permissions no file under /proc/sys opens for writing', async () => {
+  test('with default permissions no kernel knob (/proc/sys, irq, bus, fs) opens for writing', async () => {
     const seen = output(await run('sandbox-proc-sys-write.ts')) as {
       writable: string[];
       checked: number;
@@ -51,7 +51,7 @@ describe.skipIf(!available.ok).each(SPAWN_WAYS)('the sandbox is not host root, %
 
   // `sandboxUser: 'root'` is a root manager's choice only: these run where it can be made.
   test.runIf(isRoot)(
-    'the /proc covers alone hold /proc/sys read-only, even for an explicit root sandbox',
+    'the /proc covers alone hold the kernel knobs read-only, even for an explicit root sandbox',
     async () => {
       const result = await run('sandbox-proc-sys-write.ts', ROOT_OPT_IN);
       const seen = output(result) as { writable: string[]; checked: number };
