@@ -11,6 +11,7 @@
  * `cgroup.subtree_control`) are written here, through the version's object (cgroup-v1.ts,
  * cgroup-v2.ts); the layout comes from detection.
  */
+import { randomUUID } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { Background } from './background.js';
@@ -22,6 +23,8 @@ import {
   signalMembers,
   tryRmdir,
 } from './cgroup-members.js';
+import { ensureManagerDir } from './cgroup-manager-dir.js';
+import type { SpareCgroups } from './cgroup-spares.js';
 import { cgroupV1 } from './cgroup-v1.js';
 import { cgroupV2 } from './cgroup-v2.js';
 import type { CgroupLayout, CgroupVersion, Controller } from './cgroup-version.js';
@@ -41,9 +44,6 @@ const THREAD_JOIN_MIN_MEMORY_BYTES = 32 * 1024 * 1024;
 
 /** The directory under each hierarchy that holds toolcage's cgroups. */
 export const PARENT = 'toolcage';
-const createdRuntimeDirs = new Set<string>();
-const withCpu = new Set<string>();
-let exitHook = false;
 
 /** One execution's cgroups (one per hierarchy on v1, one on v2). */
 export class ExecutionCgroups {
@@ -52,6 +52,7 @@ export class ExecutionCgroups {
   readonly #pidsDir: string | undefined;
   readonly #cpuDir: string | undefined;
   readonly #limits: CgroupLimits;
+  readonly #spares: SpareCgroups | undefined;
   #created = false;
   #destroyed = false;
   #removal: Promise<void> | undefined;
@@ -60,8 +61,10 @@ export class ExecutionCgroups {
     version: CgroupVersion,
     dirs: { memory?: string | undefined; pids?: string | undefined; cpu?: string | undefined },
     limits: CgroupLimits,
+    spares?: SpareCgroups,
   ) {
     this.#version = version;
+    this.#spares = spares;
     this.#memoryDir = dirs.memory;
     this.#pidsDir = dirs.pids;
     this.#cpuDir = dirs.cpu;
@@ -69,10 +72,15 @@ export class ExecutionCgroups {
   }
 
   /**
-   * The cgroups of one execution, named but not created yet: {@link materialize} creates them,
-   * so that a launch can do it while its process starts (see LaunchPlan.materialize).
+   * The cgroups of one execution, named but not created yet: {@link materialize} creates them
+   * (or takes a spare made ahead, from `spares`) just before the launch (LaunchPlan.materialize).
    */
-  static plan(layout: CgroupLayout, launchId: string, limits: CgroupLimits): ExecutionCgroups {
+  static plan(
+    layout: CgroupLayout,
+    launchId: string,
+    limits: CgroupLimits,
+    spares?: SpareCgroups,
+  ): ExecutionCgroups {
     const version = versionOf(layout);
     const dir = (controller: Controller, wanted: unknown): string | undefined =>
       wanted === undefined
@@ -86,16 +94,42 @@ export class ExecutionCgroups {
         cpu: dir('cpu', limits.cpus),
       },
       limits,
+      spares,
     );
   }
 
   /**
-   * Creates the cgroups and writes their limits. Throws (the caller turns it into
+   * Creates the cgroups and writes their limits, or renames a spare made so ahead; then has the
+   * next spare of the kind made (cgroup-spares.ts). Throws (the caller turns it into
    * `spawn_failed`) when a hierarchy cannot be written; nothing is left behind then. Idempotent.
    */
   materialize(): void {
     if (this.#created) return;
     const dirs = this.#dirs();
+    const { memoryBytes, maxProcesses, cpus } = this.#limits;
+    const kind = [...dirs.map(dirname), memoryBytes, maxProcesses, cpus].join('\n');
+    if (this.#spares?.take(kind, dirs) !== true) this.#create(dirs);
+    this.#created = true;
+    this.#spares?.refill(kind, () => {
+      // The same directories' siblings, named apart from every launch's; made as these are.
+      const name = `spare-${randomUUID()}`;
+      const sibling = (dir: string | undefined): string | undefined =>
+        dir === undefined ? undefined : join(dirname(dir), name);
+      const spare = new ExecutionCgroups(
+        this.#version,
+        {
+          memory: sibling(this.#memoryDir),
+          pids: sibling(this.#pidsDir),
+          cpu: sibling(this.#cpuDir),
+        },
+        this.#limits,
+      );
+      spare.#create(spare.#dirs());
+      return spare.#dirs();
+    });
+  }
+
+  #create(dirs: readonly string[]): void {
     try {
       // The manager's directory first (made once; again after removeManagerCgroups() removed it,
       // which cannot happen in between: both run synchronously on this thread).
@@ -107,7 +141,6 @@ export class ExecutionCgroups {
       for (const dir of dirs) tryRmdir(dir);
       throw error;
     }
-    this.#created = true;
   }
 
   /**
@@ -241,41 +274,9 @@ export class ExecutionCgroups {
   }
 }
 
-/**
- * Removes this process's own `toolcage/<pid>-<start>` directories that no execution uses any more
- * (rmdir fails on one that still has a cgroup in it); the next execution makes them again. So a
- * runtime that closed leaves nothing, even if the process then ends without its 'exit' hook (as
- * one re-raising a signal does). Never throws.
- */
-export function removeManagerCgroups(): void {
-  for (const dir of createdRuntimeDirs) {
-    if (tryRmdir(dir)) {
-      createdRuntimeDirs.delete(dir);
-      withCpu.delete(dir);
-    }
-  }
-}
-
 // The object that knows the files and rules of the layout's cgroup version.
 export function versionOf(layout: CgroupLayout): CgroupVersion {
   return layout.version === 'v1' ? cgroupV1(layout) : cgroupV2(layout);
-}
-
-/** `toolcage/<pid>-<start>` of this process in a hierarchy, created (once) with its delegation. */
-function ensureManagerDir(version: CgroupVersion, dir: string, cpu: boolean): void {
-  // Made once; delegated again when the cpu controller is first needed below it.
-  if (createdRuntimeDirs.has(dir) && (!cpu || withCpu.has(dir))) return;
-  if (cpu) withCpu.add(dir);
-  const parent = dirname(dir);
-  const hierarchyDir = dirname(parent);
-  mkdirSync(dir, { recursive: true });
-  version.delegate([hierarchyDir, parent, dir], cpu);
-  if (createdRuntimeDirs.size === 0 && !exitHook) {
-    exitHook = true;
-    // Empty by then (every execution removes its own): rmdir at exit, best effort.
-    process.once('exit', removeManagerCgroups);
-  }
-  createdRuntimeDirs.add(dir);
 }
 
 function hierarchy(version: CgroupVersion, controller: Controller): string {

@@ -11,7 +11,8 @@ import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import type { EgressProxy } from '../network/proxy.js';
 import { Background } from './background.js';
-import { removeManagerCgroups } from './cgroup.js';
+import { SpareCgroups } from './cgroup-spares.js';
+import { removeManagerCgroups } from './cgroup-manager-dir.js';
 import type { SandboxCapabilities } from './detect.js';
 import {
   enforceable,
@@ -68,6 +69,7 @@ export function createSandbox(options: SandboxOptions = {}): Sandbox {
   const detect = (): Promise<SandboxCapabilities> => detectFor(who, options);
   const statics = new Map<string, string | undefined>();
   const background = new Background();
+  const spares = new SpareCgroups(background);
   return {
     async prepare(request) {
       const caps = await detect();
@@ -84,10 +86,12 @@ export function createSandbox(options: SandboxOptions = {}): Sandbox {
         identity,
         requireCgroups: options.requireCgroups ?? false,
         background,
+        spares,
       });
     },
     async settled() {
       await background.settled();
+      spares.removeAll();
       removeManagerCgroups();
     },
     async sweep() {
@@ -112,6 +116,8 @@ interface LaunchContext {
   /** What the sandbox user can reach of the files every launch binds (enforceable.ts). */
   readonly statics: Map<string, string | undefined>;
   readonly background: Background;
+  /** Cgroups made ahead of the launches that take them. */
+  readonly spares: SpareCgroups;
 }
 
 // One launch: refuse what cannot be enforced, open the egress proxy's session of an allow-list,
@@ -141,7 +147,7 @@ async function prepareLaunch(
     const root = sandboxed
       ? undefined
       : join(context.tmpRoot, `${ownedTempPrefix()}${randomUUID()}`);
-    workspace = planWorkspace(root, planCgroups(request, caps), session);
+    workspace = planWorkspace(root, planCgroups(request, caps, context.spares), session);
     return await buildPlan(request, caps, workspace, context, means);
   } catch (error) {
     // The workspace undoes the session with the rest; without one, only the session was made.

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import type { EgressProxy } from '../network/proxy.js';
 import { SOCKET_NAME, type EgressSession } from '../network/session.js';
 import { ExecutionCgroups } from './cgroup.js';
+import type { SpareCgroups } from './cgroup-spares.js';
 import type { SandboxCapabilities } from './detect.js';
 import type { SandboxIdentity } from './identity.js';
 import { SandboxRefusal } from './refusal.js';
@@ -62,14 +63,16 @@ function shareWithGroup(directory: string, gid: number): void {
 export function planCgroups(
   request: LaunchRequest,
   caps: SandboxCapabilities,
+  spares: SpareCgroups,
 ): ExecutionCgroups | undefined {
   const layout = caps.cgroup.layout;
   if (layout === undefined) return undefined;
-  return ExecutionCgroups.plan(layout, request.launchId, {
+  const limits = {
     memoryBytes: caps.cgroup.memory ? request.limits.memoryMb * MIB : undefined,
     maxProcesses: caps.cgroup.pids ? request.limits.maxProcesses : undefined,
     cpus: caps.cgroup.cpu ? request.limits.cpus : undefined,
-  });
+  };
+  return ExecutionCgroups.plan(layout, request.launchId, limits, spares);
 }
 
 /**

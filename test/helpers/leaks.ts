@@ -1,4 +1,5 @@
 import { MANAGER_LEAF, ownPath } from '../../src/sandbox/cgroup-detect.js';
+import { heldSpareDirs } from '../../src/sandbox/cgroup-spares.js';
 import { expect } from 'vitest';
 import { readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -174,8 +175,13 @@ export function toolcageTempDirs(
   }
 }
 
-/** Per-execution cgroups of `owner` (default: this process), and its own dir when `withOwnDir`. */
+/**
+ * Per-execution cgroups of `owner` (default: this process), and its own dir when `withOwnDir`.
+ * The spares an open runtime's sandbox holds (src/sandbox/cgroup-spares.ts) are its own, not an
+ * execution's: not counted while they are held; one left after its sandbox settled is.
+ */
 export function toolcageCgroups(owner = OWNER, withOwnDir = false): string[] {
+  const held = heldSpareDirs();
   const found: string[] = [];
   let controllers: string[] = [];
   try {
@@ -205,7 +211,7 @@ export function toolcageCgroups(owner = OWNER, withOwnDir = false): string[] {
     } catch {
       continue;
     }
-    found.push(...executions, ...(withOwnDir ? [base] : []));
+    found.push(...executions.filter((dir) => !held.has(dir)), ...(withOwnDir ? [base] : []));
   }
   return found;
 }
