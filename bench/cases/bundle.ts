@@ -123,7 +123,7 @@ async function freshnessCheck(project: Project): Promise<Row> {
   const figure = 'freshness check per call (zod tool)';
   const { createBundler } = await distModule<typeof Bundling>('runtime/bundler-host.js');
   const { hashFile } = await distModule<typeof Freshness>('bundling/freshness.js');
-  const { normalizeOptions } = await distModule<typeof Options>('runtime/options.js');
+  const { normalizeOptions } = await distModule<typeof Options>('runtime/runtime-options.js');
   const { packageFiles } = await distModule<typeof PackageFiles>('runtime/package-files.js');
   const { resolveTool } = await distModule<typeof ResolveTool>('runtime/resolve-tool.js');
   const { createSandbox } = await distModule<typeof SandboxModule>('sandbox/sandbox.js');

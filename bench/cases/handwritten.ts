@@ -137,7 +137,7 @@ export async function carrierBundle(
   cacheDir: string,
 ): Promise<CarrierBundle> {
   const { createBundler } = await distModule<typeof Bundling>('runtime/bundler-host.js');
-  const { normalizeOptions } = await distModule<typeof Options>('runtime/options.js');
+  const { normalizeOptions } = await distModule<typeof Options>('runtime/runtime-options.js');
   const { packageFiles } = await distModule<typeof PackageFiles>('runtime/package-files.js');
   const { resolveTool } = await distModule<typeof ResolveTool>('runtime/resolve-tool.js');
   const options = normalizeOptions({ rootDir: FIXTURES, sandbox: mode, cacheDir });

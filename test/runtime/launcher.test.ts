@@ -461,4 +461,48 @@ describe('limits the launcher applies itself (Confinement.rlimits)', () => {
       });
     },
   );
+  // A root launcher takes the sandbox user's ids for the prlimit() on that user's process: on its
+  // own thread only (rlimits.ts), and back to root after.
+  test.skipIf(bwrap === undefined || process.getuid?.() !== 0)(
+    'for a sandbox user, the rlimits are set as that user, and every thread of the launcher is root again after',
+    async () => {
+      const args = [
+        ...['--ro-bind', '/', '/', '--proc', '/proc', '--dev', '/dev', '--unshare-pid'],
+        ...['--die-with-parent', '--info-fd', '4', '--block-fd', '5', '--'],
+        ...[
+          '/bin/sh',
+          '-c',
+          'grep -E "^Max (file size|open files)" /proc/self/limits >&3; id -u >&3',
+        ],
+      ];
+      const plan = shellPlan('', {
+        file: bwrap!,
+        args,
+        confinement: {
+          rlimits: [
+            { resource: 'fsize', soft: 2 * 1024 * 1024, hard: 2 * 1024 * 1024 },
+            { resource: 'nofile', soft: 77, hard: 77 },
+          ],
+          hold: { args, infoFd: 4, blockFd: 5 },
+          user: { uid: 65534, gid: 65534 },
+        },
+      });
+      await withLauncher(async (launcher) => {
+        const child = await spawnPlan(plan, launcher);
+        const seen = await resultOf(child);
+        expect(seen).toMatch(/^Max file size\s+2097152\s+2097152\s/m);
+        expect(seen).toMatch(/^Max open files\s+77\s+77\s/m);
+        expect(seen).toMatch(/^65534$/m);
+        expect(await child.exited).toEqual({ code: 0, signal: null });
+        const { pid } = launcher.running!;
+        const threads = readdirSync(`/proc/${pid}/task`);
+        expect(threads.length).toBeGreaterThan(1);
+        for (const tid of threads) {
+          const status = readFileSync(`/proc/${pid}/task/${tid}/status`, 'utf8');
+          expect(status, tid).toMatch(/^Uid:\s+0\s+0\s+0\s+0$/m);
+          expect(status, tid).toMatch(/^Gid:\s+0\s+0\s+0\s+0$/m);
+        }
+      });
+    },
+  );
 });

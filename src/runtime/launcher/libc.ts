@@ -22,7 +22,36 @@ export const libc = dlopen('libc.so.6', {
   prlimit: { args: ['i32', 'i32', 'ptr', 'ptr'], returns: 'i32' },
   setresuid: { args: ['u32', 'u32', 'u32'], returns: 'i32' },
   setresgid: { args: ['u32', 'u32', 'u32'], returns: 'i32' },
+  // syscall(2) is variadic; with integer arguments only, Linux's x86_64 and arm64 calling
+  // conventions pass them as for a fixed list.
+  syscall: { args: ['i64', 'i64', 'i64', 'i64'], returns: 'i64' },
 });
+
+// setresuid/setresgid by number: the raw calls change the calling thread's ids only.
+const SYSCALLS: Record<string, { setresuid: number; setresgid: number } | undefined> = {
+  x64: { setresuid: 117, setresgid: 119 },
+  arm64: { setresuid: 147, setresgid: 149 },
+};
+
+/**
+ * The raw setresuid/setresgid of this architecture, for the calling thread alone (glibc's
+ * wrappers change every thread's, see rlimits.ts), or undefined where the numbers are not known.
+ */
+export function threadIds():
+  | {
+      setresuid(real: number, effective: number, saved: number): number;
+      setresgid(real: number, effective: number, saved: number): number;
+    }
+  | undefined {
+  const numbers = SYSCALLS[process.arch];
+  if (numbers === undefined) return undefined;
+  const call = (number: number, a: number, b: number, c: number): number =>
+    Number(libc.symbols.syscall(number, a, b, c));
+  return {
+    setresuid: (real, effective, saved) => call(numbers.setresuid, real, effective, saved),
+    setresgid: (real, effective, saved) => call(numbers.setresgid, real, effective, saved),
+  };
+}
 
 export function errno(): number {
   const location = libc.symbols.__errno_location();

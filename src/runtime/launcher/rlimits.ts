@@ -3,7 +3,7 @@
  * sandbox's user when the process is that user's (see asUser).
  */
 import { ptr } from 'bun:ffi';
-import { errno, libc } from './libc.js';
+import { errno, libc, threadIds } from './libc.js';
 
 /** RLIMIT_* numbers (the same on x86_64 and arm64). */
 export const RLIMIT = { cpu: 0, fsize: 1, data: 2, nproc: 6, nofile: 7 } as const;
@@ -57,28 +57,32 @@ export function setRlimits(
 }
 
 /*
- * Runs `work` with this process's real and effective ids set to `user`'s, the saved ones kept
+ * Runs `work` with this thread's real and effective ids set to `user`'s, the saved ones kept
  * (root), then back. prlimit() on another user's process needs CAP_SYS_RESOURCE — which root
  * lacked on this project's own machines (CapEff without bit 24) — or the same ids: a root
- * manager's sandbox runs as its sandbox user (see sandbox/identity.ts). glibc applies each call
- * to every thread of the process; nothing else runs here meanwhile.
+ * manager's sandbox runs as its sandbox user (see sandbox/identity.ts). The kernel checks the
+ * calling thread's ids, and the raw syscalls change only those; glibc's wrappers signal every
+ * thread of the process to change theirs too, which cost each release of a sandbox ≈ 0.8 ms
+ * across Bun's threads (docs/performance.md, "The sandbox user's ids for a prlimit()"). Where
+ * the syscall numbers are not known, the wrappers; nothing else runs on this thread meanwhile.
  */
 function asUser(user: User, onFatal: (message: string) => never, work: () => void): void {
   const own = { uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0 };
-  if (libc.symbols.setresgid(user.gid, user.gid, own.gid) !== 0) {
+  const ids = threadIds() ?? libc.symbols;
+  if (ids.setresgid(user.gid, user.gid, own.gid) !== 0) {
     throw new Error(`setresgid(${user.gid}) failed (errno ${errno()})`);
   }
   try {
-    if (libc.symbols.setresuid(user.uid, user.uid, own.uid) !== 0) {
+    if (ids.setresuid(user.uid, user.uid, own.uid) !== 0) {
       throw new Error(`setresuid(${user.uid}) failed (errno ${errno()})`);
     }
     try {
       work();
     } finally {
-      restore(() => libc.symbols.setresuid(own.uid, own.uid, own.uid), 'setresuid', onFatal);
+      restore(() => ids.setresuid(own.uid, own.uid, own.uid), 'setresuid', onFatal);
     }
   } finally {
-    restore(() => libc.symbols.setresgid(own.gid, own.gid, own.gid), 'setresgid', onFatal);
+    restore(() => ids.setresgid(own.gid, own.gid, own.gid), 'setresgid', onFatal);
   }
 }
 
