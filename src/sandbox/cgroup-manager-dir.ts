@@ -6,7 +6,7 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { tryRmdir } from './cgroup-members.js';
-import { removeEverySpare } from './cgroup-spares.js';
+import { removeEverySpare } from './spare-dirs.js';
 import type { CgroupVersion } from './cgroup-version.js';
 
 const createdRuntimeDirs = new Set<string>();

@@ -24,7 +24,7 @@ import {
   tryRmdir,
 } from './cgroup-members.js';
 import { ensureManagerDir } from './cgroup-manager-dir.js';
-import type { SpareCgroups } from './cgroup-spares.js';
+import type { SpareDirs } from './spare-dirs.js';
 import { cgroupV1 } from './cgroup-v1.js';
 import { cgroupV2 } from './cgroup-v2.js';
 import type { CgroupLayout, CgroupVersion, Controller } from './cgroup-version.js';
@@ -52,7 +52,7 @@ export class ExecutionCgroups {
   readonly #pidsDir: string | undefined;
   readonly #cpuDir: string | undefined;
   readonly #limits: CgroupLimits;
-  readonly #spares: SpareCgroups | undefined;
+  readonly #spares: SpareDirs | undefined;
   #created = false;
   #destroyed = false;
   #removal: Promise<void> | undefined;
@@ -61,7 +61,7 @@ export class ExecutionCgroups {
     version: CgroupVersion,
     dirs: { memory?: string | undefined; pids?: string | undefined; cpu?: string | undefined },
     limits: CgroupLimits,
-    spares?: SpareCgroups,
+    spares?: SpareDirs,
   ) {
     this.#version = version;
     this.#spares = spares;
@@ -79,7 +79,7 @@ export class ExecutionCgroups {
     layout: CgroupLayout,
     launchId: string,
     limits: CgroupLimits,
-    spares?: SpareCgroups,
+    spares?: SpareDirs,
   ): ExecutionCgroups {
     const version = versionOf(layout);
     const dir = (controller: Controller, wanted: unknown): string | undefined =>
@@ -100,7 +100,7 @@ export class ExecutionCgroups {
 
   /**
    * Creates the cgroups and writes their limits, or renames a spare made so ahead; then has the
-   * next spare of the kind made (cgroup-spares.ts). Throws (the caller turns it into
+   * next spare of the kind made (spare-dirs.ts). Throws (the caller turns it into
    * `spawn_failed`) when a hierarchy cannot be written; nothing is left behind then. Idempotent.
    */
   materialize(): void {

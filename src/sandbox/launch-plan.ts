@@ -73,6 +73,7 @@ export function plan(parts: {
         // Every connection of the execution ends now (the call is synchronous up to its first
         // await); the socket's directory goes with the rest.
         if (session !== undefined) parts.background.add(session.close());
+        parts.workspace.over();
         disposed = Promise.resolve();
       }
       return disposed;

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import type { EgressProxy } from '../network/proxy.js';
 import { Background } from './background.js';
-import { SpareCgroups } from './cgroup-spares.js';
+import { SpareDirs } from './spare-dirs.js';
 import { removeManagerCgroups } from './cgroup-manager-dir.js';
 import type { SandboxCapabilities } from './detect.js';
 import {
@@ -69,7 +69,7 @@ export function createSandbox(options: SandboxOptions = {}): Sandbox {
   const detect = (): Promise<SandboxCapabilities> => detectFor(who, options);
   const statics = new Map<string, string | undefined>();
   const background = new Background();
-  const spares = new SpareCgroups(background);
+  const spares = new SpareDirs(background);
   return {
     async prepare(request) {
       const caps = await detect();
@@ -117,7 +117,7 @@ interface LaunchContext {
   readonly statics: Map<string, string | undefined>;
   readonly background: Background;
   /** Cgroups made ahead of the launches that take them. */
-  readonly spares: SpareCgroups;
+  readonly spares: SpareDirs;
 }
 
 // One launch: refuse what cannot be enforced, open the egress proxy's session of an allow-list,
@@ -147,7 +147,12 @@ async function prepareLaunch(
     const root = sandboxed
       ? undefined
       : join(context.tmpRoot, `${ownedTempPrefix()}${randomUUID()}`);
-    workspace = planWorkspace(root, planCgroups(request, caps, context.spares), session);
+    workspace = planWorkspace(
+      root,
+      planCgroups(request, caps, context.spares),
+      session,
+      context.spares,
+    );
     return await buildPlan(request, caps, workspace, context, means);
   } catch (error) {
     // The workspace undoes the session with the rest; without one, only the session was made.

@@ -5,11 +5,11 @@
  */
 import { randomUUID } from 'node:crypto';
 import { chmodSync, chownSync, mkdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { EgressProxy } from '../network/proxy.js';
 import { SOCKET_NAME, type EgressSession } from '../network/session.js';
 import { ExecutionCgroups } from './cgroup.js';
-import type { SpareCgroups } from './cgroup-spares.js';
+import type { SpareDirs } from './spare-dirs.js';
 import type { SandboxCapabilities } from './detect.js';
 import type { SandboxIdentity } from './identity.js';
 import { SandboxRefusal } from './refusal.js';
@@ -63,7 +63,7 @@ function shareWithGroup(directory: string, gid: number): void {
 export function planCgroups(
   request: LaunchRequest,
   caps: SandboxCapabilities,
-  spares: SpareCgroups,
+  spares: SpareDirs,
 ): ExecutionCgroups | undefined {
   const layout = caps.cgroup.layout;
   if (layout === undefined) return undefined;
@@ -86,16 +86,20 @@ export interface Workspace {
   readonly session: EgressSession | undefined;
   /** Makes them (idempotent). */
   materialize(): void;
+  /** The execution is over: the spares its launch took are made again (spare-dirs.ts). */
+  over(): void;
   /** Removes what was made (for a launch that failed before its plan existed). */
   undo(): Promise<void>;
 }
 
-// The host temp dir is made 0700, and only if it does not exist yet, so the name cannot be
-// planted; it and the cgroups are made just before the process starts (LaunchPlan.materialize).
+// The host temp dir is made 0700 (or a spare made so is renamed to its name, see spare-dirs.ts),
+// and only if it does not exist yet, so the name cannot be planted; it and the cgroups are made
+// just before the process starts (LaunchPlan.materialize).
 export function planWorkspace(
   root: string | undefined,
   cgroups: ExecutionCgroups | undefined,
   session: EgressSession | undefined,
+  spares?: SpareDirs,
 ): Workspace {
   let materialized = false;
   return {
@@ -104,15 +108,34 @@ export function planWorkspace(
     session,
     materialize() {
       if (materialized) return;
-      if (root !== undefined) mkdirSync(root, { mode: 0o700 });
+      if (root !== undefined) makeTempDir(root, spares);
       materialized = true;
       cgroups?.materialize();
     },
+    over() {
+      spares?.makeWanted();
+    },
     async undo() {
+      spares?.makeWanted();
       cgroups?.kill();
       await cgroups?.destroy();
       await session?.close();
       if (materialized && root !== undefined) await removeTree(root);
     },
   };
+}
+
+// The host temp dir at `root`: a spare renamed there, or made now; the next spare made after.
+function makeTempDir(root: string, spares: SpareDirs | undefined): void {
+  const parent = dirname(root);
+  const kind = `temp dir\n${parent}`;
+  try {
+    if (spares?.take(kind, [root]) !== true) mkdirSync(root, { mode: 0o700 });
+  } finally {
+    spares?.refill(kind, () => {
+      const spare = join(parent, `${ownedTempPrefix()}${randomUUID()}`);
+      mkdirSync(spare, { mode: 0o700 });
+      return [spare];
+    });
+  }
 }

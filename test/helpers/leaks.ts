@@ -1,5 +1,5 @@
 import { MANAGER_LEAF, ownPath } from '../../src/sandbox/cgroup-detect.js';
-import { heldSpareDirs } from '../../src/sandbox/cgroup-spares.js';
+import { heldSpareDirs } from '../../src/sandbox/spare-dirs.js';
 import { expect } from 'vitest';
 import { readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -155,14 +155,14 @@ export function launcherProcesses(launchers = liveLaunchers()): string[] {
 
 /**
  * Temp dirs (and files) of `owner` (default: this process) in `root`, but the socket dirs of
- * launchers still running.
+ * launchers still running and the spare temp dirs a sandbox holds (see toolcageCgroups).
  */
 export function toolcageTempDirs(
   root = tmpdir(),
   launchers = liveLaunchers(),
   owner = OWNER,
 ): string[] {
-  const inUse = new Set(launchers.map((launcher) => launcher.dir));
+  const inUse = new Set([...launchers.map((launcher) => launcher.dir), ...heldSpareDirs()]);
   try {
     return readdirSync(root)
       .filter(
@@ -177,7 +177,7 @@ export function toolcageTempDirs(
 
 /**
  * Per-execution cgroups of `owner` (default: this process), and its own dir when `withOwnDir`.
- * The spares an open runtime's sandbox holds (src/sandbox/cgroup-spares.ts) are its own, not an
+ * The spares an open runtime's sandbox holds (src/sandbox/spare-dirs.ts) are its own, not an
  * execution's: not counted while they are held; one left after its sandbox settled is.
  */
 export function toolcageCgroups(owner = OWNER, withOwnDir = false): string[] {

@@ -1,12 +1,24 @@
 /**
- * Cgroups made ahead (src/sandbox/cgroup-spares.ts): on this machine's own cgroups where they are
- * writable (rename on the real cgroupfs), and over a fake v2 hierarchy in a temp dir.
+ * Directories made ahead (src/sandbox/spare-dirs.ts): cgroups on this machine's own where they
+ * are writable (rename on the real cgroupfs) and over a fake v2 hierarchy in a temp dir; the host
+ * temp dir of an unsandboxed launch.
  */
-import { existsSync, mkdtempSync, readFileSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmdirSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { afterEach, describe, expect, test } from 'vitest';
-import { heldSpareDirs } from '../../src/sandbox/cgroup-spares.js';
+import { heldSpareDirs } from '../../src/sandbox/spare-dirs.js';
 import { DEFAULT_LIMITS } from '../../src/sandbox/limits.js';
 import { createSandbox } from '../../src/sandbox/sandbox.js';
 import type { LaunchPlan, Sandbox } from '../../src/sandbox/types.js';
@@ -55,6 +67,19 @@ function dirsOf(plan: LaunchPlan): string[] {
 
 const turn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
+// The execution of `plan` is over (the runtime disposes of its plan then): the spares it took
+// are made again, on the next turn of the event loop.
+async function over(plan: LaunchPlan): Promise<void> {
+  await plan.dispose();
+  await turn();
+}
+
+// The cgroup spares held now (a temp dir's spare is named as a launch's temp dir is).
+const cgroupSpares = (): string[] =>
+  [...heldSpareDirs()].filter((dir) => basename(dir).startsWith('spare-'));
+const tempSpares = (): string[] =>
+  [...heldSpareDirs()].filter((dir) => !basename(dir).startsWith('spare-'));
+
 const memoryLimit = (dir: string): string =>
   readFileSync(
     join(dir, existsSync(join(dir, 'memory.max')) ? 'memory.max' : 'memory.limit_in_bytes'),
@@ -70,11 +95,12 @@ const WAYS = [
 // As a plain user with no cgroup of its own to write (CI's run without one), there is none.
 test.runIf(WAYS.length === 0)('no writable cgroup hierarchy here: no spares to make', async () => {
   expect(CGROUPS).toBe(false);
-  const plan = await launch(createSandbox());
-  cleanups.push(() => plan.dispose());
-  await turn();
+  const sandbox = createSandbox();
+  cleanups.push(() => sandbox.settled());
+  const plan = await launch(sandbox);
+  await over(plan);
   expect(dirsOf(plan)).toEqual([]);
-  expect(heldSpareDirs().size).toBe(0);
+  expect(cgroupSpares()).toEqual([]);
 });
 
 describe.each(WAYS)('spare cgroups, on %s', (_, fake) => {
@@ -89,7 +115,10 @@ describe.each(WAYS)('spare cgroups, on %s', (_, fake) => {
     const first = await launch(sandbox);
     cleanups.push(() => first.dispose());
     await turn();
-    const spare = [...heldSpareDirs()];
+    // Not while the execution that found none runs: once it is over.
+    expect(cgroupSpares()).toEqual([]);
+    await over(first);
+    const spare = cgroupSpares();
     expect(spare.length).toBe(dirsOf(first).length);
     expect(spare.map((dir) => basename(dir))).toEqual(spare.map(() => basename(spare[0]!)));
     expect(basename(spare[0]!)).toMatch(/^spare-/);
@@ -102,19 +131,18 @@ describe.each(WAYS)('spare cgroups, on %s', (_, fake) => {
     for (const dir of dirsOf(second)) expect(existsSync(dir), dir).toBe(true);
     // The memory cgroup comes first (v1), or is the one (v2).
     expect(memoryLimit(dirsOf(second)[0]!)).toBe(String(256 * 1024 * 1024));
-    await turn();
-    const next = [...heldSpareDirs()];
+    await over(second);
+    const next = cgroupSpares();
     expect(next.length).toBe(spare.length);
     expect(next).not.toEqual(spare);
   });
 
   test('another kind of launch (other limits) makes its own cgroups and leaves the spare be', async () => {
     const sandbox = sandboxOf();
-    cleanups.push(async () => (await launch(sandbox)).dispose());
     const first = await launch(sandbox);
-    cleanups.push(() => first.dispose());
-    await turn();
-    const spare = [...heldSpareDirs()];
+    await over(first);
+    const spare = cgroupSpares();
+    expect(spare.length).toBeGreaterThan(0);
     const other = await launch(sandbox, 300);
     cleanups.push(() => other.dispose());
     for (const dir of spare) expect(existsSync(dir), dir).toBe(true);
@@ -123,10 +151,9 @@ describe.each(WAYS)('spare cgroups, on %s', (_, fake) => {
 
   test('a spare removed behind the sandbox’s back: the launch makes its cgroups itself', async () => {
     const sandbox = sandboxOf();
-    const first = await launch(sandbox);
-    cleanups.push(() => first.dispose());
-    await turn();
-    for (const dir of heldSpareDirs()) removeDir(dir);
+    await over(await launch(sandbox));
+    expect(cgroupSpares().length).toBeGreaterThan(0);
+    for (const dir of cgroupSpares()) removeDir(dir);
     const second = await launch(sandbox);
     cleanups.push(() => second.dispose());
     for (const dir of dirsOf(second)) expect(existsSync(dir), dir).toBe(true);
@@ -134,13 +161,14 @@ describe.each(WAYS)('spare cgroups, on %s', (_, fake) => {
 
   test('settling the sandbox removes its spares, and leaves nothing', async () => {
     const sandbox = createSandbox(fake === undefined ? {} : { cgroupRoot: fake() });
-    const first = await launch(sandbox);
-    await turn();
-    const spare = [...heldSpareDirs()];
+    await over(await launch(sandbox));
+    const spare = cgroupSpares();
+    const temps = tempSpares();
     expect(spare.length).toBeGreaterThan(0);
-    await first.dispose();
+    expect(temps.length).toBe(1);
     await sandbox.settled();
     expect(heldSpareDirs().size).toBe(0);
+    for (const dir of temps) expect(existsSync(dir), dir).toBe(false);
     // On the real cgroupfs, gone (a fake directory keeps the limit files written into it).
     if (fake === undefined) {
       for (const dir of spare) expect(existsSync(dir), dir).toBe(false);
@@ -157,3 +185,61 @@ function removeDir(dir: string): void {
     rmSync(dir, { recursive: true, force: true });
   }
 }
+
+describe('the host temp dir of an unsandboxed launch', () => {
+  test('a spare made 0700 ahead is renamed into place, and the next one made', async () => {
+    const sandbox = createSandbox();
+    cleanups.push(() => sandbox.settled());
+    const first = await launch(sandbox);
+    cleanups.push(() => first.dispose());
+    expect(statSync(first.cwd).mode & 0o777).toBe(0o700);
+    await over(first);
+    const [spare] = tempSpares();
+    expect(spare).toBeDefined();
+    expect(dirname(spare!)).toBe(dirname(first.cwd));
+    expect(statSync(spare!).mode & 0o777).toBe(0o700);
+    expect(readdirSync(spare!)).toEqual([]);
+    const second = await launch(sandbox);
+    cleanups.push(() => second.dispose());
+    expect(existsSync(spare!)).toBe(false);
+    expect(statSync(second.cwd).mode & 0o777).toBe(0o700);
+    expect(statSync(second.cwd).uid).toBe(process.getuid?.());
+    await over(second);
+    expect(tempSpares()).toHaveLength(1);
+    expect(tempSpares()).not.toEqual([spare]);
+  });
+
+  test('a name taken before the launch: a file there fails it, an empty directory gives way to its own', async () => {
+    const sandbox = createSandbox();
+    cleanups.push(() => sandbox.settled());
+    await over(await launch(sandbox));
+    const prepare = (): Promise<LaunchPlan> =>
+      sandbox.prepare({
+        launchId: `spares-${process.pid}-${++launches}`,
+        bunPath: '/bin/true',
+        bunArgs: [],
+        toolPath: '/nonexistent/tool.ts',
+        runtimeFiles: [],
+        env: {},
+        permissions: { read: [], write: [], net: false, env: [], run: false },
+        limits: { ...DEFAULT_LIMITS, maxProcesses: 37 },
+        mode: 'none',
+      });
+    const onFile = await prepare();
+    cleanups.push(() => onFile.dispose());
+    writeFileSync(onFile.cwd, 'planted');
+    cleanups.push(() => rmSync(onFile.cwd, { force: true }));
+    expect(() => onFile.materialize()).toThrow(/EEXIST/);
+    expect(readFileSync(onFile.cwd, 'utf8')).toBe('planted');
+    // The spare the failed launch spent is made again once it is over (its dispose, which
+    // removes what is at its name).
+    await over(onFile);
+    expect(tempSpares()).toHaveLength(1);
+    const onDir = await prepare();
+    cleanups.push(() => onDir.dispose());
+    mkdirSync(onDir.cwd, { mode: 0o777 });
+    chmodSync(onDir.cwd, 0o777);
+    onDir.materialize();
+    expect(statSync(onDir.cwd).mode & 0o777).toBe(0o700);
+  });
+});

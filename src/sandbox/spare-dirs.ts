@@ -1,12 +1,18 @@
 /**
- * Cgroups made ahead of the launch that needs them. Making an execution's cgroups (a mkdir per
- * v1 hierarchy, and the limit writes) is on the path of every cold call; renaming ready ones is
- * not (docs/performance.md, "Cgroups made ahead"). A spare is made exactly as an execution's
- * cgroups are, limits written, and never used before it is taken: a fresh cgroup in every counter
- * (`failcnt`, `oom_kill`, `pids.events`), which a reused one could not be. One spare per kind of
- * launch (its hierarchies and limits), for at most {@link MAX_KINDS} kinds, made on the next turn
- * of the event loop after a launch took it or found none; a sandbox removes its own when it
- * settles (a runtime's close), and the process's exit hook whatever is left.
+ * Directories made ahead of the launch that needs them: its cgroups (cgroup.ts), and the host
+ * temp dir of an unsandboxed one (workspace.ts). Making them (a mkdir per v1 hierarchy and the
+ * limit writes; a mkdir on the host's filesystem) is on the path of every cold call; renaming
+ * ready ones is not (docs/performance.md, "Cgroups made ahead"). A spare is made exactly as a
+ * launch's own would be, and never used before it is taken: a fresh cgroup in every counter
+ * (`failcnt`, `oom_kill`, `pids.events`), which a reused one could not be; an empty 0700 temp
+ * dir. One spare per kind (the directories' parents, and a cgroup's limits), for at most
+ * {@link MAX_KINDS} kinds. The next one is made once the execution that took one (or found
+ * none) is over, when its plan is disposed of, on the next turn of the event loop: making it
+ * while the process starts cost the start as much as it saved (two cores, both busy then). A
+ * sandbox removes its own when it settles (a runtime's close), and the process's exit hook
+ * whatever is left. rename(2) moves a spare onto its launch's name or fails: over an
+ * empty directory planted there it replaces that directory with this one, and over anything else
+ * it fails, and the launch makes its own (which then finds the name taken).
  */
 import { renameSync } from 'node:fs';
 import type { Background } from './background.js';
@@ -16,7 +22,7 @@ import { tryRmdir } from './cgroup-members.js';
 const MAX_KINDS = 8;
 
 // The sets that hold a spare, for the exit hook.
-const everySet = new Set<SpareCgroups>();
+const everySet = new Set<SpareDirs>();
 
 /**
  * The directories of the spares held now, by every sandbox of this process: made ahead for a
@@ -34,10 +40,12 @@ export function removeEverySpare(): void {
 }
 
 /** One sandbox's spares, by kind of launch. */
-export class SpareCgroups {
+export class SpareDirs {
   // Kind → the spare's directories, in the order of the launch's own; oldest kind first.
   readonly #spares = new Map<string, readonly string[]>();
   readonly #making = new Set<string>();
+  // Kinds taken (or found missing) whose next spare waits for makeWanted().
+  readonly #wanted = new Map<string, () => readonly string[]>();
   readonly #background: Background;
 
   constructor(background: Background) {
@@ -64,11 +72,24 @@ export class SpareCgroups {
   }
 
   /**
-   * Makes a spare of `kind` with `make` (which returns its directories, or throws having left
-   * nothing) on the next turn of the event loop, unless there is one. In the sandbox's
-   * background: its settling waits for it, then removes it.
+   * Wants a spare of `kind`, made with `make` (which returns its directories, or throws having
+   * left nothing) at the next {@link makeWanted}, unless there is one by then.
    */
   refill(kind: string, make: () => readonly string[]): void {
+    if (!this.#spares.has(kind)) this.#wanted.set(kind, make);
+  }
+
+  /**
+   * Makes the spares wanted so far, on the next turn of the event loop. In the sandbox's
+   * background: its settling waits for them, then removes them.
+   */
+  makeWanted(): void {
+    const wanted = [...this.#wanted];
+    this.#wanted.clear();
+    for (const [kind, make] of wanted) this.#make(kind, make);
+  }
+
+  #make(kind: string, make: () => readonly string[]): void {
     if (this.#spares.has(kind) || this.#making.has(kind)) return;
     this.#making.add(kind);
     const made = new Promise<void>((resolve) => setImmediate(resolve)).then(() => {
@@ -90,6 +111,7 @@ export class SpareCgroups {
 
   /** Removes every spare now (the next launch of a kind has its next one made). Never throws. */
   removeAll(): void {
+    this.#wanted.clear();
     for (const kind of [...this.#spares.keys()]) this.#remove(kind);
   }
 
