@@ -40,6 +40,7 @@ export class LogReader {
   #turnEnd: NodeJS.Immediate | undefined;
   #paced: NodeJS.Timeout | undefined;
   #first = 0;
+  #disposed = false;
   #progress = 0;
   #resolveDelivered!: () => void;
   /** Settles once every stream has ended and every line read has been delivered. */
@@ -89,8 +90,12 @@ export class LogReader {
     );
   }
 
-  /** Stops pacing (the streams are closed or being closed). */
+  /**
+   * Stops pacing, and reading: a byte that comes after is dropped (the streams are closed, or
+   * close on the next turn of the event loop, see teardown.ts).
+   */
   dispose(): void {
+    this.#disposed = true;
     if (this.#turnEnd !== undefined) clearImmediate(this.#turnEnd);
     if (this.#paced !== undefined) clearTimeout(this.#paced);
     this.#turnEnd = undefined;
@@ -98,6 +103,7 @@ export class LogReader {
   }
 
   #onData(source: Source, chunk: Buffer): void {
+    if (this.#disposed) return;
     if (this.#turnEnd === undefined) this.#startTurn();
     this.#progress += 1;
     this.#readThisTurn += chunk.length;

@@ -1,7 +1,8 @@
 /**
  * The end of a run that settled on its result (run-process.ts): the call has its outcome, and
- * what is left of the process goes here, off the call's path. Its streams close at once (what it
- * writes from now on is nobody's: never a log line, never `onLog`); it gets EXIT_GRACE_MS to
+ * what is left of the process goes here, off the call's path. What it writes from now on is
+ * nobody's (its logs were disposed of before: never a log line, never `onLog`), and its streams
+ * close on the next turn of the event loop, once the call has settled; it gets EXIT_GRACE_MS to
  * exit on its own — the worker exits right after its result — but never past its deadline, nor
  * once the runtime is closing; then it is killed. Whatever it left (grandchildren, a sandbox
  * still tearing down) is killed after its exit, as after any run.
@@ -47,6 +48,9 @@ export async function tearDown(
   stopper: Stopper,
   bounds: TeardownBounds,
 ): Promise<ProcessEnd> {
+  // Closing four sockets cost the settling call ≈ 0.2 ms (docs/performance.md, "Closing a
+  // settled run's streams"); a turn later, the call has its outcome.
+  await new Promise<void>((resolve) => setImmediate(resolve));
   for (const stream of [child.stdout, child.stderr, child.result]) stream.destroy();
   child.stdin.destroy();
   if (!(await exitsWithin(child, graceOf(bounds), bounds.hurry))) stopper.kill();
