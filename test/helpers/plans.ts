@@ -2,6 +2,8 @@ import { fileURLToPath } from 'node:url';
 import { expect, vi } from 'vitest';
 import { resolveBunBinary } from '../../src/runtime/bun-binary.js';
 import { Launcher } from '../../src/runtime/launcher-client.js';
+import { DEFAULT_LIMITS } from '../../src/sandbox/limits.js';
+import type { LaunchRequest } from '../../src/sandbox/types.js';
 
 export { shellPlan } from './shell-plan.js';
 
@@ -25,5 +27,27 @@ export function launcherUnavailable(): () => void {
   ];
   return () => {
     for (const spy of spies) spy.mockRestore();
+  };
+}
+
+/**
+ * An unsandboxed launch of `/bin/true` with no grants (what a test of the plan itself needs:
+ * its cgroups, temp dir, confinement), the default limits overridden by `limits`.
+ */
+export function unsandboxedRequest(
+  launchId: string,
+  toolPath: string,
+  limits: Partial<LaunchRequest['limits']> = {},
+): LaunchRequest {
+  return {
+    launchId,
+    bunPath: '/bin/true',
+    bunArgs: [],
+    toolPath,
+    runtimeFiles: [],
+    env: {},
+    permissions: { read: [], write: [], net: false, env: [], run: false },
+    limits: { ...DEFAULT_LIMITS, ...limits },
+    mode: 'none',
   };
 }

@@ -12,9 +12,10 @@ import { sweepStaleCgroupsIn } from '../../src/sandbox/sweep.js';
 import { ownerTag } from '../../src/sandbox/owner.js';
 import { detectCgroups } from '../../src/sandbox/cgroup-detect.js';
 import { MANAGER_LEAF, ownPath } from '../../src/sandbox/cgroup-detect.js';
-import { DEFAULT_LIMITS } from '../../src/sandbox/limits.js';
+import type { DEFAULT_LIMITS } from '../../src/sandbox/limits.js';
 import { createSandbox } from '../../src/sandbox/sandbox.js';
 import type { LaunchPlan } from '../../src/sandbox/types.js';
+import { unsandboxedRequest } from '../helpers/plans.js';
 
 let root = '';
 afterEach(() => rmSync(root, { recursive: true, force: true }));
@@ -310,17 +311,9 @@ describe('the launch plan on each version', () => {
   ): Promise<LaunchPlan> {
     const tmpRoot = mkdtempSync(join(tmpdir(), 'sbx-plan-'));
     onTestFinished(() => rmSync(tmpRoot, { recursive: true, force: true }));
-    const plan = await createSandbox({ cgroupRoot, tmpRoot }).prepare({
-      launchId: 'exec-plan',
-      bunPath: '/bin/true',
-      bunArgs: [],
-      toolPath: join(tmpRoot, 'tool.ts'),
-      runtimeFiles: [],
-      env: {},
-      permissions: { read: [], write: [], net: false, env: [], run: false },
-      limits: { ...DEFAULT_LIMITS, ...limits },
-      mode: 'none',
-    });
+    const plan = await createSandbox({ cgroupRoot, tmpRoot }).prepare(
+      unsandboxedRequest('exec-plan', join(tmpRoot, 'tool.ts'), limits),
+    );
     onTestFinished(() => plan.dispose());
     return plan;
   }

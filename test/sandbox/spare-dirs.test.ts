@@ -19,10 +19,10 @@ import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { afterEach, describe, expect, test } from 'vitest';
 import { heldSpareDirs } from '../../src/sandbox/spare-dirs.js';
-import { DEFAULT_LIMITS } from '../../src/sandbox/limits.js';
 import { createSandbox } from '../../src/sandbox/sandbox.js';
 import type { LaunchPlan, Sandbox } from '../../src/sandbox/types.js';
 import { toolcageCgroups } from '../helpers/leaks.js';
+import { unsandboxedRequest } from '../helpers/plans.js';
 import { CGROUPS, sandboxAvailability } from './harness.js';
 
 const available = await sandboxAvailability();
@@ -44,17 +44,12 @@ let launches = 0;
 async function launch(sandbox: Sandbox, memoryMb = 256): Promise<LaunchPlan> {
   const tmpRoot = mkdtempSync(join(tmpdir(), 'sbx-spares-tmp-'));
   cleanups.push(() => rmSync(tmpRoot, { recursive: true, force: true }));
-  const plan = await sandbox.prepare({
-    launchId: `spares-${process.pid}-${++launches}`,
-    bunPath: '/bin/true',
-    bunArgs: [],
-    toolPath: join(tmpRoot, 'tool.ts'),
-    runtimeFiles: [],
-    env: {},
-    permissions: { read: [], write: [], net: false, env: [], run: false },
-    limits: { ...DEFAULT_LIMITS, memoryMb, maxProcesses: 37 },
-    mode: 'none',
-  });
+  const plan = await sandbox.prepare(
+    unsandboxedRequest(`spares-${process.pid}-${++launches}`, join(tmpRoot, 'tool.ts'), {
+      memoryMb,
+      maxProcesses: 37,
+    }),
+  );
   plan.materialize();
   return plan;
 }
@@ -214,17 +209,9 @@ describe('the host temp dir of an unsandboxed launch', () => {
     cleanups.push(() => sandbox.settled());
     await over(await launch(sandbox));
     const prepare = (): Promise<LaunchPlan> =>
-      sandbox.prepare({
-        launchId: `spares-${process.pid}-${++launches}`,
-        bunPath: '/bin/true',
-        bunArgs: [],
-        toolPath: '/nonexistent/tool.ts',
-        runtimeFiles: [],
-        env: {},
-        permissions: { read: [], write: [], net: false, env: [], run: false },
-        limits: { ...DEFAULT_LIMITS, maxProcesses: 37 },
-        mode: 'none',
-      });
+      sandbox.prepare(
+        unsandboxedRequest(`spares-${process.pid}-${++launches}`, '/nonexistent/tool.ts'),
+      );
     const onFile = await prepare();
     cleanups.push(() => onFile.dispose());
     writeFileSync(onFile.cwd, 'planted');
