@@ -132,44 +132,52 @@ describe.each(WAYS)('spare cgroups, on %s', (_, fake) => {
     expect(next).not.toEqual(spare);
   });
 
-  test('another kind of launch (other limits) makes its own cgroups and leaves the spare be', async () => {
-    const sandbox = sandboxOf();
-    const first = await launch(sandbox);
-    await over(first);
-    const spare = cgroupSpares();
-    expect(spare.length).toBeGreaterThan(0);
-    const other = await launch(sandbox, 300);
-    cleanups.push(() => other.dispose());
-    for (const dir of spare) expect(existsSync(dir), dir).toBe(true);
-    expect(memoryLimit(dirsOf(other)[0]!)).toBe(String(300 * 1024 * 1024));
-  });
+  // The fake hierarchy shows the v2 layout's rename in the first test; removing its directories
+  // (which hold the limit files written into them) takes each test 2 s of retries.
+  test.skipIf(fake !== undefined)(
+    'another kind of launch (other limits) makes its own cgroups and leaves the spare be',
+    async () => {
+      const sandbox = sandboxOf();
+      const first = await launch(sandbox);
+      await over(first);
+      const spare = cgroupSpares();
+      expect(spare.length).toBeGreaterThan(0);
+      const other = await launch(sandbox, 300);
+      cleanups.push(() => other.dispose());
+      for (const dir of spare) expect(existsSync(dir), dir).toBe(true);
+      expect(memoryLimit(dirsOf(other)[0]!)).toBe(String(300 * 1024 * 1024));
+    },
+  );
 
-  test('a spare removed behind the sandbox’s back: the launch makes its cgroups itself', async () => {
-    const sandbox = sandboxOf();
-    await over(await launch(sandbox));
-    expect(cgroupSpares().length).toBeGreaterThan(0);
-    for (const dir of cgroupSpares()) removeDir(dir);
-    const second = await launch(sandbox);
-    cleanups.push(() => second.dispose());
-    for (const dir of dirsOf(second)) expect(existsSync(dir), dir).toBe(true);
-  });
+  test.skipIf(fake !== undefined)(
+    'a spare removed behind the sandbox’s back: the launch makes its cgroups itself',
+    async () => {
+      const sandbox = sandboxOf();
+      await over(await launch(sandbox));
+      expect(cgroupSpares().length).toBeGreaterThan(0);
+      for (const dir of cgroupSpares()) removeDir(dir);
+      const second = await launch(sandbox);
+      cleanups.push(() => second.dispose());
+      for (const dir of dirsOf(second)) expect(existsSync(dir), dir).toBe(true);
+    },
+  );
 
-  test('settling the sandbox removes its spares, and leaves nothing', async () => {
-    const sandbox = createSandbox(fake === undefined ? {} : { cgroupRoot: fake() });
-    await over(await launch(sandbox));
-    const spare = cgroupSpares();
-    const temps = tempSpares();
-    expect(spare.length).toBeGreaterThan(0);
-    expect(temps.length).toBe(1);
-    await sandbox.settled();
-    expect(heldSpareDirs().size).toBe(0);
-    for (const dir of temps) expect(existsSync(dir), dir).toBe(false);
-    // On the real cgroupfs, gone (a fake directory keeps the limit files written into it).
-    if (fake === undefined) {
+  test.skipIf(fake !== undefined)(
+    'settling the sandbox removes its spares, and leaves nothing',
+    async () => {
+      const sandbox = createSandbox();
+      await over(await launch(sandbox));
+      const spare = cgroupSpares();
+      const temps = tempSpares();
+      expect(spare.length).toBeGreaterThan(0);
+      expect(temps.length).toBe(1);
+      await sandbox.settled();
+      expect(heldSpareDirs().size).toBe(0);
+      for (const dir of temps) expect(existsSync(dir), dir).toBe(false);
       for (const dir of spare) expect(existsSync(dir), dir).toBe(false);
       expect(toolcageCgroups()).toEqual([]);
-    }
-  });
+    },
+  );
 });
 
 // A real cgroup is removed by rmdir alone; a fake one holds the files written into it.
