@@ -5,7 +5,7 @@
  * "filesystem" row lists, host paths at their own path (the tool path needs no translation); its
  * `/tmp` is a tmpfs of `limits.tmpMb`, charged to the memory cgroup. No shell, `/usr/bin` or `/etc`
  * unless `run` is granted, and then a short list of `/etc` files, never all of it: it holds
- * `shadow`, and the tool's user maps to host root, that file's owner.
+ * `shadow`, which a sandbox of an explicit `sandboxUser: 'root'` would be the owner of.
  */
 import { dirname } from 'node:path';
 import { EGRESS_DIR, egressEnv } from '../network/in-sandbox.js';
