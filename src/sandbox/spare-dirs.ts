@@ -21,8 +21,9 @@ import { tryRmdir } from './cgroup-members.js';
 /** Kinds of launch (hierarchies and limits) a sandbox keeps a spare for. */
 const MAX_KINDS = 8;
 
-// The sets that hold a spare, for the exit hook.
+// The sets that hold a spare, for the exit hook (registered with the first spare kept).
 const everySet = new Set<SpareDirs>();
+let exitHook = false;
 
 /**
  * The directories of the spares held now, by every sandbox of this process: made ahead for a
@@ -122,6 +123,11 @@ export class SpareDirs {
     }
     this.#spares.set(kind, dirs);
     everySet.add(this);
+    if (!exitHook) {
+      exitHook = true;
+      // A runtime never closed (its process exits) takes its spares with it, best effort.
+      process.once('exit', removeEverySpare);
+    }
   }
 
   #remove(kind: string): void {

@@ -4,7 +4,10 @@
  * `owner <tag>` (how toolcage names what this process makes), `ready` (the tool said so on
  * stderr) and `result <json>` or `error <kind>`.
  *
- *   manager-process.ts <sandbox mode> <tool file> [<input json>] [--close-on-signals]
+ *   manager-process.ts <sandbox mode> <tool file> [<input json>] [--close-on-signals | --exit]
+ *
+ * With `--exit` it ends without closing its runtime, once the call's teardown had time to
+ * finish (what an execution leaves is removed in the background, after it settled).
  */
 import { fileURLToPath } from 'node:url';
 import { closeOnSignals } from '../../src/runtime/close-on-signals.js';
@@ -36,5 +39,9 @@ try {
   process.stdout.write(`result ${JSON.stringify(result.output)}\n`);
 } catch (error) {
   process.stdout.write(`error ${(error as { kind: string }).kind}\n`);
+}
+if (flag === '--exit' || input === '--exit') {
+  await new Promise((resolve) => setTimeout(resolve, 1_000));
+  process.exit(0);
 }
 await runtime.close();

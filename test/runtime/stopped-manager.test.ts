@@ -143,6 +143,21 @@ describe('a manager stopped mid-execution', () => {
   );
 });
 
+describe('a manager that ends without closing its runtime', () => {
+  test.each(MODES)(
+    'sandbox %s: its spares (the next launch’s cgroups and temp dir) go with it at exit',
+    async (mode) => {
+      const manager = await startManager([mode, 'ok-sync.ts', '1', '--exit']);
+      expect(await manager.line('result')).toBe('{"echo":1}');
+      expect(await manager.exited).toEqual({ code: 0, signal: null });
+      // Nothing at all, at once: its execution's were removed after it settled, its spares by
+      // the exit hook (the manager's directory with them).
+      expect(leftOf(manager.owner)).toEqual(NOTHING);
+    },
+    60_000,
+  );
+});
+
 // Starts a runtime of this process and expects its start sweep to leave nothing of `owner`.
 async function expectSweptByNextRuntime(owner: string): Promise<void> {
   const runtime = createToolRuntimeOn(
