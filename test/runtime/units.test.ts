@@ -120,6 +120,13 @@ describe('validation', () => {
     ['tools/.env', 'starting with a dot'],
     ['ｔｏｏｌｓ/echo.ts', 'compatibility'],
     ['', 'empty'],
+    // Printable ASCII takes the short way: its segments are still checked.
+    ['tools\\..\\echo.ts', '`..`'],
+    ['.hidden/echo.ts', 'starting with a dot'],
+    ['tools/my-tool_2.ts', undefined],
+    // ASCII that is not printable does not.
+    ['tools/echo\u007f.ts', 'invisible'],
+    ['tools/\techo.ts', 'invisible'],
   ])('checkPathText(%j)', (path, expected) => {
     const problem = checkPathText(path);
     if (expected === undefined) expect(problem).toBeUndefined();
