@@ -54,9 +54,9 @@ export class SpareDirs {
   }
 
   /**
-   * Moves the spare of `kind` to `dirs` (one rename per hierarchy): true when they are there now.
-   * False when there was none, or a rename failed (nothing of the spare is left then, and the
-   * caller makes its cgroups itself).
+   * Moves the spare of `kind` to `dirs` (one rename each): true when they are there now. False
+   * when there was none, or a rename failed (nothing of the spare is left then, and the caller
+   * makes its own).
    */
   take(kind: string, dirs: readonly string[]): boolean {
     const spare = this.#spares.get(kind);
@@ -99,7 +99,7 @@ export class SpareDirs {
       try {
         this.#keep(kind, make());
       } catch {
-        // No spare: the next launch of this kind makes its cgroups itself.
+        // No spare: the next launch of this kind makes its own.
       }
     });
     this.#background.add(made);
