@@ -100,8 +100,9 @@ export class ExecutionCgroups {
 
   /**
    * Creates the cgroups and writes their limits, or renames a spare made so ahead; then wants the
-   * next spare of the kind, made once the execution is over (spare-dirs.ts). Throws (the caller turns it into
-   * `spawn_failed`) when a hierarchy cannot be written; nothing is left behind then. Idempotent.
+   * next spare of the kind, made once the execution is over (spare-dirs.ts). Throws (the caller
+   * turns it into `spawn_failed`) when a hierarchy cannot be written; nothing is left behind
+   * then. Idempotent.
    */
   materialize(): void {
     if (this.#created) return;

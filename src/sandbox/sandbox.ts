@@ -116,7 +116,7 @@ interface LaunchContext {
   /** What the sandbox user can reach of the files every launch binds (enforceable.ts). */
   readonly statics: Map<string, string | undefined>;
   readonly background: Background;
-  /** Cgroups made ahead of the launches that take them. */
+  /** Cgroups and host temp dirs made ahead of the launches that take them (spare-dirs.ts). */
   readonly spares: SpareDirs;
 }
 

@@ -42,7 +42,8 @@ export function removeEverySpare(): void {
 
 /** One sandbox's spares, by kind of launch. */
 export class SpareDirs {
-  // Kind → the spare's directories, in the order of the launch's own; oldest kind first.
+  // Kind → the spare's directories, in the order of the launch's own (a kind names their
+  // parents, so a launch of the kind has as many); oldest kind first.
   readonly #spares = new Map<string, readonly string[]>();
   readonly #making = new Set<string>();
   // Kinds taken (or found missing) whose next spare waits for makeWanted().
@@ -60,7 +61,7 @@ export class SpareDirs {
    */
   take(kind: string, dirs: readonly string[]): boolean {
     const spare = this.#spares.get(kind);
-    if (spare === undefined || spare.length !== dirs.length) return false;
+    if (spare === undefined) return false;
     this.#forget(kind);
     let moved = 0;
     try {

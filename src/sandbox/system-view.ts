@@ -101,7 +101,7 @@ async function findSystemView(bunPath: string): Promise<SystemView> {
     runRoot: rootEntries(RUN_ROOT),
     runEtc: RUN_ETC.filter((file) => existsSync(file)),
     netEtc: NET_ETC.filter((file) => existsSync(file)),
-    proc: procCovers(),
+    proc: findProcCovers(),
   };
 }
 
@@ -111,7 +111,7 @@ async function findSystemView(bunPath: string): Promise<SystemView> {
  * checks would not stop (an entry any user may write, or read). Found from the modes, so a
  * kernel that opens one of them up gets its cover back.
  */
-export function procCovers(): NonNullable<SystemView['proc']> {
+export function findProcCovers(): NonNullable<SystemView['proc']> {
   const readOnly = PROC_READ_ONLY.filter((path) => existsSync(path));
   const masked = PROC_MASKED.filter((path) => existsSync(path)).map((path) => ({
     path,

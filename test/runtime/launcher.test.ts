@@ -462,7 +462,8 @@ describe('limits the launcher applies itself (Confinement.rlimits)', () => {
     },
   );
   // A root launcher takes the sandbox user's ids for the prlimit() on that user's process: on its
-  // own thread only (rlimits.ts), and back to root after.
+  // own thread only (rlimits.ts), and back to root after. Only a root manager switches users
+  // (a plain one's sandbox is itself); CI runs this file as root.
   test.skipIf(bwrap === undefined || process.getuid?.() !== 0)(
     'for a sandbox user, the rlimits are set as that user, and every thread of the launcher is root again after',
     async () => {

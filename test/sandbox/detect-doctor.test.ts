@@ -3,7 +3,7 @@ import { detectCapabilities, type SandboxCapabilities } from '../../src/sandbox/
 import { renderDoctor } from '../../src/cli/doctor.js';
 import { doctorRows } from '../../src/sandbox/doctor-rows.js';
 import { lstatSync } from 'node:fs';
-import { parseLdd, procCovers } from '../../src/sandbox/system-view.js';
+import { findProcCovers, parseLdd } from '../../src/sandbox/system-view.js';
 
 const healthy: SandboxCapabilities = {
   platform: 'linux',
@@ -158,8 +158,8 @@ test('parseLdd', () => {
 });
 
 // On this machine's /proc: what a plain user's permission checks leave open keeps its cover.
-test('procCovers: a plain user keeps the covers of what any user may read, and /proc/sys', () => {
-  const { all, anyUser } = procCovers();
+test('findProcCovers: a plain user keeps the covers of what any user may read, and /proc/sys', () => {
+  const { all, anyUser } = findProcCovers();
   const others = (path: string): number => lstatSync(path).mode & 0o007;
   expect(anyUser.readOnly).toContain('/proc/sys');
   for (const path of anyUser.readOnly) expect(all.readOnly).toContain(path);
