@@ -3,10 +3,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import pTimeout from 'p-timeout';
 import { ownedTempPrefix } from '../sandbox/sweep.js';
 import type { LaunchPlan } from '../sandbox/types.js';
 import { afterPoll } from './after-poll.js';
+import { orAfter } from './or-after.js';
 import { InFlight, type LaunchReport, type LauncherProcess } from './launcher-inflight.js';
 
 export type { LauncherProcess };
@@ -78,16 +78,13 @@ export class Launcher {
     this.#keepNodeAlive();
     this.#child!.stdin!.write(`${JSON.stringify(launchRequest(token, plan))}\n`);
     // A launcher that does not answer is stuck: it fails (this request with it) and is replaced.
-    // p-timeout's timer goes as soon as the request is answered.
+    // The timer goes as soon as the request is answered.
     let settled = false;
     void started.then(() => (settled = true));
-    const answered = pTimeout(started, {
-      milliseconds: this.#answerTimeoutMs,
-      fallback: async () => {
-        await afterPoll();
-        if (!settled) this.#fail(`it did not answer within ${this.#answerTimeoutMs} ms`);
-        return started;
-      },
+    const answered = orAfter(started, this.#answerTimeoutMs, async () => {
+      await afterPoll();
+      if (!settled) this.#fail(`it did not answer within ${this.#answerTimeoutMs} ms`);
+      return started;
     });
     return answered.then((value) => {
       if (value instanceof Error) throw value;

@@ -4,7 +4,7 @@
  * already written, its bytes waiting in the socket, was otherwise taken for "exited without
  * writing a result" on a loaded manager.
  */
-import pTimeout from 'p-timeout';
+import { orAfter } from './or-after.js';
 import { afterPoll } from './after-poll.js';
 
 // How long the streams may stay open and silent (held by a grandchild the kill could not reach)
@@ -23,7 +23,7 @@ export interface Draining {
 
 /**
  * Waits for the streams to end while they make progress: STDIO_DRAIN_MS of silence, or
- * STDIO_DRAIN_MAX_MS in all. Bounded by p-timeout, whose timer goes as soon as the streams have
+ * STDIO_DRAIN_MAX_MS in all. Bounded by orAfter(), whose timer goes as soon as the streams have
  * ended (nothing of the execution outlives it, timers included).
  */
 export async function drain(streams: Draining): Promise<void> {
@@ -33,7 +33,7 @@ export async function drain(streams: Draining): Promise<void> {
   for (;;) {
     const seen = streams.progress();
     const wait = Math.min(STDIO_DRAIN_MS, giveUpAt - performance.now());
-    if (await pTimeout(whenEnded, { milliseconds: Math.max(0, wait), fallback: () => false })) {
+    if (await orAfter(whenEnded, Math.max(0, wait), () => false)) {
       return;
     }
     await afterPoll();

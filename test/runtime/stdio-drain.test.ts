@@ -3,7 +3,8 @@
  * and the bytes that arrived meanwhile must still be read before a silence is judged.
  */
 import { spawn } from 'node:child_process';
-import { expect, test } from 'vitest';
+import { describe, expect, test } from 'vitest';
+import { orAfter } from '../../src/runtime/or-after.js';
 import { drain } from '../../src/runtime/stdio-drain.js';
 
 // Blocks this thread, as a manager busy with other executions does.
@@ -45,4 +46,29 @@ test('a stream held open and silent is given up on after the silence window', as
   const waited = performance.now() - started;
   expect(waited).toBeGreaterThanOrEqual(190);
   expect(waited).toBeLessThan(5_000);
+});
+
+describe('orAfter (the bounded waits of the drain and the launcher)', () => {
+  const timers = (): number =>
+    process.getActiveResourcesInfo().filter((name) => name === 'Timeout').length;
+
+  test('gives the promise, and leaves no timer behind, once it settles first', async () => {
+    const before = timers();
+    await expect(orAfter(Promise.resolve('value'), 60_000, () => 'late')).resolves.toBe('value');
+    await expect(
+      orAfter(Promise.reject(new Error('failed')), 60_000, () => 'late'),
+    ).rejects.toThrow('failed');
+    expect(timers()).toBe(before);
+  });
+
+  test("gives the fallback's value (or its failure) when the time is up first, 0 ms included", async () => {
+    const never = new Promise<string>(() => {});
+    await expect(orAfter(never, 20, () => 'late')).resolves.toBe('late');
+    await expect(orAfter(never, 0, () => Promise.resolve('at once'))).resolves.toBe('at once');
+    await expect(
+      orAfter(never, 0, () => {
+        throw new Error('the fallback failed');
+      }),
+    ).rejects.toThrow('the fallback failed');
+  });
 });
