@@ -1,13 +1,19 @@
 /**
  * The prewarmed throughput of bench/cases/throughput.ts, in a small Node process of its own
  * (bench/node-script.ts: the bare baseline is spawned by Node, whose cost grows with the size of
- * the process that spawns it). At each concurrency, a sandboxed runtime with `prewarm` equal to
- * its `concurrency` runs the trivial tool by path `calls` times, all submitted at once (its
- * queue bounds the concurrency), and bare `bun file.ts` runs `calls` times, at most
- * `concurrency` at once. The two alternate in rounds, the order switching every round; each
- * round starts once the pool holds `concurrency` idle processes, so that its refill after a
- * toolcage round lands on no bare round. Prints one JSON line, rates in executions per second:
- * `{ levels: [{ concurrency, toolcage: [rate…], bare: [rate…] }] }`.
+ * the process that spawns it). At each concurrency, four variants run the trivial tool `calls`
+ * times, at most `concurrency` at once:
+ * - `toolcage`: a sandboxed runtime with `prewarm` equal to its `concurrency`, by path, all
+ *   submitted at once (its queue bounds the concurrency);
+ * - `none`: the same with `sandbox: 'none'`;
+ * - `bare`: `bun file.ts`;
+ * - `bwrap`: the hand-written `bwrap --ro-bind / / … --unshare-all … bun file.ts` as the sandbox
+ *   user, the public-API loop's baseline: what one sandbox per call costs by itself (absent
+ *   where bubblewrap does not work).
+ * They alternate in rounds, the order turning every round; each round starts once both pools hold
+ * `concurrency` idle processes, so that a refill lands on no other round. Prints one JSON line,
+ * rates in executions per second:
+ * `{ levels: [{ concurrency, toolcage: [rate…], none: […], bare: […], bwrap: […] }] }`.
  *
  *   node <file> <package root> <concurrencies, comma-separated> <calls> <rounds>
  */
@@ -16,6 +22,8 @@ import { bounded, rate } from './stats.js';
 import { INPUT, runFile, writeSumFiles, type SumFiles } from './sum-tool.js';
 import type * as Toolcage from '../src/index.js';
 import type { resolveBunBinary as ResolveBunBinary } from '../src/runtime/bun-binary.js';
+import type { detectCapabilities as DetectCapabilities } from '../src/sandbox/detect.js';
+import type { resolveSandboxIdentity as ResolveSandboxIdentity } from '../src/sandbox/identity.js';
 
 const [root = '.', levelsArg = '2,8', callsArg = '200', roundsArg = '6'] = process.argv.slice(2);
 const LEVELS = levelsArg.split(',').map(Number);
@@ -28,7 +36,16 @@ const { resolveBunBinary } = await fromDist<{ resolveBunBinary: typeof ResolveBu
   root,
   'runtime/bun-binary.js',
 );
+const { detectCapabilities } = await fromDist<{ detectCapabilities: typeof DetectCapabilities }>(
+  root,
+  'sandbox/detect.js',
+);
+const { resolveSandboxIdentity } = await fromDist<{
+  resolveSandboxIdentity: typeof ResolveSandboxIdentity;
+}>(root, 'sandbox/identity.js');
 const BUN = resolveBunBinary();
+const caps = await detectCapabilities();
+const BWRAP = caps.bwrap.works ? caps.bwrap.path : undefined;
 
 async function untilIdle(runtime: Toolcage.ToolRuntime, processes: number): Promise<void> {
   const deadline = performance.now() + 30_000;
@@ -42,48 +59,87 @@ async function untilIdle(runtime: Toolcage.ToolRuntime, processes: number): Prom
 interface Level {
   readonly concurrency: number;
   readonly toolcage: number[];
+  readonly none: number[];
   readonly bare: number[];
+  readonly bwrap: number[];
 }
 
+type VariantName = 'toolcage' | 'none' | 'bare' | 'bwrap';
+
 async function measure(files: SumFiles, concurrency: number): Promise<Level> {
-  const runtime = createToolRuntime({
+  const sandboxed = createToolRuntime({
     sandbox: 'bwrap',
     rootDir: files.dir,
     concurrency,
     prewarm: concurrency,
   });
-  const call = async (): Promise<void> => {
+  const unsandboxed = createToolRuntime({
+    sandbox: 'none',
+    rootDir: files.dir,
+    concurrency,
+    prewarm: concurrency,
+  });
+  const call = async (runtime: Toolcage.ToolRuntime, sandbox: string): Promise<void> => {
     const result = await runtime.executeToolWithTimeout<{ sum: number }>({
       toolPath: files.tool,
       input: INPUT,
     });
     if (result.output.sum !== 3) throw new Error('the tool returned a wrong sum');
-    if (result.enforcement.sandbox !== 'bwrap') throw new Error('the call ran unsandboxed');
+    if (result.enforcement.sandbox !== sandbox) throw new Error(`the call ran as ${sandbox}`);
   };
-  const variants = {
-    toolcage: async (calls: number): Promise<number> => {
-      await untilIdle(runtime, concurrency);
-      return rate(calls, () => Promise.all(Array.from({ length: calls }, call)));
+  const untilBothIdle = async (): Promise<void> => {
+    await untilIdle(sandboxed, concurrency);
+    await untilIdle(unsandboxed, concurrency);
+  };
+  const user = resolveSandboxIdentity(undefined);
+  const handWritten = [
+    ...['--ro-bind', '/', '/', '--dev', '/dev', '--proc', '/proc'],
+    ...['--unshare-all', '--die-with-parent', '--new-session', BUN, files.file],
+  ];
+  const variants: Partial<Record<VariantName, (calls: number) => Promise<number>>> = {
+    toolcage: async (calls) => {
+      await untilBothIdle();
+      return rate(calls, () =>
+        Promise.all(Array.from({ length: calls }, () => call(sandboxed, 'bwrap'))),
+      );
     },
-    bare: async (calls: number): Promise<number> => {
-      await untilIdle(runtime, concurrency);
+    none: async (calls) => {
+      await untilBothIdle();
+      return rate(calls, () =>
+        Promise.all(Array.from({ length: calls }, () => call(unsandboxed, 'none'))),
+      );
+    },
+    bare: async (calls) => {
+      await untilBothIdle();
       return rate(calls, () => bounded(calls, concurrency, () => runFile(BUN, [files.file])));
     },
+    ...(BWRAP === undefined
+      ? {}
+      : {
+          bwrap: async (calls: number) => {
+            await untilBothIdle();
+            return rate(calls, () =>
+              bounded(calls, concurrency, () =>
+                runFile(BWRAP, handWritten, { uid: user.uid, gid: user.gid }),
+              ),
+            );
+          },
+        }),
   };
+  const names = Object.keys(variants) as VariantName[];
   try {
     // An ad-hoc tool's profile is prewarmed once it has been called (the first call is cold).
-    await call();
-    await variants.toolcage(WARMUP_CALLS);
-    await variants.bare(WARMUP_CALLS);
-    const level: Level = { concurrency, toolcage: [], bare: [] };
+    await call(sandboxed, 'bwrap');
+    await call(unsandboxed, 'none');
+    for (const name of names) await variants[name]!(WARMUP_CALLS);
+    const level: Level = { concurrency, toolcage: [], none: [], bare: [], bwrap: [] };
     for (let round = 0; round < ROUNDS; round++) {
-      const order =
-        round % 2 === 0 ? (['toolcage', 'bare'] as const) : (['bare', 'toolcage'] as const);
-      for (const name of order) level[name].push(await variants[name](CALLS));
+      const order = round % 2 === 0 ? names : [...names].reverse();
+      for (const name of order) level[name].push(await variants[name]!(CALLS));
     }
     return level;
   } finally {
-    await runtime.close();
+    await Promise.all([sandboxed.close(), unsandboxed.close()]);
   }
 }
 
