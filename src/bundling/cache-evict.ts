@@ -37,7 +37,7 @@ export function evictCache(
 ): void {
   const now = Date.now();
   const manifests = listFiles(dirs.entries).filter((file) => file.name.endsWith('.json'));
-  const bundles = new Map(listFiles(dirs.bundles).map((file) => [file.name, file]));
+  const bundles = new Map(listBundleFiles(dirs.bundles).map((file) => [file.name, file]));
   const named = new Map<string, string>();
   for (const file of manifests) {
     const bundle = bundleOf(file.name);
@@ -89,6 +89,34 @@ export function listFiles(dir: string): ListedFile[] {
     if (stat !== undefined) files.push({ name, size: stat.size, mtimeMs: stat.mtimeMs });
   }
   return files;
+}
+
+/**
+ * The files of `bundles/`, two levels down (`<s>/<h>/<file>`, see cache.ts), named by their path
+ * there. Anything else in it is not the cache's and is left alone.
+ */
+export function listBundleFiles(bundles: string): ListedFile[] {
+  const files: ListedFile[] = [];
+  for (const first of subdirectories(bundles)) {
+    for (const second of subdirectories(join(bundles, first))) {
+      const dir = `${first}/${second}`;
+      for (const file of listFiles(join(bundles, dir))) {
+        files.push({ ...file, name: `${dir}/${file.name}` });
+      }
+    }
+  }
+  return files;
+}
+
+// The one-hex-digit subdirectories of `dir`.
+function subdirectories(dir: string): string[] {
+  try {
+    return readdirSync(dir, { withFileTypes: true })
+      .filter((entry) => entry.isDirectory() && /^[0-9a-f]$/.test(entry.name))
+      .map((entry) => entry.name);
+  } catch {
+    return [];
+  }
 }
 
 // A bundle and the files that may lie beside it (bytecode, source map).

@@ -1,8 +1,12 @@
 /**
  * The build cache, shared by every runtime and process of a user (docs/tools.md, "Tools with
- * dependencies"): `<dir>/v1/entries/<key>.json`, a manifest per (tool entry, Bun version, build
- * options); `<dir>/v1/bundles/<sha>.js`, bundles named by their content's SHA-256, with their
- * bytecode (`.jsc`) and source map (`.map`) beside them; `<dir>/v1/tmp/`, work in progress. Every
+ * dependencies"): `<dir>/v2/entries/<key>.json`, a manifest per (tool entry, Bun version, build
+ * options); `<dir>/v2/bundles/<s>/<h>/<sha>.js`, bundles named by their content's SHA-256 (`s`,
+ * `h`: its first two hex digits), with their bytecode (`.jsc`) and source map (`.map`) beside
+ * them; `<dir>/v2/tmp/`, work in progress. Two levels of 16 directories, because Bun reads every
+ * entry of the directory of the file it runs, and of each directory above it, at every start: an
+ * unsandboxed call runs its bundle in place, and in one directory of 768 files Bun started 0.7 ms
+ * later (docs/performance.md, "Where a bundle lies"); v1 kept them all in one. Every
  * write is a complete file renamed into place, so a reader sees an old entry or a new one, never
  * half; what does not parse or hash as its manifest says is rebuilt, never executed. LRU-bounded by
  * `maxBytes`.
@@ -22,8 +26,8 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { homedir } from 'node:os';
-import { join } from 'node:path';
-import { evictCache, listFiles } from './cache-evict.js';
+import { dirname, join } from 'node:path';
+import { evictCache, listBundleFiles, listFiles } from './cache-evict.js';
 import { hashFile } from './freshness.js';
 import { isManifest, type BundleFiles, type Manifest } from './manifest.js';
 
@@ -32,7 +36,7 @@ export type { BundleFiles, Manifest } from './manifest.js';
 /** Default bound of the cache's size. */
 export const DEFAULT_CACHE_MAX_BYTES = 256 * 1024 * 1024;
 
-const LAYOUT = 'v1';
+const LAYOUT = 'v2';
 
 /**
  * Where the cache is by default: `$XDG_CACHE_HOME/toolcage`, else `~/.cache/toolcage`; for root,
@@ -161,13 +165,14 @@ export class BuildCache {
             .update([sha256, bytecode?.sha256 ?? '', sourcemap?.sha256 ?? ''].join(':'))
             .digest('hex');
     const bundle: BundleFiles = {
-      file: `${name}.js`,
+      file: bundleFileOf(name),
       sha256,
       bytes: statSync(file).size,
       ...(bytecode === undefined ? {} : { bytecode }),
       ...(sourcemap === undefined ? {} : { sourcemap }),
     };
     const target = join(this.#bundles, bundle.file);
+    mkdirSync(dirname(target), { recursive: true, mode: 0o711 });
     for (const [extension, record] of [
       ['.jsc', bytecode],
       ['.map', sourcemap],
@@ -198,7 +203,7 @@ export class BuildCache {
   /** What the cache holds (for `toolcage doctor`). */
   usage(): CacheUsage {
     const entries = listFiles(this.#entries);
-    const files = [...entries, ...listFiles(this.#bundles)];
+    const files = [...entries, ...listBundleFiles(this.#bundles)];
     return {
       dir: this.dir,
       bytes: files.reduce((sum, file) => sum + file.size, 0),
@@ -226,6 +231,11 @@ export class BuildCache {
       rmSync(temp, { force: true });
     }
   }
+}
+
+/** Where a bundle named `name` (hex) lies in `bundles/`: `<first digit>/<second>/<name>.js`. */
+export function bundleFileOf(name: string): string {
+  return `${name[0]}/${name[1]}/${name}.js`;
 }
 
 // Puts a built file at its content-named place, keeping the one there when it has this content:

@@ -11,7 +11,7 @@ export interface Manifest {
   readonly options: string;
   /** Every module of the graph and every package.json/tsconfig.json that steered resolution. */
   readonly inputs: readonly InputRecord[];
-  /** The bundle's file name in `bundles/`, its SHA-256 and size, and its bytecode's. */
+  /** The bundle's path in `bundles/` (`<s>/<h>/<name>.js`), its SHA-256 and size, and its bytecode's. */
   readonly bundle: BundleFiles;
   /**
    * Data files inlined from outside the tool's package (see assets.ts): each call must be allowed
@@ -63,7 +63,7 @@ export function isManifest(value: unknown): value is Manifest {
     typeof m.bundle === 'object' &&
     m.bundle !== null &&
     typeof m.bundle.file === 'string' &&
-    /^[0-9a-f]{64}\.js$/.test(m.bundle.file) &&
+    /^([0-9a-f])\/([0-9a-f])\/\1\2[0-9a-f]{62}\.js$/.test(m.bundle.file) &&
     typeof m.bundle.sha256 === 'string' &&
     typeof m.bundle.bytes === 'number' &&
     isFileRecord(m.bundle.bytecode) &&

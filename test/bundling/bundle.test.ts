@@ -7,7 +7,7 @@
  */
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { describe, expect, test } from 'vitest';
@@ -18,6 +18,7 @@ import { createToolRuntime, type ToolRuntime } from '../../src/runtime/runtime.j
 import type { WorkerRequest } from '../../src/runtime/worker/protocol.js';
 import type { ToolRuntimeOptions } from '../../src/runtime/runtime-options.js';
 import { useBuildFixture } from '../helpers/build-fixture.js';
+import { listBundleFiles } from '../../src/bundling/cache-evict.js';
 import { OTHER_TOOL_MARKER, SECRETS } from '../helpers/project.js';
 import { rejectionOf } from '../helpers/runtime.js';
 import { until } from '../helpers/until.js';
@@ -198,7 +199,7 @@ describe.skipIf(!available.ok)('bundled tools (Bun.build, bwrap)', () => {
       env: { TOP_LEVEL_VALUE: 'after the await' },
     });
     expect(result.output).toEqual({ value: 'after the await' });
-    const files = readdirSync(join(fixture.cacheDir, 'v1/bundles'));
+    const files = listBundleFiles(join(fixture.cacheDir, 'v2/bundles')).map((file) => file.name);
     expect(files.filter((name) => name.endsWith('.js'))).toHaveLength(1);
     expect(files.filter((name) => name.endsWith('.jsc'))).toEqual([]);
   });
@@ -209,9 +210,9 @@ describe.skipIf(!available.ok)('bundled tools (Bun.build, bwrap)', () => {
       input: { city: 'Rome', days: 1 },
     });
     expect(built.output).toMatchObject({ city: 'ROME' });
-    const [bundle] = readdirSync(join(fixture.cacheDir, 'v1/bundles')).filter((name) =>
-      name.endsWith('.js'),
-    );
+    const [bundle] = listBundleFiles(join(fixture.cacheDir, 'v2/bundles'))
+      .map((file) => file.name)
+      .filter((name) => name.endsWith('.js'));
     const files = packageFiles();
     const child = spawn(
       resolveBunBinary(),
@@ -221,7 +222,7 @@ describe.skipIf(!available.ok)('bundled tools (Bun.build, bwrap)', () => {
     const request: WorkerRequest = {
       executionId: 'imported-bundle',
       toolId: 'validate',
-      toolPath: join(fixture.cacheDir, 'v1/bundles', bundle!),
+      toolPath: join(fixture.cacheDir, 'v2/bundles', bundle!),
       exportName: 'default',
       env: {},
       input: { city: 'Oslo', days: 2 },

@@ -11,10 +11,12 @@ import {
   utimesSync,
   writeFileSync,
 } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { createBundler } from '../../src/runtime/bundler-host.js';
 import { BuildCache } from '../../src/bundling/cache.js';
+import { listBundleFiles } from '../../src/bundling/cache-evict.js';
+import { isManifest } from '../../src/bundling/manifest.js';
 import type { ToolBundler } from '../../src/bundling/bundler.js';
 import { ErrorKind } from '../../src/errors/kinds.js';
 import { bunVersion, resolveBunBinary } from '../../src/runtime/bun-binary.js';
@@ -74,7 +76,11 @@ function run(input: unknown) {
 }
 
 const cacheFiles = (sub: 'entries' | 'bundles' | 'tmp'): string[] => {
-  const dir = join(fixture.cacheDir, 'v1', sub);
+  const dir = join(fixture.cacheDir, 'v2', sub);
+  if (sub === 'bundles')
+    return listBundleFiles(dir)
+      .map((file) => file.name)
+      .sort();
   return existsSync(dir) ? readdirSync(dir).sort() : [];
 };
 
@@ -157,6 +163,47 @@ describe.skipIf(!available.ok)('the build cache', () => {
     expect((await runtimeBundler().build('tools/validate.ts')).cached).toBe(true);
   });
 
+  test('bundles lie two levels down, so that no directory above one holds more than 16 of the cache', () => {
+    // Bun reads every entry of each directory above the file it runs, at every start.
+    const cache = new BuildCache(fixture.cacheDir);
+    const paths: string[] = [];
+    for (let n = 0; n < 48; n++) {
+      const staging = cache.staging();
+      const file = join(staging, 'tool.js');
+      writeFileSync(file, `module.exports = { default: () => ${n} };\n`);
+      const bundle = cache.commit(`k${n}`, file, { bytecode: false, sourcemap: false }, undefined);
+      cache.discard(staging);
+      const name = basename(bundle.file, '.js');
+      expect(bundle.file).toBe(`${name[0]}/${name[1]}/${name}.js`);
+      paths.push(join(fixture.cacheDir, 'v2', 'bundles', bundle.file));
+    }
+    const bundles = join(fixture.cacheDir, 'v2', 'bundles');
+    expect(readdirSync(bundles).length).toBeLessThanOrEqual(16);
+    for (const first of readdirSync(bundles)) {
+      expect(readdirSync(join(bundles, first)).length).toBeLessThanOrEqual(16);
+    }
+    for (const path of paths) expect(existsSync(path)).toBe(true);
+    expect(cacheFiles('bundles')).toHaveLength(48);
+    // A manifest that names a bundle outside that layout (v1's flat names, a path) is not one.
+    const manifest = (file: string): unknown => ({
+      version: 1,
+      entry: '/p/tool.ts',
+      bunVersion: '1',
+      options: '',
+      inputs: [],
+      assets: [],
+      modules: 1,
+      buildMs: 1,
+      builtAt: '',
+      bundle: { file, sha256: 'x', bytes: 1 },
+    });
+    const name = 'ab'.padEnd(64, '0');
+    expect(isManifest(manifest(`a/b/${name}.js`))).toBe(true);
+    expect(isManifest(manifest(`${name}.js`))).toBe(false);
+    expect(isManifest(manifest(`b/a/${name}.js`))).toBe(false);
+    expect(isManifest(manifest(`../../${name}.js`))).toBe(false);
+  });
+
   test('a bundle built again with the same content stays the same file: processes that bound it keep it', () => {
     const cache = new BuildCache(fixture.cacheDir);
     const commit = (): string => {
@@ -165,7 +212,7 @@ describe.skipIf(!available.ok)('the build cache', () => {
       writeFileSync(file, 'module.exports = { default: () => 1 };\n');
       const bundle = cache.commit('k', file, { bytecode: false, sourcemap: false }, undefined);
       cache.discard(staging);
-      return join(fixture.cacheDir, 'v1', 'bundles', bundle.file);
+      return join(fixture.cacheDir, 'v2', 'bundles', bundle.file);
     };
     const first = commit();
     const inode = statSync(first).ino;
@@ -223,7 +270,7 @@ describe.skipIf(!available.ok)('the build cache', () => {
   test('a torn manifest is rebuilt', async () => {
     await runtimeBundler().build('tools/validate.ts');
     const [entry] = cacheFiles('entries');
-    writeFileSync(join(fixture.cacheDir, 'v1/entries', entry!), '{"version":1,"entry":');
+    writeFileSync(join(fixture.cacheDir, 'v2/entries', entry!), '{"version":1,"entry":');
     expect((await runtimeBundler().build('tools/validate.ts')).cached).toBe(false);
     expect(new BuildCache(fixture.cacheDir).read(entry!.replace(/\.json$/, ''))).toBeDefined();
   });

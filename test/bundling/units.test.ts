@@ -18,7 +18,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
 import { describeProblems, refusedGraph } from '../../src/bundling/compile-errors.js';
 import { buildOptions } from '../../src/bundling/compile-tool.js';
-import { evictCache } from '../../src/bundling/cache-evict.js';
+import { evictCache, listBundleFiles } from '../../src/bundling/cache-evict.js';
 import { checkInputs, recordInput } from '../../src/bundling/freshness.js';
 import { outsideAssets, refusedAsset } from '../../src/bundling/assets.js';
 import { callMasks } from '../../src/bundling/call-masks.js';
@@ -435,20 +435,23 @@ describe('the size bound of the cache', () => {
       const when = new Date(Date.now() - ageMs);
       utimesSync(path, when, when);
     };
-    write('bundles/shared.js', 'x'.repeat(100));
-    write('bundles/shared.js.jsc', 'x'.repeat(100));
-    write('bundles/own.js', 'x'.repeat(100));
-    write('bundles/own.js.map', 'x');
-    entry('oldest', 'shared.js', 3_000);
-    entry('older', 'own.js', 2_000);
-    entry('newest', 'shared.js', 1_000);
+    write('bundles/a/b/shared.js', 'x'.repeat(100));
+    write('bundles/a/b/shared.js.jsc', 'x'.repeat(100));
+    write('bundles/c/d/own.js', 'x'.repeat(100));
+    write('bundles/c/d/own.js.map', 'x');
+    entry('oldest', 'a/b/shared.js', 3_000);
+    entry('older', 'c/d/own.js', 2_000);
+    entry('newest', 'a/b/shared.js', 1_000);
     const bundleOf = (manifest: string): string =>
       readFileSync(join(dirs.entries, manifest), 'utf8');
     // Room for one entry and one bundle with its bytecode: the two oldest entries go; the bundle
     // the newest still names stays, the other goes with its only entry.
     evictCache(dirs, 250, undefined, bundleOf);
     expect(readdirSync(dirs.entries)).toEqual(['newest.json']);
-    expect(readdirSync(dirs.bundles).sort()).toEqual(['shared.js', 'shared.js.jsc']);
+    expect(listBundleFiles(dirs.bundles).map((file) => file.name)).toEqual([
+      'a/b/shared.js',
+      'a/b/shared.js.jsc',
+    ]);
   });
 });
 
@@ -599,6 +602,6 @@ describe('options of the build', () => {
       'Tool `t` could not be started: the sandbox cannot enforce its permissions: bubblewrap (bwrap) is not installed',
     );
     // Nothing of the refused build is left in the cache.
-    expect(readdirSync(join(dir, 'cache/v1/tmp'))).toEqual([]);
+    expect(readdirSync(join(dir, 'cache/v2/tmp'))).toEqual([]);
   });
 });

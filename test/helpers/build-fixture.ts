@@ -32,7 +32,7 @@ export function useBuildFixture(close: () => Promise<unknown>): BuildFixture {
   afterEach(async () => {
     await close();
     try {
-      const staging = join(cacheDir, 'v1/tmp');
+      const staging = join(cacheDir, 'v2/tmp');
       expect(existsSync(staging) ? readdirSync(staging) : []).toEqual([]);
       const left = await settledLeftovers(baselineFds + 2, 5_000);
       expect(left.processes).toEqual([]);
