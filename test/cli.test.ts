@@ -207,7 +207,9 @@ describe.skipIf(TEST_SANDBOX === 'none')('toolcage in a tool project', () => {
       ]),
     );
     expect(again.stdout).toMatch(
-      new RegExp(`\n  bundle: ${xdg}/toolcage/v1/bundles/[0-9a-f]{64}\\.js\n$`),
+      new RegExp(
+        `\n  bundle: ${xdg}/toolcage/v2/bundles/([0-9a-f])/([0-9a-f])/\\1\\2[0-9a-f]{62}\\.js\n$`,
+      ),
     );
     const json = await inProject(['build', 'tools/validate.ts', '--json']);
     const body = JSON.parse(json.stdout) as { ok: boolean; tools: Array<Record<string, unknown>> };
