@@ -7,14 +7,11 @@
  * first holds that many MB (touched Buffers), as an engine that embeds toolcage would.
  */
 import { fromDist } from './from-dist.js';
-import { INPUT, runFile, writeSumFiles } from './sum-tool.js';
-import type { resolveBunBinary as ResolveBunBinary } from '../src/runtime/bun-binary.js';
+import { baselines, handWrittenBwrapArgs, INPUT, runFile, writeSumFiles } from './sum-tool.js';
 import type {
   createToolRuntime as CreateToolRuntime,
   ToolRuntime,
 } from '../src/runtime/runtime.js';
-import type { detectCapabilities as DetectCapabilities } from '../src/sandbox/detect.js';
-import type { resolveSandboxIdentity as ResolveSandboxIdentity } from '../src/sandbox/identity.js';
 
 const [root = '.', roundsArg = '40', ballastArg = '0'] = process.argv.slice(2);
 const ROUNDS = Number(roundsArg);
@@ -28,19 +25,7 @@ const { createToolRuntime } = await fromDist<{ createToolRuntime: typeof CreateT
   root,
   'runtime/runtime.js',
 );
-const { resolveBunBinary } = await fromDist<{ resolveBunBinary: typeof ResolveBunBinary }>(
-  root,
-  'runtime/bun-binary.js',
-);
-const { detectCapabilities } = await fromDist<{ detectCapabilities: typeof DetectCapabilities }>(
-  root,
-  'sandbox/detect.js',
-);
-const { resolveSandboxIdentity } = await fromDist<{
-  resolveSandboxIdentity: typeof ResolveSandboxIdentity;
-}>(root, 'sandbox/identity.js');
-
-const BUN = resolveBunBinary();
+const { bun: BUN, bwrap, user } = await baselines(root);
 const files = writeSumFiles();
 const dir = files.dir;
 const FILE = files.file;
@@ -62,19 +47,13 @@ async function call(runtime: ToolRuntime): Promise<number> {
 
 const pause = (): Promise<void> => new Promise((resolve) => setTimeout(resolve, PAUSE_MS));
 
-const caps = await detectCapabilities();
-const bwrap = caps.bwrap.works ? caps.bwrap.path : undefined;
 const none = createToolRuntime({ sandbox: 'none', rootDir: dir });
 const cold = createToolRuntime({ sandbox: 'bwrap', rootDir: dir });
 const warm = createToolRuntime({ sandbox: 'bwrap', rootDir: dir, prewarm: 2 });
 let warmed = false;
 
 function sandboxed(bwrapPath: string): Variant[] {
-  const args = [
-    ...['--ro-bind', '/', '/', '--dev', '/dev', '--proc', '/proc'],
-    ...['--unshare-all', '--die-with-parent', '--new-session', BUN, FILE],
-  ];
-  const user = resolveSandboxIdentity(undefined);
+  const args = handWrittenBwrapArgs(BUN, FILE);
   const ids = { uid: user.uid, gid: user.gid };
   const setpriv = ['--reuid', String(user.uid), '--regid', String(user.gid), '--clear-groups'];
   const asUser: Variant[] = [

@@ -7,6 +7,13 @@ import { spawn } from 'node:child_process';
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fromDist } from './from-dist.js';
+import type { resolveBunBinary as ResolveBunBinary } from '../src/runtime/bun-binary.js';
+import type { detectCapabilities as DetectCapabilities } from '../src/sandbox/detect.js';
+import type {
+  resolveSandboxIdentity as ResolveSandboxIdentity,
+  SandboxIdentity,
+} from '../src/sandbox/identity.js';
 
 export const INPUT = { a: 1, b: 2 };
 
@@ -61,4 +68,40 @@ export function runFile(
     });
     child.stdin.end(JSON.stringify(INPUT));
   });
+}
+
+/** What the hand-written baselines run with, from the built package under `root`. */
+export interface Baselines {
+  readonly bun: string;
+  /** bwrap, where it works here. */
+  readonly bwrap: string | undefined;
+  /** The sandbox's user (a root manager's `nobody`), whom the sandboxed baseline runs as. */
+  readonly user: SandboxIdentity;
+}
+
+export async function baselines(root: string): Promise<Baselines> {
+  const { resolveBunBinary } = await fromDist<{ resolveBunBinary: typeof ResolveBunBinary }>(
+    root,
+    'runtime/bun-binary.js',
+  );
+  const { detectCapabilities } = await fromDist<{
+    detectCapabilities: typeof DetectCapabilities;
+  }>(root, 'sandbox/detect.js');
+  const { resolveSandboxIdentity } = await fromDist<{
+    resolveSandboxIdentity: typeof ResolveSandboxIdentity;
+  }>(root, 'sandbox/identity.js');
+  const caps = await detectCapabilities();
+  return {
+    bun: resolveBunBinary(),
+    bwrap: caps.bwrap.works ? caps.bwrap.path : undefined,
+    user: resolveSandboxIdentity(undefined),
+  };
+}
+
+/** bwrap's arguments for the hand-written sandboxed baseline: `bwrap --ro-bind / / … bun file.ts`. */
+export function handWrittenBwrapArgs(bun: string, file: string): string[] {
+  return [
+    ...['--ro-bind', '/', '/', '--dev', '/dev', '--proc', '/proc'],
+    ...['--unshare-all', '--die-with-parent', '--new-session', bun, file],
+  ];
 }

@@ -19,11 +19,15 @@
  */
 import { fromDist } from './from-dist.js';
 import { bounded, rate } from './stats.js';
-import { INPUT, runFile, writeSumFiles, type SumFiles } from './sum-tool.js';
+import {
+  baselines,
+  handWrittenBwrapArgs,
+  INPUT,
+  runFile,
+  writeSumFiles,
+  type SumFiles,
+} from './sum-tool.js';
 import type * as Toolcage from '../src/index.js';
-import type { resolveBunBinary as ResolveBunBinary } from '../src/runtime/bun-binary.js';
-import type { detectCapabilities as DetectCapabilities } from '../src/sandbox/detect.js';
-import type { resolveSandboxIdentity as ResolveSandboxIdentity } from '../src/sandbox/identity.js';
 
 const [root = '.', levelsArg = '2,8', callsArg = '200', roundsArg = '6'] = process.argv.slice(2);
 const LEVELS = levelsArg.split(',').map(Number);
@@ -32,20 +36,7 @@ const ROUNDS = Number(roundsArg);
 const WARMUP_CALLS = 40;
 
 const { createToolRuntime } = await fromDist<typeof Toolcage>(root, 'index.js');
-const { resolveBunBinary } = await fromDist<{ resolveBunBinary: typeof ResolveBunBinary }>(
-  root,
-  'runtime/bun-binary.js',
-);
-const { detectCapabilities } = await fromDist<{ detectCapabilities: typeof DetectCapabilities }>(
-  root,
-  'sandbox/detect.js',
-);
-const { resolveSandboxIdentity } = await fromDist<{
-  resolveSandboxIdentity: typeof ResolveSandboxIdentity;
-}>(root, 'sandbox/identity.js');
-const BUN = resolveBunBinary();
-const caps = await detectCapabilities();
-const BWRAP = caps.bwrap.works ? caps.bwrap.path : undefined;
+const { bun: BUN, bwrap: BWRAP, user } = await baselines(root);
 
 async function untilIdle(runtime: Toolcage.ToolRuntime, processes: number): Promise<void> {
   const deadline = performance.now() + 30_000;
@@ -91,11 +82,7 @@ async function measure(files: SumFiles, concurrency: number): Promise<Level> {
     await untilIdle(sandboxed, concurrency);
     await untilIdle(unsandboxed, concurrency);
   };
-  const user = resolveSandboxIdentity(undefined);
-  const handWritten = [
-    ...['--ro-bind', '/', '/', '--dev', '/dev', '--proc', '/proc'],
-    ...['--unshare-all', '--die-with-parent', '--new-session', BUN, files.file],
-  ];
+  const handWritten = handWrittenBwrapArgs(BUN, files.file);
   const variants: Partial<Record<VariantName, (calls: number) => Promise<number>>> = {
     toolcage: async (calls) => {
       await untilBothIdle();
