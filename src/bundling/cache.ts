@@ -172,7 +172,7 @@ export class BuildCache {
       ...(sourcemap === undefined ? {} : { sourcemap }),
     };
     const target = join(this.#bundles, bundle.file);
-    mkdirSync(dirname(target), { recursive: true, mode: 0o711 });
+    makeDirs(dirname(target));
     for (const [extension, record] of [
       ['.jsc', bytecode],
       ['.map', sourcemap],
@@ -214,11 +214,8 @@ export class BuildCache {
 
   #ensureLayout(): void {
     if (this.#made) return;
-    // 0711: others may not list the bundles (they hold the tools' code), but the sandbox's user
-    // (a root manager's `nobody`, see sandbox/identity.ts) must pass through to bind one.
-    mkdirSync(this.dir, { recursive: true, mode: 0o711 });
-    for (const dir of [this.#entries, this.#bundles, this.#tmp])
-      mkdirSync(dir, { recursive: true, mode: 0o711 });
+    makeDirs(this.dir);
+    for (const dir of [this.#entries, this.#bundles, this.#tmp]) makeDirs(dir);
     this.#made = true;
   }
 
@@ -230,6 +227,22 @@ export class BuildCache {
     } finally {
       rmSync(temp, { force: true });
     }
+  }
+}
+
+/**
+ * Makes `path` and what is missing above it, each 0711: others may not list the bundles (they
+ * hold the tools' code), but the sandbox's user (a root manager's `nobody`, see
+ * sandbox/identity.ts) must pass through to bind one. Set with chmod, since mkdir's mode is
+ * masked by the umask: under a service's 0077 every directory came out 0700, and every bundled
+ * sandboxed call was refused. A directory that was there already keeps its mode.
+ */
+function makeDirs(path: string): void {
+  const first = mkdirSync(path, { recursive: true, mode: 0o711 });
+  if (first === undefined) return;
+  for (let dir = path; ; dir = dirname(dir)) {
+    chmodSync(dir, 0o711);
+    if (dir === first || dir === dirname(dir)) break;
   }
 }
 

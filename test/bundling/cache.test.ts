@@ -204,6 +204,35 @@ describe.skipIf(!available.ok)('the build cache', () => {
     expect(isManifest(manifest(`../../${name}.js`))).toBe(false);
   });
 
+  test("the directories it makes are 0711 whatever the umask: the sandbox's user passes through them", () => {
+    const before = process.umask(0o077);
+    try {
+      const cache = new BuildCache(join(fixture.cacheDir, 'made', 'here'));
+      const staging = cache.staging();
+      const file = join(staging, 'tool.js');
+      writeFileSync(file, 'module.exports = { default: () => 1 };\n');
+      const bundle = cache.commit('k', file, { bytecode: false, sourcemap: false }, undefined);
+      cache.discard(staging);
+      const v2 = join(fixture.cacheDir, 'made', 'here', 'v2');
+      const [first, second] = bundle.file.split('/');
+      const made = [
+        join(fixture.cacheDir, 'made'),
+        join(fixture.cacheDir, 'made', 'here'),
+        v2,
+        join(v2, 'entries'),
+        join(v2, 'tmp'),
+        join(v2, 'bundles'),
+        join(v2, 'bundles', first!),
+        join(v2, 'bundles', first!, second!),
+      ];
+      expect(made.map((dir) => (statSync(dir).mode & 0o777).toString(8))).toEqual(
+        made.map(() => '711'),
+      );
+    } finally {
+      process.umask(before);
+    }
+  });
+
   test('a bundle built again with the same content stays the same file: processes that bound it keep it', () => {
     const cache = new BuildCache(fixture.cacheDir);
     const commit = (): string => {
