@@ -76,26 +76,27 @@ async function measure(files: SumFiles, concurrency: number): Promise<Level> {
       input: INPUT,
     });
     if (result.output.sum !== 3) throw new Error('the tool returned a wrong sum');
-    if (result.enforcement.sandbox !== sandbox) throw new Error(`the call ran as ${sandbox}`);
+    if (result.enforcement.sandbox !== sandbox)
+      throw new Error(`the call ran with sandbox ${result.enforcement.sandbox}, not ${sandbox}`);
   };
   const untilBothIdle = async (): Promise<void> => {
     await untilIdle(sandboxed, concurrency);
     await untilIdle(unsandboxed, concurrency);
   };
+  // Every call submitted at once: the runtime's queue bounds the concurrency.
+  const prewarmed =
+    (runtime: Toolcage.ToolRuntime, sandbox: string) =>
+    async (calls: number): Promise<number> => {
+      await untilBothIdle();
+      return rate(calls, () =>
+        Promise.all(Array.from({ length: calls }, () => call(runtime, sandbox))),
+      );
+    };
   const handWritten = handWrittenBwrapArgs(BUN, files.file);
+  const asUser = user.switched ? { uid: user.uid, gid: user.gid } : undefined;
   const variants: Partial<Record<VariantName, (calls: number) => Promise<number>>> = {
-    toolcage: async (calls) => {
-      await untilBothIdle();
-      return rate(calls, () =>
-        Promise.all(Array.from({ length: calls }, () => call(sandboxed, 'bwrap'))),
-      );
-    },
-    none: async (calls) => {
-      await untilBothIdle();
-      return rate(calls, () =>
-        Promise.all(Array.from({ length: calls }, () => call(unsandboxed, 'none'))),
-      );
-    },
+    toolcage: prewarmed(sandboxed, 'bwrap'),
+    none: prewarmed(unsandboxed, 'none'),
     bare: async (calls) => {
       await untilBothIdle();
       return rate(calls, () => bounded(calls, concurrency, () => runFile(BUN, [files.file])));
@@ -106,9 +107,7 @@ async function measure(files: SumFiles, concurrency: number): Promise<Level> {
           bwrap: async (calls: number) => {
             await untilBothIdle();
             return rate(calls, () =>
-              bounded(calls, concurrency, () =>
-                runFile(BWRAP, handWritten, { uid: user.uid, gid: user.gid }),
-              ),
+              bounded(calls, concurrency, () => runFile(BWRAP, handWritten, asUser)),
             );
           },
         }),
