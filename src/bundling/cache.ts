@@ -247,7 +247,7 @@ function makeDirs(path: string): void {
 }
 
 /** Where a bundle named `name` (hex) lies in `bundles/`: `<first digit>/<second>/<name>.js`. */
-export function bundleFileOf(name: string): string {
+function bundleFileOf(name: string): string {
   return `${name[0]}/${name[1]}/${name}.js`;
 }
 
