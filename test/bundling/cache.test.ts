@@ -14,7 +14,7 @@ import {
 import { basename, join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { createBundler } from '../../src/runtime/bundler-host.js';
-import { BuildCache } from '../../src/bundling/cache.js';
+import { BuildCache, type BundleFiles } from '../../src/bundling/cache.js';
 import { listBundleFiles } from '../../src/bundling/cache-evict.js';
 import { isManifest } from '../../src/bundling/manifest.js';
 import type { ToolBundler } from '../../src/bundling/bundler.js';
@@ -83,6 +83,16 @@ const cacheFiles = (sub: 'entries' | 'bundles' | 'tmp'): string[] => {
       .sort();
   return existsSync(dir) ? readdirSync(dir).sort() : [];
 };
+
+// Commits a one-file bundle of `source` (no bytecode, no map) as the entry `key`.
+function commitSource(cache: BuildCache, key: string, source: string): BundleFiles {
+  const staging = cache.staging();
+  const file = join(staging, 'tool.js');
+  writeFileSync(file, source);
+  const bundle = cache.commit(key, file, { bytecode: false, sourcemap: false }, undefined);
+  cache.discard(staging);
+  return bundle;
+}
 
 describe.skipIf(!available.ok)('the build cache', () => {
   test('an unchanged graph is not built again; a change to any input is', async () => {
@@ -168,11 +178,7 @@ describe.skipIf(!available.ok)('the build cache', () => {
     const cache = new BuildCache(fixture.cacheDir);
     const paths: string[] = [];
     for (let n = 0; n < 48; n++) {
-      const staging = cache.staging();
-      const file = join(staging, 'tool.js');
-      writeFileSync(file, `module.exports = { default: () => ${n} };\n`);
-      const bundle = cache.commit(`k${n}`, file, { bytecode: false, sourcemap: false }, undefined);
-      cache.discard(staging);
+      const bundle = commitSource(cache, `k${n}`, `module.exports = { default: () => ${n} };\n`);
       const name = basename(bundle.file, '.js');
       expect(bundle.file).toBe(`${name[0]}/${name[1]}/${name}.js`);
       paths.push(join(fixture.cacheDir, 'v2', 'bundles', bundle.file));
@@ -208,11 +214,7 @@ describe.skipIf(!available.ok)('the build cache', () => {
     const before = process.umask(0o077);
     try {
       const cache = new BuildCache(join(fixture.cacheDir, 'made', 'here'));
-      const staging = cache.staging();
-      const file = join(staging, 'tool.js');
-      writeFileSync(file, 'module.exports = { default: () => 1 };\n');
-      const bundle = cache.commit('k', file, { bytecode: false, sourcemap: false }, undefined);
-      cache.discard(staging);
+      const bundle = commitSource(cache, 'k', 'module.exports = { default: () => 1 };\n');
       const v2 = join(fixture.cacheDir, 'made', 'here', 'v2');
       const [first, second] = bundle.file.split('/');
       const made = [
@@ -236,11 +238,7 @@ describe.skipIf(!available.ok)('the build cache', () => {
   test('a bundle built again with the same content stays the same file: processes that bound it keep it', () => {
     const cache = new BuildCache(fixture.cacheDir);
     const commit = (): string => {
-      const staging = cache.staging();
-      const file = join(staging, 'tool.js');
-      writeFileSync(file, 'module.exports = { default: () => 1 };\n');
-      const bundle = cache.commit('k', file, { bytecode: false, sourcemap: false }, undefined);
-      cache.discard(staging);
+      const bundle = commitSource(cache, 'k', 'module.exports = { default: () => 1 };\n');
       return join(fixture.cacheDir, 'v2', 'bundles', bundle.file);
     };
     const first = commit();
