@@ -9,11 +9,13 @@
  * - `bare`: `bun file.ts`;
  * - `bwrap`: the hand-written `bwrap --ro-bind / / … --unshare-all … bun file.ts` as the sandbox
  *   user, the public-API loop's baseline: what one sandbox per call costs by itself (absent
- *   where bubblewrap does not work).
+ *   where bubblewrap does not work);
+ * - `least`: `bwrap --ro-bind / / --unshare-user … bun file.ts` as the sandbox user, a user and a
+ *   mount namespace only: the floor of any sandbox per call (absent with `bwrap`).
  * They alternate in rounds, the order turning every round; each round starts once both pools hold
  * `concurrency` idle processes, so that a refill lands on no other round. Prints one JSON line,
  * rates in executions per second:
- * `{ levels: [{ concurrency, toolcage: [rate…], none: […], bare: […], bwrap: […] }] }`.
+ * `{ levels: [{ concurrency, toolcage: [rate…], none: […], bare: […], bwrap: […], least: […] }] }`.
  *
  *   node <file> <package root> <concurrencies, comma-separated> <calls> <rounds>
  */
@@ -23,6 +25,7 @@ import {
   baselines,
   handWrittenBwrapArgs,
   INPUT,
+  leastBwrapArgs,
   runFile,
   writeSumFiles,
   type SumFiles,
@@ -53,9 +56,10 @@ interface Level {
   readonly none: number[];
   readonly bare: number[];
   readonly bwrap: number[];
+  readonly least: number[];
 }
 
-type VariantName = 'toolcage' | 'none' | 'bare' | 'bwrap';
+type VariantName = 'toolcage' | 'none' | 'bare' | 'bwrap' | 'least';
 
 async function measure(files: SumFiles, concurrency: number): Promise<Level> {
   const sandboxed = createToolRuntime({
@@ -93,7 +97,14 @@ async function measure(files: SumFiles, concurrency: number): Promise<Level> {
       );
     };
   const handWritten = handWrittenBwrapArgs(BUN, files.file);
+  const least = leastBwrapArgs(BUN, files.file);
   const asUser = user.switched ? { uid: user.uid, gid: user.gid } : undefined;
+  const bwrapRun =
+    (bwrap: string, args: readonly string[]) =>
+    async (calls: number): Promise<number> => {
+      await untilBothIdle();
+      return rate(calls, () => bounded(calls, concurrency, () => runFile(bwrap, args, asUser)));
+    };
   const variants: Partial<Record<VariantName, (calls: number) => Promise<number>>> = {
     toolcage: prewarmed(sandboxed, 'bwrap'),
     none: prewarmed(unsandboxed, 'none'),
@@ -103,14 +114,7 @@ async function measure(files: SumFiles, concurrency: number): Promise<Level> {
     },
     ...(BWRAP === undefined
       ? {}
-      : {
-          bwrap: async (calls: number) => {
-            await untilBothIdle();
-            return rate(calls, () =>
-              bounded(calls, concurrency, () => runFile(BWRAP, handWritten, asUser)),
-            );
-          },
-        }),
+      : { bwrap: bwrapRun(BWRAP, handWritten), least: bwrapRun(BWRAP, least) }),
   };
   const names = Object.keys(variants) as VariantName[];
   try {
@@ -118,7 +122,7 @@ async function measure(files: SumFiles, concurrency: number): Promise<Level> {
     await call(sandboxed, 'bwrap');
     await call(unsandboxed, 'none');
     for (const name of names) await variants[name]!(WARMUP_CALLS);
-    const level: Level = { concurrency, toolcage: [], none: [], bare: [], bwrap: [] };
+    const level: Level = { concurrency, toolcage: [], none: [], bare: [], bwrap: [], least: [] };
     for (let round = 0; round < ROUNDS; round++) {
       const order = round % 2 === 0 ? names : [...names].reverse();
       for (const name of order) level[name].push(await variants[name]!(CALLS));

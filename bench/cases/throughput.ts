@@ -49,13 +49,15 @@ interface PrewarmReport {
     none: number[];
     bare: number[];
     bwrap: number[];
+    least: number[];
   }[];
 }
 
 // bench/throughput-loop.ts in a small Node process of its own, as a user's script would run it.
 // Per concurrency: the issue's figure (sandboxed, prewarmed, against bare Bun); the same for
 // `sandbox: 'none'`; and, against the hand-written bwrap, how far the sandboxed calls are from
-// the floor of one sandbox per call, and that floor against bare Bun.
+// the floor of one sandbox per call, and that floor against bare Bun; and the least sandbox bwrap
+// makes (a user and a mount namespace) against bare Bun, the floor of any sandbox per call.
 async function prewarmedRows(): Promise<Row[]> {
   const report = await runScriptForJson<PrewarmReport>(
     benchFile('throughput-loop.ts'),
@@ -91,6 +93,11 @@ async function prewarmedRows(): Promise<Row[]> {
         rateRow(
           `throughput, ${handWritten} vs bare \`bun file.ts\`, ${calls}`,
           level.bwrap,
+          level.bare,
+        ),
+        rateRow(
+          `throughput, the least sandbox, \`bwrap --ro-bind / / --unshare-user … bun file.ts\` (a user and a mount namespace) as the sandbox user, vs bare \`bun file.ts\`, ${calls}`,
+          level.least,
           level.bare,
         ),
       );
