@@ -30,6 +30,7 @@ import {
   type SpanProcessor,
 } from '@opentelemetry/sdk-trace-base';
 import pTimeout from 'p-timeout';
+import { describeValue } from '../errors/describe-value.js';
 import { DEFAULT_EXPORT_TIMEOUT_MS, resolveOtlp, unlessSet, type ResolvedOtlp } from './env.js';
 import { ExportFailureReporter, guardMetricExporter, guardSpanExporter } from './export-guard.js';
 import type { TelemetryHandle, TelemetrySetupOptions } from './setup-options.js';
@@ -93,10 +94,16 @@ export async function setupTelemetry(
     },
     forceFlush,
     shutdown(bound = {}) {
+      const { timeoutMs } = bound;
+      if (timeoutMs !== undefined && !(typeof timeoutMs === 'number' && timeoutMs >= 0)) {
+        throw new TypeError(
+          `Expected \`timeoutMs\` to be a non-negative number of milliseconds, got ${describeValue(timeoutMs)}`,
+        );
+      }
       shutdown ??= (async () => {
         // Providers' shutdown flushes first (a one-shot CLI run must not lose its data points).
         // Each export is bounded by its own timeout; this bounds the whole, whatever hangs.
-        const limit = bound.timeoutMs ?? shutdownLimitMs(otlp);
+        const limit = timeoutMs ?? shutdownLimitMs(otlp);
         try {
           await pTimeout(
             Promise.allSettled([
@@ -104,7 +111,8 @@ export async function setupTelemetry(
               meterProvider.shutdown(),
               tracerProvider.shutdown(),
             ]),
-            { milliseconds: limit, fallback: () => reporter.shutdownTimedOut(limit) },
+            // p-timeout refuses 0 ms with a TypeError: a bound of 0 waits 1 ms.
+            { milliseconds: Math.max(limit, 1), fallback: () => reporter.shutdownTimedOut(limit) },
           );
         } finally {
           unregister();

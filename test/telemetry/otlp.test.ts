@@ -244,6 +244,19 @@ describe('setupTelemetry with OTLP', () => {
     expect(trace.getTracer('test').startSpan('after').isRecording()).toBe(false);
   });
 
+  test('shutdown bounded by 0 ms resolves; a bound that is not a number ≥ 0 is a TypeError that stops nothing', async () => {
+    const handle = track(await setupTelemetry({ otlp: false }));
+    for (const timeoutMs of [-1, Number.NaN, '5']) {
+      expect(() => handle.shutdown({ timeoutMs: timeoutMs as number })).toThrow(
+        /Expected `timeoutMs` to be a non-negative number of milliseconds, got/,
+      );
+    }
+    expect(metrics.getMeterProvider()).toBe(handle.meterProvider);
+    // p-timeout alone rejects 0 ms with a TypeError, which broke "never rejects".
+    await expect(handle.shutdown({ timeoutMs: 0 })).resolves.toBeUndefined();
+    expect(metrics.getMeterProvider()).not.toBe(handle.meterProvider);
+  });
+
   test("a Prometheus endpoint on a free port serves the README's metric names", async () => {
     const handle = track(await setupTelemetry({ otlp: false, prometheus: { port: 0 } }));
     expect(handle.prometheusUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/metrics$/);
