@@ -48,7 +48,7 @@ function mounts(args: readonly string[]): string[] {
   const out: string[] = [];
   for (let i = 0; i < args.length; i++) {
     const op = args[i]!;
-    if (/^--(ro-)?bind(-try)?$/.test(op) || op === '--symlink')
+    if (/^--(ro-|dev-)?bind(-try)?$/.test(op) || op === '--symlink')
       out.push(`${op} ${args[i + 1]} ${args[i + 2]}`);
     if (op === '--proc' || op === '--dev') out.push(`${op} ${args[i + 1]}`);
     if (op === '--tmpfs') {
@@ -101,7 +101,6 @@ describe('buildBwrapArgs', () => {
     expect(m).toContain(`--size ${64 * 1024 * 1024} --tmpfs /tmp`);
     expect(m.join('\n')).not.toMatch(/--bind \S+ \/tmp$/m);
     expect(m).toContain('--proc /proc');
-    expect(m).toContain('--dev /dev');
     expect(m.join('\n')).not.toMatch(/ \/(usr|bin|etc)\b/);
     expect(args.slice(-4)).toEqual(['--', '/opt/bun/bun', '--no-install', '/rt/worker.ts']);
     expect(args.join(' ')).toContain('--seccomp 4');
@@ -175,6 +174,46 @@ describe('buildBwrapArgs', () => {
     expect(m.indexOf('--ro-bind-try / /')).toBeLessThan(m.indexOf('--proc /proc'));
   });
 
+  test('/dev: five devices, the descriptor links and /dev/shm into /tmp, on a tmpfs made read-only; no tty, devpts or ptmx', () => {
+    const args = buildBwrapArgs(input());
+    const m = mounts(args);
+    expect(m.filter((entry) => /^\/dev\b/.test(entry.split(' ').at(-1) ?? ''))).toEqual([
+      '--tmpfs /dev',
+      '--dev-bind /dev/null /dev/null',
+      '--dev-bind /dev/zero /dev/zero',
+      '--dev-bind /dev/full /dev/full',
+      '--dev-bind /dev/random /dev/random',
+      '--dev-bind /dev/urandom /dev/urandom',
+      '--symlink /proc/self/fd /dev/fd',
+      '--symlink /proc/self/fd/0 /dev/stdin',
+      '--symlink /proc/self/fd/1 /dev/stdout',
+      '--symlink /proc/self/fd/2 /dev/stderr',
+      '--symlink /tmp /dev/shm',
+    ]);
+    expect(args).not.toContain('--dev');
+    expect(args.join(' ')).not.toMatch(/\/dev\/(tty|pts|ptmx|console)\b/);
+    // Read-only once everything in it is made, before the root.
+    const remounts = args.flatMap((arg, at) => (arg === '--remount-ro' ? [args[at + 1]] : []));
+    expect(remounts.slice(-2)).toEqual(['/dev', '/']);
+    expect(args.lastIndexOf('--symlink')).toBeLessThan(args.indexOf('--remount-ro'));
+  });
+
+  test('/dev under grants: a granted / or /dev is covered by it, a grant under it shows the host’s entry instead', () => {
+    for (const grant of ['/', '/dev']) {
+      const m = mounts(buildBwrapArgs(input({ read: [grant] })));
+      expect(m.indexOf(`--ro-bind-try ${grant} ${grant}`)).toBeLessThan(m.indexOf('--tmpfs /dev'));
+      expect(m).toContain('--dev-bind /dev/null /dev/null');
+      expect(m).toContain('--symlink /tmp /dev/shm');
+    }
+    const m = mounts(buildBwrapArgs(input({ write: ['/dev/shm'], read: ['/dev/zero'] })));
+    expect(m).toContain('--bind-try /dev/shm /dev/shm');
+    expect(m).toContain('--ro-bind-try /dev/zero /dev/zero');
+    expect(m).not.toContain('--symlink /tmp /dev/shm');
+    expect(m).not.toContain('--dev-bind /dev/zero /dev/zero');
+    expect(m).toContain('--dev-bind /dev/null /dev/null');
+    expect(m.indexOf('--tmpfs /dev')).toBeLessThan(m.indexOf('--bind-try /dev/shm /dev/shm'));
+  });
+
   test('a bundle is the only file of the tool: its source at the tool’s path, its bytecode and source map beside it', () => {
     const args = buildBwrapArgs(
       input(
@@ -223,11 +262,11 @@ describe('buildBwrapArgs', () => {
     expect(bound).toBeLessThan(readOnly);
     const remounts = (args: string[]): string[] =>
       args.flatMap((arg, at) => (arg === '--remount-ro' ? [args[at + 1]!] : []));
-    expect(remounts(args)).toEqual(['/tmp/proj/tools', '/']);
+    expect(remounts(args)).toEqual(['/tmp/proj/tools', '/dev', '/']);
     for (const grant of ['/tmp/proj', '/tmp/proj/tools'])
-      expect(remounts(bundle({ read: [grant] }))).toEqual(['/']);
+      expect(remounts(bundle({ read: [grant] }))).toEqual(['/dev', '/']);
     // Outside /tmp, bwrap's parents sit on the read-only root already.
-    expect(remounts(buildBwrapArgs(input()))).toEqual(['/']);
+    expect(remounts(buildBwrapArgs(input()))).toEqual(['/dev', '/']);
   });
 
   test('the directories shown, then their masks over them (files by /dev/null, directories by a read-only tmpfs of mode 0000)', () => {

@@ -71,6 +71,43 @@ describe.skipIf(!available.ok).each(SPAWN_WAYS)('the sandbox is not host root, %
     }
   });
 
+  test.each([
+    ['the sandbox user', {}],
+    ...(isRoot ? ([['an explicit root sandbox', ROOT_OPT_IN]] as const) : []),
+  ] as const)(
+    '/dev holds the usual devices, nothing to write to and no terminal to open: %s',
+    async (_, options) => {
+      expect(output(await run('sandbox-dev.ts', options))).toEqual({
+        entries: [
+          'fd',
+          'full',
+          'null',
+          'random',
+          'shm',
+          'stderr',
+          'stdin',
+          'stdout',
+          'urandom',
+          'zero',
+        ],
+        null: 'ok',
+        zero: 'zeros',
+        urandom: 'bytes',
+        random: 'bytes',
+        full: 'ENOSPC',
+        fd: '/proc/self/fd',
+        // bwrap's own --dev left /dev writable by the tool (memory outside `tmpMb`) and opened
+        // /dev/ptmx: both observed before this /dev.
+        createInDev: 'EROFS',
+        shm: 'in /tmp',
+        '/dev/ptmx': 'ENOENT',
+        '/dev/pts/ptmx': 'ENOENT',
+        '/dev/tty': 'ENOENT',
+        '/dev/console': 'ENOENT',
+      });
+    },
+  );
+
   test('under a write grant: the file is the sandbox user’s, and no setuid/setgid bit reaches the host', async () => {
     const result = await run('sandbox-setuid.ts', {
       input: { dir: scratch },
