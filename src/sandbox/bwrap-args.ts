@@ -9,6 +9,7 @@
  */
 import { dirname } from 'node:path';
 import { EGRESS_DIR, egressEnv } from '../network/in-sandbox.js';
+import { DEVICE_DIR, deviceMounts, type DeviceMount } from './device-mounts.js';
 import { maskMounts } from './mask-mounts.js';
 import { orderMounts } from './mount-order.js';
 import { isInside } from './permissions.js';
@@ -76,9 +77,6 @@ export interface BwrapInput {
 
 /** Where the private temp dir appears inside; also HOME and the working directory. */
 export const SANDBOX_TMP = '/tmp';
-const SANDBOX_DEV = '/dev';
-// The character devices bound into the sandbox's /dev (deviceMounts).
-const DEVICES = ['null', 'zero', 'full', 'random', 'urandom'] as const;
 /** PATH inside the sandbox when `run` is granted. */
 export const SANDBOX_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 const NOBODY = '65534';
@@ -89,7 +87,7 @@ type Mount =
       readonly src: string;
       readonly dest: string;
     }
-  | { readonly op: '--dev-bind'; readonly src: string; readonly dest: string }
+  | DeviceMount
   | { readonly op: '--symlink'; readonly target: string; readonly dest: string }
   | { readonly op: '--tmpfs'; readonly dest: string; readonly sizeBytes: number | undefined }
   | { readonly op: '--proc' | '--tmpfs-ro'; readonly dest: string };
@@ -156,7 +154,7 @@ export function buildBwrapArgs(input: BwrapInput): string[] {
   }
   for (const dir of toolDirsInTmp) args.push('--remount-ro', dir);
   // The sandbox's /dev, once its entries are made (deviceMounts); a grant under it keeps its own.
-  args.push('--remount-ro', SANDBOX_DEV);
+  args.push('--remount-ro', DEVICE_DIR);
   // bwrap builds the view on a fresh tmpfs root, writable by default: without this, a write to
   // /etc/x or to a mount point's parent "succeeds" into that throwaway tmpfs (observed), which
   // misleads the tool and spends sandbox memory. Read-only, it fails with EROFS
@@ -238,40 +236,8 @@ function mounts(input: BwrapInput, toolDirsInTmp: readonly string[]): Mount[] {
   for (const path of permissions.write) list.push({ op: '--bind-try', src: path, dest: path });
   list.push({ op: '--proc', dest: '/proc' });
   list.push(...procCovers(system, input.hostRoot));
-  list.push(...deviceMounts([...permissions.read, ...permissions.write]));
+  list.push(...deviceMounts([...permissions.read, ...permissions.write], SANDBOX_TMP));
   return list;
-}
-
-/**
- * The sandbox's `/dev`: the five devices a program expects to open, the descriptor links, and
- * `/dev/shm` pointing into the private `/tmp`; read-only once made (see buildBwrapArgs). Not
- * bwrap's `--dev`, whose tmpfs the tool owns (observed: a write to `/dev/x` or `/dev/shm/x`
- * "succeeded", in memory no `tmpMb` bounds) and which adds `/dev/tty` and a devpts instance
- * with `/dev/ptmx`, where any tool could open pseudo-terminals (the tty layer: kernel code
- * no tool needs). A grant under `/dev` shows the host's entry instead of the sandbox's.
- */
-function deviceMounts(grants: readonly string[]): Mount[] {
-  const entries: Mount[] = [
-    ...DEVICES.map((name): Mount => {
-      const path = `${SANDBOX_DEV}/${name}`;
-      return { op: '--dev-bind', src: path, dest: path };
-    }),
-    { op: '--symlink', target: '/proc/self/fd', dest: `${SANDBOX_DEV}/fd` },
-    ...['stdin', 'stdout', 'stderr'].map((name, fd): Mount => ({
-      op: '--symlink',
-      target: `/proc/self/fd/${fd}`,
-      dest: `${SANDBOX_DEV}/${name}`,
-    })),
-    // POSIX shared memory (shm_open) lands in the private /tmp, under its `tmpMb`.
-    { op: '--symlink', target: SANDBOX_TMP, dest: `${SANDBOX_DEV}/shm` },
-  ];
-  // A granted path under /dev is the host's, as granted (its bind comes after this tmpfs; a grant
-  // of / or /dev itself comes before it, and the tmpfs covers it).
-  const under = grants.filter((grant) => grant !== SANDBOX_DEV && isInside(grant, SANDBOX_DEV));
-  return [
-    { op: '--tmpfs', dest: SANDBOX_DEV, sizeBytes: undefined },
-    ...entries.filter((entry) => !under.some((grant) => isInside(entry.dest, grant))),
-  ];
 }
 
 /**
