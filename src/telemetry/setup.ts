@@ -94,16 +94,11 @@ export async function setupTelemetry(
     },
     forceFlush,
     shutdown(bound = {}) {
-      const { timeoutMs } = bound;
-      if (timeoutMs !== undefined && !(typeof timeoutMs === 'number' && timeoutMs >= 0)) {
-        throw new TypeError(
-          `Expected \`timeoutMs\` to be a non-negative number of milliseconds, got ${describeValue(timeoutMs)}`,
-        );
-      }
+      checkShutdownBound(bound.timeoutMs);
       shutdown ??= (async () => {
         // Providers' shutdown flushes first (a one-shot CLI run must not lose its data points).
         // Each export is bounded by its own timeout; this bounds the whole, whatever hangs.
-        const limit = timeoutMs ?? shutdownLimitMs(otlp);
+        const limit = bound.timeoutMs ?? shutdownLimitMs(otlp);
         try {
           await pTimeout(
             Promise.allSettled([
@@ -121,6 +116,14 @@ export async function setupTelemetry(
       return shutdown;
     },
   };
+}
+
+// shutdown()'s bound, checked before anything stops.
+function checkShutdownBound(timeoutMs: unknown): void {
+  if (timeoutMs === undefined || (typeof timeoutMs === 'number' && timeoutMs >= 0)) return;
+  throw new TypeError(
+    `Expected \`timeoutMs\` to be a non-negative number of milliseconds, got ${describeValue(timeoutMs)}`,
+  );
 }
 
 // service.name: the option, else OTEL_SERVICE_NAME / OTEL_RESOURCE_ATTRIBUTES, else 'toolcage'.
