@@ -45,9 +45,10 @@ export interface TelemetryHandle {
    * Flushes, stops the exporters and the Prometheus endpoint, and unregisters the global
    * providers it registered. Idempotent (the first call's bound holds); never rejects; bounded
    * by `timeoutMs`, by default the longest export timeout plus 2 s (what is still pending then
-   * is dropped, with a warning; 0 waits for what ends at once). A `timeoutMs` that is not a
-   * number ≥ 0 throws a TypeError before anything stops. An export cut off by the bound goes on retrying in the
-   * background until its own timeout: a process that must end now (the CLI) exits.
+   * is dropped, with a warning; a bound of 0 waits at most 1 ms). A `timeoutMs` that is not a
+   * number ≥ 0 throws a TypeError before anything stops. An export cut off by the bound goes on
+   * retrying in the background until its own timeout: a process that must end now (the CLI)
+   * exits.
    */
   shutdown(bound?: { readonly timeoutMs?: number }): Promise<void>;
   readonly meterProvider: MeterProvider;
