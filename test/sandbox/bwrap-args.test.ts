@@ -50,13 +50,18 @@ function mounts(args: readonly string[]): string[] {
     const op = args[i]!;
     if (/^--(ro-|dev-)?bind(-try)?$/.test(op) || op === '--symlink')
       out.push(`${op} ${args[i + 1]} ${args[i + 2]}`);
-    if (op === '--proc' || op === '--dev') out.push(`${op} ${args[i + 1]}`);
+    if (op === '--proc') out.push(`${op} ${args[i + 1]}`);
     if (op === '--tmpfs') {
       const size = args[i - 2] === '--size' ? `--size ${args[i - 1]} ` : '';
       out.push(`${size}--tmpfs ${args[i + 1]}`);
     }
   }
   return out;
+}
+
+// The paths remounted read-only, in order.
+function remounts(args: readonly string[]): string[] {
+  return args.flatMap((arg, at) => (arg === '--remount-ro' ? [args[at + 1]!] : []));
 }
 
 describe('withHold', () => {
@@ -193,8 +198,7 @@ describe('buildBwrapArgs', () => {
     expect(args).not.toContain('--dev');
     expect(args.join(' ')).not.toMatch(/\/dev\/(tty|pts|ptmx|console)\b/);
     // Read-only once everything in it is made, before the root.
-    const remounts = args.flatMap((arg, at) => (arg === '--remount-ro' ? [args[at + 1]] : []));
-    expect(remounts.slice(-2)).toEqual(['/dev', '/']);
+    expect(remounts(args).slice(-2)).toEqual(['/dev', '/']);
     expect(args.lastIndexOf('--symlink')).toBeLessThan(args.indexOf('--remount-ro'));
   });
 
@@ -260,8 +264,6 @@ describe('buildBwrapArgs', () => {
     expect(scratch).toBeLessThan(tmpfs);
     expect(tmpfs).toBeLessThan(bound);
     expect(bound).toBeLessThan(readOnly);
-    const remounts = (args: string[]): string[] =>
-      args.flatMap((arg, at) => (arg === '--remount-ro' ? [args[at + 1]!] : []));
     expect(remounts(args)).toEqual(['/tmp/proj/tools', '/dev', '/']);
     for (const grant of ['/tmp/proj', '/tmp/proj/tools'])
       expect(remounts(bundle({ read: [grant] }))).toEqual(['/dev', '/']);
